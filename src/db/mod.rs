@@ -1,0 +1,198 @@
+//! Database targets: one trait over the concrete sqlx SQLite, PostgreSQL and MySQL pools.
+//!
+//! sqlx's `Any` driver cannot read NUMERIC or TIMESTAMP, so each engine has its own
+//! implementation that decodes every column into the engine-neutral [`Value`].
+
+mod engine_impl;
+mod mysql;
+mod postgres;
+mod split;
+mod sqlite;
+mod value;
+
+pub use split::{Statement, split_statements};
+pub use value::Value;
+
+use crate::error::{Error, Result};
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+use std::sync::Arc;
+
+/// The SQL dialect of a target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+    Mysql,
+}
+
+impl Dialect {
+    pub fn from_url(url: &str) -> Result<Dialect> {
+        let scheme = url.split("://").next().unwrap_or("");
+        match scheme {
+            "sqlite" => Ok(Dialect::Sqlite),
+            "postgres" | "postgresql" => Ok(Dialect::Postgres),
+            "mysql" | "mariadb" => Ok(Dialect::Mysql),
+            _ if !url.contains("://") => Err(Error::bad_input(format!(
+                "\"{}\" is not a database URL; expected sqlite://FILE, postgres://USER@HOST/DB or mysql://USER@HOST/DB",
+                crate::redact::redact_url(url)
+            ))),
+            other => Err(Error::bad_input(format!(
+                "unsupported database URL scheme \"{other}\"; expected sqlite, postgres or mysql"
+            ))),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "SQLite",
+            Dialect::Postgres => "PostgreSQL",
+            Dialect::Mysql => "MySQL/MariaDB",
+        }
+    }
+
+    /// Quote an identifier (table, column) for this dialect. Never paste identifiers raw.
+    pub fn quote_ident(self, ident: &str) -> String {
+        match self {
+            Dialect::Mysql => format!("`{}`", ident.replace('`', "``")),
+            _ => format!("\"{}\"", ident.replace('"', "\"\"")),
+        }
+    }
+
+    /// Quote a possibly schema-qualified name (`schema.table`) part by part.
+    pub fn quote_qualified(self, name: &str) -> String {
+        name.split('.').map(|p| self.quote_ident(p)).collect::<Vec<_>>().join(".")
+    }
+
+    /// Quote a string literal for this dialect.
+    pub fn quote_literal(self, s: &str) -> String {
+        match self {
+            Dialect::Mysql => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "''")),
+            _ => format!("'{}'", s.replace('\'', "''")),
+        }
+    }
+
+    /// Positional bind placeholder number `n` (1-based).
+    pub fn placeholder(self, n: usize) -> String {
+        match self {
+            Dialect::Postgres => format!("${n}"),
+            _ => "?".to_string(),
+        }
+    }
+
+    /// Whether DDL takes part in transactions (it does not on MySQL/MariaDB).
+    pub fn transactional_ddl(self) -> bool {
+        !matches!(self, Dialect::Mysql)
+    }
+}
+
+/// Rows returned by a query: column names and values.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Rows {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Value>>,
+}
+
+impl Rows {
+    /// The single value of a one-row, one-column result.
+    pub fn scalar(&self) -> Option<&Value> {
+        self.rows.first().and_then(|r| r.first())
+    }
+}
+
+/// An error from executing one statement of a script.
+#[derive(Debug, Clone)]
+pub struct StatementError {
+    /// 0-based index of the failing statement.
+    pub index: usize,
+    /// 1-based line in the script where that statement starts.
+    pub line: usize,
+    pub message: String,
+}
+
+/// One database, whatever the engine. Implemented for the concrete sqlx pools.
+#[async_trait]
+pub trait Database: Send + Sync {
+    fn dialect(&self) -> Dialect;
+    /// The URL with any password replaced by `***`.
+    fn redacted_url(&self) -> &str;
+
+    /// Execute one statement outside any explicit transaction; rows affected.
+    async fn execute(&self, sql: &str) -> Result<u64>;
+
+    /// Execute statements in order inside one transaction; commits only if all succeed.
+    /// (On MySQL/MariaDB any DDL among them commits implicitly.)
+    async fn execute_in_transaction(&self, statements: &[Statement]) -> std::result::Result<u64, StatementError>;
+
+    /// Run a query with positional parameters and collect every row.
+    async fn query(&self, sql: &str, params: &[Value]) -> Result<Rows>;
+
+    /// Stream the rows of a query; memory stays bounded by the consumer.
+    fn stream<'a>(&'a self, sql: String, params: Vec<Value>) -> BoxStream<'a, Result<Vec<Value>>>;
+
+    /// Close the pool (e.g. before a SQLite file is replaced by a restore).
+    async fn close(&self);
+}
+
+pub type Db = Arc<dyn Database>;
+
+/// Options for opening a database.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectOptions {
+    /// SQLite only: create the file when it does not exist.
+    pub create_if_missing: bool,
+    pub max_connections: u32,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions { create_if_missing: false, max_connections: 4 }
+    }
+}
+
+/// Connect to a database URL (sqlite://, postgres://, mysql://).
+pub async fn connect(url: &str) -> Result<Db> {
+    connect_with(url, ConnectOptions::default()).await
+}
+
+pub async fn connect_with(url: &str, opts: ConnectOptions) -> Result<Db> {
+    let redacted = crate::redact::register_url(url);
+    let dialect = Dialect::from_url(url)?;
+    let db: Db = match dialect {
+        Dialect::Sqlite => Arc::new(sqlite::SqliteDb::connect(url, &redacted, opts).await?),
+        Dialect::Postgres => Arc::new(postgres::PgDb::connect(url, &redacted, opts).await?),
+        Dialect::Mysql => Arc::new(mysql::MySqlDb::connect(url, &redacted, opts).await?),
+    };
+    Ok(db)
+}
+
+/// Turn an sqlx error into a user-facing, redacted error naming the database.
+pub(crate) fn sqlx_error(redacted_url: &str, e: sqlx::Error) -> Error {
+    match &e {
+        sqlx::Error::Database(d) => Error::runtime(format!("{}: {}", redacted_url, d.message())),
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => {
+            Error::runtime(format!("cannot reach {redacted_url}: {e}"))
+                .with_hint("check that the server is running and the URL's host and port are right")
+        }
+        sqlx::Error::Configuration(_) => {
+            Error::bad_input(format!("bad database URL {redacted_url}: {e}"))
+        }
+        _ => Error::runtime(format!("{redacted_url}: {e}")),
+    }
+}
+
+/// Connect error: classify authentication failures and unreachable servers.
+pub(crate) fn connect_error(redacted_url: &str, e: sqlx::Error) -> Error {
+    let msg = e.to_string();
+    let lower = msg.to_lowercase();
+    if lower.contains("password") || lower.contains("access denied") || lower.contains("authentication") {
+        Error::runtime(format!("cannot connect to {redacted_url}: authentication failed: {msg}"))
+            .with_hint("check the user name and password (they come from the URL or its ${env:...} variable)")
+    } else if let sqlx::Error::Configuration(_) = e {
+        Error::bad_input(format!("bad database URL {redacted_url}: {msg}"))
+    } else {
+        Error::runtime(format!("cannot connect to {redacted_url}: {msg}"))
+            .with_hint("check that the server is running and the URL's host, port and database are right")
+    }
+}

@@ -1,0 +1,8 @@
+//! cutover: run staging-to-production database cutovers as runbooks of phases with
+//! checkpoints, prove each with evidence, and record who approved what.
+
+pub mod db;
+pub mod error;
+pub mod redact;
+
+pub use error::{Error, ErrorKind, Result};
