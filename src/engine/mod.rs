@@ -1,0 +1,6 @@
+//! The run state machine: runs steps in order, records every state change in the
+//! ledger before moving on, resumes after a crash, and stops at checkpoints.
+
+pub mod events;
+
+pub use events::{ApprovalNeed, EngineEvent, EventSink, Progress, ProgressMeter, StepState};
