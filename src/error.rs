@@ -47,7 +47,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: crate::redact::scrub(&message.into()), hint: None }
+        Error {
+            kind,
+            message: crate::redact::scrub(&message.into()),
+            hint: None,
+        }
     }
     pub fn bad_input(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::BadInput, message)

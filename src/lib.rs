@@ -7,3 +7,8 @@ pub mod error;
 pub mod redact;
 
 pub use error::{Error, ErrorKind, Result};
+pub mod cli;
+pub mod runbook;
+pub mod steps;
+/// Real test databases (used by integration tests and benchmarks).
+pub mod testkit;

@@ -29,7 +29,13 @@ pub fn register_secret(secret: &str) {
 
 fn percent_decode(s: &str) -> String {
     url::form_urlencoded::parse(s.as_bytes())
-        .map(|(k, v)| if v.is_empty() { k.into_owned() } else { format!("{k}={v}") })
+        .map(|(k, v)| {
+            if v.is_empty() {
+                k.into_owned()
+            } else {
+                format!("{k}={v}")
+            }
+        })
         .collect::<Vec<_>>()
         .join("&")
 }
@@ -97,7 +103,10 @@ mod tests {
             redact_url("postgres://alice:s3cret@db:5432/app?sslmode=disable"),
             "postgres://alice:***@db:5432/app?sslmode=disable"
         );
-        assert_eq!(redact_url("mysql://root@127.0.0.1/x"), "mysql://root@127.0.0.1/x");
+        assert_eq!(
+            redact_url("mysql://root@127.0.0.1/x"),
+            "mysql://root@127.0.0.1/x"
+        );
         assert_eq!(redact_url("sqlite://prod.db"), "sqlite://prod.db");
         assert_eq!(
             redact_url("error connecting to postgres://u:p%40ss@h/db: refused"),
@@ -108,6 +117,9 @@ mod tests {
     #[test]
     fn scrub_removes_registered_secrets_anywhere() {
         register_url("postgres://bob:hunter2-xyz@h/db");
-        assert_eq!(scrub("password hunter2-xyz rejected"), "password *** rejected");
+        assert_eq!(
+            scrub("password hunter2-xyz rejected"),
+            "password *** rejected"
+        );
     }
 }

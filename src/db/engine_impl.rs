@@ -37,7 +37,10 @@ macro_rules! impl_database {
                 let mut tx = self.pool.begin().await.map_err(|e| fail(0, 0, e))?;
                 let mut total = 0u64;
                 for (i, st) in statements.iter().enumerate() {
-                    match sqlx::raw_sql(sqlx::AssertSqlSafe(st.sql.clone())).execute(&mut *tx).await {
+                    match sqlx::raw_sql(sqlx::AssertSqlSafe(st.sql.clone()))
+                        .execute(&mut *tx)
+                        .await
+                    {
                         Ok(r) => total += r.rows_affected(),
                         Err(e) => {
                             let err = fail(i, st.line, e);
@@ -46,7 +49,9 @@ macro_rules! impl_database {
                         }
                     }
                 }
-                tx.commit().await.map_err(|e| fail(statements.len(), 0, e))?;
+                tx.commit()
+                    .await
+                    .map_err(|e| fail(statements.len(), 0, e))?;
                 Ok(total)
             }
 
@@ -60,7 +65,10 @@ macro_rules! impl_database {
                 for p in params {
                     q = bind_value(q, p);
                 }
-                let rows = q.fetch_all(&self.pool).await.map_err(|e| $crate::db::sqlx_error(&self.redacted, e))?;
+                let rows = q
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(|e| $crate::db::sqlx_error(&self.redacted, e))?;
                 let columns = match rows.first() {
                     Some(r) => r.columns().iter().map(|c| c.name().to_string()).collect(),
                     None => Vec::new(),
@@ -79,17 +87,19 @@ macro_rules! impl_database {
             ) -> futures::stream::BoxStream<'a, $crate::error::Result<Vec<$crate::db::Value>>> {
                 use futures::StreamExt;
                 let redacted = self.redacted.clone();
-                Box::pin(async_stream_like(move || {
-                    let mut q = sqlx::query::<$db>(sqlx::AssertSqlSafe(sql));
-                    for p in &params {
-                        q = bind_value(q, p);
-                    }
-                    q.fetch(&self.pool)
-                })
-                .map(move |r| match r {
-                    Ok(row) => decode_row(&row),
-                    Err(e) => Err($crate::db::sqlx_error(&redacted, e)),
-                }))
+                Box::pin(
+                    async_stream_like(move || {
+                        let mut q = sqlx::query::<$db>(sqlx::AssertSqlSafe(sql));
+                        for p in &params {
+                            q = bind_value(q, p);
+                        }
+                        q.fetch(&self.pool)
+                    })
+                    .map(move |r| match r {
+                        Ok(row) => decode_row(&row),
+                        Err(e) => Err($crate::db::sqlx_error(&redacted, e)),
+                    }),
+                )
             }
 
             async fn close(&self) {

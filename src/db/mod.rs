@@ -11,6 +11,7 @@ mod sqlite;
 mod value;
 
 pub use split::{Statement, split_statements};
+pub use sqlite::sqlite_path;
 pub use value::Value;
 
 use crate::error::{Error, Result};
@@ -62,7 +63,10 @@ impl Dialect {
 
     /// Quote a possibly schema-qualified name (`schema.table`) part by part.
     pub fn quote_qualified(self, name: &str) -> String {
-        name.split('.').map(|p| self.quote_ident(p)).collect::<Vec<_>>().join(".")
+        name.split('.')
+            .map(|p| self.quote_ident(p))
+            .collect::<Vec<_>>()
+            .join(".")
     }
 
     /// Quote a string literal for this dialect.
@@ -123,7 +127,10 @@ pub trait Database: Send + Sync {
 
     /// Execute statements in order inside one transaction; commits only if all succeed.
     /// (On MySQL/MariaDB any DDL among them commits implicitly.)
-    async fn execute_in_transaction(&self, statements: &[Statement]) -> std::result::Result<u64, StatementError>;
+    async fn execute_in_transaction(
+        &self,
+        statements: &[Statement],
+    ) -> std::result::Result<u64, StatementError>;
 
     /// Run a query with positional parameters and collect every row.
     async fn query(&self, sql: &str, params: &[Value]) -> Result<Rows>;
@@ -147,7 +154,10 @@ pub struct ConnectOptions {
 
 impl Default for ConnectOptions {
     fn default() -> Self {
-        ConnectOptions { create_if_missing: false, max_connections: 4 }
+        ConnectOptions {
+            create_if_missing: false,
+            max_connections: 4,
+        }
     }
 }
 
@@ -171,10 +181,11 @@ pub async fn connect_with(url: &str, opts: ConnectOptions) -> Result<Db> {
 pub(crate) fn sqlx_error(redacted_url: &str, e: sqlx::Error) -> Error {
     match &e {
         sqlx::Error::Database(d) => Error::runtime(format!("{}: {}", redacted_url, d.message())),
-        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => {
-            Error::runtime(format!("cannot reach {redacted_url}: {e}"))
-                .with_hint("check that the server is running and the URL's host and port are right")
-        }
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed => Error::runtime(format!("cannot reach {redacted_url}: {e}"))
+            .with_hint("check that the server is running and the URL's host and port are right"),
         sqlx::Error::Configuration(_) => {
             Error::bad_input(format!("bad database URL {redacted_url}: {e}"))
         }
@@ -186,13 +197,21 @@ pub(crate) fn sqlx_error(redacted_url: &str, e: sqlx::Error) -> Error {
 pub(crate) fn connect_error(redacted_url: &str, e: sqlx::Error) -> Error {
     let msg = e.to_string();
     let lower = msg.to_lowercase();
-    if lower.contains("password") || lower.contains("access denied") || lower.contains("authentication") {
-        Error::runtime(format!("cannot connect to {redacted_url}: authentication failed: {msg}"))
-            .with_hint("check the user name and password (they come from the URL or its ${env:...} variable)")
+    if lower.contains("password")
+        || lower.contains("access denied")
+        || lower.contains("authentication")
+    {
+        Error::runtime(format!(
+            "cannot connect to {redacted_url}: authentication failed: {msg}"
+        ))
+        .with_hint(
+            "check the user name and password (they come from the URL or its ${env:...} variable)",
+        )
     } else if let sqlx::Error::Configuration(_) = e {
         Error::bad_input(format!("bad database URL {redacted_url}: {msg}"))
     } else {
-        Error::runtime(format!("cannot connect to {redacted_url}: {msg}"))
-            .with_hint("check that the server is running and the URL's host, port and database are right")
+        Error::runtime(format!("cannot connect to {redacted_url}: {msg}")).with_hint(
+            "check that the server is running and the URL's host, port and database are right",
+        )
     }
 }

@@ -27,14 +27,18 @@ impl MySqlDb {
             .after_connect(|conn, _| {
                 Box::pin(async move {
                     use sqlx::Executor;
-                    conn.execute("SET SESSION innodb_lock_wait_timeout = 30").await?;
+                    conn.execute("SET SESSION innodb_lock_wait_timeout = 30")
+                        .await?;
                     Ok(())
                 })
             })
             .connect_with(co)
             .await
             .map_err(|e| connect_error(redacted, e))?;
-        Ok(MySqlDb { pool, redacted: redacted.to_string() })
+        Ok(MySqlDb {
+            pool,
+            redacted: redacted.to_string(),
+        })
     }
 }
 
@@ -63,19 +67,27 @@ fn bind_value<'q>(
 pub(crate) fn decode_row(row: &MySqlRow) -> Result<Vec<Value>> {
     let mut out = Vec::with_capacity(row.len());
     for i in 0..row.len() {
-        let raw = row.try_get_raw(i).map_err(|e| Error::runtime(format!("decode column {i}: {e}")))?;
+        let raw = row
+            .try_get_raw(i)
+            .map_err(|e| Error::runtime(format!("decode column {i}: {e}")))?;
         if raw.is_null() {
             out.push(Value::Null);
             continue;
         }
         let ty = row.column(i).type_info().name().to_string();
-        let err = |e: sqlx::Error| Error::runtime(format!("cannot decode column \"{}\" of type {ty}: {e}", row.column(i).name()));
+        let err = |e: sqlx::Error| {
+            Error::runtime(format!(
+                "cannot decode column \"{}\" of type {ty}: {e}",
+                row.column(i).name()
+            ))
+        };
         let v = match ty.as_str() {
             "BOOLEAN" => Value::Bool(row.try_get::<bool, _>(i).map_err(err)?),
             "TINYINT" | "SMALLINT" | "MEDIUMINT" | "INT" | "BIGINT" | "YEAR" => {
                 Value::Int(row.try_get_unchecked::<i64, _>(i).map_err(err)?)
             }
-            "TINYINT UNSIGNED" | "SMALLINT UNSIGNED" | "MEDIUMINT UNSIGNED" | "INT UNSIGNED" | "BIGINT UNSIGNED" => {
+            "TINYINT UNSIGNED" | "SMALLINT UNSIGNED" | "MEDIUMINT UNSIGNED" | "INT UNSIGNED"
+            | "BIGINT UNSIGNED" => {
                 let u = row.try_get_unchecked::<u64, _>(i).map_err(err)?;
                 i64::try_from(u).map(Value::Int).unwrap_or(Value::UInt(u))
             }
@@ -87,7 +99,15 @@ pub(crate) fn decode_row(row: &MySqlRow) -> Result<Vec<Value>> {
             "DATETIME" => Value::Timestamp(row.try_get::<NaiveDateTime, _>(i).map_err(err)?),
             "TIMESTAMP" => Value::TimestampTz(row.try_get::<DateTime<Utc>, _>(i).map_err(err)?),
             "JSON" => Value::Json(row.try_get::<serde_json::Value, _>(i).map_err(err)?),
-            "BINARY" | "VARBINARY" | "TINYBLOB" | "BLOB" | "MEDIUMBLOB" | "LONGBLOB" | "BIT" | "GEOMETRY" => {
+            // A `_bin` collation sets the BINARY flag on text columns too; only the
+            // binary character set (collation 63) means bytes.
+            "BINARY" | "VARBINARY" | "TINYBLOB" | "BLOB" | "MEDIUMBLOB" | "LONGBLOB"
+                if !format!("{:?}", row.column(i).type_info()).contains("Collation(63)") =>
+            {
+                Value::Text(row.try_get_unchecked::<String, _>(i).map_err(err)?)
+            }
+            "BINARY" | "VARBINARY" | "TINYBLOB" | "BLOB" | "MEDIUMBLOB" | "LONGBLOB" | "BIT"
+            | "GEOMETRY" => {
                 let b: Vec<u8> = row.try_get_unchecked(i).map_err(err)?;
                 Value::Bytes(b)
             }

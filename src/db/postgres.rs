@@ -25,7 +25,10 @@ impl PgDb {
             .connect_with(co)
             .await
             .map_err(|e| connect_error(redacted, e))?;
-        Ok(PgDb { pool, redacted: redacted.to_string() })
+        Ok(PgDb {
+            pool,
+            redacted: redacted.to_string(),
+        })
     }
 }
 
@@ -54,25 +57,39 @@ fn bind_value<'q>(
 pub(crate) fn decode_row(row: &PgRow) -> Result<Vec<Value>> {
     let mut out = Vec::with_capacity(row.len());
     for i in 0..row.len() {
-        let raw = row.try_get_raw(i).map_err(|e| Error::runtime(format!("decode column {i}: {e}")))?;
+        let raw = row
+            .try_get_raw(i)
+            .map_err(|e| Error::runtime(format!("decode column {i}: {e}")))?;
         if raw.is_null() {
             out.push(Value::Null);
             continue;
         }
         let ty = row.column(i).type_info().name().to_string();
-        let err = |e: sqlx::Error| Error::runtime(format!("cannot decode column \"{}\" of type {ty}: {e}", row.column(i).name()));
+        let err = |e: sqlx::Error| {
+            Error::runtime(format!(
+                "cannot decode column \"{}\" of type {ty}: {e}",
+                row.column(i).name()
+            ))
+        };
         let v = match ty.as_str() {
             "BOOL" => Value::Bool(row.try_get(i).map_err(err)?),
             "INT2" => Value::Int(row.try_get::<i16, _>(i).map_err(err)? as i64),
             "INT4" => Value::Int(row.try_get::<i32, _>(i).map_err(err)? as i64),
             "INT8" => Value::Int(row.try_get::<i64, _>(i).map_err(err)?),
-            "OID" => Value::Int(row.try_get::<sqlx::postgres::types::Oid, _>(i).map_err(err)?.0 as i64),
+            "OID" => Value::Int(
+                row.try_get::<sqlx::postgres::types::Oid, _>(i)
+                    .map_err(err)?
+                    .0 as i64,
+            ),
             "FLOAT4" => Value::Float(row.try_get::<f32, _>(i).map_err(err)? as f64),
             "FLOAT8" => Value::Float(row.try_get::<f64, _>(i).map_err(err)?),
             "NUMERIC" => match row.try_get::<Decimal, _>(i) {
                 Ok(d) => Value::Decimal(d),
                 // NaN or more digits than rust_decimal holds: keep the exact text
-                Err(_) => Value::Text(row.try_get_unchecked::<String, _>(i).unwrap_or_else(|_| "NaN".into())),
+                Err(_) => Value::Text(
+                    row.try_get_unchecked::<String, _>(i)
+                        .unwrap_or_else(|_| "NaN".into()),
+                ),
             },
             "BYTEA" => Value::Bytes(row.try_get(i).map_err(err)?),
             "DATE" => Value::Date(row.try_get::<NaiveDate, _>(i).map_err(err)?),
@@ -81,15 +98,21 @@ pub(crate) fn decode_row(row: &PgRow) -> Result<Vec<Value>> {
             "TIMESTAMPTZ" => Value::TimestampTz(row.try_get::<DateTime<Utc>, _>(i).map_err(err)?),
             "UUID" => Value::Uuid(row.try_get(i).map_err(err)?),
             "JSON" | "JSONB" => Value::Json(row.try_get::<serde_json::Value, _>(i).map_err(err)?),
-            "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" | "CHAR" | "CITEXT" => Value::Text(row.try_get_unchecked(i).map_err(err)?),
+            "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" | "CHAR" | "CITEXT" => {
+                Value::Text(row.try_get_unchecked(i).map_err(err)?)
+            }
             _ => match row.try_get_unchecked::<String, _>(i) {
                 // enums and other text-like types arrive as UTF-8 text
-                Ok(s) if s.chars().all(|c| !c.is_control() || c == '\n' || c == '\t') => Value::Text(s),
-                _ => return Err(Error::runtime(format!(
-                    "column \"{}\" has type {ty}, which cutover cannot read directly",
-                    row.column(i).name()
-                ))
-                .with_hint("cast it in the query, e.g. col::text")),
+                Ok(s) if s.chars().all(|c| !c.is_control() || c == '\n' || c == '\t') => {
+                    Value::Text(s)
+                }
+                _ => {
+                    return Err(Error::runtime(format!(
+                        "column \"{}\" has type {ty}, which cutover cannot read directly",
+                        row.column(i).name()
+                    ))
+                    .with_hint("cast it in the query, e.g. col::text"));
+                }
             },
         };
         out.push(v);

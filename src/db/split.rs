@@ -11,7 +11,10 @@ pub struct Statement {
 
 impl Statement {
     pub fn new(sql: impl Into<String>) -> Self {
-        Statement { sql: sql.into(), line: 1 }
+        Statement {
+            sql: sql.into(),
+            line: 1,
+        }
     }
 }
 
@@ -111,7 +114,9 @@ pub fn split_statements(script: &str) -> Vec<Statement> {
                 let rest = &script[i..];
                 if let Some(end) = rest[1..].find('$') {
                     let tag = &rest[..end + 2];
-                    if tag[1..tag.len() - 1].chars().all(|ch| ch.is_alphanumeric() || ch == '_')
+                    if tag[1..tag.len() - 1]
+                        .chars()
+                        .all(|ch| ch.is_alphanumeric() || ch == '_')
                         && !tag[1..tag.len() - 1].starts_with(|ch: char| ch.is_ascii_digit())
                     {
                         has_content = true;
@@ -137,7 +142,10 @@ pub fn split_statements(script: &str) -> Vec<Statement> {
                 }
                 let sql = script[start..i].trim();
                 if has_content && !sql.is_empty() {
-                    out.push(Statement { sql: sql.to_string(), line: start_line.unwrap_or(line) });
+                    out.push(Statement {
+                        sql: sql.to_string(),
+                        line: start_line.unwrap_or(line),
+                    });
                 }
                 i += 1;
                 start = i;
@@ -160,7 +168,10 @@ pub fn split_statements(script: &str) -> Vec<Statement> {
     }
     let sql = script[start..].trim();
     if has_content && !sql.is_empty() && !only_comments(sql) {
-        out.push(Statement { sql: sql.to_string(), line: start_line.unwrap_or(line) });
+        out.push(Statement {
+            sql: sql.to_string(),
+            line: start_line.unwrap_or(line),
+        });
     }
     out
 }

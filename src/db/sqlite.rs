@@ -1,7 +1,9 @@
 use super::engine_impl::impl_database;
 use super::{ConnectOptions, Dialect, Value, connect_error};
 use crate::error::{Error, Result};
-use sqlx::sqlite::{SqliteArguments, SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteRow};
+use sqlx::sqlite::{
+    SqliteArguments, SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteRow,
+};
 use sqlx::{Row, Sqlite, TypeInfo, ValueRef};
 use std::str::FromStr;
 use std::time::Duration;
@@ -15,8 +17,12 @@ impl SqliteDb {
     pub async fn connect(url: &str, redacted: &str, opts: ConnectOptions) -> Result<Self> {
         let path = sqlite_path(url);
         if !opts.create_if_missing && path != ":memory:" && !std::path::Path::new(&path).exists() {
-            return Err(Error::bad_input(format!("SQLite database {redacted} does not exist (file {path})"))
-                .with_hint("check the path; relative paths are resolved from the runbook's directory"));
+            return Err(Error::bad_input(format!(
+                "SQLite database {redacted} does not exist (file {path})"
+            ))
+            .with_hint(
+                "check the path; relative paths are resolved from the runbook's directory",
+            ));
         }
         let co = SqliteConnectOptions::from_str(url)
             .map_err(|e| connect_error(redacted, e))?
@@ -29,13 +35,19 @@ impl SqliteDb {
             .connect_with(co)
             .await
             .map_err(|e| connect_error(redacted, e))?;
-        Ok(SqliteDb { pool, redacted: redacted.to_string() })
+        Ok(SqliteDb {
+            pool,
+            redacted: redacted.to_string(),
+        })
     }
 }
 
 /// The file path of a sqlite:// URL (without query string).
 pub fn sqlite_path(url: &str) -> String {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
     rest.split('?').next().unwrap_or("").to_string()
 }
 
@@ -57,17 +69,21 @@ fn bind_value<'q>(
 pub(crate) fn decode_row(row: &SqliteRow) -> Result<Vec<Value>> {
     let mut out = Vec::with_capacity(row.len());
     for i in 0..row.len() {
-        let raw = row.try_get_raw(i).map_err(|e| Error::runtime(format!("decode column {i}: {e}")))?;
+        let raw = row
+            .try_get_raw(i)
+            .map_err(|e| Error::runtime(format!("decode column {i}: {e}")))?;
         if raw.is_null() {
             out.push(Value::Null);
             continue;
         }
         let storage = raw.type_info().name().to_string();
         let v = match storage.as_str() {
-            "INTEGER" | "BOOLEAN" => Value::Int(row.try_get::<i64, _>(i).unwrap_or_default()),
-            "REAL" => Value::Float(row.try_get::<f64, _>(i).unwrap_or_default()),
-            "BLOB" => Value::Bytes(row.try_get::<Vec<u8>, _>(i).unwrap_or_default()),
-            _ => match row.try_get::<String, _>(i) {
+            "INTEGER" | "BOOLEAN" => {
+                Value::Int(row.try_get_unchecked::<i64, _>(i).unwrap_or_default())
+            }
+            "REAL" => Value::Float(row.try_get_unchecked::<f64, _>(i).unwrap_or_default()),
+            "BLOB" => Value::Bytes(row.try_get_unchecked::<Vec<u8>, _>(i).unwrap_or_default()),
+            _ => match row.try_get_unchecked::<String, _>(i) {
                 Ok(s) => Value::Text(s),
                 Err(_) => Value::Bytes(row.try_get_unchecked::<Vec<u8>, _>(i).unwrap_or_default()),
             },

@@ -64,18 +64,66 @@ pub struct ApprovalNeed {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EngineEvent {
-    RunStarted { run_id: String, runbook: String, resumed: bool, operator: String },
-    PhaseStarted { phase: String, title: String, rollback: bool },
-    StepStarted { phase: String, step: String, kind: String, targets: Vec<String>, title: String },
-    StepProgress { step: String, progress: Progress },
-    StepLog { step: String, message: String },
+    RunStarted {
+        run_id: String,
+        runbook: String,
+        resumed: bool,
+        operator: String,
+    },
+    PhaseStarted {
+        phase: String,
+        title: String,
+        rollback: bool,
+    },
+    StepStarted {
+        phase: String,
+        step: String,
+        kind: String,
+        targets: Vec<String>,
+        title: String,
+    },
+    StepProgress {
+        step: String,
+        progress: Progress,
+    },
+    StepLog {
+        step: String,
+        message: String,
+    },
     /// A step that had completed before (resume): not run again.
-    StepAlreadyDone { phase: String, step: String, kind: String, summary: String },
-    StepFinished { step: String, summary: String, evidence_hash: String, elapsed_ms: u64 },
-    StepFailed { step: String, error: String, check_failed: bool, elapsed_ms: u64 },
-    AwaitingApproval { need: ApprovalNeed },
-    ApprovalRecorded { checkpoint: String, approver: String, role: String, decision: String, comment: Option<String> },
-    RunFinished { run_id: String, outcome: String, exit_code: i32 },
+    StepAlreadyDone {
+        phase: String,
+        step: String,
+        kind: String,
+        summary: String,
+    },
+    StepFinished {
+        step: String,
+        summary: String,
+        evidence_hash: String,
+        elapsed_ms: u64,
+    },
+    StepFailed {
+        step: String,
+        error: String,
+        check_failed: bool,
+        elapsed_ms: u64,
+    },
+    AwaitingApproval {
+        need: ApprovalNeed,
+    },
+    ApprovalRecorded {
+        checkpoint: String,
+        approver: String,
+        role: String,
+        decision: String,
+        comment: Option<String>,
+    },
+    RunFinished {
+        run_id: String,
+        outcome: String,
+        exit_code: i32,
+    },
 }
 
 /// Where a step or the engine sends events. Cheap to clone.
@@ -110,7 +158,12 @@ pub struct ProgressMeter {
 
 impl ProgressMeter {
     pub fn new(unit: impl Into<String>, total: Option<u64>) -> Self {
-        ProgressMeter { started: std::time::Instant::now(), unit: unit.into(), total, last_emit: None }
+        ProgressMeter {
+            started: std::time::Instant::now(),
+            unit: unit.into(),
+            total,
+            last_emit: None,
+        }
     }
     pub fn set_total(&mut self, total: Option<u64>) {
         self.total = total;
@@ -130,9 +183,17 @@ impl ProgressMeter {
         let secs = now.duration_since(self.started).as_secs_f64().max(1e-6);
         let rate = done as f64 / secs;
         let eta = match self.total {
-            Some(t) if rate > 0.0 && t >= done => Some(Duration::from_secs_f64((t - done) as f64 / rate)),
+            Some(t) if rate > 0.0 && t >= done => {
+                Some(Duration::from_secs_f64((t - done) as f64 / rate))
+            }
             _ => None,
         };
-        Some(Progress { done, total: self.total, unit: self.unit.clone(), rate, eta })
+        Some(Progress {
+            done,
+            total: self.total,
+            unit: self.unit.clone(),
+            rate,
+            eta,
+        })
     }
 }

@@ -2,5 +2,6 @@
 //! ledger before moving on, resumes after a crash, and stops at checkpoints.
 
 pub mod events;
+pub mod targets;
 
 pub use events::{ApprovalNeed, EngineEvent, EventSink, Progress, ProgressMeter, StepState};

@@ -19,8 +19,27 @@ pub struct Params<'a> {
 }
 
 impl<'a> Params<'a> {
-    pub fn new(src: &'a SourceFile, table: &'a DeTable<'a>, span: Range<usize>, what: impl Into<String>) -> Self {
-        Params { src, table, span, what: what.into(), known: RefCell::new(Vec::new()) }
+    pub fn new(
+        src: &'a SourceFile,
+        table: &'a DeTable<'a>,
+        span: Range<usize>,
+        what: impl Into<String>,
+    ) -> Self {
+        Params {
+            src,
+            table,
+            span,
+            what: what.into(),
+            known: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The same table described differently in messages.
+    pub fn named(self, what: impl Into<String>) -> Self {
+        Params {
+            what: what.into(),
+            ..self
+        }
     }
 
     fn note(&self, key: &'static str) {
@@ -53,7 +72,11 @@ impl<'a> Params<'a> {
     fn type_error(&self, key: &str, v: &Spanned<DeValue<'_>>, expected: &str) -> Error {
         self.src.error(
             &v.span(),
-            format!("`{key}` in {} must be {expected}, found {}", self.what, v.get_ref().type_str()),
+            format!(
+                "`{key}` in {} must be {expected}, found {}",
+                self.what,
+                v.get_ref().type_str()
+            ),
         )
     }
 
@@ -68,7 +91,10 @@ impl<'a> Params<'a> {
     }
 
     pub fn req_str(&self, key: &'static str) -> Result<String> {
-        self.str(key)?.ok_or_else(|| self.src.error(&self.span, format!("{} is missing `{key}`", self.what)))
+        self.str(key)?.ok_or_else(|| {
+            self.src
+                .error(&self.span, format!("{} is missing `{key}`", self.what))
+        })
     }
 
     pub fn int(&self, key: &'static str) -> Result<Option<i64>> {
@@ -86,7 +112,11 @@ impl<'a> Params<'a> {
     pub fn bool(&self, key: &'static str) -> Result<Option<bool>> {
         match self.raw(key) {
             None => Ok(None),
-            Some(v) => v.get_ref().as_bool().map(Some).ok_or_else(|| self.type_error(key, v, "true or false")),
+            Some(v) => v
+                .get_ref()
+                .as_bool()
+                .map(Some)
+                .ok_or_else(|| self.type_error(key, v, "true or false")),
         }
     }
 
@@ -114,7 +144,12 @@ impl<'a> Params<'a> {
         match self.raw(key) {
             None => Ok(None),
             Some(v) => match v.get_ref() {
-                DeValue::Table(t) => Ok(Some(Params::new(self.src, t, v.span(), format!("{}.{key}", self.what)))),
+                DeValue::Table(t) => Ok(Some(Params::new(
+                    self.src,
+                    t,
+                    v.span(),
+                    format!("{}.{key}", self.what),
+                ))),
                 _ => Err(self.type_error(key, v, "a table")),
             },
         }
@@ -129,7 +164,12 @@ impl<'a> Params<'a> {
                     .iter()
                     .enumerate()
                     .map(|(i, x)| match x.get_ref() {
-                        DeValue::Table(t) => Ok(Params::new(self.src, t, x.span(), format!("{key}[{}]", i + 1))),
+                        DeValue::Table(t) => Ok(Params::new(
+                            self.src,
+                            t,
+                            x.span(),
+                            format!("{key}[{}]", i + 1),
+                        )),
                         _ => Err(self.type_error(key, x, "a table")),
                     })
                     .collect(),
@@ -139,17 +179,36 @@ impl<'a> Params<'a> {
     }
 
     /// The keys of this table, for free-form maps such as `[targets]`.
-    pub fn entries(&self) -> impl Iterator<Item = (&'a Spanned<std::borrow::Cow<'a, str>>, &'a Spanned<DeValue<'a>>)> {
+    pub fn entries(
+        &self,
+    ) -> impl Iterator<
+        Item = (
+            &'a Spanned<std::borrow::Cow<'a, str>>,
+            &'a Spanned<DeValue<'a>>,
+        ),
+    > {
         self.table.iter()
     }
 
     /// A file path relative to the runbook's directory; it must exist.
-    pub fn existing_path(&self, key: &'static str, base: &std::path::Path) -> Result<Option<PathBuf>> {
-        let Some(s) = self.str(key)? else { return Ok(None) };
+    pub fn existing_path(
+        &self,
+        key: &'static str,
+        base: &std::path::Path,
+    ) -> Result<Option<PathBuf>> {
+        let Some(s) = self.str(key)? else {
+            return Ok(None);
+        };
         let p = base.join(&s);
         if !p.exists() {
             let v = self.raw(key).expect("present");
-            return Err(self.value_error(v, format!("`{key}` names \"{s}\", which does not exist (looked in {})", p.display())));
+            return Err(self.value_error(
+                v,
+                format!(
+                    "`{key}` names \"{s}\", which does not exist (looked in {})",
+                    p.display()
+                ),
+            ));
         }
         Ok(Some(p))
     }

@@ -17,7 +17,11 @@ impl SourceFile {
         let text = std::fs::read_to_string(path).map_err(|e| {
             Error::bad_input(format!("{}: cannot read runbook: {e}", path.display()))
         })?;
-        Ok(SourceFile { path: path.to_path_buf(), display: path.display().to_string(), text })
+        Ok(SourceFile {
+            path: path.to_path_buf(),
+            display: path.display().to_string(),
+            text,
+        })
     }
 
     /// 1-based line and column of a byte offset.
@@ -25,7 +29,12 @@ impl SourceFile {
         let offset = offset.min(self.text.len());
         let before = &self.text[..offset];
         let line = before.matches('\n').count() + 1;
-        let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+        let col = before
+            .rsplit('\n')
+            .next()
+            .map(|l| l.chars().count())
+            .unwrap_or(0)
+            + 1;
         (line, col)
     }
 

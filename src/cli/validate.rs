@@ -1,0 +1,36 @@
+use crate::engine::targets::Targets;
+use crate::runbook::Runbook;
+use std::path::PathBuf;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The runbook file (TOML).
+    pub runbook: PathBuf,
+}
+
+pub async fn run(args: Args) -> crate::Result<i32> {
+    let rb = Runbook::load(&args.runbook)?;
+    let targets = Targets::new(rb.targets.clone());
+    println!("{}: ok — runbook \"{}\"", args.runbook.display(), rb.name);
+    for t in rb.targets.values() {
+        println!(
+            "  target {:<12} {} ({})",
+            t.name,
+            t.redacted,
+            t.dialect.name()
+        );
+    }
+    for phase in rb.phases.iter().chain(rb.rollback.iter()) {
+        let tag = if phase.rollback { " (rollback)" } else { "" };
+        println!("  phase {}{tag}: {}", phase.id, phase.title);
+        for s in &phase.steps {
+            println!(
+                "    {:<24} {:<11} {}",
+                s.id,
+                s.step.kind(),
+                s.step.plan(&targets).join("; ")
+            );
+        }
+    }
+    Ok(crate::error::exit::OK)
+}

@@ -1,0 +1,401 @@
+//! Runbooks: TOML files of targets, an approval policy, ordered phases of ordered
+//! steps, and rollback phases. Every error names the file, line and column.
+
+mod params;
+mod source;
+
+pub use params::Params;
+pub use source::SourceFile;
+
+use crate::db::Dialect;
+use crate::engine::targets::TargetSpec;
+use crate::error::Result;
+use crate::steps::{self, BuildContext, Step};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use toml::de::{DeTable, DeValue};
+
+/// Who must approve a checkpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApprovalPolicy {
+    /// Approvals needed at each checkpoint (default 1).
+    pub approvals: u32,
+    /// Roles whose approvals count (empty: any role).
+    pub roles: Vec<String>,
+    /// May the operator who started the run approve its checkpoints? (default no)
+    pub allow_self_approval: bool,
+    /// Extra approvals required at a checkpoint when earlier steps raised hazards.
+    pub hazard_extra_approvals: u32,
+    /// Roles of which at least one must approve when hazards were raised.
+    pub hazard_roles: Vec<String>,
+    /// Run the rollback phases automatically when a step fails.
+    pub rollback_on_failure: bool,
+}
+
+impl Default for ApprovalPolicy {
+    fn default() -> Self {
+        ApprovalPolicy {
+            approvals: 1,
+            roles: Vec::new(),
+            allow_self_approval: false,
+            hazard_extra_approvals: 0,
+            hazard_roles: Vec::new(),
+            rollback_on_failure: false,
+        }
+    }
+}
+
+pub struct StepDef {
+    pub id: String,
+    pub title: String,
+    pub step: Box<dyn Step>,
+    /// file:line:col of the step's table.
+    pub location: String,
+}
+
+pub struct Phase {
+    pub id: String,
+    pub title: String,
+    pub steps: Vec<StepDef>,
+    pub rollback: bool,
+}
+
+pub struct Runbook {
+    pub path: PathBuf,
+    /// The directory relative paths resolve from.
+    pub dir: PathBuf,
+    pub name: String,
+    pub description: Option<String>,
+    /// SHA-256 of the file's bytes: approvals bind to it.
+    pub content_hash: String,
+    pub targets: BTreeMap<String, TargetSpec>,
+    /// Ledger URL from the runbook (`[ledger] url`), already interpolated.
+    pub ledger_url: Option<String>,
+    pub policy: ApprovalPolicy,
+    pub phases: Vec<Phase>,
+    pub rollback: Vec<Phase>,
+}
+
+impl Runbook {
+    pub fn load(path: &Path) -> Result<Runbook> {
+        let src = SourceFile::read(path)?;
+        parse(&src)
+    }
+
+    /// Every step in run order with its phase.
+    pub fn steps(&self) -> impl Iterator<Item = (&Phase, &StepDef)> {
+        self.phases
+            .iter()
+            .flat_map(|p| p.steps.iter().map(move |s| (p, s)))
+    }
+
+    pub fn find_step(&self, id: &str) -> Option<(&Phase, &StepDef)> {
+        self.phases
+            .iter()
+            .chain(self.rollback.iter())
+            .flat_map(|p| p.steps.iter().map(move |s| (p, s)))
+            .find(|(_, s)| s.id == id)
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn valid_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+}
+
+/// Replace `${env:NAME}` with the environment variable's value.
+pub fn interpolate_env(s: &str) -> std::result::Result<String, String> {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| "unclosed \"${\" (expected ${env:NAME})".to_string())?;
+        let expr = &after[..end];
+        let name = expr.strip_prefix("env:").ok_or_else(|| {
+            format!("unknown interpolation \"${{{expr}}}\"; only ${{env:NAME}} is supported")
+        })?;
+        let val = std::env::var(name).map_err(|_| {
+            format!("environment variable {name} is not set (used as ${{env:{name}}})")
+        })?;
+        out.push_str(&val);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Resolve a sqlite:// URL's relative path against the runbook's directory.
+fn resolve_sqlite_url(url: &str, dir: &Path) -> String {
+    let path = crate::db::sqlite_path(url);
+    if path.is_empty() || path == ":memory:" || Path::new(&path).is_absolute() {
+        return url.to_string();
+    }
+    let query = url
+        .split_once('?')
+        .map(|(_, q)| format!("?{q}"))
+        .unwrap_or_default();
+    format!("sqlite://{}{}", dir.join(path).display(), query)
+}
+
+/// Parse a target URL value (with interpolation) from a runbook.
+fn target_url(p: &Params, key: &'static str, dir: &Path) -> Result<Option<(String, Dialect)>> {
+    let Some(raw) = p.str(key)? else {
+        return Ok(None);
+    };
+    let v = p.raw(key).expect("present");
+    url_value(p.src, &v.span(), &raw, dir).map(Some)
+}
+
+fn url_value(
+    src: &SourceFile,
+    span: &std::ops::Range<usize>,
+    raw: &str,
+    dir: &Path,
+) -> Result<(String, Dialect)> {
+    let url = interpolate_env(raw).map_err(|m| src.error(span, m))?;
+    let dialect = Dialect::from_url(&url).map_err(|e| src.error(span, e.message))?;
+    let url = if dialect == Dialect::Sqlite {
+        resolve_sqlite_url(&url, dir)
+    } else {
+        url
+    };
+    Ok((url, dialect))
+}
+
+pub fn parse(src: &SourceFile) -> Result<Runbook> {
+    let doc = DeTable::parse(&src.text).map_err(|e| {
+        let span = e.span().unwrap_or(0..0);
+        src.error(&span, format!("invalid TOML: {}", e.message().trim()))
+    })?;
+    let dir = src
+        .path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let dir = if dir.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        dir
+    };
+    let root = Params::new(src, doc.get_ref(), doc.span(), "the runbook");
+
+    let name = match root.str("name")? {
+        Some(n) if valid_id(&n) => n,
+        Some(n) => {
+            return Err(root.error_at(
+                "name",
+                format!("runbook name \"{n}\" may use only letters, digits, '-', '_' and '.'"),
+            ));
+        }
+        None => src
+            .path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "runbook".into()),
+    };
+    let description = root.str("description")?;
+
+    // [targets.NAME] url = "..."  or  [targets] NAME = "url"
+    let mut targets = BTreeMap::new();
+    if let Some(t) = root.table("targets")? {
+        for (k, v) in t.entries() {
+            let tname = k.get_ref().to_string();
+            if !valid_id(&tname) {
+                return Err(src.error(
+                    &k.span(),
+                    format!(
+                        "target name \"{tname}\" may use only letters, digits, '-', '_' and '.'"
+                    ),
+                ));
+            }
+            let (url, dialect) = match v.get_ref() {
+                // shorthand: name = "url"
+                DeValue::String(s) => url_value(src, &v.span(), s, &dir)?,
+                DeValue::Table(tt) => {
+                    let tp = Params::new(src, tt, v.span(), format!("target \"{tname}\""));
+                    let r = target_url(&tp, "url", &dir)?.ok_or_else(|| {
+                        src.error(&v.span(), format!("target \"{tname}\" is missing `url`"))
+                    })?;
+                    tp.str("description")?;
+                    tp.finish()?;
+                    r
+                }
+                other => {
+                    return Err(src.error(&v.span(), format!("target \"{tname}\" must be a URL string or a table with `url`, found {}", other.type_str())));
+                }
+            };
+            let redacted = crate::redact::register_url(&url);
+            targets.insert(
+                tname.clone(),
+                TargetSpec {
+                    name: tname,
+                    url,
+                    redacted,
+                    dialect,
+                },
+            );
+        }
+        t.finish()?;
+    }
+    let target_names: Vec<String> = targets.keys().cloned().collect();
+
+    let ledger_url = match root.table("ledger")? {
+        Some(l) => {
+            let r = target_url(&l, "url", &dir)?.map(|(u, _)| u);
+            l.finish()?;
+            r
+        }
+        None => None,
+    };
+
+    let mut policy = ApprovalPolicy::default();
+    if let Some(p) = root.table("policy")? {
+        if let Some(n) = p.int("approvals")? {
+            if n < 1 {
+                return Err(p.error_at("approvals", "`approvals` must be at least 1 (a checkpoint nobody must approve is not a checkpoint)"));
+            }
+            policy.approvals = n as u32;
+        }
+        policy.roles = p.str_list("roles")?.unwrap_or_default();
+        policy.allow_self_approval = p.bool("allow_self_approval")?.unwrap_or(false);
+        policy.rollback_on_failure = p.bool("rollback_on_failure")?.unwrap_or(false);
+        if let Some(h) = p.table("hazards")? {
+            policy.hazard_extra_approvals = h.int("extra_approvals")?.unwrap_or(0).max(0) as u32;
+            policy.hazard_roles = h.str_list("require_roles")?.unwrap_or_default();
+            h.finish()?;
+        }
+        p.finish()?;
+    }
+
+    let bctx = BuildContext {
+        dir: &dir,
+        targets: &target_names,
+    };
+    let mut seen_ids: BTreeMap<String, String> = BTreeMap::new();
+    let phases = parse_phases(&root, "phases", false, &bctx, &mut seen_ids)?;
+    let rollback = parse_phases(&root, "rollback", true, &bctx, &mut seen_ids)?;
+    root.finish()?;
+    if phases.is_empty() {
+        return Err(src.error(
+            &(0..0),
+            "the runbook has no phases; add at least one [[phases]] with [[phases.steps]]",
+        ));
+    }
+
+    Ok(Runbook {
+        path: src.path.clone(),
+        dir,
+        name,
+        description,
+        content_hash: sha256_hex(src.text.as_bytes()),
+        targets,
+        ledger_url,
+        policy,
+        phases,
+        rollback,
+    })
+}
+
+fn parse_phases(
+    root: &Params,
+    key: &'static str,
+    rollback: bool,
+    bctx: &BuildContext,
+    seen: &mut BTreeMap<String, String>,
+) -> Result<Vec<Phase>> {
+    let mut phases = Vec::new();
+    for (i, p) in root.tables(key)?.into_iter().enumerate() {
+        let id = p.str("id")?.unwrap_or_else(|| format!("{key}-{}", i + 1));
+        if !valid_id(&id) {
+            return Err(p.error_at(
+                "id",
+                format!("phase id \"{id}\" may use only letters, digits, '-', '_' and '.'"),
+            ));
+        }
+        let title = p.str("title")?.unwrap_or_else(|| id.clone());
+        let mut steps = Vec::new();
+        for (j, s) in p.tables("steps")?.into_iter().enumerate() {
+            let kind = s.req_str("kind")?;
+            let id = s.str("id")?.unwrap_or_else(|| format!("{id}.{}", j + 1));
+            let s = s.named(format!("step \"{id}\""));
+            if !valid_id(&id) {
+                return Err(s.error_at(
+                    "id",
+                    format!("step id \"{id}\" may use only letters, digits, '-', '_' and '.'"),
+                ));
+            }
+            if let Some(prev) = seen.insert(id.clone(), s.src.location(&s.span)) {
+                return Err(s.error_at(
+                    "id",
+                    format!("step id \"{id}\" is used twice (first at {prev})"),
+                ));
+            }
+            if !steps::KINDS.contains(&kind.as_str()) {
+                let v = s.raw("kind").expect("present");
+                let hint = closest(&kind, steps::KINDS)
+                    .map(|c| format!(" (did you mean \"{c}\"?)"))
+                    .unwrap_or_default();
+                return Err(s.value_error(
+                    v,
+                    format!(
+                        "unknown step kind \"{kind}\"{hint}; expected one of {}",
+                        steps::KINDS.join(", ")
+                    ),
+                ));
+            }
+            let title = s.str("title")?.unwrap_or_else(|| id.clone());
+            let step = steps::build(&kind, &s, bctx)?;
+            s.finish()?;
+            let location = s.src.location(&s.span);
+            steps.push(StepDef {
+                id,
+                title,
+                step,
+                location,
+            });
+        }
+        p.finish()?;
+        phases.push(Phase {
+            id,
+            title,
+            steps,
+            rollback,
+        });
+    }
+    Ok(phases)
+}
+
+/// The candidate closest to `word` by edit distance, if reasonably close.
+fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    fn dist(a: &str, b: &str) -> usize {
+        let b: Vec<char> = b.chars().collect();
+        let mut prev: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut cur = vec![i + 1];
+            for (j, cb) in b.iter().enumerate() {
+                cur.push(
+                    (prev[j] + (ca != *cb) as usize)
+                        .min(prev[j + 1] + 1)
+                        .min(cur[j] + 1),
+                );
+            }
+            prev = cur;
+        }
+        prev[b.len()]
+    }
+    candidates
+        .iter()
+        .map(|c| (dist(word, c), *c))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, c)| c)
+}

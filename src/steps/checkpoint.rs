@@ -1,0 +1,62 @@
+//! `checkpoint`: a gate. The engine stops here until the approval policy is met.
+
+use super::{BuildContext, Step, StepContext, StepOutcome};
+use crate::engine::targets::Targets;
+use crate::error::{Error, Result};
+use crate::runbook::Params;
+use async_trait::async_trait;
+
+#[derive(Debug, Clone)]
+pub struct CheckpointSpec {
+    pub title: String,
+    /// Overrides of the runbook policy for this checkpoint.
+    pub approvals: Option<u32>,
+    pub roles: Option<Vec<String>>,
+    /// Free text telling the approver what to look at.
+    pub instructions: Option<String>,
+}
+
+pub struct Checkpoint {
+    pub spec: CheckpointSpec,
+}
+
+impl Checkpoint {
+    pub fn build(p: &Params, _ctx: &BuildContext) -> Result<Self> {
+        let approvals = match p.int("approvals")? {
+            Some(n) if n < 1 => {
+                return Err(p.error_at("approvals", "`approvals` must be at least 1"));
+            }
+            Some(n) => Some(n as u32),
+            None => None,
+        };
+        Ok(Checkpoint {
+            spec: CheckpointSpec {
+                title: p.str("title")?.unwrap_or_else(|| "checkpoint".into()),
+                approvals,
+                roles: p.str_list("roles")?,
+                instructions: p.str("instructions")?,
+            },
+        })
+    }
+}
+
+#[async_trait]
+impl Step for Checkpoint {
+    fn kind(&self) -> &'static str {
+        "checkpoint"
+    }
+    fn targets(&self) -> Vec<String> {
+        Vec::new()
+    }
+    fn plan(&self, _targets: &Targets) -> Vec<String> {
+        vec![format!("wait for approval: {}", self.spec.title)]
+    }
+    fn checkpoint(&self) -> Option<&CheckpointSpec> {
+        Some(&self.spec)
+    }
+    async fn run(&self, _ctx: &StepContext<'_>) -> Result<StepOutcome> {
+        Err(Error::runtime(
+            "a checkpoint is handled by the engine, not run",
+        ))
+    }
+}

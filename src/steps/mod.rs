@@ -1,0 +1,146 @@
+//! Step kinds. Every kind implements [`Step`]; the engine knows nothing of kinds.
+//! Adding a kind is one new file here plus one line in [`KINDS`] and [`build`].
+
+use crate::engine::targets::Targets;
+use crate::engine::{EngineEvent, EventSink, Progress};
+use crate::error::Result;
+use crate::runbook::Params;
+use async_trait::async_trait;
+use serde::Serialize;
+use std::path::Path;
+
+/// A hazard found by a step: a destructive or risky change with a stable code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Hazard {
+    pub code: String,
+    pub message: String,
+}
+
+/// What a step produced.
+#[derive(Debug, Clone, Default)]
+pub struct StepOutcome {
+    /// One line for progress output and the TUI.
+    pub summary: String,
+    /// The evidence a person or CI judges by; stored in the ledger and hashed.
+    pub evidence: serde_json::Value,
+    /// Set when the step ran but its assertion does not hold (check failed, diff not
+    /// equal): the run stops with exit code 1 and the evidence is still recorded.
+    pub failure: Option<String>,
+    /// Hazards raise what the next checkpoint requires.
+    pub hazards: Vec<Hazard>,
+}
+
+impl StepOutcome {
+    pub fn ok(summary: impl Into<String>, evidence: serde_json::Value) -> Self {
+        StepOutcome {
+            summary: summary.into(),
+            evidence,
+            ..Default::default()
+        }
+    }
+}
+
+/// A step completed earlier in the same run, with its recorded evidence.
+#[derive(Debug, Clone)]
+pub struct PriorStep {
+    pub id: String,
+    pub kind: String,
+    pub evidence: serde_json::Value,
+}
+
+/// What a step may use while running.
+pub struct StepContext<'a> {
+    pub run_id: &'a str,
+    pub phase: &'a str,
+    pub step_id: &'a str,
+    /// The runbook's directory: relative paths resolve from here.
+    pub dir: &'a Path,
+    pub targets: &'a Targets,
+    pub events: &'a EventSink,
+    /// Steps completed earlier in this run (in runbook order), e.g. a backup to restore.
+    pub prior: &'a [PriorStep],
+}
+
+impl StepContext<'_> {
+    pub fn progress(&self, progress: Progress) {
+        self.events.emit(EngineEvent::StepProgress {
+            step: self.step_id.to_string(),
+            progress,
+        });
+    }
+    pub fn log(&self, message: impl Into<String>) {
+        let message = crate::redact::scrub(&message.into());
+        tracing::info!(step = self.step_id, "{message}");
+        self.events.emit(EngineEvent::StepLog {
+            step: self.step_id.to_string(),
+            message,
+        });
+    }
+    pub fn prior(&self, id: &str) -> Option<&PriorStep> {
+        self.prior.iter().rev().find(|p| p.id == id)
+    }
+}
+
+/// What a step kind needs to know while it is built from the runbook.
+pub struct BuildContext<'a> {
+    pub dir: &'a Path,
+    /// Names of the runbook's targets.
+    pub targets: &'a [String],
+}
+
+impl BuildContext<'_> {
+    /// Read a `target`-like key and check it names a declared target.
+    pub fn target(&self, p: &Params, key: &'static str) -> Result<String> {
+        let name = p.req_str(key)?;
+        self.check_target(p, key, &name)?;
+        Ok(name)
+    }
+    pub fn check_target(&self, p: &Params, key: &'static str, name: &str) -> Result<()> {
+        if !self.targets.iter().any(|t| t == name) {
+            return Err(p.error_at(
+                key,
+                format!(
+                    "unknown target \"{name}\"; declared targets are {}",
+                    self.targets.join(", ")
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+pub trait Step: Send + Sync {
+    /// The kind as written in runbooks (`sql`, `backup`, ...).
+    fn kind(&self) -> &'static str;
+    /// Names of the targets this step touches.
+    fn targets(&self) -> Vec<String>;
+    /// Lines describing what the step will do, for `validate` and the plan.
+    fn plan(&self, targets: &Targets) -> Vec<String>;
+    /// Checkpoints are the one kind the engine treats specially.
+    fn checkpoint(&self) -> Option<&crate::steps::checkpoint::CheckpointSpec> {
+        None
+    }
+    async fn run(&self, ctx: &StepContext<'_>) -> Result<StepOutcome>;
+}
+
+pub mod checkpoint;
+
+/// Every step kind, for validation messages.
+pub const KINDS: &[&str] = &["backup", "check", "checkpoint", "migrate", "restore", "sql"];
+
+/// Build a step of `kind` from its table in the runbook.
+pub fn build(kind: &str, p: &Params, ctx: &BuildContext) -> Result<Box<dyn Step>> {
+    Ok(match kind {
+        "checkpoint" => Box::new(checkpoint::Checkpoint::build(p, ctx)?),
+        other => {
+            return Err(p.error_at(
+                "kind",
+                format!(
+                    "unknown step kind \"{other}\"; expected one of {}",
+                    KINDS.join(", ")
+                ),
+            ));
+        }
+    })
+}
