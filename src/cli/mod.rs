@@ -1,5 +1,8 @@
 //! The command line: one file per command, each with an `Args` struct and a `run`.
 
+pub mod diff;
+pub mod diff_data;
+pub mod sync_check;
 pub mod validate;
 
 use clap::{Parser, Subcommand};
@@ -28,11 +31,20 @@ pub struct Cli {
 pub enum Command {
     /// Check a runbook (syntax, step kinds, files, ${env:...} variables) without touching any database.
     Validate(validate::Args),
+    /// Compare two databases (`diff data`: rows of a table).
+    Diff {
+        #[command(subcommand)]
+        command: diff::DiffCommand,
+    },
+    /// Cheap first look: row counts and latest last-updated value per table on both sides.
+    SyncCheck(sync_check::Args),
 }
 
 /// Run a parsed command; returns the process exit code.
 pub async fn dispatch(cli: Cli) -> crate::Result<i32> {
     match cli.command {
         Command::Validate(a) => validate::run(a).await,
+        Command::Diff { command } => diff::run(command).await,
+        Command::SyncCheck(a) => sync_check::run(a).await,
     }
 }
