@@ -1,3 +1,4 @@
 //! One integration test binary (faster to build than one per file).
 
+mod data_diff;
 mod db_engines;
