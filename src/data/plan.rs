@@ -271,7 +271,12 @@ pub async fn build_plan(source: &Db, target: &Db, opts: &DiffOptions) -> Result<
         } else {
             6
         };
-        if class == Class::Timestamp && sc.native == tc.native && sc.tz != tc.tz {
+        if class == Class::Timestamp
+            && sc.native == tc.native
+            && sc.tz != tc.tz
+            && sd != Dialect::Sqlite
+            && td != Dialect::Sqlite
+        {
             notes.push(format!(
                 "\"{n}\": timestamp without time zone on the {} side read as UTC",
                 if sc.tz { "target" } else { "source" }

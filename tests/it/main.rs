@@ -1,4 +1,5 @@
 //! One integration test binary (faster to build than one per file).
 
+mod data_cli;
 mod data_diff;
 mod db_engines;
