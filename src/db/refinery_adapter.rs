@@ -34,11 +34,11 @@ impl AsyncTransaction for RefineryDb<'_> {
         for q in queries {
             count += 1;
             if let Some(cb) = &self.on_apply {
-                if !q
-                    .trim_start()
-                    .to_ascii_uppercase()
-                    .starts_with("INSERT INTO REFINERY_SCHEMA_HISTORY")
-                {
+                // Report migrations only, not refinery's own bookkeeping statements.
+                let head = q.trim_start().to_ascii_uppercase();
+                let bookkeeping = head.starts_with("INSERT INTO REFINERY_SCHEMA_HISTORY")
+                    || head.starts_with("CREATE TABLE IF NOT EXISTS REFINERY_SCHEMA_HISTORY");
+                if !bookkeeping {
                     cb(q);
                 }
             }

@@ -1,5 +1,7 @@
 //! One integration test binary (faster to build than one per file).
 
 mod cli_demo;
+mod cli_ledger;
+mod cli_resume;
 mod db_engines;
 mod support;
