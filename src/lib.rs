@@ -2,6 +2,7 @@
 //! checkpoints, prove each with evidence, and record who approved what.
 
 pub mod data;
+pub mod crash;
 pub mod db;
 pub mod engine;
 pub mod error;
@@ -9,6 +10,8 @@ pub mod redact;
 
 pub use error::{Error, ErrorKind, Result};
 pub mod cli;
+pub mod ledger;
+pub mod logging;
 pub mod runbook;
 pub mod steps;
 /// Real test databases (used by integration tests and benchmarks).

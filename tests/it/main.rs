@@ -2,4 +2,8 @@
 
 mod data_cli;
 mod data_diff;
+mod cli_demo;
+mod cli_ledger;
+mod cli_resume;
 mod db_engines;
+mod support;
