@@ -1,8 +1,8 @@
 //! cutover: run staging-to-production database cutovers as runbooks of phases with
 //! checkpoints, prove each with evidence, and record who approved what.
 
-pub mod data;
 pub mod crash;
+pub mod data;
 pub mod db;
 pub mod engine;
 pub mod error;

@@ -1,19 +1,16 @@
 //! The command line: one file per command, each with an `Args` struct and a `run`.
 
-<<<<<<< HEAD
-pub mod diff;
-pub mod diff_data;
-pub mod sync_check;
-=======
 pub mod approve;
 pub mod audit;
 pub mod common;
 pub mod demo;
+pub mod diff;
+pub mod diff_data;
 pub mod plain;
 pub mod rollback;
 pub mod run;
 pub mod status;
->>>>>>> main
+pub mod sync_check;
 pub mod validate;
 
 use clap::{Parser, Subcommand};
@@ -57,7 +54,6 @@ pub enum Command {
     Audit(audit::AuditCommand),
     /// Check a runbook (syntax, step kinds, files, ${env:...} variables) without touching any database.
     Validate(validate::Args),
-<<<<<<< HEAD
     /// Compare two databases (`diff data`: rows of a table).
     Diff {
         #[command(subcommand)]
@@ -65,10 +61,8 @@ pub enum Command {
     },
     /// Cheap first look: row counts and latest last-updated value per table on both sides.
     SyncCheck(sync_check::Args),
-=======
     /// Write the LERG area-code cutover example (SQLite) into a directory and run it.
     Demo(demo::Args),
->>>>>>> main
 }
 
 /// Run a parsed command; returns the process exit code.
@@ -82,11 +76,8 @@ pub async fn dispatch(cli: Cli) -> crate::Result<i32> {
         Command::Rollback(a) => rollback::run(a).await,
         Command::Audit(c) => audit::run(c).await,
         Command::Validate(a) => validate::run(a).await,
-<<<<<<< HEAD
         Command::Diff { command } => diff::run(command).await,
         Command::SyncCheck(a) => sync_check::run(a).await,
-=======
         Command::Demo(a) => demo::run(a).await,
->>>>>>> main
     }
 }
