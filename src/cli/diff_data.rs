@@ -70,6 +70,12 @@ pub struct Args {
     /// Force a strategy (default: automatic).
     #[arg(long, value_parser = ["auto", "buckets", "merge"], default_value = "auto")]
     pub strategy: String,
+    /// Ledger that records what --apply applied (default: .cutover/ledger.db here).
+    #[arg(long, env = "CUTOVER_LEDGER")]
+    pub ledger: Option<String>,
+    /// Do not record --apply in a ledger.
+    #[arg(long)]
+    pub no_ledger: bool,
     /// No progress output.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -223,6 +229,7 @@ pub async fn run(args: Args) -> Result<i32> {
         eprintln!("not applied");
         return Ok(exit::CHECK_FAILED);
     }
+    let (inserts, updates, deletes) = counts(&statements);
     let applied = apply(&target, &statements, args.batch_size, args.batch_commit).await?;
     let plan = build_plan(&source, &target, &opts).await?;
     let pp2 = ProgressPrinter::new(format!("re-diff {}", args.table), args.quiet);
@@ -237,7 +244,34 @@ pub async fn run(args: Args) -> Result<i32> {
         "rows_affected": applied.rows_affected,
         "equal_after": after.equal(),
     });
+    let ledger_note = if args.no_ledger {
+        None
+    } else {
+        let record = serde_json::json!({
+            "source": source.redacted_url(),
+            "target": target.redacted_url(),
+            "table": summary.source_table,
+            "target_table": summary.target_table,
+            "inserts": inserts,
+            "updates": updates,
+            "deletes": deletes,
+            "applied": applied,
+            "before": {
+                "only_in_source": summary.only_in_source,
+                "only_in_target": summary.only_in_target,
+                "changed": summary.changed,
+            },
+            "equal_after": after.equal(),
+            "operator": std::env::var("USER").unwrap_or_default(),
+        });
+        Some(record_in_ledger(args.ledger.as_deref(), &record).await)
+    };
     sink.printer.finish(&summary, evidence)?;
+    match ledger_note {
+        Some(Ok(where_)) if !args.quiet => eprintln!("recorded in the ledger {where_}"),
+        Some(Err(e)) => eprintln!("warning: applied, but not recorded in the ledger: {e}"),
+        _ => {}
+    }
     if !args.quiet || args.format == Format::Text {
         eprintln!(
             "applied {} statements to {}; re-diff: {}",
@@ -255,4 +289,34 @@ pub async fn run(args: Args) -> Result<i32> {
     } else {
         exit::CHECK_FAILED
     })
+}
+
+fn counts(statements: &[crate::db::Statement]) -> (u64, u64, u64) {
+    let mut c = (0, 0, 0);
+    for s in statements {
+        if s.sql.starts_with("INSERT") {
+            c.0 += 1;
+        } else if s.sql.starts_with("UPDATE") {
+            c.1 += 1;
+        } else {
+            c.2 += 1;
+        }
+    }
+    c
+}
+
+/// Append a `data_applied` record to the ledger; returns where it went.
+async fn record_in_ledger(url: Option<&str>, payload: &serde_json::Value) -> Result<String> {
+    let url = match url {
+        Some(u) => u.to_string(),
+        None => crate::ledger::Ledger::default_url(&std::env::current_dir()?),
+    };
+    let ledger = crate::ledger::Ledger::open(&url).await?;
+    let run_id = uuid::Uuid::new_v4().to_string();
+    let rec = ledger
+        .append("cutover diff data", &run_id, "data_applied", None, payload)
+        .await;
+    let where_ = ledger.redacted_url().to_string();
+    ledger.close().await;
+    rec.map(|r| format!("{where_} (record {})", r.seq))
 }

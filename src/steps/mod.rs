@@ -128,10 +128,12 @@ pub mod backup;
 pub mod check;
 pub mod checkpoint;
 pub mod copy;
+pub mod diff_data;
 pub mod migrate;
 pub mod once;
 pub mod restore;
 pub mod sql;
+pub mod sync;
 
 /// Every step kind, for validation messages.
 pub const KINDS: &[&str] = &[
@@ -139,9 +141,11 @@ pub const KINDS: &[&str] = &[
     "check",
     "checkpoint",
     "copy",
+    "diff-data",
     "migrate",
     "restore",
     "sql",
+    "sync",
 ];
 
 /// Build a step of `kind` from its table in the runbook.
@@ -154,6 +158,8 @@ pub fn build(kind: &str, p: &Params, ctx: &BuildContext) -> Result<Box<dyn Step>
         "migrate" => Box::new(migrate::Migrate::build(p, ctx)?),
         "restore" => Box::new(restore::Restore::build(p, ctx)?),
         "sql" => Box::new(sql::Sql::build(p, ctx)?),
+        "diff-data" => Box::new(diff_data::DiffData::build(p, ctx)?),
+        "sync" => Box::new(sync::Sync::build(p, ctx)?),
         other => {
             return Err(p.error_at(
                 "kind",

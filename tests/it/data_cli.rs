@@ -6,8 +6,11 @@ use cutover::testkit;
 use std::process::{Command, Output};
 
 fn cutover(args: &[&str]) -> Output {
+    let cwd = std::env::temp_dir().join(format!("cutover-data-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&cwd).unwrap();
     Command::new(env!("CARGO_BIN_EXE_cutover"))
         .args(args)
+        .current_dir(&cwd)
         .env_remove("CUTOVER_SOURCE")
         .env_remove("CUTOVER_TARGET")
         .output()
@@ -258,15 +261,35 @@ async fn tolerance_emit_sql_and_apply_with_confirmation_rules() {
     assert!(sql.contains("\"label\" = NULL"), "{sql}");
     assert_eq!(count(&db, "price").await, 3, "emit-sql must not apply");
 
-    // --apply --yes --batch-commit: equal afterwards
+    // --apply --yes --batch-commit: equal afterwards, recorded in the ledger
+    let ledger_url = format!("sqlite://{}", dir.path().join("ledger.db").display());
     let o = cutover(
-        &with(&["--apply", "--yes", "--batch-commit", "--batch-size", "2"])
-            .iter()
-            .map(|s| s.as_str())
-            .collect::<Vec<_>>(),
+        &with(&[
+            "--ledger",
+            &ledger_url,
+            "--apply",
+            "--yes",
+            "--batch-commit",
+            "--batch-size",
+            "2",
+        ])
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>(),
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("re-diff: equal"), "{}", text(&o));
+    let ledger = cutover::ledger::Ledger::open(&ledger_url).await.unwrap();
+    let recs = ledger.records(None).await.unwrap();
+    let rec = recs
+        .iter()
+        .find(|r| r.kind == "data_applied")
+        .expect("ledger record");
+    let p = rec.payload_json();
+    assert_eq!(p["inserts"], 2, "{p}");
+    assert_eq!(p["deletes"], 1, "{p}");
+    assert_eq!(p["updates"], 2, "{p}");
+    assert_eq!(p["equal_after"], true, "{p}");
     let o = cutover(&base);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 }
