@@ -5,5 +5,6 @@ mod cli_ledger;
 mod cli_resume;
 mod data_cli;
 mod data_diff;
+mod data_runbook;
 mod db_engines;
 mod support;
