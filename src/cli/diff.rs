@@ -63,10 +63,11 @@ impl ProgressPrinter {
         if !self.tty && now.duration_since(self.started) < every {
             return;
         }
-        if let Some(l) = *last {
-            if now.duration_since(l) < every && !finished {
-                return;
-            }
+        if let Some(l) = *last
+            && now.duration_since(l) < every
+            && !finished
+        {
+            return;
         }
         *last = Some(now);
         let eta = p

@@ -311,10 +311,10 @@ async fn aggregate(
     while let Some(r) = st.next().await {
         let r = r.map_err(|e| e.context(side.name()))?;
         let n = norms(plan, &r);
-        if let Some((m, s)) = &set {
-            if !s.contains(&bucket_of(plan, &n, *m)) {
-                continue;
-            }
+        if let Some((m, s)) = &set
+            && !s.contains(&bucket_of(plan, &n, *m))
+        {
+            continue;
         }
         let b = bucket_of(plan, &n, modulus);
         let h = row_hash(&n);
@@ -588,7 +588,7 @@ impl Counter<'_> {
                 let e = m.entry(it.norms).or_insert((0, 0, it.raw));
                 e.1 += 1;
             }
-            let mut rows: Vec<(Vec<Norm>, (u64, u64, Vec<Value>))> = m.into_iter().collect();
+            let mut rows: Vec<_> = m.into_iter().collect();
             rows.sort_by(|a, b| a.0.cmp(&b.0));
             for (_, (cs, ct, raw)) in rows {
                 self.multiset_pair(raw, cs, ct)?;
