@@ -11,9 +11,7 @@
 //!    everything piecemeal: instead both sides are streamed sorted by key (bytewise,
 //!    never by collation) and merged in one pass.
 
-use super::normalize::{
-    Class, ColumnPlan, Norm, equal_with_tolerance, md5_of, normalize, row_hash,
-};
+use super::normalize::{ColumnPlan, Norm, equal_with_tolerance, md5_of, normalize, row_hash};
 use super::plan::{Plan, Strategy};
 use super::sql;
 use crate::db::{Db, Dialect, Value};
@@ -120,7 +118,7 @@ struct Side {
     table: String,
     /// Quoted column names in plan order.
     cols: Vec<String>,
-    natives: Vec<Class>,
+    natives: Vec<sql::Native>,
     /// Does this database compute hashes itself?
     server: bool,
     is_source: bool,
@@ -137,13 +135,7 @@ impl Side {
         let natives = plan
             .columns
             .iter()
-            .map(|c| {
-                if is_source {
-                    c.source_native
-                } else {
-                    c.target_native
-                }
-            })
+            .map(|c| sql::Native::of(c, is_source))
             .collect();
         Side {
             db: db.clone(),
@@ -162,11 +154,7 @@ impl Side {
     fn name(&self) -> &'static str {
         if self.is_source { "source" } else { "target" }
     }
-    fn triples<'p>(
-        &self,
-        plan: &'p Plan,
-        range: std::ops::Range<usize>,
-    ) -> Vec<(String, &'p ColumnPlan, Class)> {
+    fn triples<'p>(&self, plan: &'p Plan, range: std::ops::Range<usize>) -> Vec<sql::Col<'p>> {
         range
             .map(|i| (self.cols[i].clone(), &plan.columns[i], self.natives[i]))
             .collect()
@@ -177,9 +165,6 @@ impl Side {
             &self.triples(plan, bucket_range(plan)),
             modulus,
         )
-    }
-    fn hash_sql(&self, plan: &Plan) -> String {
-        sql::row_hash(self.dialect, &self.triples(plan, 0..plan.columns.len()))
     }
     fn where_clause(&self, plan: &Plan, extra: Option<String>) -> String {
         let mut parts = Vec::new();
@@ -211,7 +196,7 @@ fn bucket_range(plan: &Plan) -> std::ops::Range<usize> {
 const NULL_BUCKET: i64 = i64::MIN;
 
 /// `expr IN (...)`, treating NULL_BUCKET as `expr IS NULL`.
-fn in_list(expr: &str, set: &[i64]) -> String {
+pub(crate) fn in_list(expr: &str, set: &[i64]) -> String {
     let vals: Vec<String> = set
         .iter()
         .filter(|b| **b != NULL_BUCKET)
@@ -278,13 +263,14 @@ async fn aggregate(
 ) -> Result<Agg> {
     let mut out: Agg = HashMap::new();
     if side.server {
-        let extra = within.map(|(m, set)| in_list(&side.bucket_sql(plan, m), set));
-        let sql = format!(
-            "SELECT b, COUNT(*), SUM(h) FROM (SELECT {} AS b, {} AS h FROM {}{}) s GROUP BY b",
-            side.bucket_sql(plan, modulus),
-            side.hash_sql(plan),
-            side.table,
-            side.where_clause(plan, extra)
+        let sql = sql::aggregate_sql(
+            side.dialect,
+            &side.triples(plan, 0..plan.columns.len()),
+            bucket_range(plan),
+            modulus,
+            &side.table,
+            &side.where_clause(plan, None),
+            within,
         );
         let rows = side
             .db

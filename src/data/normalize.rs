@@ -135,6 +135,11 @@ pub struct ColumnPlan {
     pub source_native: Class,
     #[serde(skip)]
     pub target_native: Class,
+    /// Declared decimal scale on each side, when known.
+    #[serde(skip)]
+    pub source_scale: Option<u32>,
+    #[serde(skip)]
+    pub target_scale: Option<u32>,
     pub is_key: bool,
 }
 
@@ -544,6 +549,8 @@ mod tests {
             target_type: String::new(),
             source_native: class,
             target_native: class,
+            source_scale: None,
+            target_scale: None,
             is_key: false,
         }
     }

@@ -301,6 +301,8 @@ pub async fn build_plan(source: &Db, target: &Db, opts: &DiffOptions) -> Result<
             target_type: tc.type_text.clone(),
             source_native: sc.native,
             target_native: tc.native,
+            source_scale: sc.scale,
+            target_scale: tc.scale,
             is_key: i < key.len(),
         });
     }

@@ -8,6 +8,31 @@
 //! [`Norm::canonical_text`]: super::normalize::Norm::canonical_text
 
 use super::normalize::{Class, ColumnPlan};
+
+/// The engine-native type of a column on one side.
+#[derive(Debug, Clone, Copy)]
+pub struct Native {
+    pub class: Class,
+    /// A decimal whose declared scale is the compared scale: its text needs no rounding.
+    pub exact_scale: bool,
+}
+
+impl Native {
+    pub fn of(plan: &ColumnPlan, source: bool) -> Native {
+        let (class, scale) = if source {
+            (plan.source_native, plan.source_scale)
+        } else {
+            (plan.target_native, plan.target_scale)
+        };
+        Native {
+            class,
+            exact_scale: class == Class::Decimal && scale.is_some() && scale == plan.scale,
+        }
+    }
+}
+
+/// One column of one side in generated SQL: its (quoted) expression, plan and native type.
+pub type Col<'a> = (String, &'a ColumnPlan, Native);
 use crate::db::Dialect;
 
 /// Buckets at the first level; primes so that regular key patterns spread evenly.
@@ -36,7 +61,7 @@ fn pow10(p: u32) -> i128 {
 }
 
 /// The canonical text of column `col` (already quoted) whose engine-native class is `native`.
-pub fn norm_text(d: Dialect, col: &str, plan: &ColumnPlan, native: Class) -> String {
+pub fn norm_text(d: Dialect, col: &str, plan: &ColumnPlan, native: Native) -> String {
     match d {
         Dialect::Postgres => pg_text(col, plan, native),
         Dialect::Mysql => my_text(col, plan, native),
@@ -45,9 +70,11 @@ pub fn norm_text(d: Dialect, col: &str, plan: &ColumnPlan, native: Class) -> Str
     }
 }
 
-fn pg_text(c: &str, plan: &ColumnPlan, native: Class) -> String {
+fn pg_text(c: &str, plan: &ColumnPlan, n: Native) -> String {
+    let native = n.class;
     match plan.class {
         Class::Int => format!("({c})::text"),
+        Class::Decimal if n.exact_scale => format!("({c})::text"),
         Class::Decimal => match plan.scale {
             Some(s) => format!("round(({c})::numeric, {s})::text"),
             None => format!("trim_scale(({c})::numeric)::text"),
@@ -75,9 +102,11 @@ fn pg_text(c: &str, plan: &ColumnPlan, native: Class) -> String {
     }
 }
 
-fn my_text(c: &str, plan: &ColumnPlan, native: Class) -> String {
+fn my_text(c: &str, plan: &ColumnPlan, n: Native) -> String {
+    let native = n.class;
     match plan.class {
         Class::Int => format!("CAST({c} AS CHAR)"),
+        Class::Decimal if n.exact_scale => format!("CAST({c} AS CHAR)"),
         Class::Decimal => match (plan.scale, native) {
             (Some(s), _) => format!("CAST(ROUND(CAST({c} AS DECIMAL(65,30)), {s}) AS CHAR)"),
             (None, Class::Int) => format!("CAST({c} AS CHAR)"),
@@ -132,21 +161,12 @@ fn concat(d: Dialect, parts: &[String]) -> String {
 }
 
 /// The serialized hash input of the given columns, each (quoted column, plan, native).
-fn input(d: Dialect, cols: &[(String, &ColumnPlan, Class)]) -> String {
+fn input(d: Dialect, cols: &[Col]) -> String {
     let parts: Vec<String> = cols
         .iter()
         .map(|(c, p, n)| field(d, &norm_text(d, c, p, *n)))
         .collect();
     concat(d, &parts)
-}
-
-/// 64-bit row hash (first 16 hex digits of the MD5), as bigint (PG) or unsigned (MySQL).
-pub fn row_hash(d: Dialect, cols: &[(String, &ColumnPlan, Class)]) -> String {
-    let i = input(d, cols);
-    match d {
-        Dialect::Mysql => format!("CAST(CONV(SUBSTRING(MD5({i}), 1, 16), 16, 10) AS UNSIGNED)"),
-        _ => format!("('x' || substr(md5({i}), 1, 16))::bit(64)::bigint"),
-    }
 }
 
 /// Is the bucket of these key columns the key itself modulo the bucket count?
@@ -155,7 +175,7 @@ pub fn int_bucketing(keys: &[&ColumnPlan]) -> bool {
 }
 
 /// The bucket of a row at `modulus` buckets: integer keys modulo, others hashed.
-pub fn bucket(d: Dialect, keys: &[(String, &ColumnPlan, Class)], modulus: i64) -> String {
+pub fn bucket(d: Dialect, keys: &[Col], modulus: i64) -> String {
     let plans: Vec<&ColumnPlan> = keys.iter().map(|k| k.1).collect();
     if int_bucketing(&plans) {
         return match d {
@@ -163,18 +183,13 @@ pub fn bucket(d: Dialect, keys: &[(String, &ColumnPlan, Class)], modulus: i64) -
             _ => format!("({} % {modulus})", keys[0].0),
         };
     }
-    let i = input(d, keys);
-    match d {
-        Dialect::Mysql => {
-            format!("(CAST(CONV(SUBSTRING(MD5({i}), 1, 8), 16, 10) AS UNSIGNED) % {modulus})")
-        }
-        _ => format!("(('x' || substr(md5({i}), 1, 8))::bit(32)::bigint % {modulus})"),
-    }
+    md5_bucket(d, &input(d, keys), modulus)
 }
 
 /// An ORDER BY term that sorts exactly like `Norm`'s ordering: bytewise for text
 /// (never the column's collation), NULLs first.
-pub fn order_term(d: Dialect, c: &str, plan: &ColumnPlan, native: Class) -> String {
+pub fn order_term(d: Dialect, c: &str, plan: &ColumnPlan, native: Native) -> String {
+    let native = native.class;
     let textual = matches!(plan.class, Class::Text | Class::Any | Class::Json)
         || (plan.class == Class::Uuid && native != Class::Uuid);
     match d {
@@ -220,4 +235,71 @@ pub fn exact_term(d: Dialect, c: &str, plan: &ColumnPlan) -> String {
         Dialect::Sqlite if textual => format!("{c} COLLATE BINARY"),
         _ => c.to_string(),
     }
+}
+
+fn md5_64(d: Dialect, input: &str) -> String {
+    match d {
+        Dialect::Mysql => format!("CAST(CONV(SUBSTRING(MD5({input}), 1, 16), 16, 10) AS UNSIGNED)"),
+        _ => format!("('x' || substr(md5({input}), 1, 16))::bit(64)::bigint"),
+    }
+}
+
+fn md5_bucket(d: Dialect, input: &str, modulus: i64) -> String {
+    match d {
+        Dialect::Mysql => {
+            format!("(CAST(CONV(SUBSTRING(MD5({input}), 1, 8), 16, 10) AS UNSIGNED) % {modulus})")
+        }
+        _ => format!("(('x' || substr(md5({input}), 1, 8))::bit(32)::bigint % {modulus})"),
+    }
+}
+
+/// The per-bucket `(b, count, hash sum)` query of one side. Every column's canonical
+/// text is computed once in a fenced subquery (`OFFSET 0` / `LIMIT`) so the planner
+/// does not evaluate it twice for the length prefix; `within` keeps only rows whose
+/// bucket at the previous level is in the set.
+pub fn aggregate_sql(
+    d: Dialect,
+    cols: &[Col],
+    key_range: std::ops::Range<usize>,
+    modulus: i64,
+    table: &str,
+    where_clause: &str,
+    within: Option<(i64, &[i64])>,
+) -> String {
+    let keys: Vec<&ColumnPlan> = cols[key_range.clone()].iter().map(|c| c.1).collect();
+    let int_keys = int_bucketing(&keys);
+    let mut inner: Vec<String> = cols
+        .iter()
+        .enumerate()
+        .map(|(i, (c, p, n))| format!("{} AS c{i}", norm_text(d, c, p, *n)))
+        .collect();
+    if int_keys {
+        inner.push(format!("{} AS k0", cols[key_range.start].0));
+    }
+    let fence = match d {
+        Dialect::Mysql => " LIMIT 18446744073709551615",
+        _ => " OFFSET 0",
+    };
+    let fields: Vec<String> = (0..cols.len())
+        .map(|i| field(d, &format!("c{i}")))
+        .collect();
+    let bucket = |m: i64| {
+        if int_keys {
+            match d {
+                Dialect::Mysql => format!("MOD(k0, {m})"),
+                _ => format!("(k0 % {m})"),
+            }
+        } else {
+            md5_bucket(d, &concat(d, &fields[key_range.clone()]), m)
+        }
+    };
+    let filter = within
+        .map(|(m, set)| format!(" WHERE {}", super::diff::in_list(&bucket(m), set)))
+        .unwrap_or_default();
+    format!(
+        "SELECT b, COUNT(*), SUM(h) FROM (SELECT {} AS b, {} AS h FROM (SELECT {} FROM {table}{where_clause}{fence}) s0{filter}) s GROUP BY b",
+        bucket(modulus),
+        md5_64(d, &concat(d, &fields)),
+        inner.join(", ")
+    )
 }

@@ -142,6 +142,8 @@ fn judge(table: &str, s: Option<SideFacts>, t: Option<SideFacts>) -> TableCheck 
             target_type: String::new(),
             source_native: *sn,
             target_native: *tn,
+            source_scale: None,
+            target_scale: None,
             is_key: false,
         };
         let sl = s.latest.clone().unwrap_or(Value::Null);
