@@ -198,6 +198,11 @@ impl Ord for F64 {
 }
 
 impl Norm {
+    /// Free text (needs a length prefix when serialized).
+    pub fn is_textual(&self) -> bool {
+        matches!(self, Norm::Text(_) | Norm::Json(_) | Norm::Raw(_))
+    }
+
     /// The text hashed for this value; identical to what [`super::sql`] computes in SQL.
     pub fn canonical_text(&self) -> Option<String> {
         Some(match self {
@@ -478,16 +483,22 @@ pub fn canonical_json(v: &serde_json::Value) -> String {
     s
 }
 
-/// Append one field to a hash input: `N` for NULL, `V<byte length>:<bytes>` otherwise.
-/// No value can be mistaken for another or for NULL, whatever bytes it holds.
+/// Append one field to a hash input: `N` for NULL; `V<text>;` for values whose text
+/// never holds `;` or `:` (numbers, times, dates, UUIDs, hex); `V<byte length>:<bytes>`
+/// for text of any kind. No value can be mistaken for another or for NULL.
 pub fn serialize_field(out: &mut Vec<u8>, n: &Norm) {
     match n.canonical_text() {
         None => out.push(b'N'),
-        Some(t) => {
+        Some(t) if n.is_textual() => {
             out.push(b'V');
             out.extend_from_slice(t.len().to_string().as_bytes());
             out.push(b':');
             out.extend_from_slice(t.as_bytes());
+        }
+        Some(t) => {
+            out.push(b'V');
+            out.extend_from_slice(t.as_bytes());
+            out.push(b';');
         }
     }
 }

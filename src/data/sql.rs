@@ -145,11 +145,19 @@ fn my_text(c: &str, plan: &ColumnPlan, n: Native) -> String {
     }
 }
 
-/// `N` for NULL, `V<byte length>:<text>` otherwise (see `normalize::serialize_field`).
-fn field(d: Dialect, t: &str) -> String {
-    match d {
-        Dialect::Mysql => format!("COALESCE(CONCAT('V', LENGTH({t}), ':', {t}), 'N')"),
-        _ => format!("coalesce('V' || octet_length({t})::text || ':' || {t}, 'N')"),
+/// Is this class's canonical text free text (length-prefixed when serialized)?
+pub fn textual(class: Class) -> bool {
+    matches!(class, Class::Text | Class::Any | Class::Json)
+}
+
+/// `N` for NULL; `V<text>;` or `V<byte length>:<text>` (see `normalize::serialize_field`).
+/// The canonical text `t` is evaluated once unless it is free text.
+fn field(d: Dialect, t: &str, class: Class) -> String {
+    match (d, textual(class)) {
+        (Dialect::Mysql, true) => format!("COALESCE(CONCAT('V', LENGTH({t}), ':', {t}), 'N')"),
+        (Dialect::Mysql, false) => format!("COALESCE(CONCAT('V', {t}, ';'), 'N')"),
+        (_, true) => format!("coalesce('V' || octet_length({t})::text || ':' || {t}, 'N')"),
+        (_, false) => format!("coalesce('V' || {t} || ';', 'N')"),
     }
 }
 
@@ -164,7 +172,7 @@ fn concat(d: Dialect, parts: &[String]) -> String {
 fn input(d: Dialect, cols: &[Col]) -> String {
     let parts: Vec<String> = cols
         .iter()
-        .map(|(c, p, n)| field(d, &norm_text(d, c, p, *n)))
+        .map(|(c, p, n)| field(d, &norm_text(d, c, p, *n), p.class))
         .collect();
     concat(d, &parts)
 }
@@ -253,10 +261,9 @@ fn md5_bucket(d: Dialect, input: &str, modulus: i64) -> String {
     }
 }
 
-/// The per-bucket `(b, count, hash sum)` query of one side. Every column's canonical
-/// text is computed once in a fenced subquery (`OFFSET 0` / `LIMIT`) so the planner
-/// does not evaluate it twice for the length prefix; `within` keeps only rows whose
-/// bucket at the previous level is in the set.
+/// The per-bucket `(b, count, hash sum)` query of one side; `within` keeps only rows
+/// whose bucket at the previous level is in the set. (No subquery fence: PostgreSQL
+/// keeps the scan parallel.)
 pub fn aggregate_sql(
     d: Dialect,
     cols: &[Col],
@@ -266,40 +273,27 @@ pub fn aggregate_sql(
     where_clause: &str,
     within: Option<(i64, &[i64])>,
 ) -> String {
-    let keys: Vec<&ColumnPlan> = cols[key_range.clone()].iter().map(|c| c.1).collect();
-    let int_keys = int_bucketing(&keys);
-    let mut inner: Vec<String> = cols
-        .iter()
-        .enumerate()
-        .map(|(i, (c, p, n))| format!("{} AS c{i}", norm_text(d, c, p, *n)))
-        .collect();
-    if int_keys {
-        inner.push(format!("{} AS k0", cols[key_range.start].0));
+    let keys = &cols[key_range];
+    let mut conds = Vec::new();
+    if !where_clause.is_empty() {
+        conds.push(
+            where_clause
+                .trim_start()
+                .trim_start_matches("WHERE ")
+                .to_string(),
+        );
     }
-    let fence = match d {
-        Dialect::Mysql => " LIMIT 18446744073709551615",
-        _ => " OFFSET 0",
+    if let Some((m, set)) = within {
+        conds.push(super::diff::in_list(&bucket(d, keys, m), set));
+    }
+    let w = if conds.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conds.join(" AND "))
     };
-    let fields: Vec<String> = (0..cols.len())
-        .map(|i| field(d, &format!("c{i}")))
-        .collect();
-    let bucket = |m: i64| {
-        if int_keys {
-            match d {
-                Dialect::Mysql => format!("MOD(k0, {m})"),
-                _ => format!("(k0 % {m})"),
-            }
-        } else {
-            md5_bucket(d, &concat(d, &fields[key_range.clone()]), m)
-        }
-    };
-    let filter = within
-        .map(|(m, set)| format!(" WHERE {}", super::diff::in_list(&bucket(m), set)))
-        .unwrap_or_default();
     format!(
-        "SELECT b, COUNT(*), SUM(h) FROM (SELECT {} AS b, {} AS h FROM (SELECT {} FROM {table}{where_clause}{fence}) s0{filter}) s GROUP BY b",
-        bucket(modulus),
-        md5_64(d, &concat(d, &fields)),
-        inner.join(", ")
+        "SELECT b, COUNT(*), SUM(h) FROM (SELECT {} AS b, {} AS h FROM {table}{w}) s GROUP BY b",
+        bucket(d, keys, modulus),
+        md5_64(d, &input(d, cols)),
     )
 }
