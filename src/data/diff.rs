@@ -281,9 +281,14 @@ async fn aggregate(
             &side.where_clause(plan, None),
             within,
         );
+        // room for every bucket in memory: a spilling hash aggregate doubles the scan
+        let setup = match side.dialect {
+            Dialect::Postgres => vec!["SET LOCAL work_mem = '128MB'".to_string()],
+            _ => Vec::new(),
+        };
         let rows = side
             .db
-            .query(&sql, &[])
+            .query_with_setup(&setup, &sql)
             .await
             .map_err(|e| e.context(side.name()))?;
         for r in rows.rows {

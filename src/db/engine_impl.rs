@@ -80,6 +80,36 @@ macro_rules! impl_database {
                 Ok($crate::db::Rows { columns, rows: out })
             }
 
+            async fn query_with_setup(
+                &self,
+                setup: &[String],
+                sql: &str,
+            ) -> $crate::error::Result<$crate::db::Rows> {
+                use sqlx::{Column, Row};
+                let err = |e| $crate::db::sqlx_error(&self.redacted, e);
+                let mut tx = self.pool.begin().await.map_err(err)?;
+                for s in setup {
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(s.clone()))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(err)?;
+                }
+                let rows = sqlx::query::<$db>(sqlx::AssertSqlSafe(sql.to_string()))
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(err)?;
+                tx.commit().await.map_err(err)?;
+                let columns = match rows.first() {
+                    Some(r) => r.columns().iter().map(|c| c.name().to_string()).collect(),
+                    None => Vec::new(),
+                };
+                let mut out = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    out.push(decode_row(r)?);
+                }
+                Ok($crate::db::Rows { columns, rows: out })
+            }
+
             fn stream<'a>(
                 &'a self,
                 sql: String,

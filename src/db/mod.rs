@@ -136,6 +136,10 @@ pub trait Database: Send + Sync {
     /// Run a query with positional parameters and collect every row.
     async fn query(&self, sql: &str, params: &[Value]) -> Result<Rows>;
 
+    /// Run `setup` statements (e.g. PostgreSQL `SET LOCAL work_mem`) and then a query,
+    /// in one transaction on one connection, so the settings apply to that query only.
+    async fn query_with_setup(&self, setup: &[String], sql: &str) -> Result<Rows>;
+
     /// Stream the rows of a query; memory stays bounded by the consumer.
     fn stream<'a>(&'a self, sql: String, params: Vec<Value>) -> BoxStream<'a, Result<Vec<Value>>>;
 
