@@ -1011,3 +1011,24 @@ async fn merge(
 pub fn is_runtime(e: &Error) -> bool {
     e.kind == ErrorKind::Runtime
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_level_buckets_hold_about_forty_rows() {
+        assert_eq!(level1_buckets(0), 4093);
+        assert_eq!(level1_buckets(1_000_000), 65521);
+        assert_eq!(level1_buckets(10_000_000), 262139);
+        assert_eq!(level1_buckets(u64::MAX), 1048573);
+    }
+
+    #[test]
+    fn in_lists_keep_the_null_bucket() {
+        assert_eq!(in_list("b", &[1, 2]), "b IN (1,2)");
+        assert_eq!(in_list("b", &[NULL_BUCKET]), "b IS NULL");
+        assert_eq!(in_list("b", &[NULL_BUCKET, 3]), "(b IN (3) OR b IS NULL)");
+        assert_eq!(in_list("b", &[]), "1 = 0");
+    }
+}

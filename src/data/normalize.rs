@@ -625,6 +625,20 @@ mod tests {
     }
 
     #[test]
+    fn numbers_are_terminated_and_text_is_length_prefixed() {
+        let mut out = Vec::new();
+        serialize_field(&mut out, &Norm::Int(12));
+        serialize_field(&mut out, &Norm::Text("a;b".into()));
+        serialize_field(&mut out, &Norm::Null);
+        assert_eq!(out, b"V12;V3:a;bN");
+        // a number followed by text never reads as other numbers and text
+        assert_ne!(
+            row_hash(&[Norm::Int(1), Norm::Text("2".into())]),
+            row_hash(&[Norm::Int(12), Norm::Text(String::new())])
+        );
+    }
+
+    #[test]
     fn json_compares_by_value() {
         let p = plan(Class::Json, None, 6);
         let a = normalize(&Value::Text(r#"{"b": [1, 2.0], "a": "x"}"#.into()), &p);

@@ -110,3 +110,57 @@ async fn control_panel_runbook_syncs_the_drifted_sqlite_copy_from_mariadb() {
         .unwrap();
     assert_eq!(gone.scalar().and_then(|v| v.as_i64()), Some(0));
 }
+
+#[tokio::test]
+async fn diff_data_step_fails_the_run_when_expected_equal_and_rejects_bad_expectations() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    for (name, rows) in [
+        ("a.db", "(1, 'x'), (2, 'y')"),
+        ("b.db", "(1, 'x'), (2, 'Y')"),
+    ] {
+        let url = format!("sqlite://{}", dir.join(name).display());
+        let db = db::connect_with(
+            &url,
+            ConnectOptions {
+                create_if_missing: true,
+                max_connections: 1,
+            },
+        )
+        .await
+        .unwrap();
+        db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+            .await
+            .unwrap();
+        db.execute(&format!("INSERT INTO t VALUES {rows}"))
+            .await
+            .unwrap();
+        db.close().await;
+    }
+    let runbook = |expect: &str| {
+        format!(
+            "name = \"eq\"\n[targets]\na = \"sqlite://a.db\"\nb = \"sqlite://b.db\"\n\n[[phases]]\nid = \"p\"\n  [[phases.steps]]\n  id = \"same\"\n  kind = \"diff-data\"\n  source = \"a\"\n  target = \"b\"\n  table = \"t\"\n  {expect}\n"
+        )
+    };
+    std::fs::write(dir.join("eq.toml"), runbook("expect = \"equal\"")).unwrap();
+    let out = support::cutover(dir, &["run", "eq.toml", "--headless"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.all().contains("t is not equal: 1 differences"),
+        "{}",
+        out.all()
+    );
+
+    std::fs::write(dir.join("bad.toml"), runbook("expect = \"same\"")).unwrap();
+    let out = support::cutover(dir, &["validate", "bad.toml"]);
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.all().contains("bad.toml:14") && out.all().contains("must be \"equal\""),
+        "{}",
+        out.all()
+    );
+
+    std::fs::write(dir.join("max.toml"), runbook("max_differences = 1")).unwrap();
+    let out = support::cutover(dir, &["run", "max.toml", "--headless"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+}
