@@ -9,6 +9,7 @@ pub mod redact;
 pub use error::{Error, ErrorKind, Result};
 pub mod cli;
 pub mod runbook;
+pub mod schema;
 pub mod steps;
 /// Real test databases (used by integration tests and benchmarks).
 pub mod testkit;

@@ -1,5 +1,8 @@
 //! The command line: one file per command, each with an `Args` struct and a `run`.
 
+pub mod diff;
+pub mod diff_schema;
+pub mod snapshot;
 pub mod validate;
 
 use clap::{Parser, Subcommand};
@@ -28,11 +31,23 @@ pub struct Cli {
 pub enum Command {
     /// Check a runbook (syntax, step kinds, files, ${env:...} variables) without touching any database.
     Validate(validate::Args),
+    /// Compare two databases or snapshots (`diff schema`).
+    Diff {
+        #[command(subcommand)]
+        command: diff::DiffCommand,
+    },
+    /// Capture a database's schema, row counts and fingerprints, or compare with one (drift).
+    Snapshot {
+        #[command(subcommand)]
+        command: snapshot::SnapshotCommand,
+    },
 }
 
 /// Run a parsed command; returns the process exit code.
 pub async fn dispatch(cli: Cli) -> crate::Result<i32> {
     match cli.command {
         Command::Validate(a) => validate::run(a).await,
+        Command::Diff { command } => diff::run(command).await,
+        Command::Snapshot { command } => snapshot::run(command).await,
     }
 }
