@@ -244,9 +244,17 @@ pub async fn introspect(db: &Db) -> Result<Schema> {
                     .unwrap_or(&def)
                     .trim_end_matches(" NOT VALID")
                     .to_string();
+                let mut expr = expr;
+                loop {
+                    let inner = strip_outer_parens(&expr);
+                    if inner == expr {
+                        break;
+                    }
+                    expr = inner;
+                }
                 t.checks.push(Check {
                     name,
-                    expression: strip_outer_parens(&expr),
+                    expression: expr,
                 });
             }
         }

@@ -125,14 +125,30 @@ pub trait Step: Send + Sync {
 }
 
 pub mod checkpoint;
+pub mod diff_schema;
+pub mod drift_check;
+pub mod snapshot;
 
 /// Every step kind, for validation messages.
-pub const KINDS: &[&str] = &["backup", "check", "checkpoint", "migrate", "restore", "sql"];
+pub const KINDS: &[&str] = &[
+    "backup",
+    "check",
+    "checkpoint",
+    "diff-schema",
+    "drift-check",
+    "migrate",
+    "restore",
+    "snapshot",
+    "sql",
+];
 
 /// Build a step of `kind` from its table in the runbook.
 pub fn build(kind: &str, p: &Params, ctx: &BuildContext) -> Result<Box<dyn Step>> {
     Ok(match kind {
         "checkpoint" => Box::new(checkpoint::Checkpoint::build(p, ctx)?),
+        "diff-schema" => Box::new(diff_schema::DiffSchema::build(p, ctx)?),
+        "drift-check" => Box::new(drift_check::DriftCheck::build(p, ctx)?),
+        "snapshot" => Box::new(snapshot::SnapshotStep::build(p, ctx)?),
         other => {
             return Err(p.error_at(
                 "kind",

@@ -1,3 +1,5 @@
 //! One integration test binary (faster to build than one per file).
 
 mod db_engines;
+mod schema_introspect;
+mod schema_support;
