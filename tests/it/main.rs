@@ -2,4 +2,5 @@
 
 mod db_engines;
 mod schema_introspect;
+mod schema_roundtrip;
 mod schema_support;
