@@ -823,9 +823,11 @@ fn alter_table(p: &mut Planner, diff: &SchemaDiff, s: &Table, t: &Table) {
         c.object == kind && c.change != ChangeKind::Extra
     };
 
-    // drop indexes, uniques, checks, primary key that go away or change
-    for c in &changes {
-        if gone(ObjectKind::Index, c) {
+    // drop indexes, uniques, checks, primary key that change (and checks and keys
+    // that go away); indexes that go away are dropped after new ones exist, since
+    // MySQL refuses to drop the index a foreign key uses until another covers it
+    let drop_index_like = |p: &mut Planner, c: &super::diff::Change| {
+        if c.object == ObjectKind::Index {
             let cols: Vec<String> = t
                 .indexes
                 .iter()
@@ -836,7 +838,7 @@ fn alter_table(p: &mut Planner, diff: &SchemaDiff, s: &Table, t: &Table) {
                 .into_iter()
                 .collect();
             p.step(vec![ddl.drop_index(t, &c.name)], h);
-        } else if gone(ObjectKind::Unique, c) {
+        } else {
             let cols = t
                 .uniques
                 .iter()
@@ -851,6 +853,16 @@ fn alter_table(p: &mut Planner, diff: &SchemaDiff, s: &Table, t: &Table) {
                 _ => format!("ALTER TABLE {qt} DROP CONSTRAINT {}", ddl.q(&c.name)),
             };
             p.step(vec![sql], h);
+        }
+    };
+    for c in &changes {
+        if (c.object == ObjectKind::Index || c.object == ObjectKind::Unique)
+            && c.change == ChangeKind::Extra
+        {
+            continue;
+        }
+        if gone(ObjectKind::Index, c) || gone(ObjectKind::Unique, c) {
+            drop_index_like(p, c);
         } else if gone(ObjectKind::Check, c) {
             p.one(format!(
                 "ALTER TABLE {qt} DROP CONSTRAINT {}",
@@ -1084,6 +1096,13 @@ fn alter_table(p: &mut Planner, diff: &SchemaDiff, s: &Table, t: &Table) {
             && !(d == Dialect::Mysql && i.predicate.is_some())
         {
             p.one(ddl.create_index(t, i));
+        }
+    }
+    for c in &changes {
+        if (c.object == ObjectKind::Index || c.object == ObjectKind::Unique)
+            && c.change == ChangeKind::Extra
+        {
+            drop_index_like(p, c);
         }
     }
 }
