@@ -114,10 +114,18 @@ impl Snapshot {
 pub async fn fingerprint(db: &Db, t: &super::Table) -> Result<TableData> {
     let d = db.dialect();
     let q = super::ddl::Ddl::new(d, d).qt(t);
+    // Columns are listed, never `*`: a cached prepared `SELECT *` goes stale when the
+    // table changes (and the listed columns make the statement text change with it).
+    let cols = t
+        .columns
+        .iter()
+        .map(|c| d.quote_ident(&c.name))
+        .collect::<Vec<_>>()
+        .join(", ");
     let sql = match d {
         // one exact text per row, whatever the column types
-        Dialect::Postgres => format!("SELECT x::text FROM {q} AS x"),
-        _ => format!("SELECT * FROM {q}"),
+        Dialect::Postgres => format!("SELECT ROW({cols})::text FROM {q}"),
+        _ => format!("SELECT {cols} FROM {q}"),
     };
     let mut sum: u128 = 0;
     let mut rows = 0u64;
