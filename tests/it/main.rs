@@ -6,4 +6,5 @@ mod schema_hazards;
 mod schema_introspect;
 mod schema_roundtrip;
 mod schema_snapshot;
+mod schema_steps;
 mod schema_support;
