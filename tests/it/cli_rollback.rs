@@ -2,22 +2,9 @@
 
 use super::support::*;
 
-async fn completed() -> (tempfile::TempDir, std::path::PathBuf) {
-    let (tmp, ws) = demo_workspace();
-    assert_eq!(
-        cutover(
-            &ws,
-            &["run", RUNBOOK, "--headless", "--approve-as", "dana:dba"]
-        )
-        .code,
-        0
-    );
-    (tmp, ws)
-}
-
 #[tokio::test]
 async fn rollback_levels_restore_what_they_promise() {
-    let (_t, ws) = completed().await;
+    let (_t, ws) = completed_demo();
     let prod = ws.join("production.db");
     let before = dump_sqlite(&ws.join("backups/production-before.db")).await;
 
@@ -65,7 +52,7 @@ async fn rollback_levels_restore_what_they_promise() {
 
 #[tokio::test]
 async fn schema_rollback_keeps_the_users() {
-    let (_t, ws) = completed().await;
+    let (_t, ws) = completed_demo();
     let prod = ws.join("production.db");
     let s = cutover(
         &ws,
@@ -93,7 +80,7 @@ async fn schema_rollback_keeps_the_users() {
 
 #[tokio::test]
 async fn restore_refuses_a_backup_whose_checksum_changed() {
-    let (_t, ws) = completed().await;
+    let (_t, ws) = completed_demo();
     let backup = ws.join("backups/production-before.db");
     let mut bytes = std::fs::read(&backup).unwrap();
     let n = bytes.len();
