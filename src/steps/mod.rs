@@ -97,13 +97,14 @@ impl BuildContext<'_> {
     }
     pub fn check_target(&self, p: &Params, key: &'static str, name: &str) -> Result<()> {
         if !self.targets.iter().any(|t| t == name) {
-            return Err(p.error_at(
-                key,
-                format!(
-                    "unknown target \"{name}\"; declared targets are {}",
-                    self.targets.join(", ")
-                ),
-            ));
+            let msg = format!(
+                "unknown target \"{name}\"; declared targets are {}",
+                self.targets.join(", ")
+            );
+            return Err(match p.raw(key) {
+                Some(v) => p.value_error(v, msg),
+                None => p.error_at(key, msg),
+            });
         }
         Ok(())
     }
@@ -124,16 +125,24 @@ pub trait Step: Send + Sync {
     async fn run(&self, ctx: &StepContext<'_>) -> Result<StepOutcome>;
 }
 
+pub mod backup;
+pub mod check;
 pub mod checkpoint;
+pub mod copy;
 pub mod diff_schema;
 pub mod drift_check;
+pub mod migrate;
+pub mod once;
+pub mod restore;
 pub mod snapshot;
+pub mod sql;
 
 /// Every step kind, for validation messages.
 pub const KINDS: &[&str] = &[
     "backup",
     "check",
     "checkpoint",
+    "copy",
     "diff-schema",
     "drift-check",
     "migrate",
@@ -145,10 +154,16 @@ pub const KINDS: &[&str] = &[
 /// Build a step of `kind` from its table in the runbook.
 pub fn build(kind: &str, p: &Params, ctx: &BuildContext) -> Result<Box<dyn Step>> {
     Ok(match kind {
+        "backup" => Box::new(backup::Backup::build(p, ctx)?),
+        "check" => Box::new(check::Check::build(p, ctx)?),
         "checkpoint" => Box::new(checkpoint::Checkpoint::build(p, ctx)?),
         "diff-schema" => Box::new(diff_schema::DiffSchema::build(p, ctx)?),
         "drift-check" => Box::new(drift_check::DriftCheck::build(p, ctx)?),
         "snapshot" => Box::new(snapshot::SnapshotStep::build(p, ctx)?),
+        "copy" => Box::new(copy::Copy::build(p, ctx)?),
+        "migrate" => Box::new(migrate::Migrate::build(p, ctx)?),
+        "restore" => Box::new(restore::Restore::build(p, ctx)?),
+        "sql" => Box::new(sql::Sql::build(p, ctx)?),
         other => {
             return Err(p.error_at(
                 "kind",

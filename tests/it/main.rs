@@ -1,6 +1,13 @@
 //! One integration test binary (faster to build than one per file).
 
+mod cli_demo;
+mod cli_ledger;
+mod cli_resume;
+mod cli_rollback;
+mod cli_runbook_errors;
+mod cli_secrets;
 mod db_engines;
+mod engines_steps;
 mod schema_cli;
 mod schema_hazards;
 mod schema_introspect;
@@ -8,3 +15,4 @@ mod schema_roundtrip;
 mod schema_snapshot;
 mod schema_steps;
 mod schema_support;
+mod support;
