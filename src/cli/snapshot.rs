@@ -62,10 +62,8 @@ pub async fn run(cmd: SnapshotCommand) -> crate::Result<i32> {
         SnapshotCommand::Compare(a) => {
             let then = Snapshot::read(&a.file)?;
             let d = db::connect(&a.target).await?;
-            let mut filter = Filter::default();
-            // compare what the snapshot covered: tables it does not know are drift too,
-            // except cutover's own bookkeeping
-            filter.keep_bookkeeping = false;
+            // tables the snapshot does not know are drift too, except cutover's own
+            let filter = Filter::default();
             let now = Snapshot::capture(&d, &filter).await?;
             d.close().await;
             let drift = snapshot::drift(&then, &now);

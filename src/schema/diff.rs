@@ -5,7 +5,7 @@
 //! means the target has something the source lacks, `changed` names the field.
 
 use super::model::*;
-use super::types::{self, compare_types, normalize_default, normalize_expr};
+use super::types::{self, TypeMatch, compare_types, normalize_default, normalize_expr};
 use crate::db::Dialect;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -119,6 +119,7 @@ impl Cmp {
         debug_assert!(types::rule(id).is_some(), "undocumented rule {id}");
         *self.rules.entry(id.to_string()).or_default() += 1;
     }
+    #[allow(clippy::too_many_arguments)]
     fn push(
         &mut self,
         object: ObjectKind,
@@ -812,13 +813,13 @@ fn column(c: &mut Cmp, table: &str, s: &Column, t: &Column) {
         &t.normalized_type,
         c.td,
     ) {
-        Ok(Some(rule)) => {
+        TypeMatch::ByRule(rule) => {
             if !s.engine_type.eq_ignore_ascii_case(&t.engine_type) {
                 c.rule(rule)
             }
         }
-        Ok(None) => {}
-        Err(()) => {
+        TypeMatch::Same => {}
+        TypeMatch::Different => {
             let show = |col: &Column| {
                 if c.cross {
                     format!("{} ({})", col.engine_type, col.normalized_type)

@@ -359,3 +359,24 @@ async fn wrong_password_is_a_redacted_connection_error() {
     assert!(!err.contains("wrong-passw0rd"), "password leaked: {err}");
     assert!(err.contains(&format!("{user}:***@")), "{err}");
 }
+
+/// The demo diffs staging against production before its first checkpoint, so the
+/// evidence the DBA approves names what production lacks.
+#[test]
+fn demo_shows_what_production_lacks_before_the_first_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("demo");
+    let (code, out, err) = cutover(&["demo", "--headless", "--dir", ws.to_str().unwrap()]);
+    assert_eq!(code, 4, "stops at the first checkpoint: {out}{err}");
+    let diff_at = out.find("schema-diff: production lacks").expect(&out);
+    let cp_at = out.find("checkpoint plan-approved").expect(&out);
+    assert!(diff_at < cp_at, "{out}");
+    assert!(
+        out.contains("1 table missing in target, 4 columns missing in target"),
+        "{out}"
+    );
+    assert!(
+        out.contains("hazards: drop-table"),
+        "the checkpoint shows the hazards: {out}"
+    );
+}
