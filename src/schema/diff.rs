@@ -821,7 +821,7 @@ fn column(c: &mut Cmp, table: &str, s: &Column, t: &Column) {
         TypeMatch::Same => {}
         TypeMatch::Different => {
             let show = |col: &Column| {
-                if c.cross {
+                if c.cross && !col.engine_type.eq_ignore_ascii_case(&col.normalized_type) {
                     format!("{} ({})", col.engine_type, col.normalized_type)
                 } else {
                     col.engine_type.clone()

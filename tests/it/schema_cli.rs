@@ -209,6 +209,28 @@ async fn snapshot_capture_compare_and_as_diff_input() {
     ]);
     assert_eq!(code, 0);
 
+    // a snapshot of some tables is compared on those tables only
+    let only = dir.path().join("users-only.json");
+    let (code, _, _) = cutover(&[
+        "snapshot",
+        "capture",
+        "--target",
+        &a.url,
+        "--out",
+        only.to_str().unwrap(),
+        "--include",
+        "users",
+    ]);
+    assert_eq!(code, 0);
+    let (code, out, _) = cutover(&[
+        "snapshot",
+        "compare",
+        only.to_str().unwrap(),
+        "--target",
+        &a.url,
+    ]);
+    assert_eq!(code, 0, "{out}");
+
     run_sql(
         &a.connect().await,
         "ALTER TABLE profiles ADD COLUMN nickname TEXT",
