@@ -42,7 +42,11 @@ fn fk_action(c: &str) -> String {
     .to_string()
 }
 
-fn fetch(db: &Db, sql: String) -> impl std::future::Future<Output = Result<crate::db::Rows>> + '_ {
+/// A query that owns its SQL, so several can run at once.
+pub(super) fn fetch(
+    db: &Db,
+    sql: String,
+) -> impl std::future::Future<Output = Result<crate::db::Rows>> + '_ {
     async move { db.query(&sql, &[]).await }
 }
 
