@@ -43,11 +43,8 @@ fn fk_action(c: &str) -> String {
 }
 
 /// A query that owns its SQL, so several can run at once.
-pub(super) fn fetch(
-    db: &Db,
-    sql: String,
-) -> impl std::future::Future<Output = Result<crate::db::Rows>> + '_ {
-    async move { db.query(&sql, &[]).await }
+pub(super) async fn fetch(db: &Db, sql: String) -> Result<crate::db::Rows> {
+    db.query(&sql, &[]).await
 }
 
 pub async fn introspect(db: &Db) -> Result<Schema> {
