@@ -2,6 +2,7 @@
 //! checkpoints, prove each with evidence, and record who approved what.
 
 pub mod crash;
+pub mod data;
 pub mod db;
 pub mod engine;
 pub mod error;
