@@ -12,3 +12,4 @@ pub mod runbook;
 pub mod steps;
 /// Real test databases (used by integration tests and benchmarks).
 pub mod testkit;
+pub mod tui;
