@@ -1,6 +1,7 @@
 //! cutover: run staging-to-production database cutovers as runbooks of phases with
 //! checkpoints, prove each with evidence, and record who approved what.
 
+pub mod crash;
 pub mod db;
 pub mod engine;
 pub mod error;
@@ -8,6 +9,8 @@ pub mod redact;
 
 pub use error::{Error, ErrorKind, Result};
 pub mod cli;
+pub mod ledger;
+pub mod logging;
 pub mod runbook;
 pub mod steps;
 /// Real test databases (used by integration tests and benchmarks).

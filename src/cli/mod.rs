@@ -1,5 +1,13 @@
 //! The command line: one file per command, each with an `Args` struct and a `run`.
 
+pub mod approve;
+pub mod audit;
+pub mod common;
+pub mod demo;
+pub mod plain;
+pub mod rollback;
+pub mod run;
+pub mod status;
 pub mod validate;
 
 use clap::{Parser, Subcommand};
@@ -10,7 +18,9 @@ Exit codes:
   1  a check failed, differences found, or a checkpoint was rejected
   2  bad input or usage (malformed runbook, unknown option, missing file, bad URL)
   3  runtime error (connection, SQL, lock held by another run)
-  4  stopped at a checkpoint awaiting approval";
+  4  stopped at a checkpoint awaiting approval
+
+Start with `cutover demo` (a complete cutover on SQLite), then `cutover run --help`.";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -26,13 +36,36 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Run (or resume) a runbook.
+    Run(run::Args),
+    /// Approve a checkpoint of the run waiting on it (from any terminal).
+    Approve(approve::Args),
+    /// Reject a checkpoint: the run stops there.
+    Reject(approve::Args),
+    /// Show where the latest run stands and what it waits for.
+    Status(status::Args),
+    /// Run the runbook's rollback phases (all, or one with --phase).
+    Rollback(rollback::Args),
+    /// Verify or export the ledger's hash-chained audit trail.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
     /// Check a runbook (syntax, step kinds, files, ${env:...} variables) without touching any database.
     Validate(validate::Args),
+    /// Write the LERG area-code cutover example (SQLite) into a directory and run it.
+    Demo(demo::Args),
 }
 
 /// Run a parsed command; returns the process exit code.
 pub async fn dispatch(cli: Cli) -> crate::Result<i32> {
+    use crate::engine::approval::Decision;
     match cli.command {
+        Command::Run(a) => run::run(a).await,
+        Command::Approve(a) => approve::run(a, Decision::Approve).await,
+        Command::Reject(a) => approve::run(a, Decision::Reject).await,
+        Command::Status(a) => status::run(a).await,
+        Command::Rollback(a) => rollback::run(a).await,
+        Command::Audit(c) => audit::run(c).await,
         Command::Validate(a) => validate::run(a).await,
+        Command::Demo(a) => demo::run(a).await,
     }
 }

@@ -6,6 +6,7 @@
 mod engine_impl;
 mod mysql;
 mod postgres;
+pub mod refinery_adapter;
 mod split;
 mod sqlite;
 mod value;

@@ -244,7 +244,6 @@ pub fn parse(src: &SourceFile) -> Result<Runbook> {
                 },
             );
         }
-        t.finish()?;
     }
     let target_names: Vec<String> = targets.keys().cloned().collect();
 

@@ -124,15 +124,36 @@ pub trait Step: Send + Sync {
     async fn run(&self, ctx: &StepContext<'_>) -> Result<StepOutcome>;
 }
 
+pub mod backup;
+pub mod check;
 pub mod checkpoint;
+pub mod copy;
+pub mod migrate;
+pub mod once;
+pub mod restore;
+pub mod sql;
 
 /// Every step kind, for validation messages.
-pub const KINDS: &[&str] = &["backup", "check", "checkpoint", "migrate", "restore", "sql"];
+pub const KINDS: &[&str] = &[
+    "backup",
+    "check",
+    "checkpoint",
+    "copy",
+    "migrate",
+    "restore",
+    "sql",
+];
 
 /// Build a step of `kind` from its table in the runbook.
 pub fn build(kind: &str, p: &Params, ctx: &BuildContext) -> Result<Box<dyn Step>> {
     Ok(match kind {
+        "backup" => Box::new(backup::Backup::build(p, ctx)?),
+        "check" => Box::new(check::Check::build(p, ctx)?),
         "checkpoint" => Box::new(checkpoint::Checkpoint::build(p, ctx)?),
+        "copy" => Box::new(copy::Copy::build(p, ctx)?),
+        "migrate" => Box::new(migrate::Migrate::build(p, ctx)?),
+        "restore" => Box::new(restore::Restore::build(p, ctx)?),
+        "sql" => Box::new(sql::Sql::build(p, ctx)?),
         other => {
             return Err(p.error_at(
                 "kind",

@@ -1,0 +1,1 @@
+DROP TABLE lerg_codes;

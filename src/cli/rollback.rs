@@ -1,0 +1,70 @@
+use super::common::{self, LedgerArgs};
+use super::plain::PlainRenderer;
+use crate::engine::{Engine, EventSink, RunOptions};
+use crate::error::{Error, Result};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The runbook file (TOML).
+    pub runbook: PathBuf,
+    /// The rollback phase to run (required when the runbook has more than one).
+    #[arg(long)]
+    pub phase: Option<String>,
+    /// Do not ask for confirmation (required when stdin is not a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    #[arg(long)]
+    pub operator: Option<String>,
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
+}
+
+pub async fn run(args: Args) -> Result<i32> {
+    let rb = common::load_runbook(&args.runbook)?;
+    if !args.yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(Error::bad_input(
+                "rollback changes the target databases: pass --yes to confirm when not at a terminal",
+            ));
+        }
+        println!(
+            "Roll back runbook \"{}\" ({}): type the runbook name to confirm:",
+            rb.name,
+            args.phase.as_deref().unwrap_or("all rollback phases")
+        );
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        if line.trim() != rb.name {
+            println!("not confirmed; nothing done.");
+            return Ok(crate::error::exit::BAD_INPUT);
+        }
+    }
+    let opts = RunOptions {
+        operator: common::operator(args.operator),
+        runbook_arg: args.runbook.display().to_string(),
+        ..Default::default()
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let engine = Engine::open(
+        rb,
+        common::ledger_override(&args.ledger).as_deref(),
+        EventSink::new(tx),
+    )
+    .await?;
+    let renderer = tokio::spawn(async move {
+        let mut r = PlainRenderer::new();
+        while let Some(ev) = rx.recv().await {
+            r.render(&ev);
+        }
+    });
+    let result = engine.rollback(args.phase.as_deref(), &opts).await;
+    let url = engine.ledger.redacted_url().to_string();
+    engine.close().await;
+    drop(engine);
+    let _ = renderer.await;
+    let outcome = result?;
+    super::run::report_outcome(&outcome, &opts, &url);
+    Ok(outcome.exit_code())
+}

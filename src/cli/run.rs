@@ -1,0 +1,162 @@
+use super::common::{self, LedgerArgs};
+use super::plain::PlainRenderer;
+use crate::engine::{Engine, EventSink, RunOptions, RunOutcome};
+use crate::error::{Error, Result};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(clap::Args, Debug)]
+#[command(after_help = "\
+Resuming: run the same command again after a crash, kill, Ctrl-C or a fixed failure;
+the run continues at the first step not completed and never repeats a completed step.
+
+Checkpoints: without the approvals the policy requires, a headless run stops with
+exit code 4 and prints the `cutover approve` command to run; run again once they are
+recorded. With --wait it waits for them instead.
+
+Exit codes: 0 complete, 1 check failed or checkpoint rejected, 2 bad input,
+3 runtime error, 4 stopped at a checkpoint awaiting approval.")]
+pub struct Args {
+    /// The runbook file (TOML).
+    pub runbook: PathBuf,
+    /// Plain progress lines instead of the terminal UI; never prompts.
+    #[arg(long)]
+    pub headless: bool,
+    /// At a checkpoint, wait for approvals (given with `cutover approve` elsewhere) instead of exiting 4.
+    #[arg(long)]
+    pub wait: bool,
+    /// With --wait: give up after this many seconds (exit 4).
+    #[arg(long, value_name = "SECONDS")]
+    pub wait_timeout: Option<u64>,
+    /// Record each checkpoint's approval as NAME:ROLE (marked in the ledger as given on the command line).
+    #[arg(long, value_name = "NAME:ROLE")]
+    pub approve_as: Option<String>,
+    /// Who is running this (default $CUTOVER_OPERATOR or $USER). The operator cannot approve its own run.
+    #[arg(long)]
+    pub operator: Option<String>,
+    /// Start a new run even though the last one completed.
+    #[arg(long)]
+    pub new: bool,
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
+}
+
+pub fn parse_approve_as(s: &str) -> Result<(String, String)> {
+    match s.split_once(':') {
+        Some((n, r)) if !n.trim().is_empty() && !r.trim().is_empty() => {
+            Ok((n.trim().to_string(), r.trim().to_string()))
+        }
+        _ => Err(Error::bad_input(format!(
+            "--approve-as expects NAME:ROLE (e.g. dana:dba), got \"{s}\""
+        ))),
+    }
+}
+
+pub async fn run(args: Args) -> Result<i32> {
+    let rb = common::load_runbook(&args.runbook)?;
+    let opts = RunOptions {
+        operator: common::operator(args.operator.clone()),
+        wait: args.wait,
+        wait_timeout: args.wait_timeout.map(Duration::from_secs),
+        approve_as: args
+            .approve_as
+            .as_deref()
+            .map(parse_approve_as)
+            .transpose()?,
+        new_run: args.new,
+        runbook_arg: args.runbook.display().to_string(),
+    };
+    drive(rb, common::ledger_override(&args.ledger).as_deref(), opts).await
+}
+
+/// Run a runbook with the plain renderer; handles Ctrl-C (the run stays resumable).
+pub async fn drive(
+    rb: crate::runbook::Runbook,
+    ledger: Option<&str>,
+    opts: RunOptions,
+) -> Result<i32> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let engine = Engine::open(rb, ledger, EventSink::new(tx)).await?;
+    println!("cutover: ledger {}", engine.ledger.redacted_url());
+    let renderer = tokio::spawn(async move {
+        let mut r = PlainRenderer::new();
+        while let Some(ev) = rx.recv().await {
+            r.render(&ev);
+        }
+    });
+    let result = tokio::select! {
+        r = engine.run(&opts) => r,
+        _ = tokio::signal::ctrl_c() => {
+            engine.interrupted(&opts).await;
+            eprintln!("\ninterrupted: the run is recorded in the ledger; run the same command again to resume");
+            engine.close().await;
+            return Ok(130);
+        }
+    };
+    let ledger_url = engine.ledger.redacted_url().to_string();
+    engine.close().await;
+    drop(engine);
+    let _ = renderer.await;
+    let outcome = result?;
+    report_outcome(&outcome, &opts, &ledger_url);
+    Ok(outcome.exit_code())
+}
+
+pub fn report_outcome(outcome: &RunOutcome, opts: &RunOptions, ledger_url: &str) {
+    let ledger_flag = if ledger_url.contains("/.cutover/ledger.db") {
+        String::new()
+    } else {
+        format!(" --ledger '{ledger_url}'")
+    };
+    match outcome {
+        RunOutcome::Completed { run_id } => println!("run {} complete.", short(run_id)),
+        RunOutcome::AlreadyComplete { run_id } => {
+            println!(
+                "run {} of this runbook already completed; nothing to do (use --new to start another run).",
+                short(run_id)
+            )
+        }
+        RunOutcome::RolledBack { run_id } => println!("run {} rolled back.", short(run_id)),
+        RunOutcome::AwaitingApproval { need, .. } => {
+            println!(
+                "stopped at checkpoint \"{}\": {} of {} approval(s).",
+                need.checkpoint,
+                need.approved_by.len(),
+                need.required
+            );
+            println!(
+                "approve from any terminal with:\n  {}{ledger_flag}",
+                need.approve_command
+            );
+            println!(
+                "then continue with:\n  cutover run {} --headless{ledger_flag}",
+                opts.runbook_arg
+            );
+        }
+        RunOutcome::CheckFailed { step, message, .. } => {
+            eprintln!("run stopped: step \"{step}\": {message}")
+        }
+        RunOutcome::Rejected {
+            checkpoint,
+            by,
+            comment,
+            ..
+        } => eprintln!(
+            "run stopped: checkpoint \"{checkpoint}\" was rejected by {by}{}",
+            comment
+                .as_ref()
+                .map(|c| format!(": \"{c}\""))
+                .unwrap_or_default()
+        ),
+        RunOutcome::Failed { step, error, .. } => {
+            eprintln!("run stopped: step \"{step}\" failed:\n  {error}");
+            eprintln!(
+                "fix the cause and run the same command again: completed steps are not repeated."
+            );
+        }
+    }
+}
+
+fn short(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
+}

@@ -1,0 +1,154 @@
+//! Where a run stands, for `cutover status` (text or JSON) and the TUI.
+
+use super::approval;
+use super::{ApprovalNeed, StepState};
+use crate::error::Result;
+use crate::ledger::{Ledger, RunState};
+use crate::runbook::Runbook;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepStatus {
+    pub phase: String,
+    pub rollback: bool,
+    pub id: String,
+    pub kind: String,
+    pub title: String,
+    pub targets: Vec<String>,
+    pub state: StepState,
+    pub summary: Option<String>,
+    pub error: Option<String>,
+    pub evidence_hash: Option<String>,
+    pub evidence: serde_json::Value,
+    pub hazards: Vec<crate::steps::Hazard>,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub elapsed_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ApprovalStatus {
+    pub checkpoint: String,
+    pub approver: String,
+    pub role: String,
+    pub decision: String,
+    pub comment: Option<String>,
+    pub evidence_hash: String,
+    pub via: String,
+    pub at: String,
+    /// True when the runbook or the evidence changed after this decision: it no longer counts.
+    pub stale: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunStatus {
+    pub runbook: String,
+    pub runbook_path: String,
+    pub ledger: String,
+    pub run_id: Option<String>,
+    /// "not started", "running", "awaiting_approval", "check_failed", "failed", "rejected", "completed", "rolled_back"
+    pub status: String,
+    pub operator: Option<String>,
+    pub started_at: Option<String>,
+    pub steps: Vec<StepStatus>,
+    pub approvals: Vec<ApprovalStatus>,
+    pub waiting_for: Option<ApprovalNeed>,
+}
+
+impl RunStatus {
+    pub async fn load(runbook: &Runbook, ledger: &Ledger, runbook_arg: &str) -> Result<RunStatus> {
+        let state = ledger.latest_run(&runbook.name).await?;
+        Ok(Self::from_state(
+            runbook,
+            ledger.redacted_url(),
+            state.as_ref(),
+            runbook_arg,
+        ))
+    }
+
+    pub fn from_state(
+        runbook: &Runbook,
+        ledger: &str,
+        state: Option<&RunState>,
+        runbook_arg: &str,
+    ) -> RunStatus {
+        let empty = RunState::default();
+        let st = state.unwrap_or(&empty);
+        let steps = runbook
+            .phases
+            .iter()
+            .chain(runbook.rollback.iter())
+            .flat_map(|p| p.steps.iter().map(move |s| (p, s)))
+            .map(|(p, s)| {
+                let r = st.steps.get(&s.id);
+                StepStatus {
+                    phase: p.id.clone(),
+                    rollback: p.rollback,
+                    id: s.id.clone(),
+                    kind: s.step.kind().into(),
+                    title: s.title.clone(),
+                    targets: s.step.targets(),
+                    state: r.map(|r| r.state).unwrap_or(StepState::Pending),
+                    summary: r.and_then(|r| r.summary.clone()),
+                    error: r.and_then(|r| r.error.clone()),
+                    evidence_hash: r.and_then(|r| r.evidence_hash.clone()),
+                    evidence: r
+                        .map(|r| r.evidence.clone())
+                        .unwrap_or(serde_json::Value::Null),
+                    hazards: r.map(|r| r.hazards.clone()).unwrap_or_default(),
+                    started_at: r.and_then(|r| r.started_at.clone()),
+                    finished_at: r.and_then(|r| r.finished_at.clone()),
+                    elapsed_ms: r.and_then(|r| r.elapsed_ms),
+                }
+            })
+            .collect();
+        let approvals = st
+            .approvals
+            .iter()
+            .map(|a| {
+                let current = if st.is_done(&a.checkpoint) {
+                    // A passed checkpoint keeps the hash it was passed with.
+                    st.steps
+                        .get(&a.checkpoint)
+                        .and_then(|r| r.evidence.get("evidence_hash"))
+                        .and_then(|v| v.as_str())
+                        .map(str::to_string)
+                        .unwrap_or_default()
+                } else {
+                    approval::checkpoint_evidence_hash(runbook, st, &a.checkpoint)
+                };
+                ApprovalStatus {
+                    checkpoint: a.checkpoint.clone(),
+                    approver: a.approver.clone(),
+                    role: a.role.clone(),
+                    decision: a.decision.clone(),
+                    comment: a.comment.clone(),
+                    evidence_hash: a.evidence_hash.clone(),
+                    via: a.via.clone(),
+                    at: a.at.clone(),
+                    stale: a.evidence_hash != current,
+                }
+            })
+            .collect();
+        let waiting_for = match (&st.waiting_at, st.status.as_str()) {
+            (Some((cp, _)), "awaiting_approval") => {
+                approval::need(runbook, st, cp, runbook_arg).ok()
+            }
+            _ => None,
+        };
+        RunStatus {
+            runbook: runbook.name.clone(),
+            runbook_path: runbook.path.display().to_string(),
+            ledger: ledger.to_string(),
+            run_id: state.map(|s| s.run_id.clone()),
+            status: state
+                .map(|s| s.status.clone())
+                .unwrap_or_else(|| "not started".into()),
+            operator: state.map(|s| s.operator.clone()),
+            started_at: state.map(|s| s.started_at.clone()),
+            steps,
+            approvals,
+            waiting_for,
+        }
+    }
+}

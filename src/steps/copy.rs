@@ -1,0 +1,194 @@
+//! `copy`: copy rows from a table (or query) of one target into a table of another,
+//! in one transaction, applied at most once per run. `on_conflict = "skip"` keeps rows
+//! already present (by the destination's primary key); "error" (default) fails on them.
+
+use super::once::{Applied, apply_once};
+use super::{BuildContext, Step, StepContext, StepOutcome};
+use crate::db::{Dialect, Statement};
+use crate::engine::targets::Targets;
+use crate::error::Result;
+use crate::runbook::Params;
+use async_trait::async_trait;
+use futures::StreamExt;
+use serde_json::json;
+
+pub struct Copy {
+    from: String,
+    from_table: Option<String>,
+    query: Option<String>,
+    into: String,
+    into_table: String,
+    columns: Option<Vec<String>>,
+    skip_conflicts: bool,
+}
+
+impl Copy {
+    pub fn build(p: &Params, ctx: &BuildContext) -> Result<Self> {
+        let from = ctx.target(p, "from")?;
+        let into = ctx.target(p, "into")?;
+        let from_table = p.str("table")?;
+        let query = p.str("query")?;
+        if from_table.is_some() == query.is_some() {
+            return Err(p.src.error(
+                &p.span,
+                format!("{} needs exactly one of `table` or `query`", p.what),
+            ));
+        }
+        let into_table = match (p.str("into_table")?, &from_table) {
+            (Some(t), _) => t,
+            (None, Some(t)) => t.clone(),
+            (None, None) => {
+                return Err(p.src.error(
+                    &p.span,
+                    format!(
+                        "{} copies a query: name the destination with `into_table`",
+                        p.what
+                    ),
+                ));
+            }
+        };
+        let skip_conflicts = match p.str("on_conflict")?.as_deref() {
+            None | Some("error") => false,
+            Some("skip") => true,
+            Some(other) => {
+                return Err(p.error_at(
+                    "on_conflict",
+                    format!("`on_conflict` must be \"error\" or \"skip\", not \"{other}\""),
+                ));
+            }
+        };
+        Ok(Copy {
+            from,
+            from_table,
+            query,
+            into,
+            into_table,
+            columns: p.str_list("columns")?,
+            skip_conflicts,
+        })
+    }
+}
+
+#[async_trait]
+impl Step for Copy {
+    fn kind(&self) -> &'static str {
+        "copy"
+    }
+    fn targets(&self) -> Vec<String> {
+        vec![self.from.clone(), self.into.clone()]
+    }
+    fn plan(&self, _targets: &Targets) -> Vec<String> {
+        let src = self.from_table.clone().unwrap_or_else(|| "a query".into());
+        vec![format!(
+            "copy rows of {src} on {} into {} on {}{}",
+            self.from,
+            self.into_table,
+            self.into,
+            if self.skip_conflicts {
+                ", skipping rows already present"
+            } else {
+                ""
+            }
+        )]
+    }
+    async fn run(&self, ctx: &StepContext<'_>) -> Result<StepOutcome> {
+        let src = ctx.targets.get(&self.from).await?;
+        let dst = ctx.targets.get(&self.into).await?;
+        let sd = src.dialect();
+        let dd = dst.dialect();
+        let select = match (&self.query, &self.from_table) {
+            (Some(q), _) => q.clone(),
+            (None, Some(t)) => {
+                let cols = match &self.columns {
+                    Some(c) => c
+                        .iter()
+                        .map(|c| sd.quote_ident(c))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    None => "*".into(),
+                };
+                format!("SELECT {cols} FROM {}", sd.quote_qualified(t))
+            }
+            _ => unreachable_select(),
+        };
+        // Column names from a probe of the query's shape.
+        let probe = src
+            .query(
+                &format!("SELECT * FROM ({select}) cutover_probe LIMIT 1"),
+                &[],
+            )
+            .await?;
+        let columns: Vec<String> = match &self.columns {
+            Some(c) => c.clone(),
+            None if !probe.columns.is_empty() => probe.columns.clone(),
+            None => Vec::new(),
+        };
+        let mut stream = src.stream(select.clone(), Vec::new());
+        let mut stmts = Vec::new();
+        let mut batch: Vec<String> = Vec::new();
+        let mut n = 0u64;
+        let col_list = columns
+            .iter()
+            .map(|c| dd.quote_ident(c))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let table = dd.quote_qualified(&self.into_table);
+        let flush = |batch: &mut Vec<String>, stmts: &mut Vec<Statement>| {
+            if batch.is_empty() {
+                return;
+            }
+            let (pre, post) = match (self.skip_conflicts, dd) {
+                (false, _) => ("INSERT INTO", ""),
+                (true, Dialect::Sqlite) => ("INSERT OR IGNORE INTO", ""),
+                (true, Dialect::Mysql) => ("INSERT IGNORE INTO", ""),
+                (true, Dialect::Postgres) => ("INSERT INTO", " ON CONFLICT DO NOTHING"),
+            };
+            stmts.push(Statement::new(format!(
+                "{pre} {table} ({col_list}) VALUES {}{post}",
+                batch.join(", ")
+            )));
+            batch.clear();
+        };
+        while let Some(row) = stream.next().await {
+            let row = row?;
+            batch.push(format!(
+                "({})",
+                row.iter()
+                    .map(|v| v.to_sql_literal(dd))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            n += 1;
+            if batch.len() >= 500 {
+                flush(&mut batch, &mut stmts);
+            }
+        }
+        flush(&mut batch, &mut stmts);
+        drop(stream);
+        let source = format!("copy into {}", self.into_table);
+        match apply_once(&dst, ctx.run_id, ctx.step_id, &stmts, &source).await? {
+            Applied::Now { rows, .. } => Ok(StepOutcome::ok(
+                format!(
+                    "{n} row(s) read from {}, {rows} inserted into {}{}",
+                    self.from,
+                    self.into_table,
+                    if self.skip_conflicts && rows < n {
+                        format!(" ({} already present, skipped)", n - rows)
+                    } else {
+                        String::new()
+                    }
+                ),
+                json!({"from": self.from, "into": self.into, "into_table": self.into_table, "rows_read": n, "rows_inserted": rows, "skipped": n.saturating_sub(rows)}),
+            )),
+            Applied::Before { .. } => Ok(StepOutcome::ok(
+                "already applied in this run; not repeated".to_string(),
+                json!({"from": self.from, "into": self.into, "into_table": self.into_table, "already_applied": true}),
+            )),
+        }
+    }
+}
+
+fn unreachable_select() -> String {
+    // build() guarantees exactly one of table/query.
+    String::from("SELECT 1 WHERE 1 = 0")
+}

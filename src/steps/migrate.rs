@@ -1,0 +1,148 @@
+//! `migrate`: a refinery versioned-migrations directory applied to a target through
+//! the refinery-over-sqlx adapter. Applied migrations are skipped; a changed applied
+//! migration is an error.
+
+use super::{BuildContext, Step, StepContext, StepOutcome};
+use crate::db::Dialect;
+use crate::db::refinery_adapter::RefineryDb;
+use crate::engine::ProgressMeter;
+use crate::engine::targets::Targets;
+use crate::error::{Error, Result};
+use crate::runbook::Params;
+use async_trait::async_trait;
+use serde_json::json;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+pub struct Migrate {
+    target: String,
+    dir: PathBuf,
+    dir_label: String,
+}
+
+impl Migrate {
+    pub fn build(p: &Params, ctx: &BuildContext) -> Result<Self> {
+        let target = ctx.target(p, "target")?;
+        let dir_label = p.req_str("dir")?;
+        let dir = p.existing_path("dir", ctx.dir)?.expect("required");
+        if !dir.is_dir() {
+            return Err(p.error_at(
+                "dir",
+                format!("\"{dir_label}\" is not a directory of V<n>__name.sql migrations"),
+            ));
+        }
+        let m = Migrate {
+            target,
+            dir,
+            dir_label,
+        };
+        m.load().map_err(|e| p.error_at("dir", e.message))?;
+        Ok(m)
+    }
+
+    fn load(&self) -> Result<Vec<refinery_core::Migration>> {
+        let ms = refinery_core::load_sql_migrations(&self.dir)
+            .map_err(|e| Error::bad_input(format!("migrations in {}: {e}", self.dir_label)))?;
+        if ms.is_empty() {
+            return Err(Error::bad_input(format!(
+                "{} holds no migrations (expected files named V1__name.sql, V2__...)",
+                self.dir_label
+            )));
+        }
+        Ok(ms)
+    }
+}
+
+#[async_trait]
+impl Step for Migrate {
+    fn kind(&self) -> &'static str {
+        "migrate"
+    }
+    fn targets(&self) -> Vec<String> {
+        vec![self.target.clone()]
+    }
+    fn plan(&self, targets: &Targets) -> Vec<String> {
+        let names: Vec<String> = self
+            .load()
+            .map(|ms| ms.iter().map(|m| m.to_string()).collect())
+            .unwrap_or_default();
+        let mut v = vec![format!(
+            "apply pending migrations from {} to {} ({})",
+            self.dir_label,
+            self.target,
+            names.join(", ")
+        )];
+        if targets
+            .spec(&self.target)
+            .map(|t| t.dialect == Dialect::Mysql)
+            .unwrap_or(false)
+        {
+            v.push(
+                "note: MySQL/MariaDB commits DDL implicitly: each migration is applied in a transaction, but its DDL statements commit as they run, so a failure mid-migration can leave earlier statements applied"
+                    .into(),
+            );
+        } else {
+            v.push("each migration is applied in its own transaction".into());
+        }
+        v
+    }
+    async fn run(&self, ctx: &StepContext<'_>) -> Result<StepOutcome> {
+        let migrations = self.load()?;
+        let db = ctx.targets.get(&self.target).await?;
+        let total = migrations.len() as u64;
+        let meter = Mutex::new((ProgressMeter::new("migrations", Some(total)), 0u64));
+        let on_apply = |sql: &str| {
+            let mut m = meter.lock().unwrap_or_else(|e| e.into_inner());
+            m.1 += 1;
+            let done = m.1;
+            if let Some(p) = m.0.tick(done, true) {
+                ctx.progress(p);
+            }
+            let first: String = sql
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("")
+                .chars()
+                .take(80)
+                .collect();
+            ctx.log(format!("applying migration {done} ({first})"));
+            crate::crash::point(&format!("migration:{}:{done}", ctx.step_id));
+        };
+        let runner = refinery_core::Runner::new(&migrations)
+            .set_abort_divergent(true)
+            .set_grouped(false);
+        let mut conn = RefineryDb {
+            db: db.as_ref(),
+            on_apply: Some(Box::new(on_apply)),
+        };
+        let report = runner.run_async(&mut conn).await.map_err(|e| {
+            Error::runtime(format!("migrating {} from {}: {e}", db.redacted_url(), self.dir_label)).with_hint(
+                if db.dialect().transactional_ddl() {
+                    "the failing migration was rolled back; migrations before it stay applied and are skipped on the next run"
+                } else {
+                    "MySQL/MariaDB commits DDL implicitly: check what of the failing migration was applied before re-running"
+                },
+            )
+        })?;
+        let applied: Vec<String> = report
+            .applied_migrations()
+            .iter()
+            .map(|m| m.to_string())
+            .collect();
+        let all: Vec<String> = migrations.iter().map(|m| m.to_string()).collect();
+        let summary = if applied.is_empty() {
+            format!("all {} migration(s) already applied", all.len())
+        } else {
+            format!(
+                "applied {} of {} migration(s): {}",
+                applied.len(),
+                all.len(),
+                applied.join(", ")
+            )
+        };
+        Ok(StepOutcome::ok(
+            summary,
+            json!({"target": self.target, "dir": self.dir_label, "applied": applied, "migrations": all}),
+        ))
+    }
+}

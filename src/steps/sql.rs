@@ -1,0 +1,115 @@
+//! `sql`: a script file or inline SQL against one target, in one transaction.
+
+use super::once::{Applied, apply_once};
+use super::{BuildContext, Step, StepContext, StepOutcome};
+use crate::db::{Dialect, split_statements};
+use crate::engine::targets::Targets;
+use crate::error::Result;
+use crate::runbook::Params;
+use async_trait::async_trait;
+use serde_json::json;
+use std::path::PathBuf;
+
+pub struct Sql {
+    target: String,
+    file: Option<PathBuf>,
+    /// The file as written in the runbook, for messages.
+    file_label: Option<String>,
+    inline: Option<String>,
+}
+
+impl Sql {
+    pub fn build(p: &Params, ctx: &BuildContext) -> Result<Self> {
+        let target = ctx.target(p, "target")?;
+        let file_label = p.str("file")?;
+        let file = p.existing_path("file", ctx.dir)?;
+        let inline = p.str("sql")?;
+        match (&file, &inline) {
+            (None, None) => {
+                return Err(p.src.error(
+                    &p.span,
+                    format!(
+                        "{} needs `sql = \"...\"` or `file = \"script.sql\"`",
+                        p.what
+                    ),
+                ));
+            }
+            (Some(_), Some(_)) => {
+                return Err(p.error_at("sql", "give either `sql` or `file`, not both"));
+            }
+            _ => {}
+        }
+        Ok(Sql {
+            target,
+            file,
+            file_label,
+            inline,
+        })
+    }
+
+    fn script(&self) -> Result<(String, String)> {
+        match (&self.file, &self.inline) {
+            (Some(f), _) => {
+                let text = std::fs::read_to_string(f).map_err(|e| {
+                    crate::Error::bad_input(format!("{}: cannot read SQL file: {e}", f.display()))
+                })?;
+                Ok((
+                    text,
+                    self.file_label
+                        .clone()
+                        .unwrap_or_else(|| f.display().to_string()),
+                ))
+            }
+            (None, Some(s)) => Ok((s.clone(), "inline sql".into())),
+            (None, None) => Ok((String::new(), "inline sql".into())),
+        }
+    }
+}
+
+#[async_trait]
+impl Step for Sql {
+    fn kind(&self) -> &'static str {
+        "sql"
+    }
+    fn targets(&self) -> Vec<String> {
+        vec![self.target.clone()]
+    }
+    fn plan(&self, targets: &Targets) -> Vec<String> {
+        let what = match (&self.file_label, &self.inline) {
+            (Some(f), _) => format!("run {f}"),
+            _ => "run inline SQL".into(),
+        };
+        let mut v = vec![format!("{what} on {} in one transaction", self.target)];
+        if targets
+            .spec(&self.target)
+            .map(|t| t.dialect == Dialect::Mysql)
+            .unwrap_or(false)
+        {
+            v.push(
+                "note: MySQL/MariaDB commits DDL implicitly; DDL in this script is not atomic"
+                    .into(),
+            );
+        }
+        v
+    }
+    async fn run(&self, ctx: &StepContext<'_>) -> Result<StepOutcome> {
+        let (text, source) = self.script()?;
+        let statements = split_statements(&text);
+        let db = ctx.targets.get(&self.target).await?;
+        ctx.log(format!(
+            "{} statement(s) from {source} on {}",
+            statements.len(),
+            db.redacted_url()
+        ));
+        match apply_once(&db, ctx.run_id, ctx.step_id, &statements, &source).await? {
+            Applied::Now { rows, statements } => Ok(StepOutcome::ok(
+                format!("{statements} statement(s) applied, {rows} row(s) affected"),
+                json!({"target": self.target, "source": source, "statements": statements, "rows_affected": rows, "sha256": crate::runbook::sha256_hex(text.as_bytes())}),
+            )),
+            Applied::Before { statements } => Ok(StepOutcome::ok(
+                format!("already applied in this run ({statements} statement(s)); not repeated"),
+                json!({"target": self.target, "source": source, "statements": statements, "already_applied": true, "sha256": crate::runbook::sha256_hex(text.as_bytes())}),
+            )),
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! Helpers for driving the real `cutover` binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub const OPERATOR: &str = "olga-operator";
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_cutover")
+}
+
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Out {
+    pub fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+impl From<Output> for Out {
+    fn from(o: Output) -> Self {
+        Out {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+pub fn command(dir: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(bin());
+    c.current_dir(dir).args(args).env("CUTOVER_OPERATOR", OPERATOR).env_remove("CUTOVER_LEDGER").env_remove("CUTOVER_CRASH_AT");
+    c.stdin(Stdio::null());
+    c
+}
+
+/// Run `cutover ARGS` in `dir` and collect its output.
+pub fn cutover(dir: &Path, args: &[&str]) -> Out {
+    command(dir, args).output().expect("run cutover").into()
+}
+
+pub fn cutover_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Out {
+    let mut c = command(dir, args);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("run cutover").into()
+}
+
+/// A fresh demo workspace (files and databases, not run) in a temp dir.
+pub fn demo_workspace() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = cutover(tmp.path(), &["demo", "--dir", "ws", "--no-run"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let ws = tmp.path().join("ws");
+    (tmp, ws)
+}
+
+pub const RUNBOOK: &str = "runbooks/lerg-cutover.toml";
+
+/// Every user table of a SQLite file, rows sorted, as text; cutover's own bookkeeping
+/// (marks with run ids, migration timestamps) left out.
+pub async fn dump_sqlite(path: &Path) -> String {
+    let db = cutover::db::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    let tables = db
+        .query("SELECT name, sql FROM sqlite_master WHERE type IN ('table','index') AND name NOT LIKE 'sqlite_%' ORDER BY name", &[])
+        .await
+        .unwrap();
+    let mut out = String::new();
+    for t in &tables.rows {
+        let name = t[0].to_string();
+        out.push_str(&format!("## {name}\n{}\n", t[1]));
+        if name == "cutover_marks" || name == "refinery_schema_history" || t[1].to_string().starts_with("CREATE INDEX") {
+            if name == "refinery_schema_history" {
+                let v = db.query("SELECT version, name, checksum FROM refinery_schema_history ORDER BY version", &[]).await.unwrap();
+                out.push_str(&format!("{:?}\n", v.rows));
+            }
+            continue;
+        }
+        let rows = db.query(&format!("SELECT * FROM \"{name}\" ORDER BY 1"), &[]).await.unwrap();
+        for r in rows.rows {
+            out.push_str(&format!("{r:?}\n"));
+        }
+    }
+    db.close().await;
+    out
+}
+
+pub async fn scalar(path: &Path, sql: &str) -> String {
+    let db = cutover::db::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    let r = db.query(sql, &[]).await.unwrap();
+    db.close().await;
+    r.scalar().map(|v| v.to_string()).unwrap_or_default()
+}
