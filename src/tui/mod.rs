@@ -12,6 +12,7 @@
 pub mod action;
 pub mod app;
 pub mod component;
+pub mod driver;
 pub mod popups;
 pub mod state;
 pub mod terminal;

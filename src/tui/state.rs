@@ -544,8 +544,11 @@ impl AppState {
         }
         for (id, state, summary) in &st.steps {
             if let Some(s) = self.step_mut(id) {
-                // A live event may be ahead of the poll for the running step.
-                if s.state == StepState::Running && *state == StepState::Pending {
+                // Live events may be ahead of the poll: a poll never moves a step
+                // back to pending or running.
+                if matches!(state, StepState::Pending | StepState::Running)
+                    && s.state != StepState::Pending
+                {
                     continue;
                 }
                 if s.state != *state && *state == StepState::Done {
@@ -571,7 +574,24 @@ impl AppState {
                 self.current = Some(n.checkpoint.clone());
                 self.need = Some(n.clone());
             }
-            None => self.need = None,
+            None => {
+                // Clear a waiting checkpoint only once the ledger shows it decided, so
+                // a poll that raced the engine's event does not close the dialog.
+                let decided = self.need.as_ref().is_some_and(|n| {
+                    st.steps.iter().any(|(id, state, _)| {
+                        id == &n.checkpoint
+                            && !matches!(
+                                state,
+                                StepState::Pending
+                                    | StepState::Running
+                                    | StepState::AwaitingApproval
+                            )
+                    })
+                });
+                if decided {
+                    self.need = None;
+                }
+            }
         }
         newly_done
     }

@@ -6,12 +6,24 @@ use cutover::db::Database;
 
 async fn completed_demo() -> (tempfile::TempDir, std::path::PathBuf) {
     let (tmp, ws) = demo_workspace();
-    assert_eq!(cutover(&ws, &["run", RUNBOOK, "--headless", "--approve-as", "dana:dba"]).code, 0);
+    assert_eq!(
+        cutover(
+            &ws,
+            &["run", RUNBOOK, "--headless", "--approve-as", "dana:dba"]
+        )
+        .code,
+        0
+    );
     (tmp, ws)
 }
 
 async fn ledger_db(ws: &std::path::Path) -> cutover::db::Db {
-    cutover::db::connect(&format!("sqlite://{}", ws.join("runbooks/.cutover/ledger.db").display())).await.unwrap()
+    cutover::db::connect(&format!(
+        "sqlite://{}",
+        ws.join("runbooks/.cutover/ledger.db").display()
+    ))
+    .await
+    .unwrap()
 }
 
 #[tokio::test]
@@ -19,30 +31,62 @@ async fn audit_verify_detects_edit_delete_and_reorder() {
     // Edit: an approval's approver is changed.
     let (_t, ws) = completed_demo().await;
     let db = ledger_db(&ws).await;
-    let seq = db.query("SELECT min(seq) FROM ledger_records WHERE kind = 'approval'", &[]).await.unwrap().scalar().unwrap().as_i64().unwrap();
-    db.execute(&format!("UPDATE ledger_records SET payload = replace(payload, 'dana', 'mallory') WHERE seq = {seq}")).await.unwrap();
+    let seq = db
+        .query(
+            "SELECT min(seq) FROM ledger_records WHERE kind = 'approval'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .scalar()
+        .unwrap()
+        .as_i64()
+        .unwrap();
+    db.execute(&format!(
+        "UPDATE ledger_records SET payload = replace(payload, 'dana', 'mallory') WHERE seq = {seq}"
+    ))
+    .await
+    .unwrap();
     db.close().await;
     let v = cutover(&ws, &["audit", "verify", RUNBOOK]);
     assert_eq!(v.code, 1, "{}", v.all());
-    assert!(v.stdout.contains(&format!("record #{seq} (approval plan-approved): content does not match its hash (edited)")), "{}", v.stdout);
+    assert!(
+        v.stdout.contains(&format!(
+            "record #{seq} (approval plan-approved): content does not match its hash (edited)"
+        )),
+        "{}",
+        v.stdout
+    );
 
     // Delete: a step record disappears.
     let (_t, ws) = completed_demo().await;
     let db = ledger_db(&ws).await;
-    db.execute("DELETE FROM ledger_records WHERE seq = 5").await.unwrap();
+    db.execute("DELETE FROM ledger_records WHERE seq = 5")
+        .await
+        .unwrap();
     db.close().await;
     let v = cutover(&ws, &["audit", "verify", RUNBOOK]);
     assert_eq!(v.code, 1);
-    assert!(v.stdout.contains("records #5..#5 are missing (deleted)"), "{}", v.stdout);
+    assert!(
+        v.stdout.contains("records #5..#5 are missing (deleted)"),
+        "{}",
+        v.stdout
+    );
 
     // Delete the last record: the head catches it.
     let (_t, ws) = completed_demo().await;
     let db = ledger_db(&ws).await;
-    db.execute("DELETE FROM ledger_records WHERE seq = (SELECT max(seq) FROM ledger_records)").await.unwrap();
+    db.execute("DELETE FROM ledger_records WHERE seq = (SELECT max(seq) FROM ledger_records)")
+        .await
+        .unwrap();
     db.close().await;
     let v = cutover(&ws, &["audit", "verify", RUNBOOK]);
     assert_eq!(v.code, 1);
-    assert!(v.stdout.contains("the ledger head names record"), "{}", v.stdout);
+    assert!(
+        v.stdout.contains("the ledger head names record"),
+        "{}",
+        v.stdout
+    );
 
     // Reorder: two records swap places (their seq numbers are exchanged).
     let (_t, ws) = completed_demo().await;
@@ -55,7 +99,11 @@ async fn audit_verify_detects_edit_delete_and_reorder() {
     db.close().await;
     let v = cutover(&ws, &["audit", "verify", RUNBOOK]);
     assert_eq!(v.code, 1);
-    assert!(v.stdout.contains("record #6") && v.stdout.contains("reordered"), "{}", v.stdout);
+    assert!(
+        v.stdout.contains("record #6") && v.stdout.contains("reordered"),
+        "{}",
+        v.stdout
+    );
 
     // Export writes every record with its hashes.
     let e = cutover(&ws, &["audit", "export", RUNBOOK, "--format", "jsonl"]);
@@ -67,42 +115,111 @@ async fn audit_verify_detects_edit_delete_and_reorder() {
 
 #[tokio::test]
 async fn an_approval_through_a_postgres_ledger_releases_a_waiting_run() {
-    let Some(pg) = cutover::testkit::postgres().await else { return };
+    let Some(pg) = cutover::testkit::postgres().await else {
+        return;
+    };
     let (_tmp, ws) = demo_workspace();
-    let mut run = command(&ws, &["run", RUNBOOK, "--headless", "--wait", "--wait-timeout", "60", "--ledger", &pg.url])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut run = command(
+        &ws,
+        &[
+            "run",
+            RUNBOOK,
+            "--headless",
+            "--wait",
+            "--wait-timeout",
+            "60",
+            "--ledger",
+            &pg.url,
+        ],
+    )
+    .stdout(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
     // A DBA elsewhere: same runbook file, same PostgreSQL ledger, another process.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
-        let st = cutover(&ws, &["status", RUNBOOK, "--format", "json", "--ledger", &pg.url]);
+        let st = cutover(
+            &ws,
+            &["status", RUNBOOK, "--format", "json", "--ledger", &pg.url],
+        );
         if st.stdout.contains("\"awaiting_approval\"") {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "never reached the checkpoint: {}", st.all());
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never reached the checkpoint: {}",
+            st.all()
+        );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    assert!(!ws.join("runbooks/.cutover/ledger.db").exists(), "the PostgreSQL ledger was used, not a local file");
-    let ap = cutover(&ws, &["approve", RUNBOOK, "--checkpoint", "plan-approved", "--as", "dana", "--role", "dba", "--ledger", &pg.url]);
+    assert!(
+        !ws.join("runbooks/.cutover/ledger.db").exists(),
+        "the PostgreSQL ledger was used, not a local file"
+    );
+    let ap = cutover(
+        &ws,
+        &[
+            "approve",
+            RUNBOOK,
+            "--checkpoint",
+            "plan-approved",
+            "--as",
+            "dana",
+            "--role",
+            "dba",
+            "--ledger",
+            &pg.url,
+        ],
+    );
     assert_eq!(ap.code, 0, "{}", ap.all());
     let ap2_deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
-        let st = cutover(&ws, &["status", RUNBOOK, "--format", "json", "--ledger", &pg.url]);
+        let st = cutover(
+            &ws,
+            &["status", RUNBOOK, "--format", "json", "--ledger", &pg.url],
+        );
         let v: serde_json::Value = serde_json::from_str(&st.stdout).unwrap_or_default();
         if v["waiting_for"]["checkpoint"] == "drop-approved" {
             break;
         }
-        assert!(std::time::Instant::now() < ap2_deadline, "run did not continue after the approval: {}", st.all());
+        assert!(
+            std::time::Instant::now() < ap2_deadline,
+            "run did not continue after the approval: {}",
+            st.all()
+        );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    assert_eq!(cutover(&ws, &["approve", RUNBOOK, "--checkpoint", "drop-approved", "--as", "ravi", "--role", "dba", "--ledger", &pg.url]).code, 0);
+    assert_eq!(
+        cutover(
+            &ws,
+            &[
+                "approve",
+                RUNBOOK,
+                "--checkpoint",
+                "drop-approved",
+                "--as",
+                "ravi",
+                "--role",
+                "dba",
+                "--ledger",
+                &pg.url
+            ]
+        )
+        .code,
+        0
+    );
     let status = run.wait().unwrap();
     assert_eq!(status.code(), Some(0));
     let v = cutover(&ws, &["audit", "verify", "--ledger", &pg.url]);
     assert_eq!(v.code, 0, "{}", v.all());
     let db = pg.connect().await;
-    let n = db.query("SELECT count(*) FROM ledger_records WHERE kind = 'approval'", &[]).await.unwrap();
+    let n = db
+        .query(
+            "SELECT count(*) FROM ledger_records WHERE kind = 'approval'",
+            &[],
+        )
+        .await
+        .unwrap();
     assert_eq!(n.scalar().and_then(|v| v.as_i64()), Some(2));
     db.close().await;
 }

@@ -7,18 +7,42 @@ use super::support::*;
 
 async fn uninterrupted_state() -> String {
     let (_tmp, ws) = demo_workspace();
-    let out = cutover(&ws, &["run", RUNBOOK, "--headless", "--approve-as", "dana:dba"]);
+    let out = cutover(
+        &ws,
+        &["run", RUNBOOK, "--headless", "--approve-as", "dana:dba"],
+    );
     assert_eq!(out.code, 0, "{}", out.all());
     dump_sqlite(&ws.join("production.db")).await
 }
 
 async fn crash_then_resume(point: &str) -> (String, String) {
     let (_tmp, ws) = demo_workspace();
-    let crashed = cutover_env(&ws, &["run", RUNBOOK, "--headless", "--approve-as", "dana:dba"], &[("CUTOVER_CRASH_AT", point)]);
-    assert_eq!(crashed.code, -1, "the process must have been killed at {point}: {}", crashed.all());
-    let resumed = cutover(&ws, &["run", RUNBOOK, "--headless", "--approve-as", "dana:dba"]);
-    assert_eq!(resumed.code, 0, "resume after kill at {point}: {}", resumed.all());
-    assert!(resumed.stdout.contains("resuming run"), "{}", resumed.stdout);
+    let crashed = cutover_env(
+        &ws,
+        &["run", RUNBOOK, "--headless", "--approve-as", "dana:dba"],
+        &[("CUTOVER_CRASH_AT", point)],
+    );
+    assert_eq!(
+        crashed.code,
+        -1,
+        "the process must have been killed at {point}: {}",
+        crashed.all()
+    );
+    let resumed = cutover(
+        &ws,
+        &["run", RUNBOOK, "--headless", "--approve-as", "dana:dba"],
+    );
+    assert_eq!(
+        resumed.code,
+        0,
+        "resume after kill at {point}: {}",
+        resumed.all()
+    );
+    assert!(
+        resumed.stdout.contains("resuming run"),
+        "{}",
+        resumed.stdout
+    );
     let verify = cutover(&ws, &["audit", "verify", RUNBOOK]);
     assert_eq!(verify.code, 0, "{}", verify.all());
     (dump_sqlite(&ws.join("production.db")).await, resumed.stdout)
@@ -31,10 +55,16 @@ async fn kill_9_during_migrate_and_consolidate_resumes_to_the_same_state() {
     // Between the two migrations: V1 committed, V2 not yet.
     let (state, out) = crash_then_resume("migration:schema:2").await;
     assert_eq!(state, expected, "after kill during migrate");
-    assert!(out.contains("applied 1 of 2 migration(s): V2__profiles_billing"), "V1 must not be applied twice: {out}");
+    assert!(
+        out.contains("applied 1 of 2 migration(s): V2__profiles_billing"),
+        "V1 must not be applied twice: {out}"
+    );
     // The worst moment: consolidation committed on the target, the ledger not told yet.
     let (state, out) = crash_then_resume("after:consolidate-legacy").await;
-    assert_eq!(state, expected, "after kill between commit and ledger record");
+    assert_eq!(
+        state, expected,
+        "after kill between commit and ledger record"
+    );
     assert!(out.contains("already applied in this run"), "{out}");
     // Killed when a copy step had started but done nothing.
     let (state, _) = crash_then_resume("before:add-missing-npas").await;
@@ -47,14 +77,25 @@ async fn a_failing_sql_statement_leaves_no_partial_change_and_names_file_and_lin
     let d = tmp.path();
     let db = cutover::db::connect_with(
         &format!("sqlite://{}", d.join("t.db").display()),
-        cutover::db::ConnectOptions { create_if_missing: true, max_connections: 1 },
+        cutover::db::ConnectOptions {
+            create_if_missing: true,
+            max_connections: 1,
+        },
     )
     .await
     .unwrap();
-    db.execute("CREATE TABLE accounts (id INTEGER PRIMARY KEY, balance INTEGER NOT NULL)").await.unwrap();
-    db.execute("INSERT INTO accounts VALUES (1, 100)").await.unwrap();
+    db.execute("CREATE TABLE accounts (id INTEGER PRIMARY KEY, balance INTEGER NOT NULL)")
+        .await
+        .unwrap();
+    db.execute("INSERT INTO accounts VALUES (1, 100)")
+        .await
+        .unwrap();
     db.close().await;
-    std::fs::write(d.join("fix.sql"), "UPDATE accounts SET balance = 0;\n\n-- oops\nINSERT INTO acounts VALUES (2, 5);\n").unwrap();
+    std::fs::write(
+        d.join("fix.sql"),
+        "UPDATE accounts SET balance = 0;\n\n-- oops\nINSERT INTO acounts VALUES (2, 5);\n",
+    )
+    .unwrap();
     std::fs::write(
         d.join("rb.toml"),
         "[targets]\nt = \"sqlite://t.db\"\n\n[[phases]]\nid = \"p\"\n  [[phases.steps]]\n  id = \"fix\"\n  kind = \"sql\"\n  target = \"t\"\n  file = \"fix.sql\"\n",
@@ -62,43 +103,109 @@ async fn a_failing_sql_statement_leaves_no_partial_change_and_names_file_and_lin
     .unwrap();
     let out = cutover(d, &["run", "rb.toml", "--headless"]);
     assert_eq!(out.code, 3, "{}", out.all());
-    assert!(out.stderr.contains("fix.sql:4: statement 2 of 2 failed"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("fix.sql:4: statement 2 of 2 failed"),
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.contains("acounts"), "{}", out.stderr);
     assert!(out.stderr.contains("nothing was changed"), "{}", out.stderr);
-    assert_eq!(scalar(&d.join("t.db"), "SELECT balance FROM accounts WHERE id = 1").await, "100");
+    assert_eq!(
+        scalar(&d.join("t.db"), "SELECT balance FROM accounts WHERE id = 1").await,
+        "100"
+    );
     // Fix the script and re-run: the failed step runs again and completes.
-    std::fs::write(d.join("fix.sql"), "UPDATE accounts SET balance = 0;\nINSERT INTO accounts VALUES (2, 5);\n").unwrap();
+    std::fs::write(
+        d.join("fix.sql"),
+        "UPDATE accounts SET balance = 0;\nINSERT INTO accounts VALUES (2, 5);\n",
+    )
+    .unwrap();
     let again = cutover(d, &["run", "rb.toml", "--headless"]);
     assert_eq!(again.code, 0, "{}", again.all());
-    assert_eq!(scalar(&d.join("t.db"), "SELECT sum(balance) FROM accounts").await, "5");
+    assert_eq!(
+        scalar(&d.join("t.db"), "SELECT sum(balance) FROM accounts").await,
+        "5"
+    );
 }
 
 #[tokio::test]
 async fn a_second_concurrent_run_is_refused_naming_the_holder() {
     let (_tmp, ws) = demo_workspace();
     // The first run waits at the checkpoint, holding the lock.
-    let mut first = command(&ws, &["run", RUNBOOK, "--headless", "--wait", "--wait-timeout", "5"])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut first = command(
+        &ws,
+        &[
+            "run",
+            RUNBOOK,
+            "--headless",
+            "--wait",
+            "--wait-timeout",
+            "5",
+        ],
+    )
+    .stdout(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
         let st = cutover(&ws, &["status", RUNBOOK, "--format", "json"]);
         if st.stdout.contains("\"awaiting_approval\"") {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "first run never reached the checkpoint");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "first run never reached the checkpoint"
+        );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    let second = cutover_env(&ws, &["run", RUNBOOK, "--headless"], &[("CUTOVER_OPERATOR", "sam")]);
+    let second = cutover_env(
+        &ws,
+        &["run", RUNBOOK, "--headless"],
+        &[("CUTOVER_OPERATOR", "sam")],
+    );
     assert_eq!(second.code, 3, "{}", second.all());
-    assert!(second.stderr.contains("is locked by another run"), "{}", second.stderr);
-    assert!(second.stderr.contains(&format!("operator {OPERATOR}")), "{}", second.stderr);
-    assert!(second.stderr.contains(&format!("pid {}", first.id())), "{}", second.stderr);
+    assert!(
+        second.stderr.contains("is locked by another run"),
+        "{}",
+        second.stderr
+    );
+    assert!(
+        second.stderr.contains(&format!("operator {OPERATOR}")),
+        "{}",
+        second.stderr
+    );
+    assert!(
+        second.stderr.contains(&format!("pid {}", first.id())),
+        "{}",
+        second.stderr
+    );
     // The waiting run is released by an approval from a third process.
-    assert_eq!(cutover(&ws, &["approve", RUNBOOK, "--checkpoint", "plan-approved", "--as", "dana", "--role", "dba"]).code, 0);
+    assert_eq!(
+        cutover(
+            &ws,
+            &[
+                "approve",
+                RUNBOOK,
+                "--checkpoint",
+                "plan-approved",
+                "--as",
+                "dana",
+                "--role",
+                "dba"
+            ]
+        )
+        .code,
+        0
+    );
     let status = first.wait().unwrap();
     // It continues to the next checkpoint, waits there until its timeout, and stops with 4.
     assert_eq!(status.code(), Some(4));
-    assert_eq!(scalar(&ws.join("production.db"), "SELECT count(*) FROM enhanced_lerg").await, "440");
+    assert_eq!(
+        scalar(
+            &ws.join("production.db"),
+            "SELECT count(*) FROM enhanced_lerg"
+        )
+        .await,
+        "440"
+    );
 }

@@ -5,6 +5,7 @@ mod cli_ledger;
 mod cli_resume;
 mod db_engines;
 mod support;
+mod tui_e2e;
 mod tui_flow;
 mod tui_support;
 mod tui_views;

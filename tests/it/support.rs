@@ -33,7 +33,11 @@ impl From<Output> for Out {
 
 pub fn command(dir: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(bin());
-    c.current_dir(dir).args(args).env("CUTOVER_OPERATOR", OPERATOR).env_remove("CUTOVER_LEDGER").env_remove("CUTOVER_CRASH_AT");
+    c.current_dir(dir)
+        .args(args)
+        .env("CUTOVER_OPERATOR", OPERATOR)
+        .env_remove("CUTOVER_LEDGER")
+        .env_remove("CUTOVER_CRASH_AT");
     c.stdin(Stdio::null());
     c
 }
@@ -65,7 +69,9 @@ pub const RUNBOOK: &str = "runbooks/lerg-cutover.toml";
 /// Every user table of a SQLite file, rows sorted, as text; cutover's own bookkeeping
 /// (marks with run ids, migration timestamps) left out.
 pub async fn dump_sqlite(path: &Path) -> String {
-    let db = cutover::db::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    let db = cutover::db::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
     let tables = db
         .query("SELECT name, sql FROM sqlite_master WHERE type IN ('table','index') AND name NOT LIKE 'sqlite_%' ORDER BY name", &[])
         .await
@@ -74,14 +80,20 @@ pub async fn dump_sqlite(path: &Path) -> String {
     for t in &tables.rows {
         let name = t[0].to_string();
         out.push_str(&format!("## {name}\n{}\n", t[1]));
-        if name == "cutover_marks" || name == "refinery_schema_history" || t[1].to_string().starts_with("CREATE INDEX") {
+        if name == "cutover_marks"
+            || name == "refinery_schema_history"
+            || t[1].to_string().starts_with("CREATE INDEX")
+        {
             if name == "refinery_schema_history" {
                 let v = db.query("SELECT version, name, checksum FROM refinery_schema_history ORDER BY version", &[]).await.unwrap();
                 out.push_str(&format!("{:?}\n", v.rows));
             }
             continue;
         }
-        let rows = db.query(&format!("SELECT * FROM \"{name}\" ORDER BY 1"), &[]).await.unwrap();
+        let rows = db
+            .query(&format!("SELECT * FROM \"{name}\" ORDER BY 1"), &[])
+            .await
+            .unwrap();
         for r in rows.rows {
             out.push_str(&format!("{r:?}\n"));
         }
@@ -91,7 +103,9 @@ pub async fn dump_sqlite(path: &Path) -> String {
 }
 
 pub async fn scalar(path: &Path, sql: &str) -> String {
-    let db = cutover::db::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    let db = cutover::db::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
     let r = db.query(sql, &[]).await.unwrap();
     db.close().await;
     r.scalar().map(|v| v.to_string()).unwrap_or_default()

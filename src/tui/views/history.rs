@@ -10,7 +10,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Row, Table};
+use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, Wrap};
 
 #[derive(Debug, Default)]
 pub struct HistoryView {
@@ -57,7 +57,7 @@ impl Component for HistoryView {
         f.render_widget(block, area);
         let [chain_area, detail_area, table_area] = Layout::vertical([
             Constraint::Length(1),
-            Constraint::Length(1),
+            Constraint::Length(3),
             Constraint::Min(0),
         ])
         .areas(inner);
@@ -76,13 +76,25 @@ impl Component for HistoryView {
 
         let n = state.history.len();
         let sel = self.selected.unwrap_or(n.saturating_sub(1));
+        // The selected record in full: what it says, and its hash.
         if let Some(r) = state.history.get(sel) {
+            let head = vec![
+                Span::styled(format!("#{} {} ", r.seq, r.kind), theme.title()),
+                Span::styled(
+                    format!("{} {} ", r.step_id.as_deref().unwrap_or(""), r.created_at),
+                    theme.dim(),
+                ),
+                Span::raw(r.detail.clone()),
+            ];
+            let [d, hline] =
+                Layout::vertical([Constraint::Length(2), Constraint::Length(1)]).areas(detail_area);
             f.render_widget(
-                Paragraph::new(Line::from(vec![
-                    Span::styled(format!("#{} ", r.seq), theme.title()),
-                    Span::styled(format!("{} ", r.hash), theme.dim()),
-                ])),
-                detail_area,
+                Paragraph::new(Line::from(head)).wrap(Wrap { trim: false }),
+                d,
+            );
+            f.render_widget(
+                Paragraph::new(Span::styled(format!("hash {}", r.hash), theme.dim())),
+                hline,
             );
         }
         let h = table_area.height.saturating_sub(1) as usize;
@@ -95,32 +107,43 @@ impl Component for HistoryView {
         self.top = self.top.min(n.saturating_sub(h.max(1)));
         let end = (self.top + h).min(n);
         let w = table_area.width as usize;
-        let detail_w = w.saturating_sub(5 + 9 + 18 + 14 + 4).max(8);
+        // Narrow panes drop the time column (the selected record above still shows it).
+        let show_time = w >= 80;
+        let fixed = 4 + 15 + 13 + 3 + if show_time { 9 } else { 0 };
+        let detail_w = w.saturating_sub(fixed).max(8);
         let rows = state.history[self.top..end]
             .iter()
             .enumerate()
             .map(|(i, r)| {
-                let row = Row::new(vec![
-                    Line::from(r.seq.to_string()),
-                    Line::from(Span::styled(r.created_at.clone(), theme.dim())),
-                    Line::from(truncate(&r.kind, 18)),
-                    Line::from(truncate(r.step_id.as_deref().unwrap_or(""), 14)),
+                let mut cells = vec![Line::from(r.seq.to_string())];
+                if show_time {
+                    cells.push(Line::from(Span::styled(r.created_at.clone(), theme.dim())));
+                }
+                cells.extend([
+                    Line::from(truncate(&r.kind, 15)),
+                    Line::from(truncate(r.step_id.as_deref().unwrap_or(""), 13)),
                     Line::from(truncate(&r.detail, detail_w)),
                 ]);
+                let row = Row::new(cells);
                 if self.top + i == sel && self.selected.is_some() {
                     row.style(theme.selected())
                 } else {
                     row
                 }
             });
-        let widths = [
-            Constraint::Length(5),
-            Constraint::Length(8),
-            Constraint::Length(18),
-            Constraint::Length(14),
+        let mut widths = vec![Constraint::Length(4)];
+        let mut names = vec!["seq"];
+        if show_time {
+            widths.push(Constraint::Length(8));
+            names.push("time");
+        }
+        widths.extend([
+            Constraint::Length(15),
+            Constraint::Length(13),
             Constraint::Min(8),
-        ];
-        let header = Row::new(vec!["seq", "time", "kind", "step", "detail"]).style(theme.title());
+        ]);
+        names.extend(["kind", "step", "detail"]);
+        let header = Row::new(names).style(theme.title());
         f.render_widget(
             Table::new(rows, widths).header(header).column_spacing(1),
             table_area,

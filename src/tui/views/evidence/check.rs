@@ -41,7 +41,7 @@ fn item(v: &Value, fallback_name: &str) -> Option<CheckItem> {
         return None;
     }
     Some(CheckItem {
-        name: pick(v, &["name", "id", "item", "title", "check"])
+        name: pick(v, &["name", "description", "id", "item", "title", "check"])
             .and_then(scalar)
             .unwrap_or_else(|| fallback_name.to_string()),
         query: pick(v, &["query", "sql"]).and_then(scalar),
