@@ -222,3 +222,83 @@ fn evidence_of_unknown_shape_falls_back_to_json_and_hazards_are_read_anywhere() 
     assert_eq!(r.cell(1), (Some("bo@x.example"), None, true));
     assert_eq!(r.cell(2), (None, None, false));
 }
+
+/// The shape `diff-schema` records (src/schema/report.rs on the schema branch).
+fn schema_step_evidence() -> serde_json::Value {
+    serde_json::json!({
+        "format": "cutover.schema-diff", "version": 1,
+        "source": {"input": "staging", "dialect": "sqlite"},
+        "target": {"input": "production", "dialect": "sqlite"},
+        "equal": false,
+        "summary": {"differences": 3, "missing": 2, "extra": 0, "changed": 1,
+                    "text": "1 table missing in target, 1 column missing in target, 1 column changed"},
+        "changes": [
+            {"object": "table", "name": "enhanced_lerg", "change": "missing"},
+            {"object": "column", "table": "profiles", "name": "billing_plan", "change": "missing"},
+            {"object": "column", "table": "profiles", "name": "email", "change": "changed", "field": "type",
+             "source": "email VARCHAR(320) NOT NULL", "target": "email TEXT NOT NULL"}
+        ],
+        "equivalences": [{"rule": "int-affinity", "applied": 2, "description": "INTEGER ~ INT"}],
+        "hazards": [{"code": "narrow-type", "object": "profiles.email", "message": "TEXT to VARCHAR(320) may truncate", "allowed": false}],
+        "migration": {"dialect": "sqlite", "statements": ["CREATE TABLE \"enhanced_lerg\" (\"npa\" TEXT PRIMARY KEY);"],
+                      "blocked_statements": ["ALTER TABLE \"profiles\" ALTER COLUMN \"email\" TYPE VARCHAR(320);"]}
+    })
+}
+
+/// The shape `diff-data` records (src/steps/diff_data.rs on the data branch).
+fn data_step_evidence() -> serde_json::Value {
+    serde_json::json!({
+        "source": "main", "target": "local", "equal": false,
+        "summary": {"source_table": "customers", "target_table": "customers", "key": ["id"], "multiset": false,
+                    "source_rows": 120, "target_rows": 119, "only_in_source": 2, "only_in_target": 1, "changed": 1,
+                    "unchanged": 116, "duplicate_rows": 0, "column_changes": {"discount": 1},
+                    "columns": [{"name": "id"}, {"name": "name"}, {"name": "discount"}], "notes": [], "elapsed_ms": 12},
+        "differences": [
+            {"kind": "changed", "key": {"id": 7}, "changes": {"discount": {"source": "0.15", "target": "0.10"}}},
+            {"kind": "only_in_source", "key": {"id": 121}, "row": {"id": 121, "name": "Nadia", "discount": "0.05"}},
+            {"kind": "only_in_target", "key": {"id": 99}, "row": {"id": 99, "name": "Old Co", "discount": null}}
+        ],
+        "differences_not_shown": 1
+    })
+}
+
+#[test]
+fn the_evidence_the_schema_and_data_steps_record_gets_its_views() {
+    let m = EvidenceModel::parse("diff-schema", &schema_step_evidence());
+    let Body::SchemaDiff(s) = &m.body else {
+        panic!("schema evidence shown as {}", m.view_name())
+    };
+    assert_eq!(s.source.as_deref(), Some("staging"));
+    assert_eq!(m.hazards[0].code, "narrow-type");
+    let mut a = at_first_checkpoint(Theme::plain(), &[]);
+    evidence(&mut a, "schema-diff", "diff-schema", schema_step_evidence());
+    a.select_step("schema-diff");
+    let out = render(&mut a, 120, 40);
+    for want in [
+        "missing in target: column profiles.billing_plan",
+        "-email TEXT NOT NULL",
+        "+email VARCHAR(320) NOT NULL",
+        "int-affinity (2x): INTEGER ~ INT",
+        "held back (hazard): ALTER TABLE",
+        "narrow-type  TEXT to VARCHAR(320) may truncate",
+    ] {
+        assert!(out.contains(want), "{want:?} missing:\n{out}");
+    }
+    insta::assert_snapshot!("schema_step_evidence_120x40", out);
+
+    let m = EvidenceModel::parse("diff-data", &data_step_evidence());
+    let Body::DataDiff(d) = &m.body else {
+        panic!("data evidence shown as {}", m.view_name())
+    };
+    assert_eq!(d.columns, vec!["name", "discount"]);
+    assert_eq!(d.omitted, Some(1));
+    assert_eq!(d.rows.row(0).cell(1), (Some("0.15"), Some("0.10"), true));
+    assert_eq!(d.rows.row(1).cell(0), (Some("Nadia"), None, false));
+    assert_eq!(d.rows.row(2).cell(1), (None, None, false));
+    evidence(&mut a, "users-diff", "diff-data", data_step_evidence());
+    a.select_step("users-diff");
+    let out = render(&mut a, 100, 30);
+    assert!(out.contains("0.15 → 0.10"), "{out}");
+    assert!(out.contains("+1 not listed"), "{out}");
+    insta::assert_snapshot!("data_step_evidence_100x30", out);
+}

@@ -183,25 +183,30 @@ impl DataDiffModel {
         if counts == Counts::default() && raw_rows.is_empty() {
             return None;
         }
-        let key_columns = match pick(v, &["key", "key_columns"]) {
+        let key_columns = match pick(v, &["key", "key_columns"])
+            .filter(|k| !k.is_object())
+            .or_else(|| pick(sum, &["key", "key_columns"]))
+        {
             Some(Value::String(s)) => vec![s.clone()],
             Some(Value::Array(a)) => a.iter().filter_map(scalar).collect(),
             _ => Vec::new(),
         };
-        let mut columns: Vec<String> = match pick(v, &["columns", "compared_columns"]) {
-            Some(Value::Array(a)) => a
-                .iter()
-                .filter_map(|c| match c {
-                    Value::Object(_) => pick(c, &["name"]).and_then(scalar),
-                    other => scalar(other),
-                })
-                .collect(),
-            _ => Vec::new(),
-        };
+        let mut columns: Vec<String> =
+            match pick(v, &["columns", "compared_columns"]).or_else(|| pick(sum, &["columns"])) {
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .filter_map(|c| match c {
+                        Value::Object(_) => pick(c, &["name"]).and_then(scalar),
+                        other => scalar(other),
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+        columns.retain(|c| !key_columns.contains(c));
         if columns.is_empty() {
             // Columns from the rows themselves, in first-seen order.
             for r in raw_rows.iter().take(1000) {
-                for part in ["changes", "columns", "source", "target"] {
+                for part in ["changes", "columns", "source", "target", "row"] {
                     if let Some(Value::Object(m)) = r.get(part) {
                         for k in m.keys() {
                             if !columns.contains(k) && !key_columns.contains(k) {
@@ -242,9 +247,17 @@ impl DataDiffModel {
                 .unwrap_or(RowKind::Changed);
             let key = pick(r, &["key", "id"]).map(key_text).unwrap_or_default();
             cells.clear();
+            // A whole row on one side (`row`), or both sides (`source`/`target`).
+            let whole = r.get("row").filter(|x| x.is_object());
             for c in &columns {
                 let from = |side: &str| -> Option<String> {
-                    r.get(side).and_then(|s| s.get(c)).and_then(scalar)
+                    let obj = match (whole, side, kind) {
+                        (Some(w), "source", RowKind::OnlyInSource) => Some(w),
+                        (Some(w), "target", RowKind::OnlyInTarget) => Some(w),
+                        (Some(_), _, _) => None,
+                        (None, _, _) => r.get(side),
+                    };
+                    obj.and_then(|s| s.get(c)).and_then(scalar)
                 };
                 let change = pick(r, &["changes", "columns"]).and_then(|m| m.get(c));
                 let (o, n) = match change {
@@ -253,7 +266,10 @@ impl DataDiffModel {
                         pick(ch, &["new", "target", "to"]).and_then(scalar),
                     ),
                     Some(Value::Array(a)) if a.len() == 2 => (scalar(&a[0]), scalar(&a[1])),
-                    _ if r.get("source").is_none() && r.get("target").is_none() => {
+                    _ if r.get("source").is_none()
+                        && r.get("target").is_none()
+                        && whole.is_none() =>
+                    {
                         // Only the changed columns were recorded: the rest is unknown, not NULL.
                         (Some(String::new()), Some(String::new()))
                     }
@@ -271,10 +287,13 @@ impl DataDiffModel {
         let total = counts.only_in_source.unwrap_or(0)
             + counts.only_in_target.unwrap_or(0)
             + counts.changed.unwrap_or(0);
-        let omitted = u64_of(v, &["omitted", "truncated"])
+        let omitted = u64_of(v, &["differences_not_shown", "omitted", "truncated"])
+            .filter(|n| *n > 0)
             .or_else(|| (total > listed && listed > 0).then_some(total - listed));
         Some(DataDiffModel {
-            table: pick(v, &["table"]).and_then(scalar),
+            table: pick(v, &["table"])
+                .or_else(|| pick(sum, &["source_table", "table"]))
+                .and_then(scalar),
             key_columns,
             columns,
             counts,
@@ -471,7 +490,7 @@ impl DataDiffModel {
             "no differing rows listed".to_string()
         } else {
             format!(
-                "row {}/{}  cols {}-{}/{}  (j/k h/l PgUp/PgDn g/G)",
+                "row {}/{}  cols {}-{}/{}",
                 thousands(selected as u64 + 1),
                 thousands(total as u64),
                 hscroll + 1,
@@ -482,6 +501,7 @@ impl DataDiffModel {
         if let Some(o) = self.omitted {
             foot_text.push_str(&format!("  +{} not listed", thousands(o)));
         }
+        foot_text.push_str("  (j/k h/l PgUp/PgDn g/G)");
         f.render_widget(Paragraph::new(Span::styled(foot_text, theme.dim())), foot);
     }
 }

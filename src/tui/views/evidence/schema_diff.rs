@@ -45,22 +45,77 @@ pub struct SchemaDiffModel {
     pub unified: Vec<DiffLine>,
     /// Rows of (left = target/old, right = source/new).
     pub side: Vec<SideRow>,
+    /// The generated migration, and statements held back because of hazards.
+    pub migration: Vec<String>,
+    pub blocked: Vec<String>,
+}
+
+/// One line for a change object: `missing in target: column profiles.billing_plan`,
+/// `changed: column profiles.email nullable (source NO, target YES)`.
+fn change_line(c: &Value) -> String {
+    if let Some(d) = pick(c, &["description", "message", "text"]).and_then(scalar) {
+        return d;
+    }
+    let s = |k: &str| pick(c, &[k]).and_then(scalar);
+    let what = match s("change").as_deref() {
+        Some("missing") => "missing in target".to_string(),
+        Some("extra") => "extra in target".to_string(),
+        Some(other) => other.to_string(),
+        None => "change".to_string(),
+    };
+    let path = match (s("table"), s("name")) {
+        (Some(t), Some(n)) => format!("{t}.{n}"),
+        (None, Some(n)) => n,
+        (Some(t), None) => t,
+        (None, None) => String::new(),
+    };
+    let mut out = format!("{what}: {} {path}", s("object").unwrap_or_default());
+    if let Some(f) = s("field") {
+        out.push_str(&format!(" {f}"));
+    }
+    if s("change").as_deref() == Some("changed") {
+        out.push_str(&format!(
+            " (source {}, target {})",
+            s("source").unwrap_or_else(|| "—".into()),
+            s("target").unwrap_or_else(|| "—".into())
+        ));
+    }
+    out
 }
 
 fn summary_of(v: &Value) -> Vec<String> {
-    match pick(v, &["summary", "changes", "differences"]) {
-        Some(Value::Array(a)) => a
-            .iter()
-            .map(|x| match x {
-                Value::Object(_) => pick(x, &["description", "summary", "message", "text"])
-                    .and_then(scalar)
-                    .unwrap_or_else(|| x.to_string()),
-                other => scalar(other).unwrap_or_default(),
-            })
-            .collect(),
-        Some(Value::String(s)) => s.lines().map(str::to_string).collect(),
-        _ => Vec::new(),
+    let mut out = Vec::new();
+    match pick(v, &["summary"]) {
+        Some(Value::Object(_)) => {
+            if let Some(t) = pick(&v["summary"], &["text"]).and_then(scalar) {
+                out.push(t);
+            }
+        }
+        Some(Value::Array(a)) => out.extend(a.iter().map(|x| match x {
+            Value::Object(_) => change_line(x),
+            other => scalar(other).unwrap_or_default(),
+        })),
+        Some(Value::String(s)) => out.extend(s.lines().map(str::to_string)),
+        _ => {}
     }
+    if let Some(Value::Array(a)) = pick(v, &["changes", "differences"]) {
+        out.extend(a.iter().map(|x| match x {
+            Value::Object(_) => change_line(x),
+            other => scalar(other).unwrap_or_default(),
+        }));
+    }
+    out
+}
+
+/// The generated migration (statements that would bring the target to the source).
+fn migration_of(v: &Value) -> (Vec<String>, Vec<String>) {
+    let Some(m) = pick(v, &["migration"]) else {
+        return (Vec::new(), Vec::new());
+    };
+    (
+        str_list(pick(m, &["statements"])),
+        str_list(pick(m, &["blocked_statements"])),
+    )
 }
 
 fn ddl(v: &Value, side: &str) -> Option<String> {
@@ -79,13 +134,14 @@ impl SchemaDiffModel {
         let old = ddl(v, "target");
         let new = ddl(v, "source");
         let unified_text = pick(v, &["unified_diff", "unified", "diff"]).and_then(|x| x.as_str());
-        if old.is_none() && new.is_none() && unified_text.is_none() {
+        let has_changes = matches!(pick(v, &["changes"]), Some(Value::Array(_)));
+        if old.is_none() && new.is_none() && unified_text.is_none() && !has_changes {
             return None;
         }
         let label = |k: &str| {
             pick(v, &[k]).and_then(|x| match x {
                 Value::String(s) => Some(s.clone()),
-                Value::Object(_) => pick(x, &["name", "label", "url"]).and_then(scalar),
+                Value::Object(_) => pick(x, &["name", "label", "input", "url"]).and_then(scalar),
                 _ => None,
             })
         };
@@ -96,16 +152,38 @@ impl SchemaDiffModel {
                 from_texts(&o, &n)
             }
             (_, _, Some(u)) => from_unified(u),
-            _ => unreachable!("checked above"),
+            // Only the object-by-object changes: a definition diff per changed object.
+            _ => from_changes(v),
         };
+        let (migration, blocked) = migration_of(v);
         Some(SchemaDiffModel {
             source: label("source"),
             target: label("target"),
             equal: pick(v, &["equal", "identical"]).and_then(Value::as_bool),
             summary: summary_of(v),
-            equivalences: str_list(pick(v, &["equivalences", "equivalences_applied"])),
+            equivalences: match pick(v, &["equivalences", "equivalences_applied"]) {
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .map(|e| match e {
+                        Value::Object(_) => format!(
+                            "{} ({}x): {}",
+                            pick(e, &["rule", "id"])
+                                .and_then(scalar)
+                                .unwrap_or_default(),
+                            pick(e, &["applied"]).and_then(scalar).unwrap_or_default(),
+                            pick(e, &["description"])
+                                .and_then(scalar)
+                                .unwrap_or_default()
+                        ),
+                        other => scalar(other).unwrap_or_default(),
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            },
             unified,
             side,
+            migration,
+            blocked,
         })
     }
 
@@ -126,6 +204,25 @@ impl SchemaDiffModel {
         }
         for e in &self.equivalences {
             out.push(Line::from(Span::styled(format!("  ≈ {e}"), theme.dim())));
+        }
+        if !self.migration.is_empty() || !self.blocked.is_empty() {
+            out.push(Line::from(Span::styled(
+                format!("Generated migration ({} statements)", self.migration.len()),
+                theme.title(),
+            )));
+            for st in &self.migration {
+                for l in st.lines() {
+                    out.push(Line::from(format!("  {l}")));
+                }
+            }
+            for st in &self.blocked {
+                for l in st.lines() {
+                    out.push(Line::from(Span::styled(
+                        format!("  -- held back (hazard): {l}"),
+                        theme.warn(),
+                    )));
+                }
+            }
         }
         if self.unified.is_empty() {
             return out;
@@ -329,5 +426,36 @@ pub fn from_unified(text: &str) -> (Vec<DiffLine>, Vec<SideRow>) {
         }
     }
     flush(&mut dels, &mut ins, &mut unified, &mut side);
+    (unified, side)
+}
+
+/// Evidence with only object-by-object changes: one hunk per changed object with
+/// both definitions, so the changed words are still highlighted.
+pub fn from_changes(v: &Value) -> (Vec<DiffLine>, Vec<SideRow>) {
+    let mut unified = Vec::new();
+    let mut side = Vec::new();
+    let Some(Value::Array(changes)) = pick(v, &["changes"]) else {
+        return (unified, side);
+    };
+    for c in changes {
+        let s = |k: &str| pick(c, &[k]).and_then(scalar);
+        let (Some(src), Some(tgt)) = (s("source"), s("target")) else {
+            continue;
+        };
+        let path = [s("object"), s("table"), s("name"), s("field")]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let head = DiffLine::plain(Tag::Hunk, &format!("@@ {path} @@"));
+        unified.push(head.clone());
+        side.push((Some(head.clone()), Some(head)));
+        let (u, sd) = from_texts(&(tgt + "\n"), &(src + "\n"));
+        unified.extend(u.into_iter().filter(|l| l.tag != Tag::Hunk));
+        side.extend(
+            sd.into_iter()
+                .filter(|(l, _)| l.as_ref().is_none_or(|l| l.tag != Tag::Hunk)),
+        );
+    }
     (unified, side)
 }
