@@ -86,6 +86,7 @@ fn plan() -> Vec<PhasePlan> {
         title: id.into(),
         targets: vec!["production".into()],
         plan: vec![format!("{kind} step")],
+        instructions: None,
     };
     vec![PhasePlan {
         id: "verify".into(),

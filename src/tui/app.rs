@@ -260,6 +260,8 @@ impl App {
                     self.popup = None;
                 }
                 self.state.rolling_back = false;
+                // The forward run was stopped for the rollback: nothing waits any more.
+                self.state.need = None;
                 self.flash = Some(match r {
                     Ok(m) => m,
                     Err(e) => format!("rollback failed: {e}"),

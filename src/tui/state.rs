@@ -17,6 +17,8 @@ pub struct StepPlan {
     pub targets: Vec<String>,
     /// What the step will do, one line each.
     pub plan: Vec<String>,
+    /// Checkpoints: what the approver should look at.
+    pub instructions: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -236,6 +238,7 @@ impl AppState {
                         title: s.title.clone(),
                         targets: s.step.targets(),
                         plan: s.step.plan(&targets),
+                        instructions: s.step.checkpoint().and_then(|c| c.instructions.clone()),
                     })
                     .collect(),
             })
@@ -325,6 +328,7 @@ impl AppState {
                 title: step.to_string(),
                 targets: Vec::new(),
                 plan: Vec::new(),
+                instructions: None,
             }));
         }
         self.step_mut(step).expect("just ensured")
@@ -516,6 +520,9 @@ impl AppState {
                     outcome: outcome.clone(),
                     exit_code: *exit_code,
                 });
+                if *exit_code != crate::error::exit::AWAITING_APPROVAL {
+                    self.need = None;
+                }
                 self.rolling_back = false;
                 let level = if *exit_code == 0 || *exit_code == 4 {
                     Level::Info

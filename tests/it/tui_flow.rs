@@ -302,3 +302,18 @@ fn the_evidence_the_schema_and_data_steps_record_gets_its_views() {
     assert!(out.contains("+1 not listed"), "{out}");
     insta::assert_snapshot!("data_step_evidence_100x30", out);
 }
+
+#[test]
+fn after_a_rollback_nothing_is_waiting_any_more() {
+    let mut a = at_first_checkpoint(Theme::plain(), &[]);
+    key(&mut a, KeyCode::Char('R'));
+    type_text(&mut a, "rollback");
+    key(&mut a, KeyCode::Enter);
+    assert!(render(&mut a, 80, 24).contains("rolling back"));
+    a.update(Action::RollbackResult(Ok("rollback restore: rolled back — press q to quit".into())));
+    let out = render(&mut a, 80, 24);
+    assert!(!out.contains("awaits approval"), "{out}");
+    assert!(out.contains("rollback restore: rolled back"), "{out}");
+    key(&mut a, KeyCode::Char('a'));
+    assert!(a.popup.is_none(), "checkpoint dialog opened with nothing waiting");
+}

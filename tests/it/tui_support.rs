@@ -17,6 +17,7 @@ fn step(id: &str, kind: &str, targets: &[&str], plan: &str) -> StepPlan {
         title: id.into(),
         targets: targets.iter().map(|t| t.to_string()).collect(),
         plan: vec![plan.into()],
+        instructions: None,
     }
 }
 
@@ -39,12 +40,15 @@ pub fn plan() -> Vec<PhasePlan> {
                     &["staging", "production"],
                     "diff schema staging -> production",
                 ),
-                step(
-                    "plan-approved",
-                    "checkpoint",
-                    &[],
-                    "wait for approval: plan approved",
-                ),
+                StepPlan {
+                    instructions: Some("Check the backup manifest and the schema diff.".into()),
+                    ..step(
+                        "plan-approved",
+                        "checkpoint",
+                        &[],
+                        "wait for approval: plan approved",
+                    )
+                },
             ],
         },
         PhasePlan {

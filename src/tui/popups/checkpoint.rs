@@ -240,6 +240,12 @@ impl CheckpointDialog {
             Span::styled(need.title.clone(), theme.title()),
             Span::styled(format!("  ({})", need.checkpoint), theme.dim()),
         ]));
+        if let Some(i) = state
+            .step(&need.checkpoint)
+            .and_then(|s| s.plan.instructions.clone())
+        {
+            out.push(Line::from(Span::styled(i, theme.text())));
+        }
         out.push(Line::from(vec![
             Span::styled("evidence ", theme.dim()),
             Span::raw(truncate(&need.evidence_hash, width.saturating_sub(9))),

@@ -169,9 +169,9 @@ impl Component for RunbookView {
         let mut selected_line = 0usize;
         let mut idx = 0usize;
         for phase in &state.phases {
-            let tag = if phase.rollback { " (rollback)" } else { "" };
+            let tag = if phase.rollback { "↺ " } else { "" };
             lines.push(Line::from(Span::styled(
-                truncate(&format!("{}{tag}", phase.title), w),
+                truncate(&format!("{tag}{}", phase.title), w),
                 if phase.rollback {
                     theme.dim()
                 } else {

@@ -79,6 +79,12 @@ pub fn header_lines(s: &StepView, theme: &Theme) -> Vec<Line<'static>> {
     if let Some(e) = &s.error {
         out.push(Line::from(Span::styled(format!("error: {e}"), theme.bad())));
     }
+    if let Some(i) = &s.plan.instructions {
+        out.push(Line::from(vec![
+            Span::styled("look at: ", theme.dim()),
+            Span::raw(i.clone()),
+        ]));
+    }
     if let Some(h) = &s.evidence_hash {
         out.push(Line::from(vec![
             Span::styled("evidence ", theme.dim()),
@@ -180,7 +186,7 @@ impl Component for EvidencePane {
                     Some(Body::Json(m)) => lines.extend(m.lines(theme)),
                     Some(Body::DataDiff(_)) => unreachable!("handled above"),
                     None => {
-                        if matches!(step.state, StepState::Done | StepState::Failed) {
+                        if step.state == StepState::Done && step.evidence_hash.is_some() {
                             lines.push(Line::from(Span::styled("loading evidence…", theme.dim())));
                         }
                     }
