@@ -105,6 +105,8 @@ impl App {
         if key.kind == KeyEventKind::Release {
             return None;
         }
+        // A message stays until the next key, then the key hints come back.
+        self.flash = None;
         if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
             return Some(Action::Quit);
         }

@@ -310,10 +310,24 @@ fn after_a_rollback_nothing_is_waiting_any_more() {
     type_text(&mut a, "rollback");
     key(&mut a, KeyCode::Enter);
     assert!(render(&mut a, 80, 24).contains("rolling back"));
-    a.update(Action::RollbackResult(Ok("rollback restore: rolled back — press q to quit".into())));
+    a.update(Action::RollbackResult(Ok(
+        "rollback restore: rolled back — press q to quit".into(),
+    )));
     let out = render(&mut a, 80, 24);
     assert!(!out.contains("awaits approval"), "{out}");
     assert!(out.contains("rollback restore: rolled back"), "{out}");
     key(&mut a, KeyCode::Char('a'));
-    assert!(a.popup.is_none(), "checkpoint dialog opened with nothing waiting");
+    assert!(
+        a.popup.is_none(),
+        "checkpoint dialog opened with nothing waiting"
+    );
+}
+
+#[test]
+fn docs_list_every_key_binding() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/tui.md")).unwrap();
+    for (scope, keys, what) in cutover::tui::popups::help::KEYMAP {
+        let row = format!("| {scope} | `{keys}` | {what} |");
+        assert!(doc.contains(&row), "docs/tui.md lacks {row}");
+    }
 }

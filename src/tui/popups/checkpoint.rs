@@ -293,7 +293,7 @@ impl CheckpointDialog {
                     continue;
                 }
                 out.push(Line::from(vec![
-                    Span::raw(format!("  {} ", p.title)),
+                    Span::raw(format!("  {}: ", p.title)),
                     Span::styled(steps.join(", "), theme.dim()),
                 ]));
             }
