@@ -97,13 +97,14 @@ impl BuildContext<'_> {
     }
     pub fn check_target(&self, p: &Params, key: &'static str, name: &str) -> Result<()> {
         if !self.targets.iter().any(|t| t == name) {
-            return Err(p.error_at(
-                key,
-                format!(
-                    "unknown target \"{name}\"; declared targets are {}",
-                    self.targets.join(", ")
-                ),
-            ));
+            let msg = format!(
+                "unknown target \"{name}\"; declared targets are {}",
+                self.targets.join(", ")
+            );
+            return Err(match p.raw(key) {
+                Some(v) => p.value_error(v, msg),
+                None => p.error_at(key, msg),
+            });
         }
         Ok(())
     }

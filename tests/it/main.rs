@@ -3,7 +3,11 @@
 mod cli_demo;
 mod cli_ledger;
 mod cli_resume;
+mod cli_rollback;
+mod cli_runbook_errors;
+mod cli_secrets;
 mod db_engines;
+mod engines_steps;
 mod support;
 mod tui_e2e;
 mod tui_flow;
