@@ -113,7 +113,7 @@ impl Drop for Tmux {
 
 fn demo_cmd(dir: &Path) -> String {
     format!(
-        "env CUTOVER_OPERATOR=alice NO_COLOR=1 CUTOVER_LEDGER= {} demo --dir {}",
+        "env -u CUTOVER_LEDGER CUTOVER_OPERATOR=alice NO_COLOR=1 {} demo --dir {}",
         env!("CARGO_BIN_EXE_cutover"),
         dir.join("ws").display()
     )

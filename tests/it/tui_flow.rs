@@ -331,3 +331,30 @@ fn docs_list_every_key_binding() {
         assert!(doc.contains(&row), "docs/tui.md lacks {row}");
     }
 }
+
+#[test]
+fn a_passed_checkpoint_shows_who_decided_on_which_evidence() {
+    let mut a = at_first_checkpoint(Theme::plain(), &[]);
+    finish(&mut a, "plan-approved", "approved by bob (dba)", 61_000);
+    evidence(
+        &mut a,
+        "plan-approved",
+        "checkpoint",
+        serde_json::json!({"evidence_hash": "4244d7da05cb295e", "hazards": ["H001-drop-table"], "approvals": [
+            {"approver": "carol", "role": "dba", "decision": "reject", "comment": "wait for the backup", "via": "cli", "at": "2026-11-21T08:18:10Z"},
+            {"approver": "bob", "role": "dba", "decision": "approve", "comment": "diff reviewed", "via": "tui", "at": "2026-11-21T08:18:17Z"}
+        ]}),
+    );
+    a.select_step("plan-approved");
+    let out = render(&mut a, 100, 30);
+    for want in [
+        "Evidence: checkpoint decisions",
+        "✓ approve bob (dba) via tui",
+        "✗ reject carol (dba) via cli",
+        "“diff reviewed”",
+        "approved on evidence 4244d7da05cb",
+        "covered hazards H001-drop-table",
+    ] {
+        assert!(out.contains(want), "{want:?} missing:\n{out}");
+    }
+}

@@ -7,6 +7,7 @@
 
 pub mod backup;
 pub mod check;
+pub mod checkpoint;
 pub mod data_diff;
 pub mod hazards;
 pub mod json;
@@ -21,6 +22,7 @@ pub enum Body {
     SchemaDiff(schema_diff::SchemaDiffModel),
     DataDiff(data_diff::DataDiffModel),
     Check(check::CheckModel),
+    Checkpoint(checkpoint::CheckpointModel),
     Backup(backup::BackupModel),
     Json(json::JsonModel),
 }
@@ -46,6 +48,7 @@ impl EvidenceModel {
             }
             "check" | "verify" | "checklist" => check::CheckModel::parse(evidence).map(Body::Check),
             "backup" | "restore" => backup::BackupModel::parse(evidence).map(Body::Backup),
+            "checkpoint" => checkpoint::CheckpointModel::parse(evidence).map(Body::Checkpoint),
             _ => None,
         }
         .or_else(|| {
@@ -67,6 +70,7 @@ impl EvidenceModel {
             Body::SchemaDiff(_) => "schema diff",
             Body::DataDiff(_) => "data diff",
             Body::Check(_) => "check results",
+            Body::Checkpoint(_) => "checkpoint decisions",
             Body::Backup(_) => "backup manifest",
             Body::Json(_) => "evidence",
         }

@@ -182,6 +182,7 @@ impl Component for EvidencePane {
                         lines.extend(m.lines(theme, inner.width, self.side_by_side))
                     }
                     Some(Body::Check(m)) => lines.extend(m.lines(theme)),
+                    Some(Body::Checkpoint(m)) => lines.extend(m.lines(theme)),
                     Some(Body::Backup(m)) => lines.extend(m.lines(theme)),
                     Some(Body::Json(m)) => lines.extend(m.lines(theme)),
                     Some(Body::DataDiff(_)) => unreachable!("handled above"),
