@@ -358,3 +358,22 @@ fn a_passed_checkpoint_shows_who_decided_on_which_evidence() {
         assert!(out.contains(want), "{want:?} missing:\n{out}");
     }
 }
+
+#[test]
+fn sync_evidence_shows_the_deltas_it_applied() {
+    let before = data_step_evidence()["summary"].clone();
+    let diffs = data_step_evidence()["differences"].clone();
+    let v = serde_json::json!({"source": "main", "target": "local", "batch_commit": false, "tables": [
+        {"table": "groups", "inserts": 0, "updates": 0, "deletes": 0, "before": {"source_rows": 3, "target_rows": 3, "only_in_source": 0, "only_in_target": 0, "changed": 0, "unchanged": 3}, "equal_after": true, "differences": []},
+        {"table": "customers", "inserts": 2, "updates": 1, "deletes": 1, "before": before, "equal_after": true, "rows_after": 120, "differences": diffs}
+    ]});
+    let m = EvidenceModel::parse("sync", &v);
+    let Body::DataDiff(d) = &m.body else {
+        panic!("sync evidence shown as {}", m.view_name())
+    };
+    assert_eq!(d.rows.len(), 3);
+    assert_eq!(
+        d.note.as_deref(),
+        Some("applied: 2 inserted, 1 updated, 1 deleted; equal after: yes (table 2 of 2)")
+    );
+}

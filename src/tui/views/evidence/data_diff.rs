@@ -145,6 +145,8 @@ pub struct DataDiffModel {
     pub rows: RowStore,
     /// Differing rows not included in the evidence (a `--limit`).
     pub omitted: Option<u64>,
+    /// What a sync applied, shown under the counts.
+    pub note: Option<String>,
 }
 
 fn key_text(v: &Value) -> String {
@@ -165,6 +167,42 @@ fn key_text(v: &Value) -> String {
 
 impl DataDiffModel {
     pub fn parse(v: &Value) -> Option<DataDiffModel> {
+        // `sync` evidence: per table, the diff before applying and what was applied.
+        if let Some(Value::Array(tables)) = pick(v, &["tables"])
+            && let Some((i, t)) = tables
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| t.get("before").is_some())
+                .max_by_key(|(_, t)| {
+                    t.get("differences")
+                        .and_then(Value::as_array)
+                        .map_or(0, Vec::len)
+                })
+        {
+            let mut one = serde_json::Map::new();
+            one.insert("summary".into(), t["before"].clone());
+            for k in ["table", "differences"] {
+                if let Some(x) = t.get(k) {
+                    one.insert(k.into(), x.clone());
+                }
+            }
+            let mut m = Self::parse(&Value::Object(one))?;
+            let n = |k: &str| u64_of(t, &[k]).unwrap_or(0);
+            let mut note = format!(
+                "applied: {} inserted, {} updated, {} deleted; equal after: {}",
+                n("inserts"),
+                n("updates"),
+                n("deletes"),
+                t.get("equal_after")
+                    .and_then(Value::as_bool)
+                    .map_or("?", |b| if b { "yes" } else { "NO" })
+            );
+            if tables.len() > 1 {
+                note.push_str(&format!(" (table {} of {})", i + 1, tables.len()));
+            }
+            m.note = Some(note);
+            return Some(m);
+        }
         let sum = pick(v, &["summary", "counts"])
             .filter(|s| s.is_object())
             .unwrap_or(v);
@@ -300,6 +338,7 @@ impl DataDiffModel {
             column_changes,
             rows,
             omitted,
+            note: None,
         })
     }
 
@@ -343,6 +382,9 @@ impl DataDiffModel {
             Span::styled("  ~ changed ", theme.warn()),
             Span::raw(n(c.changed)),
         ]));
+        if let Some(n) = &self.note {
+            out.push(Line::from(Span::styled(n.clone(), theme.title())));
+        }
         if !self.column_changes.is_empty() {
             let mut spans = vec![Span::styled("changes by column ", theme.dim())];
             for (i, (col, k)) in self.column_changes.iter().enumerate() {
