@@ -420,8 +420,8 @@ impl App {
         f.render_widget(Paragraph::new(self.footer(area.width)), foot);
         match self.popup.as_mut() {
             Some(Popup::Help { scroll }) => popups::help::draw(f, area, &theme, *scroll),
-            Some(Popup::Checkpoint(d)) => d.draw(f, area, &self.state, &theme),
-            Some(Popup::Rollback(d)) => d.draw(f, area, &self.state, &theme),
+            Some(Popup::Checkpoint(d)) => d.draw(f, area, &self.state, &theme, true),
+            Some(Popup::Rollback(d)) => d.draw(f, area, &self.state, &theme, true),
             Some(Popup::Quit) => popups::quit::draw(
                 f,
                 area,

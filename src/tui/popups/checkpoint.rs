@@ -7,6 +7,7 @@ use super::centered;
 use crate::engine::ApprovalNeed;
 use crate::steps::Hazard;
 use crate::tui::action::{Action, Decision};
+use crate::tui::component::Component;
 use crate::tui::state::AppState;
 use crate::tui::theme::Theme;
 use crate::tui::views::evidence::hazards;
@@ -187,42 +188,6 @@ impl CheckpointDialog {
         }
     }
 
-    pub fn handle_key(&mut self, key: KeyEvent, state: &AppState) -> Option<Action> {
-        match key.code {
-            KeyCode::Esc => return Some(Action::ClosePopup),
-            KeyCode::Tab | KeyCode::Down => self.step(state, true),
-            KeyCode::BackTab | KeyCode::Up => self.step(state, false),
-            KeyCode::PageDown => self.scroll = self.scroll.saturating_add(3),
-            KeyCode::PageUp => self.scroll = self.scroll.saturating_sub(3),
-            KeyCode::Enter => match self.focus {
-                Field::Approve => return self.submit(state, true),
-                Field::Reject => return self.submit(state, false),
-                _ => self.step(state, true),
-            },
-            KeyCode::Left | KeyCode::Right
-                if matches!(self.focus, Field::Approve | Field::Reject) =>
-            {
-                self.focus = if self.focus == Field::Approve {
-                    Field::Reject
-                } else {
-                    Field::Approve
-                };
-            }
-            KeyCode::Backspace => {
-                if let Some(t) = self.text_mut() {
-                    t.pop();
-                }
-            }
-            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                if let Some(t) = self.text_mut() {
-                    t.push(c);
-                }
-            }
-            _ => return None,
-        }
-        Some(Action::Tick)
-    }
-
     fn info_lines(&self, state: &AppState, theme: &Theme, width: usize) -> Vec<Line<'static>> {
         let mut out = Vec::new();
         let Some(need) = state
@@ -337,8 +302,46 @@ impl CheckpointDialog {
         ]));
         out
     }
+}
 
-    pub fn draw(&mut self, f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
+impl Component for CheckpointDialog {
+    fn handle_key(&mut self, key: KeyEvent, state: &AppState) -> Option<Action> {
+        match key.code {
+            KeyCode::Esc => return Some(Action::ClosePopup),
+            KeyCode::Tab | KeyCode::Down => self.step(state, true),
+            KeyCode::BackTab | KeyCode::Up => self.step(state, false),
+            KeyCode::PageDown => self.scroll = self.scroll.saturating_add(3),
+            KeyCode::PageUp => self.scroll = self.scroll.saturating_sub(3),
+            KeyCode::Enter => match self.focus {
+                Field::Approve => return self.submit(state, true),
+                Field::Reject => return self.submit(state, false),
+                _ => self.step(state, true),
+            },
+            KeyCode::Left | KeyCode::Right
+                if matches!(self.focus, Field::Approve | Field::Reject) =>
+            {
+                self.focus = if self.focus == Field::Approve {
+                    Field::Reject
+                } else {
+                    Field::Approve
+                };
+            }
+            KeyCode::Backspace => {
+                if let Some(t) = self.text_mut() {
+                    t.pop();
+                }
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                if let Some(t) = self.text_mut() {
+                    t.push(c);
+                }
+            }
+            _ => return None,
+        }
+        Some(Action::Tick)
+    }
+
+    fn draw(&mut self, f: &mut Frame, area: Rect, state: &AppState, theme: &Theme, _focused: bool) {
         let r = centered(area, 78, 26);
         f.render_widget(Clear, r);
         let block = Block::default()

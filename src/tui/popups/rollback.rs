@@ -3,6 +3,7 @@
 
 use super::centered;
 use crate::tui::action::Action;
+use crate::tui::component::Component;
 use crate::tui::state::AppState;
 use crate::tui::theme::Theme;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -22,8 +23,10 @@ pub struct RollbackDialog {
     pub pending: bool,
 }
 
-impl RollbackDialog {
-    pub fn handle_key(&mut self, key: KeyEvent, state: &AppState) -> Option<Action> {
+impl RollbackDialog {}
+
+impl Component for RollbackDialog {
+    fn handle_key(&mut self, key: KeyEvent, state: &AppState) -> Option<Action> {
         let phases = state.rollback_phases();
         match key.code {
             KeyCode::Esc => return Some(Action::ClosePopup),
@@ -57,7 +60,7 @@ impl RollbackDialog {
         Some(Action::Tick)
     }
 
-    pub fn draw(&self, f: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
+    fn draw(&mut self, f: &mut Frame, area: Rect, state: &AppState, theme: &Theme, _focused: bool) {
         let phases = state.rollback_phases();
         let r = centered(area, 72, 18);
         let mut lines = vec![Line::from(Span::styled(
