@@ -316,9 +316,10 @@ impl App {
         };
         let used: usize = spans.iter().map(|s| s.width()).sum();
         let w = area.width as usize;
-        let status = format!(" {status} ");
-        if used + status.len() < w {
-            spans.push(Span::raw(" ".repeat(w - used - status.chars().count())));
+        let status = format!(" {} ", truncate(&status, (w / 2).max(10)));
+        let sw = unicode_width::UnicodeWidthStr::width(status.as_str());
+        if used + sw < w {
+            spans.push(Span::raw(" ".repeat(w - used - sw)));
         }
         spans.push(Span::styled(status, st));
         Paragraph::new(Line::from(spans))

@@ -159,7 +159,16 @@ fn spawn_run(
         let r = engine.run(&opts).await;
         let msg = match &r {
             Ok(o) => format!("run {}: press q to quit", o.label()),
-            Err(e) => format!("run stopped: {e}"),
+            Err(e) => {
+                // The engine could not run at all (lock held, target unreachable): the
+                // header says so and quitting does not ask.
+                let _ = tx.send(Action::Engine(crate::engine::EngineEvent::RunFinished {
+                    run_id: String::new(),
+                    outcome: format!("error: {}", e.message),
+                    exit_code: e.exit_code(),
+                }));
+                format!("run stopped: {e}")
+            }
         };
         let _ = tx.send(Action::Flash(msg));
         *outcome.lock().unwrap_or_else(|e| e.into_inner()) = Some(r.clone());
