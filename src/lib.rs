@@ -17,3 +17,4 @@ pub mod schema;
 pub mod steps;
 /// Real test databases (used by integration tests and benchmarks).
 pub mod testkit;
+pub mod tui;

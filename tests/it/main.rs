@@ -19,3 +19,7 @@ mod schema_snapshot;
 mod schema_steps;
 mod schema_support;
 mod support;
+mod tui_e2e;
+mod tui_flow;
+mod tui_support;
+mod tui_views;
