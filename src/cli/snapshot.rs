@@ -62,11 +62,8 @@ pub async fn run(cmd: SnapshotCommand) -> crate::Result<i32> {
         SnapshotCommand::Compare(a) => {
             let then = Snapshot::read(&a.file)?;
             let d = db::connect(&a.target).await?;
-            let mut filter = Filter::default();
-            // compare what the snapshot covered: tables it does not know are drift too,
-            // except cutover's own bookkeeping
-            filter.keep_bookkeeping = false;
-            let now = Snapshot::capture(&d, &filter).await?;
+            // the same objects as the snapshot: new tables are drift, cutover's own are not
+            let now = Snapshot::capture(&d, &then.filter()).await?;
             d.close().await;
             let drift = snapshot::drift(&then, &now);
             if a.json {

@@ -5,7 +5,7 @@
 //! means the target has something the source lacks, `changed` names the field.
 
 use super::model::*;
-use super::types::{self, compare_types, normalize_default, normalize_expr};
+use super::types::{self, TypeMatch, compare_types, normalize_default, normalize_expr};
 use crate::db::Dialect;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -119,6 +119,7 @@ impl Cmp {
         debug_assert!(types::rule(id).is_some(), "undocumented rule {id}");
         *self.rules.entry(id.to_string()).or_default() += 1;
     }
+    #[allow(clippy::too_many_arguments)]
     fn push(
         &mut self,
         object: ObjectKind,
@@ -812,15 +813,15 @@ fn column(c: &mut Cmp, table: &str, s: &Column, t: &Column) {
         &t.normalized_type,
         c.td,
     ) {
-        Ok(Some(rule)) => {
+        TypeMatch::ByRule(rule) => {
             if !s.engine_type.eq_ignore_ascii_case(&t.engine_type) {
                 c.rule(rule)
             }
         }
-        Ok(None) => {}
-        Err(()) => {
+        TypeMatch::Same => {}
+        TypeMatch::Different => {
             let show = |col: &Column| {
-                if c.cross {
+                if c.cross && !col.engine_type.eq_ignore_ascii_case(&col.normalized_type) {
                     format!("{} ({})", col.engine_type, col.normalized_type)
                 } else {
                     col.engine_type.clone()

@@ -174,12 +174,46 @@ pub async fn load(arg: &str, filter: &Filter) -> Result<Loaded> {
     }
 }
 
-/// Exact row counts of some tables.
-pub async fn count_rows(db: &Db, schema: &Schema, tables: &BTreeSet<String>) -> Result<RowCounts> {
+/// Row counts of some tables: exact, except that a table the engine's statistics put
+/// at `large` rows or more keeps that estimate (counting a huge production table
+/// exactly would take minutes, and only "large or not" matters then).
+pub async fn count_rows(
+    db: &Db,
+    schema: &Schema,
+    tables: &BTreeSet<String>,
+    large: u64,
+) -> Result<RowCounts> {
     let mut out = RowCounts::new();
     let d = db.dialect();
     for t in schema.tables.iter().filter(|t| tables.contains(&t.qname())) {
         let q = ddl::Ddl::new(d, d).qt(t);
+        let estimate = match d {
+            Dialect::Postgres => db
+                .query(
+                    "SELECT reltuples::bigint FROM pg_class WHERE oid = $1::regclass",
+                    &[Value::Text(q.clone())],
+                )
+                .await?
+                .scalar()
+                .and_then(Value::as_i64),
+            Dialect::Mysql => db
+                .query(
+                    "SELECT TABLE_ROWS FROM information_schema.TABLES \
+                     WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
+                    &[Value::Text(t.name.clone())],
+                )
+                .await?
+                .scalar()
+                .and_then(Value::as_i64),
+            Dialect::Sqlite => None,
+        };
+        if let Some(e) = estimate
+            && e >= 0
+            && e as u64 >= large
+        {
+            out.insert(t.qname(), e as u64);
+            continue;
+        }
         let n = db
             .query(&format!("SELECT count(*) FROM {q}"), &[])
             .await?
@@ -217,7 +251,7 @@ pub async fn compare(source: Loaded, target: Loaded, opts: &PlanOptions) -> Resu
         .collect();
     let rows = match (&target.rows, &target.db) {
         (Some(r), _) => r.clone(),
-        (None, Some(db)) => count_rows(db, &target.schema, &touched).await?,
+        (None, Some(db)) => count_rows(db, &target.schema, &touched, opts.large_table_rows).await?,
         (None, None) => RowCounts::new(),
     };
     let migration = migrate::plan(&source.schema, &target.schema, &d, &rows, opts);

@@ -9,6 +9,47 @@ use std::collections::BTreeMap;
 
 pub async fn introspect(db: &Db) -> Result<Schema> {
     let mut schema = Schema::empty(Dialect::Mysql);
+    let rels = super::postgres::fetch(
+        db,
+        "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES \
+             WHERE TABLE_SCHEMA = DATABASE()"
+            .to_string(),
+    );
+    let vdefs = super::postgres::fetch(
+        db,
+        "SELECT TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS \
+             WHERE TABLE_SCHEMA = DATABASE()"
+            .to_string(),
+    );
+    let checks = super::postgres::fetch(db, "SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS \
+             WHERE CONSTRAINT_SCHEMA = DATABASE() ORDER BY TABLE_NAME, CONSTRAINT_NAME".to_string());
+    let cols = super::postgres::fetch(
+        db,
+        "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, EXTRA, \
+             GENERATION_EXPRESSION FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME, ORDINAL_POSITION"
+            .to_string(),
+    );
+    let stats = super::postgres::fetch(
+        db,
+        "SELECT TABLE_NAME, INDEX_NAME, NON_UNIQUE, COLUMN_NAME, COLLATION, SUB_PART, INDEX_TYPE \
+             FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() \
+             ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX"
+            .to_string(),
+    );
+    let fks = super::postgres::fetch(db, "SELECT k.TABLE_NAME, k.CONSTRAINT_NAME, k.COLUMN_NAME, k.REFERENCED_TABLE_SCHEMA, \
+             k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME, r.UPDATE_RULE, r.DELETE_RULE \
+             FROM information_schema.KEY_COLUMN_USAGE k \
+             JOIN information_schema.REFERENTIAL_CONSTRAINTS r \
+               ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME \
+              AND r.TABLE_NAME = k.TABLE_NAME \
+             WHERE k.TABLE_SCHEMA = DATABASE() AND k.REFERENCED_TABLE_NAME IS NOT NULL \
+             ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION".to_string());
+    let trg = super::postgres::fetch(db, "SELECT EVENT_OBJECT_TABLE, TRIGGER_NAME, ACTION_TIMING, EVENT_MANIPULATION, ACTION_STATEMENT \
+             FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE()".to_string());
+    // all catalog queries at once, over the pool's connections
+    let (rels, vdefs, checks, cols, stats, fks, trg) =
+        futures::try_join!(rels, vdefs, checks, cols, stats, fks, trg)?;
     let dbname = db
         .query("SELECT DATABASE()", &[])
         .await?
@@ -16,13 +57,6 @@ pub async fn introspect(db: &Db) -> Result<Schema> {
         .map(text_of)
         .unwrap_or_default();
 
-    let rels = db
-        .query(
-            "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES \
-             WHERE TABLE_SCHEMA = DATABASE()",
-            &[],
-        )
-        .await?;
     let mut tables: BTreeMap<String, Table> = BTreeMap::new();
     let mut views: BTreeMap<String, View> = BTreeMap::new();
     for r in &rels.rows {
@@ -43,13 +77,6 @@ pub async fn introspect(db: &Db) -> Result<Schema> {
         }
     }
 
-    let vdefs = db
-        .query(
-            "SELECT TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS \
-             WHERE TABLE_SCHEMA = DATABASE()",
-            &[],
-        )
-        .await?;
     let qualifier = format!("{}.", Dialect::Mysql.quote_ident(&dbname));
     for r in &vdefs.rows {
         if let Some(v) = views.get_mut(&text_of(&r[0])) {
@@ -59,13 +86,6 @@ pub async fn introspect(db: &Db) -> Result<Schema> {
     }
 
     // checks first: MariaDB's JSON is longtext with a json_valid(col) check
-    let checks = db
-        .query(
-            "SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS \
-             WHERE CONSTRAINT_SCHEMA = DATABASE() ORDER BY TABLE_NAME, CONSTRAINT_NAME",
-            &[],
-        )
-        .await?;
     let mut json_cols: Vec<(String, String)> = Vec::new();
     for r in &checks.rows {
         let (tname, cname, clause) = (text_of(&r[0]), text_of(&r[1]), text_of(&r[2]));
@@ -81,14 +101,6 @@ pub async fn introspect(db: &Db) -> Result<Schema> {
         }
     }
 
-    let cols = db
-        .query(
-            "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, EXTRA, \
-             GENERATION_EXPRESSION FROM information_schema.COLUMNS \
-             WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME, ORDINAL_POSITION",
-            &[],
-        )
-        .await?;
     for r in &cols.rows {
         let tname = text_of(&r[0]);
         let name = text_of(&r[1]);
@@ -130,14 +142,6 @@ pub async fn introspect(db: &Db) -> Result<Schema> {
         });
     }
 
-    let stats = db
-        .query(
-            "SELECT TABLE_NAME, INDEX_NAME, NON_UNIQUE, COLUMN_NAME, COLLATION, SUB_PART, INDEX_TYPE \
-             FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() \
-             ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX",
-            &[],
-        )
-        .await?;
     let mut idx: BTreeMap<(String, String), (bool, String, Vec<IndexColumn>)> = BTreeMap::new();
     for r in &stats.rows {
         let e = idx
@@ -178,19 +182,6 @@ pub async fn introspect(db: &Db) -> Result<Schema> {
         }
     }
 
-    let fks = db
-        .query(
-            "SELECT k.TABLE_NAME, k.CONSTRAINT_NAME, k.COLUMN_NAME, k.REFERENCED_TABLE_SCHEMA, \
-             k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME, r.UPDATE_RULE, r.DELETE_RULE \
-             FROM information_schema.KEY_COLUMN_USAGE k \
-             JOIN information_schema.REFERENTIAL_CONSTRAINTS r \
-               ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME \
-              AND r.TABLE_NAME = k.TABLE_NAME \
-             WHERE k.TABLE_SCHEMA = DATABASE() AND k.REFERENCED_TABLE_NAME IS NOT NULL \
-             ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION",
-            &[],
-        )
-        .await?;
     let mut fk_map: BTreeMap<(String, String), ForeignKey> = BTreeMap::new();
     for r in &fks.rows {
         let ref_db = text_of(&r[3]);
@@ -214,13 +205,6 @@ pub async fn introspect(db: &Db) -> Result<Schema> {
         }
     }
 
-    let trg = db
-        .query(
-            "SELECT EVENT_OBJECT_TABLE, TRIGGER_NAME, ACTION_TIMING, EVENT_MANIPULATION, ACTION_STATEMENT \
-             FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE()",
-            &[],
-        )
-        .await?;
     for r in &trg.rows {
         let (table, name) = (text_of(&r[0]), text_of(&r[1]));
         schema.triggers.push(Trigger {

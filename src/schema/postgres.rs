@@ -42,34 +42,141 @@ fn fk_action(c: &str) -> String {
     .to_string()
 }
 
+/// A query that owns its SQL, so several can run at once.
+pub(super) fn fetch(
+    db: &Db,
+    sql: String,
+) -> impl std::future::Future<Output = Result<crate::db::Rows>> + '_ {
+    async move { db.query(&sql, &[]).await }
+}
+
 pub async fn introspect(db: &Db) -> Result<Schema> {
     let mut schema = Schema::empty(Dialect::Postgres);
-
-    let ns = db
-        .query(
-            &format!(
-                "SELECT n.nspname::text FROM pg_namespace n WHERE {USER_NS} AND n.nspname <> 'public' AND {}",
-                not_extension("n.oid")
-            ),
-            &[],
-        )
-        .await?;
-    schema.schemas = ns.rows.iter().map(|r| text_of(&r[0])).collect();
-
-    // enums first: columns of enum type are normalized to their labels
-    let enums = db
-        .query(
-            &format!(
-                "SELECT n.nspname::text, t.typname::text, \
+    let ns = fetch(
+        db,
+        format!(
+            "SELECT n.nspname::text FROM pg_namespace n WHERE {USER_NS} AND n.nspname <> 'public' AND {}",
+            not_extension("n.oid")
+        ),
+    );
+    let enums = fetch(
+        db,
+        format!(
+            "SELECT n.nspname::text, t.typname::text, \
                  string_agg(e.enumlabel::text, E'\\x1f' ORDER BY e.enumsortorder) \
                  FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid \
                  JOIN pg_namespace n ON n.oid = t.typnamespace \
                  WHERE {USER_NS} AND {} GROUP BY 1, 2",
-                not_extension("t.oid")
-            ),
-            &[],
-        )
-        .await?;
+            not_extension("t.oid")
+        ),
+    );
+    let rels = fetch(
+        db,
+        format!(
+            "SELECT n.nspname::text, c.relname::text, c.relkind::text, \
+                 CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END \
+                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE c.relkind IN ('r', 'p', 'v', 'm') AND NOT c.relispartition AND {USER_NS} AND {}",
+            not_extension("c.oid")
+        ),
+    );
+    let cols = fetch(
+        db,
+        format!(
+            "SELECT n.nspname::text, c.relname::text, a.attname::text, \
+                 format_type(a.atttypid, a.atttypmod), NOT a.attnotnull, \
+                 pg_get_expr(ad.adbin, ad.adrelid), a.attidentity::text, a.attgenerated::text, \
+                 t.typtype::text, tn.nspname::text, t.typname::text \
+                 FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 JOIN pg_type t ON t.oid = a.atttypid JOIN pg_namespace tn ON tn.oid = t.typnamespace \
+                 LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum \
+                 WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm') \
+                 AND NOT c.relispartition AND {USER_NS} \
+                 ORDER BY 1, 2, a.attnum"
+        ),
+    );
+    let cons = fetch(
+        db,
+        format!(
+            "SELECT n.nspname::text, c.relname::text, con.conname::text, con.contype::text, \
+                 pg_get_constraintdef(con.oid), \
+                 (SELECT string_agg(a.attname::text, E'\\x1f' ORDER BY k.ord) \
+                    FROM unnest(con.conkey) WITH ORDINALITY k(attnum, ord) \
+                    JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum), \
+                 fn.nspname::text, fc.relname::text, \
+                 (SELECT string_agg(a.attname::text, E'\\x1f' ORDER BY k.ord) \
+                    FROM unnest(con.confkey) WITH ORDINALITY k(attnum, ord) \
+                    JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum), \
+                 con.confdeltype::text, con.confupdtype::text \
+                 FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 LEFT JOIN pg_class fc ON fc.oid = con.confrelid \
+                 LEFT JOIN pg_namespace fn ON fn.oid = fc.relnamespace \
+                 WHERE con.contype IN ('p', 'u', 'f', 'c') AND {USER_NS}"
+        ),
+    );
+    let idx = fetch(
+        db,
+        format!(
+            "SELECT n.nspname::text, c.relname::text, i.relname::text, ix.indisunique, \
+                 pg_get_expr(ix.indpred, ix.indrelid), am.amname::text, \
+                 (SELECT string_agg( \
+                    CASE WHEN k.attnum <> 0 THEN 'c' ELSE 'e' END \
+                    || CASE WHEN (ix.indoption[k.ord - 1] & 1) = 1 THEN '1' ELSE '0' END \
+                    || CASE WHEN k.attnum <> 0 \
+                         THEN (SELECT a.attname::text FROM pg_attribute a \
+                               WHERE a.attrelid = ix.indrelid AND a.attnum = k.attnum) \
+                         ELSE pg_get_indexdef(ix.indexrelid, k.ord::int, true) END, \
+                    E'\\x1f' ORDER BY k.ord) \
+                  FROM unnest(ix.indkey::int2[]) WITH ORDINALITY k(attnum, ord) \
+                  WHERE k.ord <= ix.indnkeyatts) \
+                 FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid \
+                 JOIN pg_class c ON c.oid = ix.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 JOIN pg_am am ON am.oid = i.relam \
+                 WHERE {USER_NS} AND NOT EXISTS (SELECT 1 FROM pg_constraint con \
+                   WHERE con.conindid = ix.indexrelid AND con.contype IN ('p', 'u', 'x'))"
+        ),
+    );
+    let seqs = fetch(
+        db,
+        format!(
+            "SELECT n.nspname::text, c.relname::text, format_type(s.seqtypid, NULL), \
+                 s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcycle \
+                 FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE {USER_NS} AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid \
+                   AND d.deptype IN ('a', 'i', 'e') AND d.refclassid = 'pg_class'::regclass \
+                   AND d.classid = 'pg_class'::regclass) AND {}",
+            not_extension("c.oid")
+        ),
+    );
+    let trg = fetch(
+        db,
+        format!(
+            "SELECT n.nspname::text, c.relname::text, t.tgname::text, pg_get_triggerdef(t.oid) \
+                 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE NOT t.tgisinternal AND {USER_NS}"
+        ),
+    );
+    let funcs = fetch(
+        db,
+        format!(
+            "SELECT n.nspname::text, p.proname::text, pg_get_function_identity_arguments(p.oid), \
+                 pg_get_functiondef(p.oid) \
+                 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+                 WHERE p.prokind IN ('f', 'p') AND {USER_NS} AND {}",
+            not_extension("p.oid")
+        ),
+    );
+    // all catalog queries at once, over the pool's connections
+    let (ns, enums, rels, cols, cons, idx, seqs, trg, funcs) =
+        futures::try_join!(ns, enums, rels, cols, cons, idx, seqs, trg, funcs)?;
+
+    schema.schemas = ns.rows.iter().map(|r| text_of(&r[0])).collect();
+
+    // enums first: columns of enum type are normalized to their labels
     let mut enum_labels: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     for r in &enums.rows {
         let labels = split(opt_text(&r[2]));
@@ -81,18 +188,6 @@ pub async fn introspect(db: &Db) -> Result<Schema> {
         });
     }
 
-    let rels = db
-        .query(
-            &format!(
-                "SELECT n.nspname::text, c.relname::text, c.relkind::text, \
-                 CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END \
-                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-                 WHERE c.relkind IN ('r', 'p', 'v', 'm') AND NOT c.relispartition AND {USER_NS} AND {}",
-                not_extension("c.oid")
-            ),
-            &[],
-        )
-        .await?;
     let mut tables: BTreeMap<(String, String), Table> = BTreeMap::new();
     let mut views: BTreeMap<(String, String), View> = BTreeMap::new();
     for r in &rels.rows {
@@ -113,24 +208,6 @@ pub async fn introspect(db: &Db) -> Result<Schema> {
         }
     }
 
-    let cols = db
-        .query(
-            &format!(
-                "SELECT n.nspname::text, c.relname::text, a.attname::text, \
-                 format_type(a.atttypid, a.atttypmod), NOT a.attnotnull, \
-                 pg_get_expr(ad.adbin, ad.adrelid), a.attidentity::text, a.attgenerated::text, \
-                 t.typtype::text, tn.nspname::text, t.typname::text \
-                 FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
-                 JOIN pg_namespace n ON n.oid = c.relnamespace \
-                 JOIN pg_type t ON t.oid = a.atttypid JOIN pg_namespace tn ON tn.oid = t.typnamespace \
-                 LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum \
-                 WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm') \
-                 AND NOT c.relispartition AND {USER_NS} \
-                 ORDER BY 1, 2, a.attnum"
-            ),
-            &[],
-        )
-        .await?;
     for r in &cols.rows {
         let key = (text_of(&r[0]), text_of(&r[1]));
         let name = text_of(&r[2]);
@@ -192,28 +269,6 @@ pub async fn introspect(db: &Db) -> Result<Schema> {
         });
     }
 
-    let cons = db
-        .query(
-            &format!(
-                "SELECT n.nspname::text, c.relname::text, con.conname::text, con.contype::text, \
-                 pg_get_constraintdef(con.oid), \
-                 (SELECT string_agg(a.attname::text, E'\\x1f' ORDER BY k.ord) \
-                    FROM unnest(con.conkey) WITH ORDINALITY k(attnum, ord) \
-                    JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum), \
-                 fn.nspname::text, fc.relname::text, \
-                 (SELECT string_agg(a.attname::text, E'\\x1f' ORDER BY k.ord) \
-                    FROM unnest(con.confkey) WITH ORDINALITY k(attnum, ord) \
-                    JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum), \
-                 con.confdeltype::text, con.confupdtype::text \
-                 FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid \
-                 JOIN pg_namespace n ON n.oid = c.relnamespace \
-                 LEFT JOIN pg_class fc ON fc.oid = con.confrelid \
-                 LEFT JOIN pg_namespace fn ON fn.oid = fc.relnamespace \
-                 WHERE con.contype IN ('p', 'u', 'f', 'c') AND {USER_NS}"
-            ),
-            &[],
-        )
-        .await?;
     for r in &cons.rows {
         let Some(t) = tables.get_mut(&(text_of(&r[0]), text_of(&r[1]))) else {
             continue;
@@ -260,29 +315,8 @@ pub async fn introspect(db: &Db) -> Result<Schema> {
         }
     }
 
-    let idx = db
-        .query(
-            &format!(
-                "SELECT n.nspname::text, c.relname::text, i.relname::text, ix.indisunique, \
-                 pg_get_expr(ix.indpred, ix.indrelid), am.amname::text, \
-                 (SELECT string_agg( \
-                    CASE WHEN ix.indkey[k - 1] <> 0 THEN 'c' ELSE 'e' END \
-                    || CASE WHEN (ix.indoption[k - 1] & 1) = 1 THEN '1' ELSE '0' END \
-                    || CASE WHEN ix.indkey[k - 1] <> 0 \
-                         THEN (SELECT a.attname::text FROM pg_attribute a \
-                               WHERE a.attrelid = ix.indrelid AND a.attnum = ix.indkey[k - 1]) \
-                         ELSE pg_get_indexdef(ix.indexrelid, k, true) END, \
-                    E'\\x1f' ORDER BY k) \
-                  FROM generate_series(1, ix.indnkeyatts) k) \
-                 FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid \
-                 JOIN pg_class c ON c.oid = ix.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
-                 JOIN pg_am am ON am.oid = i.relam \
-                 WHERE {USER_NS} AND NOT EXISTS (SELECT 1 FROM pg_constraint con \
-                   WHERE con.conindid = ix.indexrelid AND con.contype IN ('p', 'u', 'x'))"
-            ),
-            &[],
-        )
-        .await?;
+    // (unnest, not generate_series: its 1000-row estimate pushed the plan's cost over
+    // jit_above_cost, and JIT compilation alone took a second)
     for r in &idx.rows {
         let Some(t) = tables.get_mut(&(text_of(&r[0]), text_of(&r[1]))) else {
             continue;
@@ -310,21 +344,6 @@ pub async fn introspect(db: &Db) -> Result<Schema> {
         });
     }
 
-    let seqs = db
-        .query(
-            &format!(
-                "SELECT n.nspname::text, c.relname::text, format_type(s.seqtypid, NULL), \
-                 s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcycle \
-                 FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid \
-                 JOIN pg_namespace n ON n.oid = c.relnamespace \
-                 WHERE {USER_NS} AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid \
-                   AND d.deptype IN ('a', 'i', 'e') AND d.refclassid = 'pg_class'::regclass \
-                   AND d.classid = 'pg_class'::regclass) AND {}",
-                not_extension("c.oid")
-            ),
-            &[],
-        )
-        .await?;
     for r in &seqs.rows {
         schema.sequences.push(Sequence {
             schema: schema_of(text_of(&r[0])),
@@ -338,17 +357,6 @@ pub async fn introspect(db: &Db) -> Result<Schema> {
         });
     }
 
-    let trg = db
-        .query(
-            &format!(
-                "SELECT n.nspname::text, c.relname::text, t.tgname::text, pg_get_triggerdef(t.oid) \
-                 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid \
-                 JOIN pg_namespace n ON n.oid = c.relnamespace \
-                 WHERE NOT t.tgisinternal AND {USER_NS}"
-            ),
-            &[],
-        )
-        .await?;
     for r in &trg.rows {
         schema.triggers.push(Trigger {
             schema: schema_of(text_of(&r[0])),
@@ -358,18 +366,6 @@ pub async fn introspect(db: &Db) -> Result<Schema> {
         });
     }
 
-    let funcs = db
-        .query(
-            &format!(
-                "SELECT n.nspname::text, p.proname::text, pg_get_function_identity_arguments(p.oid), \
-                 pg_get_functiondef(p.oid) \
-                 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
-                 WHERE p.prokind IN ('f', 'p') AND {USER_NS} AND {}",
-                not_extension("p.oid")
-            ),
-            &[],
-        )
-        .await?;
     for r in &funcs.rows {
         schema.functions.push(Function {
             schema: schema_of(text_of(&r[0])),

@@ -55,8 +55,8 @@ fn plural(n: usize, one: &str) -> String {
         format!("1 {one}")
     } else if one.ends_with('x') {
         format!("{n} {one}es")
-    } else if one.ends_with('y') {
-        format!("{n} {}ies", &one[..one.len() - 1])
+    } else if let Some(stem) = one.strip_suffix('y') {
+        format!("{n} {stem}ies")
     } else {
         format!("{n} {one}s")
     }

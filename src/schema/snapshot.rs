@@ -27,6 +27,11 @@ pub struct Snapshot {
     pub format: String,
     pub version: u64,
     pub dialect: Dialect,
+    /// The `--include` / `--exclude` patterns it was captured with (compare uses them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub include: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<String>,
     pub schema: Schema,
     /// Per table (qualified name): row count and content fingerprint.
     pub tables: BTreeMap<String, TableData>,
@@ -45,12 +50,19 @@ impl Snapshot {
             format: FORMAT.into(),
             version: VERSION,
             dialect: db.dialect(),
+            include: filter.include.clone(),
+            exclude: filter.exclude.clone(),
             schema,
             tables,
         })
     }
 
     /// The file's bytes: pretty JSON with a trailing newline.
+    /// The filter to capture the same set of objects again.
+    pub fn filter(&self) -> Filter {
+        Filter::new(self.include.clone(), self.exclude.clone())
+    }
+
     pub fn to_json(&self) -> String {
         let mut s = serde_json::to_string_pretty(self).expect("snapshot serializes");
         s.push('\n');

@@ -207,24 +207,24 @@ pub fn parse_item(item: &str) -> ItemInfo {
             i += 2;
             continue;
         }
-        if t.is_kw("check") {
-            if let Some(Tok::Group(g)) = toks.get(i + 1) {
-                info.checks
-                    .push((pending_name.take(), g.trim().to_string()));
-                i += 2;
-                continue;
-            }
+        if t.is_kw("check")
+            && let Some(Tok::Group(g)) = toks.get(i + 1)
+        {
+            info.checks
+                .push((pending_name.take(), g.trim().to_string()));
+            i += 2;
+            continue;
         }
         if t.is_kw("autoincrement") {
             info.autoincrement = true;
         }
-        if t.is_kw("as") {
-            if let Some(Tok::Group(g)) = toks.get(i + 1) {
-                let stored = toks.get(i + 2).is_some_and(|t| t.is_kw("stored"));
-                info.generated = Some((g.trim().to_string(), stored));
-                i += 2;
-                continue;
-            }
+        if t.is_kw("as")
+            && let Some(Tok::Group(g)) = toks.get(i + 1)
+        {
+            let stored = toks.get(i + 2).is_some_and(|t| t.is_kw("stored"));
+            info.generated = Some((g.trim().to_string(), stored));
+            i += 2;
+            continue;
         }
         let kind = if t.is_kw("primary") {
             Some("primary")
@@ -272,13 +272,14 @@ pub fn index_parts(sql: &str) -> (Vec<String>, Option<String>) {
         if t.is_kw("on") {
             seen_on = true;
         }
-        if seen_on && cols.is_empty() {
-            if let Tok::Group(g) = t {
-                cols = split_commas(g)
-                    .into_iter()
-                    .map(|c| strip_order(&c))
-                    .collect();
-            }
+        if seen_on
+            && cols.is_empty()
+            && let Tok::Group(g) = t
+        {
+            cols = split_commas(g)
+                .into_iter()
+                .map(|c| strip_order(&c))
+                .collect();
         }
         if t.is_kw("where") && !cols.is_empty() {
             let _ = k;
@@ -293,9 +294,7 @@ fn strip_order(c: &str) -> String {
     let toks = tokenize(c);
     let mut end = c.len();
     for (t, a, _) in toks.iter().rev() {
-        if t.is_kw("asc") || t.is_kw("desc") {
-            end = *a;
-        } else if t.is_kw("collate") {
+        if t.is_kw("asc") || t.is_kw("desc") || t.is_kw("collate") {
             end = *a;
         } else {
             break;

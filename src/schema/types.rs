@@ -258,8 +258,17 @@ fn family_rule(norm: &str) -> &'static str {
     }
 }
 
-/// Compare two column types. `Ok(None)`: equal with no rule needed; `Ok(Some(rule))`:
-/// equal by that rule; `Err(())`: different.
+/// How two column types compare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TypeMatch {
+    /// The same type.
+    Same,
+    /// Equal by the named rule of [`RULES`].
+    ByRule(&'static str),
+    Different,
+}
+
+/// Compare two column types.
 pub fn compare_types(
     a_engine: &str,
     a_norm: &str,
@@ -267,12 +276,12 @@ pub fn compare_types(
     b_engine: &str,
     b_norm: &str,
     b_dialect: Dialect,
-) -> Result<Option<&'static str>, ()> {
+) -> TypeMatch {
     if a_dialect == b_dialect {
         return if squash_ws(&a_engine.to_lowercase()) == squash_ws(&b_engine.to_lowercase()) {
-            Ok(None)
+            TypeMatch::Same
         } else {
-            Err(())
+            TypeMatch::Different
         };
     }
     let strip_ts = |n: &str| {
@@ -283,15 +292,15 @@ pub fn compare_types(
         }
     };
     if strip_ts(a_norm) == strip_ts(b_norm) {
-        return Ok(Some(family_rule(a_norm)));
+        return TypeMatch::ByRule(family_rule(a_norm));
     }
     if a_dialect == Dialect::Sqlite && fits_affinity(b_norm, sqlite_affinity(a_engine)) {
-        return Ok(Some("sqlite-affinity"));
+        return TypeMatch::ByRule("sqlite-affinity");
     }
     if b_dialect == Dialect::Sqlite && fits_affinity(a_norm, sqlite_affinity(b_engine)) {
-        return Ok(Some("sqlite-affinity"));
+        return TypeMatch::ByRule("sqlite-affinity");
     }
-    Err(())
+    TypeMatch::Different
 }
 
 /// A default expression in a comparable, engine-neutral form.

@@ -13,7 +13,6 @@ use super::{BuildContext, Step, StepContext, StepOutcome};
 use crate::engine::targets::Targets;
 use crate::error::{Error, Result};
 use crate::runbook::Params;
-use crate::schema::Filter;
 use crate::schema::snapshot::{self, Snapshot};
 use async_trait::async_trait;
 use serde_json::json;
@@ -107,7 +106,7 @@ impl Step for DriftCheck {
         }
         let then = Snapshot::parse(&text, &path.display().to_string())?;
         let db = ctx.targets.get(&self.target).await?;
-        let now = Snapshot::capture(&db, &Filter::default()).await?;
+        let now = Snapshot::capture(&db, &then.filter()).await?;
         let drift = snapshot::drift(&then, &now);
         let lines = drift.lines();
         for l in &lines {

@@ -209,6 +209,28 @@ async fn snapshot_capture_compare_and_as_diff_input() {
     ]);
     assert_eq!(code, 0);
 
+    // a snapshot of some tables is compared on those tables only
+    let only = dir.path().join("users-only.json");
+    let (code, _, _) = cutover(&[
+        "snapshot",
+        "capture",
+        "--target",
+        &a.url,
+        "--out",
+        only.to_str().unwrap(),
+        "--include",
+        "users",
+    ]);
+    assert_eq!(code, 0);
+    let (code, out, _) = cutover(&[
+        "snapshot",
+        "compare",
+        only.to_str().unwrap(),
+        "--target",
+        &a.url,
+    ]);
+    assert_eq!(code, 0, "{out}");
+
     run_sql(
         &a.connect().await,
         "ALTER TABLE profiles ADD COLUMN nickname TEXT",
@@ -358,4 +380,25 @@ async fn wrong_password_is_a_redacted_connection_error() {
     );
     assert!(!err.contains("wrong-passw0rd"), "password leaked: {err}");
     assert!(err.contains(&format!("{user}:***@")), "{err}");
+}
+
+/// The demo diffs staging against production before its first checkpoint, so the
+/// evidence the DBA approves names what production lacks.
+#[test]
+fn demo_shows_what_production_lacks_before_the_first_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("demo");
+    let (code, out, err) = cutover(&["demo", "--headless", "--dir", ws.to_str().unwrap()]);
+    assert_eq!(code, 4, "stops at the first checkpoint: {out}{err}");
+    let diff_at = out.find("schema-diff: production lacks").expect(&out);
+    let cp_at = out.find("checkpoint plan-approved").expect(&out);
+    assert!(diff_at < cp_at, "{out}");
+    assert!(
+        out.contains("1 table missing in target, 4 columns missing in target"),
+        "{out}"
+    );
+    assert!(
+        out.contains("hazards: drop-table"),
+        "the checkpoint shows the hazards: {out}"
+    );
 }
