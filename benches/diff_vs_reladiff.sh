@@ -152,7 +152,7 @@ VACUUM ANALYZE x;
 SQL
 mysql_ -e "DROP DATABASE IF EXISTS $DB; CREATE DATABASE $DB CHARACTER SET utf8mb4"
 mysql_ "$DB" <<SQL
-CREATE TABLE x (id bigint PRIMARY KEY, n int NOT NULL, t varchar(40) NOT NULL, amount decimal(12,2) NOT NULL, ts datetime(6) NOT NULL);
+CREATE TABLE x (id bigint PRIMARY KEY, n int NOT NULL, t varchar(40) NOT NULL, amount decimal(14,4) NOT NULL, ts datetime(6) NOT NULL);
 INSERT INTO x SELECT seq, (seq * 7) % 100000, MD5(seq), (seq % 100000) / 100,
     TIMESTAMP '2020-01-01 00:00:00' + INTERVAL seq SECOND + INTERVAL (seq % 1000) MICROSECOND
 FROM seq_1_to_$CROSS_ROWS;

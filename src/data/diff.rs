@@ -29,6 +29,8 @@ use tokio::sync::mpsc;
 pub const FETCH_ROWS: u64 = 100_000;
 /// Above this share of differing buckets, changes are "scattered": merge instead.
 pub const SCATTERED: f64 = 0.5;
+/// Rows cutover may hold while it buckets a side itself (SQLite) before preferring a merge.
+pub const HELD_ROWS: u64 = 1_000_000;
 const BATCH: usize = 2048;
 
 /// One difference between the two sides. Rows hold raw values in plan column order.
@@ -116,6 +118,8 @@ struct Side {
     db: Db,
     dialect: Dialect,
     table: String,
+    /// The table name as given (catalog lookups).
+    table_name: String,
     /// Quoted column names in plan order.
     cols: Vec<String>,
     natives: Vec<sql::Native>,
@@ -145,6 +149,11 @@ impl Side {
             } else {
                 &plan.target_table
             }),
+            table_name: if is_source {
+                plan.source_table.clone()
+            } else {
+                plan.target_table.clone()
+            },
             cols,
             natives,
             server: plan.pushdown && d != Dialect::Sqlite,
@@ -664,11 +673,14 @@ pub async fn diff(
         stats.strategy = "merge".into();
         merge(&s, &t, &plan, &mut summary, sink, progress, None).await?;
     } else {
-        // level 1
+        // level 1: about 40 rows per bucket by the catalog's row estimate
+        let (ea, eb) = tokio::join!(estimate_rows(&s), estimate_rows(&t));
+        let level1 = level1_buckets(ea.into_iter().chain(eb).max().unwrap_or(0));
+        let level2 = level1 * 61;
         let mut seg_meter = ProgressMeter::new("segments", Some(2));
         let (a, b) = tokio::try_join!(
-            aggregate(&s, &plan, sql::LEVEL1, None),
-            aggregate(&t, &plan, sql::LEVEL1, None)
+            aggregate(&s, &plan, level1, None),
+            aggregate(&t, &plan, level1, None)
         )?;
         if let Some(p) = seg_meter.tick(2, true) {
             progress(p);
@@ -679,30 +691,46 @@ pub async fn diff(
         let (mut diff_set, all) = differing(&a, &b);
         stats.buckets = all;
         stats.differing_buckets = diff_set.len() as u64;
-        let mut modulus = sql::LEVEL1;
-        let mut rows_in = rows_in(&diff_set, &a, &b);
-        let scattered = |d: usize, all: u64| all > 8 && d as f64 > all as f64 * SCATTERED;
-        let mut use_merge = strategy != Some(Strategy::Buckets)
-            && !plan.multiset
-            && rows_in > FETCH_ROWS
-            && scattered(diff_set.len(), all);
-        if !diff_set.is_empty() && !use_merge && rows_in > FETCH_ROWS {
+        let mut modulus = level1;
+        let mut rows_in = rows_in_fn(&diff_set, &a, &b);
+        // rows cutover must hold when it buckets a side itself (SQLite)
+        let held = |set: &[i64], a: &Agg, b: &Agg| {
+            set.iter()
+                .map(|k| {
+                    (if s.server {
+                        0
+                    } else {
+                        a.get(k).map(|x| x.0).unwrap_or(0)
+                    }) + (if t.server {
+                        0
+                    } else {
+                        b.get(k).map(|x| x.0).unwrap_or(0)
+                    })
+                })
+                .sum::<u64>()
+        };
+        let share = |d: usize, all: u64| if all == 0 { 0.0 } else { d as f64 / all as f64 };
+        let may_merge = strategy != Some(Strategy::Buckets) && !plan.multiset;
+        let mut use_merge =
+            may_merge && rows_in > FETCH_ROWS && all > 8 && share(diff_set.len(), all) > SCATTERED;
+        let fetch_now = rows_in <= FETCH_ROWS
+            || (share(diff_set.len(), all) <= 0.1 && held(&diff_set, &a, &b) <= HELD_ROWS);
+        if !diff_set.is_empty() && !use_merge && !fetch_now {
             // level 2 inside the differing buckets
             let (a2, b2) = tokio::try_join!(
-                aggregate(&s, &plan, sql::LEVEL2, Some((sql::LEVEL1, &diff_set))),
-                aggregate(&t, &plan, sql::LEVEL2, Some((sql::LEVEL1, &diff_set)))
+                aggregate(&s, &plan, level2, Some((level1, &diff_set))),
+                aggregate(&t, &plan, level2, Some((level1, &diff_set)))
             )?;
             stats.levels = 2;
             let (d2, all2) = differing(&a2, &b2);
             stats.buckets += all2;
             stats.differing_buckets = d2.len() as u64;
             rows_in = rows_in_fn(&d2, &a2, &b2);
-            use_merge = strategy != Some(Strategy::Buckets)
-                && !plan.multiset
-                && rows_in > 4 * FETCH_ROWS
-                && scattered(d2.len(), all2);
+            use_merge = may_merge
+                && rows_in > FETCH_ROWS
+                && (share(d2.len(), all2) > SCATTERED || held(&d2, &a2, &b2) > HELD_ROWS);
             diff_set = d2;
-            modulus = sql::LEVEL2;
+            modulus = level2;
         }
         if diff_set.is_empty() {
             stats.strategy = "buckets".into();
@@ -772,8 +800,33 @@ fn differing(a: &Agg, b: &Agg) -> (Vec<i64>, u64) {
     (d, all)
 }
 
-fn rows_in(set: &[i64], a: &Agg, b: &Agg) -> u64 {
-    rows_in_fn(set, a, b)
+/// The catalog's row estimate of a server table (None for SQLite or when unknown).
+async fn estimate_rows(side: &Side) -> Option<u64> {
+    let sql = match side.dialect {
+        Dialect::Postgres => "SELECT reltuples::bigint FROM pg_class WHERE oid = $1::regclass",
+        Dialect::Mysql => {
+            "SELECT CAST(table_rows AS SIGNED) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?"
+        }
+        Dialect::Sqlite => return None,
+    };
+    let name = if side.dialect == Dialect::Postgres {
+        side.table.clone()
+    } else {
+        side.table_name.clone()
+    };
+    let r = side.db.query(sql, &[Value::Text(name)]).await.ok()?;
+    r.scalar()
+        .and_then(Value::as_i64)
+        .and_then(|n| u64::try_from(n).ok())
+}
+
+/// First-level bucket count: a prime giving about 40 rows per bucket.
+fn level1_buckets(rows: u64) -> i64 {
+    const PRIMES: [i64; 5] = [4093, 16381, 65521, 262139, 1048573];
+    PRIMES
+        .into_iter()
+        .find(|p| *p as u64 * 40 >= rows)
+        .unwrap_or(PRIMES[PRIMES.len() - 1])
 }
 
 fn rows_in_fn(set: &[i64], a: &Agg, b: &Agg) -> u64 {

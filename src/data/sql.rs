@@ -35,11 +35,6 @@ impl Native {
 pub type Col<'a> = (String, &'a ColumnPlan, Native);
 use crate::db::Dialect;
 
-/// Buckets at the first level; primes so that regular key patterns spread evenly.
-pub const LEVEL1: i64 = 4093;
-/// Buckets at the second level (each first-level bucket splits into 61).
-pub const LEVEL2: i64 = 4093 * 61;
-
 /// Can both sides' SQL produce this column's canonical text identically?
 pub fn pushdown_ok(plan: &ColumnPlan, source: Dialect, target: Dialect) -> bool {
     if plan.tolerance.is_some() {
