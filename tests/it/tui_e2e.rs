@@ -119,14 +119,21 @@ fn demo_cmd(dir: &Path) -> String {
     )
 }
 
-/// Approve the waiting checkpoint from the dialog as `name` (dba) with a comment.
-fn approve_in_dialog(t: &Tmux, name: &str, comment: &str) {
+/// Approve the waiting checkpoint from the dialog as `name` (dba) with a comment,
+/// typing the checkpoint id as confirmation when hazards were raised before it.
+fn approve_in_dialog(t: &Tmux, checkpoint: &str, name: &str, comment: &str) {
     t.keys(&["a"]);
     t.wait_for("Approve ]", 10);
+    let hazardous = t.screen().contains("Confirm ");
     t.text(name);
     t.keys(&["Tab", "Tab"]); // role is prefilled with the policy's role (dba)
     t.text(comment);
-    t.keys(&["Tab", "Enter"]);
+    t.keys(&["Tab"]);
+    if hazardous {
+        t.text(checkpoint);
+        t.keys(&["Tab"]);
+    }
+    t.keys(&["Enter"]);
 }
 
 fn status_json(dir: &Path) -> serde_json::Value {
@@ -156,13 +163,22 @@ fn demo_in_a_terminal_approve_both_checkpoints_in_the_dialog_and_quit() {
     t.keys(&["a"]);
     t.wait_for("Approve ]", 10);
     t.text("alice");
-    t.keys(&["Tab", "Tab", "Tab", "Enter"]);
+    // Name -> Role -> Comment -> Confirm (hazards were raised) -> Approve.
+    t.keys(&["Tab", "Tab", "Tab", "Tab", "Enter"]);
     t.wait_for("self-approval refused", 10);
     t.keys(&["Escape"]);
-    approve_in_dialog(&t, "bob", "backup manifest checked");
+    // The schema diff raised a hazard (dropping lerg_codes): approving without typing
+    // the checkpoint id is refused.
+    t.keys(&["a"]);
+    t.wait_for("type plan-approved to approve despite hazards", 10);
+    t.text("bob");
+    t.keys(&["Tab", "Tab", "Tab", "Tab", "Enter"]);
+    t.wait_for("hazards were raised: type plan-approved", 10);
+    t.keys(&["Escape"]);
+    approve_in_dialog(&t, "plan-approved", "bob", "backup manifest checked");
     t.wait_for("approval of plan-approved recorded as bob (dba)", 20);
     t.wait_for("drop-approved awaits approval 0/1", 60);
-    approve_in_dialog(&t, "bob", "final backup verified");
+    approve_in_dialog(&t, "drop-approved", "bob", "final backup verified");
     t.wait_for("finished: completed", 60);
     let screen = t.screen();
     assert!(screen.contains("✓ drop-lerg-codes"), "{screen}");
@@ -214,8 +230,15 @@ fn an_approval_from_another_process_is_picked_up_live() {
     let seen = t.wait_for("drop-approved awaits approval 0/1", 30);
     eprintln!("approval from another process on screen after {seen:?}");
     // The ledger's history shows who approved, and the checkpoint passed.
-    t.keys(&["3", "g", "j", "j", "j", "j"]);
-    t.wait_for("#5 approval plan-approved", 10);
+    t.keys(&["3", "g"]);
+    t.wait_for("#1 run_started", 10);
+    // Walk the records down to the approval.
+    for _ in 0..40 {
+        if t.screen().contains(" approval plan-approved ") {
+            break;
+        }
+        t.keys(&["j"]);
+    }
     t.wait_for("approve by carol (dba)", 10);
     t.wait_for("looked at it from my desk", 10);
     // Quit while waiting: asked first; the run stays resumable and says how.
