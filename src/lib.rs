@@ -2,6 +2,7 @@
 //! checkpoints, prove each with evidence, and record who approved what.
 
 pub mod crash;
+pub mod data;
 pub mod db;
 pub mod engine;
 pub mod error;
@@ -16,3 +17,4 @@ pub mod schema;
 pub mod steps;
 /// Real test databases (used by integration tests and benchmarks).
 pub mod testkit;
+pub mod tui;

@@ -5,12 +5,14 @@ pub mod audit;
 pub mod common;
 pub mod demo;
 pub mod diff;
+pub mod diff_data;
 pub mod diff_schema;
 pub mod plain;
 pub mod rollback;
 pub mod run;
 pub mod snapshot;
 pub mod status;
+pub mod sync_check;
 pub mod validate;
 
 use clap::{Parser, Subcommand};
@@ -54,13 +56,15 @@ pub enum Command {
     Audit(audit::AuditCommand),
     /// Check a runbook (syntax, step kinds, files, ${env:...} variables) without touching any database.
     Validate(validate::Args),
-    /// Write the LERG area-code cutover example (SQLite) into a directory and run it.
-    Demo(demo::Args),
-    /// Compare two databases or snapshots (`diff schema`).
+    /// Compare two databases or snapshots: `diff schema` (objects, DDL, generated migration) or `diff data` (rows of a table).
     Diff {
         #[command(subcommand)]
         command: diff::DiffCommand,
     },
+    /// Cheap first look: row counts and latest last-updated value per table on both sides.
+    SyncCheck(sync_check::Args),
+    /// Write the LERG area-code cutover example (SQLite) into a directory and run it.
+    Demo(demo::Args),
     /// Capture a database's schema, row counts and fingerprints, or compare with one (drift).
     Snapshot {
         #[command(subcommand)]
@@ -79,8 +83,9 @@ pub async fn dispatch(cli: Cli) -> crate::Result<i32> {
         Command::Rollback(a) => rollback::run(a).await,
         Command::Audit(c) => audit::run(c).await,
         Command::Validate(a) => validate::run(a).await,
-        Command::Demo(a) => demo::run(a).await,
         Command::Diff { command } => diff::run(command).await,
+        Command::SyncCheck(a) => sync_check::run(a).await,
+        Command::Demo(a) => demo::run(a).await,
         Command::Snapshot { command } => snapshot::run(command).await,
     }
 }

@@ -129,6 +129,7 @@ pub mod backup;
 pub mod check;
 pub mod checkpoint;
 pub mod copy;
+pub mod diff_data;
 pub mod diff_schema;
 pub mod drift_check;
 pub mod migrate;
@@ -136,6 +137,7 @@ pub mod once;
 pub mod restore;
 pub mod snapshot;
 pub mod sql;
+pub mod sync;
 
 /// Every step kind, for validation messages.
 pub const KINDS: &[&str] = &[
@@ -145,10 +147,12 @@ pub const KINDS: &[&str] = &[
     "copy",
     "diff-schema",
     "drift-check",
+    "diff-data",
     "migrate",
     "restore",
     "snapshot",
     "sql",
+    "sync",
 ];
 
 /// Build a step of `kind` from its table in the runbook.
@@ -164,6 +168,8 @@ pub fn build(kind: &str, p: &Params, ctx: &BuildContext) -> Result<Box<dyn Step>
         "migrate" => Box::new(migrate::Migrate::build(p, ctx)?),
         "restore" => Box::new(restore::Restore::build(p, ctx)?),
         "sql" => Box::new(sql::Sql::build(p, ctx)?),
+        "diff-data" => Box::new(diff_data::DiffData::build(p, ctx)?),
+        "sync" => Box::new(sync::Sync::build(p, ctx)?),
         other => {
             return Err(p.error_at(
                 "kind",

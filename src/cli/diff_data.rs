@@ -1,0 +1,322 @@
+//! `cutover diff data`: every row only in the source, only in the target, or changed.
+
+use super::diff::ProgressPrinter;
+use crate::data::apply::{SqlSink, apply, script};
+use crate::data::diff::{DiffSink, Difference};
+use crate::data::normalize::Class;
+use crate::data::output::{Format, Printer};
+use crate::data::plan::{DiffOptions, Plan, Strategy, build_plan};
+use crate::data::reconcile::SampleSink;
+use crate::db;
+use crate::error::{Error, Result, exit};
+use rust_decimal::Decimal;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+#[derive(clap::Args, Debug, Clone)]
+#[command(
+    after_help = "Exit codes: 0 equal, 1 different, 2 bad input, 3 runtime error.\n\
+With --apply: 0 when the target is equal afterwards."
+)]
+pub struct Args {
+    /// Source database URL (sqlite://FILE, postgres://..., mysql://...).
+    #[arg(long, env = "CUTOVER_SOURCE")]
+    pub source: String,
+    /// Target database URL.
+    #[arg(long, env = "CUTOVER_TARGET")]
+    pub target: String,
+    /// Table to compare (schema.table allowed).
+    #[arg(long)]
+    pub table: String,
+    /// Table name on the target when it differs.
+    #[arg(long)]
+    pub target_table: Option<String>,
+    /// Key columns (comma-separated); default the primary key; none: multiset compare.
+    #[arg(long, value_delimiter = ',')]
+    pub key: Option<Vec<String>>,
+    /// Columns to compare besides the key (comma-separated); default all common columns.
+    #[arg(long, value_delimiter = ',')]
+    pub columns: Option<Vec<String>>,
+    /// SQL filter applied on both sides, e.g. "created_at >= '2024-01-01'".
+    #[arg(long = "where")]
+    pub where_sql: Option<String>,
+    /// Allowed absolute difference for a column: COL=0.001 (seconds for timestamps). Repeatable.
+    #[arg(long, value_name = "COL=VALUE")]
+    pub tolerance: Vec<String>,
+    /// Compare a column as this kind when the two types differ: COL=text|int|decimal|float|bool|bytes|date|time|timestamp|uuid|json.
+    #[arg(long, value_name = "COL=KIND")]
+    pub compare_as: Vec<String>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// Show at most N differences (the summary counts all). Default 100 for text and json.
+    #[arg(long)]
+    pub limit: Option<u64>,
+    /// Write the INSERT/UPDATE/DELETE statements that make the target equal to the source.
+    #[arg(long, value_name = "FILE")]
+    pub emit_sql: Option<PathBuf>,
+    /// Apply those statements to the target (one transaction), then diff again.
+    #[arg(long)]
+    pub apply: bool,
+    /// With --apply: commit per batch (resume by running the same command again).
+    #[arg(long, requires = "apply")]
+    pub batch_commit: bool,
+    /// Statements per batch.
+    #[arg(long, default_value_t = 500)]
+    pub batch_size: usize,
+    /// Apply without asking (required when stdout is not a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Force a strategy (default: automatic).
+    #[arg(long, value_parser = ["auto", "buckets", "merge"], default_value = "auto")]
+    pub strategy: String,
+    /// Ledger that records what --apply applied (default: .cutover/ledger.db here).
+    #[arg(long, env = "CUTOVER_LEDGER")]
+    pub ledger: Option<String>,
+    /// Do not record --apply in a ledger.
+    #[arg(long)]
+    pub no_ledger: bool,
+    /// No progress output.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+fn pairs(items: &[String], what: &str) -> Result<Vec<(String, String)>> {
+    items
+        .iter()
+        .map(|s| {
+            s.split_once('=')
+                .map(|(a, b)| (a.trim().to_string(), b.trim().to_string()))
+                .filter(|(a, b)| !a.is_empty() && !b.is_empty())
+                .ok_or_else(|| Error::bad_input(format!("{what} \"{s}\" must be COLUMN=VALUE")))
+        })
+        .collect()
+}
+
+impl Args {
+    pub fn options(&self) -> Result<DiffOptions> {
+        let tolerance = pairs(&self.tolerance, "--tolerance")?
+            .into_iter()
+            .map(|(c, v)| {
+                Decimal::from_str(&v)
+                    .or_else(|_| Decimal::from_scientific(&v))
+                    .map(|d| (c.clone(), d.abs()))
+                    .map_err(|_| {
+                        Error::bad_input(format!("--tolerance {c}={v}: \"{v}\" is not a number"))
+                    })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let compare_as = pairs(&self.compare_as, "--compare-as")?
+            .into_iter()
+            .map(|(c, v)| {
+                Class::parse(&v).map(|k| (c.clone(), k)).ok_or_else(|| {
+                    Error::bad_input(format!(
+                        "--compare-as {c}={v}: unknown kind; use text, int, decimal, float, bool, bytes, date, time, timestamp, uuid or json"
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(DiffOptions {
+            table: self.table.clone(),
+            target_table: self.target_table.clone(),
+            key: self.key.clone(),
+            columns: self.columns.clone(),
+            where_sql: self.where_sql.clone(),
+            tolerance,
+            compare_as,
+            strategy: match self.strategy.as_str() {
+                "buckets" => Some(Strategy::Buckets),
+                "merge" => Some(Strategy::Merge),
+                _ => None,
+            },
+        })
+    }
+}
+
+/// Prints and builds statements at once.
+struct Tee {
+    printer: Printer,
+    sql: Option<SqlSink>,
+}
+impl DiffSink for Tee {
+    fn difference(&mut self, plan: &Plan, d: Difference) -> Result<()> {
+        if let Some(s) = &mut self.sql {
+            s.difference(plan, d.clone())?;
+        }
+        self.printer.difference(plan, d)
+    }
+}
+
+fn confirm(n: usize, target: &str) -> Result<bool> {
+    use std::io::Write;
+    eprint!("apply {n} statements to {target}? [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
+}
+
+pub async fn run(args: Args) -> Result<i32> {
+    if args.apply && !args.yes && !std::io::stdout().is_terminal() {
+        return Err(Error::bad_input(
+            "refusing to --apply without --yes: stdout is not a terminal, so nobody can confirm",
+        )
+        .with_hint("review with --emit-sql FILE first, then run again with --apply --yes"));
+    }
+    let opts = args.options()?;
+    let (source, target) = tokio::try_join!(
+        async {
+            db::connect(&args.source)
+                .await
+                .map_err(|e| e.context("source"))
+        },
+        async {
+            db::connect(&args.target)
+                .await
+                .map_err(|e| e.context("target"))
+        }
+    )?;
+    let plan = build_plan(&source, &target, &opts).await?;
+    let limit = args.limit.or(match args.format {
+        Format::Text | Format::Json => Some(100),
+        _ => None,
+    });
+    let mut sink = Tee {
+        printer: Printer::new(args.format, limit, Box::new(std::io::stdout())),
+        sql: (args.emit_sql.is_some() || args.apply).then(|| SqlSink::new(target.dialect())),
+    };
+    let pp = ProgressPrinter::new(format!("diff {}", args.table), args.quiet);
+    let show = |p| pp.show(p);
+    let result = crate::data::diff(&source, &target, plan, &mut sink, &show).await;
+    pp.done();
+    let summary = result?;
+    let statements = sink.sql.take().map(|s| s.statements).unwrap_or_default();
+
+    if let Some(path) = &args.emit_sql {
+        let header = format!(
+            "cutover diff data: make {} ({}) equal to {} ({})\n{} statements; only in source {}, only in target {}, changed {}",
+            target.redacted_url(),
+            summary.target_table,
+            source.redacted_url(),
+            summary.source_table,
+            statements.len(),
+            summary.only_in_source,
+            summary.only_in_target,
+            summary.changed
+        );
+        std::fs::write(path, script(&header, &statements))
+            .map_err(|e| Error::runtime(format!("cannot write {}: {e}", path.display())))?;
+        if !args.quiet {
+            eprintln!(
+                "wrote {} statements to {}",
+                statements.len(),
+                path.display()
+            );
+        }
+    }
+
+    if !args.apply || statements.is_empty() {
+        sink.printer.finish(&summary, serde_json::Value::Null)?;
+        return Ok(if summary.equal() {
+            exit::OK
+        } else {
+            exit::CHECK_FAILED
+        });
+    }
+
+    if !args.yes && !confirm(statements.len(), target.redacted_url())? {
+        sink.printer.finish(&summary, serde_json::Value::Null)?;
+        eprintln!("not applied");
+        return Ok(exit::CHECK_FAILED);
+    }
+    let (inserts, updates, deletes) = counts(&statements);
+    let applied = apply(&target, &statements, args.batch_size, args.batch_commit).await?;
+    let plan = build_plan(&source, &target, &opts).await?;
+    let pp2 = ProgressPrinter::new(format!("re-diff {}", args.table), args.quiet);
+    let show2 = |p| pp2.show(p);
+    let after = crate::data::diff(&source, &target, plan, &mut SampleSink::new(0), &show2).await;
+    pp2.done();
+    let after = after?;
+    let evidence = serde_json::json!({
+        "statements": applied.statements,
+        "batches": applied.batches,
+        "batch_commit": applied.batch_commit,
+        "rows_affected": applied.rows_affected,
+        "equal_after": after.equal(),
+    });
+    let ledger_note = if args.no_ledger {
+        None
+    } else {
+        let record = serde_json::json!({
+            "source": source.redacted_url(),
+            "target": target.redacted_url(),
+            "table": summary.source_table,
+            "target_table": summary.target_table,
+            "inserts": inserts,
+            "updates": updates,
+            "deletes": deletes,
+            "applied": applied,
+            "before": {
+                "only_in_source": summary.only_in_source,
+                "only_in_target": summary.only_in_target,
+                "changed": summary.changed,
+            },
+            "equal_after": after.equal(),
+            "operator": std::env::var("USER").unwrap_or_default(),
+        });
+        Some(record_in_ledger(args.ledger.as_deref(), &record).await)
+    };
+    sink.printer.finish(&summary, evidence)?;
+    match ledger_note {
+        Some(Ok(where_)) if !args.quiet => eprintln!("recorded in the ledger {where_}"),
+        Some(Err(e)) => eprintln!("warning: applied, but not recorded in the ledger: {e}"),
+        _ => {}
+    }
+    if !args.quiet || args.format == Format::Text {
+        eprintln!(
+            "applied {} statements to {}; re-diff: {}",
+            applied.statements,
+            target.redacted_url(),
+            if after.equal() {
+                "equal".to_string()
+            } else {
+                format!("still {} differences", after.differences())
+            }
+        );
+    }
+    Ok(if after.equal() {
+        exit::OK
+    } else {
+        exit::CHECK_FAILED
+    })
+}
+
+fn counts(statements: &[crate::db::Statement]) -> (u64, u64, u64) {
+    let mut c = (0, 0, 0);
+    for s in statements {
+        if s.sql.starts_with("INSERT") {
+            c.0 += 1;
+        } else if s.sql.starts_with("UPDATE") {
+            c.1 += 1;
+        } else {
+            c.2 += 1;
+        }
+    }
+    c
+}
+
+/// Append a `data_applied` record to the ledger; returns where it went.
+async fn record_in_ledger(url: Option<&str>, payload: &serde_json::Value) -> Result<String> {
+    let url = match url {
+        Some(u) => u.to_string(),
+        None => crate::ledger::Ledger::default_url(&std::env::current_dir()?),
+    };
+    let ledger = crate::ledger::Ledger::open(&url).await?;
+    let run_id = uuid::Uuid::new_v4().to_string();
+    let rec = ledger
+        .append("cutover diff data", &run_id, "data_applied", None, payload)
+        .await;
+    let where_ = ledger.redacted_url().to_string();
+    ledger.close().await;
+    rec.map(|r| format!("{where_} (record {})", r.seq))
+}

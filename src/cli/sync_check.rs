@@ -1,0 +1,115 @@
+//! `cutover sync-check`: per table, row counts and latest last-updated value on both
+//! sides; says which tables are out of step. `--deep` diffs those tables.
+
+use super::diff::ProgressPrinter;
+use crate::data::plan::{DiffOptions, build_plan};
+use crate::data::reconcile::SampleSink;
+use crate::data::sync_check::sync_check;
+use crate::db;
+use crate::error::{Result, exit};
+
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Exit codes: 0 every table in step, 1 some out of step, 2 bad input, 3 runtime error."
+)]
+pub struct Args {
+    #[arg(long, env = "CUTOVER_SOURCE")]
+    pub source: String,
+    #[arg(long, env = "CUTOVER_TARGET")]
+    pub target: String,
+    /// Tables to check (comma-separated); default every table of the source.
+    #[arg(long, value_delimiter = ',')]
+    pub tables: Option<Vec<String>>,
+    /// The last-updated column (default: updated_at, last_updated, modified_at, ...).
+    #[arg(long)]
+    pub updated_column: Option<String>,
+    /// Run the data diff on the tables that are out of step.
+    #[arg(long)]
+    pub deep: bool,
+    /// JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn run(args: Args) -> Result<i32> {
+    let (source, target) = tokio::try_join!(
+        async {
+            db::connect(&args.source)
+                .await
+                .map_err(|e| e.context("source"))
+        },
+        async {
+            db::connect(&args.target)
+                .await
+                .map_err(|e| e.context("target"))
+        }
+    )?;
+    let started = std::time::Instant::now();
+    let checks = sync_check(
+        &source,
+        &target,
+        args.tables.clone(),
+        args.updated_column.clone(),
+    )
+    .await?;
+    let elapsed = started.elapsed();
+    let mut deep = Vec::new();
+    if args.deep {
+        for c in checks.iter().filter(|c| c.status == "out_of_step") {
+            let opts = DiffOptions {
+                table: c.table.clone(),
+                ..Default::default()
+            };
+            let plan = build_plan(&source, &target, &opts).await?;
+            let pp = ProgressPrinter::new(format!("diff {}", c.table), args.json);
+            let show = |p| pp.show(p);
+            let mut sink = SampleSink::new(20);
+            let s = crate::data::diff(&source, &target, plan, &mut sink, &show).await;
+            pp.done();
+            deep.push((s?, sink.samples));
+        }
+    }
+    let all_in_step = checks.iter().all(|c| c.in_step());
+    if args.json {
+        let v = serde_json::json!({
+            "in_step": all_in_step,
+            "elapsed_ms": elapsed.as_millis() as u64,
+            "tables": checks,
+            "deep": deep.iter().map(|(s, d)| serde_json::json!({"summary": s, "differences": d})).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+    } else {
+        println!(
+            "{:<32} {:<18} {:>10} {:>10}  latest",
+            "table", "status", "source", "target"
+        );
+        for c in &checks {
+            let n = |x: Option<u64>| x.map(|v| v.to_string()).unwrap_or_else(|| "-".into());
+            let latest = match (&c.updated_column, &c.source_latest, &c.target_latest) {
+                (Some(col), Some(s), Some(t)) => format!("{col}: {s} / {t}"),
+                _ => String::new(),
+            };
+            println!(
+                "{:<32} {:<18} {:>10} {:>10}  {latest}",
+                c.table,
+                c.status.replace('_', " "),
+                n(c.source_rows),
+                n(c.target_rows)
+            );
+        }
+        println!(
+            "{} of {} tables out of step ({} ms)",
+            checks.iter().filter(|c| !c.in_step()).count(),
+            checks.len(),
+            elapsed.as_millis()
+        );
+        for (s, _) in &deep {
+            print!("{}", crate::data::output::summary_text(s));
+        }
+    }
+    Ok(if all_in_step {
+        exit::OK
+    } else {
+        exit::CHECK_FAILED
+    })
+}

@@ -1,0 +1,286 @@
+//! Statements, in the target's dialect, that make the target equal to the source for
+//! the compared rows and columns; and applying them in one transaction or per batch.
+//! Identifiers are quoted by the dialect; values are rendered as properly quoted
+//! literals of the target's column type.
+
+use super::diff::{DiffSink, Difference};
+use super::normalize::{Class, ColumnPlan, Norm, normalize};
+use super::plan::Plan;
+use crate::db::{Db, Dialect, Statement, Value};
+use crate::error::{Error, Result};
+use chrono::DateTime;
+
+/// Render one value as a literal for the target column.
+pub fn literal(d: Dialect, v: &Value, plan: &ColumnPlan) -> String {
+    // full precision: applying must copy the source value, not its rounded form
+    let exact = ColumnPlan {
+        scale: None,
+        precision: 6,
+        tolerance: None,
+        ..plan.clone()
+    };
+    let native = plan.target_native;
+    match normalize(v, &exact) {
+        Norm::Null => "NULL".into(),
+        Norm::Bool(b) => match (d, native) {
+            (Dialect::Postgres, Class::Bool) => if b { "TRUE" } else { "FALSE" }.into(),
+            _ => if b { "1" } else { "0" }.into(),
+        },
+        Norm::Int(i) => i.to_string(),
+        Norm::Dec(x) => x.to_string(),
+        Norm::Float(f) => {
+            if f.0.is_finite() {
+                format!("{:?}", f.0)
+            } else {
+                d.quote_literal(&f.0.to_string())
+            }
+        }
+        Norm::Units(u) => {
+            if plan.class == Class::Time {
+                let secs = (u / 1_000_000) as u32;
+                let micros = (u % 1_000_000) as u32;
+                d.quote_literal(&format!(
+                    "{:02}:{:02}:{:02}.{micros:06}",
+                    secs / 3600,
+                    secs / 60 % 60,
+                    secs % 60
+                ))
+            } else {
+                let secs = u.div_euclid(1_000_000) as i64;
+                let nanos = (u.rem_euclid(1_000_000) * 1000) as u32;
+                let t = DateTime::from_timestamp(secs, nanos).unwrap_or_default();
+                let text = match d {
+                    // PostgreSQL ignores the offset for timestamp without time zone
+                    Dialect::Postgres => t.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string(),
+                    // the MySQL session time zone is UTC
+                    Dialect::Mysql => t.format("%Y-%m-%d %H:%M:%S%.6f").to_string(),
+                    Dialect::Sqlite => t.format("%Y-%m-%d %H:%M:%S%.f").to_string(),
+                };
+                d.quote_literal(&text)
+            }
+        }
+        Norm::Date(x) => d.quote_literal(&x.format("%Y-%m-%d").to_string()),
+        Norm::Uuid(u) => d.quote_literal(&u.hyphenated().to_string()),
+        Norm::Bytes(b) => match d {
+            Dialect::Postgres if native == Class::Bytes => {
+                format!("decode('{}', 'hex')", hex::encode(b))
+            }
+            Dialect::Postgres => d.quote_literal(&String::from_utf8_lossy(&b)),
+            _ => format!("X'{}'", hex::encode(b)),
+        },
+        Norm::Text(s) | Norm::Json(s) | Norm::Raw(s) => d.quote_literal(&s),
+    }
+}
+
+/// Builds the statements while the diff runs.
+pub struct SqlSink {
+    pub dialect: Dialect,
+    pub statements: Vec<Statement>,
+    pub inserts: u64,
+    pub updates: u64,
+    pub deletes: u64,
+    /// Also forward every difference to this sink (output while building).
+    pub inner: Option<Box<dyn DiffSink>>,
+}
+
+impl SqlSink {
+    pub fn new(dialect: Dialect) -> Self {
+        SqlSink {
+            dialect,
+            statements: Vec::new(),
+            inserts: 0,
+            updates: 0,
+            deletes: 0,
+            inner: None,
+        }
+    }
+}
+
+fn table(d: Dialect, plan: &Plan) -> String {
+    d.quote_qualified(&plan.target_table)
+}
+
+fn col(d: Dialect, c: &ColumnPlan) -> String {
+    d.quote_ident(&c.target_name)
+}
+
+fn key_where(d: Dialect, plan: &Plan, row: &[Value]) -> String {
+    plan.keys()
+        .iter()
+        .enumerate()
+        .map(|(i, c)| match literal(d, &row[i], c).as_str() {
+            "NULL" => format!("{} IS NULL", col(d, c)),
+            l => format!("{} = {l}", col(d, c)),
+        })
+        .collect::<Vec<_>>()
+        .join(" AND ")
+}
+
+fn all_where(d: Dialect, plan: &Plan, row: &[Value]) -> String {
+    plan.columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let l = literal(d, &row[i], c);
+            let c = col(d, c);
+            match d {
+                Dialect::Postgres => format!("{c} IS NOT DISTINCT FROM {l}"),
+                Dialect::Mysql => format!("{c} <=> {l}"),
+                Dialect::Sqlite => format!("{c} IS {l}"),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" AND ")
+}
+
+/// The statements for one difference.
+pub fn statements_for(d: Dialect, plan: &Plan, diff: &Difference) -> Vec<String> {
+    let t = table(d, plan);
+    match diff {
+        Difference::OnlyInSource { row, count } => {
+            let cols: Vec<String> = plan.columns.iter().map(|c| col(d, c)).collect();
+            let vals: Vec<String> = plan
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| literal(d, &row[i], c))
+                .collect();
+            let one = format!(
+                "INSERT INTO {t} ({}) VALUES ({})",
+                cols.join(", "),
+                vals.join(", ")
+            );
+            vec![one; *count as usize]
+        }
+        Difference::OnlyInTarget { row, count } => {
+            if plan.multiset {
+                let w = all_where(d, plan, row);
+                vec![match d {
+                    Dialect::Postgres => format!(
+                        "DELETE FROM {t} WHERE ctid IN (SELECT ctid FROM {t} WHERE {w} LIMIT {count})"
+                    ),
+                    Dialect::Mysql => format!("DELETE FROM {t} WHERE {w} LIMIT {count}"),
+                    Dialect::Sqlite => format!(
+                        "DELETE FROM {t} WHERE rowid IN (SELECT rowid FROM {t} WHERE {w} LIMIT {count})"
+                    ),
+                }]
+            } else {
+                vec![format!("DELETE FROM {t} WHERE {}", key_where(d, plan, row))]
+            }
+        }
+        Difference::Changed {
+            source,
+            target,
+            columns,
+        } => {
+            let sets: Vec<String> = columns
+                .iter()
+                .map(|i| {
+                    let c = &plan.columns[*i];
+                    format!("{} = {}", col(d, c), literal(d, &source[*i], c))
+                })
+                .collect();
+            vec![format!(
+                "UPDATE {t} SET {} WHERE {}",
+                sets.join(", "),
+                key_where(d, plan, target)
+            )]
+        }
+    }
+}
+
+impl DiffSink for SqlSink {
+    fn difference(&mut self, plan: &Plan, d: Difference) -> Result<()> {
+        let sts = statements_for(self.dialect, plan, &d);
+        match &d {
+            Difference::OnlyInSource { .. } => self.inserts += sts.len() as u64,
+            Difference::OnlyInTarget { count, .. } => self.deletes += count,
+            Difference::Changed { .. } => self.updates += 1,
+        }
+        for s in sts {
+            let line = self.statements.len() + 1;
+            self.statements.push(Statement { sql: s, line });
+        }
+        if let Some(i) = &mut self.inner {
+            i.difference(plan, d)?;
+        }
+        Ok(())
+    }
+}
+
+/// Write the statements as a script.
+pub fn script(header: &str, statements: &[Statement]) -> String {
+    let mut out = String::new();
+    for l in header.lines() {
+        out.push_str("-- ");
+        out.push_str(l);
+        out.push('\n');
+    }
+    for s in statements {
+        out.push_str(&s.sql);
+        out.push_str(";\n");
+    }
+    out
+}
+
+/// What applying did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Applied {
+    pub statements: u64,
+    pub batches: u64,
+    pub rows_affected: u64,
+    pub batch_commit: bool,
+}
+
+/// Execute the statements: all in one transaction, or committed per batch
+/// (`batch_commit`; an interrupted run is resumed by diffing and applying again).
+pub async fn apply(
+    target: &Db,
+    statements: &[Statement],
+    batch_size: usize,
+    batch_commit: bool,
+) -> Result<Applied> {
+    let mut out = Applied {
+        batch_commit,
+        ..Default::default()
+    };
+    if statements.is_empty() {
+        return Ok(out);
+    }
+    let run = |chunk: &[Statement], done: u64| {
+        let target = target.clone();
+        let chunk = chunk.to_vec();
+        async move {
+            target.execute_in_transaction(&chunk).await.map_err(|e| {
+                Error::runtime(format!(
+                    "applying to {} failed at statement {} ({}); {}: {}",
+                    target.redacted_url(),
+                    done + e.index as u64 + 1,
+                    chunk
+                        .get(e.index)
+                        .map(|s| s.sql.chars().take(200).collect::<String>())
+                        .unwrap_or_default(),
+                    if batch_commit {
+                        "earlier batches stay committed: run the same command again to resume"
+                    } else {
+                        "the transaction was rolled back, nothing was applied"
+                    },
+                    e.message
+                ))
+            })
+        }
+    };
+    if batch_commit {
+        let mut done = 0u64;
+        for chunk in statements.chunks(batch_size.max(1)) {
+            out.rows_affected += run(chunk, done).await?;
+            done += chunk.len() as u64;
+            out.batches += 1;
+        }
+    } else {
+        out.rows_affected = run(statements, 0).await?;
+        out.batches = statements.len().div_ceil(batch_size.max(1)) as u64;
+    }
+    out.statements = statements.len() as u64;
+    Ok(out)
+}

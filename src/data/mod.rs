@@ -1,0 +1,15 @@
+//! Data reconciliation: exact row diffs across SQLite, PostgreSQL and MySQL/MariaDB,
+//! a cheap sync check, and the statements that bring a target in line with its source.
+
+pub mod apply;
+pub mod diff;
+pub mod introspect;
+pub mod normalize;
+pub mod output;
+pub mod plan;
+pub mod reconcile;
+pub mod sql;
+pub mod sync_check;
+
+pub use diff::{Collect, DiffSink, Difference, Summary, diff};
+pub use plan::{DiffOptions, Plan, Strategy, build_plan};

@@ -1,0 +1,645 @@
+//! Value normalization and unambiguous serialization for hashing.
+//!
+//! Every compared column has a [`Class`] decided from both sides' types, plus the
+//! lower decimal scale / fractional-second precision of the two sides. A decoded
+//! [`Value`] from any engine is normalized to a [`Norm`]; equal data gives equal `Norm`s
+//! whatever the engine, and `Norm::canonical_text` is exactly the text the SQL
+//! expressions in [`super::sql`] produce inside PostgreSQL and MySQL/MariaDB, so the
+//! 64-bit row hashes computed in a database and in cutover agree.
+
+use crate::db::Value;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Utc};
+use md5::{Digest, Md5};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use std::cmp::Ordering;
+use std::str::FromStr;
+
+/// How a column is compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Class {
+    Int,
+    Decimal,
+    Float,
+    Bool,
+    Text,
+    Bytes,
+    Date,
+    Time,
+    Timestamp,
+    Uuid,
+    Json,
+    /// SQLite columns without a usable declared type: take the other side's class.
+    Any,
+}
+
+impl Class {
+    pub fn parse(s: &str) -> Option<Class> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "int" | "integer" => Class::Int,
+            "decimal" | "numeric" => Class::Decimal,
+            "float" | "real" | "double" => Class::Float,
+            "bool" | "boolean" => Class::Bool,
+            "text" | "string" => Class::Text,
+            "bytes" | "binary" | "blob" => Class::Bytes,
+            "date" => Class::Date,
+            "time" => Class::Time,
+            "timestamp" | "datetime" => Class::Timestamp,
+            "uuid" => Class::Uuid,
+            "json" => Class::Json,
+            _ => return None,
+        })
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Class::Int => "int",
+            Class::Decimal => "decimal",
+            Class::Float => "float",
+            Class::Bool => "bool",
+            Class::Text => "text",
+            Class::Bytes => "bytes",
+            Class::Date => "date",
+            Class::Time => "time",
+            Class::Timestamp => "timestamp",
+            Class::Uuid => "uuid",
+            Class::Json => "json",
+            Class::Any => "any",
+        }
+    }
+}
+
+/// The class both sides are compared as, or None when they are not comparable.
+pub fn common_class(a: Class, a_sqlite: bool, b: Class, b_sqlite: bool) -> Option<Class> {
+    use Class::*;
+    if a == b {
+        return Some(if a == Any { Text } else { a });
+    }
+    let pair = |x: Class, y: Class| (a == x && b == y) || (a == y && b == x);
+    if pair(Int, Decimal) || pair(Float, Decimal) {
+        return Some(Decimal);
+    }
+    if pair(Int, Float) {
+        return Some(Float);
+    }
+    if pair(Bool, Int) {
+        return Some(Bool);
+    }
+    if pair(Text, Uuid) || pair(Bytes, Uuid) {
+        return Some(Uuid);
+    }
+    if pair(Text, Json) {
+        return Some(Json);
+    }
+    // SQLite is dynamically typed: its declared type is only a hint.
+    match (a_sqlite, b_sqlite) {
+        (true, false) => Some(if b == Any { Text } else { b }),
+        (false, true) => Some(if a == Any { Text } else { a }),
+        (true, true) => Some(if a == Any {
+            b
+        } else if b == Any {
+            a
+        } else {
+            Text
+        }),
+        (false, false) => {
+            if a == Any {
+                Some(b)
+            } else if b == Any {
+                Some(a)
+            } else {
+                None
+            }
+        }
+    }
+}
+
+/// How one compared column is normalized.
+#[derive(Debug, Clone, Serialize)]
+pub struct ColumnPlan {
+    /// Column name on the source.
+    pub name: String,
+    /// Column name on the target (matched case-insensitively).
+    pub target_name: String,
+    pub class: Class,
+    /// Decimal columns: the scale compared at (the lower of the two sides'); None = exact.
+    pub scale: Option<u32>,
+    /// Timestamps/times: fractional-second digits compared (the lower of the two sides').
+    pub precision: u32,
+    /// Allowed absolute difference (numbers; seconds for timestamps and times).
+    pub tolerance: Option<Decimal>,
+    pub source_type: String,
+    pub target_type: String,
+    /// The engine-native class on each side (decides the SQL expression).
+    #[serde(skip)]
+    pub source_native: Class,
+    #[serde(skip)]
+    pub target_native: Class,
+    /// Declared decimal scale on each side, when known.
+    #[serde(skip)]
+    pub source_scale: Option<u32>,
+    #[serde(skip)]
+    pub target_scale: Option<u32>,
+    pub is_key: bool,
+}
+
+/// A normalized value: equal data gives equal `Norm`s whatever the engine.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Norm {
+    /// Sorts first, like `NULLS FIRST`.
+    Null,
+    Bool(bool),
+    Int(i128),
+    Dec(Decimal),
+    Float(F64),
+    /// Time of day or timestamp in units of 10^-precision seconds (UTC for timestamps).
+    Units(i128),
+    Date(NaiveDate),
+    Uuid(uuid::Uuid),
+    Text(String),
+    Bytes(Vec<u8>),
+    /// Canonical JSON text (object keys sorted, compact).
+    Json(String),
+    /// A value that could not be read as its column's class: compared as its text.
+    Raw(String),
+}
+
+/// f64 with total ordering and -0.0 == 0.0.
+#[derive(Debug, Clone, Copy)]
+pub struct F64(pub f64);
+impl F64 {
+    fn key(self) -> u64 {
+        let x = if self.0 == 0.0 { 0.0 } else { self.0 };
+        x.to_bits()
+    }
+}
+impl PartialEq for F64 {
+    fn eq(&self, o: &Self) -> bool {
+        self.key() == o.key()
+    }
+}
+impl Eq for F64 {}
+impl std::hash::Hash for F64 {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.key().hash(h)
+    }
+}
+impl PartialOrd for F64 {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for F64 {
+    fn cmp(&self, o: &Self) -> Ordering {
+        let a = if self.0 == 0.0 { 0.0 } else { self.0 };
+        let b = if o.0 == 0.0 { 0.0 } else { o.0 };
+        a.total_cmp(&b)
+    }
+}
+
+impl Norm {
+    /// Free text (needs a length prefix when serialized).
+    pub fn is_textual(&self) -> bool {
+        matches!(self, Norm::Text(_) | Norm::Json(_) | Norm::Raw(_))
+    }
+
+    /// The text hashed for this value; identical to what [`super::sql`] computes in SQL.
+    pub fn canonical_text(&self) -> Option<String> {
+        Some(match self {
+            Norm::Null => return None,
+            Norm::Bool(b) => if *b { "1" } else { "0" }.to_string(),
+            Norm::Int(i) => i.to_string(),
+            Norm::Dec(d) => d.to_string(),
+            Norm::Float(f) => format!("{:?}", f.0),
+            Norm::Units(u) => u.to_string(),
+            Norm::Date(d) => d.format("%Y-%m-%d").to_string(),
+            Norm::Uuid(u) => u.hyphenated().to_string(),
+            Norm::Text(s) | Norm::Json(s) | Norm::Raw(s) => s.clone(),
+            Norm::Bytes(b) => hex::encode(b),
+        })
+    }
+}
+
+fn pow10(p: u32) -> i128 {
+    10i128.pow(p)
+}
+
+/// Round `units` (in 10^-6 s) to `precision` digits, half away from zero.
+fn round_micros(micros: i128, precision: u32) -> i128 {
+    let p = precision.min(6);
+    let div = pow10(6 - p);
+    if div == 1 {
+        return micros;
+    }
+    let q = micros / div;
+    let r = micros % div;
+    if r.abs() * 2 >= div {
+        q + micros.signum()
+    } else {
+        q
+    }
+}
+
+fn parse_decimal(s: &str) -> Option<Decimal> {
+    let t = s.trim();
+    Decimal::from_str(t)
+        .or_else(|_| Decimal::from_scientific(t))
+        .ok()
+}
+
+fn decimal_at(d: Decimal, scale: Option<u32>) -> Decimal {
+    let mut d = match scale {
+        Some(s) => {
+            let mut r =
+                d.round_dp_with_strategy(s, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+            r.rescale(s);
+            r
+        }
+        None => d.normalize(),
+    };
+    if d.is_zero() {
+        d.set_sign_positive(true);
+    }
+    d
+}
+
+/// Parse the timestamp formats SQLite files commonly hold (text, or unix seconds).
+pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
+    let t = s.trim();
+    if let Ok(d) = DateTime::parse_from_rfc3339(t) {
+        return Some(d.with_timezone(&Utc));
+    }
+    for f in [
+        "%Y-%m-%d %H:%M:%S%.f%#z",
+        "%Y-%m-%dT%H:%M:%S%.f%#z",
+        "%Y-%m-%d %H:%M:%S%.f %#z",
+    ] {
+        if let Ok(d) = DateTime::parse_from_str(t, f) {
+            return Some(d.with_timezone(&Utc));
+        }
+    }
+    let naive = t.trim_end_matches('Z').trim_end_matches(" UTC");
+    for f in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+    ] {
+        if let Ok(d) = NaiveDateTime::parse_from_str(naive, f) {
+            return Some(d.and_utc());
+        }
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(naive, "%Y-%m-%d") {
+        return d.and_hms_opt(0, 0, 0).map(|x| x.and_utc());
+    }
+    None
+}
+
+fn time_micros(t: NaiveTime) -> i128 {
+    t.num_seconds_from_midnight() as i128 * 1_000_000 + (t.nanosecond() / 1000) as i128
+}
+
+fn raw(v: &Value) -> Norm {
+    Norm::Raw(v.to_string())
+}
+
+/// Normalize one decoded value for its column.
+pub fn normalize(v: &Value, plan: &ColumnPlan) -> Norm {
+    if v.is_null() {
+        return Norm::Null;
+    }
+    match plan.class {
+        Class::Int => match v {
+            Value::Int(i) => Norm::Int(*i as i128),
+            Value::UInt(u) => Norm::Int(*u as i128),
+            Value::Bool(b) => Norm::Int(*b as i128),
+            Value::Decimal(d) if d.fract().is_zero() => d
+                .normalize()
+                .to_string()
+                .parse()
+                .map(Norm::Int)
+                .unwrap_or_else(|_| raw(v)),
+            Value::Float(f) if f.fract() == 0.0 && f.abs() < 1e30 => Norm::Int(*f as i128),
+            Value::Text(s) => s.trim().parse().map(Norm::Int).unwrap_or_else(|_| raw(v)),
+            _ => raw(v),
+        },
+        Class::Decimal => {
+            let d = match v {
+                Value::Int(i) => Some(Decimal::from(*i)),
+                Value::UInt(u) => Some(Decimal::from(*u)),
+                Value::Bool(b) => Some(Decimal::from(*b as i64)),
+                Value::Decimal(d) => Some(*d),
+                // Rust prints the shortest text that reads back as the same double.
+                Value::Float(f) => parse_decimal(&f.to_string()),
+                Value::Text(s) => parse_decimal(s),
+                _ => None,
+            };
+            match d {
+                Some(d) => Norm::Dec(decimal_at(d, plan.scale)),
+                None => raw(v),
+            }
+        }
+        Class::Float => match v {
+            Value::Float(f) => Norm::Float(F64(*f)),
+            Value::Int(i) => Norm::Float(F64(*i as f64)),
+            Value::UInt(u) => Norm::Float(F64(*u as f64)),
+            Value::Decimal(d) => f64::from_str(&d.to_string())
+                .map(|f| Norm::Float(F64(f)))
+                .unwrap_or_else(|_| raw(v)),
+            Value::Text(s) => f64::from_str(s.trim())
+                .map(|f| Norm::Float(F64(f)))
+                .unwrap_or_else(|_| raw(v)),
+            _ => raw(v),
+        },
+        Class::Bool => match v {
+            Value::Bool(b) => Norm::Bool(*b),
+            Value::Int(i) => Norm::Bool(*i != 0),
+            Value::UInt(u) => Norm::Bool(*u != 0),
+            Value::Decimal(d) => Norm::Bool(!d.is_zero()),
+            Value::Float(f) => Norm::Bool(*f != 0.0),
+            Value::Text(s) => match s.trim().to_ascii_lowercase().as_str() {
+                "1" | "t" | "true" | "y" | "yes" | "on" => Norm::Bool(true),
+                "0" | "f" | "false" | "n" | "no" | "off" => Norm::Bool(false),
+                _ => raw(v),
+            },
+            _ => raw(v),
+        },
+        Class::Text | Class::Any => match v {
+            Value::Text(s) => Norm::Text(s.clone()),
+            Value::Bytes(b) => match std::str::from_utf8(b) {
+                Ok(s) => Norm::Text(s.to_string()),
+                Err(_) => Norm::Bytes(b.clone()),
+            },
+            other => Norm::Text(other.to_string()),
+        },
+        Class::Bytes => match v {
+            Value::Bytes(b) => Norm::Bytes(b.clone()),
+            Value::Text(s) => Norm::Bytes(s.as_bytes().to_vec()),
+            _ => raw(v),
+        },
+        Class::Date => match v {
+            Value::Date(d) => Norm::Date(*d),
+            Value::Timestamp(t) => Norm::Date(t.date()),
+            Value::TimestampTz(t) => Norm::Date(t.date_naive()),
+            Value::Text(s) => NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+                .ok()
+                .or_else(|| parse_timestamp(s).map(|t| t.date_naive()))
+                .map(Norm::Date)
+                .unwrap_or_else(|| raw(v)),
+            _ => raw(v),
+        },
+        Class::Time => {
+            let t = match v {
+                Value::Time(t) => Some(*t),
+                Value::Text(s) => NaiveTime::parse_from_str(s.trim(), "%H:%M:%S%.f")
+                    .or_else(|_| NaiveTime::parse_from_str(s.trim(), "%H:%M"))
+                    .ok(),
+                _ => None,
+            };
+            match t {
+                Some(t) => Norm::Units(round_micros(time_micros(t), plan.precision)),
+                None => raw(v),
+            }
+        }
+        Class::Timestamp => {
+            let t = match v {
+                Value::Timestamp(t) => Some(t.and_utc()),
+                Value::TimestampTz(t) => Some(*t),
+                Value::Date(d) => d.and_hms_opt(0, 0, 0).map(|x| x.and_utc()),
+                Value::Text(s) => parse_timestamp(s),
+                Value::Int(i) => DateTime::from_timestamp(*i, 0),
+                _ => None,
+            };
+            match t {
+                Some(t) => {
+                    let micros =
+                        t.timestamp() as i128 * 1_000_000 + t.timestamp_subsec_micros() as i128;
+                    Norm::Units(round_micros(micros, plan.precision))
+                }
+                None => raw(v),
+            }
+        }
+        Class::Uuid => match v {
+            Value::Uuid(u) => Norm::Uuid(*u),
+            Value::Text(s) => uuid::Uuid::parse_str(s.trim())
+                .map(Norm::Uuid)
+                .unwrap_or_else(|_| Norm::Raw(s.to_lowercase())),
+            Value::Bytes(b) => uuid::Uuid::from_slice(b)
+                .map(Norm::Uuid)
+                .unwrap_or_else(|_| raw(v)),
+            _ => raw(v),
+        },
+        Class::Json => match v {
+            Value::Json(j) => Norm::Json(canonical_json(j)),
+            Value::Text(s) => serde_json::from_str::<serde_json::Value>(s)
+                .map(|j| Norm::Json(canonical_json(&j)))
+                .unwrap_or_else(|_| raw(v)),
+            _ => raw(v),
+        },
+    }
+}
+
+/// JSON text with object keys sorted (recursively) and no insignificant whitespace.
+pub fn canonical_json(v: &serde_json::Value) -> String {
+    fn write(v: &serde_json::Value, out: &mut String) {
+        match v {
+            serde_json::Value::Object(m) => {
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort();
+                out.push('{');
+                for (i, k) in keys.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&serde_json::Value::String((*k).clone()).to_string());
+                    out.push(':');
+                    write(&m[*k], out);
+                }
+                out.push('}');
+            }
+            serde_json::Value::Array(a) => {
+                out.push('[');
+                for (i, x) in a.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write(x, out);
+                }
+                out.push(']');
+            }
+            serde_json::Value::Number(n) => {
+                // 1.0 and 1 are the same JSON number
+                match n.as_f64() {
+                    Some(f) if f.fract() == 0.0 && f.abs() < 9e15 => {
+                        out.push_str(&(f as i64).to_string())
+                    }
+                    _ => out.push_str(&n.to_string()),
+                }
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    let mut s = String::new();
+    write(v, &mut s);
+    s
+}
+
+/// Append one field to a hash input: `N` for NULL; `V<text>;` for values whose text
+/// never holds `;` or `:` (numbers, times, dates, UUIDs, hex); `V<byte length>:<bytes>`
+/// for text of any kind. No value can be mistaken for another or for NULL.
+pub fn serialize_field(out: &mut Vec<u8>, n: &Norm) {
+    match n.canonical_text() {
+        None => out.push(b'N'),
+        Some(t) if n.is_textual() => {
+            out.push(b'V');
+            out.extend_from_slice(t.len().to_string().as_bytes());
+            out.push(b':');
+            out.extend_from_slice(t.as_bytes());
+        }
+        Some(t) => {
+            out.push(b'V');
+            out.extend_from_slice(t.as_bytes());
+            out.push(b';');
+        }
+    }
+}
+
+/// MD5 of the serialized fields.
+pub fn md5_of(fields: &[Norm]) -> [u8; 16] {
+    let mut buf = Vec::with_capacity(64);
+    for f in fields {
+        serialize_field(&mut buf, f);
+    }
+    let d = Md5::digest(&buf);
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&d);
+    out
+}
+
+/// The 64-bit row hash: the first 8 bytes of the MD5 of key and compared columns.
+pub fn row_hash(fields: &[Norm]) -> u64 {
+    let d = md5_of(fields);
+    u64::from_be_bytes(d[..8].try_into().expect("8 bytes"))
+}
+
+/// Is `a` equal to `b` for this column (honouring its tolerance)?
+pub fn equal_with_tolerance(plan: &ColumnPlan, a: &Norm, b: &Norm) -> bool {
+    if a == b {
+        return true;
+    }
+    let Some(tol) = plan.tolerance else {
+        return false;
+    };
+    let num = |n: &Norm| -> Option<Decimal> {
+        match n {
+            Norm::Int(i) => Decimal::from_i128_with_scale(*i, 0).into(),
+            Norm::Dec(d) => Some(*d),
+            Norm::Float(f) => Decimal::from_f64_retain(f.0),
+            Norm::Units(u) => Some(Decimal::from_i128_with_scale(*u, plan.precision.min(6))),
+            _ => None,
+        }
+    };
+    match (num(a), num(b)) {
+        (Some(x), Some(y)) => (x - y).abs() <= tol,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(class: Class, scale: Option<u32>, precision: u32) -> ColumnPlan {
+        ColumnPlan {
+            name: "c".into(),
+            target_name: "c".into(),
+            class,
+            scale,
+            precision,
+            tolerance: None,
+            source_type: String::new(),
+            target_type: String::new(),
+            source_native: class,
+            target_native: class,
+            source_scale: None,
+            target_scale: None,
+            is_key: false,
+        }
+    }
+
+    #[test]
+    fn decimals_compare_exactly_at_the_lower_scale() {
+        let p = plan(Class::Decimal, Some(2), 6);
+        let a = normalize(&Value::Decimal(Decimal::from_str("1.50").unwrap()), &p);
+        let b = normalize(&Value::Float(1.5), &p);
+        let c = normalize(&Value::Text("1.5".into()), &p);
+        assert_eq!(a, b);
+        assert_eq!(a, c);
+        assert_eq!(a.canonical_text().unwrap(), "1.50");
+        let r = normalize(&Value::Decimal(Decimal::from_str("1.555").unwrap()), &p);
+        assert_eq!(r.canonical_text().unwrap(), "1.56");
+        let z = normalize(&Value::Decimal(Decimal::from_str("-0.001").unwrap()), &p);
+        assert_eq!(z.canonical_text().unwrap(), "0.00");
+        let free = plan(Class::Decimal, None, 6);
+        assert_eq!(
+            normalize(&Value::Decimal(Decimal::from_str("1.500").unwrap()), &free)
+                .canonical_text()
+                .unwrap(),
+            "1.5"
+        );
+    }
+
+    #[test]
+    fn timestamps_are_utc_units_at_the_lower_precision() {
+        let p = plan(Class::Timestamp, None, 3);
+        let tz = normalize(&Value::Text("2024-01-01 12:00:00.1235+02:00".into()), &p);
+        let naive = normalize(
+            &Value::Timestamp(
+                NaiveDateTime::parse_from_str("2024-01-01 10:00:00.124", "%Y-%m-%d %H:%M:%S%.f")
+                    .unwrap(),
+            ),
+            &p,
+        );
+        assert_eq!(tz, naive);
+        assert_eq!(naive.canonical_text().unwrap(), "1704103200124");
+    }
+
+    #[test]
+    fn null_empty_and_lookalike_fields_never_collide() {
+        let t = |s: &str| Norm::Text(s.into());
+        let h1 = row_hash(&[t("a"), t("bc")]);
+        let h2 = row_hash(&[t("ab"), t("c")]);
+        let h3 = row_hash(&[Norm::Null, t("")]);
+        let h4 = row_hash(&[t(""), Norm::Null]);
+        let h5 = row_hash(&[t("N"), t("")]);
+        let h6 = row_hash(&[t("V1:N"), Norm::Null]);
+        let all = [h1, h2, h3, h4, h5, h6];
+        for i in 0..all.len() {
+            for j in i + 1..all.len() {
+                assert_ne!(all[i], all[j], "{i} vs {j}");
+            }
+        }
+        assert_ne!(
+            normalize(&Value::Text(String::new()), &plan(Class::Text, None, 6)),
+            Norm::Null
+        );
+    }
+
+    #[test]
+    fn json_compares_by_value() {
+        let p = plan(Class::Json, None, 6);
+        let a = normalize(&Value::Text(r#"{"b": [1, 2.0], "a": "x"}"#.into()), &p);
+        let b = normalize(&Value::Json(serde_json::json!({"a": "x", "b": [1, 2]})), &p);
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn tolerance_is_absolute() {
+        let mut p = plan(Class::Decimal, Some(3), 6);
+        p.tolerance = Some(Decimal::from_str("0.001").unwrap());
+        let a = normalize(&Value::Text("1.000".into()), &p);
+        let b = normalize(&Value::Text("1.001".into()), &p);
+        let c = normalize(&Value::Text("1.002".into()), &p);
+        assert!(equal_with_tolerance(&p, &a, &b));
+        assert!(!equal_with_tolerance(&p, &a, &c));
+    }
+}

@@ -1,0 +1,188 @@
+//! `diff-data`: compare a table on two targets; the evidence is the diff summary and
+//! the first differences. `expect = "equal"` or `max_differences = N` decide pass/fail;
+//! with neither the step only reports (e.g. to show the deltas at a checkpoint).
+
+use super::{BuildContext, Step, StepContext, StepOutcome};
+use crate::data::normalize::Class;
+use crate::data::plan::{DiffOptions, build_plan};
+use crate::data::reconcile::SampleSink;
+use crate::engine::targets::Targets;
+use crate::error::Result;
+use crate::runbook::Params;
+use async_trait::async_trait;
+use rust_decimal::Decimal;
+use serde_json::json;
+use std::str::FromStr;
+use toml::de::DeValue;
+
+pub struct DiffData {
+    pub source: String,
+    pub target: String,
+    pub opts: DiffOptions,
+    pub max_differences: Option<u64>,
+    pub limit: usize,
+}
+
+/// Read the diff options shared by `diff-data` and `sync` (`table` required unless `tables`).
+pub fn read_options(p: &Params, table: Option<String>) -> Result<DiffOptions> {
+    let mut tolerance = Vec::new();
+    if let Some(t) = p.table("tolerance")? {
+        for (k, v) in t.entries() {
+            let text = match v.get_ref() {
+                DeValue::Integer(i) => i.as_str().to_string(),
+                DeValue::Float(f) => f.as_str().to_string(),
+                DeValue::String(s) => s.to_string(),
+                _ => String::new(),
+            };
+            let d = Decimal::from_str(&text)
+                .or_else(|_| Decimal::from_scientific(&text))
+                .map_err(|_| {
+                    p.value_error(
+                        v,
+                        format!("tolerance for \"{}\" must be a number", k.get_ref()),
+                    )
+                })?;
+            tolerance.push((k.get_ref().to_string(), d.abs()));
+        }
+    }
+    let mut compare_as = Vec::new();
+    if let Some(t) = p.table("compare_as")? {
+        for (k, v) in t.entries() {
+            let class = match v.get_ref() {
+                DeValue::String(s) => Class::parse(s),
+                _ => None,
+            }
+            .ok_or_else(|| {
+                p.value_error(
+                    v,
+                    "compare_as values are one of text, int, decimal, float, bool, bytes, date, time, timestamp, uuid, json",
+                )
+            })?;
+            compare_as.push((k.get_ref().to_string(), class));
+        }
+    }
+    Ok(DiffOptions {
+        table: match table {
+            Some(t) => t,
+            None => p.req_str("table")?,
+        },
+        target_table: p.str("target_table")?,
+        key: p.str_list("key")?,
+        columns: p.str_list("columns")?,
+        where_sql: p.str("where")?,
+        tolerance,
+        compare_as,
+        strategy: None,
+    })
+}
+
+impl DiffData {
+    pub fn build(p: &Params, ctx: &BuildContext) -> Result<Self> {
+        let source = ctx.target(p, "source")?;
+        let target = ctx.target(p, "target")?;
+        let opts = read_options(p, None)?;
+        let max = p.int("max_differences")?;
+        let expect = p.str("expect")?;
+        let max_differences = match (max, expect.as_deref()) {
+            (Some(_), Some(_)) => {
+                return Err(p.error_at(
+                    "expect",
+                    "give either `expect = \"equal\"` or `max_differences`, not both",
+                ));
+            }
+            (Some(n), None) if n < 0 => {
+                return Err(p.error_at("max_differences", "`max_differences` must be 0 or more"));
+            }
+            (Some(n), None) => Some(n as u64),
+            (None, Some("equal")) => Some(0),
+            (None, Some(other)) => {
+                return Err(p.error_at(
+                    "expect",
+                    format!("`expect` must be \"equal\", found \"{other}\""),
+                ));
+            }
+            (None, None) => None,
+        };
+        let limit = p.int("limit")?.unwrap_or(50).max(0) as usize;
+        Ok(DiffData {
+            source,
+            target,
+            opts,
+            max_differences,
+            limit,
+        })
+    }
+}
+
+#[async_trait]
+impl Step for DiffData {
+    fn kind(&self) -> &'static str {
+        "diff-data"
+    }
+    fn targets(&self) -> Vec<String> {
+        vec![self.source.clone(), self.target.clone()]
+    }
+    fn plan(&self, _targets: &Targets) -> Vec<String> {
+        let tt = self
+            .opts
+            .target_table
+            .as_deref()
+            .unwrap_or(&self.opts.table);
+        let rule = match self.max_differences {
+            Some(0) => ", expect equal".to_string(),
+            Some(n) => format!(", at most {n} differences"),
+            None => String::new(),
+        };
+        vec![format!(
+            "compare rows of {} on {} with {tt} on {}{rule}",
+            self.opts.table, self.source, self.target
+        )]
+    }
+    async fn run(&self, ctx: &StepContext<'_>) -> Result<StepOutcome> {
+        let src = ctx.targets.get(&self.source).await?;
+        let dst = ctx.targets.get(&self.target).await?;
+        let plan = build_plan(&src, &dst, &self.opts).await?;
+        let mut sink = SampleSink::new(self.limit);
+        let s = crate::data::diff(&src, &dst, plan, &mut sink, &|p| ctx.progress(p)).await?;
+        let summary = format!(
+            "{}: {} (source {} rows, target {}; only in source {}, only in target {}, changed {})",
+            self.opts.table,
+            if s.equal() { "equal" } else { "different" },
+            s.source_rows,
+            s.target_rows,
+            s.only_in_source,
+            s.only_in_target,
+            s.changed
+        );
+        let failure = match self.max_differences {
+            Some(n) if s.differences() > n => Some(if n == 0 {
+                format!(
+                    "{} is not equal: {} differences",
+                    self.opts.table,
+                    s.differences()
+                )
+            } else {
+                format!(
+                    "{}: {} differences, more than the {n} allowed",
+                    self.opts.table,
+                    s.differences()
+                )
+            }),
+            _ => None,
+        };
+        let evidence = json!({
+            "source": self.source,
+            "target": self.target,
+            "equal": s.equal(),
+            "summary": s,
+            "differences": sink.samples,
+            "differences_not_shown": sink.total.saturating_sub(sink.samples.len() as u64),
+        });
+        Ok(StepOutcome {
+            summary,
+            evidence,
+            failure,
+            hazards: Vec::new(),
+        })
+    }
+}
