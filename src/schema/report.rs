@@ -153,9 +153,7 @@ pub fn text(cmp: &Comparison, allow: &BTreeSet<String>) -> String {
         }
     }
     if !d.is_equal() {
-        let neutral = d.cross_engine();
-        let a = ddl::render_schema(&cmp.target, d.target_dialect, neutral);
-        let b = ddl::render_schema(&cmp.source, d.source_dialect, neutral);
+        let (a, b, neutral) = normalized_ddl(cmp);
         let udiff = similar::TextDiff::from_lines(&a, &b)
             .unified_diff()
             .context_radius(3)
@@ -175,8 +173,25 @@ pub fn text(cmp: &Comparison, allow: &BTreeSet<String>) -> String {
     out
 }
 
+/// The normalized DDL of the target and the source (engine-neutral across engines).
+fn normalized_ddl(cmp: &Comparison) -> (String, String, bool) {
+    let d = &cmp.diff;
+    let neutral = d.cross_engine();
+    (
+        ddl::render_schema(&cmp.target, d.target_dialect, neutral),
+        ddl::render_schema(&cmp.source, d.source_dialect, neutral),
+        neutral,
+    )
+}
+
 pub fn json(cmp: &Comparison, allow: &BTreeSet<String>) -> Json {
     let d = &cmp.diff;
+    // The full normalized DDL of both sides when they differ, so a reader (the TUI's
+    // unified and side-by-side views) can show the whole diff, not only the changes.
+    let ddl_json = (!d.is_equal()).then(|| {
+        let (target, source, neutral) = normalized_ddl(cmp);
+        json!({"source": source, "target": target, "engine_neutral": neutral})
+    });
     let count = |k: ChangeKind| d.changes.iter().filter(|c| c.change == k).count();
     json!({
         "format": JSON_FORMAT,
@@ -203,6 +218,7 @@ pub fn json(cmp: &Comparison, allow: &BTreeSet<String>) -> Json {
             "message": h.message,
             "allowed": allow.contains(&h.code),
         })).collect::<Vec<_>>(),
+        "ddl": ddl_json,
         "migration": {
             "dialect": cmp.migration.dialect,
             "statements": cmp.migration.statements(allow),
