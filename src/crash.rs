@@ -4,13 +4,13 @@
 //! committed, ledger not yet told), `migration:STEP:N` (while applying migration N).
 
 pub fn point(name: &str) {
-    if let Ok(want) = std::env::var("CUTOVER_CRASH_AT") {
-        if want == name {
-            tracing::warn!("CUTOVER_CRASH_AT={want}: killing this process with SIGKILL");
-            // SAFETY: sending SIGKILL to ourselves; nothing after this runs.
-            unsafe {
-                libc::kill(libc::getpid(), libc::SIGKILL);
-            }
+    if let Ok(want) = std::env::var("CUTOVER_CRASH_AT")
+        && want == name
+    {
+        tracing::warn!("CUTOVER_CRASH_AT={want}: killing this process with SIGKILL");
+        // SAFETY: sending SIGKILL to ourselves; nothing after this runs.
+        unsafe {
+            libc::kill(libc::getpid(), libc::SIGKILL);
         }
     }
 }

@@ -13,6 +13,8 @@ pub mod cli;
 pub mod ledger;
 pub mod logging;
 pub mod runbook;
+pub mod schema;
 pub mod steps;
 /// Real test databases (used by integration tests and benchmarks).
 pub mod testkit;
+pub mod tui;

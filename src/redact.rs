@@ -85,10 +85,10 @@ pub fn scrub(text: &str) -> String {
 
 /// Register the password of a URL (if any) and return the redacted form.
 pub fn register_url(url: &str) -> String {
-    if let Ok(u) = url::Url::parse(url) {
-        if let Some(p) = u.password() {
-            register_secret(p);
-        }
+    if let Ok(u) = url::Url::parse(url)
+        && let Some(p) = u.password()
+    {
+        register_secret(p);
     }
     redact_url(url)
 }

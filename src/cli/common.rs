@@ -1,7 +1,6 @@
 //! Options and helpers shared by the runbook commands.
 
 use crate::runbook::Runbook;
-use std::path::PathBuf;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct LedgerArgs {
@@ -20,7 +19,7 @@ pub fn operator(explicit: Option<String>) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-pub fn load_runbook(path: &PathBuf) -> crate::Result<Runbook> {
+pub fn load_runbook(path: &std::path::Path) -> crate::Result<Runbook> {
     let rb = Runbook::load(path)?;
     crate::logging::init_for_dir(&rb.dir);
     Ok(rb)

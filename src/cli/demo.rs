@@ -313,5 +313,8 @@ pub async fn run(args: Args) -> Result<i32> {
         runbook_arg: runbook.display().to_string(),
         ..Default::default()
     };
+    if !args.headless && common::is_terminal_stdout() {
+        return crate::tui::driver::run(rb, None, opts).await;
+    }
     super::run::drive(rb, None, opts).await
 }

@@ -1,10 +1,13 @@
-//! `cutover diff ...`: compare two databases.
+//! `cutover diff ...`: compare two databases (or snapshots): schemas and rows.
 
-use super::diff_data;
+use super::{diff_data, diff_schema};
 use clap::Subcommand;
 
 #[derive(Subcommand, Debug)]
 pub enum DiffCommand {
+    /// Compare two schemas object by object; print a summary and a unified diff of
+    /// normalized DDL, stable JSON, or the migration SQL that makes the target match.
+    Schema(diff_schema::Args),
     /// Compare the rows of a table in two databases (SQLite, PostgreSQL, MySQL/MariaDB);
     /// exit 0 equal, 1 different, 2 bad input, 3 runtime error.
     Data(diff_data::Args),
@@ -12,6 +15,7 @@ pub enum DiffCommand {
 
 pub async fn run(cmd: DiffCommand) -> crate::Result<i32> {
     match cmd {
+        DiffCommand::Schema(a) => diff_schema::run(a).await,
         DiffCommand::Data(a) => diff_data::run(a).await,
     }
 }

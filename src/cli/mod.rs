@@ -6,9 +6,11 @@ pub mod common;
 pub mod demo;
 pub mod diff;
 pub mod diff_data;
+pub mod diff_schema;
 pub mod plain;
 pub mod rollback;
 pub mod run;
+pub mod snapshot;
 pub mod status;
 pub mod sync_check;
 pub mod validate;
@@ -54,7 +56,7 @@ pub enum Command {
     Audit(audit::AuditCommand),
     /// Check a runbook (syntax, step kinds, files, ${env:...} variables) without touching any database.
     Validate(validate::Args),
-    /// Compare two databases (`diff data`: rows of a table).
+    /// Compare two databases or snapshots: `diff schema` (objects, DDL, generated migration) or `diff data` (rows of a table).
     Diff {
         #[command(subcommand)]
         command: diff::DiffCommand,
@@ -63,6 +65,11 @@ pub enum Command {
     SyncCheck(sync_check::Args),
     /// Write the LERG area-code cutover example (SQLite) into a directory and run it.
     Demo(demo::Args),
+    /// Capture a database's schema, row counts and fingerprints, or compare with one (drift).
+    Snapshot {
+        #[command(subcommand)]
+        command: snapshot::SnapshotCommand,
+    },
 }
 
 /// Run a parsed command; returns the process exit code.
@@ -79,5 +86,6 @@ pub async fn dispatch(cli: Cli) -> crate::Result<i32> {
         Command::Diff { command } => diff::run(command).await,
         Command::SyncCheck(a) => sync_check::run(a).await,
         Command::Demo(a) => demo::run(a).await,
+        Command::Snapshot { command } => snapshot::run(command).await,
     }
 }

@@ -66,7 +66,11 @@ pub async fn run(args: Args) -> Result<i32> {
         new_run: args.new,
         runbook_arg: args.runbook.display().to_string(),
     };
-    drive(rb, common::ledger_override(&args.ledger).as_deref(), opts).await
+    let ledger = common::ledger_override(&args.ledger);
+    if !args.headless && common::is_terminal_stdout() {
+        return crate::tui::driver::run(rb, ledger.as_deref(), opts).await;
+    }
+    drive(rb, ledger.as_deref(), opts).await
 }
 
 /// Run a runbook with the plain renderer; handles Ctrl-C (the run stays resumable).

@@ -5,11 +5,14 @@ use super::{Database, Statement, Value, split_statements};
 use refinery_core::Migration;
 use refinery_core::traits::r#async::{AsyncMigrate, AsyncQuery, AsyncTransaction};
 
+/// Called with each migration's SQL as it is applied.
+pub type OnApply<'a> = Box<dyn Fn(&str) + Send + Sync + 'a>;
+
 /// A refinery connection over one of our databases. `on_apply` is told about each
 /// migration (name, statements) as it is applied, for progress.
 pub struct RefineryDb<'a> {
     pub db: &'a dyn Database,
-    pub on_apply: Option<Box<dyn Fn(&str) + Send + Sync + 'a>>,
+    pub on_apply: Option<OnApply<'a>>,
 }
 
 #[derive(Debug)]

@@ -172,12 +172,11 @@ impl ProgressMeter {
     /// (unless `force`), so callers can call it on every row cheaply.
     pub fn tick(&mut self, done: u64, force: bool) -> Option<Progress> {
         let now = std::time::Instant::now();
-        if !force {
-            if let Some(l) = self.last_emit {
-                if now.duration_since(l) < Duration::from_millis(100) {
-                    return None;
-                }
-            }
+        if !force
+            && let Some(l) = self.last_emit
+            && now.duration_since(l) < Duration::from_millis(100)
+        {
+            return None;
         }
         self.last_emit = Some(now);
         let secs = now.duration_since(self.started).as_secs_f64().max(1e-6);

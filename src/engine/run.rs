@@ -189,14 +189,15 @@ impl Engine {
             Ok(o) => o,
             Err(e) => return Err(e),
         };
-        if let RunOutcome::CheckFailed { .. } | RunOutcome::Failed { .. } = outcome {
-            if rb.policy.rollback_on_failure && !rb.rollback.is_empty() {
-                self.events.emit(EngineEvent::StepLog {
-                    step: String::new(),
-                    message: "policy rollback_on_failure: running the rollback phases".into(),
-                });
-                let _ = self.rollback(None, opts).await?;
-            }
+        if let RunOutcome::CheckFailed { .. } | RunOutcome::Failed { .. } = outcome
+            && rb.policy.rollback_on_failure
+            && !rb.rollback.is_empty()
+        {
+            self.events.emit(EngineEvent::StepLog {
+                step: String::new(),
+                message: "policy rollback_on_failure: running the rollback phases".into(),
+            });
+            let _ = self.rollback(None, opts).await?;
         }
         Ok(outcome)
     }
@@ -700,24 +701,24 @@ impl Engine {
 impl Engine {
     /// Called when the run is interrupted (Ctrl-C): record it and give back the locks.
     pub async fn interrupted(&self, opts: &RunOptions) {
-        if let Ok(Some(state)) = self.ledger.latest_run(&self.runbook.name).await {
-            if !state.finished {
-                let _ = self
-                    .record(
-                        &state.run_id,
-                        "run_stopped",
-                        None,
-                        json!({"status": "interrupted", "operator": opts.operator}),
-                    )
-                    .await;
-                let keys = self.lock_keys().into_iter().map(|(k, _)| k).collect();
-                self.ledger
-                    .release(&LockGuard {
-                        run_id: state.run_id.clone(),
-                        keys,
-                    })
-                    .await;
-            }
+        if let Ok(Some(state)) = self.ledger.latest_run(&self.runbook.name).await
+            && !state.finished
+        {
+            let _ = self
+                .record(
+                    &state.run_id,
+                    "run_stopped",
+                    None,
+                    json!({"status": "interrupted", "operator": opts.operator}),
+                )
+                .await;
+            let keys = self.lock_keys().into_iter().map(|(k, _)| k).collect();
+            self.ledger
+                .release(&LockGuard {
+                    run_id: state.run_id.clone(),
+                    keys,
+                })
+                .await;
         }
     }
 }

@@ -69,15 +69,15 @@ impl Ledger {
         }
         if dialect == Dialect::Sqlite {
             let path = db::sqlite_path(url);
-            if let Some(parent) = Path::new(&path).parent() {
-                if !parent.as_os_str().is_empty() {
-                    std::fs::create_dir_all(parent).map_err(|e| {
-                        Error::runtime(format!(
-                            "cannot create ledger directory {}: {e}",
-                            parent.display()
-                        ))
-                    })?;
-                }
+            if let Some(parent) = Path::new(&path).parent()
+                && !parent.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    Error::runtime(format!(
+                        "cannot create ledger directory {}: {e}",
+                        parent.display()
+                    ))
+                })?;
             }
         }
         let db = db::connect_with(

@@ -38,6 +38,25 @@ pub struct StepRecord {
     pub elapsed_ms: Option<u64>,
 }
 
+impl StepRecord {
+    fn new(step: &str, kind: String, phase: String, state: StepState, at: &str) -> StepRecord {
+        StepRecord {
+            step_id: step.to_string(),
+            kind,
+            phase,
+            state,
+            summary: None,
+            error: None,
+            evidence: serde_json::Value::Null,
+            evidence_hash: None,
+            hazards: Vec::new(),
+            started_at: Some(at.to_string()),
+            finished_at: None,
+            elapsed_ms: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct RunState {
     pub run_id: String,
@@ -76,19 +95,14 @@ impl RunState {
                     st.status = "running".into();
                 }
                 "step_started" => {
-                    let e = st.steps.entry(step.clone()).or_insert_with(|| StepRecord {
-                        step_id: step.clone(),
-                        kind: gs("kind"),
-                        phase: gs("phase"),
-                        state: StepState::Running,
-                        summary: None,
-                        error: None,
-                        evidence: serde_json::Value::Null,
-                        evidence_hash: None,
-                        hazards: Vec::new(),
-                        started_at: None,
-                        finished_at: None,
-                        elapsed_ms: None,
+                    let e = st.steps.entry(step.clone()).or_insert_with(|| {
+                        StepRecord::new(
+                            &step,
+                            gs("kind"),
+                            gs("phase"),
+                            StepState::Running,
+                            &r.created_at,
+                        )
                     });
                     e.state = StepState::Running;
                     e.error = None;
@@ -96,19 +110,14 @@ impl RunState {
                     st.status = "running".into();
                 }
                 "step_done" | "step_failed" => {
-                    let e = st.steps.entry(step.clone()).or_insert_with(|| StepRecord {
-                        step_id: step.clone(),
-                        kind: gs("kind"),
-                        phase: gs("phase"),
-                        state: StepState::Running,
-                        summary: None,
-                        error: None,
-                        evidence: serde_json::Value::Null,
-                        evidence_hash: None,
-                        hazards: Vec::new(),
-                        started_at: Some(r.created_at.clone()),
-                        finished_at: None,
-                        elapsed_ms: None,
+                    let e = st.steps.entry(step.clone()).or_insert_with(|| {
+                        StepRecord::new(
+                            &step,
+                            gs("kind"),
+                            gs("phase"),
+                            StepState::Running,
+                            &r.created_at,
+                        )
                     });
                     e.state = if r.kind == "step_done" {
                         StepState::Done
@@ -162,19 +171,14 @@ impl RunState {
                 "checkpoint_waiting" => {
                     st.status = "awaiting_approval".into();
                     st.waiting_at = Some((step.clone(), gs("evidence_hash")));
-                    let e = st.steps.entry(step.clone()).or_insert_with(|| StepRecord {
-                        step_id: step.clone(),
-                        kind: "checkpoint".into(),
-                        phase: gs("phase"),
-                        state: StepState::AwaitingApproval,
-                        summary: None,
-                        error: None,
-                        evidence: serde_json::Value::Null,
-                        evidence_hash: None,
-                        hazards: Vec::new(),
-                        started_at: Some(r.created_at.clone()),
-                        finished_at: None,
-                        elapsed_ms: None,
+                    let e = st.steps.entry(step.clone()).or_insert_with(|| {
+                        StepRecord::new(
+                            &step,
+                            "checkpoint".into(),
+                            gs("phase"),
+                            StepState::AwaitingApproval,
+                            &r.created_at,
+                        )
                     });
                     e.state = StepState::AwaitingApproval;
                 }

@@ -56,10 +56,10 @@ pub async fn sqlite_table_counts(
     let mut out = serde_json::Map::new();
     for r in rows.rows {
         let name = r[0].to_string();
-        if let Some(only) = only {
-            if !only.contains(&name) {
-                continue;
-            }
+        if let Some(only) = only
+            && !only.contains(&name)
+        {
+            continue;
         }
         let n = db
             .query(

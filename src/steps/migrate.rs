@@ -115,15 +115,10 @@ impl Step for Migrate {
             db: db.as_ref(),
             on_apply: Some(Box::new(on_apply)),
         };
-        let report = runner.run_async(&mut conn).await.map_err(|e| {
-            Error::runtime(format!("migrating {} from {}: {e}", db.redacted_url(), self.dir_label)).with_hint(
-                if db.dialect().transactional_ddl() {
-                    "the failing migration was rolled back; migrations before it stay applied and are skipped on the next run"
-                } else {
-                    "MySQL/MariaDB commits DDL implicitly: check what of the failing migration was applied before re-running"
-                },
-            )
-        })?;
+        let report = runner
+            .run_async(&mut conn)
+            .await
+            .map_err(|e| migrate_error(&e, db.redacted_url(), &self.dir_label, db.dialect()))?;
         let applied: Vec<String> = report
             .applied_migrations()
             .iter()
@@ -144,5 +139,24 @@ impl Step for Migrate {
             summary,
             json!({"target": self.target, "dir": self.dir_label, "applied": applied, "migrations": all}),
         ))
+    }
+}
+
+fn migrate_error(e: &refinery_core::Error, url: &str, dir: &str, dialect: Dialect) -> Error {
+    use refinery_core::error::Kind;
+    match e.kind() {
+        Kind::DivergentVersion(applied, _) => Error::bad_input(format!(
+            "migration {applied} in {dir} was changed after it was applied to {url} (its checksum differs from the one recorded in refinery_schema_history)"
+        ))
+        .with_hint("never edit an applied migration: restore the original file and add a new migration for the change"),
+        Kind::MissingVersion(m) => Error::bad_input(format!(
+            "migration {m} was applied to {url} but is missing from {dir}, or a migration older than the applied ones was added"
+        )),
+        Kind::RepeatedVersion(m) => Error::bad_input(format!("migration version of {m} is used twice in {dir}")),
+        _ => Error::runtime(format!("migrating {url} from {dir}: {e}")).with_hint(if dialect.transactional_ddl() {
+            "the failing migration was rolled back; migrations before it stay applied and are skipped on the next run"
+        } else {
+            "MySQL/MariaDB commits DDL implicitly: check what of the failing migration was applied before re-running"
+        }),
     }
 }

@@ -97,13 +97,14 @@ impl BuildContext<'_> {
     }
     pub fn check_target(&self, p: &Params, key: &'static str, name: &str) -> Result<()> {
         if !self.targets.iter().any(|t| t == name) {
-            return Err(p.error_at(
-                key,
-                format!(
-                    "unknown target \"{name}\"; declared targets are {}",
-                    self.targets.join(", ")
-                ),
-            ));
+            let msg = format!(
+                "unknown target \"{name}\"; declared targets are {}",
+                self.targets.join(", ")
+            );
+            return Err(match p.raw(key) {
+                Some(v) => p.value_error(v, msg),
+                None => p.error_at(key, msg),
+            });
         }
         Ok(())
     }
@@ -129,9 +130,12 @@ pub mod check;
 pub mod checkpoint;
 pub mod copy;
 pub mod diff_data;
+pub mod diff_schema;
+pub mod drift_check;
 pub mod migrate;
 pub mod once;
 pub mod restore;
+pub mod snapshot;
 pub mod sql;
 pub mod sync;
 
@@ -141,9 +145,12 @@ pub const KINDS: &[&str] = &[
     "check",
     "checkpoint",
     "copy",
+    "diff-schema",
+    "drift-check",
     "diff-data",
     "migrate",
     "restore",
+    "snapshot",
     "sql",
     "sync",
 ];
@@ -154,6 +161,9 @@ pub fn build(kind: &str, p: &Params, ctx: &BuildContext) -> Result<Box<dyn Step>
         "backup" => Box::new(backup::Backup::build(p, ctx)?),
         "check" => Box::new(check::Check::build(p, ctx)?),
         "checkpoint" => Box::new(checkpoint::Checkpoint::build(p, ctx)?),
+        "diff-schema" => Box::new(diff_schema::DiffSchema::build(p, ctx)?),
+        "drift-check" => Box::new(drift_check::DriftCheck::build(p, ctx)?),
+        "snapshot" => Box::new(snapshot::SnapshotStep::build(p, ctx)?),
         "copy" => Box::new(copy::Copy::build(p, ctx)?),
         "migrate" => Box::new(migrate::Migrate::build(p, ctx)?),
         "restore" => Box::new(restore::Restore::build(p, ctx)?),

@@ -2,20 +2,6 @@
 //! an approval through a PostgreSQL ledger from another process releases a waiting run.
 
 use super::support::*;
-use cutover::db::Database;
-
-async fn completed_demo() -> (tempfile::TempDir, std::path::PathBuf) {
-    let (tmp, ws) = demo_workspace();
-    assert_eq!(
-        cutover(
-            &ws,
-            &["run", RUNBOOK, "--headless", "--approve-as", "dana:dba"]
-        )
-        .code,
-        0
-    );
-    (tmp, ws)
-}
 
 async fn ledger_db(ws: &std::path::Path) -> cutover::db::Db {
     cutover::db::connect(&format!(
@@ -29,7 +15,7 @@ async fn ledger_db(ws: &std::path::Path) -> cutover::db::Db {
 #[tokio::test]
 async fn audit_verify_detects_edit_delete_and_reorder() {
     // Edit: an approval's approver is changed.
-    let (_t, ws) = completed_demo().await;
+    let (_t, ws) = completed_demo();
     let db = ledger_db(&ws).await;
     let seq = db
         .query(
@@ -59,7 +45,7 @@ async fn audit_verify_detects_edit_delete_and_reorder() {
     );
 
     // Delete: a step record disappears.
-    let (_t, ws) = completed_demo().await;
+    let (_t, ws) = completed_demo();
     let db = ledger_db(&ws).await;
     db.execute("DELETE FROM ledger_records WHERE seq = 5")
         .await
@@ -74,7 +60,7 @@ async fn audit_verify_detects_edit_delete_and_reorder() {
     );
 
     // Delete the last record: the head catches it.
-    let (_t, ws) = completed_demo().await;
+    let (_t, ws) = completed_demo();
     let db = ledger_db(&ws).await;
     db.execute("DELETE FROM ledger_records WHERE seq = (SELECT max(seq) FROM ledger_records)")
         .await
@@ -89,7 +75,7 @@ async fn audit_verify_detects_edit_delete_and_reorder() {
     );
 
     // Reorder: two records swap places (their seq numbers are exchanged).
-    let (_t, ws) = completed_demo().await;
+    let (_t, ws) = completed_demo();
     let db = ledger_db(&ws).await;
     db.execute_in_transaction(&cutover::db::split_statements(
         "UPDATE ledger_records SET seq = -1 WHERE seq = 6; UPDATE ledger_records SET seq = 6 WHERE seq = 7; UPDATE ledger_records SET seq = 7 WHERE seq = -1;",
@@ -136,22 +122,9 @@ async fn an_approval_through_a_postgres_ledger_releases_a_waiting_run() {
     .spawn()
     .unwrap();
     // A DBA elsewhere: same runbook file, same PostgreSQL ledger, another process.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let st = cutover(
-            &ws,
-            &["status", RUNBOOK, "--format", "json", "--ledger", &pg.url],
-        );
-        if st.stdout.contains("\"awaiting_approval\"") {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "never reached the checkpoint: {}",
-            st.all()
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    wait_for_status(&ws, &["--ledger", &pg.url], |v| {
+        v["waiting_for"]["checkpoint"] == "plan-approved"
+    });
     assert!(
         !ws.join("runbooks/.cutover/ledger.db").exists(),
         "the PostgreSQL ledger was used, not a local file"
@@ -172,23 +145,9 @@ async fn an_approval_through_a_postgres_ledger_releases_a_waiting_run() {
         ],
     );
     assert_eq!(ap.code, 0, "{}", ap.all());
-    let ap2_deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let st = cutover(
-            &ws,
-            &["status", RUNBOOK, "--format", "json", "--ledger", &pg.url],
-        );
-        let v: serde_json::Value = serde_json::from_str(&st.stdout).unwrap_or_default();
-        if v["waiting_for"]["checkpoint"] == "drop-approved" {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < ap2_deadline,
-            "run did not continue after the approval: {}",
-            st.all()
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    wait_for_status(&ws, &["--ledger", &pg.url], |v| {
+        v["waiting_for"]["checkpoint"] == "drop-approved"
+    });
     assert_eq!(
         cutover(
             &ws,

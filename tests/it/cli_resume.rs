@@ -146,18 +146,7 @@ async fn a_second_concurrent_run_is_refused_naming_the_holder() {
     .stdout(std::process::Stdio::piped())
     .spawn()
     .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let st = cutover(&ws, &["status", RUNBOOK, "--format", "json"]);
-        if st.stdout.contains("\"awaiting_approval\"") {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "first run never reached the checkpoint"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    wait_for_status(&ws, &[], |v| v["status"] == "awaiting_approval");
     let second = cutover_env(
         &ws,
         &["run", RUNBOOK, "--headless"],

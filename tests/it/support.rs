@@ -110,3 +110,38 @@ pub async fn scalar(path: &Path, sql: &str) -> String {
     db.close().await;
     r.scalar().map(|v| v.to_string()).unwrap_or_default()
 }
+
+/// A demo workspace whose run completed with approvals given as dana (dba).
+pub fn completed_demo() -> (tempfile::TempDir, PathBuf) {
+    let (tmp, ws) = demo_workspace();
+    let out = cutover(
+        &ws,
+        &["run", RUNBOOK, "--headless", "--approve-as", "dana:dba"],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    (tmp, ws)
+}
+
+/// Poll `cutover status --format json` (with `extra` args) until `pred` holds; panics after 30 s.
+pub fn wait_for_status(
+    ws: &Path,
+    extra: &[&str],
+    pred: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut args = vec!["status", RUNBOOK, "--format", "json"];
+    args.extend_from_slice(extra);
+    loop {
+        let st = cutover(ws, &args);
+        let v: serde_json::Value = serde_json::from_str(&st.stdout).unwrap_or_default();
+        if pred(&v) {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "status never reached the expected state: {}",
+            st.all()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}

@@ -1,0 +1,435 @@
+//! The application: owns the view-model and the components, turns keys into actions,
+//! applies actions, and draws the frame. It never touches a database: requests go
+//! to the worker over a channel.
+
+use super::action::{Action, Request, Tab};
+use super::component::Component;
+use super::popups::{self, checkpoint::CheckpointDialog, rollback::RollbackDialog};
+use super::state::AppState;
+use super::theme::Theme;
+use super::views::evidence::pane::EvidencePane;
+use super::views::history::HistoryView;
+use super::views::log::LogView;
+use super::views::runbook::RunbookView;
+use super::views::{short_hash, truncate};
+use crate::engine::StepState;
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use tokio::sync::mpsc::UnboundedSender;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Runbook,
+    Right,
+}
+
+pub enum Popup {
+    Help { scroll: u16 },
+    Checkpoint(CheckpointDialog),
+    Rollback(RollbackDialog),
+    Quit,
+}
+
+pub struct App {
+    pub state: AppState,
+    pub theme: Theme,
+    pub focus: Focus,
+    pub tab: Tab,
+    pub runbook: RunbookView,
+    pub evidence: EvidencePane,
+    pub log: LogView,
+    pub history: HistoryView,
+    pub popup: Option<Popup>,
+    pub should_quit: bool,
+    /// A one-line message at the bottom (what just happened).
+    pub flash: Option<String>,
+    requests: Option<UnboundedSender<Request>>,
+    /// Checkpoint we already opened the dialog for (so it opens once, not on every poll).
+    offered: Option<String>,
+    /// Open the checkpoint dialog by itself when a checkpoint starts waiting.
+    pub auto_open: bool,
+}
+
+impl App {
+    pub fn new(state: AppState, theme: Theme) -> Self {
+        let mut app = App {
+            state,
+            theme,
+            focus: Focus::Runbook,
+            tab: Tab::Evidence,
+            runbook: RunbookView::default(),
+            evidence: EvidencePane::default(),
+            log: LogView::default(),
+            history: HistoryView::default(),
+            popup: None,
+            should_quit: false,
+            flash: None,
+            requests: None,
+            offered: None,
+            auto_open: false,
+        };
+        app.sync_selection();
+        app
+    }
+
+    pub fn with_requests(mut self, tx: UnboundedSender<Request>) -> Self {
+        self.requests = Some(tx);
+        self
+    }
+
+    fn request(&self, r: Request) {
+        if let Some(tx) = &self.requests {
+            let _ = tx.send(r);
+        }
+    }
+
+    /// Select a step (as if the user moved there) and show its evidence.
+    pub fn select_step(&mut self, id: &str) {
+        self.runbook.select(&self.state, id);
+        self.runbook.follow = false;
+        self.sync_selection();
+    }
+
+    fn sync_selection(&mut self) {
+        self.runbook.sync(&self.state);
+        let sel = self.runbook.selected_step(&self.state).map(str::to_string);
+        self.evidence.show(sel);
+    }
+
+    /// Turn a key into an action: the open popup first, then global keys, then the
+    /// focused component.
+    pub fn handle_key(&mut self, key: KeyEvent) -> Option<Action> {
+        if key.kind == KeyEventKind::Release {
+            return None;
+        }
+        // A message stays until the next key, then the key hints come back.
+        self.flash = None;
+        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+            return Some(Action::Quit);
+        }
+        if let Some(p) = self.popup.as_mut() {
+            return match p {
+                Popup::Help { scroll } => match key.code {
+                    KeyCode::Char('j') | KeyCode::Down => {
+                        *scroll = scroll.saturating_add(1);
+                        Some(Action::Tick)
+                    }
+                    KeyCode::Char('k') | KeyCode::Up => {
+                        *scroll = scroll.saturating_sub(1);
+                        Some(Action::Tick)
+                    }
+                    _ => Some(Action::ClosePopup),
+                },
+                Popup::Checkpoint(d) => d.handle_key(key, &self.state),
+                Popup::Rollback(d) => d.handle_key(key, &self.state),
+                Popup::Quit => match key.code {
+                    KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Char('q') => {
+                        Some(Action::Quit)
+                    }
+                    _ => Some(Action::ClosePopup),
+                },
+            };
+        }
+        match key.code {
+            KeyCode::Char('q') => return Some(Action::RequestQuit),
+            KeyCode::Char('?') => return Some(Action::ToggleHelp),
+            KeyCode::Tab | KeyCode::BackTab => return Some(Action::FocusNext),
+            KeyCode::Char('1') => return Some(Action::ShowTab(Tab::Evidence)),
+            KeyCode::Char('2') => return Some(Action::ShowTab(Tab::Log)),
+            KeyCode::Char('3') => return Some(Action::ShowTab(Tab::History)),
+            KeyCode::Char('a') => return Some(Action::OpenCheckpoint),
+            KeyCode::Char('R') => return Some(Action::OpenRollback),
+            KeyCode::Esc if self.focus == Focus::Right => return Some(Action::FocusNext),
+            _ => {}
+        }
+        let state = &self.state;
+        match self.focus {
+            Focus::Runbook => self.runbook.handle_key(key, state),
+            Focus::Right => match self.tab {
+                Tab::Evidence => self.evidence.handle_key(key, state),
+                Tab::Log => self.log.handle_key(key, state),
+                Tab::History => self.history.handle_key(key, state),
+            },
+        }
+    }
+
+    /// Apply an action; may return a follow-up action.
+    pub fn update(&mut self, action: Action) -> Option<Action> {
+        match action {
+            Action::Key(k) => return self.handle_key(k),
+            Action::Tick | Action::Resize(..) => {}
+            Action::Quit => self.should_quit = true,
+            Action::RequestQuit => {
+                if self.state.running() {
+                    self.popup = Some(Popup::Quit);
+                } else {
+                    self.should_quit = true;
+                }
+            }
+            Action::FocusNext => {
+                self.focus = match self.focus {
+                    Focus::Runbook => Focus::Right,
+                    Focus::Right => Focus::Runbook,
+                }
+            }
+            Action::ShowTab(t) => {
+                self.tab = t;
+                self.focus = Focus::Right;
+                if t == Tab::History {
+                    self.request(Request::Refresh);
+                }
+            }
+            Action::ToggleHelp => {
+                self.popup = match self.popup {
+                    Some(Popup::Help { .. }) => None,
+                    _ => Some(Popup::Help { scroll: 0 }),
+                }
+            }
+            Action::OpenCheckpoint => match self.state.need.clone() {
+                Some(need) => {
+                    self.runbook.select(&self.state, &need.checkpoint);
+                    self.sync_selection();
+                    self.popup = Some(Popup::Checkpoint(CheckpointDialog::new(&need)));
+                }
+                None => self.flash = Some("no checkpoint is waiting for approval".into()),
+            },
+            Action::OpenRollback => self.popup = Some(Popup::Rollback(RollbackDialog::default())),
+            Action::ClosePopup => self.popup = None,
+            Action::Engine(ev) => {
+                if let Some(step) = self.state.apply(&ev) {
+                    self.request(Request::LoadEvidence { step });
+                }
+                if matches!(
+                    ev,
+                    crate::engine::EngineEvent::ApprovalRecorded { .. }
+                        | crate::engine::EngineEvent::RunFinished { .. }
+                ) {
+                    self.request(Request::Refresh);
+                }
+                self.after_state_change();
+            }
+            Action::Status(st) => {
+                for step in self.state.apply_status(&st) {
+                    self.request(Request::LoadEvidence { step });
+                }
+                self.after_state_change();
+            }
+            Action::History(rows, chain) => {
+                self.state.history = rows;
+                self.state.chain = chain;
+            }
+            Action::Evidence { step, model } => {
+                if let Some(s) = self.state.step_mut(&step) {
+                    s.hazards = model.hazards.clone();
+                    s.evidence = Some(model);
+                }
+            }
+            Action::Log(line) => self.state.push_log(line),
+            Action::SubmitDecision(d) => {
+                let verb = if d.approve { "approval" } else { "rejection" };
+                self.flash = Some(format!(
+                    "recording {verb} of {} by {}…",
+                    d.checkpoint, d.approver
+                ));
+                self.request(Request::Decide(d));
+            }
+            Action::DecisionResult(r) => match r {
+                Ok(msg) => {
+                    if matches!(self.popup, Some(Popup::Checkpoint(_))) {
+                        self.popup = None;
+                    }
+                    self.flash = Some(msg);
+                    self.request(Request::Refresh);
+                }
+                Err(reason) => {
+                    if let Some(Popup::Checkpoint(d)) = self.popup.as_mut() {
+                        d.pending = false;
+                        d.error = Some(reason.clone());
+                    }
+                    self.flash = Some(format!("refused: {reason}"));
+                }
+            },
+            Action::StartRollback { phase } => {
+                self.state.rolling_back = true;
+                self.flash = Some(format!("rolling back: {phase}"));
+                self.request(Request::Rollback { phase });
+            }
+            Action::RollbackResult(r) => {
+                if matches!(self.popup, Some(Popup::Rollback(_))) {
+                    self.popup = None;
+                }
+                self.state.rolling_back = false;
+                // The forward run was stopped for the rollback: nothing waits any more.
+                self.state.need = None;
+                self.flash = Some(match r {
+                    Ok(m) => m,
+                    Err(e) => format!("rollback failed: {e}"),
+                });
+                self.request(Request::Refresh);
+            }
+            Action::Flash(m) => self.flash = Some(m),
+        }
+        None
+    }
+
+    fn after_state_change(&mut self) {
+        self.sync_selection();
+        if let Some(need) = self.state.need.clone() {
+            if self.auto_open
+                && self.popup.is_none()
+                && self.offered.as_ref() != Some(&need.checkpoint)
+            {
+                self.offered = Some(need.checkpoint.clone());
+                self.popup = Some(Popup::Checkpoint(CheckpointDialog::new(&need)));
+            }
+        } else if let Some(Popup::Checkpoint(_)) = self.popup {
+            // The policy was met (maybe by someone else): nothing left to decide here.
+            self.popup = None;
+        }
+    }
+
+    fn header(&self, area: Rect) -> Paragraph<'static> {
+        let t = &self.theme;
+        let mut spans = vec![
+            Span::styled(" cutover ", t.key()),
+            Span::styled(self.state.runbook.clone(), t.title()),
+        ];
+        if let Some(r) = &self.state.run_id {
+            spans.push(Span::styled(format!(" · run {}", short_hash(r)), t.dim()));
+        }
+        if let Some(o) = &self.state.operator {
+            spans.push(Span::styled(format!(" · {o}"), t.dim()));
+        }
+        let (status, st) = match (&self.state.outcome, &self.state.need) {
+            (Some(o), _) if o.exit_code == 0 => (format!("finished: {}", o.outcome), t.ok()),
+            (Some(o), _) if o.exit_code == 4 => (format!("stopped: {}", o.outcome), t.warn()),
+            (Some(o), _) => (format!("{} (exit {})", o.outcome, o.exit_code), t.bad()),
+            (None, Some(_)) => ("awaiting approval".to_string(), t.warn()),
+            (None, None) if self.state.rolling_back => ("rolling back".to_string(), t.bad()),
+            (None, None) if self.state.run_id.is_some() => {
+                ("running".to_string(), t.state(StepState::Running))
+            }
+            _ => ("starting".to_string(), t.dim()),
+        };
+        let used: usize = spans.iter().map(|s| s.width()).sum();
+        let w = area.width as usize;
+        let status = format!(" {} ", truncate(&status, (w / 2).max(10)));
+        let sw = unicode_width::UnicodeWidthStr::width(status.as_str());
+        if used + sw < w {
+            spans.push(Span::raw(" ".repeat(w - used - sw)));
+        }
+        spans.push(Span::styled(status, st));
+        Paragraph::new(Line::from(spans))
+    }
+
+    fn banner(&self) -> Option<Line<'static>> {
+        let t = &self.theme;
+        let need = self.state.need.as_ref()?;
+        Some(Line::from(vec![
+            Span::styled(" ⏸ ", t.warn()),
+            Span::styled(need.checkpoint.clone(), t.title()),
+            Span::raw(format!(
+                " awaits approval {}/{} — ",
+                need.approved_by.len(),
+                need.required
+            )),
+            Span::styled("a", t.key()),
+            Span::raw(" to decide"),
+        ]))
+    }
+
+    fn footer(&self, width: u16) -> Line<'static> {
+        let t = &self.theme;
+        if let Some(f) = &self.flash {
+            return Line::from(Span::styled(
+                truncate(&format!(" {f}"), width as usize),
+                t.warn(),
+            ));
+        }
+        let keys: &[(&str, &str)] = &[
+            ("q", "quit"),
+            ("?", "help"),
+            ("Tab", "focus"),
+            ("1-3", "tabs"),
+            ("a", "approve"),
+            ("R", "rollback"),
+            ("j/k", "move"),
+        ];
+        let mut spans = vec![Span::raw(" ")];
+        let mut used = 1;
+        for (k, what) in keys {
+            let w = k.len() + what.len() + 3;
+            if used + w > width as usize {
+                break;
+            }
+            used += w;
+            spans.push(Span::styled(k.to_string(), t.key()));
+            spans.push(Span::styled(format!(" {what}  "), t.dim()));
+        }
+        Line::from(spans)
+    }
+
+    pub fn draw(&mut self, f: &mut Frame) {
+        let area = f.area();
+        let banner = self.banner();
+        let [head, body, ban, foot] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Min(0),
+            Constraint::Length(u16::from(banner.is_some())),
+            Constraint::Length(1),
+        ])
+        .areas(area);
+        f.render_widget(self.header(head), head);
+        // The evidence pane always shows the selected step.
+        let sel = self.runbook.selected_step(&self.state).map(str::to_string);
+        self.evidence.show(sel);
+        let left_w = (area.width * 2 / 5).clamp(36.min(area.width), 56);
+        let [left, right] =
+            Layout::horizontal([Constraint::Length(left_w), Constraint::Min(0)]).areas(body);
+        let theme = self.theme;
+        self.runbook
+            .draw(f, left, &self.state, &theme, self.focus == Focus::Runbook);
+        let right_focused = self.focus == Focus::Right;
+        // Tabs as the first line of the right pane's title area.
+        let [tabs, pane] =
+            Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(right);
+        let mut spans = Vec::new();
+        for (i, tab) in Tab::ALL.iter().enumerate() {
+            let label = format!(" {} {} ", i + 1, tab.label());
+            spans.push(if *tab == self.tab {
+                Span::styled(label, theme.selected().patch(theme.title()))
+            } else {
+                Span::styled(label, theme.dim())
+            });
+        }
+        f.render_widget(Paragraph::new(Line::from(spans)), tabs);
+        match self.tab {
+            Tab::Evidence => self
+                .evidence
+                .draw(f, pane, &self.state, &theme, right_focused),
+            Tab::Log => self.log.draw(f, pane, &self.state, &theme, right_focused),
+            Tab::History => self
+                .history
+                .draw(f, pane, &self.state, &theme, right_focused),
+        }
+        if let Some(b) = banner {
+            f.render_widget(Paragraph::new(b), ban);
+        }
+        f.render_widget(Paragraph::new(self.footer(area.width)), foot);
+        match self.popup.as_mut() {
+            Some(Popup::Help { scroll }) => popups::help::draw(f, area, &theme, *scroll),
+            Some(Popup::Checkpoint(d)) => d.draw(f, area, &self.state, &theme, true),
+            Some(Popup::Rollback(d)) => d.draw(f, area, &self.state, &theme, true),
+            Some(Popup::Quit) => popups::quit::draw(
+                f,
+                area,
+                &theme,
+                self.state.path.as_deref().unwrap_or(&self.state.runbook),
+            ),
+            None => {}
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! Backup manifests: where the copy is, its checksum and size, what it holds.
+
+use super::{pick, scalar};
+use crate::tui::theme::Theme;
+use ratatui::text::{Line, Span};
+use serde_json::Value;
+
+#[derive(Debug)]
+pub struct BackupModel {
+    /// Scalar fields in evidence order (path, sha256, bytes, target, ...).
+    pub fields: Vec<(String, String)>,
+    /// (table, rows) when the manifest lists tables.
+    pub tables: Vec<(String, Option<u64>)>,
+}
+
+impl BackupModel {
+    pub fn parse(v: &Value) -> Option<BackupModel> {
+        let obj = v.as_object()?;
+        let fields: Vec<(String, String)> = obj
+            .iter()
+            .filter(|(k, _)| k.as_str() != "hazards")
+            .filter_map(|(k, x)| match x {
+                Value::Array(_) | Value::Object(_) | Value::Null => None,
+                other => {
+                    let mut s = scalar(other)?;
+                    if (k == "bytes" || k == "size") && other.is_u64() {
+                        s = format!("{s} ({})", human_bytes(other.as_u64().unwrap_or(0)));
+                    }
+                    Some((k.clone(), s))
+                }
+            })
+            .collect();
+        let tables = match pick(v, &["tables"]) {
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(|t| match t {
+                    Value::String(s) => Some((s.clone(), None)),
+                    Value::Object(_) => Some((
+                        pick(t, &["name", "table"]).and_then(scalar)?,
+                        pick(t, &["rows", "count"]).and_then(Value::as_u64),
+                    )),
+                    _ => None,
+                })
+                .collect(),
+            Some(Value::Object(m)) => m.iter().map(|(k, x)| (k.clone(), x.as_u64())).collect(),
+            _ => Vec::new(),
+        };
+        (!fields.is_empty() || !tables.is_empty()).then_some(BackupModel { fields, tables })
+    }
+
+    pub fn lines(&self, theme: &Theme) -> Vec<Line<'static>> {
+        let mut out = vec![Line::from(Span::styled("Backup manifest", theme.title()))];
+        let w = self.fields.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+        for (k, v) in &self.fields {
+            out.push(Line::from(vec![
+                Span::styled(format!("  {k:<w$}  "), theme.dim()),
+                Span::raw(v.clone()),
+            ]));
+        }
+        if !self.tables.is_empty() {
+            out.push(Line::from(Span::styled(
+                format!("Tables ({})", self.tables.len()),
+                theme.title(),
+            )));
+            let tw = self.tables.iter().map(|(t, _)| t.len()).max().unwrap_or(0);
+            for (t, rows) in &self.tables {
+                let rows = rows
+                    .map(|r| format!("{} rows", crate::tui::views::thousands(r)))
+                    .unwrap_or_default();
+                out.push(Line::from(format!("  {t:<tw$}  {rows}")));
+            }
+        }
+        out
+    }
+}
+
+fn human_bytes(b: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = b as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}

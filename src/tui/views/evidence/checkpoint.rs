@@ -1,0 +1,93 @@
+//! A passed checkpoint: the evidence hash it was approved on, who decided, and the
+//! hazards the approval covered.
+
+use super::{pick, scalar, str_list};
+use crate::tui::theme::Theme;
+use crate::tui::views::short_hash;
+use ratatui::text::{Line, Span};
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decided {
+    pub approver: String,
+    pub role: String,
+    pub decision: String,
+    pub comment: Option<String>,
+    pub via: Option<String>,
+    pub at: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct CheckpointModel {
+    pub evidence_hash: Option<String>,
+    pub decisions: Vec<Decided>,
+    pub hazards: Vec<String>,
+}
+
+impl CheckpointModel {
+    pub fn parse(v: &Value) -> Option<CheckpointModel> {
+        let Some(Value::Array(a)) = pick(v, &["approvals", "decisions"]) else {
+            return None;
+        };
+        let s = |x: &Value, k: &[&str]| pick(x, k).and_then(scalar);
+        Some(CheckpointModel {
+            evidence_hash: s(v, &["evidence_hash"]),
+            decisions: a
+                .iter()
+                .map(|x| Decided {
+                    approver: s(x, &["approver", "by"]).unwrap_or_default(),
+                    role: s(x, &["role"]).unwrap_or_default(),
+                    decision: s(x, &["decision"]).unwrap_or_else(|| "approve".into()),
+                    comment: s(x, &["comment"]),
+                    via: s(x, &["via"]),
+                    at: s(x, &["at", "created_at"]),
+                })
+                .collect(),
+            hazards: str_list(pick(v, &["hazards"]).filter(|h| {
+                // Codes only; objects are shown by the hazards view.
+                h.as_array().is_some_and(|a| a.iter().all(Value::is_string))
+            })),
+        })
+    }
+
+    pub fn lines(&self, theme: &Theme) -> Vec<Line<'static>> {
+        let mut out = vec![Line::from(Span::styled(
+            format!("Decisions ({})", self.decisions.len()),
+            theme.title(),
+        ))];
+        if let Some(h) = &self.evidence_hash {
+            out.push(Line::from(vec![
+                Span::styled("approved on evidence ", theme.dim()),
+                Span::raw(short_hash(h).to_string()),
+            ]));
+        }
+        for d in &self.decisions {
+            let (mark, st) = if d.decision == "approve" {
+                ("✓", theme.ok())
+            } else {
+                ("✗", theme.bad())
+            };
+            let mut spans = vec![
+                Span::styled(format!("{mark} {} ", d.decision), st),
+                Span::styled(format!("{} ({})", d.approver, d.role), theme.title()),
+            ];
+            if let Some(via) = &d.via {
+                spans.push(Span::styled(format!(" via {via}"), theme.dim()));
+            }
+            if let Some(at) = &d.at {
+                spans.push(Span::styled(format!(" at {at}"), theme.dim()));
+            }
+            out.push(Line::from(spans));
+            if let Some(c) = &d.comment {
+                out.push(Line::from(Span::raw(format!("    “{c}”"))));
+            }
+        }
+        if !self.hazards.is_empty() {
+            out.push(Line::from(vec![
+                Span::styled("covered hazards ", theme.dim()),
+                Span::styled(self.hazards.join(", "), theme.warn()),
+            ]));
+        }
+        out
+    }
+}

@@ -1,0 +1,549 @@
+//! Data diff: summary counts, changes per column, and a scrollable table of the
+//! differing rows with changed cells highlighted. Rows live in one compact arena
+//! (a million rows stay a few hundred MB at most) and only the visible window is
+//! ever turned into widgets, so scrolling a million rows costs what scrolling ten does.
+
+use super::{pick, scalar, u64_of};
+use crate::tui::theme::Theme;
+use crate::tui::views::{fit, thousands, truncate};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Row, Table, Wrap};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowKind {
+    OnlyInSource,
+    OnlyInTarget,
+    Changed,
+}
+
+impl RowKind {
+    pub fn mark(self) -> &'static str {
+        match self {
+            RowKind::OnlyInSource => "-",
+            RowKind::OnlyInTarget => "+",
+            RowKind::Changed => "~",
+        }
+    }
+    fn parse(s: &str) -> RowKind {
+        match s {
+            "only_in_source" | "source_only" | "missing" | "missing_in_target" | "delete"
+            | "deleted" | "-" => RowKind::OnlyInSource,
+            "only_in_target" | "target_only" | "extra" | "extra_in_target" | "insert"
+            | "inserted" | "+" => RowKind::OnlyInTarget,
+            _ => RowKind::Changed,
+        }
+    }
+}
+
+/// A NULL cell: distinct from every string, shown as a dim `NULL`.
+const NULL: &str = "\u{0}";
+
+/// Differing rows, one text arena for all cells. Per row: the key, then for every
+/// column the source value and the target value.
+#[derive(Debug, Default)]
+pub struct RowStore {
+    ncols: usize,
+    kinds: Vec<RowKind>,
+    /// Bit c set: column c differs (columns beyond 64 are compared on the fly).
+    changed: Vec<u64>,
+    text: String,
+    ends: Vec<usize>,
+}
+
+/// One differing row, borrowed from the store.
+pub struct RowRef<'a> {
+    pub kind: RowKind,
+    pub key: &'a str,
+    store: &'a RowStore,
+    row: usize,
+}
+
+impl<'a> RowRef<'a> {
+    /// (source value, target value, differs) of column `c`; `None` for NULL.
+    pub fn cell(&self, c: usize) -> (Option<&'a str>, Option<&'a str>, bool) {
+        let base = self.row * (1 + 2 * self.store.ncols) + 1 + 2 * c;
+        let old = self.store.get(base);
+        let new = self.store.get(base + 1);
+        let differs = if c < 64 {
+            self.store.changed[self.row] & (1 << c) != 0
+        } else {
+            self.kind == RowKind::Changed && old != new
+        };
+        let n = |s: &'a str| (s != NULL).then_some(s);
+        (n(old), n(new), differs)
+    }
+}
+
+impl RowStore {
+    pub fn new(ncols: usize) -> Self {
+        RowStore {
+            ncols,
+            ..Default::default()
+        }
+    }
+    pub fn len(&self) -> usize {
+        self.kinds.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.kinds.is_empty()
+    }
+    fn get(&self, cell: usize) -> &str {
+        let start = if cell == 0 { 0 } else { self.ends[cell - 1] };
+        &self.text[start..self.ends[cell]]
+    }
+    fn put(&mut self, s: Option<&str>) {
+        self.text.push_str(s.unwrap_or(NULL));
+        self.ends.push(self.text.len());
+    }
+    /// Append a row: `cells[c]` = (source value, target value) of column c; None is NULL.
+    /// A cell differs when the row is `Changed` and the two values differ.
+    pub fn push(&mut self, kind: RowKind, key: &str, cells: &[(Option<&str>, Option<&str>)]) {
+        self.put(Some(key));
+        let mut mask = 0u64;
+        for c in 0..self.ncols {
+            let (o, n) = cells.get(c).copied().unwrap_or((None, None));
+            self.put(o);
+            self.put(n);
+            if kind == RowKind::Changed && o != n && c < 64 {
+                mask |= 1 << c;
+            }
+        }
+        self.kinds.push(kind);
+        self.changed.push(mask);
+    }
+    pub fn row(&self, i: usize) -> RowRef<'_> {
+        RowRef {
+            kind: self.kinds[i],
+            key: self.get(i * (1 + 2 * self.ncols)),
+            store: self,
+            row: i,
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Counts {
+    pub source_rows: Option<u64>,
+    pub target_rows: Option<u64>,
+    pub only_in_source: Option<u64>,
+    pub only_in_target: Option<u64>,
+    pub changed: Option<u64>,
+    pub unchanged: Option<u64>,
+}
+
+#[derive(Debug, Default)]
+pub struct DataDiffModel {
+    pub table: Option<String>,
+    pub key_columns: Vec<String>,
+    pub columns: Vec<String>,
+    pub counts: Counts,
+    /// (column, rows where it differs), most changed first.
+    pub column_changes: Vec<(String, u64)>,
+    pub rows: RowStore,
+    /// Differing rows not included in the evidence (a `--limit`).
+    pub omitted: Option<u64>,
+    /// What a sync applied, shown under the counts.
+    pub note: Option<String>,
+}
+
+fn key_text(v: &Value) -> String {
+    match v {
+        Value::Array(a) => a
+            .iter()
+            .map(|x| scalar(x).unwrap_or_else(|| "NULL".into()))
+            .collect::<Vec<_>>()
+            .join(", "),
+        Value::Object(m) => m
+            .values()
+            .map(|x| scalar(x).unwrap_or_else(|| "NULL".into()))
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => scalar(other).unwrap_or_else(|| "NULL".into()),
+    }
+}
+
+impl DataDiffModel {
+    pub fn parse(v: &Value) -> Option<DataDiffModel> {
+        // `sync` evidence: per table, the diff before applying and what was applied.
+        if let Some(Value::Array(tables)) = pick(v, &["tables"])
+            && let Some((i, t)) = tables
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| t.get("before").is_some())
+                .max_by_key(|(_, t)| {
+                    t.get("differences")
+                        .and_then(Value::as_array)
+                        .map_or(0, Vec::len)
+                })
+        {
+            let mut one = serde_json::Map::new();
+            one.insert("summary".into(), t["before"].clone());
+            for k in ["table", "differences"] {
+                if let Some(x) = t.get(k) {
+                    one.insert(k.into(), x.clone());
+                }
+            }
+            let mut m = Self::parse(&Value::Object(one))?;
+            let n = |k: &str| u64_of(t, &[k]).unwrap_or(0);
+            let mut note = format!(
+                "applied: {} inserted, {} updated, {} deleted; equal after: {}",
+                n("inserts"),
+                n("updates"),
+                n("deletes"),
+                t.get("equal_after")
+                    .and_then(Value::as_bool)
+                    .map_or("?", |b| if b { "yes" } else { "NO" })
+            );
+            if tables.len() > 1 {
+                note.push_str(&format!(" (table {} of {})", i + 1, tables.len()));
+            }
+            m.note = Some(note);
+            return Some(m);
+        }
+        let sum = pick(v, &["summary", "counts"])
+            .filter(|s| s.is_object())
+            .unwrap_or(v);
+        let counts = Counts {
+            source_rows: u64_of(sum, &["source_rows", "rows_source"]),
+            target_rows: u64_of(sum, &["target_rows", "rows_target"]),
+            only_in_source: u64_of(sum, &["only_in_source", "missing_in_target"]),
+            only_in_target: u64_of(sum, &["only_in_target", "extra_in_target"]),
+            changed: u64_of(sum, &["changed", "differing", "updated"]),
+            unchanged: u64_of(sum, &["unchanged", "equal_rows"]),
+        };
+        let raw_rows = match pick(v, &["rows", "differences", "diffs", "deltas"]) {
+            Some(Value::Array(a)) => a.as_slice(),
+            _ => &[],
+        };
+        if counts == Counts::default() && raw_rows.is_empty() {
+            return None;
+        }
+        let key_columns = match pick(v, &["key", "key_columns"])
+            .filter(|k| !k.is_object())
+            .or_else(|| pick(sum, &["key", "key_columns"]))
+        {
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::Array(a)) => a.iter().filter_map(scalar).collect(),
+            _ => Vec::new(),
+        };
+        let mut columns: Vec<String> =
+            match pick(v, &["columns", "compared_columns"]).or_else(|| pick(sum, &["columns"])) {
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .filter_map(|c| match c {
+                        Value::Object(_) => pick(c, &["name"]).and_then(scalar),
+                        other => scalar(other),
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+        columns.retain(|c| !key_columns.contains(c));
+        if columns.is_empty() {
+            // Columns from the rows themselves, in first-seen order.
+            for r in raw_rows.iter().take(1000) {
+                for part in ["changes", "columns", "source", "target", "row"] {
+                    if let Some(Value::Object(m)) = r.get(part) {
+                        for k in m.keys() {
+                            if !columns.contains(k) && !key_columns.contains(k) {
+                                columns.push(k.clone());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let mut column_changes: Vec<(String, u64)> =
+            match pick(v, &["column_changes", "per_column", "changed_columns"])
+                .or_else(|| pick(sum, &["column_changes", "per_column"]))
+            {
+                Some(Value::Object(m)) => m
+                    .iter()
+                    .filter_map(|(k, x)| Some((k.clone(), x.as_u64()?)))
+                    .collect(),
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .filter_map(|x| {
+                        Some((
+                            pick(x, &["column", "name"]).and_then(scalar)?,
+                            u64_of(x, &["count", "changed", "rows"])?,
+                        ))
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+        column_changes.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+
+        let mut rows = RowStore::new(columns.len());
+        let mut cells: Vec<(Option<String>, Option<String>)> = Vec::with_capacity(columns.len());
+        for r in raw_rows {
+            let kind = pick(r, &["kind", "status", "type", "op"])
+                .and_then(Value::as_str)
+                .map(RowKind::parse)
+                .unwrap_or(RowKind::Changed);
+            let key = pick(r, &["key", "id"]).map(key_text).unwrap_or_default();
+            cells.clear();
+            // A whole row on one side (`row`), or both sides (`source`/`target`).
+            let whole = r.get("row").filter(|x| x.is_object());
+            for c in &columns {
+                let from = |side: &str| -> Option<String> {
+                    let obj = match (whole, side, kind) {
+                        (Some(w), "source", RowKind::OnlyInSource) => Some(w),
+                        (Some(w), "target", RowKind::OnlyInTarget) => Some(w),
+                        (Some(_), _, _) => None,
+                        (None, _, _) => r.get(side),
+                    };
+                    obj.and_then(|s| s.get(c)).and_then(scalar)
+                };
+                let change = pick(r, &["changes", "columns"]).and_then(|m| m.get(c));
+                let (o, n) = match change {
+                    Some(ch @ Value::Object(_)) => (
+                        pick(ch, &["old", "source", "from"]).and_then(scalar),
+                        pick(ch, &["new", "target", "to"]).and_then(scalar),
+                    ),
+                    Some(Value::Array(a)) if a.len() == 2 => (scalar(&a[0]), scalar(&a[1])),
+                    _ if r.get("source").is_none()
+                        && r.get("target").is_none()
+                        && whole.is_none() =>
+                    {
+                        // Only the changed columns were recorded: the rest is unknown, not NULL.
+                        (Some(String::new()), Some(String::new()))
+                    }
+                    _ => (from("source"), from("target")),
+                };
+                cells.push((o, n));
+            }
+            let refs: Vec<(Option<&str>, Option<&str>)> = cells
+                .iter()
+                .map(|(o, n)| (o.as_deref(), n.as_deref()))
+                .collect();
+            rows.push(kind, &key, &refs);
+        }
+        let listed = rows.len() as u64;
+        let total = counts.only_in_source.unwrap_or(0)
+            + counts.only_in_target.unwrap_or(0)
+            + counts.changed.unwrap_or(0);
+        let omitted = u64_of(v, &["differences_not_shown", "omitted", "truncated"])
+            .filter(|n| *n > 0)
+            .or_else(|| (total > listed && listed > 0).then_some(total - listed));
+        Some(DataDiffModel {
+            table: pick(v, &["table"])
+                .or_else(|| pick(sum, &["source_table", "table"]))
+                .and_then(scalar),
+            key_columns,
+            columns,
+            counts,
+            column_changes,
+            rows,
+            omitted,
+            note: None,
+        })
+    }
+
+    /// The summary lines above the table.
+    pub fn summary_lines(&self, theme: &Theme) -> Vec<Line<'static>> {
+        let c = &self.counts;
+        let n = |x: Option<u64>| x.map(thousands).unwrap_or_else(|| "?".into());
+        let differing =
+            c.only_in_source.unwrap_or(0) + c.only_in_target.unwrap_or(0) + c.changed.unwrap_or(0);
+        let mut head = vec![Span::styled(
+            match &self.table {
+                Some(t) => format!("Data diff {t}"),
+                None => "Data diff".to_string(),
+            },
+            theme.title(),
+        )];
+        head.push(Span::raw("  "));
+        head.push(if differing == 0 {
+            Span::styled("equal", theme.ok())
+        } else {
+            Span::styled(
+                format!("{} differing rows", thousands(differing)),
+                theme.warn(),
+            )
+        });
+        let mut out = vec![Line::from(head)];
+        out.push(Line::from(vec![
+            Span::styled("rows ", theme.dim()),
+            Span::raw(format!(
+                "source {} · target {} · unchanged {}",
+                n(c.source_rows),
+                n(c.target_rows),
+                n(c.unchanged)
+            )),
+        ]));
+        out.push(Line::from(vec![
+            Span::styled("- only in source ", theme.removed()),
+            Span::raw(n(c.only_in_source)),
+            Span::styled("  + only in target ", theme.added()),
+            Span::raw(n(c.only_in_target)),
+            Span::styled("  ~ changed ", theme.warn()),
+            Span::raw(n(c.changed)),
+        ]));
+        if let Some(n) = &self.note {
+            out.push(Line::from(Span::styled(n.clone(), theme.title())));
+        }
+        if !self.column_changes.is_empty() {
+            let mut spans = vec![Span::styled("changes by column ", theme.dim())];
+            for (i, (col, k)) in self.column_changes.iter().enumerate() {
+                if i > 0 {
+                    spans.push(Span::raw(" · "));
+                }
+                spans.push(Span::raw(format!("{col} {}", thousands(*k))));
+            }
+            out.push(Line::from(spans));
+        }
+        out
+    }
+
+    /// Draw summary and the visible window of rows. `top` is the first row shown,
+    /// `selected` the highlighted row, `hscroll` the first column shown.
+    pub fn draw(
+        &self,
+        f: &mut Frame,
+        area: Rect,
+        theme: &Theme,
+        top: &mut usize,
+        selected: usize,
+        hscroll: usize,
+    ) {
+        let summary = self.summary_lines(theme);
+        let w = (area.width as usize).max(1);
+        let wrapped: usize = summary.iter().map(|l| l.width().div_ceil(w).max(1)).sum();
+        let sh = (wrapped as u16).min(area.height.saturating_sub(3));
+        let [sum_area, table_area] =
+            Layout::vertical([Constraint::Length(sh), Constraint::Min(0)]).areas(area);
+        f.render_widget(Paragraph::new(summary).wrap(Wrap { trim: false }), sum_area);
+        if table_area.height < 2 {
+            return;
+        }
+        let total = self.rows.len();
+        let body_h = (table_area.height - 2) as usize; // header + footer line
+        // Keep the selection in view.
+        if selected < *top {
+            *top = selected;
+        } else if body_h > 0 && selected >= *top + body_h {
+            *top = selected + 1 - body_h;
+        }
+        *top = (*top).min(total.saturating_sub(body_h.max(1)));
+        let end = (*top + body_h).min(total);
+
+        let key_name = if self.key_columns.is_empty() {
+            "key".to_string()
+        } else {
+            self.key_columns.join(",")
+        };
+        // Width of the key column from the visible window only.
+        let mut key_w = key_name.chars().count().max(3);
+        for i in *top..end {
+            key_w = key_w.max(self.rows.row(i).key.chars().count());
+        }
+        let key_w = key_w.min(18);
+        let avail = table_area.width.saturating_sub(2 + key_w as u16 + 1) as usize;
+        let hscroll = hscroll.min(self.columns.len().saturating_sub(1));
+        // Visible columns: as many as fit from hscroll, each 8..=24 wide.
+        let mut cols: Vec<(usize, usize)> = Vec::new();
+        let mut used = 0usize;
+        for c in hscroll..self.columns.len() {
+            let mut w = self.columns[c].chars().count().max(4);
+            for i in *top..end {
+                let (o, n, d) = self.rows.row(i).cell(c);
+                let cw = if d {
+                    o.unwrap_or("NULL").chars().count() + 3 + n.unwrap_or("NULL").chars().count()
+                } else {
+                    o.or(n).unwrap_or("NULL").chars().count()
+                };
+                w = w.max(cw);
+            }
+            let w = w.clamp(4, 40);
+            if used + w + 1 > avail && !cols.is_empty() {
+                break;
+            }
+            let w = w.min(avail.saturating_sub(used + 1).max(4));
+            cols.push((c, w));
+            used += w + 1;
+        }
+
+        let mut widths = vec![Constraint::Length(1), Constraint::Length(key_w as u16)];
+        widths.extend(cols.iter().map(|(_, w)| Constraint::Length(*w as u16)));
+        let mut header = vec![
+            Line::from(" "),
+            Line::from(Span::styled(fit(&key_name, key_w), theme.title())),
+        ];
+        header.extend(
+            cols.iter()
+                .map(|(c, w)| Line::from(Span::styled(fit(&self.columns[*c], *w), theme.title()))),
+        );
+        let rows = (*top..end).map(|i| {
+            let r = self.rows.row(i);
+            let mark_style = match r.kind {
+                RowKind::OnlyInSource => theme.removed(),
+                RowKind::OnlyInTarget => theme.added(),
+                RowKind::Changed => theme.warn(),
+            };
+            let mut cells = vec![
+                Line::from(Span::styled(r.kind.mark(), mark_style)),
+                Line::from(truncate(r.key, key_w)),
+            ];
+            for (c, w) in &cols {
+                let (o, n, d) = r.cell(*c);
+                let show = |v: Option<&str>| v.unwrap_or("NULL").to_string();
+                let line = match r.kind {
+                    RowKind::Changed if d => {
+                        let text = format!("{} → {}", show(o), show(n));
+                        Line::from(Span::styled(truncate(&text, *w), theme.changed_word(true)))
+                    }
+                    RowKind::OnlyInSource => {
+                        Line::from(Span::styled(truncate(&show(o), *w), theme.removed()))
+                    }
+                    RowKind::OnlyInTarget => {
+                        Line::from(Span::styled(truncate(&show(n), *w), theme.added()))
+                    }
+                    RowKind::Changed => {
+                        let v = o.or(n);
+                        let st = if v.is_none() {
+                            theme.dim()
+                        } else {
+                            theme.text()
+                        };
+                        Line::from(Span::styled(truncate(&show(v), *w), st))
+                    }
+                };
+                cells.push(line);
+            }
+            let row = Row::new(cells);
+            if i == selected {
+                row.style(theme.selected())
+            } else {
+                row
+            }
+        });
+        let [t_area, foot] =
+            Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(table_area);
+        f.render_widget(
+            Table::new(rows, widths)
+                .header(Row::new(header))
+                .column_spacing(1),
+            t_area,
+        );
+        let mut foot_text = if total == 0 {
+            "no differing rows listed".to_string()
+        } else {
+            format!(
+                "row {}/{}  cols {}-{}/{}",
+                thousands(selected as u64 + 1),
+                thousands(total as u64),
+                hscroll + 1,
+                hscroll + cols.len(),
+                self.columns.len()
+            )
+        };
+        if let Some(o) = self.omitted {
+            foot_text.push_str(&format!("  +{} not listed", thousands(o)));
+        }
+        foot_text.push_str("  (j/k h/l PgUp/PgDn g/G)");
+        f.render_widget(Paragraph::new(Span::styled(foot_text, theme.dim())), foot);
+    }
+}

@@ -1,0 +1,111 @@
+//! Evidence views: one file per kind of evidence, chosen by the step kind and the
+//! evidence's shape. A new step kind with a new kind of evidence adds one file here
+//! and one arm in [`EvidenceModel::parse`]; anything else is shown as JSON.
+//!
+//! Models are built off the UI thread (a million-row data diff takes a while to
+//! parse); views only ever build what is visible.
+
+pub mod backup;
+pub mod check;
+pub mod checkpoint;
+pub mod data_diff;
+pub mod hazards;
+pub mod json;
+pub mod pane;
+pub mod schema_diff;
+
+use crate::steps::Hazard;
+use serde_json::Value;
+
+#[derive(Debug)]
+pub enum Body {
+    SchemaDiff(schema_diff::SchemaDiffModel),
+    DataDiff(data_diff::DataDiffModel),
+    Check(check::CheckModel),
+    Checkpoint(checkpoint::CheckpointModel),
+    Backup(backup::BackupModel),
+    Json(json::JsonModel),
+}
+
+/// A step's evidence, ready to draw.
+#[derive(Debug)]
+pub struct EvidenceModel {
+    pub kind: String,
+    pub hazards: Vec<Hazard>,
+    pub body: Body,
+}
+
+impl EvidenceModel {
+    /// Choose the view for a step's evidence. Never fails: unknown shapes are JSON.
+    pub fn parse(kind: &str, evidence: &Value) -> EvidenceModel {
+        let hazards = hazards::parse(evidence);
+        let body = match kind {
+            "diff-schema" | "schema-diff" | "drift-check" | "snapshot" => {
+                schema_diff::SchemaDiffModel::parse(evidence).map(Body::SchemaDiff)
+            }
+            "diff-data" | "data-diff" | "sync" | "sync-check" => {
+                data_diff::DataDiffModel::parse(evidence).map(Body::DataDiff)
+            }
+            "check" | "verify" | "checklist" => check::CheckModel::parse(evidence).map(Body::Check),
+            "backup" | "restore" => backup::BackupModel::parse(evidence).map(Body::Backup),
+            "checkpoint" => checkpoint::CheckpointModel::parse(evidence).map(Body::Checkpoint),
+            _ => None,
+        }
+        .or_else(|| {
+            // By shape, for kinds this file does not name.
+            schema_diff::SchemaDiffModel::parse(evidence)
+                .map(Body::SchemaDiff)
+                .or_else(|| data_diff::DataDiffModel::parse(evidence).map(Body::DataDiff))
+        })
+        .unwrap_or_else(|| Body::Json(json::JsonModel::new(evidence)));
+        EvidenceModel {
+            kind: kind.to_string(),
+            hazards,
+            body,
+        }
+    }
+
+    pub fn view_name(&self) -> &'static str {
+        match self.body {
+            Body::SchemaDiff(_) => "schema diff",
+            Body::DataDiff(_) => "data diff",
+            Body::Check(_) => "check results",
+            Body::Checkpoint(_) => "checkpoint decisions",
+            Body::Backup(_) => "backup manifest",
+            Body::Json(_) => "evidence",
+        }
+    }
+}
+
+/// Look up the first present key among `names`.
+pub(crate) fn pick<'a>(v: &'a Value, names: &[&str]) -> Option<&'a Value> {
+    names
+        .iter()
+        .find_map(|n| v.get(*n))
+        .filter(|x| !x.is_null())
+}
+
+/// A value as one line of text; `None` for JSON null.
+pub(crate) fn scalar(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+pub(crate) fn u64_of(v: &Value, names: &[&str]) -> Option<u64> {
+    pick(v, names).and_then(|x| {
+        x.as_u64()
+            .or_else(|| x.as_i64().map(|i| i.max(0) as u64))
+            .or_else(|| x.as_str().and_then(|s| s.parse().ok()))
+    })
+}
+
+pub(crate) fn str_list(v: Option<&Value>) -> Vec<String> {
+    match v {
+        Some(Value::Array(a)) => a.iter().filter_map(scalar).collect(),
+        Some(Value::String(s)) => s.lines().map(str::to_string).collect(),
+        _ => Vec::new(),
+    }
+}

@@ -1,0 +1,207 @@
+//! The evidence pane: what the selected step is, did and produced, drawn by the view
+//! for its kind of evidence.
+
+use super::{Body, EvidenceModel};
+use crate::engine::StepState;
+use crate::tui::action::Action;
+use crate::tui::component::Component;
+use crate::tui::state::{AppState, StepView};
+use crate::tui::theme::Theme;
+use crate::tui::views::{fmt_ms, short_hash};
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+
+#[derive(Debug, Default)]
+pub struct EvidencePane {
+    /// The step shown (follows the runbook view's selection).
+    pub step: Option<String>,
+    pub scroll: usize,
+    pub hscroll: usize,
+    pub side_by_side: bool,
+    /// Data diff: first visible row and selected row.
+    pub top: usize,
+    pub row: usize,
+    /// Body height at the last draw (page size).
+    page: usize,
+    /// Lines at the last draw (for clamping scroll).
+    lines: usize,
+}
+
+impl EvidencePane {
+    pub fn show(&mut self, step: Option<String>) {
+        if self.step != step {
+            self.step = step;
+            self.scroll = 0;
+            self.hscroll = 0;
+            self.top = 0;
+            self.row = 0;
+        }
+    }
+
+    fn model<'a>(&self, state: &'a AppState) -> Option<&'a EvidenceModel> {
+        state
+            .step(self.step.as_deref()?)
+            .and_then(|s| s.evidence.as_deref())
+    }
+}
+
+/// The header every evidence view starts with: kind, state, time, targets, summary.
+pub fn header_lines(s: &StepView, theme: &Theme) -> Vec<Line<'static>> {
+    let mut first = vec![
+        Span::styled(s.plan.id.clone(), theme.title()),
+        Span::styled(format!(" {} ", s.plan.kind), theme.dim()),
+        Span::styled(s.state.label().to_string(), theme.state(s.state)),
+    ];
+    if let Some(ms) = s.elapsed_ms {
+        first.push(Span::styled(format!(" {}", fmt_ms(ms)), theme.dim()));
+    }
+    if !s.plan.targets.is_empty() {
+        first.push(Span::styled(
+            format!(" → {}", s.plan.targets.join(", ")),
+            theme.dim(),
+        ));
+    }
+    let mut out = vec![Line::from(first)];
+    if s.plan.title != s.plan.id && !s.plan.title.is_empty() {
+        out.push(Line::from(s.plan.title.clone()));
+    }
+    if let Some(sum) = &s.summary {
+        out.push(Line::from(Span::styled(sum.clone(), theme.text())));
+    }
+    if let (StepState::Running, Some(p)) = (s.state, &s.progress) {
+        out.extend(crate::tui::views::runbook::gauge_line(
+            &s.plan.id, p, 40, theme,
+        ));
+    }
+    if let Some(e) = &s.error {
+        out.push(Line::from(Span::styled(format!("error: {e}"), theme.bad())));
+    }
+    if let Some(i) = &s.plan.instructions {
+        out.push(Line::from(vec![
+            Span::styled("look at: ", theme.dim()),
+            Span::raw(i.clone()),
+        ]));
+    }
+    if let Some(h) = &s.evidence_hash {
+        out.push(Line::from(vec![
+            Span::styled("evidence ", theme.dim()),
+            Span::raw(short_hash(h).to_string()),
+        ]));
+    }
+    if matches!(s.state, StepState::Pending | StepState::Running) || s.evidence.is_none() {
+        for p in &s.plan.plan {
+            out.push(Line::from(vec![
+                Span::styled("plan ", theme.dim()),
+                Span::raw(p.clone()),
+            ]));
+        }
+    }
+    out
+}
+
+impl Component for EvidencePane {
+    fn handle_key(&mut self, key: KeyEvent, state: &AppState) -> Option<Action> {
+        let is_data = matches!(self.model(state).map(|m| &m.body), Some(Body::DataDiff(_)));
+        let page = self.page.max(1);
+        if is_data {
+            let Some(Body::DataDiff(d)) = self.model(state).map(|m| &m.body) else {
+                return None;
+            };
+            let last = d.rows.len().saturating_sub(1);
+            match key.code {
+                KeyCode::Char('j') | KeyCode::Down => self.row = (self.row + 1).min(last),
+                KeyCode::Char('k') | KeyCode::Up => self.row = self.row.saturating_sub(1),
+                KeyCode::PageDown | KeyCode::Char(' ') => self.row = (self.row + page).min(last),
+                KeyCode::PageUp => self.row = self.row.saturating_sub(page),
+                KeyCode::Char('g') | KeyCode::Home => self.row = 0,
+                KeyCode::Char('G') | KeyCode::End => self.row = last,
+                KeyCode::Char('l') | KeyCode::Right => {
+                    self.hscroll = (self.hscroll + 1).min(d.columns.len().saturating_sub(1))
+                }
+                KeyCode::Char('h') | KeyCode::Left => self.hscroll = self.hscroll.saturating_sub(1),
+                _ => return None,
+            }
+            return Some(Action::Tick);
+        }
+        let max = self.lines.saturating_sub(1);
+        match key.code {
+            KeyCode::Char('j') | KeyCode::Down => self.scroll = (self.scroll + 1).min(max),
+            KeyCode::Char('k') | KeyCode::Up => self.scroll = self.scroll.saturating_sub(1),
+            KeyCode::PageDown | KeyCode::Char(' ') => self.scroll = (self.scroll + page).min(max),
+            KeyCode::PageUp => self.scroll = self.scroll.saturating_sub(page),
+            KeyCode::Char('g') | KeyCode::Home => self.scroll = 0,
+            KeyCode::Char('G') | KeyCode::End => self.scroll = max,
+            KeyCode::Char('v') => self.side_by_side = !self.side_by_side,
+            _ => return None,
+        }
+        Some(Action::Tick)
+    }
+
+    fn draw(&mut self, f: &mut Frame, area: Rect, state: &AppState, theme: &Theme, focused: bool) {
+        let title = match self.model(state) {
+            Some(m) => format!(" Evidence: {} ", m.view_name()),
+            None => " Evidence ".to_string(),
+        };
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.border(focused))
+            .title(Span::styled(title, theme.title()));
+        let inner = block.inner(area);
+        f.render_widget(block, area);
+        let Some(step) = self.step.as_deref().and_then(|id| state.step(id)) else {
+            f.render_widget(
+                Paragraph::new(Span::styled(
+                    "Select a step to see its evidence.",
+                    theme.dim(),
+                )),
+                inner,
+            );
+            return;
+        };
+        let mut lines = header_lines(step, theme);
+        let hazards: Vec<_> = match &step.evidence {
+            Some(m) if !m.hazards.is_empty() => m.hazards.clone(),
+            _ => step.hazards.clone(),
+        };
+        lines.extend(super::hazards::lines(&hazards, theme));
+        match step.evidence.as_deref().map(|m| &m.body) {
+            Some(Body::DataDiff(d)) => {
+                let hh = (lines.len() as u16).min(inner.height / 3).max(1);
+                let [head, body] =
+                    Layout::vertical([Constraint::Length(hh), Constraint::Min(0)]).areas(inner);
+                f.render_widget(Paragraph::new(lines), head);
+                self.page = body.height.saturating_sub(6).max(1) as usize;
+                d.draw(f, body, theme, &mut self.top, self.row, self.hscroll);
+            }
+            body => {
+                match body {
+                    Some(Body::SchemaDiff(m)) => {
+                        lines.extend(m.lines(theme, inner.width, self.side_by_side))
+                    }
+                    Some(Body::Check(m)) => lines.extend(m.lines(theme)),
+                    Some(Body::Checkpoint(m)) => lines.extend(m.lines(theme)),
+                    Some(Body::Backup(m)) => lines.extend(m.lines(theme)),
+                    Some(Body::Json(m)) => lines.extend(m.lines(theme)),
+                    Some(Body::DataDiff(_)) => unreachable!("handled above"),
+                    None => {
+                        if step.state == StepState::Done && step.evidence_hash.is_some() {
+                            lines.push(Line::from(Span::styled("loading evidence…", theme.dim())));
+                        }
+                    }
+                }
+                self.lines = lines.len();
+                self.page = inner.height.max(1) as usize;
+                self.scroll = self.scroll.min(self.lines.saturating_sub(1));
+                let wrap = !self.side_by_side;
+                let mut p = Paragraph::new(lines).scroll((self.scroll as u16, 0));
+                if wrap {
+                    p = p.wrap(Wrap { trim: false });
+                }
+                f.render_widget(p, inner);
+            }
+        }
+    }
+}

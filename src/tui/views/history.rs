@@ -1,0 +1,152 @@
+//! The history/audit view: the ledger's records for this runbook, newest last, and
+//! whether the hash chain verifies.
+
+use crate::tui::action::Action;
+use crate::tui::component::Component;
+use crate::tui::state::{AppState, ChainStatus};
+use crate::tui::theme::Theme;
+use crate::tui::views::truncate;
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, Wrap};
+
+#[derive(Debug, Default)]
+pub struct HistoryView {
+    /// Selected record (index); None: follow the newest.
+    pub selected: Option<usize>,
+    top: usize,
+    page: usize,
+}
+
+impl Component for HistoryView {
+    fn handle_key(&mut self, key: KeyEvent, state: &AppState) -> Option<Action> {
+        let n = state.history.len();
+        if n == 0 {
+            return None;
+        }
+        let last = n - 1;
+        let cur = self.selected.unwrap_or(last);
+        let page = self.page.max(1);
+        let next = match key.code {
+            KeyCode::Char('j') | KeyCode::Down => (cur + 1).min(last),
+            KeyCode::Char('k') | KeyCode::Up => cur.saturating_sub(1),
+            KeyCode::PageDown | KeyCode::Char(' ') => (cur + page).min(last),
+            KeyCode::PageUp => cur.saturating_sub(page),
+            KeyCode::Char('g') | KeyCode::Home => 0,
+            KeyCode::Char('G') | KeyCode::End => {
+                self.selected = None;
+                return Some(Action::Tick);
+            }
+            _ => return None,
+        };
+        self.selected = Some(next);
+        Some(Action::Tick)
+    }
+
+    fn draw(&mut self, f: &mut Frame, area: Rect, state: &AppState, theme: &Theme, focused: bool) {
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.border(focused))
+            .title(Span::styled(
+                format!(" History ({} records) ", state.history.len()),
+                theme.title(),
+            ));
+        let inner = block.inner(area);
+        f.render_widget(block, area);
+        let [chain_area, detail_area, table_area] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Length(3),
+            Constraint::Min(0),
+        ])
+        .areas(inner);
+        let chain = match &state.chain {
+            ChainStatus::Unknown => Span::styled("chain: not verified yet", theme.dim()),
+            ChainStatus::Verified { records } => Span::styled(
+                format!("✓ chain verified: {records} records, no edits, deletions or reordering"),
+                theme.ok(),
+            ),
+            ChainStatus::Broken { seq, reason } => Span::styled(
+                format!("✗ chain BROKEN at record {seq}: {reason}"),
+                theme.bad(),
+            ),
+        };
+        f.render_widget(Paragraph::new(Line::from(chain)), chain_area);
+
+        let n = state.history.len();
+        let sel = self.selected.unwrap_or(n.saturating_sub(1));
+        // The selected record in full: what it says, and its hash.
+        if let Some(r) = state.history.get(sel) {
+            let head = vec![
+                Span::styled(format!("#{} {} ", r.seq, r.kind), theme.title()),
+                Span::styled(
+                    format!("{} {} ", r.step_id.as_deref().unwrap_or(""), r.created_at),
+                    theme.dim(),
+                ),
+                Span::raw(r.detail.clone()),
+            ];
+            let [d, hline] =
+                Layout::vertical([Constraint::Length(2), Constraint::Length(1)]).areas(detail_area);
+            f.render_widget(
+                Paragraph::new(Line::from(head)).wrap(Wrap { trim: false }),
+                d,
+            );
+            f.render_widget(
+                Paragraph::new(Span::styled(format!("hash {}", r.hash), theme.dim())),
+                hline,
+            );
+        }
+        let h = table_area.height.saturating_sub(1) as usize;
+        self.page = h.max(1);
+        if sel < self.top {
+            self.top = sel;
+        } else if h > 0 && sel >= self.top + h {
+            self.top = sel + 1 - h;
+        }
+        self.top = self.top.min(n.saturating_sub(h.max(1)));
+        let end = (self.top + h).min(n);
+        let w = table_area.width as usize;
+        // Narrow panes drop the time column (the selected record above still shows it).
+        let show_time = w >= 80;
+        let fixed = 4 + 15 + 13 + 3 + if show_time { 9 } else { 0 };
+        let detail_w = w.saturating_sub(fixed).max(8);
+        let rows = state.history[self.top..end]
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let mut cells = vec![Line::from(r.seq.to_string())];
+                if show_time {
+                    cells.push(Line::from(Span::styled(r.created_at.clone(), theme.dim())));
+                }
+                cells.extend([
+                    Line::from(truncate(&r.kind, 15)),
+                    Line::from(truncate(r.step_id.as_deref().unwrap_or(""), 13)),
+                    Line::from(truncate(&r.detail, detail_w)),
+                ]);
+                let row = Row::new(cells);
+                if self.top + i == sel && self.selected.is_some() {
+                    row.style(theme.selected())
+                } else {
+                    row
+                }
+            });
+        let mut widths = vec![Constraint::Length(4)];
+        let mut names = vec!["seq"];
+        if show_time {
+            widths.push(Constraint::Length(8));
+            names.push("time");
+        }
+        widths.extend([
+            Constraint::Length(15),
+            Constraint::Length(13),
+            Constraint::Min(8),
+        ]);
+        names.extend(["kind", "step", "detail"]);
+        let header = Row::new(names).style(theme.title());
+        f.render_widget(
+            Table::new(rows, widths).header(header).column_spacing(1),
+            table_area,
+        );
+    }
+}

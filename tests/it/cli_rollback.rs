@@ -1,0 +1,108 @@
+//! The demo's three rollback levels: table-level restore, schema rollback, full restore.
+
+use super::support::*;
+
+#[tokio::test]
+async fn rollback_levels_restore_what_they_promise() {
+    let (_t, ws) = completed_demo();
+    let prod = ws.join("production.db");
+    let before = dump_sqlite(&ws.join("backups/production-before.db")).await;
+
+    let no_phase = cutover(&ws, &["rollback", RUNBOOK, "--yes"]);
+    assert_eq!(no_phase.code, 2, "{}", no_phase.all());
+    assert!(
+        no_phase
+            .stderr
+            .contains("choose one with --phase: full-restore"),
+        "{}",
+        no_phase.stderr
+    );
+    let no_yes = cutover(&ws, &["rollback", RUNBOOK, "--phase", "full-restore"]);
+    assert_eq!(no_yes.code, 2, "{}", no_yes.all());
+    assert!(no_yes.stderr.contains("--yes"), "{}", no_yes.stderr);
+
+    // Table-level: the dropped legacy table comes back with its 429 rows; the rest stays.
+    let t = cutover(
+        &ws,
+        &["rollback", RUNBOOK, "--phase", "table-restore", "--yes"],
+    );
+    assert_eq!(t.code, 0, "{}", t.all());
+    assert_eq!(
+        scalar(&prod, "SELECT count(*) FROM lerg_codes").await,
+        "429"
+    );
+    assert_eq!(
+        scalar(&prod, "SELECT count(*) FROM enhanced_lerg").await,
+        "440"
+    );
+
+    // Full restore: production is exactly as backed up (checksum verified first).
+    let f = cutover(
+        &ws,
+        &["rollback", RUNBOOK, "--phase", "full-restore", "--yes"],
+    );
+    assert_eq!(f.code, 0, "{}", f.all());
+    assert!(f.stdout.contains("sha256 verified"), "{}", f.stdout);
+    assert_eq!(dump_sqlite(&prod).await, before);
+    let st = cutover(&ws, &["status", RUNBOOK, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&st.stdout).unwrap();
+    assert_eq!(v["status"], "rolled_back");
+    assert_eq!(cutover(&ws, &["audit", "verify", RUNBOOK]).code, 0);
+}
+
+#[tokio::test]
+async fn schema_rollback_keeps_the_users() {
+    let (_t, ws) = completed_demo();
+    let prod = ws.join("production.db");
+    let s = cutover(
+        &ws,
+        &["rollback", RUNBOOK, "--phase", "schema-rollback", "--yes"],
+    );
+    assert_eq!(s.code, 0, "{}", s.all());
+    assert_eq!(
+        scalar(
+            &prod,
+            "SELECT count(*) FROM sqlite_master WHERE name = 'enhanced_lerg'"
+        )
+        .await,
+        "0"
+    );
+    assert_eq!(
+        scalar(
+            &prod,
+            "SELECT count(*) FROM pragma_table_info('profiles') WHERE name LIKE 'billing%'"
+        )
+        .await,
+        "0"
+    );
+    assert_eq!(scalar(&prod, "SELECT count(*) FROM profiles").await, "11");
+}
+
+#[tokio::test]
+async fn restore_refuses_a_backup_whose_checksum_changed() {
+    let (_t, ws) = completed_demo();
+    let backup = ws.join("backups/production-before.db");
+    let mut bytes = std::fs::read(&backup).unwrap();
+    let n = bytes.len();
+    bytes[n - 10] ^= 0xff;
+    std::fs::write(&backup, bytes).unwrap();
+    let f = cutover(
+        &ws,
+        &["rollback", RUNBOOK, "--phase", "full-restore", "--yes"],
+    );
+    assert_eq!(f.code, 3, "{}", f.all());
+    assert!(
+        f.stderr.contains("does not match its recorded SHA-256"),
+        "{}",
+        f.stderr
+    );
+    assert_eq!(
+        scalar(
+            &ws.join("production.db"),
+            "SELECT count(*) FROM enhanced_lerg"
+        )
+        .await,
+        "440",
+        "production untouched"
+    );
+}

@@ -1,0 +1,264 @@
+//! The real binary in a real terminal: tmux runs `cutover demo`, the test types into
+//! it (send-keys) and reads the screen (capture-pane). Skips loudly without tmux.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    socket: String,
+    session: String,
+}
+
+impl Tmux {
+    /// None (and a loud message) when tmux is not installed.
+    fn start(name: &str, cmd: &str) -> Option<Tmux> {
+        if Command::new("tmux").arg("-V").output().is_err() {
+            eprintln!("skipped: tmux is not installed; the TUI end-to-end test did not run");
+            if std::env::var("CUTOVER_REQUIRE_SERVERS").as_deref() == Ok("1") {
+                panic!("tmux is required (CUTOVER_REQUIRE_SERVERS=1)");
+            }
+            return None;
+        }
+        // A private server: nothing else on the machine is touched.
+        let t = Tmux {
+            socket: format!("cutover-it-{}-{name}", std::process::id()),
+            session: name.to_string(),
+        };
+        let ok = Command::new("tmux")
+            .args([
+                "-L",
+                &t.socket,
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-s",
+                &t.session,
+            ])
+            .args(["-x", "100", "-y", "30"])
+            .arg(format!("{cmd}; echo EXIT=$?; sleep 60"))
+            .env("TERM", "xterm-256color")
+            .status()
+            .expect("tmux new-session")
+            .success();
+        assert!(ok, "tmux new-session failed");
+        Some(t)
+    }
+
+    fn screen(&self) -> String {
+        let o = Command::new("tmux")
+            .args([
+                "-L",
+                &self.socket,
+                "capture-pane",
+                "-p",
+                "-t",
+                &self.session,
+            ])
+            .output()
+            .expect("capture-pane");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            Command::new("tmux")
+                .args(["-L", &self.socket, "send-keys", "-t", &self.session, k])
+                .status()
+                .expect("send-keys");
+            std::thread::sleep(Duration::from_millis(60));
+        }
+    }
+
+    fn text(&self, s: &str) {
+        Command::new("tmux")
+            .args([
+                "-L",
+                &self.socket,
+                "send-keys",
+                "-t",
+                &self.session,
+                "-l",
+                s,
+            ])
+            .status()
+            .expect("send-keys");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    /// Wait until the screen contains `what`; panics with the screen after `secs`.
+    fn wait_for(&self, what: &str, secs: u64) -> Duration {
+        let t0 = Instant::now();
+        loop {
+            let s = self.screen();
+            if s.contains(what) {
+                return t0.elapsed();
+            }
+            if t0.elapsed() > Duration::from_secs(secs) {
+                panic!("timed out waiting for {what:?}; screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+    }
+}
+
+fn demo_cmd(dir: &Path) -> String {
+    format!(
+        "env -u CUTOVER_LEDGER CUTOVER_OPERATOR=alice NO_COLOR=1 {} demo --dir {}",
+        env!("CARGO_BIN_EXE_cutover"),
+        dir.join("ws").display()
+    )
+}
+
+/// Approve the waiting checkpoint from the dialog as `name` (dba) with a comment,
+/// typing the checkpoint id as confirmation when hazards were raised before it.
+fn approve_in_dialog(t: &Tmux, checkpoint: &str, name: &str, comment: &str) {
+    t.keys(&["a"]);
+    t.wait_for("Approve ]", 10);
+    let hazardous = t.screen().contains("Confirm ");
+    t.text(name);
+    t.keys(&["Tab", "Tab"]); // role is prefilled with the policy's role (dba)
+    t.text(comment);
+    t.keys(&["Tab"]);
+    if hazardous {
+        t.text(checkpoint);
+        t.keys(&["Tab"]);
+    }
+    t.keys(&["Enter"]);
+}
+
+fn status_json(dir: &Path) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .args(["status", "--format", "json"])
+        .arg(dir.join("ws/runbooks/lerg-cutover.toml"))
+        .env_remove("CUTOVER_LEDGER")
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "status json: {e}\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+#[test]
+fn demo_in_a_terminal_approve_both_checkpoints_in_the_dialog_and_quit() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(t) = Tmux::start("dialog", &demo_cmd(dir.path())) else {
+        return;
+    };
+    t.wait_for("plan-approved awaits approval 0/1", 60);
+    // The operator may not approve their own run: the dialog says why.
+    t.keys(&["a"]);
+    t.wait_for("Approve ]", 10);
+    t.text("alice");
+    // Name -> Role -> Comment -> Confirm (hazards were raised) -> Approve.
+    t.keys(&["Tab", "Tab", "Tab", "Tab", "Enter"]);
+    t.wait_for("self-approval refused", 10);
+    t.keys(&["Escape"]);
+    // The schema diff raised a hazard (dropping lerg_codes): approving without typing
+    // the checkpoint id is refused.
+    t.keys(&["a"]);
+    t.wait_for("type plan-approved to approve despite hazards", 10);
+    t.text("bob");
+    t.keys(&["Tab", "Tab", "Tab", "Tab", "Enter"]);
+    t.wait_for("hazards were raised: type plan-approved", 10);
+    t.keys(&["Escape"]);
+    approve_in_dialog(&t, "plan-approved", "bob", "backup manifest checked");
+    t.wait_for("approval of plan-approved recorded as bob (dba)", 20);
+    t.wait_for("drop-approved awaits approval 0/1", 60);
+    approve_in_dialog(&t, "drop-approved", "bob", "final backup verified");
+    t.wait_for("finished: completed", 60);
+    let screen = t.screen();
+    assert!(screen.contains("✓ drop-lerg-codes"), "{screen}");
+    // History tab: the chain verifies.
+    t.keys(&["3"]);
+    t.wait_for("✓ chain verified", 10);
+    t.keys(&["q"]);
+    t.wait_for("EXIT=0", 20);
+    assert!(t.screen().contains("complete."));
+    let st = status_json(dir.path());
+    assert_eq!(st["status"], "completed", "{st}");
+    let approvals = st["approvals"].as_array().unwrap();
+    assert_eq!(approvals.len(), 2, "{st}");
+    assert_eq!(approvals[0]["approver"], "bob");
+    assert_eq!(approvals[0]["via"], "tui");
+    assert_eq!(approvals[0]["comment"], "backup manifest checked");
+    assert_eq!(approvals[1]["comment"], "final backup verified");
+}
+
+#[test]
+fn an_approval_from_another_process_is_picked_up_live() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(t) = Tmux::start("live", &demo_cmd(dir.path())) else {
+        return;
+    };
+    t.wait_for("plan-approved awaits approval 0/1", 60);
+    let out = Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .args(["approve"])
+        .arg(dir.path().join("ws/runbooks/lerg-cutover.toml"))
+        .args([
+            "--checkpoint",
+            "plan-approved",
+            "--as",
+            "carol",
+            "--role",
+            "dba",
+        ])
+        .args(["--comment", "looked at it from my desk"])
+        .env("CUTOVER_OPERATOR", "carol")
+        .env_remove("CUTOVER_LEDGER")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The waiting run sees it and carries on by itself to the next checkpoint.
+    let seen = t.wait_for("drop-approved awaits approval 0/1", 30);
+    eprintln!("approval from another process on screen after {seen:?}");
+    // The ledger's history shows who approved, and the checkpoint passed.
+    t.keys(&["3", "g"]);
+    t.wait_for("#1 run_started", 10);
+    // Walk the records down to the approval.
+    for _ in 0..40 {
+        if t.screen().contains(" approval plan-approved ") {
+            break;
+        }
+        t.keys(&["j"]);
+    }
+    t.wait_for("approve by carol (dba)", 10);
+    t.wait_for("looked at it from my desk", 10);
+    // Quit while waiting: asked first; the run stays resumable and says how.
+    t.keys(&["q"]);
+    t.wait_for("Quit?", 10);
+    t.keys(&["y"]);
+    t.wait_for("EXIT=4", 20);
+    let screen = t.screen();
+    assert!(
+        screen.contains("stopped at checkpoint \"drop-approved\""),
+        "{screen}"
+    );
+    let st = status_json(dir.path());
+    assert_eq!(st["status"], "interrupted", "{st}");
+    let cp = st["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "drop-approved")
+        .unwrap();
+    assert_eq!(cp["state"], "awaiting_approval", "{st}");
+    assert_eq!(st["approvals"][0]["approver"], "carol", "{st}");
+}
