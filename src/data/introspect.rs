@@ -16,6 +16,8 @@ pub struct ColumnInfo {
     pub precision: Option<u32>,
     /// Timestamp with time zone (PostgreSQL timestamptz, MySQL TIMESTAMP).
     pub tz: bool,
+    /// May hold NULL (unknown: true).
+    pub nullable: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -99,7 +101,7 @@ async fn pg(db: &Db, name: &str) -> Result<TableInfo> {
         .query(
             &format!(
                 "SELECT column_name::text, data_type::text, udt_name::text, numeric_scale::int, \
-                 datetime_precision::int, character_maximum_length::int, numeric_precision::int \
+                 datetime_precision::int, character_maximum_length::int, numeric_precision::int, is_nullable::text \
                  FROM information_schema.columns WHERE table_name = $1 AND table_schema = {schema_sql} \
                  ORDER BY ordinal_position"
             ),
@@ -154,6 +156,7 @@ async fn pg(db: &Db, name: &str) -> Result<TableInfo> {
                 None
             },
             tz,
+            nullable: text(r.last().expect("row")) != "NO",
         });
     }
     let mut primary_key = Vec::new();
@@ -213,7 +216,7 @@ async fn mysql(db: &Db, name: &str) -> Result<TableInfo> {
         .query(
             &format!(
                 "SELECT CAST(column_name AS CHAR), CAST(data_type AS CHAR), CAST(column_type AS CHAR), \
-                 CAST(numeric_scale AS SIGNED), CAST(datetime_precision AS SIGNED) \
+                 CAST(numeric_scale AS SIGNED), CAST(datetime_precision AS SIGNED), CAST(is_nullable AS CHAR) \
                  FROM information_schema.columns WHERE table_name = ? AND table_schema = {schema_sql} \
                  ORDER BY ordinal_position"
             ),
@@ -261,6 +264,7 @@ async fn mysql(db: &Db, name: &str) -> Result<TableInfo> {
                 None
             },
             tz,
+            nullable: text(r.last().expect("row")) != "NO",
         });
     }
     let keys = db
@@ -355,7 +359,7 @@ pub fn sqlite_class(decl: &str) -> (Class, Option<u32>, Option<u32>) {
 async fn sqlite(db: &Db, name: &str) -> Result<TableInfo> {
     let rows = db
         .query(
-            "SELECT name, type, pk FROM pragma_table_info(?) ORDER BY cid",
+            "SELECT name, type, pk, \"notnull\" FROM pragma_table_info(?) ORDER BY cid",
             &[Value::Text(name.to_string())],
         )
         .await?;
@@ -380,6 +384,7 @@ async fn sqlite(db: &Db, name: &str) -> Result<TableInfo> {
             scale,
             precision,
             tz: false,
+            nullable: r[3].as_i64() != Some(1),
         });
     }
     pk.sort();

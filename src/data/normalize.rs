@@ -140,6 +140,11 @@ pub struct ColumnPlan {
     pub source_scale: Option<u32>,
     #[serde(skip)]
     pub target_scale: Option<u32>,
+    /// May the column hold NULL on each side?
+    #[serde(skip)]
+    pub source_nullable: bool,
+    #[serde(skip)]
+    pub target_nullable: bool,
     pub is_key: bool,
 }
 
@@ -562,6 +567,8 @@ mod tests {
             target_native: class,
             source_scale: None,
             target_scale: None,
+            source_nullable: true,
+            target_nullable: true,
             is_key: false,
         }
     }

@@ -303,6 +303,8 @@ pub async fn build_plan(source: &Db, target: &Db, opts: &DiffOptions) -> Result<
             target_native: tc.native,
             source_scale: sc.scale,
             target_scale: tc.scale,
+            source_nullable: sc.nullable,
+            target_nullable: tc.nullable,
             is_key: i < key.len(),
         });
     }

@@ -15,18 +15,21 @@ pub struct Native {
     pub class: Class,
     /// A decimal whose declared scale is the compared scale: its text needs no rounding.
     pub exact_scale: bool,
+    /// May hold NULL (a NOT NULL column needs no NULL marker expression).
+    pub nullable: bool,
 }
 
 impl Native {
     pub fn of(plan: &ColumnPlan, source: bool) -> Native {
-        let (class, scale) = if source {
-            (plan.source_native, plan.source_scale)
+        let (class, scale, nullable) = if source {
+            (plan.source_native, plan.source_scale, plan.source_nullable)
         } else {
-            (plan.target_native, plan.target_scale)
+            (plan.target_native, plan.target_scale, plan.target_nullable)
         };
         Native {
             class,
             exact_scale: class == Class::Decimal && scale.is_some() && scale == plan.scale,
+            nullable,
         }
     }
 }
@@ -103,6 +106,7 @@ fn my_text(c: &str, plan: &ColumnPlan, n: Native) -> String {
         Class::Int => format!("CAST({c} AS CHAR)"),
         Class::Decimal if n.exact_scale => format!("CAST({c} AS CHAR)"),
         Class::Decimal => match (plan.scale, native) {
+            (Some(s), Class::Decimal) => format!("CAST(ROUND({c}, {s}) AS CHAR)"),
             (Some(s), _) => format!("CAST(ROUND(CAST({c} AS DECIMAL(65,30)), {s}) AS CHAR)"),
             (None, Class::Int) => format!("CAST({c} AS CHAR)"),
             // MySQL decimals always have a declared scale; strip zeros for "exact"
@@ -147,7 +151,16 @@ pub fn textual(class: Class) -> bool {
 
 /// `N` for NULL; `V<text>;` or `V<byte length>:<text>` (see `normalize::serialize_field`).
 /// The canonical text `t` is evaluated once unless it is free text.
-fn field(d: Dialect, t: &str, class: Class) -> String {
+fn field(d: Dialect, t: &str, class: Class, nullable: bool) -> String {
+    if !nullable {
+        // never NULL on this side: the NULL marker cannot occur
+        return match (d, textual(class)) {
+            (Dialect::Mysql, true) => format!("CONCAT('V', LENGTH({t}), ':', {t})"),
+            (Dialect::Mysql, false) => format!("CONCAT('V', {t}, ';')"),
+            (_, true) => format!("'V' || octet_length({t})::text || ':' || {t}"),
+            (_, false) => format!("'V' || {t} || ';'"),
+        };
+    }
     match (d, textual(class)) {
         (Dialect::Mysql, true) => format!("COALESCE(CONCAT('V', LENGTH({t}), ':', {t}), 'N')"),
         (Dialect::Mysql, false) => format!("COALESCE(CONCAT('V', {t}, ';'), 'N')"),
@@ -167,7 +180,7 @@ fn concat(d: Dialect, parts: &[String]) -> String {
 fn input(d: Dialect, cols: &[Col]) -> String {
     let parts: Vec<String> = cols
         .iter()
-        .map(|(c, p, n)| field(d, &norm_text(d, c, p, *n), p.class))
+        .map(|(c, p, n)| field(d, &norm_text(d, c, p, *n), p.class, n.nullable))
         .collect();
     concat(d, &parts)
 }

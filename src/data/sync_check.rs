@@ -144,6 +144,8 @@ fn judge(table: &str, s: Option<SideFacts>, t: Option<SideFacts>) -> TableCheck 
             target_native: *tn,
             source_scale: None,
             target_scale: None,
+            source_nullable: true,
+            target_nullable: true,
             is_key: false,
         };
         let sl = s.latest.clone().unwrap_or(Value::Null);
