@@ -198,3 +198,35 @@ async fn a_second_concurrent_run_is_refused_naming_the_holder() {
         "440"
     );
 }
+
+#[tokio::test]
+async fn ctrl_c_leaves_the_run_resumable_and_the_lock_released() {
+    let (_tmp, ws) = demo_workspace();
+    let mut first = command(&ws, &["run", RUNBOOK, "--headless", "--wait"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_status(&ws, &[], |v| v["status"] == "awaiting_approval");
+    // SAFETY: sending SIGINT (what Ctrl-C sends) to the child we spawned.
+    unsafe {
+        libc::kill(first.id() as i32, libc::SIGINT);
+    }
+    let out: Out = first.wait_with_output().unwrap().into();
+    assert_eq!(out.code, 130, "{}", out.all());
+    assert!(
+        out.stderr.contains("run the same command again to resume"),
+        "{}",
+        out.stderr
+    );
+    let v = wait_for_status(&ws, &[], |v| v["status"] == "interrupted");
+    assert_eq!(v["steps"][0]["state"], "done");
+    // The lock was given back: another operator's run proceeds at once and resumes the same run.
+    let again = cutover_env(
+        &ws,
+        &["run", RUNBOOK, "--headless"],
+        &[("CUTOVER_OPERATOR", "sam")],
+    );
+    assert_eq!(again.code, 4, "{}", again.all());
+    assert!(again.stdout.contains("resuming run"), "{}", again.stdout);
+}
