@@ -202,7 +202,7 @@ async fn a_second_concurrent_run_is_refused_naming_the_holder() {
 #[tokio::test]
 async fn ctrl_c_leaves_the_run_resumable_and_the_lock_released() {
     let (_tmp, ws) = demo_workspace();
-    let mut first = command(&ws, &["run", RUNBOOK, "--headless", "--wait"])
+    let first = command(&ws, &["run", RUNBOOK, "--headless", "--wait"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
