@@ -172,30 +172,13 @@ async fn pg(db: &Db, name: &str) -> Result<TableInfo> {
                 &[Value::Text(q)],
             )
             .await?;
-        let mut cur: Option<(i64, bool, Vec<String>)> = None;
-        for r in &keys.rows {
-            let id = r[0].as_i64().unwrap_or(0);
-            let prim = matches!(r[1], Value::Bool(true));
-            let col = text(&r[2]);
-            match &mut cur {
-                Some((cid, _, cols)) if *cid == id => cols.push(col),
-                _ => {
-                    if let Some((_, p, cols)) = cur.take() {
-                        if p {
-                            primary_key = cols.clone();
-                        }
-                        unique_keys.push(cols);
-                    }
-                    cur = Some((id, prim, vec![col]));
-                }
-            }
-        }
-        if let Some((_, p, cols)) = cur.take() {
-            if p {
-                primary_key = cols.clone();
-            }
-            unique_keys.push(cols);
-        }
+        (primary_key, unique_keys) = group_keys(keys.rows.iter().map(|r| {
+            (
+                r[0].to_string(),
+                matches!(r[1], Value::Bool(true)),
+                text(&r[2]),
+            )
+        }));
     }
     Ok(TableInfo {
         name: name.to_string(),
@@ -277,31 +260,12 @@ async fn mysql(db: &Db, name: &str) -> Result<TableInfo> {
             &params,
         )
         .await?;
-    let mut primary_key = Vec::new();
-    let mut unique_keys: Vec<Vec<String>> = Vec::new();
-    let mut cur: Option<(String, Vec<String>)> = None;
-    for r in keys.rows.iter().filter(|r| r[1].as_i64() == Some(0)) {
-        let idx = text(&r[0]);
-        let col = text(&r[2]);
-        match &mut cur {
-            Some((i, cols)) if *i == idx => cols.push(col),
-            _ => {
-                if let Some((i, cols)) = cur.take() {
-                    if i == "PRIMARY" {
-                        primary_key = cols.clone();
-                    }
-                    unique_keys.push(cols);
-                }
-                cur = Some((idx, vec![col]));
-            }
-        }
-    }
-    if let Some((i, cols)) = cur.take() {
-        if i == "PRIMARY" {
-            primary_key = cols.clone();
-        }
-        unique_keys.push(cols);
-    }
+    let (primary_key, unique_keys) = group_keys(
+        keys.rows
+            .iter()
+            .filter(|r| r[1].as_i64() == Some(0))
+            .map(|r| (text(&r[0]), text(&r[0]) == "PRIMARY", text(&r[2]))),
+    );
     Ok(TableInfo {
         name: name.to_string(),
         columns,
@@ -396,33 +360,37 @@ async fn sqlite(db: &Db, name: &str) -> Result<TableInfo> {
             &[Value::Text(name.to_string())],
         )
         .await?;
+    let (_, indexes) = group_keys(idx.rows.iter().map(|r| (text(&r[0]), false, text(&r[2]))));
     let mut unique_keys: Vec<Vec<String>> = Vec::new();
     if !primary_key.is_empty() {
         unique_keys.push(primary_key.clone());
     }
-    let mut cur: Option<(String, Vec<String>)> = None;
-    for r in &idx.rows {
-        let i = text(&r[0]);
-        let c = text(&r[2]);
-        match &mut cur {
-            Some((n, cols)) if *n == i => cols.push(c),
-            _ => {
-                if let Some((_, cols)) = cur.take() {
-                    unique_keys.push(cols);
-                }
-                cur = Some((i, vec![c]));
-            }
-        }
-    }
-    if let Some((_, cols)) = cur.take() {
-        unique_keys.push(cols);
-    }
+    unique_keys.extend(indexes);
     Ok(TableInfo {
         name: name.to_string(),
         columns,
         primary_key,
         unique_keys,
     })
+}
+
+/// Group (index, is-primary, column) rows, ordered by index then column position, into
+/// the primary key and the list of unique keys (the primary key among them).
+fn group_keys(
+    rows: impl Iterator<Item = (String, bool, String)>,
+) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut primary_key = Vec::new();
+    let mut keys: Vec<(String, Vec<String>)> = Vec::new();
+    for (index, primary, col) in rows {
+        match keys.last_mut() {
+            Some((i, cols)) if *i == index => cols.push(col),
+            _ => keys.push((index, vec![col])),
+        }
+        if primary {
+            primary_key = keys.last().map(|(_, c)| c.clone()).unwrap_or_default();
+        }
+    }
+    (primary_key, keys.into_iter().map(|(_, c)| c).collect())
 }
 
 /// Every base table of the database (for sync-check without --tables).

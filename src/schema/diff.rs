@@ -590,26 +590,15 @@ fn table(c: &mut Cmp, s: &Table, t: &Table) {
             .filter(|i| !(cross && plain_unique(i)))
             .filter(|i| {
                 // the index MySQL made for a foreign key, absent on the other engine
+                let plain_columns = |x: &Index| -> Vec<String> {
+                    x.columns.iter().filter_map(|c| c.column.clone()).collect()
+                };
+                let cols = plain_columns(i);
                 let fk_index = cross
                     && is_mysql
                     && !i.unique
-                    && tb.foreign_keys.iter().any(|f| {
-                        f.columns
-                            == i.columns
-                                .iter()
-                                .filter_map(|c| c.column.clone())
-                                .collect::<Vec<_>>()
-                    })
-                    && !other.indexes.iter().any(|o| {
-                        o.columns
-                            .iter()
-                            .filter_map(|c| c.column.clone())
-                            .collect::<Vec<_>>()
-                            == i.columns
-                                .iter()
-                                .filter_map(|c| c.column.clone())
-                                .collect::<Vec<_>>()
-                    });
+                    && tb.foreign_keys.iter().any(|f| f.columns == cols)
+                    && !other.indexes.iter().any(|o| plain_columns(o) == cols);
                 if fk_index {
                     *rules += 1;
                 }
@@ -653,30 +642,20 @@ fn table(c: &mut Cmp, s: &Table, t: &Table) {
             act(&f.on_update)
         )
     };
-    let sf: Vec<_> = s
-        .foreign_keys
-        .iter()
-        .map(|f| {
-            (
-                ObjectKind::ForeignKey,
-                f.name.clone(),
-                fk_key(f),
-                fk_summary(f),
-            )
-        })
-        .collect();
-    let tf: Vec<_> = t
-        .foreign_keys
-        .iter()
-        .map(|f| {
-            (
-                ObjectKind::ForeignKey,
-                f.name.clone(),
-                fk_key(f),
-                fk_summary(f),
-            )
-        })
-        .collect();
+    let fk_list = |tb: &Table| -> Vec<_> {
+        tb.foreign_keys
+            .iter()
+            .map(|f| {
+                (
+                    ObjectKind::ForeignKey,
+                    f.name.clone(),
+                    fk_key(f),
+                    fk_summary(f),
+                )
+            })
+            .collect()
+    };
+    let (sf, tf) = (fk_list(s), fk_list(t));
     if restrict_seen.get() {
         c.rule("fk-restrict");
     }
@@ -690,30 +669,20 @@ fn table(c: &mut Cmp, s: &Table, t: &Table) {
             k.expression.clone()
         }
     };
-    let sc: Vec<_> = s
-        .checks
-        .iter()
-        .map(|k| {
-            (
-                ObjectKind::Check,
-                k.name.clone(),
-                ck(k),
-                k.expression.clone(),
-            )
-        })
-        .collect();
-    let tc: Vec<_> = t
-        .checks
-        .iter()
-        .map(|k| {
-            (
-                ObjectKind::Check,
-                k.name.clone(),
-                ck(k),
-                k.expression.clone(),
-            )
-        })
-        .collect();
+    let check_list = |tb: &Table| -> Vec<_> {
+        tb.checks
+            .iter()
+            .map(|k| {
+                (
+                    ObjectKind::Check,
+                    k.name.clone(),
+                    ck(k),
+                    k.expression.clone(),
+                )
+            })
+            .collect()
+    };
+    let (sc, tc) = (check_list(s), check_list(t));
     if cross && !sc.is_empty() {
         c.rule("expressions");
     }
