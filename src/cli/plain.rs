@@ -9,7 +9,6 @@ pub struct PlainRenderer {
     tty: bool,
     last_progress: Option<Instant>,
     bar_shown: bool,
-    step_no: usize,
 }
 
 fn fmt_ms(ms: u64) -> String {
@@ -44,7 +43,6 @@ impl PlainRenderer {
             tty: std::io::stderr().is_terminal(),
             last_progress: None,
             bar_shown: false,
-            step_no: 0,
         }
     }
 
@@ -88,7 +86,6 @@ impl PlainRenderer {
                 targets,
                 ..
             } => {
-                self.step_no += 1;
                 let on = if targets.is_empty() {
                     String::new()
                 } else {

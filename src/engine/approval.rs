@@ -271,15 +271,7 @@ pub async fn record_decision(
         )
         .await?;
     let state = ledger.latest_run(&runbook.name).await?.unwrap_or(state);
-    need_after(runbook, &state, req)
-}
-
-fn need_after(
-    runbook: &Runbook,
-    state: &RunState,
-    req: &DecisionRequest<'_>,
-) -> Result<ApprovalNeed> {
-    need(runbook, state, req.checkpoint, req.runbook_arg)
+    self::need(runbook, &state, req.checkpoint, req.runbook_arg)
 }
 
 pub fn short(id: &str) -> &str {

@@ -165,9 +165,6 @@ impl ProgressMeter {
             last_emit: None,
         }
     }
-    pub fn set_total(&mut self, total: Option<u64>) {
-        self.total = total;
-    }
     /// Progress at `done`; `None` if less than 100 ms passed since the last one
     /// (unless `force`), so callers can call it on every row cheaply.
     pub fn tick(&mut self, done: u64, force: bool) -> Option<Progress> {

@@ -185,10 +185,7 @@ impl Engine {
             .await?;
         let result = self.run_locked(&run_id, resumed, opts).await;
         self.ledger.release(&guard).await;
-        let outcome = match result {
-            Ok(o) => o,
-            Err(e) => return Err(e),
-        };
+        let outcome = result?;
         if let RunOutcome::CheckFailed { .. } | RunOutcome::Failed { .. } = outcome
             && rb.policy.rollback_on_failure
             && !rb.rollback.is_empty()
@@ -485,8 +482,24 @@ impl Engine {
         let started = Instant::now();
         let mut announced: Option<String> = None;
         let mut auto_tried = false;
+        // Approvals already in the ledger when we got here; later ones are announced.
+        let mut seen_approvals: Option<usize> = None;
         loop {
             let state = self.state(run_id).await?;
+            for a in state
+                .approvals
+                .iter()
+                .skip(seen_approvals.unwrap_or(state.approvals.len()))
+            {
+                self.events.emit(EngineEvent::ApprovalRecorded {
+                    checkpoint: a.checkpoint.clone(),
+                    approver: a.approver.clone(),
+                    role: a.role.clone(),
+                    decision: a.decision.clone(),
+                    comment: a.comment.clone(),
+                });
+            }
+            seen_approvals = Some(state.approvals.len());
             let need = approval::need(rb, &state, &def.id, &opts.runbook_arg)?;
             match approval::verdict(rb, &state, &need) {
                 Verdict::Approved => {
@@ -575,13 +588,6 @@ impl Engine {
                     runbook_arg: &opts.runbook_arg,
                 };
                 approval::record_decision(&self.ledger, rb, &req).await?;
-                self.events.emit(EngineEvent::ApprovalRecorded {
-                    checkpoint: def.id.clone(),
-                    approver: name.clone(),
-                    role: role.clone(),
-                    decision: "approve".into(),
-                    comment: req.comment.map(str::to_string),
-                });
                 continue;
             }
             let timed_out = opts
@@ -594,18 +600,7 @@ impl Engine {
                     need,
                 }));
             }
-            let before = state.approvals.len();
             tokio::time::sleep(Duration::from_millis(300)).await;
-            let after = self.state(run_id).await?;
-            for a in after.approvals.iter().skip(before) {
-                self.events.emit(EngineEvent::ApprovalRecorded {
-                    checkpoint: a.checkpoint.clone(),
-                    approver: a.approver.clone(),
-                    role: a.role.clone(),
-                    decision: a.decision.clone(),
-                    comment: a.comment.clone(),
-                });
-            }
         }
     }
 

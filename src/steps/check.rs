@@ -173,10 +173,6 @@ impl Step for Check {
                     .query(&self.query, &[])
                     .await
                     .map_err(|e| e.context(format!("check {} on {other}", self.query_label)))?;
-                let same = rows.rows.len() == orows.rows.len()
-                    && rows.rows.iter().zip(orows.rows.iter()).all(|(a, b)| {
-                        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.loosely_equals(y))
-                    });
                 let first_diff = rows.rows.iter().zip(orows.rows.iter()).position(|(a, b)| {
                     a.len() != b.len() || !a.iter().zip(b).all(|(x, y)| x.loosely_equals(y))
                 });
@@ -187,6 +183,7 @@ impl Step for Check {
                     "sample_target": rows_json(&rows, 5),
                     "sample_other": rows_json(&orows, 5),
                 });
+                let same = first_diff.is_none() && rows.rows.len() == orows.rows.len();
                 (
                     same,
                     format!("the result on {other} ({} row(s))", orows.rows.len()),

@@ -12,10 +12,15 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use serde_json::json;
 
+/// What is copied: a whole table (optionally some columns) or the rows of a query.
+enum Source {
+    Table(String),
+    Query(String),
+}
+
 pub struct Copy {
     from: String,
-    from_table: Option<String>,
-    query: Option<String>,
+    source: Source,
     into: String,
     into_table: String,
     columns: Option<Vec<String>>,
@@ -26,18 +31,20 @@ impl Copy {
     pub fn build(p: &Params, ctx: &BuildContext) -> Result<Self> {
         let from = ctx.target(p, "from")?;
         let into = ctx.target(p, "into")?;
-        let from_table = p.str("table")?;
-        let query = p.str("query")?;
-        if from_table.is_some() == query.is_some() {
-            return Err(p.src.error(
-                &p.span,
-                format!("{} needs exactly one of `table` or `query`", p.what),
-            ));
-        }
-        let into_table = match (p.str("into_table")?, &from_table) {
+        let source = match (p.str("table")?, p.str("query")?) {
+            (Some(t), None) => Source::Table(t),
+            (None, Some(q)) => Source::Query(q),
+            _ => {
+                return Err(p.src.error(
+                    &p.span,
+                    format!("{} needs exactly one of `table` or `query`", p.what),
+                ));
+            }
+        };
+        let into_table = match (p.str("into_table")?, &source) {
             (Some(t), _) => t,
-            (None, Some(t)) => t.clone(),
-            (None, None) => {
+            (None, Source::Table(t)) => t.clone(),
+            (None, Source::Query(_)) => {
                 return Err(p.src.error(
                     &p.span,
                     format!(
@@ -59,8 +66,7 @@ impl Copy {
         };
         Ok(Copy {
             from,
-            from_table,
-            query,
+            source,
             into,
             into_table,
             columns: p.str_list("columns")?,
@@ -78,7 +84,10 @@ impl Step for Copy {
         vec![self.from.clone(), self.into.clone()]
     }
     fn plan(&self, _targets: &Targets) -> Vec<String> {
-        let src = self.from_table.clone().unwrap_or_else(|| "a query".into());
+        let src = match &self.source {
+            Source::Table(t) => t.clone(),
+            Source::Query(_) => "a query".into(),
+        };
         vec![format!(
             "copy rows of {src} on {} into {} on {}{}",
             self.from,
@@ -96,9 +105,9 @@ impl Step for Copy {
         let dst = ctx.targets.get(&self.into).await?;
         let sd = src.dialect();
         let dd = dst.dialect();
-        let select = match (&self.query, &self.from_table) {
-            (Some(q), _) => q.clone(),
-            (None, Some(t)) => {
+        let select = match &self.source {
+            Source::Query(q) => q.clone(),
+            Source::Table(t) => {
                 let cols = match &self.columns {
                     Some(c) => c
                         .iter()
@@ -109,7 +118,6 @@ impl Step for Copy {
                 };
                 format!("SELECT {cols} FROM {}", sd.quote_qualified(t))
             }
-            _ => unreachable_select(),
         };
         // Column names from a probe of the query's shape.
         let probe = src
@@ -186,9 +194,4 @@ impl Step for Copy {
             )),
         }
     }
-}
-
-fn unreachable_select() -> String {
-    // build() guarantees exactly one of table/query.
-    String::from("SELECT 1 WHERE 1 = 0")
 }

@@ -98,14 +98,10 @@ impl Step for Restore {
                 let tmp = target_file.with_extension("restore.partial");
                 std::fs::copy(&file, &tmp)?;
                 std::fs::File::open(&tmp)?.sync_all()?;
-                for ext in ["db-wal", "db-shm"] {
-                    let side = target_file.with_extension(ext);
-                    let _ = std::fs::remove_file(side);
+                // The old file's WAL and shared-memory files must not outlive it.
+                for side in ["-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{side}", target_file.display()));
                 }
-                let wal = format!("{}-wal", target_file.display());
-                let shm = format!("{}-shm", target_file.display());
-                let _ = std::fs::remove_file(wal);
-                let _ = std::fs::remove_file(shm);
                 std::fs::rename(&tmp, &target_file)?;
                 let db = ctx.targets.get(&self.target).await?;
                 let tables = sqlite_table_counts(&db, None).await?;
