@@ -3,7 +3,7 @@
 //! Running it again in the same directory continues the same run.
 
 use super::common;
-use crate::db::{self, ConnectOptions, Statement};
+use crate::db::{self, ConnectOptions, Statement, split_statements};
 use crate::engine::RunOptions;
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
@@ -92,6 +92,9 @@ pub const MISSING_IN_PRODUCTION: &[&str] = &[
     "438", "263", "354", "367", "382", "468", "683", "742", "753", "975", "983",
 ];
 
+/// Production's (and, before its migrations, staging's) table of live users.
+const PROFILES_TABLE: &str = "CREATE TABLE profiles (id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE, email TEXT NOT NULL, full_name TEXT, npa TEXT, created_at TEXT NOT NULL)";
+
 pub const RUNBOOK: &str = "runbooks/lerg-cutover.toml";
 
 struct Npa {
@@ -160,9 +163,7 @@ pub async fn build_databases(dir: &Path) -> Result<()> {
         Statement::new(
             "CREATE TABLE lerg_codes (npa TEXT PRIMARY KEY, country TEXT NOT NULL, state TEXT, region_name TEXT, category TEXT NOT NULL, updated_at TEXT NOT NULL)",
         ),
-        Statement::new(
-            "CREATE TABLE profiles (id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE, email TEXT NOT NULL, full_name TEXT, npa TEXT, created_at TEXT NOT NULL)",
-        ),
+        Statement::new(PROFILES_TABLE),
     ];
     for n in geo
         .iter()
@@ -196,19 +197,14 @@ pub async fn build_databases(dir: &Path) -> Result<()> {
         )));
     }
 
-    let mut staging = vec![
-        Statement::new(
-            include_str!("../../runbooks/lerg/migrations/V1__create_enhanced_lerg.sql")
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .to_string(),
-        ),
-        Statement::new("CREATE INDEX enhanced_lerg_category ON enhanced_lerg (category)"),
-        Statement::new(
-            "CREATE TABLE profiles (id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE, email TEXT NOT NULL, full_name TEXT, npa TEXT, created_at TEXT NOT NULL, billing_plan TEXT NOT NULL DEFAULT 'standard', billing_email TEXT, billing_status TEXT NOT NULL DEFAULT 'active', stripe_customer_id TEXT)",
-        ),
-    ];
+    // Staging is production's base schema with both migrations already applied.
+    let mut staging = vec![Statement::new(PROFILES_TABLE)];
+    staging.extend(split_statements(include_str!(
+        "../../runbooks/lerg/migrations/V1__create_enhanced_lerg.sql"
+    )));
+    staging.extend(split_statements(include_str!(
+        "../../runbooks/lerg/migrations/V2__profiles_billing.sql"
+    )));
     for n in &geo {
         staging.push(Statement::new(format!(
             "INSERT INTO enhanced_lerg VALUES ({}, {}, {}, {}, {}, {}, 'nanp')",

@@ -3,6 +3,30 @@
 
 use super::support::*;
 
+/// Run `tamper` (SQL in one transaction) on a completed demo's ledger, then `audit verify`:
+/// it must fail (exit 1) and its report must contain every one of `want`.
+async fn tampered_verify_reports(
+    tamper: &str,
+    want: &[&str],
+) -> (tempfile::TempDir, std::path::PathBuf) {
+    let (t, ws) = completed_demo();
+    let db = ledger_db(&ws).await;
+    db.execute_in_transaction(&cutover::db::split_statements(tamper))
+        .await
+        .unwrap();
+    db.close().await;
+    let v = cutover(&ws, &["audit", "verify", RUNBOOK]);
+    assert_eq!(v.code, 1, "{tamper}: {}", v.all());
+    for w in want {
+        assert!(
+            v.stdout.contains(w),
+            "{tamper}: expected {w:?} in {}",
+            v.stdout
+        );
+    }
+    (t, ws)
+}
+
 async fn ledger_db(ws: &std::path::Path) -> cutover::db::Db {
     cutover::db::connect(&format!(
         "sqlite://{}",
@@ -45,51 +69,23 @@ async fn audit_verify_detects_edit_delete_and_reorder() {
     );
 
     // Delete: a step record disappears.
-    let (_t, ws) = completed_demo();
-    let db = ledger_db(&ws).await;
-    db.execute("DELETE FROM ledger_records WHERE seq = 5")
-        .await
-        .unwrap();
-    db.close().await;
-    let v = cutover(&ws, &["audit", "verify", RUNBOOK]);
-    assert_eq!(v.code, 1);
-    assert!(
-        v.stdout.contains("records #5..#5 are missing (deleted)"),
-        "{}",
-        v.stdout
-    );
-
+    tampered_verify_reports(
+        "DELETE FROM ledger_records WHERE seq = 5",
+        &["records #5..#5 are missing (deleted)"],
+    )
+    .await;
     // Delete the last record: the head catches it.
-    let (_t, ws) = completed_demo();
-    let db = ledger_db(&ws).await;
-    db.execute("DELETE FROM ledger_records WHERE seq = (SELECT max(seq) FROM ledger_records)")
-        .await
-        .unwrap();
-    db.close().await;
-    let v = cutover(&ws, &["audit", "verify", RUNBOOK]);
-    assert_eq!(v.code, 1);
-    assert!(
-        v.stdout.contains("the ledger head names record"),
-        "{}",
-        v.stdout
-    );
-
+    tampered_verify_reports(
+        "DELETE FROM ledger_records WHERE seq = (SELECT max(seq) FROM ledger_records)",
+        &["the ledger head names record"],
+    )
+    .await;
     // Reorder: two records swap places (their seq numbers are exchanged).
-    let (_t, ws) = completed_demo();
-    let db = ledger_db(&ws).await;
-    db.execute_in_transaction(&cutover::db::split_statements(
+    let (_t, ws) = tampered_verify_reports(
         "UPDATE ledger_records SET seq = -1 WHERE seq = 6; UPDATE ledger_records SET seq = 6 WHERE seq = 7; UPDATE ledger_records SET seq = 7 WHERE seq = -1;",
-    ))
-    .await
-    .unwrap();
-    db.close().await;
-    let v = cutover(&ws, &["audit", "verify", RUNBOOK]);
-    assert_eq!(v.code, 1);
-    assert!(
-        v.stdout.contains("record #6") && v.stdout.contains("reordered"),
-        "{}",
-        v.stdout
-    );
+        &["record #6", "reordered"],
+    )
+    .await;
 
     // Export writes every record with its hashes.
     let e = cutover(&ws, &["audit", "export", RUNBOOK, "--format", "jsonl"]);
