@@ -257,7 +257,7 @@ fn main() {
     let mut firsts = Vec::new();
     for _ in 0..9 {
         let t = Instant::now();
-        let phases = match cutover::runbook::Runbook::load(&rb_path) {
+        let phases = match cutover::steps::Runbook::load(&rb_path) {
             Ok(rb) => AppState::plan_of(&rb),
             Err(_) => plan(),
         };

@@ -18,3 +18,4 @@ pub mod steps;
 /// Real test databases (used by integration tests and benchmarks).
 pub mod testkit;
 pub mod tui;
+pub mod vocab;

@@ -1,6 +1,6 @@
 //! Options and helpers shared by the runbook commands.
 
-use crate::runbook::Runbook;
+use crate::steps::Runbook;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct LedgerArgs {

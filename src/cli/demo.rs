@@ -310,7 +310,8 @@ pub async fn run(args: Args) -> Result<i32> {
         ..Default::default()
     };
     if !args.headless && common::is_terminal_stdout() {
-        return crate::tui::driver::run(rb, None, opts).await;
+        let end = crate::tui::driver::run(rb, None, opts.clone()).await?;
+        return Ok(super::run::report_session(end, &opts));
     }
     super::run::drive(rb, None, opts).await
 }

@@ -52,7 +52,7 @@ impl ProgressPrinter {
         }
     }
 
-    pub fn show(&self, p: crate::engine::Progress) {
+    pub fn show(&self, p: crate::vocab::Progress) {
         if self.quiet {
             return;
         }

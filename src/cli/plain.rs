@@ -1,7 +1,7 @@
 //! The headless front-end: renders engine events as plain progress lines (a progress
 //! bar on a terminal, periodic lines otherwise).
 
-use crate::engine::{EngineEvent, Progress};
+use crate::vocab::{EngineEvent, Progress};
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 

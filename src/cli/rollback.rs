@@ -1,7 +1,8 @@
 use super::common::{self, LedgerArgs};
 use super::plain::PlainRenderer;
-use crate::engine::{Engine, EventSink, RunOptions};
+use crate::engine::{Engine, RunOptions};
 use crate::error::{Error, Result};
+use crate::vocab::EventSink;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 

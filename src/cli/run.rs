@@ -1,7 +1,8 @@
 use super::common::{self, LedgerArgs};
 use super::plain::PlainRenderer;
-use crate::engine::{Engine, EventSink, RunOptions, RunOutcome};
+use crate::engine::{Engine, RunOptions, RunOutcome, SessionEnd};
 use crate::error::{Error, Result};
+use crate::vocab::EventSink;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -68,14 +69,32 @@ pub async fn run(args: Args) -> Result<i32> {
     };
     let ledger = common::ledger_override(&args.ledger);
     if !args.headless && common::is_terminal_stdout() {
-        return crate::tui::driver::run(rb, ledger.as_deref(), opts).await;
+        let end = crate::tui::driver::run(rb, ledger.as_deref(), opts.clone()).await?;
+        return Ok(report_session(end, &opts));
     }
     drive(rb, ledger.as_deref(), opts).await
 }
 
+/// Print how a terminal-UI session ended and return the exit code.
+pub fn report_session(end: crate::tui::driver::TuiEnd, opts: &RunOptions) -> i32 {
+    match end.end {
+        SessionEnd::Finished(outcome) => {
+            report_outcome(&outcome, opts, &end.ledger_url);
+            outcome.exit_code()
+        }
+        SessionEnd::Interrupted => {
+            println!(
+                "stopped: the run is recorded in the ledger; `cutover run {}` resumes it.",
+                opts.runbook_arg
+            );
+            130
+        }
+    }
+}
+
 /// Run a runbook with the plain renderer; handles Ctrl-C (the run stays resumable).
 pub async fn drive(
-    rb: crate::runbook::Runbook,
+    rb: crate::steps::Runbook,
     ledger: Option<&str>,
     opts: RunOptions,
 ) -> Result<i32> {

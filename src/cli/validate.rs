@@ -1,5 +1,5 @@
-use crate::engine::targets::Targets;
-use crate::runbook::Runbook;
+use crate::db::Targets;
+use crate::steps::Runbook;
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]

@@ -15,8 +15,8 @@ use super::normalize::{ColumnPlan, Norm, equal_with_tolerance, md5_of, normalize
 use super::plan::{Plan, Strategy};
 use super::sql;
 use crate::db::{Db, Dialect, Value};
-use crate::engine::{Progress, ProgressMeter};
 use crate::error::{Error, ErrorKind, Result};
+use crate::vocab::{Progress, ProgressMeter};
 use futures::StreamExt;
 use rust_decimal::prelude::ToPrimitive;
 use serde::Serialize;

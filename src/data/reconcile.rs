@@ -5,8 +5,8 @@ use super::diff::{DiffSink, Difference, Summary, diff};
 use super::output::difference_json;
 use super::plan::{DiffOptions, Plan, build_plan};
 use crate::db::Db;
-use crate::engine::Progress;
 use crate::error::{Error, Result};
+use crate::vocab::Progress;
 
 /// Keeps the first `limit` differences as JSON (evidence) and counts the rest.
 pub struct SampleSink {

@@ -9,10 +9,12 @@ mod postgres;
 pub mod refinery_adapter;
 mod split;
 mod sqlite;
+mod targets;
 mod value;
 
 pub use split::{Statement, split_statements};
 pub use sqlite::sqlite_path;
+pub use targets::{TargetSpec, Targets};
 pub use value::Value;
 
 use crate::error::{Error, Result};

@@ -2,11 +2,11 @@
 //! recording a decision with the rules that cannot be bypassed (no self-approval unless
 //! the policy allows it, only the policy's roles, never a stale or premature approval).
 
-use super::ApprovalNeed;
 use crate::error::{Error, ErrorKind, Result};
 use crate::ledger::{Ledger, RunState};
-use crate::runbook::Runbook;
-use crate::steps::Hazard;
+use crate::steps::Runbook;
+use crate::vocab::ApprovalNeed;
+use crate::vocab::Hazard;
 use sha2::{Digest, Sha256};
 
 /// SHA-256 of the runbook's content and every earlier step's recorded result.

@@ -2,10 +2,7 @@
 //! ledger before moving on, resumes after a crash, and stops at checkpoints.
 
 pub mod approval;
-pub mod events;
 mod run;
 pub mod status;
-pub mod targets;
 
-pub use events::{ApprovalNeed, EngineEvent, EventSink, Progress, ProgressMeter, StepState};
-pub use run::{Engine, RunOptions, RunOutcome};
+pub use run::{Engine, RunOptions, RunOutcome, SessionEnd};

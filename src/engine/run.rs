@@ -1,12 +1,12 @@
 //! The run state machine.
 
 use super::approval::{self, DecisionRequest, Verdict};
-use super::targets::Targets;
-use super::{EngineEvent, EventSink};
+use crate::db::Targets;
 use crate::error::{Error, ErrorKind, Result, exit};
 use crate::ledger::{Ledger, LockGuard, RunState};
-use crate::runbook::{Phase, Runbook, StepDef, sha256_hex};
-use crate::steps::{PriorStep, StepContext};
+use crate::runbook::sha256_hex;
+use crate::steps::{Phase, PriorStep, Runbook, StepContext, StepDef};
+use crate::vocab::{EngineEvent, EventSink};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -37,7 +37,7 @@ pub enum RunOutcome {
     },
     AwaitingApproval {
         run_id: String,
-        need: super::ApprovalNeed,
+        need: crate::vocab::ApprovalNeed,
     },
     CheckFailed {
         run_id: String,
@@ -58,6 +58,16 @@ pub enum RunOutcome {
     RolledBack {
         run_id: String,
     },
+}
+
+/// How a front-end's session with the engine ended.
+#[derive(Debug)]
+pub enum SessionEnd {
+    /// The engine returned an outcome (a person who quits at a checkpoint leaves the
+    /// run awaiting approval).
+    Finished(RunOutcome),
+    /// Stopped mid-step by the person; the run is recorded and resumable.
+    Interrupted,
 }
 
 impl RunOutcome {
@@ -305,7 +315,7 @@ impl Engine {
                 state
                     .steps
                     .get(&s.id)
-                    .filter(|r| r.state == super::StepState::Done)
+                    .filter(|r| r.state == crate::vocab::StepState::Done)
                     .map(|r| PriorStep {
                         id: s.id.clone(),
                         kind: s.step.kind().to_string(),

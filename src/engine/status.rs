@@ -1,10 +1,10 @@
 //! Where a run stands, for `cutover status` (text or JSON) and the TUI.
 
 use super::approval;
-use super::{ApprovalNeed, StepState};
 use crate::error::Result;
 use crate::ledger::{Ledger, RunState};
-use crate::runbook::Runbook;
+use crate::steps::Runbook;
+use crate::vocab::{ApprovalNeed, StepState};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
@@ -20,7 +20,7 @@ pub struct StepStatus {
     pub error: Option<String>,
     pub evidence_hash: Option<String>,
     pub evidence: serde_json::Value,
-    pub hazards: Vec<crate::steps::Hazard>,
+    pub hazards: Vec<crate::vocab::Hazard>,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
     pub elapsed_ms: Option<u64>,

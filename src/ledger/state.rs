@@ -1,8 +1,8 @@
 //! Where a run stands, derived by replaying its ledger records.
 
 use super::Record;
-use crate::engine::StepState;
-use crate::steps::Hazard;
+use crate::vocab::Hazard;
+use crate::vocab::StepState;
 use serde::Serialize;
 use std::collections::BTreeMap;
 

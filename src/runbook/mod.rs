@@ -8,9 +8,8 @@ pub use params::Params;
 pub use source::SourceFile;
 
 use crate::db::Dialect;
-use crate::engine::targets::TargetSpec;
+use crate::db::TargetSpec;
 use crate::error::Result;
-use crate::steps::{self, BuildContext, Step};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -46,22 +45,31 @@ impl Default for ApprovalPolicy {
     }
 }
 
-pub struct StepDef {
+/// Builds a step of a kind from its table; the step registry implements it, so the
+/// runbook model knows nothing of step kinds.
+pub trait StepFactory {
+    type Step;
+    /// Every kind it builds, for "unknown kind" messages.
+    fn kinds(&self) -> &'static [&'static str];
+    fn build(&self, kind: &str, p: &Params, ctx: &BuildContext) -> Result<Self::Step>;
+}
+
+pub struct StepDef<S> {
     pub id: String,
     pub title: String,
-    pub step: Box<dyn Step>,
+    pub step: S,
     /// file:line:col of the step's table.
     pub location: String,
 }
 
-pub struct Phase {
+pub struct Phase<S> {
     pub id: String,
     pub title: String,
-    pub steps: Vec<StepDef>,
+    pub steps: Vec<StepDef<S>>,
     pub rollback: bool,
 }
 
-pub struct Runbook {
+pub struct Runbook<S> {
     pub path: PathBuf,
     /// The directory relative paths resolve from.
     pub dir: PathBuf,
@@ -73,24 +81,25 @@ pub struct Runbook {
     /// Ledger URL from the runbook (`[ledger] url`), already interpolated.
     pub ledger_url: Option<String>,
     pub policy: ApprovalPolicy,
-    pub phases: Vec<Phase>,
-    pub rollback: Vec<Phase>,
+    pub phases: Vec<Phase<S>>,
+    pub rollback: Vec<Phase<S>>,
 }
 
-impl Runbook {
-    pub fn load(path: &Path) -> Result<Runbook> {
-        let src = SourceFile::read(path)?;
-        parse(&src)
-    }
+/// Read and parse a runbook file, building each step with `factory`.
+pub fn load<F: StepFactory>(path: &Path, factory: &F) -> Result<Runbook<F::Step>> {
+    let src = SourceFile::read(path)?;
+    parse(&src, factory)
+}
 
+impl<S> Runbook<S> {
     /// Every step in run order with its phase.
-    pub fn steps(&self) -> impl Iterator<Item = (&Phase, &StepDef)> {
+    pub fn steps(&self) -> impl Iterator<Item = (&Phase<S>, &StepDef<S>)> {
         self.phases
             .iter()
             .flat_map(|p| p.steps.iter().map(move |s| (p, s)))
     }
 
-    pub fn find_step(&self, id: &str) -> Option<(&Phase, &StepDef)> {
+    pub fn find_step(&self, id: &str) -> Option<(&Phase<S>, &StepDef<S>)> {
         self.phases
             .iter()
             .chain(self.rollback.iter())
@@ -171,7 +180,7 @@ fn url_value(
     Ok((url, dialect))
 }
 
-pub fn parse(src: &SourceFile) -> Result<Runbook> {
+pub fn parse<F: StepFactory>(src: &SourceFile, factory: &F) -> Result<Runbook<F::Step>> {
     let doc = DeTable::parse(&src.text).map_err(|e| {
         let span = e.span().unwrap_or(0..0);
         src.error(&span, format!("invalid TOML: {}", e.message().trim()))
@@ -280,8 +289,8 @@ pub fn parse(src: &SourceFile) -> Result<Runbook> {
         targets: &target_names,
     };
     let mut seen_ids: BTreeMap<String, String> = BTreeMap::new();
-    let phases = parse_phases(&root, "phases", false, &bctx, &mut seen_ids)?;
-    let rollback = parse_phases(&root, "rollback", true, &bctx, &mut seen_ids)?;
+    let phases = parse_phases(&root, "phases", false, &bctx, factory, &mut seen_ids)?;
+    let rollback = parse_phases(&root, "rollback", true, &bctx, factory, &mut seen_ids)?;
     root.finish()?;
     if phases.is_empty() {
         return Err(src.error(
@@ -304,13 +313,14 @@ pub fn parse(src: &SourceFile) -> Result<Runbook> {
     })
 }
 
-fn parse_phases(
+fn parse_phases<F: StepFactory>(
     root: &Params,
     key: &'static str,
     rollback: bool,
     bctx: &BuildContext,
+    factory: &F,
     seen: &mut BTreeMap<String, String>,
-) -> Result<Vec<Phase>> {
+) -> Result<Vec<Phase<F::Step>>> {
     let mut phases = Vec::new();
     for (i, p) in root.tables(key)?.into_iter().enumerate() {
         let id = p.str("id")?.unwrap_or_else(|| format!("{key}-{}", i + 1));
@@ -338,21 +348,21 @@ fn parse_phases(
                     format!("step id \"{id}\" is used twice (first at {prev})"),
                 ));
             }
-            if !steps::KINDS.contains(&kind.as_str()) {
+            if !factory.kinds().contains(&kind.as_str()) {
                 let v = s.raw("kind").expect("present");
-                let hint = closest(&kind, steps::KINDS)
+                let hint = closest(&kind, factory.kinds())
                     .map(|c| format!(" (did you mean \"{c}\"?)"))
                     .unwrap_or_default();
                 return Err(s.value_error(
                     v,
                     format!(
                         "unknown step kind \"{kind}\"{hint}; expected one of {}",
-                        steps::KINDS.join(", ")
+                        factory.kinds().join(", ")
                     ),
                 ));
             }
             let title = s.str("title")?.unwrap_or_else(|| id.clone());
-            let step = steps::build(&kind, &s, bctx)?;
+            let step = factory.build(&kind, &s, bctx)?;
             s.finish()?;
             let location = s.src.location(&s.span);
             steps.push(StepDef {
@@ -397,4 +407,33 @@ fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
         .filter(|(d, _)| *d <= 2)
         .min()
         .map(|(_, c)| c)
+}
+
+/// What a step kind needs to know while it is built from the runbook.
+pub struct BuildContext<'a> {
+    pub dir: &'a Path,
+    /// Names of the runbook's targets.
+    pub targets: &'a [String],
+}
+
+impl BuildContext<'_> {
+    /// Read a `target`-like key and check it names a declared target.
+    pub fn target(&self, p: &Params, key: &'static str) -> Result<String> {
+        let name = p.req_str(key)?;
+        self.check_target(p, key, &name)?;
+        Ok(name)
+    }
+    pub fn check_target(&self, p: &Params, key: &'static str, name: &str) -> Result<()> {
+        if !self.targets.iter().any(|t| t == name) {
+            let msg = format!(
+                "unknown target \"{name}\"; declared targets are {}",
+                self.targets.join(", ")
+            );
+            return Err(match p.raw(key) {
+                Some(v) => p.value_error(v, msg),
+                None => p.error_at(key, msg),
+            });
+        }
+        Ok(())
+    }
 }

@@ -2,8 +2,8 @@
 //! and per-table row counts recorded as evidence, so that `restore` can verify it.
 
 use super::{BuildContext, Step, StepContext, StepOutcome};
+use crate::db::Targets;
 use crate::db::{Db, Dialect, Value};
-use crate::engine::targets::Targets;
 use crate::error::{Error, Result};
 use crate::runbook::Params;
 use async_trait::async_trait;

@@ -6,8 +6,8 @@
 //!   (e.g. row counts equal across two targets).
 
 use super::{BuildContext, Step, StepContext, StepOutcome};
+use crate::db::Targets;
 use crate::db::{Rows, Value};
-use crate::engine::targets::Targets;
 use crate::error::{Error, Result};
 use crate::runbook::Params;
 use async_trait::async_trait;

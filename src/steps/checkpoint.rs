@@ -1,7 +1,7 @@
 //! `checkpoint`: a gate. The engine stops here until the approval policy is met.
 
 use super::{BuildContext, Step, StepContext, StepOutcome};
-use crate::engine::targets::Targets;
+use crate::db::Targets;
 use crate::error::{Error, Result};
 use crate::runbook::Params;
 use async_trait::async_trait;

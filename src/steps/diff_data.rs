@@ -6,7 +6,7 @@ use super::{BuildContext, Step, StepContext, StepOutcome};
 use crate::data::normalize::Class;
 use crate::data::plan::{DiffOptions, build_plan};
 use crate::data::reconcile::SampleSink;
-use crate::engine::targets::Targets;
+use crate::db::Targets;
 use crate::error::Result;
 use crate::runbook::Params;
 use async_trait::async_trait;

@@ -12,7 +12,7 @@
 //! ```
 
 use super::{BuildContext, Hazard, Step, StepContext, StepOutcome};
-use crate::engine::targets::Targets;
+use crate::db::Targets;
 use crate::error::Result;
 use crate::runbook::Params;
 use crate::schema::{self, Filter, Loaded, PlanOptions, report};

@@ -10,7 +10,7 @@
 //! ```
 
 use super::{BuildContext, Step, StepContext, StepOutcome};
-use crate::engine::targets::Targets;
+use crate::db::Targets;
 use crate::error::{Error, Result};
 use crate::runbook::Params;
 use crate::schema::snapshot::{self, Snapshot};

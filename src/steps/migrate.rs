@@ -4,11 +4,11 @@
 
 use super::{BuildContext, Step, StepContext, StepOutcome};
 use crate::db::Dialect;
+use crate::db::Targets;
 use crate::db::refinery_adapter::RefineryDb;
-use crate::engine::ProgressMeter;
-use crate::engine::targets::Targets;
 use crate::error::{Error, Result};
 use crate::runbook::Params;
+use crate::vocab::ProgressMeter;
 use async_trait::async_trait;
 use serde_json::json;
 use std::path::PathBuf;

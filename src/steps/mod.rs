@@ -1,20 +1,15 @@
 //! Step kinds. Every kind implements [`Step`]; the engine knows nothing of kinds.
 //! Adding a kind is one new file here plus one line in [`KINDS`] and [`build`].
 
-use crate::engine::targets::Targets;
-use crate::engine::{EngineEvent, EventSink, Progress};
+use crate::db::Targets;
 use crate::error::Result;
 use crate::runbook::Params;
+use crate::vocab::{EngineEvent, EventSink, Progress};
 use async_trait::async_trait;
-use serde::Serialize;
 use std::path::Path;
 
-/// A hazard found by a step: a destructive or risky change with a stable code.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct Hazard {
-    pub code: String,
-    pub message: String,
-}
+pub use crate::runbook::BuildContext;
+pub use crate::vocab::Hazard;
 
 /// What a step produced.
 #[derive(Debug, Clone, Default)]
@@ -81,35 +76,6 @@ impl StepContext<'_> {
     }
 }
 
-/// What a step kind needs to know while it is built from the runbook.
-pub struct BuildContext<'a> {
-    pub dir: &'a Path,
-    /// Names of the runbook's targets.
-    pub targets: &'a [String],
-}
-
-impl BuildContext<'_> {
-    /// Read a `target`-like key and check it names a declared target.
-    pub fn target(&self, p: &Params, key: &'static str) -> Result<String> {
-        let name = p.req_str(key)?;
-        self.check_target(p, key, &name)?;
-        Ok(name)
-    }
-    pub fn check_target(&self, p: &Params, key: &'static str, name: &str) -> Result<()> {
-        if !self.targets.iter().any(|t| t == name) {
-            let msg = format!(
-                "unknown target \"{name}\"; declared targets are {}",
-                self.targets.join(", ")
-            );
-            return Err(match p.raw(key) {
-                Some(v) => p.value_error(v, msg),
-                None => p.error_at(key, msg),
-            });
-        }
-        Ok(())
-    }
-}
-
 #[async_trait]
 pub trait Step: Send + Sync {
     /// The kind as written in runbooks (`sql`, `backup`, ...).
@@ -154,6 +120,31 @@ pub const KINDS: &[&str] = &[
     "sql",
     "sync",
 ];
+
+/// A runbook whose steps are built: what the engine runs.
+pub type Runbook = crate::runbook::Runbook<Box<dyn Step>>;
+pub type Phase = crate::runbook::Phase<Box<dyn Step>>;
+pub type StepDef = crate::runbook::StepDef<Box<dyn Step>>;
+
+/// Builds runbook steps from their tables (the runbook parser calls it per step).
+pub struct Registry;
+
+impl crate::runbook::StepFactory for Registry {
+    type Step = Box<dyn Step>;
+    fn kinds(&self) -> &'static [&'static str] {
+        KINDS
+    }
+    fn build(&self, kind: &str, p: &Params, ctx: &BuildContext) -> Result<Box<dyn Step>> {
+        build(kind, p, ctx)
+    }
+}
+
+impl Runbook {
+    /// Read, parse and validate a runbook file, building every step.
+    pub fn load(path: &Path) -> Result<Runbook> {
+        crate::runbook::load(path, &Registry)
+    }
+}
 
 /// Build a step of `kind` from its table in the runbook.
 pub fn build(kind: &str, p: &Params, ctx: &BuildContext) -> Result<Box<dyn Step>> {

@@ -3,8 +3,8 @@
 
 use super::backup::{file_sha256, sqlite_table_counts};
 use super::{BuildContext, Step, StepContext, StepOutcome};
+use crate::db::Targets;
 use crate::db::{self, ConnectOptions, Dialect, Statement};
-use crate::engine::targets::Targets;
 use crate::error::{Error, Result};
 use crate::runbook::Params;
 use async_trait::async_trait;

@@ -9,7 +9,7 @@
 //! ```
 
 use super::{BuildContext, Step, StepContext, StepOutcome};
-use crate::engine::targets::Targets;
+use crate::db::Targets;
 use crate::error::Result;
 use crate::runbook::Params;
 use crate::schema::Filter;

@@ -2,8 +2,8 @@
 
 use super::once::{Applied, apply_once};
 use super::{BuildContext, Step, StepContext, StepOutcome};
+use crate::db::Targets;
 use crate::db::{Dialect, split_statements};
-use crate::engine::targets::Targets;
 use crate::error::Result;
 use crate::runbook::Params;
 use async_trait::async_trait;

@@ -8,7 +8,7 @@ use super::diff_data::read_options;
 use super::{BuildContext, Step, StepContext, StepOutcome};
 use crate::data::plan::DiffOptions;
 use crate::data::reconcile::sync_table;
-use crate::engine::targets::Targets;
+use crate::db::Targets;
 use crate::error::{ErrorKind, Result};
 use crate::runbook::Params;
 use async_trait::async_trait;

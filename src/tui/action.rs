@@ -5,7 +5,7 @@
 
 use super::state::{ChainStatus, LedgerRow, LogLine, StatusView};
 use super::views::evidence::EvidenceModel;
-use crate::engine::EngineEvent;
+use crate::vocab::EngineEvent;
 use crossterm::event::KeyEvent;
 use std::sync::Arc;
 

@@ -12,7 +12,7 @@ use super::views::history::HistoryView;
 use super::views::log::LogView;
 use super::views::runbook::RunbookView;
 use super::views::{short_hash, truncate};
-use crate::engine::StepState;
+use crate::vocab::StepState;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -204,8 +204,8 @@ impl App {
                 }
                 if matches!(
                     ev,
-                    crate::engine::EngineEvent::ApprovalRecorded { .. }
-                        | crate::engine::EngineEvent::RunFinished { .. }
+                    crate::vocab::EngineEvent::ApprovalRecorded { .. }
+                        | crate::vocab::EngineEvent::RunFinished { .. }
                 ) {
                     self.request(Request::Refresh);
                 }

@@ -11,9 +11,10 @@ use super::theme::Theme;
 use super::views::evidence::EvidenceModel;
 use crate::engine::approval::{self, DecisionRequest};
 use crate::engine::status::RunStatus;
-use crate::engine::{Engine, EventSink, RunOptions, RunOutcome, StepState};
-use crate::error::{Error, Result, exit};
-use crate::runbook::Runbook;
+use crate::engine::{Engine, RunOptions, RunOutcome, SessionEnd};
+use crate::error::{Error, Result};
+use crate::steps::Runbook;
+use crate::vocab::{EventSink, StepState};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -28,8 +29,15 @@ pub const POLL: Duration = Duration::from_millis(500);
 type RunSlot = Arc<Mutex<Option<JoinHandle<Result<RunOutcome>>>>>;
 type OutcomeSlot = Arc<Mutex<Option<Result<RunOutcome>>>>;
 
-/// Run (or resume) `rb` with the terminal UI; returns the process exit code.
-pub async fn run(rb: Runbook, ledger: Option<&str>, mut opts: RunOptions) -> Result<i32> {
+/// How a terminal-UI session ended; the CLI reports it (the TUI prints nothing).
+pub struct TuiEnd {
+    pub end: SessionEnd,
+    /// The ledger's URL, redacted.
+    pub ledger_url: String,
+}
+
+/// Run (or resume) `rb` with the terminal UI.
+pub async fn run(rb: Runbook, ledger: Option<&str>, mut opts: RunOptions) -> Result<TuiEnd> {
     let mut state = AppState::new(rb.name.clone(), AppState::plan_of(&rb));
     state.path = Some(opts.runbook_arg.clone());
     state.allow_self_approval = Some(rb.policy.allow_self_approval);
@@ -117,36 +125,18 @@ pub async fn run(rb: Runbook, ledger: Option<&str>, mut opts: RunOptions) -> Res
     fwd.abort();
     let final_state = ui_result?.map_err(|e| Error::runtime(format!("terminal: {e}")))?;
     let result = outcome.lock().unwrap_or_else(|e| e.into_inner()).take();
-    match result {
-        Some(Ok(o)) if !interrupted => {
-            crate::cli::run::report_outcome(&o, &opts, &ledger_url);
-            Ok(o.exit_code())
-        }
-        Some(Err(e)) if !interrupted => Err(e),
-        _ => {
-            let waiting = final_state.need.as_ref();
-            match waiting {
-                Some(n) => {
-                    println!(
-                        "stopped at checkpoint \"{}\" ({} of {} approvals); the run is recorded in the ledger.",
-                        n.checkpoint,
-                        n.approved_by.len(),
-                        n.required
-                    );
-                    println!("approve from any terminal with:\n  {}", n.approve_command);
-                    println!("then continue with:\n  cutover run {}", opts.runbook_arg);
-                    Ok(exit::AWAITING_APPROVAL)
-                }
-                None => {
-                    println!(
-                        "stopped: the run is recorded in the ledger; `cutover run {}` resumes it.",
-                        opts.runbook_arg
-                    );
-                    Ok(130)
-                }
-            }
-        }
-    }
+    let end = match result {
+        Some(Ok(o)) if !interrupted => SessionEnd::Finished(o),
+        Some(Err(e)) if !interrupted => return Err(e),
+        _ => match final_state.need {
+            Some(need) => SessionEnd::Finished(RunOutcome::AwaitingApproval {
+                run_id: final_state.run_id.clone().unwrap_or_default(),
+                need,
+            }),
+            None => SessionEnd::Interrupted,
+        },
+    };
+    Ok(TuiEnd { end, ledger_url })
 }
 
 fn spawn_run(
@@ -162,7 +152,7 @@ fn spawn_run(
             Err(e) => {
                 // The engine could not run at all (lock held, target unreachable): the
                 // header says so and quitting does not ask.
-                let _ = tx.send(Action::Engine(crate::engine::EngineEvent::RunFinished {
+                let _ = tx.send(Action::Engine(crate::vocab::EngineEvent::RunFinished {
                     run_id: String::new(),
                     outcome: format!("error: {}", e.message),
                     exit_code: e.exit_code(),

@@ -2,8 +2,8 @@
 //! every view can be drawn (and snapshot-tested) without an engine.
 
 use super::views::evidence::EvidenceModel;
-use crate::engine::{ApprovalNeed, EngineEvent, Progress, StepState};
-use crate::steps::Hazard;
+use crate::vocab::Hazard;
+use crate::vocab::{ApprovalNeed, EngineEvent, Progress, StepState};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
@@ -220,8 +220,8 @@ impl AppState {
     }
 
     /// The plan of a parsed runbook: phases, then rollback phases.
-    pub fn plan_of(rb: &crate::runbook::Runbook) -> Vec<PhasePlan> {
-        let targets = crate::engine::targets::Targets::new(rb.targets.clone());
+    pub fn plan_of(rb: &crate::steps::Runbook) -> Vec<PhasePlan> {
+        let targets = crate::db::Targets::new(rb.targets.clone());
         rb.phases
             .iter()
             .chain(rb.rollback.iter())

@@ -1,7 +1,7 @@
 //! Colours and emphasis. With `NO_COLOR` set (any value, per no-color.org) every
 //! style keeps only modifiers (bold, reversed, underline), so state stays readable.
 
-use crate::engine::StepState;
+use crate::vocab::StepState;
 use ratatui::style::{Color, Modifier, Style};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

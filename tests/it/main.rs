@@ -1,5 +1,6 @@
 //! One integration test binary (faster to build than one per file).
 
+mod architecture;
 mod cli_demo;
 mod cli_ledger;
 mod cli_resume;

@@ -2,11 +2,11 @@
 //! against real databases, in order, each seeing the evidence of the ones before.
 
 use crate::schema_support::*;
-use cutover::engine::EventSink;
-use cutover::engine::targets::Targets;
-use cutover::runbook::Runbook;
+use cutover::db::Targets;
+use cutover::steps::Runbook;
 use cutover::steps::{PriorStep, StepContext, StepOutcome};
 use cutover::testkit;
+use cutover::vocab::EventSink;
 
 struct Run {
     rb: Runbook,

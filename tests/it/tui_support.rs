@@ -1,9 +1,9 @@
 //! Shared fixtures for the TUI tests: a LERG-cutover-like plan, events that move it
 //! along, evidence of every kind, and rendering to a `TestBackend` as text.
 
-use cutover::engine::{ApprovalNeed, EngineEvent, Progress};
 use cutover::tui::views::evidence::EvidenceModel;
 use cutover::tui::{Action, App, AppState, PhasePlan, StepPlan, Theme};
+use cutover::vocab::{ApprovalNeed, EngineEvent, Progress};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use serde_json::json;

@@ -3,9 +3,9 @@
 
 use crate::tui_support::*;
 use crossterm::event::KeyCode;
-use cutover::engine::{EngineEvent, StepState};
 use cutover::tui::state::{ApprovalRow, ChainStatus, LedgerRow, Level, LogLine, StatusView};
 use cutover::tui::{Action, Tab, Theme};
+use cutover::vocab::{EngineEvent, StepState};
 use insta::assert_snapshot;
 use serde_json::json;
 

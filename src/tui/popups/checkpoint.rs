@@ -4,14 +4,14 @@
 //! self-approval refused with the reason.
 
 use super::centered;
-use crate::engine::ApprovalNeed;
-use crate::steps::Hazard;
 use crate::tui::action::{Action, Decision};
 use crate::tui::component::Component;
 use crate::tui::state::AppState;
 use crate::tui::theme::Theme;
 use crate::tui::views::evidence::hazards;
 use crate::tui::views::truncate;
+use crate::vocab::ApprovalNeed;
+use crate::vocab::Hazard;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -251,7 +251,7 @@ impl CheckpointDialog {
                     .steps
                     .iter()
                     .filter(|s| s.id() != need.checkpoint)
-                    .filter(|s| s.state == crate::engine::StepState::Pending)
+                    .filter(|s| s.state == crate::vocab::StepState::Pending)
                     .map(|s| s.id().to_string())
                     .collect();
                 if steps.is_empty() {

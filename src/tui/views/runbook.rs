@@ -1,12 +1,12 @@
 //! The runbook view: phases and their steps with state, duration and target; the
 //! current step marked; a live gauge (done/total, rate, ETA) for long steps.
 
-use crate::engine::{Progress, StepState};
 use crate::tui::action::Action;
 use crate::tui::component::Component;
 use crate::tui::state::{AppState, StepView};
 use crate::tui::theme::Theme;
 use crate::tui::views::{fit, fmt_ms, thousands, truncate};
+use crate::vocab::{Progress, StepState};
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};

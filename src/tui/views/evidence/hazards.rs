@@ -2,8 +2,8 @@
 //! raised them and in the checkpoint dialog.
 
 use super::{pick, scalar};
-use crate::steps::Hazard;
 use crate::tui::theme::Theme;
+use crate::vocab::Hazard;
 use ratatui::text::{Line, Span};
 use serde_json::Value;
 

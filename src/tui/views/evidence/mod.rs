@@ -14,7 +14,7 @@ pub mod json;
 pub mod pane;
 pub mod schema_diff;
 
-use crate::steps::Hazard;
+use crate::vocab::Hazard;
 use serde_json::Value;
 
 #[derive(Debug)]

@@ -2,12 +2,12 @@
 //! for its kind of evidence.
 
 use super::{Body, EvidenceModel};
-use crate::engine::StepState;
 use crate::tui::action::Action;
 use crate::tui::component::Component;
 use crate::tui::state::{AppState, StepView};
 use crate::tui::theme::Theme;
 use crate::tui::views::{fmt_ms, short_hash};
+use crate::vocab::StepState;
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
