@@ -1,6 +1,26 @@
 use clap::Parser;
 
+/// Output to a closed pipe (`cutover status | head -1`) ends the process quietly with
+/// the shell's code for SIGPIPE (141) instead of a panic. The signal itself stays
+/// ignored, so a child process or socket that goes away is an error, not a kill.
+fn quiet_on_closed_pipe() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.starts_with("failed printing to std") && msg.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        previous(info);
+    }));
+}
+
 fn main() {
+    quiet_on_closed_pipe();
     let cli = match cutover::cli::Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

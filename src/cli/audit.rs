@@ -90,7 +90,7 @@ pub async fn run(cmd: AuditCommand) -> Result<i32> {
                     std::fs::File::create(p)
                         .map_err(|e| Error::bad_input(format!("{}: {e}", p.display())))?,
                 ),
-                None => Box::new(std::io::stdout()),
+                None => super::common::stdout(),
             };
             for r in records? {
                 let mut v = serde_json::to_value(&r).expect("json");

@@ -42,3 +42,30 @@ pub fn is_terminal_stdout() -> bool {
     use std::io::IsTerminal;
     std::io::stdout().is_terminal()
 }
+
+/// Standard output for commands that write through `std::io::Write`: when the reader
+/// goes away (`cutover audit export | head -1`) the process ends quietly with the
+/// shell's code for SIGPIPE, as `println!` does (see main.rs).
+pub fn stdout() -> Box<dyn std::io::Write + Send> {
+    Box::new(QuietOnClosedPipe(std::io::stdout()))
+}
+
+struct QuietOnClosedPipe(std::io::Stdout);
+
+impl QuietOnClosedPipe {
+    fn check<T>(r: std::io::Result<T>) -> std::io::Result<T> {
+        match r {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(141),
+            other => other,
+        }
+    }
+}
+
+impl std::io::Write for QuietOnClosedPipe {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        Self::check(self.0.write(buf))
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Self::check(self.0.flush())
+    }
+}

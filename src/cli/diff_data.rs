@@ -182,7 +182,7 @@ pub async fn run(args: Args) -> Result<i32> {
         _ => None,
     });
     let mut sink = Tee {
-        printer: Printer::new(args.format, limit, Box::new(std::io::stdout())),
+        printer: Printer::new(args.format, limit, super::common::stdout()),
         sql: (args.emit_sql.is_some() || args.apply).then(|| SqlSink::new(target.dialect())),
     };
     let pp = ProgressPrinter::new(format!("diff {}", args.table), args.quiet);

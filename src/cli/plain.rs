@@ -57,7 +57,7 @@ impl PlainRenderer {
         if !matches!(ev, EngineEvent::StepProgress { .. }) {
             self.clear_bar();
         }
-        let mut out = std::io::stdout();
+        let mut out = super::common::stdout();
         match ev {
             EngineEvent::RunStarted {
                 run_id,

@@ -7,6 +7,7 @@ mod cli_resume;
 mod cli_rollback;
 mod cli_runbook_errors;
 mod cli_secrets;
+mod cli_small_truths;
 mod data_cli;
 mod data_diff;
 mod data_runbook;
