@@ -21,11 +21,8 @@ fn piped_to_head(dir: &std::path::Path, args: &[&str]) -> (i32, String) {
     assert!(!head.stdout.is_empty(), "head saw no line for {args:?}");
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let code = match out.status.code() {
-        Some(c) => c,
-        // Killed by SIGPIPE: what a shell reports as 141.
-        None => 141,
-    };
+    // Killed by SIGPIPE (no code): what a shell reports as 141.
+    let code = out.status.code().unwrap_or(141);
     (code, stderr)
 }
 
