@@ -41,7 +41,7 @@ fn main() {
         match cutover::cli::dispatch(cli).await {
             Ok(code) => code,
             Err(e) => {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", cutover::redact::scrub(&e.to_string()));
                 e.exit_code()
             }
         }

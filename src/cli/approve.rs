@@ -51,22 +51,26 @@ pub async fn run(args: Args, decision: Decision) -> Result<i32> {
         Decision::Approve => "approved",
         Decision::Reject => "rejected",
     };
-    println!(
+    say!(
         "{} ({}) {verb} checkpoint \"{}\" of runbook \"{}\"; evidence sha256 {}",
-        args.approver, args.role, args.checkpoint, rb.name, need.evidence_hash
+        args.approver,
+        args.role,
+        args.checkpoint,
+        rb.name,
+        need.evidence_hash
     );
     match decision {
         Decision::Reject => {
-            println!("the run will stop at this checkpoint (exit 1) until the evidence changes.")
+            say!("the run will stop at this checkpoint (exit 1) until the evidence changes.")
         }
         Decision::Approve if need.approved_by.len() as u32 >= need.required => {
-            println!(
+            say!(
                 "policy met ({} of {} approvals): the run continues (a waiting run picks this up; otherwise `cutover run {arg}`).",
                 need.approved_by.len(),
                 need.required
             )
         }
-        Decision::Approve => println!(
+        Decision::Approve => say!(
             "{} of {} approvals so far (roles: {}); more are required.",
             need.approved_by.len(),
             need.required,

@@ -43,29 +43,66 @@ pub fn is_terminal_stdout() -> bool {
     std::io::stdout().is_terminal()
 }
 
-/// Standard output for commands that write through `std::io::Write`: when the reader
-/// goes away (`cutover audit export | head -1`) the process ends quietly with the
-/// shell's code for SIGPIPE, as `println!` does (see main.rs).
+/// Standard output for commands that write through `std::io::Write`. Lines pass
+/// through [`crate::redact::scrub`], so a registered secret (a target's password, in
+/// a check's result or a driver's message) never reaches the terminal; and when the
+/// reader goes away (`cutover audit export | head -1`) the process ends quietly with
+/// the shell's code for SIGPIPE, as `println!` does (see main.rs).
 pub fn stdout() -> Box<dyn std::io::Write + Send> {
-    Box::new(QuietOnClosedPipe(std::io::stdout()))
+    Box::new(ScrubbedStdout {
+        out: std::io::stdout(),
+        line: Vec::new(),
+    })
 }
 
-struct QuietOnClosedPipe(std::io::Stdout);
+struct ScrubbedStdout {
+    out: std::io::Stdout,
+    /// The current line, written when it ends (a secret is never split by a write).
+    line: Vec<u8>,
+}
 
-impl QuietOnClosedPipe {
+impl ScrubbedStdout {
     fn check<T>(r: std::io::Result<T>) -> std::io::Result<T> {
         match r {
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(141),
             other => other,
         }
     }
+    fn emit(&mut self, upto: usize) -> std::io::Result<()> {
+        let rest = self.line.split_off(upto);
+        let text = String::from_utf8_lossy(&self.line);
+        let clean = crate::redact::scrub(&text);
+        self.line = rest;
+        Self::check(std::io::Write::write_all(&mut self.out, clean.as_bytes()))
+    }
 }
 
-impl std::io::Write for QuietOnClosedPipe {
+impl std::io::Write for ScrubbedStdout {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        Self::check(self.0.write(buf))
+        self.line.extend_from_slice(buf);
+        if let Some(nl) = self.line.iter().rposition(|&b| b == b'\n') {
+            self.emit(nl + 1)?;
+        }
+        Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
-        Self::check(self.0.flush())
+        if !self.line.is_empty() {
+            self.emit(self.line.len())?;
+        }
+        Self::check(self.out.flush())
     }
+}
+
+impl Drop for ScrubbedStdout {
+    fn drop(&mut self) {
+        let _ = std::io::Write::flush(self);
+    }
+}
+
+/// One line of command output (the `say!` macro): scrubbed, then written.
+pub fn say_line(args: std::fmt::Arguments) {
+    use std::io::Write;
+    let mut out = stdout();
+    let _ = writeln!(out, "{args}");
+    let _ = out.flush();
 }

@@ -270,7 +270,7 @@ pub async fn run(args: Args) -> Result<i32> {
         std::fs::remove_dir_all(dir)?;
     }
     if runbook.exists() {
-        println!(
+        say!(
             "cutover demo: continuing the workspace in {} (use --fresh to start over)",
             dir.display()
         );
@@ -283,19 +283,19 @@ pub async fn run(args: Args) -> Result<i32> {
         }
         std::fs::create_dir_all(dir)?;
         write_workspace(dir).await?;
-        println!(
+        say!(
             "cutover demo: wrote the LERG cutover workspace to {}",
             dir.display()
         );
-        println!(
+        say!(
             "  production.db: legacy lerg_codes (429 geographic NPAs, 438 missing, 670/671/684 filed as 'us'), 11 users"
         );
-        println!(
+        say!(
             "  staging.db:    enhanced_lerg with all 440 geographic NPAs, profiles with billing columns"
         );
     }
     if args.no_run {
-        println!("run it with: cutover run {} --headless", runbook.display());
+        say!("run it with: cutover run {} --headless", runbook.display());
         return Ok(0);
     }
     let rb = common::load_runbook(&runbook)?;

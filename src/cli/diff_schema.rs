@@ -56,7 +56,7 @@ pub async fn run(args: Args) -> crate::Result<i32> {
     let cmp = schema::compare(source, target, &opts).await?;
     match args.format {
         Format::Text => print!("{}", report::text(&cmp, &allow)),
-        Format::Json => println!(
+        Format::Json => say!(
             "{}",
             serde_json::to_string_pretty(&report::json(&cmp, &allow)).expect("json")
         ),

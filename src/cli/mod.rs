@@ -1,5 +1,17 @@
 //! The command line: one file per command, each with an `Args` struct and a `run`.
 
+/// `println!` for command output: the line is scrubbed of registered secrets (a
+/// target's password inside a query, a check's result) and a closed pipe ends the
+/// process quietly. Every command prints through it.
+macro_rules! say {
+    () => {
+        $crate::cli::common::say_line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::common::say_line(format_args!($($arg)*))
+    };
+}
+
 pub mod approve;
 pub mod audit;
 pub mod common;

@@ -30,7 +30,7 @@ pub async fn run(args: Args) -> Result<i32> {
                 "rollback changes the target databases: pass --yes to confirm when not at a terminal",
             ));
         }
-        println!(
+        say!(
             "Roll back runbook \"{}\" ({}): type the runbook name to confirm:",
             rb.name,
             args.phase.as_deref().unwrap_or("all rollback phases")
@@ -38,7 +38,7 @@ pub async fn run(args: Args) -> Result<i32> {
         let mut line = String::new();
         std::io::stdin().read_line(&mut line)?;
         if line.trim() != rb.name {
-            println!("not confirmed; nothing done.");
+            say!("not confirmed; nothing done.");
             return Ok(crate::error::exit::BAD_INPUT);
         }
     }

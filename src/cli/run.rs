@@ -83,7 +83,7 @@ pub fn report_session(end: crate::tui::driver::TuiEnd, opts: &RunOptions) -> i32
             outcome.exit_code()
         }
         SessionEnd::Interrupted => {
-            println!(
+            say!(
                 "stopped: the run is recorded in the ledger; `cutover run {}` resumes it.",
                 opts.runbook_arg
             );
@@ -100,7 +100,7 @@ pub async fn drive(
 ) -> Result<i32> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let engine = Engine::open(rb, ledger, EventSink::new(tx)).await?;
-    println!("cutover: ledger {}", engine.ledger.redacted_url());
+    say!("cutover: ledger {}", engine.ledger.redacted_url());
     let renderer = tokio::spawn(async move {
         let mut r = PlainRenderer::new();
         while let Some(ev) = rx.recv().await {
@@ -132,32 +132,35 @@ pub fn report_outcome(outcome: &RunOutcome, opts: &RunOptions, ledger_url: &str)
         format!(" --ledger '{ledger_url}'")
     };
     match outcome {
-        RunOutcome::Completed { run_id } => println!("run {} complete.", short(run_id)),
+        RunOutcome::Completed { run_id } => say!("run {} complete.", short(run_id)),
         RunOutcome::AlreadyComplete { run_id } => {
-            println!(
+            say!(
                 "run {} of this runbook already completed; nothing to do (use --new to start another run).",
                 short(run_id)
             )
         }
-        RunOutcome::RolledBack { run_id } => println!("run {} rolled back.", short(run_id)),
+        RunOutcome::RolledBack { run_id } => say!("run {} rolled back.", short(run_id)),
         RunOutcome::AwaitingApproval { need, .. } => {
-            println!(
+            say!(
                 "stopped at checkpoint \"{}\": {} of {} approval(s).",
                 need.checkpoint,
                 need.approved_by.len(),
                 need.required
             );
-            println!(
+            say!(
                 "approve from any terminal with:\n  {}{ledger_flag}",
                 need.approve_command
             );
-            println!(
+            say!(
                 "then continue with:\n  cutover run {} --headless{ledger_flag}",
                 opts.runbook_arg
             );
         }
         RunOutcome::CheckFailed { step, message, .. } => {
-            eprintln!("run stopped: step \"{step}\": {message}")
+            eprintln!(
+                "run stopped: step \"{step}\": {}",
+                crate::redact::scrub(message)
+            )
         }
         RunOutcome::Rejected {
             checkpoint,
@@ -172,7 +175,10 @@ pub fn report_outcome(outcome: &RunOutcome, opts: &RunOptions, ledger_url: &str)
                 .unwrap_or_default()
         ),
         RunOutcome::Failed { step, error, .. } => {
-            eprintln!("run stopped: step \"{step}\" failed:\n  {error}");
+            eprintln!(
+                "run stopped: step \"{step}\" failed:\n  {}",
+                crate::redact::scrub(&error.to_string())
+            );
             eprintln!(
                 "fix the cause and run the same command again: completed steps are not repeated."
             );

@@ -49,7 +49,7 @@ pub async fn run(cmd: SnapshotCommand) -> crate::Result<i32> {
             let snap = Snapshot::capture(&d, &Filter::new(a.include, a.exclude)).await?;
             let hash = snap.write(&a.out)?;
             let rows: u64 = snap.tables.values().map(|t| t.rows).sum();
-            println!(
+            say!(
                 "{}: snapshot of {} — {} tables, {} views, {rows} rows (sha256 {hash})",
                 a.out.display(),
                 d.redacted_url(),
@@ -67,7 +67,7 @@ pub async fn run(cmd: SnapshotCommand) -> crate::Result<i32> {
             d.close().await;
             let drift = snapshot::drift(&then, &now);
             if a.json {
-                println!(
+                say!(
                     "{}",
                     serde_json::to_string_pretty(&serde_json::json!({
                         "snapshot": a.file.display().to_string(),
@@ -80,19 +80,19 @@ pub async fn run(cmd: SnapshotCommand) -> crate::Result<i32> {
                     .expect("json")
                 );
             } else if drift.is_empty() {
-                println!(
+                say!(
                     "{}: no drift — {} matches the snapshot",
                     a.file.display(),
                     crate::redact::redact_url(&a.target)
                 );
             } else {
-                println!(
+                say!(
                     "{}: DRIFT — {} differs from the snapshot:",
                     a.file.display(),
                     crate::redact::redact_url(&a.target)
                 );
                 for l in drift.lines() {
-                    println!("  {l}");
+                    say!("  {l}");
                 }
             }
             Ok(if drift.is_empty() {

@@ -77,11 +77,14 @@ pub async fn run(args: Args) -> Result<i32> {
             "tables": checks,
             "deep": deep.iter().map(|(s, d)| serde_json::json!({"summary": s, "differences": d})).collect::<Vec<_>>(),
         });
-        println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+        say!("{}", serde_json::to_string_pretty(&v).expect("json"));
     } else {
-        println!(
+        say!(
             "{:<32} {:<18} {:>10} {:>10}  latest",
-            "table", "status", "source", "target"
+            "table",
+            "status",
+            "source",
+            "target"
         );
         for c in &checks {
             let n = |x: Option<u64>| x.map(|v| v.to_string()).unwrap_or_else(|| "-".into());
@@ -89,7 +92,7 @@ pub async fn run(args: Args) -> Result<i32> {
                 (Some(col), Some(s), Some(t)) => format!("{col}: {s} / {t}"),
                 _ => String::new(),
             };
-            println!(
+            say!(
                 "{:<32} {:<18} {:>10} {:>10}  {latest}",
                 c.table,
                 c.status.replace('_', " "),
@@ -97,7 +100,7 @@ pub async fn run(args: Args) -> Result<i32> {
                 n(c.target_rows)
             );
         }
-        println!(
+        say!(
             "{} of {} tables out of step ({} ms)",
             checks.iter().filter(|c| !c.in_step()).count(),
             checks.len(),

@@ -11,9 +11,9 @@ pub struct Args {
 pub async fn run(args: Args) -> crate::Result<i32> {
     let rb = Runbook::load(&args.runbook)?;
     let targets = Targets::new(rb.targets.clone());
-    println!("{}: ok — runbook \"{}\"", args.runbook.display(), rb.name);
+    say!("{}: ok — runbook \"{}\"", args.runbook.display(), rb.name);
     for t in rb.targets.values() {
-        println!(
+        say!(
             "  target {:<12} {} ({})",
             t.name,
             t.redacted,
@@ -22,9 +22,9 @@ pub async fn run(args: Args) -> crate::Result<i32> {
     }
     for phase in rb.phases.iter().chain(rb.rollback.iter()) {
         let tag = if phase.rollback { " (rollback)" } else { "" };
-        println!("  phase {}{tag}: {}", phase.id, phase.title);
+        say!("  phase {}{tag}: {}", phase.id, phase.title);
         for s in &phase.steps {
-            println!(
+            say!(
                 "    {:<24} {:<11} {}",
                 s.id,
                 s.step.kind(),

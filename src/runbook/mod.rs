@@ -171,6 +171,8 @@ fn url_value(
     dir: &Path,
 ) -> Result<(String, Dialect)> {
     let url = interpolate_env(raw).map_err(|m| src.error(span, m))?;
+    crate::redact::register_url(&url);
+    crate::redact::check_url(&url).map_err(|m| src.error(span, m))?;
     let dialect = Dialect::from_url(&url).map_err(|e| src.error(span, e.message))?;
     let url = if dialect == Dialect::Sqlite {
         resolve_sqlite_url(&url, dir)
