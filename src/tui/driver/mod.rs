@@ -108,7 +108,7 @@ pub async fn run(rb: Runbook, ledger: Option<&str>, mut opts: RunOptions) -> Res
     // run is still stopped cleanly below so it stays resumable.
     let ui_result = ui
         .await
-        .map_err(|e| Error::runtime(format!("terminal UI thread: {e}")));
+        .map_err(|e| Error::runtime(format!("terminal UI thread: {e}")).with_source(e));
 
     worker.abort();
     let handle = run_slot.lock().unwrap_or_else(|e| e.into_inner()).take();
@@ -129,7 +129,8 @@ pub async fn run(rb: Runbook, ledger: Option<&str>, mut opts: RunOptions) -> Res
     let ledger_url = engine.ledger.redacted_url().to_string();
     engine.close().await;
     fwd.abort();
-    let final_state = ui_result?.map_err(|e| Error::runtime(format!("terminal: {e}")))?;
+    let final_state =
+        ui_result?.map_err(|e| Error::runtime(format!("terminal: {e}")).with_source(e))?;
     let result = outcome.lock().unwrap_or_else(|e| e.into_inner()).take();
     let end = match result {
         Some(Ok(o)) if !interrupted => SessionEnd::Finished(o),
