@@ -2,7 +2,11 @@
 //! names a point, the process kills itself with SIGKILL there, exactly like `kill -9`.
 //! Points: `before:STEP` (recorded as started, nothing done), `after:STEP` (effects
 //! committed, ledger not yet told), `migration:STEP:N` (while applying migration N).
+//!
+//! Only with the `testkit` feature (which the tests and benchmarks enable): a release
+//! build has no crash hook at all, and [`point`] does nothing.
 
+#[cfg(feature = "testkit")]
 pub fn point(name: &str) {
     if let Ok(want) = std::env::var("CUTOVER_CRASH_AT")
         && want == name
@@ -14,3 +18,8 @@ pub fn point(name: &str) {
         }
     }
 }
+
+/// Without the `testkit` feature there are no crash points.
+#[cfg(not(feature = "testkit"))]
+#[inline(always)]
+pub fn point(_name: &str) {}

@@ -15,7 +15,9 @@ pub mod logging;
 pub mod runbook;
 pub mod schema;
 pub mod steps;
-/// Real test databases (used by integration tests and benchmarks).
+/// Real test databases (used by integration tests and benchmarks); only with the
+/// `testkit` feature, so a release build does not carry it.
+#[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod tui;
 pub mod vocab;

@@ -7,7 +7,9 @@
 //! Layout: `action` (the Action enum over one channel), `component` (the trait),
 //! `app` (focus, popups, layout), `views/` (one file per view, `views/evidence/`
 //! one per kind of evidence), `popups/` (one file per dialog), `terminal` (raw
-//! mode, restore on exit/panic/Ctrl-C, the event loop).
+//! mode, restore on exit/panic/Ctrl-C, the event loop), `driver/` (a session: its
+//! startup and shutdown in `mod.rs`, the engine and request `worker`, the ledger
+//! `polls`, the `log_tail`).
 
 pub mod action;
 pub mod app;

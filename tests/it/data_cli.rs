@@ -1,20 +1,15 @@
 //! `cutover diff data` and `cutover sync-check` as a user runs them: exit codes,
 //! bad input named clearly, multiset compare, tolerance, emit/apply, lost connections.
 
+use crate::support;
 use cutover::db::Db;
 use cutover::testkit;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn cutover(args: &[&str]) -> Output {
     let cwd = std::env::temp_dir().join(format!("cutover-data-cli-{}", std::process::id()));
     std::fs::create_dir_all(&cwd).unwrap();
-    Command::new(env!("CARGO_BIN_EXE_cutover"))
-        .args(args)
-        .current_dir(&cwd)
-        .env_remove("CUTOVER_SOURCE")
-        .env_remove("CUTOVER_TARGET")
-        .output()
-        .expect("run cutover")
+    support::command(&cwd, args).output().expect("run cutover")
 }
 
 fn text(o: &Output) -> String {

@@ -3,19 +3,17 @@
 //! corrupt or newer snapshot).
 
 use crate::schema_support::*;
+use crate::support;
 use cutover::testkit;
-use std::process::Command;
 
+/// `cutover ARGS` from a scratch directory, as (exit code, stdout, stderr).
 fn cutover(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_cutover"))
-        .args(args)
+    let cwd = tempfile::tempdir().unwrap();
+    let out: support::Out = support::command(cwd.path(), args)
         .output()
-        .expect("run cutover");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+        .expect("run cutover")
+        .into();
+    (out.code, out.stdout, out.stderr)
 }
 
 async fn pair() -> (testkit::TestDb, testkit::TestDb) {

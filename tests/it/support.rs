@@ -31,13 +31,20 @@ impl From<Output> for Out {
     }
 }
 
+/// The one way tests start the `cutover` binary: `cutover ARGS` in `dir` with a
+/// cleared environment, so nothing from the shell running the tests (a
+/// `CUTOVER_LEDGER`, `CUTOVER_SOURCE`/`CUTOVER_TARGET`, `CUTOVER_CRASH_AT`, `NO_COLOR`,
+/// `USER`) changes what it does. It gets only `PATH` and `HOME`, the operator
+/// ([`OPERATOR`]) and whatever the test adds with `.env(..)`; stdin is empty.
 pub fn command(dir: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(bin());
-    c.current_dir(dir)
-        .args(args)
-        .env("CUTOVER_OPERATOR", OPERATOR)
-        .env_remove("CUTOVER_LEDGER")
-        .env_remove("CUTOVER_CRASH_AT");
+    c.current_dir(dir).args(args).env_clear();
+    for k in ["PATH", "HOME"] {
+        if let Some(v) = std::env::var_os(k) {
+            c.env(k, v);
+        }
+    }
+    c.env("CUTOVER_OPERATOR", OPERATOR);
     c.stdin(Stdio::null());
     c
 }
