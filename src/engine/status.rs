@@ -2,7 +2,7 @@
 
 use super::approval;
 use crate::error::Result;
-use crate::ledger::{Ledger, RunState};
+use crate::ledger::{Ledger, RunState, Status};
 use crate::steps::Runbook;
 use crate::vocab::{ApprovalNeed, StepState};
 use serde::Serialize;
@@ -40,14 +40,42 @@ pub struct ApprovalStatus {
     pub stale: bool,
 }
 
+/// Where the latest run of a runbook stands: "not started", or its recorded status
+/// ("running", "awaiting_approval", "check_failed", ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    NotStarted,
+    Run(Status),
+}
+
+impl Standing {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Standing::NotStarted => "not started",
+            Standing::Run(s) => s.as_str(),
+        }
+    }
+}
+
+impl std::fmt::Display for Standing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Standing {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct RunStatus {
     pub runbook: String,
     pub runbook_path: String,
     pub ledger: String,
     pub run_id: Option<String>,
-    /// "not started", "running", "awaiting_approval", "check_failed", "failed", "rejected", "completed", "rolled_back"
-    pub status: String,
+    pub status: Standing,
     pub operator: Option<String>,
     pub started_at: Option<String>,
     pub steps: Vec<StepStatus>,
@@ -121,7 +149,7 @@ impl RunStatus {
                     checkpoint: a.checkpoint.clone(),
                     approver: a.approver.clone(),
                     role: a.role.clone(),
-                    decision: a.decision.clone(),
+                    decision: a.decision.to_string(),
                     comment: a.comment.clone(),
                     evidence_hash: a.evidence_hash.clone(),
                     via: a.via.clone(),
@@ -130,8 +158,8 @@ impl RunStatus {
                 }
             })
             .collect();
-        let waiting_for = match (&st.waiting_at, st.status.as_str()) {
-            (Some((cp, _)), "awaiting_approval") => {
+        let waiting_for = match (&st.waiting_at, st.status) {
+            (Some((cp, _)), Status::AwaitingApproval) => {
                 approval::need(runbook, st, cp, runbook_arg).ok()
             }
             _ => None,
@@ -142,8 +170,8 @@ impl RunStatus {
             ledger: ledger.to_string(),
             run_id: state.map(|s| s.run_id.clone()),
             status: state
-                .map(|s| s.status.clone())
-                .unwrap_or_else(|| "not started".into()),
+                .map(|s| Standing::Run(s.status))
+                .unwrap_or(Standing::NotStarted),
             operator: state.map(|s| s.operator.clone()),
             started_at: state.map(|s| s.started_at.clone()),
             steps,
