@@ -18,7 +18,7 @@ enum Source {
     Query(String),
 }
 
-pub struct Copy {
+pub struct CopyTables {
     from: String,
     source: Source,
     into: String,
@@ -27,7 +27,7 @@ pub struct Copy {
     skip_conflicts: bool,
 }
 
-impl Copy {
+impl CopyTables {
     pub fn build(p: &Params, ctx: &BuildContext) -> Result<Self> {
         let from = ctx.target(p, "from")?;
         let into = ctx.target(p, "into")?;
@@ -64,7 +64,7 @@ impl Copy {
                 ));
             }
         };
-        Ok(Copy {
+        Ok(CopyTables {
             from,
             source,
             into,
@@ -76,7 +76,7 @@ impl Copy {
 }
 
 #[async_trait]
-impl Step for Copy {
+impl Step for CopyTables {
     fn kind(&self) -> &'static str {
         "copy"
     }

@@ -14,7 +14,7 @@ use crate::runbook::Params;
 use async_trait::async_trait;
 use serde_json::json;
 
-pub struct Sync {
+pub struct SyncTables {
     source: String,
     target: String,
     tables: Vec<DiffOptions>,
@@ -22,7 +22,7 @@ pub struct Sync {
     batch_commit: bool,
 }
 
-impl Sync {
+impl SyncTables {
     pub fn build(p: &Params, ctx: &BuildContext) -> Result<Self> {
         let source = ctx.target(p, "source")?;
         let target = ctx.target(p, "target")?;
@@ -44,7 +44,7 @@ impl Sync {
         };
         let batch_size = p.int("batch_size")?.unwrap_or(500).max(1) as usize;
         let batch_commit = p.bool("batch_commit")?.unwrap_or(false);
-        Ok(Sync {
+        Ok(SyncTables {
             source,
             target,
             tables,
@@ -55,7 +55,7 @@ impl Sync {
 }
 
 #[async_trait]
-impl Step for Sync {
+impl Step for SyncTables {
     fn kind(&self) -> &'static str {
         "sync"
     }
