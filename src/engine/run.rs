@@ -312,7 +312,7 @@ impl Engine {
                     .map(|r| PriorStep {
                         id: s.id.clone(),
                         kind: s.step.kind().to_string(),
-                        evidence: r.evidence.clone(),
+                        evidence: crate::steps::read_evidence(s.step.kind(), &r.evidence),
                     })
             })
             .collect()
