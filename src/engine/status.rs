@@ -3,7 +3,7 @@
 use super::approval;
 use crate::error::Result;
 use crate::ledger::{Ledger, RunState, Status};
-use crate::steps::Runbook;
+use crate::steps::{Evidence, Runbook, read_evidence};
 use crate::vocab::{ApprovalNeed, StepState};
 use serde::Serialize;
 
@@ -121,7 +121,7 @@ impl RunStatus {
                     error: r.and_then(|r| r.error.clone()),
                     evidence_hash: r.and_then(|r| r.evidence_hash.clone()),
                     evidence: r
-                        .map(|r| r.evidence.clone())
+                        .map(|r| stored_evidence(s.step.kind(), &r.evidence))
                         .unwrap_or(serde_json::Value::Null),
                     hazards: r.map(|r| r.hazards.clone()).unwrap_or_default(),
                     started_at: r.and_then(|r| r.started_at.clone()),
@@ -136,12 +136,14 @@ impl RunStatus {
             .map(|a| {
                 let current = if st.is_done(&a.checkpoint) {
                     // A passed checkpoint keeps the hash it was passed with.
-                    st.steps
+                    match st
+                        .steps
                         .get(&a.checkpoint)
-                        .and_then(|r| r.evidence.get("evidence_hash"))
-                        .and_then(|v| v.as_str())
-                        .map(str::to_string)
-                        .unwrap_or_default()
+                        .and_then(|r| read_evidence("checkpoint", &r.evidence))
+                    {
+                        Some(Evidence::Checkpoint(e)) => e.evidence_hash,
+                        _ => String::new(),
+                    }
                 } else {
                     approval::checkpoint_evidence_hash(runbook, st, &a.checkpoint)
                 };
@@ -179,4 +181,10 @@ impl RunStatus {
             waiting_for,
         }
     }
+}
+
+/// A step's evidence for the status report: read as its kind's struct and written
+/// back, or as stored when it does not read (e.g. a record of a later release).
+fn stored_evidence(kind: &str, evidence: &serde_json::Value) -> serde_json::Value {
+    read_evidence(kind, evidence).map_or_else(|| evidence.clone(), |e| e.to_json())
 }

@@ -520,13 +520,34 @@ async fn previous_release_records_round_trip_byte_for_byte() {
         .unwrap();
     let records = ledger.records(None).await.unwrap();
     assert!(records.len() > 30);
+    let mut kinds = std::collections::BTreeSet::new();
     for r in &records {
         let entry = r
             .entry()
             .unwrap_or_else(|| panic!("record {} ({}) does not read", r.seq, r.kind));
+        if let Entry::StepDone(done) = &entry {
+            // Each step's evidence reads as its kind's struct and writes back the same.
+            let typed =
+                cutover::steps::read_evidence(&done.kind, &done.evidence).unwrap_or_else(|| {
+                    panic!("{} evidence does not read: {}", done.kind, done.evidence)
+                });
+            assert_eq!(typed.to_json(), done.evidence, "{}", done.kind);
+            kinds.insert(done.kind.clone());
+        }
         let (kind, payload) = entry.to_stored();
         assert_eq!(kind, r.kind);
         assert_eq!(payload.to_string(), r.payload, "record {}", r.seq);
+    }
+    for k in [
+        "backup",
+        "diff-schema",
+        "checkpoint",
+        "migrate",
+        "sql",
+        "copy",
+        "check",
+    ] {
+        assert!(kinds.contains(k), "the fixture has no {k} step: {kinds:?}");
     }
     ledger.close().await;
 }

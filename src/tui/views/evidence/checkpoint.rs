@@ -2,6 +2,7 @@
 //! hazards the approval covered.
 
 use super::{pick, scalar, str_list};
+use crate::steps::checkpoint::CheckpointEvidence;
 use crate::tui::theme::Theme;
 use crate::tui::views::short_hash;
 use ratatui::text::{Line, Span};
@@ -25,6 +26,27 @@ pub struct CheckpointModel {
 }
 
 impl CheckpointModel {
+    /// From the evidence a passed checkpoint records.
+    pub fn from_evidence(e: &CheckpointEvidence) -> CheckpointModel {
+        CheckpointModel {
+            evidence_hash: Some(e.evidence_hash.clone()),
+            decisions: e
+                .approvals
+                .iter()
+                .map(|d| Decided {
+                    approver: d.approver.clone(),
+                    role: d.role.clone(),
+                    decision: d.decision.to_string(),
+                    comment: d.comment.clone(),
+                    via: Some(d.via.clone()),
+                    at: Some(d.at.clone()),
+                })
+                .collect(),
+            hazards: e.hazards.clone(),
+        }
+    }
+
+    /// From evidence of another shape (hand-written or from another tool).
     pub fn parse(v: &Value) -> Option<CheckpointModel> {
         let Some(Value::Array(a)) = pick(v, &["approvals", "decisions"]) else {
             return None;

@@ -15,7 +15,7 @@ pub mod json;
 pub mod pane;
 pub mod schema_diff;
 
-use crate::steps::EvidenceKind;
+use crate::steps::{Evidence, EvidenceKind};
 use crate::vocab::Hazard;
 use serde_json::Value;
 
@@ -42,8 +42,49 @@ impl EvidenceModel {
     /// kind's view cannot read is shown as JSON.
     pub fn parse(kind: &str, evidence: &Value) -> EvidenceModel {
         let hazards = hazards::parse(evidence);
+        let body = match crate::steps::read_evidence(kind, evidence) {
+            Some(typed) => Self::typed(&typed, evidence),
+            None => Self::by_view(kind, evidence),
+        }
+        .unwrap_or_else(|| Body::Json(json::JsonModel::new(evidence)));
+        EvidenceModel {
+            kind: kind.to_string(),
+            hazards,
+            body,
+        }
+    }
+
+    /// The view for evidence read as its kind's struct.
+    fn typed(typed: &Evidence, evidence: &Value) -> Option<Body> {
+        match typed {
+            Evidence::Backup(e) => Some(Body::Backup(backup::BackupModel::from_backup(e))),
+            Evidence::Restore(e) => Some(Body::Backup(backup::BackupModel::from_restore(e))),
+            Evidence::Check(e) => Some(Body::Check(check::CheckModel::from_evidence(e))),
+            Evidence::Checkpoint(e) => Some(Body::Checkpoint(
+                checkpoint::CheckpointModel::from_evidence(e),
+            )),
+            // The diff views read the diff reports' JSON themselves (`schema::report`,
+            // `data::diff` and `data::reconcile` write it).
+            Evidence::DiffSchema(_) | Evidence::DriftCheck(_) => {
+                schema_diff::SchemaDiffModel::parse(evidence).map(Body::SchemaDiff)
+            }
+            Evidence::DiffData(_) | Evidence::Sync(_) => {
+                data_diff::DataDiffModel::parse(evidence).map(Body::DataDiff)
+            }
+            Evidence::Copy(_)
+            | Evidence::Migrate(_)
+            | Evidence::Snapshot(_)
+            | Evidence::Sql(_)
+            | Evidence::None => None,
+        }
+    }
+
+    /// Evidence that does not read as its kind's struct (written by hand, by another
+    /// tool or by a later release): the view the registry names for the kind, if it
+    /// can read it.
+    fn by_view(kind: &str, evidence: &Value) -> Option<Body> {
         let view = crate::steps::kind(kind).map_or(EvidenceKind::Plain, |k| k.evidence);
-        let body = match view {
+        match view {
             EvidenceKind::SchemaDiff => {
                 schema_diff::SchemaDiffModel::parse(evidence).map(Body::SchemaDiff)
             }
@@ -54,12 +95,6 @@ impl EvidenceModel {
                 checkpoint::CheckpointModel::parse(evidence).map(Body::Checkpoint)
             }
             EvidenceKind::Plain => None,
-        }
-        .unwrap_or_else(|| Body::Json(json::JsonModel::new(evidence)));
-        EvidenceModel {
-            kind: kind.to_string(),
-            hazards,
-            body,
         }
     }
 
