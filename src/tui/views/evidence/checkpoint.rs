@@ -1,12 +1,10 @@
 //! A passed checkpoint: the evidence hash it was approved on, who decided, and the
 //! hazards the approval covered.
 
-use super::{pick, scalar, str_list};
 use crate::steps::checkpoint::CheckpointEvidence;
 use crate::tui::theme::Theme;
 use crate::tui::views::short_hash;
 use ratatui::text::{Line, Span};
-use serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decided {
@@ -44,32 +42,6 @@ impl CheckpointModel {
                 .collect(),
             hazards: e.hazards.clone(),
         }
-    }
-
-    /// From evidence of another shape (hand-written or from another tool).
-    pub fn parse(v: &Value) -> Option<CheckpointModel> {
-        let Some(Value::Array(a)) = pick(v, &["approvals", "decisions"]) else {
-            return None;
-        };
-        let s = |x: &Value, k: &[&str]| pick(x, k).and_then(scalar);
-        Some(CheckpointModel {
-            evidence_hash: s(v, &["evidence_hash"]),
-            decisions: a
-                .iter()
-                .map(|x| Decided {
-                    approver: s(x, &["approver", "by"]).unwrap_or_default(),
-                    role: s(x, &["role"]).unwrap_or_default(),
-                    decision: s(x, &["decision"]).unwrap_or_else(|| "approve".into()),
-                    comment: s(x, &["comment"]),
-                    via: s(x, &["via"]),
-                    at: s(x, &["at", "created_at"]),
-                })
-                .collect(),
-            hazards: str_list(pick(v, &["hazards"]).filter(|h| {
-                // Codes only; objects are shown by the hazards view.
-                h.as_array().is_some_and(|a| a.iter().all(Value::is_string))
-            })),
-        })
     }
 
     pub fn lines(&self, theme: &Theme) -> Vec<Line<'static>> {

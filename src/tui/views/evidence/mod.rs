@@ -91,10 +91,8 @@ impl EvidenceModel {
             EvidenceKind::DataDiff => data_diff::DataDiffModel::parse(evidence).map(Body::DataDiff),
             EvidenceKind::Check => check::CheckModel::parse(evidence).map(Body::Check),
             EvidenceKind::Backup => backup::BackupModel::parse(evidence).map(Body::Backup),
-            EvidenceKind::Checkpoint => {
-                checkpoint::CheckpointModel::parse(evidence).map(Body::Checkpoint)
-            }
-            EvidenceKind::Plain => None,
+            // A checkpoint's evidence is the engine's own: it reads or it is shown as JSON.
+            EvidenceKind::Checkpoint | EvidenceKind::Plain => None,
         }
     }
 
