@@ -551,3 +551,61 @@ async fn previous_release_records_round_trip_byte_for_byte() {
     }
     ledger.close().await;
 }
+
+/// Evidence shapes the previous release wrote for kinds the demo does not run read as
+/// their structs and write back unchanged.
+#[test]
+fn evidence_of_every_kind_reads_back_as_its_struct() {
+    let cases = [
+        (
+            "sync",
+            r#"{"source":"staging","target":"production","batch_commit":false,"tables":[{"table":"users","inserts":1,"updates":2,"deletes":0,"applied":{"statements":3},"before":{"source_rows":5,"target_rows":4,"only_in_source":1,"only_in_target":0,"changed":2,"column_changes":{"email":2}},"equal_after":true,"rows_after":5,"differences":[{"kind":"changed","key":{"id":1}}]},{"table":"orders","error":"3 differences remain"}]}"#,
+        ),
+        (
+            "diff-data",
+            r#"{"source":"a","target":"b","equal":false,"summary":{"source_rows":2,"target_rows":1},"differences":[{"kind":"only_in_source","key":{"id":2}}],"differences_not_shown":0}"#,
+        ),
+        (
+            "drift-check",
+            r#"{"target":"production","snapshot":"/x/s.json","drift":true,"differences":["table t: added"]}"#,
+        ),
+        (
+            "drift-check",
+            r#"{"target":"production","snapshot":"/x/s.json","expected_sha256":"aa","sha256":"bb"}"#,
+        ),
+        (
+            "snapshot",
+            r#"{"target":"production","path":"/x/s.json","file":"s.json","sha256":"cc","tables":2,"rows":40}"#,
+        ),
+        (
+            "restore",
+            r#"{"target":"production","from":"backup-production","file":"../b.db","sha256":"dd","tables":{"a":1,"b":2}}"#,
+        ),
+        (
+            "check",
+            r#"{"target":"production","query":"SELECT 1","description":null,"expected":"1 row(s)","actual":"1 row(s)","passed":true,"detail":[["1"]]}"#,
+        ),
+        (
+            "check",
+            r#"{"target":"production","query":"SELECT 1","description":"same","expected":"x","actual":"y","passed":false,"detail":{"rows_on_target":1,"rows_on_other":1,"first_difference_at_row":1,"sample_target":[["1"]],"sample_other":[["2"]]}}"#,
+        ),
+        (
+            "sql",
+            r#"{"target":"production","source":"inline SQL","statements":2,"already_applied":true,"sha256":"ee"}"#,
+        ),
+        (
+            "copy",
+            r#"{"from":"staging","into":"production","into_table":"t","already_applied":true}"#,
+        ),
+    ];
+    for (kind, text) in cases {
+        let stored: serde_json::Value = serde_json::from_str(text).unwrap();
+        let typed = cutover::steps::read_evidence(kind, &stored)
+            .unwrap_or_else(|| panic!("{kind} evidence does not read: {text}"));
+        assert_eq!(typed.to_json().to_string(), text, "{kind}");
+    }
+    // Evidence of a shape its kind does not write does not read (the TUI shows JSON).
+    let odd = serde_json::json!({"moved": 389});
+    assert!(cutover::steps::read_evidence("sql", &odd).is_none());
+    assert!(cutover::steps::read_evidence("no-such-kind", &odd).is_none());
+}
