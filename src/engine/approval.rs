@@ -3,7 +3,7 @@
 //! the policy allows it, only the policy's roles, never a stale or premature approval).
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::ledger::{Ledger, RunState};
+use crate::ledger::{ApprovalGiven, Entry, Ledger, RunState};
 use crate::steps::Runbook;
 use crate::vocab::ApprovalNeed;
 use crate::vocab::Hazard;
@@ -112,7 +112,7 @@ fn valid_approvals<'a>(
     state
         .current_decisions(checkpoint, evidence_hash)
         .into_iter()
-        .filter(|a| a.decision == "approve")
+        .filter(|a| a.decision == Decision::Approve)
         .filter(|a| roles.is_empty() || roles.contains(&a.role))
         .filter(|a| runbook.policy.allow_self_approval || a.approver != state.operator)
         .collect()
@@ -127,7 +127,7 @@ pub enum Verdict {
 /// Whether the policy is met for the checkpoint as `need` describes it.
 pub fn verdict(runbook: &Runbook, state: &RunState, need: &ApprovalNeed) -> Verdict {
     let decisions = state.current_decisions(&need.checkpoint, &need.evidence_hash);
-    if let Some(r) = decisions.iter().find(|a| a.decision == "reject") {
+    if let Some(r) = decisions.iter().find(|a| a.decision == Decision::Reject) {
         return Verdict::Rejected {
             by: r.approver.clone(),
             comment: r.comment.clone(),
@@ -151,20 +151,7 @@ pub fn verdict(runbook: &Runbook, state: &RunState, need: &ApprovalNeed) -> Verd
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
-    Approve,
-    Reject,
-}
-
-impl Decision {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Decision::Approve => "approve",
-            Decision::Reject => "reject",
-        }
-    }
-}
+pub use crate::ledger::Decision;
 
 pub struct DecisionRequest<'a> {
     pub checkpoint: &'a str,
@@ -252,22 +239,21 @@ pub async fn record_decision(
             need.roles.join(", ")
         ));
     }
-    let payload = serde_json::json!({
-        "approver": req.approver,
-        "role": req.role,
-        "decision": req.decision.as_str(),
-        "comment": req.comment,
-        "evidence_hash": need.evidence_hash,
-        "runbook_hash": runbook.content_hash,
-        "via": req.via,
-    });
+    let given = ApprovalGiven {
+        approver: req.approver.to_string(),
+        role: req.role.to_string(),
+        decision: req.decision,
+        comment: req.comment.map(str::to_string),
+        evidence_hash: need.evidence_hash.clone(),
+        runbook_hash: runbook.content_hash.clone(),
+        via: req.via.to_string(),
+    };
     ledger
-        .append(
+        .append_entry::<serde_json::Value>(
             &runbook.name,
             &state.run_id,
-            "approval",
             Some(req.checkpoint),
-            &payload,
+            &Entry::Approval(given),
         )
         .await?;
     let state = ledger.latest_run(&runbook.name).await?.unwrap_or(state);

@@ -2,6 +2,8 @@
 //! ledger before moving on, resumes after a crash, and stops at checkpoints.
 
 pub mod approval;
+mod checkpoint;
+mod rollback;
 mod run;
 pub mod status;
 

@@ -1,13 +1,15 @@
 //! The run state machine.
 
-use super::approval::{self, DecisionRequest, Verdict};
 use crate::db::Targets;
 use crate::error::{Error, ErrorKind, Result, exit};
-use crate::ledger::{Ledger, LockGuard, RunState};
+use crate::ledger::{
+    Entry, Ledger, LockGuard, RunCompleted, RunResumed, RunStarted, RunState, RunStopped, Status,
+    StepDone, StepFailed, StepStarted,
+};
 use crate::runbook::sha256_hex;
 use crate::steps::{Phase, PriorStep, Runbook, StepContext, StepDef};
 use crate::vocab::{EngineEvent, EventSink};
-use serde_json::json;
+use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -104,7 +106,7 @@ pub struct Engine {
     pub events: EventSink,
 }
 
-enum Flow {
+pub(super) enum Flow {
     Continue,
     Stop(RunOutcome),
 }
@@ -135,7 +137,7 @@ impl Engine {
         })
     }
 
-    fn lock_keys(&self) -> Vec<(String, String)> {
+    pub(super) fn lock_keys(&self) -> Vec<(String, String)> {
         self.targets
             .specs()
             .map(|t| {
@@ -154,21 +156,20 @@ impl Engine {
             .collect()
     }
 
-    async fn state(&self, run_id: &str) -> Result<RunState> {
+    pub(super) async fn state(&self, run_id: &str) -> Result<RunState> {
         Ok(RunState::from_records(
             &self.ledger.run_records(&self.runbook.name, run_id).await?,
         ))
     }
 
-    async fn record(
+    pub(super) async fn record<E: serde::Serialize>(
         &self,
         run_id: &str,
-        kind: &str,
         step: Option<&str>,
-        payload: serde_json::Value,
+        entry: Entry<E>,
     ) -> Result<()> {
         self.ledger
-            .append(&self.runbook.name, run_id, kind, step, &payload)
+            .append_entry(&self.runbook.name, run_id, step, &entry)
             .await
             .map(|_| ())
     }
@@ -179,7 +180,7 @@ impl Engine {
         let latest = self.ledger.latest_run(&rb.name).await?;
         let (run_id, resumed) = match latest {
             Some(s) if !s.finished && !opts.new_run => (s.run_id.clone(), true),
-            Some(s) if s.finished && s.status == "completed" && !opts.new_run => {
+            Some(s) if s.finished && s.status == Status::Completed && !opts.new_run => {
                 self.events.emit(EngineEvent::RunFinished {
                     run_id: s.run_id.clone(),
                     outcome: "already complete".into(),
@@ -217,31 +218,25 @@ impl Engine {
     ) -> Result<RunOutcome> {
         let rb = self.runbook.clone();
         if resumed {
-            self.record(
-                run_id,
-                "run_resumed",
-                None,
-                json!({"operator": opts.operator, "runbook_hash": rb.content_hash}),
-            )
-            .await?;
+            let resumed = RunResumed {
+                operator: opts.operator.clone(),
+                runbook_hash: rb.content_hash.clone(),
+            };
+            self.record::<Value>(run_id, None, Entry::RunResumed(resumed))
+                .await?;
         } else {
-            let targets: serde_json::Map<String, serde_json::Value> = rb
-                .targets
-                .values()
-                .map(|t| (t.name.clone(), json!(t.redacted)))
-                .collect();
-            self.record(
-                run_id,
-                "run_started",
-                None,
-                json!({
-                    "operator": opts.operator,
-                    "runbook_path": rb.path.display().to_string(),
-                    "runbook_hash": rb.content_hash,
-                    "targets": targets,
-                }),
-            )
-            .await?;
+            let started = RunStarted {
+                operator: opts.operator.clone(),
+                runbook_path: rb.path.display().to_string(),
+                runbook_hash: rb.content_hash.clone(),
+                targets: rb
+                    .targets
+                    .values()
+                    .map(|t| (t.name.clone(), t.redacted.clone()))
+                    .collect(),
+            };
+            self.record::<Value>(run_id, None, Entry::RunStarted(started))
+                .await?;
         }
         let state = self.state(run_id).await?;
         self.events.emit(EngineEvent::RunStarted {
@@ -254,13 +249,11 @@ impl Engine {
         let outcome = match outcome {
             Some(o) => o,
             None => {
-                self.record(
-                    run_id,
-                    "run_completed",
-                    None,
-                    json!({"status": "completed"}),
-                )
-                .await?;
+                let completed = RunCompleted {
+                    status: Status::Completed,
+                };
+                self.record::<Value>(run_id, None, Entry::RunCompleted(completed))
+                    .await?;
                 RunOutcome::Completed {
                     run_id: run_id.to_string(),
                 }
@@ -270,7 +263,7 @@ impl Engine {
         Ok(outcome)
     }
 
-    async fn finish(&self, outcome: &RunOutcome) -> Result<()> {
+    pub(super) async fn finish(&self, outcome: &RunOutcome) -> Result<()> {
         let run_id = match outcome {
             RunOutcome::Completed { run_id }
             | RunOutcome::AlreadyComplete { run_id }
@@ -281,20 +274,20 @@ impl Engine {
             | RunOutcome::RolledBack { run_id } => run_id.clone(),
         };
         let status = match outcome {
-            RunOutcome::AwaitingApproval { .. } => Some("awaiting_approval"),
-            RunOutcome::CheckFailed { .. } => Some("check_failed"),
-            RunOutcome::Rejected { .. } => Some("rejected"),
-            RunOutcome::Failed { .. } => Some("failed"),
+            RunOutcome::AwaitingApproval { .. } => Some(Status::AwaitingApproval),
+            RunOutcome::CheckFailed { .. } => Some(Status::CheckFailed),
+            RunOutcome::Rejected { .. } => Some(Status::Rejected),
+            RunOutcome::Failed { .. } => Some(Status::Failed),
             _ => None,
         };
         if let Some(status) = status {
-            self.record(
-                &run_id,
-                "run_stopped",
-                None,
-                json!({"status": status, "exit_code": outcome.exit_code()}),
-            )
-            .await?;
+            let stopped = RunStopped {
+                status,
+                exit_code: Some(outcome.exit_code()),
+                operator: None,
+            };
+            self.record::<Value>(&run_id, None, Entry::RunStopped(stopped))
+                .await?;
         }
         self.events.emit(EngineEvent::RunFinished {
             run_id,
@@ -319,7 +312,7 @@ impl Engine {
                     .map(|r| PriorStep {
                         id: s.id.clone(),
                         kind: s.step.kind().to_string(),
-                        evidence: r.evidence.clone(),
+                        evidence: crate::steps::read_evidence(s.step.kind(), &r.evidence),
                     })
             })
             .collect()
@@ -339,18 +332,7 @@ impl Engine {
                 rollback: phase.rollback,
             });
             for def in &phase.steps {
-                if state.is_done(&def.id) {
-                    let summary = state
-                        .steps
-                        .get(&def.id)
-                        .and_then(|s| s.summary.clone())
-                        .unwrap_or_default();
-                    self.events.emit(EngineEvent::StepAlreadyDone {
-                        phase: phase.id.clone(),
-                        step: def.id.clone(),
-                        kind: def.step.kind().into(),
-                        summary,
-                    });
+                if self.already_done(phase, def, &state) {
                     continue;
                 }
                 let flow = if def.step.checkpoint().is_some() {
@@ -367,7 +349,27 @@ impl Engine {
         Ok(None)
     }
 
-    async fn step(
+    /// Whether a step was done earlier in the run (a resume, or a rollback of a run
+    /// that already rolled back part way); if so, say so and move on.
+    pub(super) fn already_done(&self, phase: &Phase, def: &StepDef, state: &RunState) -> bool {
+        if !state.is_done(&def.id) {
+            return false;
+        }
+        let summary = state
+            .steps
+            .get(&def.id)
+            .and_then(|s| s.summary.clone())
+            .unwrap_or_default();
+        self.events.emit(EngineEvent::StepAlreadyDone {
+            phase: phase.id.clone(),
+            step: def.id.clone(),
+            kind: def.step.kind().into(),
+            summary,
+        });
+        true
+    }
+
+    pub(super) async fn step(
         &self,
         run_id: &str,
         phase: &Phase,
@@ -375,13 +377,12 @@ impl Engine {
         state: &RunState,
     ) -> Result<Flow> {
         let kind = def.step.kind();
-        self.record(
-            run_id,
-            "step_started",
-            Some(&def.id),
-            json!({"kind": kind, "phase": phase.id}),
-        )
-        .await?;
+        let started = StepStarted {
+            kind: kind.into(),
+            phase: phase.id.clone(),
+        };
+        self.record::<Value>(run_id, Some(&def.id), Entry::StepStarted(started))
+            .await?;
         self.events.emit(EngineEvent::StepStarted {
             phase: phase.id.clone(),
             step: def.id.clone(),
@@ -412,16 +413,17 @@ impl Engine {
                         .expect("json")
                         .as_bytes(),
                 );
-                self.record(
-                    run_id,
-                    "step_done",
-                    Some(&def.id),
-                    json!({
-                        "kind": kind, "phase": phase.id, "summary": out.summary, "evidence": out.evidence,
-                        "evidence_hash": evidence_hash, "hazards": out.hazards, "elapsed_ms": elapsed_ms,
-                    }),
-                )
-                .await?;
+                let done = StepDone {
+                    kind: kind.into(),
+                    phase: phase.id.clone(),
+                    summary: out.summary.clone(),
+                    evidence: &out.evidence,
+                    evidence_hash: evidence_hash.clone(),
+                    hazards: Some(out.hazards.clone()),
+                    elapsed_ms,
+                };
+                self.record(run_id, Some(&def.id), Entry::StepDone(done))
+                    .await?;
                 tracing::info!(step = def.id, "step done: {}", out.summary);
                 self.events.emit(EngineEvent::StepFinished {
                     step: def.id.clone(),
@@ -433,16 +435,17 @@ impl Engine {
             }
             Ok(out) => {
                 let message = out.failure.clone().unwrap_or_default();
-                self.record(
-                    run_id,
-                    "step_failed",
-                    Some(&def.id),
-                    json!({
-                        "kind": kind, "phase": phase.id, "summary": out.summary, "evidence": out.evidence,
-                        "error": message, "check_failed": true, "elapsed_ms": elapsed_ms,
-                    }),
-                )
-                .await?;
+                let failed = StepFailed {
+                    kind: kind.into(),
+                    phase: phase.id.clone(),
+                    summary: Some(out.summary.clone()),
+                    evidence: Some(&out.evidence),
+                    error: message.clone(),
+                    check_failed: true,
+                    elapsed_ms,
+                };
+                self.record(run_id, Some(&def.id), Entry::StepFailed(failed))
+                    .await?;
                 tracing::warn!(step = def.id, "check failed: {message}");
                 self.events.emit(EngineEvent::StepFailed {
                     step: def.id.clone(),
@@ -458,13 +461,17 @@ impl Engine {
             }
             Err(e) => {
                 let e = e.context(format!("step \"{}\" ({kind}, {})", def.id, def.location));
-                self.record(
-                    run_id,
-                    "step_failed",
-                    Some(&def.id),
-                    json!({"kind": kind, "phase": phase.id, "error": e.to_string(), "check_failed": false, "elapsed_ms": elapsed_ms}),
-                )
-                .await?;
+                let failed = StepFailed::<Value> {
+                    kind: kind.into(),
+                    phase: phase.id.clone(),
+                    summary: None,
+                    evidence: None,
+                    error: e.to_string(),
+                    check_failed: false,
+                    elapsed_ms,
+                };
+                self.record(run_id, Some(&def.id), Entry::StepFailed(failed))
+                    .await?;
                 tracing::error!(step = def.id, "step failed: {e}");
                 self.events.emit(EngineEvent::StepFailed {
                     step: def.id.clone(),
@@ -481,222 +488,6 @@ impl Engine {
         }
     }
 
-    async fn checkpoint(
-        &self,
-        run_id: &str,
-        phase: &Phase,
-        def: &StepDef,
-        opts: &RunOptions,
-    ) -> Result<Flow> {
-        let rb = &self.runbook;
-        let started = Instant::now();
-        let mut announced: Option<String> = None;
-        let mut auto_tried = false;
-        // Approvals already in the ledger when we got here; later ones are announced.
-        let mut seen_approvals: Option<usize> = None;
-        loop {
-            let state = self.state(run_id).await?;
-            for a in state
-                .approvals
-                .iter()
-                .skip(seen_approvals.unwrap_or(state.approvals.len()))
-            {
-                self.events.emit(EngineEvent::ApprovalRecorded {
-                    checkpoint: a.checkpoint.clone(),
-                    approver: a.approver.clone(),
-                    role: a.role.clone(),
-                    decision: a.decision.clone(),
-                    comment: a.comment.clone(),
-                });
-            }
-            seen_approvals = Some(state.approvals.len());
-            let need = approval::need(rb, &state, &def.id, &opts.runbook_arg)?;
-            match approval::verdict(rb, &state, &need) {
-                Verdict::Approved => {
-                    let decisions: Vec<_> = state
-                        .current_decisions(&def.id, &need.evidence_hash)
-                        .into_iter()
-                        .map(|a| json!({"approver": a.approver, "role": a.role, "decision": a.decision, "comment": a.comment, "via": a.via, "at": a.at}))
-                        .collect();
-                    let evidence = json!({"evidence_hash": need.evidence_hash, "approvals": decisions, "hazards": need.hazards});
-                    let evidence_hash =
-                        sha256_hex(serde_json::to_string(&evidence).expect("json").as_bytes());
-                    let summary = format!(
-                        "approved by {}",
-                        need.approved_by
-                            .iter()
-                            .map(|(n, r)| format!("{n} ({r})"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    );
-                    self.record(
-                        run_id,
-                        "step_done",
-                        Some(&def.id),
-                        json!({"kind": "checkpoint", "phase": phase.id, "summary": summary, "evidence": evidence, "evidence_hash": evidence_hash, "elapsed_ms": 0}),
-                    )
-                    .await?;
-                    self.events.emit(EngineEvent::StepFinished {
-                        step: def.id.clone(),
-                        summary,
-                        evidence_hash,
-                        elapsed_ms: started.elapsed().as_millis() as u64,
-                    });
-                    return Ok(Flow::Continue);
-                }
-                Verdict::Rejected { by, comment } => {
-                    self.events.emit(EngineEvent::StepFailed {
-                        step: def.id.clone(),
-                        error: format!(
-                            "rejected by {by}{}",
-                            comment
-                                .as_ref()
-                                .map(|c| format!(": {c}"))
-                                .unwrap_or_default()
-                        ),
-                        check_failed: true,
-                        elapsed_ms: 0,
-                    });
-                    return Ok(Flow::Stop(RunOutcome::Rejected {
-                        run_id: run_id.into(),
-                        checkpoint: def.id.clone(),
-                        by,
-                        comment,
-                    }));
-                }
-                Verdict::Pending => {}
-            }
-            if announced.as_deref() != Some(need.evidence_hash.as_str()) {
-                let waiting_recorded = state
-                    .waiting_at
-                    .as_ref()
-                    .map(|(c, h)| c == &def.id && h == &need.evidence_hash)
-                    .unwrap_or(false);
-                if !waiting_recorded {
-                    self.record(
-                        run_id,
-                        "checkpoint_waiting",
-                        Some(&def.id),
-                        json!({"phase": phase.id, "evidence_hash": need.evidence_hash, "required": need.required, "roles": need.roles, "hazards": need.hazards}),
-                    )
-                    .await?;
-                }
-                self.events
-                    .emit(EngineEvent::AwaitingApproval { need: need.clone() });
-                announced = Some(need.evidence_hash.clone());
-                continue;
-            }
-            if let (Some((name, role)), false) = (&opts.approve_as, auto_tried) {
-                auto_tried = true;
-                let req = DecisionRequest {
-                    checkpoint: &def.id,
-                    approver: name,
-                    role,
-                    decision: approval::Decision::Approve,
-                    comment: Some("approved with --approve-as"),
-                    via: "command-line flag",
-                    runbook_arg: &opts.runbook_arg,
-                };
-                approval::record_decision(&self.ledger, rb, &req).await?;
-                continue;
-            }
-            let timed_out = opts
-                .wait_timeout
-                .map(|t| started.elapsed() >= t)
-                .unwrap_or(false);
-            if !opts.wait || timed_out {
-                return Ok(Flow::Stop(RunOutcome::AwaitingApproval {
-                    run_id: run_id.into(),
-                    need,
-                }));
-            }
-            tokio::time::sleep(Duration::from_millis(300)).await;
-        }
-    }
-
-    /// Run the rollback phases (all, or the one named) for the latest run.
-    pub async fn rollback(&self, phase: Option<&str>, opts: &RunOptions) -> Result<RunOutcome> {
-        let rb = self.runbook.clone();
-        if rb.rollback.is_empty() {
-            return Err(Error::bad_input(format!(
-                "runbook \"{}\" has no rollback phases ([[rollback]])",
-                rb.name
-            )));
-        }
-        let phases: Vec<&Phase> = match phase {
-            Some(id) => {
-                let p = rb.rollback.iter().find(|p| p.id == id).ok_or_else(|| {
-                    Error::bad_input(format!(
-                        "no rollback phase \"{id}\"; the runbook has {}",
-                        rb.rollback
-                            .iter()
-                            .map(|p| p.id.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ))
-                })?;
-                vec![p]
-            }
-            None if rb.rollback.len() == 1 => rb.rollback.iter().collect(),
-            None => {
-                return Err(Error::bad_input(format!(
-                    "runbook \"{}\" has {} rollback phases; choose one with --phase: {}",
-                    rb.name,
-                    rb.rollback.len(),
-                    rb.rollback
-                        .iter()
-                        .map(|p| format!("{} ({})", p.id, p.title))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )));
-            }
-        };
-        let state = self.ledger.latest_run(&rb.name).await?.ok_or_else(|| {
-            Error::bad_input(format!("runbook \"{}\" has no run to roll back", rb.name))
-        })?;
-        let run_id = state.run_id.clone();
-        let guard: LockGuard = self
-            .ledger
-            .acquire_locks(&self.lock_keys(), &rb.name, &run_id, &opts.operator)
-            .await?;
-        let result = async {
-            self.record(
-                &run_id,
-                "rollback_started",
-                None,
-                json!({"operator": opts.operator, "phases": phases.iter().map(|p| p.id.clone()).collect::<Vec<_>>()}),
-            )
-            .await?;
-            let mut state = self.state(&run_id).await?;
-            for p in &phases {
-                self.events.emit(EngineEvent::PhaseStarted { phase: p.id.clone(), title: p.title.clone(), rollback: true });
-                for def in &p.steps {
-                    if state.is_done(&def.id) {
-                        self.events.emit(EngineEvent::StepAlreadyDone {
-                            phase: p.id.clone(),
-                            step: def.id.clone(),
-                            kind: def.step.kind().into(),
-                            summary: state.steps.get(&def.id).and_then(|s| s.summary.clone()).unwrap_or_default(),
-                        });
-                        continue;
-                    }
-                    if let Flow::Stop(o) = self.step(&run_id, p, def, &state).await? {
-                        self.finish(&o).await?;
-                        return Ok(o);
-                    }
-                    state = self.state(&run_id).await?;
-                }
-            }
-            self.record(&run_id, "run_completed", None, json!({"status": "rolled_back"})).await?;
-            let o = RunOutcome::RolledBack { run_id: run_id.clone() };
-            self.finish(&o).await?;
-            Ok(o)
-        }
-        .await;
-        self.ledger.release(&guard).await;
-        result
-    }
-
     pub async fn close(&self) {
         self.targets.close_all().await;
         self.ledger.close().await;
@@ -709,13 +500,13 @@ impl Engine {
         if let Ok(Some(state)) = self.ledger.latest_run(&self.runbook.name).await
             && !state.finished
         {
+            let stopped = RunStopped {
+                status: Status::Interrupted,
+                exit_code: None,
+                operator: Some(opts.operator.clone()),
+            };
             let _ = self
-                .record(
-                    &state.run_id,
-                    "run_stopped",
-                    None,
-                    json!({"status": "interrupted", "operator": opts.operator}),
-                )
+                .record::<Value>(&state.run_id, None, Entry::RunStopped(stopped))
                 .await;
             let keys = self.lock_keys().into_iter().map(|(k, _)| k).collect();
             self.ledger

@@ -2,8 +2,8 @@
 
 use super::approval;
 use crate::error::Result;
-use crate::ledger::{Ledger, RunState};
-use crate::steps::Runbook;
+use crate::ledger::{Ledger, RunState, Status};
+use crate::steps::{Evidence, Runbook, read_evidence};
 use crate::vocab::{ApprovalNeed, StepState};
 use serde::Serialize;
 
@@ -40,14 +40,42 @@ pub struct ApprovalStatus {
     pub stale: bool,
 }
 
+/// Where the latest run of a runbook stands: "not started", or its recorded status
+/// ("running", "awaiting_approval", "check_failed", ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    NotStarted,
+    Run(Status),
+}
+
+impl Standing {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Standing::NotStarted => "not started",
+            Standing::Run(s) => s.as_str(),
+        }
+    }
+}
+
+impl std::fmt::Display for Standing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Standing {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct RunStatus {
     pub runbook: String,
     pub runbook_path: String,
     pub ledger: String,
     pub run_id: Option<String>,
-    /// "not started", "running", "awaiting_approval", "check_failed", "failed", "rejected", "completed", "rolled_back"
-    pub status: String,
+    pub status: Standing,
     pub operator: Option<String>,
     pub started_at: Option<String>,
     pub steps: Vec<StepStatus>,
@@ -93,7 +121,7 @@ impl RunStatus {
                     error: r.and_then(|r| r.error.clone()),
                     evidence_hash: r.and_then(|r| r.evidence_hash.clone()),
                     evidence: r
-                        .map(|r| r.evidence.clone())
+                        .map(|r| stored_evidence(s.step.kind(), &r.evidence))
                         .unwrap_or(serde_json::Value::Null),
                     hazards: r.map(|r| r.hazards.clone()).unwrap_or_default(),
                     started_at: r.and_then(|r| r.started_at.clone()),
@@ -108,12 +136,14 @@ impl RunStatus {
             .map(|a| {
                 let current = if st.is_done(&a.checkpoint) {
                     // A passed checkpoint keeps the hash it was passed with.
-                    st.steps
+                    match st
+                        .steps
                         .get(&a.checkpoint)
-                        .and_then(|r| r.evidence.get("evidence_hash"))
-                        .and_then(|v| v.as_str())
-                        .map(str::to_string)
-                        .unwrap_or_default()
+                        .and_then(|r| read_evidence("checkpoint", &r.evidence))
+                    {
+                        Some(Evidence::Checkpoint(e)) => e.evidence_hash,
+                        _ => String::new(),
+                    }
                 } else {
                     approval::checkpoint_evidence_hash(runbook, st, &a.checkpoint)
                 };
@@ -121,7 +151,7 @@ impl RunStatus {
                     checkpoint: a.checkpoint.clone(),
                     approver: a.approver.clone(),
                     role: a.role.clone(),
-                    decision: a.decision.clone(),
+                    decision: a.decision.to_string(),
                     comment: a.comment.clone(),
                     evidence_hash: a.evidence_hash.clone(),
                     via: a.via.clone(),
@@ -130,8 +160,8 @@ impl RunStatus {
                 }
             })
             .collect();
-        let waiting_for = match (&st.waiting_at, st.status.as_str()) {
-            (Some((cp, _)), "awaiting_approval") => {
+        let waiting_for = match (&st.waiting_at, st.status) {
+            (Some((cp, _)), Status::AwaitingApproval) => {
                 approval::need(runbook, st, cp, runbook_arg).ok()
             }
             _ => None,
@@ -142,8 +172,8 @@ impl RunStatus {
             ledger: ledger.to_string(),
             run_id: state.map(|s| s.run_id.clone()),
             status: state
-                .map(|s| s.status.clone())
-                .unwrap_or_else(|| "not started".into()),
+                .map(|s| Standing::Run(s.status))
+                .unwrap_or(Standing::NotStarted),
             operator: state.map(|s| s.operator.clone()),
             started_at: state.map(|s| s.started_at.clone()),
             steps,
@@ -151,4 +181,10 @@ impl RunStatus {
             waiting_for,
         }
     }
+}
+
+/// A step's evidence for the status report: read as its kind's struct and written
+/// back, or as stored when it does not read (e.g. a record of a later release).
+fn stored_evidence(kind: &str, evidence: &serde_json::Value) -> serde_json::Value {
+    read_evidence(kind, evidence).map_or_else(|| evidence.clone(), |e| e.to_json())
 }

@@ -3,10 +3,15 @@
 //! refinery migrations in `migrations/`. SQLite by default, PostgreSQL for teams.
 
 mod chain;
+mod entry;
 mod locks;
 mod state;
 
 pub use chain::{ChainProblem, VerifyReport};
+pub use entry::{
+    ApprovalGiven, CheckpointWaiting, Decision, Entry, RollbackStarted, RunCompleted, RunResumed,
+    RunStarted, RunStopped, Status, StepDone, StepFailed, StepRolledBack, StepStarted,
+};
 pub use locks::LockGuard;
 pub use state::{Approval, RunState, StepRecord};
 
@@ -40,6 +45,11 @@ pub struct Record {
 impl Record {
     pub fn payload_json(&self) -> serde_json::Value {
         serde_json::from_str(&self.payload).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// What the record says, if its kind is one a run writes.
+    pub fn entry(&self) -> Option<Entry> {
+        Entry::from_stored(&self.kind, &self.payload)
     }
 }
 
@@ -135,6 +145,18 @@ impl Ledger {
 
     pub(crate) fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// Append a run's record to the chain.
+    pub async fn append_entry<E: Serialize>(
+        &self,
+        runbook: &str,
+        run_id: &str,
+        step_id: Option<&str>,
+        entry: &Entry<E>,
+    ) -> Result<Record> {
+        let (kind, payload) = entry.to_stored();
+        self.append(runbook, run_id, &kind, step_id, &payload).await
     }
 
     /// Append a record to the chain. The payload is scrubbed of secrets before it is stored.

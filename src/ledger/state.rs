@@ -1,6 +1,7 @@
 //! Where a run stands, derived by replaying its ledger records.
 
 use super::Record;
+use super::entry::{Decision, Entry, Status};
 use crate::vocab::Hazard;
 use crate::vocab::StepState;
 use serde::Serialize;
@@ -12,8 +13,7 @@ pub struct Approval {
     pub checkpoint: String,
     pub approver: String,
     pub role: String,
-    /// "approve" or "reject".
-    pub decision: String,
+    pub decision: Decision,
     pub comment: Option<String>,
     /// The evidence hash the approver saw; the approval counts only while it is current.
     pub evidence_hash: String,
@@ -64,8 +64,7 @@ pub struct RunState {
     pub operator: String,
     pub started_at: String,
     pub runbook_hash: String,
-    /// "running", "awaiting_approval", "failed", "rejected", "interrupted", "completed", "rolled_back"
-    pub status: String,
+    pub status: Status,
     pub finished: bool,
     pub steps: BTreeMap<String, StepRecord>,
     pub approvals: Vec<Approval>,
@@ -75,142 +74,114 @@ pub struct RunState {
 
 impl RunState {
     pub fn from_records(records: &[Record]) -> RunState {
-        let mut st = RunState {
-            status: "running".into(),
-            ..Default::default()
-        };
+        let mut st = RunState::default();
         for r in records {
-            let p = r.payload_json();
-            let gs = |k: &str| p.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+            let Some(entry) = r.entry() else {
+                continue;
+            };
             let step = r.step_id.clone().unwrap_or_default();
-            match r.kind.as_str() {
-                "run_started" => {
-                    st.run_id = r.run_id.clone();
-                    st.runbook = r.runbook.clone();
-                    st.operator = gs("operator");
-                    st.started_at = r.created_at.clone();
-                    st.runbook_hash = gs("runbook_hash");
-                }
-                "run_resumed" => {
-                    st.status = "running".into();
-                }
-                "step_started" => {
-                    let e = st.steps.entry(step.clone()).or_insert_with(|| {
-                        StepRecord::new(
-                            &step,
-                            gs("kind"),
-                            gs("phase"),
-                            StepState::Running,
-                            &r.created_at,
-                        )
-                    });
-                    e.state = StepState::Running;
-                    e.error = None;
-                    e.started_at = Some(r.created_at.clone());
-                    st.status = "running".into();
-                }
-                "step_done" | "step_failed" => {
-                    let e = st.steps.entry(step.clone()).or_insert_with(|| {
-                        StepRecord::new(
-                            &step,
-                            gs("kind"),
-                            gs("phase"),
-                            StepState::Running,
-                            &r.created_at,
-                        )
-                    });
-                    e.state = if r.kind == "step_done" {
-                        StepState::Done
-                    } else {
-                        StepState::Failed
-                    };
-                    e.summary = p
-                        .get("summary")
-                        .and_then(|v| v.as_str())
-                        .map(str::to_string);
-                    e.error = p.get("error").and_then(|v| v.as_str()).map(str::to_string);
-                    e.evidence = p
-                        .get("evidence")
-                        .cloned()
-                        .unwrap_or(serde_json::Value::Null);
-                    e.evidence_hash = p
-                        .get("evidence_hash")
-                        .and_then(|v| v.as_str())
-                        .map(str::to_string);
-                    e.hazards = p
-                        .get("hazards")
-                        .and_then(|v| serde_json::from_value(v.clone()).ok())
-                        .unwrap_or_default();
-                    e.finished_at = Some(r.created_at.clone());
-                    e.elapsed_ms = p.get("elapsed_ms").and_then(|v| v.as_u64());
-                    if r.kind == "step_failed" {
-                        st.status = if p
-                            .get("check_failed")
-                            .and_then(|v| v.as_bool())
-                            .unwrap_or(false)
-                        {
-                            "check_failed".into()
-                        } else {
-                            "failed".into()
-                        };
-                    }
-                    if st
-                        .waiting_at
-                        .as_ref()
-                        .map(|(c, _)| c == &step)
-                        .unwrap_or(false)
-                    {
-                        st.waiting_at = None;
-                    }
-                }
-                "step_rolled_back" => {
-                    if let Some(e) = st.steps.get_mut(&step) {
-                        e.state = StepState::RolledBack;
-                    }
-                }
-                "checkpoint_waiting" => {
-                    st.status = "awaiting_approval".into();
-                    st.waiting_at = Some((step.clone(), gs("evidence_hash")));
-                    let e = st.steps.entry(step.clone()).or_insert_with(|| {
-                        StepRecord::new(
-                            &step,
-                            "checkpoint".into(),
-                            gs("phase"),
-                            StepState::AwaitingApproval,
-                            &r.created_at,
-                        )
-                    });
-                    e.state = StepState::AwaitingApproval;
-                }
-                "approval" => st.approvals.push(Approval {
-                    seq: r.seq,
-                    checkpoint: step.clone(),
-                    approver: gs("approver"),
-                    role: gs("role"),
-                    decision: gs("decision"),
-                    comment: p
-                        .get("comment")
-                        .and_then(|v| v.as_str())
-                        .map(str::to_string),
-                    evidence_hash: gs("evidence_hash"),
-                    via: gs("via"),
-                    at: r.created_at.clone(),
-                }),
-                "run_stopped" => {
-                    st.status = gs("status");
-                }
-                "run_completed" => {
-                    st.status = p
-                        .get("status")
-                        .and_then(|v| v.as_str())
-                        .unwrap_or("completed")
-                        .to_string();
-                    st.finished = true;
-                }
-                _ => {}
-            }
+            st.apply(r, &step, entry);
         }
         st
+    }
+
+    fn apply(&mut self, r: &Record, step: &str, entry: Entry) {
+        let at = &r.created_at;
+        let new_step = |kind: &str, phase: &str, state| {
+            StepRecord::new(step, kind.to_string(), phase.to_string(), state, at)
+        };
+        match entry {
+            Entry::RunStarted(e) => {
+                self.run_id = r.run_id.clone();
+                self.runbook = r.runbook.clone();
+                self.operator = e.operator;
+                self.started_at = at.clone();
+                self.runbook_hash = e.runbook_hash;
+            }
+            Entry::RunResumed(_) => self.status = Status::Running,
+            Entry::StepStarted(e) => {
+                let s = self
+                    .steps
+                    .entry(step.to_string())
+                    .or_insert_with(|| new_step(&e.kind, &e.phase, StepState::Running));
+                s.state = StepState::Running;
+                s.error = None;
+                s.started_at = Some(at.clone());
+                self.status = Status::Running;
+            }
+            Entry::StepDone(e) => {
+                let s = self
+                    .steps
+                    .entry(step.to_string())
+                    .or_insert_with(|| new_step(&e.kind, &e.phase, StepState::Running));
+                s.state = StepState::Done;
+                s.summary = Some(e.summary);
+                s.error = None;
+                s.evidence = e.evidence;
+                s.evidence_hash = Some(e.evidence_hash);
+                s.hazards = e.hazards.unwrap_or_default();
+                s.finished_at = Some(at.clone());
+                s.elapsed_ms = Some(e.elapsed_ms);
+                self.leave_checkpoint(step);
+            }
+            Entry::StepFailed(e) => {
+                let s = self
+                    .steps
+                    .entry(step.to_string())
+                    .or_insert_with(|| new_step(&e.kind, &e.phase, StepState::Running));
+                s.state = StepState::Failed;
+                s.summary = e.summary;
+                s.error = Some(e.error);
+                s.evidence = e.evidence.unwrap_or(serde_json::Value::Null);
+                s.evidence_hash = None;
+                s.hazards = Vec::new();
+                s.finished_at = Some(at.clone());
+                s.elapsed_ms = Some(e.elapsed_ms);
+                self.status = if e.check_failed {
+                    Status::CheckFailed
+                } else {
+                    Status::Failed
+                };
+                self.leave_checkpoint(step);
+            }
+            Entry::StepRolledBack(_) => {
+                if let Some(s) = self.steps.get_mut(step) {
+                    s.state = StepState::RolledBack;
+                }
+            }
+            Entry::CheckpointWaiting(e) => {
+                self.status = Status::AwaitingApproval;
+                self.waiting_at = Some((step.to_string(), e.evidence_hash));
+                let s = self.steps.entry(step.to_string()).or_insert_with(|| {
+                    new_step("checkpoint", &e.phase, StepState::AwaitingApproval)
+                });
+                s.state = StepState::AwaitingApproval;
+            }
+            Entry::Approval(e) => self.approvals.push(Approval {
+                seq: r.seq,
+                checkpoint: step.to_string(),
+                approver: e.approver,
+                role: e.role,
+                decision: e.decision,
+                comment: e.comment,
+                evidence_hash: e.evidence_hash,
+                via: e.via,
+                at: at.clone(),
+            }),
+            Entry::RollbackStarted(_) => {}
+            Entry::RunStopped(e) => self.status = e.status,
+            Entry::RunCompleted(e) => {
+                self.status = e.status;
+                self.finished = true;
+            }
+        }
+    }
+
+    /// A checkpoint the run waited at is no longer waited at once its step ends.
+    fn leave_checkpoint(&mut self, step: &str) {
+        if self.waiting_at.as_ref().is_some_and(|(c, _)| c == step) {
+            self.waiting_at = None;
+        }
     }
 
     pub fn is_done(&self, step: &str) -> bool {

@@ -137,7 +137,39 @@ impl Step for Backup {
                 tables.len(),
                 &sha256[..12]
             ),
-            json!({"target": self.target, "file": rel, "bytes": bytes, "sha256": sha256, "tables": tables, "focus_tables": self.tables}),
+            BackupEvidence {
+                target: self.target.clone(),
+                file: rel,
+                bytes,
+                sha256,
+                tables: row_counts(&tables),
+                focus_tables: self.tables.clone(),
+            },
         ))
     }
+}
+
+/// A backup's manifest: where the copy is (relative to the runbook), its checksum and
+/// size, and the rows of each table in it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BackupEvidence {
+    pub target: String,
+    pub file: String,
+    pub bytes: u64,
+    pub sha256: String,
+    /// Rows per table, by table name.
+    pub tables: std::collections::BTreeMap<String, i64>,
+    /// The tables the backup is for, when the step names some.
+    #[serde(default)]
+    pub focus_tables: Option<Vec<String>>,
+}
+
+/// [`sqlite_table_counts`]' rows per table (sorted by name there and here).
+pub fn row_counts(
+    tables: &serde_json::Map<String, serde_json::Value>,
+) -> std::collections::BTreeMap<String, i64> {
+    tables
+        .iter()
+        .map(|(t, n)| (t.clone(), n.as_i64().unwrap_or(0)))
+        .collect()
 }

@@ -11,7 +11,6 @@ use crate::db::{Rows, Value};
 use crate::error::{Error, Result};
 use crate::runbook::Params;
 use async_trait::async_trait;
-use serde_json::json;
 use toml::de::DeValue;
 
 enum Expect {
@@ -99,14 +98,12 @@ impl Check {
     }
 }
 
-fn rows_json(r: &Rows, limit: usize) -> serde_json::Value {
-    json!(
-        r.rows
-            .iter()
-            .take(limit)
-            .map(|row| row.iter().map(|v| v.to_string()).collect::<Vec<_>>())
-            .collect::<Vec<_>>()
-    )
+fn rows_json(r: &Rows, limit: usize) -> Vec<Vec<String>> {
+    r.rows
+        .iter()
+        .take(limit)
+        .map(|row| row.iter().map(|v| v.to_string()).collect::<Vec<_>>())
+        .collect::<Vec<_>>()
 }
 
 #[async_trait]
@@ -155,7 +152,7 @@ impl Step for Check {
                     got.loosely_equals(want),
                     want.to_string(),
                     got.to_string(),
-                    serde_json::Value::Null,
+                    CheckDetail::None,
                 )
             }
             Expect::Rows(n) => {
@@ -164,7 +161,7 @@ impl Step for Check {
                     got == *n,
                     format!("{n} row(s)"),
                     format!("{got} row(s)"),
-                    rows_json(&rows, 20),
+                    CheckDetail::Rows(rows_json(&rows, 20)),
                 )
             }
             Expect::SameAs(other) => {
@@ -176,12 +173,12 @@ impl Step for Check {
                 let first_diff = rows.rows.iter().zip(orows.rows.iter()).position(|(a, b)| {
                     a.len() != b.len() || !a.iter().zip(b).all(|(x, y)| x.loosely_equals(y))
                 });
-                let detail = json!({
-                    "rows_on_target": rows.rows.len(),
-                    "rows_on_other": orows.rows.len(),
-                    "first_difference_at_row": first_diff.map(|i| i + 1),
-                    "sample_target": rows_json(&rows, 5),
-                    "sample_other": rows_json(&orows, 5),
+                let detail = CheckDetail::Compared(Compared {
+                    rows_on_target: rows.rows.len() as u64,
+                    rows_on_other: orows.rows.len() as u64,
+                    first_difference_at_row: first_diff.map(|i| i as u64 + 1),
+                    sample_target: rows_json(&rows, 5),
+                    sample_other: rows_json(&orows, 5),
                 });
                 let same = first_diff.is_none() && rows.rows.len() == orows.rows.len();
                 (
@@ -199,10 +196,15 @@ impl Step for Check {
                 )
             }
         };
-        let evidence = json!({
-            "target": self.target, "query": self.query, "description": self.description,
-            "expected": expected, "actual": actual, "passed": passed, "detail": detail,
-        });
+        let evidence = CheckEvidence {
+            target: self.target.clone(),
+            query: self.query.clone(),
+            description: self.description.clone(),
+            expected: expected.clone(),
+            actual: actual.clone(),
+            passed,
+            detail,
+        };
         if passed {
             Ok(StepOutcome::ok(
                 format!("{label}: {actual} as expected"),
@@ -214,9 +216,46 @@ impl Step for Check {
                 failure: Some(format!(
                     "check \"{label}\" failed: expected {expected}, got {actual}"
                 )),
-                evidence,
+                evidence: evidence.into(),
                 hazards: Vec::new(),
             })
         }
     }
+}
+
+/// A check's result: what was expected, what was found, whether it held.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CheckEvidence {
+    pub target: String,
+    pub query: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub expected: String,
+    pub actual: String,
+    pub passed: bool,
+    #[serde(default)]
+    pub detail: CheckDetail,
+}
+
+/// What backs a check's verdict besides the two values.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum CheckDetail {
+    /// A scalar check: the values say it all (JSON null).
+    #[default]
+    None,
+    /// A row-count check: the first rows returned, as text.
+    Rows(Vec<Vec<String>>),
+    /// A same-as check: both sides' counts, the first differing row, samples.
+    Compared(Compared),
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Compared {
+    pub rows_on_target: u64,
+    pub rows_on_other: u64,
+    /// 1-based.
+    pub first_difference_at_row: Option<u64>,
+    pub sample_target: Vec<Vec<String>>,
+    pub sample_other: Vec<Vec<String>>,
 }

@@ -60,3 +60,28 @@ impl Step for Checkpoint {
         ))
     }
 }
+
+/// A passed checkpoint's evidence: the decisions that passed it and what they bound to.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CheckpointEvidence {
+    /// The hash of the evidence before the checkpoint that the approvers saw.
+    pub evidence_hash: String,
+    pub approvals: Vec<CheckpointDecision>,
+    /// Hazard codes raised since the previous checkpoint.
+    #[serde(default)]
+    pub hazards: Vec<String>,
+}
+
+/// One approver's current decision at a checkpoint.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CheckpointDecision {
+    pub approver: String,
+    pub role: String,
+    pub decision: crate::ledger::Decision,
+    #[serde(default)]
+    pub comment: Option<String>,
+    #[serde(default)]
+    pub via: String,
+    #[serde(default)]
+    pub at: String,
+}

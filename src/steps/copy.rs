@@ -10,7 +10,6 @@ use crate::error::Result;
 use crate::runbook::Params;
 use async_trait::async_trait;
 use futures::StreamExt;
-use serde_json::json;
 
 /// What is copied: a whole table (optionally some columns) or the rows of a query.
 enum Source {
@@ -18,7 +17,7 @@ enum Source {
     Query(String),
 }
 
-pub struct Copy {
+pub struct CopyTables {
     from: String,
     source: Source,
     into: String,
@@ -27,7 +26,7 @@ pub struct Copy {
     skip_conflicts: bool,
 }
 
-impl Copy {
+impl CopyTables {
     pub fn build(p: &Params, ctx: &BuildContext) -> Result<Self> {
         let from = ctx.target(p, "from")?;
         let into = ctx.target(p, "into")?;
@@ -64,7 +63,7 @@ impl Copy {
                 ));
             }
         };
-        Ok(Copy {
+        Ok(CopyTables {
             from,
             source,
             into,
@@ -76,7 +75,7 @@ impl Copy {
 }
 
 #[async_trait]
-impl Step for Copy {
+impl Step for CopyTables {
     fn kind(&self) -> &'static str {
         "copy"
     }
@@ -186,12 +185,46 @@ impl Step for Copy {
                         String::new()
                     }
                 ),
-                json!({"from": self.from, "into": self.into, "into_table": self.into_table, "rows_read": n, "rows_inserted": rows, "skipped": n.saturating_sub(rows)}),
+                CopyEvidence {
+                    from: self.from.clone(),
+                    into: self.into.clone(),
+                    into_table: self.into_table.clone(),
+                    rows_read: Some(n),
+                    rows_inserted: Some(rows),
+                    skipped: Some(n.saturating_sub(rows)),
+                    already_applied: None,
+                },
             )),
             Applied::Before { .. } => Ok(StepOutcome::ok(
                 "already applied in this run; not repeated".to_string(),
-                json!({"from": self.from, "into": self.into, "into_table": self.into_table, "already_applied": true}),
+                CopyEvidence {
+                    from: self.from.clone(),
+                    into: self.into.clone(),
+                    into_table: self.into_table.clone(),
+                    rows_read: None,
+                    rows_inserted: None,
+                    skipped: None,
+                    already_applied: Some(true),
+                },
             )),
         }
     }
+}
+
+/// What a copy did: rows read and inserted, or that an earlier attempt of this run
+/// already applied it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CopyEvidence {
+    pub from: String,
+    pub into: String,
+    pub into_table: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows_read: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows_inserted: Option<u64>,
+    /// Rows already present (on_conflict = "skip").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub already_applied: Option<bool>,
 }

@@ -11,7 +11,6 @@ use crate::error::Result;
 use crate::runbook::Params;
 use async_trait::async_trait;
 use rust_decimal::Decimal;
-use serde_json::json;
 use std::str::FromStr;
 use toml::de::DeValue;
 
@@ -170,19 +169,34 @@ impl Step for DiffData {
             }),
             _ => None,
         };
-        let evidence = json!({
-            "source": self.source,
-            "target": self.target,
-            "equal": s.equal(),
-            "summary": s,
-            "differences": sink.samples,
-            "differences_not_shown": sink.total.saturating_sub(sink.samples.len() as u64),
-        });
+        let evidence = DiffDataEvidence {
+            source: self.source.clone(),
+            target: self.target.clone(),
+            equal: s.equal(),
+            differences_not_shown: sink.total.saturating_sub(sink.samples.len() as u64),
+            summary: serde_json::to_value(&s).expect("a data diff summary serializes"),
+            differences: sink.samples,
+        };
         Ok(StepOutcome {
             summary,
-            evidence,
+            evidence: evidence.into(),
             failure,
             hazards: Vec::new(),
         })
     }
+}
+
+/// A data diff: whether two tables hold the same rows, the counts, and the first
+/// differences found.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DiffDataEvidence {
+    pub source: String,
+    pub target: String,
+    pub equal: bool,
+    /// `data::diff::Summary` as JSON (counts, key, columns, notes): that type is
+    /// serialize-only and belongs to `data`.
+    pub summary: serde_json::Value,
+    /// The first differences, as `data::reconcile::SampleSink` records them.
+    pub differences: Vec<serde_json::Value>,
+    pub differences_not_shown: u64,
 }

@@ -13,7 +13,7 @@
 
 use super::{BuildContext, Hazard, Step, StepContext, StepOutcome};
 use crate::db::Targets;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::runbook::Params;
 use crate::schema::{self, Filter, Loaded, PlanOptions, report};
 use async_trait::async_trait;
@@ -106,7 +106,8 @@ impl Step for DiffSchema {
         };
         let cmp = schema::compare(source, target, &opts).await?;
         let allow = BTreeSet::new();
-        let evidence = report::json(&cmp, &allow);
+        let evidence: DiffSchemaEvidence = serde_json::from_value(report::json(&cmp, &allow))
+            .map_err(|e| Error::runtime(format!("schema diff report: {e}")))?;
         for c in &cmp.diff.changes {
             ctx.log(report::change_line(c));
         }
@@ -139,9 +140,72 @@ impl Step for DiffSchema {
         });
         Ok(StepOutcome {
             summary,
-            evidence,
+            evidence: evidence.into(),
             failure,
             hazards,
         })
     }
+}
+
+/// A schema diff as `schema::report` writes it (the same JSON as `cutover diff schema
+/// --format json`): the two sides, every change, the equivalences applied, the
+/// hazards and the migration that would close the gap.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DiffSchemaEvidence {
+    pub format: String,
+    pub version: u32,
+    pub source: SchemaSide,
+    pub target: SchemaSide,
+    pub equal: bool,
+    pub summary: SchemaDiffCounts,
+    pub changes: Vec<schema::Change>,
+    pub equivalences: Vec<Equivalence>,
+    pub hazards: Vec<SchemaDiffHazard>,
+    /// Both sides' normalized DDL, when they differ.
+    pub ddl: Option<SchemaDdl>,
+    pub migration: SchemaMigration,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SchemaSide {
+    pub input: String,
+    pub dialect: crate::db::Dialect,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SchemaDiffCounts {
+    pub differences: u64,
+    pub missing: u64,
+    pub extra: u64,
+    pub changed: u64,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Equivalence {
+    pub rule: String,
+    pub applied: u64,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SchemaDiffHazard {
+    pub code: String,
+    pub object: String,
+    pub message: String,
+    pub allowed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SchemaDdl {
+    pub source: String,
+    pub target: String,
+    pub engine_neutral: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SchemaMigration {
+    pub dialect: crate::db::Dialect,
+    pub statements: Vec<String>,
+    pub blocked_statements: Vec<String>,
 }

@@ -9,13 +9,12 @@
 //! # snapshot = "snapshots/prod-approved.json"   # optional; default: the last snapshot step
 //! ```
 
-use super::{BuildContext, Step, StepContext, StepOutcome};
+use super::{BuildContext, Evidence, Step, StepContext, StepOutcome};
 use crate::db::Targets;
 use crate::error::{Error, Result};
 use crate::runbook::Params;
 use crate::schema::snapshot::{self, Snapshot};
 use async_trait::async_trait;
-use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 
@@ -59,10 +58,9 @@ impl Step for DriftCheck {
                     .prior
                     .iter()
                     .rev()
-                    .find(|p| {
-                        p.kind == "snapshot"
-                            && p.evidence.get("target").and_then(|t| t.as_str())
-                                == Some(self.target.as_str())
+                    .find_map(|p| match &p.evidence {
+                        Some(Evidence::Snapshot(s)) if s.target == self.target => Some((p, s)),
+                        _ => None,
                     })
                     .ok_or_else(|| {
                         Error::bad_input(format!(
@@ -71,20 +69,12 @@ impl Step for DriftCheck {
                         ))
                         .with_hint("add a `snapshot` step before it, or set `snapshot = \"FILE\"`")
                     })?;
-                let path = prior
-                    .evidence
-                    .get("path")
-                    .and_then(|p| p.as_str())
-                    .map(PathBuf::from)
-                    .ok_or_else(|| {
-                        Error::runtime(format!("snapshot step {} recorded no path", prior.id))
-                    })?;
-                let hash = prior
-                    .evidence
-                    .get("sha256")
-                    .and_then(|p| p.as_str())
-                    .map(str::to_string);
-                (path, hash, format!("snapshot step {}", prior.id))
+                let (prior, snap) = prior;
+                (
+                    PathBuf::from(&snap.path),
+                    Some(snap.sha256.clone()),
+                    format!("snapshot step {}", prior.id),
+                )
             }
         };
         let text = std::fs::read_to_string(&path).map_err(|e| {
@@ -95,7 +85,15 @@ impl Step for DriftCheck {
             if &now != h {
                 return Ok(StepOutcome {
                     summary: format!("snapshot file {} was modified", path.display()),
-                    evidence: json!({"target": self.target, "snapshot": path.display().to_string(), "expected_sha256": h, "sha256": now}),
+                    evidence: DriftCheckEvidence {
+                        target: self.target.clone(),
+                        snapshot: path.display().to_string(),
+                        expected_sha256: Some(h.clone()),
+                        sha256: Some(now.clone()),
+                        drift: None,
+                        differences: None,
+                    }
+                    .into(),
                     failure: Some(format!(
                         "the snapshot file {} changed after {from} wrote it (sha256 {h}, now {now})",
                         path.display()
@@ -112,12 +110,14 @@ impl Step for DriftCheck {
         for l in &lines {
             ctx.log(l.clone());
         }
-        let evidence = json!({
-            "target": self.target,
-            "snapshot": path.display().to_string(),
-            "drift": !drift.is_empty(),
-            "differences": lines,
-        });
+        let evidence = DriftCheckEvidence {
+            target: self.target.clone(),
+            snapshot: path.display().to_string(),
+            expected_sha256: None,
+            sha256: None,
+            drift: Some(!drift.is_empty()),
+            differences: Some(lines.clone()),
+        };
         if drift.is_empty() {
             Ok(StepOutcome::ok(
                 format!("{}: no drift since {from}", self.target),
@@ -126,7 +126,7 @@ impl Step for DriftCheck {
         } else {
             Ok(StepOutcome {
                 summary: format!("{}: drifted since {from}", self.target),
-                evidence,
+                evidence: evidence.into(),
                 failure: Some(format!(
                     "{} changed since {from}: {}",
                     self.target,
@@ -136,4 +136,20 @@ impl Step for DriftCheck {
             })
         }
     }
+}
+
+/// A drift check: the target's schema against a snapshot. Either the snapshot file
+/// itself changed (its two checksums), or whether the schema drifted and how.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DriftCheckEvidence {
+    pub target: String,
+    pub snapshot: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub differences: Option<Vec<String>>,
 }

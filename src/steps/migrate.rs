@@ -10,7 +10,6 @@ use crate::error::{Error, Result};
 use crate::runbook::Params;
 use crate::vocab::ProgressMeter;
 use async_trait::async_trait;
-use serde_json::json;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
@@ -137,7 +136,12 @@ impl Step for Migrate {
         };
         Ok(StepOutcome::ok(
             summary,
-            json!({"target": self.target, "dir": self.dir_label, "applied": applied, "migrations": all}),
+            MigrateEvidence {
+                target: self.target.clone(),
+                dir: self.dir_label.clone(),
+                applied,
+                migrations: all,
+            },
         ))
     }
 }
@@ -159,4 +163,13 @@ fn migrate_error(e: &refinery_core::Error, url: &str, dir: &str, dialect: Dialec
             "MySQL/MariaDB commits DDL implicitly: check what of the failing migration was applied before re-running"
         }),
     }
+}
+
+/// Which migrations a migrate step applied now, of all those in its directory.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MigrateEvidence {
+    pub target: String,
+    pub dir: String,
+    pub applied: Vec<String>,
+    pub migrations: Vec<String>,
 }

@@ -1,5 +1,5 @@
 //! Step kinds. Every kind implements [`Step`]; the engine knows nothing of kinds.
-//! Adding a kind is one new file here plus one line in [`KINDS`] and [`build`].
+//! Adding a kind is one new file here plus one entry in [`KINDS`].
 
 use crate::db::Targets;
 use crate::error::Result;
@@ -11,13 +11,52 @@ use std::path::Path;
 pub use crate::runbook::BuildContext;
 pub use crate::vocab::Hazard;
 
+/// A step's evidence: one struct per step kind, next to its step. It serializes as
+/// the struct alone (the JSON stored in the ledger and hashed); it is read back by
+/// kind with [`read_evidence`].
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+#[serde(untagged)]
+pub enum Evidence {
+    Backup(backup::BackupEvidence),
+    Check(check::CheckEvidence),
+    Checkpoint(checkpoint::CheckpointEvidence),
+    Copy(copy::CopyEvidence),
+    DiffSchema(diff_schema::DiffSchemaEvidence),
+    DriftCheck(drift_check::DriftCheckEvidence),
+    DiffData(diff_data::DiffDataEvidence),
+    Migrate(migrate::MigrateEvidence),
+    Restore(restore::RestoreEvidence),
+    Snapshot(snapshot::SnapshotEvidence),
+    Sql(sql::SqlEvidence),
+    Sync(sync::SyncEvidence),
+    /// Nothing recorded (JSON null).
+    #[default]
+    None,
+}
+
+impl Evidence {
+    /// The evidence as the JSON stored in the ledger.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("evidence serializes")
+    }
+}
+
+/// A step kind's stored evidence read back as its struct; `None` when the kind is
+/// unknown or the JSON does not fit (e.g. written by a later release).
+pub fn read_evidence(kind: &str, evidence: &serde_json::Value) -> Option<Evidence> {
+    if evidence.is_null() {
+        return Some(Evidence::None);
+    }
+    (self::kind(kind)?.read)(evidence.clone()).ok()
+}
+
 /// What a step produced.
 #[derive(Debug, Clone, Default)]
 pub struct StepOutcome {
     /// One line for progress output and the TUI.
     pub summary: String,
     /// The evidence a person or CI judges by; stored in the ledger and hashed.
-    pub evidence: serde_json::Value,
+    pub evidence: Evidence,
     /// Set when the step ran but its assertion does not hold (check failed, diff not
     /// equal): the run stops with exit code 1 and the evidence is still recorded.
     pub failure: Option<String>,
@@ -26,10 +65,10 @@ pub struct StepOutcome {
 }
 
 impl StepOutcome {
-    pub fn ok(summary: impl Into<String>, evidence: serde_json::Value) -> Self {
+    pub fn ok(summary: impl Into<String>, evidence: impl Into<Evidence>) -> Self {
         StepOutcome {
             summary: summary.into(),
-            evidence,
+            evidence: evidence.into(),
             ..Default::default()
         }
     }
@@ -40,7 +79,8 @@ impl StepOutcome {
 pub struct PriorStep {
     pub id: String,
     pub kind: String,
-    pub evidence: serde_json::Value,
+    /// Read back as the kind's struct; `None` when it does not read.
+    pub evidence: Option<Evidence>,
 }
 
 /// What a step may use while running.
@@ -105,21 +145,168 @@ pub mod snapshot;
 pub mod sql;
 pub mod sync;
 
-/// Every step kind, for validation messages.
-pub const KINDS: &[&str] = &[
-    "backup",
-    "check",
-    "checkpoint",
-    "copy",
-    "diff-schema",
-    "drift-check",
-    "diff-data",
-    "migrate",
-    "restore",
-    "snapshot",
-    "sql",
-    "sync",
+/// Which view shows a kind's evidence. The front-ends match it exhaustively, so a
+/// new kind of evidence cannot be added without a view (or a deliberate JSON view).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvidenceKind {
+    /// Objects that differ between two schemas (diff-schema, drift-check).
+    SchemaDiff,
+    /// Rows that differ between two tables (diff-data, sync).
+    DataDiff,
+    /// Assertions and whether they held (check).
+    Check,
+    /// The decisions that passed a checkpoint.
+    Checkpoint,
+    /// A file written or read back, with its checksum and row counts (backup, restore).
+    Backup,
+    /// Anything else: shown as JSON.
+    Plain,
+}
+
+/// One step kind: its name in runbooks, what it does, how it is built from its table,
+/// and the kind of evidence it records.
+pub struct Kind {
+    pub name: &'static str,
+    /// One line for help and error messages.
+    pub about: &'static str,
+    pub build: fn(&Params, &BuildContext) -> Result<Box<dyn Step>>,
+    pub evidence: EvidenceKind,
+    /// Reads the kind's stored evidence back as its struct.
+    pub read: fn(serde_json::Value) -> serde_json::Result<Evidence>,
+}
+
+macro_rules! evidence_from {
+    ($($variant:ident($ty:ty)),* $(,)?) => {$(
+        impl From<$ty> for Evidence {
+            fn from(e: $ty) -> Evidence {
+                Evidence::$variant(e)
+            }
+        }
+    )*};
+}
+
+evidence_from!(
+    Backup(backup::BackupEvidence),
+    Check(check::CheckEvidence),
+    Checkpoint(checkpoint::CheckpointEvidence),
+    Copy(copy::CopyEvidence),
+    DiffSchema(diff_schema::DiffSchemaEvidence),
+    DriftCheck(drift_check::DriftCheckEvidence),
+    DiffData(diff_data::DiffDataEvidence),
+    Migrate(migrate::MigrateEvidence),
+    Restore(restore::RestoreEvidence),
+    Snapshot(snapshot::SnapshotEvidence),
+    Sql(sql::SqlEvidence),
+    Sync(sync::SyncEvidence),
+);
+
+fn boxed<S: Step + 'static>(
+    build: fn(&Params, &BuildContext) -> Result<S>,
+    p: &Params,
+    ctx: &BuildContext,
+) -> Result<Box<dyn Step>> {
+    Ok(Box::new(build(p, ctx)?))
+}
+
+/// Every step kind: the one list (validation, building, and the evidence views use it).
+pub const KINDS: &[Kind] = &[
+    Kind {
+        name: "backup",
+        about: "copy a target to a file, with its checksum and row counts",
+        build: |p, c| boxed(backup::Backup::build, p, c),
+        evidence: EvidenceKind::Backup,
+        read: |v| serde_json::from_value(v).map(Evidence::Backup),
+    },
+    Kind {
+        name: "check",
+        about: "assert queries' results",
+        build: |p, c| boxed(check::Check::build, p, c),
+        evidence: EvidenceKind::Check,
+        read: |v| serde_json::from_value(v).map(Evidence::Check),
+    },
+    Kind {
+        name: "checkpoint",
+        about: "stop until the approval policy is met",
+        build: |p, c| boxed(checkpoint::Checkpoint::build, p, c),
+        evidence: EvidenceKind::Checkpoint,
+        read: |v| serde_json::from_value(v).map(Evidence::Checkpoint),
+    },
+    Kind {
+        name: "copy",
+        about: "copy rows of a table from one target into another",
+        build: |p, c| boxed(copy::CopyTables::build, p, c),
+        evidence: EvidenceKind::Plain,
+        read: |v| serde_json::from_value(v).map(Evidence::Copy),
+    },
+    Kind {
+        name: "diff-schema",
+        about: "compare two targets' schemas",
+        build: |p, c| boxed(diff_schema::DiffSchema::build, p, c),
+        evidence: EvidenceKind::SchemaDiff,
+        read: |v| serde_json::from_value(v).map(Evidence::DiffSchema),
+    },
+    Kind {
+        name: "drift-check",
+        about: "compare a target's schema with a snapshot",
+        build: |p, c| boxed(drift_check::DriftCheck::build, p, c),
+        evidence: EvidenceKind::SchemaDiff,
+        read: |v| serde_json::from_value(v).map(Evidence::DriftCheck),
+    },
+    Kind {
+        name: "diff-data",
+        about: "compare two targets' rows",
+        build: |p, c| boxed(diff_data::DiffData::build, p, c),
+        evidence: EvidenceKind::DataDiff,
+        read: |v| serde_json::from_value(v).map(Evidence::DiffData),
+    },
+    Kind {
+        name: "migrate",
+        about: "apply a directory of migrations",
+        build: |p, c| boxed(migrate::Migrate::build, p, c),
+        evidence: EvidenceKind::Plain,
+        read: |v| serde_json::from_value(v).map(Evidence::Migrate),
+    },
+    Kind {
+        name: "restore",
+        about: "restore a target from a backup",
+        build: |p, c| boxed(restore::Restore::build, p, c),
+        evidence: EvidenceKind::Backup,
+        read: |v| serde_json::from_value(v).map(Evidence::Restore),
+    },
+    Kind {
+        name: "snapshot",
+        about: "write a target's schema to a snapshot file",
+        build: |p, c| boxed(snapshot::SnapshotStep::build, p, c),
+        evidence: EvidenceKind::Plain,
+        read: |v| serde_json::from_value(v).map(Evidence::Snapshot),
+    },
+    Kind {
+        name: "sql",
+        about: "run SQL on a target, once per run",
+        build: |p, c| boxed(sql::Sql::build, p, c),
+        evidence: EvidenceKind::Plain,
+        read: |v| serde_json::from_value(v).map(Evidence::Sql),
+    },
+    Kind {
+        name: "sync",
+        about: "make a target's rows match a source's",
+        build: |p, c| boxed(sync::SyncTables::build, p, c),
+        evidence: EvidenceKind::DataDiff,
+        read: |v| serde_json::from_value(v).map(Evidence::Sync),
+    },
 ];
+
+/// The step kind named `name`, if there is one.
+pub fn kind(name: &str) -> Option<&'static Kind> {
+    KINDS.iter().find(|k| k.name == name)
+}
+
+/// The names of every kind, in [`KINDS`] order.
+pub fn kind_names() -> &'static [&'static str] {
+    static NAMES: std::sync::LazyLock<Vec<&'static str>> =
+        std::sync::LazyLock::new(|| KINDS.iter().map(|k| k.name).collect());
+    &NAMES
+}
 
 /// A runbook whose steps are built: what the engine runs.
 pub type Runbook = crate::runbook::Runbook<Box<dyn Step>>;
@@ -132,7 +319,7 @@ pub struct Registry;
 impl crate::runbook::StepFactory for Registry {
     type Step = Box<dyn Step>;
     fn kinds(&self) -> &'static [&'static str] {
-        KINDS
+        kind_names()
     }
     fn build(&self, kind: &str, p: &Params, ctx: &BuildContext) -> Result<Box<dyn Step>> {
         build(kind, p, ctx)
@@ -148,27 +335,14 @@ impl Runbook {
 
 /// Build a step of `kind` from its table in the runbook.
 pub fn build(kind: &str, p: &Params, ctx: &BuildContext) -> Result<Box<dyn Step>> {
-    Ok(match kind {
-        "backup" => Box::new(backup::Backup::build(p, ctx)?),
-        "check" => Box::new(check::Check::build(p, ctx)?),
-        "checkpoint" => Box::new(checkpoint::Checkpoint::build(p, ctx)?),
-        "diff-schema" => Box::new(diff_schema::DiffSchema::build(p, ctx)?),
-        "drift-check" => Box::new(drift_check::DriftCheck::build(p, ctx)?),
-        "snapshot" => Box::new(snapshot::SnapshotStep::build(p, ctx)?),
-        "copy" => Box::new(copy::Copy::build(p, ctx)?),
-        "migrate" => Box::new(migrate::Migrate::build(p, ctx)?),
-        "restore" => Box::new(restore::Restore::build(p, ctx)?),
-        "sql" => Box::new(sql::Sql::build(p, ctx)?),
-        "diff-data" => Box::new(diff_data::DiffData::build(p, ctx)?),
-        "sync" => Box::new(sync::Sync::build(p, ctx)?),
-        other => {
-            return Err(p.error_at(
-                "kind",
-                format!(
-                    "unknown step kind \"{other}\"; expected one of {}",
-                    KINDS.join(", ")
-                ),
-            ));
-        }
-    })
+    match self::kind(kind) {
+        Some(k) => (k.build)(p, ctx),
+        None => Err(p.error_at(
+            "kind",
+            format!(
+                "unknown step kind \"{kind}\"; expected one of {}",
+                kind_names().join(", ")
+            ),
+        )),
+    }
 }

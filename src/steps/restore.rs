@@ -1,14 +1,14 @@
 //! `restore`: put a SQLite target back from a backup taken earlier in the run, after
 //! verifying the backup's SHA-256. Whole database, or only `tables` (table-level restore).
 
-use super::backup::{file_sha256, sqlite_table_counts};
+use super::Evidence;
+use super::backup::{file_sha256, row_counts, sqlite_table_counts};
 use super::{BuildContext, Step, StepContext, StepOutcome};
 use crate::db::Targets;
 use crate::db::{self, ConnectOptions, Dialect, Statement};
 use crate::error::{Error, Result};
 use crate::runbook::Params;
 use async_trait::async_trait;
-use serde_json::json;
 
 pub struct Restore {
     target: String,
@@ -60,18 +60,13 @@ impl Step for Restore {
         let backup = ctx.prior(&self.from).ok_or_else(|| {
             Error::runtime(format!("backup step \"{}\" has not completed in this run, so there is nothing to restore from", self.from))
         })?;
-        let rel = backup
-            .evidence
-            .get("file")
-            .and_then(|v| v.as_str())
-            .unwrap_or("")
-            .to_string();
-        let expected = backup
-            .evidence
-            .get("sha256")
-            .and_then(|v| v.as_str())
-            .unwrap_or("")
-            .to_string();
+        let Some(Evidence::Backup(manifest)) = &backup.evidence else {
+            return Err(Error::runtime(format!(
+                "step \"{}\" recorded no backup manifest to restore from",
+                self.from
+            )));
+        };
+        let (rel, expected) = (manifest.file.clone(), manifest.sha256.clone());
         let file = ctx.dir.join(&rel);
         if !file.exists() {
             return Err(Error::runtime(format!(
@@ -110,7 +105,13 @@ impl Step for Restore {
                         "{} restored from {rel} ({bytes} bytes, sha256 verified)",
                         self.target
                     ),
-                    json!({"target": self.target, "from": self.from, "file": rel, "sha256": actual, "tables": tables}),
+                    RestoreEvidence {
+                        target: self.target.clone(),
+                        from: self.from.clone(),
+                        file: rel,
+                        sha256: actual,
+                        tables: row_counts(&tables),
+                    },
                 ))
             }
             Some(tables) => {
@@ -173,9 +174,27 @@ impl Step for Restore {
                         tables.join(", "),
                         self.target
                     ),
-                    json!({"target": self.target, "from": self.from, "file": rel, "sha256": actual, "tables": counts?}),
+                    RestoreEvidence {
+                        target: self.target.clone(),
+                        from: self.from.clone(),
+                        file: rel,
+                        sha256: actual,
+                        tables: row_counts(&counts?),
+                    },
                 ))
             }
         }
     }
+}
+
+/// What a restore put back: from which backup step and file, verified against which
+/// checksum, and the rows of each table restored.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RestoreEvidence {
+    pub target: String,
+    /// The backup step restored from.
+    pub from: String,
+    pub file: String,
+    pub sha256: String,
+    pub tables: std::collections::BTreeMap<String, i64>,
 }

@@ -15,7 +15,6 @@ use crate::runbook::Params;
 use crate::schema::Filter;
 use crate::schema::snapshot::Snapshot;
 use async_trait::async_trait;
-use serde_json::json;
 
 pub struct SnapshotStep {
     target: String,
@@ -63,14 +62,27 @@ impl Step for SnapshotStep {
                 snap.schema.tables.len(),
                 self.out
             ),
-            json!({
-                "target": self.target,
-                "path": path.display().to_string(),
-                "file": self.out,
-                "sha256": sha256,
-                "tables": snap.schema.tables.len(),
-                "rows": rows,
-            }),
+            SnapshotEvidence {
+                target: self.target.clone(),
+                path: path.display().to_string(),
+                file: self.out.clone(),
+                sha256,
+                tables: snap.schema.tables.len() as u64,
+                rows,
+            },
         ))
     }
+}
+
+/// A schema snapshot written to a file: where, its checksum, and what it holds.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SnapshotEvidence {
+    pub target: String,
+    /// The file's full path (a later drift-check reads it).
+    pub path: String,
+    /// The file as the runbook names it.
+    pub file: String,
+    pub sha256: String,
+    pub tables: u64,
+    pub rows: u64,
 }

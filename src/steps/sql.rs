@@ -7,7 +7,6 @@ use crate::db::{Dialect, split_statements};
 use crate::error::Result;
 use crate::runbook::Params;
 use async_trait::async_trait;
-use serde_json::json;
 use std::path::PathBuf;
 
 pub struct Sql {
@@ -104,12 +103,41 @@ impl Step for Sql {
         match apply_once(&db, ctx.run_id, ctx.step_id, &statements, &source).await? {
             Applied::Now { rows, statements } => Ok(StepOutcome::ok(
                 format!("{statements} statement(s) applied, {rows} row(s) affected"),
-                json!({"target": self.target, "source": source, "statements": statements, "rows_affected": rows, "sha256": crate::runbook::sha256_hex(text.as_bytes())}),
+                SqlEvidence {
+                    target: self.target.clone(),
+                    source,
+                    statements: statements as i64,
+                    rows_affected: Some(rows),
+                    already_applied: None,
+                    sha256: crate::runbook::sha256_hex(text.as_bytes()),
+                },
             )),
             Applied::Before { statements } => Ok(StepOutcome::ok(
                 format!("already applied in this run ({statements} statement(s)); not repeated"),
-                json!({"target": self.target, "source": source, "statements": statements, "already_applied": true, "sha256": crate::runbook::sha256_hex(text.as_bytes())}),
+                SqlEvidence {
+                    target: self.target.clone(),
+                    source,
+                    statements,
+                    rows_affected: None,
+                    already_applied: Some(true),
+                    sha256: crate::runbook::sha256_hex(text.as_bytes()),
+                },
             )),
         }
     }
+}
+
+/// What a sql step ran: where from, how many statements and rows, the script's hash;
+/// or that an earlier attempt of this run already applied it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SqlEvidence {
+    pub target: String,
+    /// The file, or "inline SQL".
+    pub source: String,
+    pub statements: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows_affected: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub already_applied: Option<bool>,
+    pub sha256: String,
 }

@@ -12,9 +12,8 @@ use crate::db::Targets;
 use crate::error::{ErrorKind, Result};
 use crate::runbook::Params;
 use async_trait::async_trait;
-use serde_json::json;
 
-pub struct Sync {
+pub struct SyncTables {
     source: String,
     target: String,
     tables: Vec<DiffOptions>,
@@ -22,7 +21,7 @@ pub struct Sync {
     batch_commit: bool,
 }
 
-impl Sync {
+impl SyncTables {
     pub fn build(p: &Params, ctx: &BuildContext) -> Result<Self> {
         let source = ctx.target(p, "source")?;
         let target = ctx.target(p, "target")?;
@@ -44,7 +43,7 @@ impl Sync {
         };
         let batch_size = p.int("batch_size")?.unwrap_or(500).max(1) as usize;
         let batch_commit = p.bool("batch_commit")?.unwrap_or(false);
-        Ok(Sync {
+        Ok(SyncTables {
             source,
             target,
             tables,
@@ -55,7 +54,7 @@ impl Sync {
 }
 
 #[async_trait]
-impl Step for Sync {
+impl Step for SyncTables {
     fn kind(&self) -> &'static str {
         "sync"
     }
@@ -92,28 +91,31 @@ impl Step for Sync {
                     ins += o.inserts;
                     upd += o.updates;
                     del += o.deletes;
-                    per_table.push(json!({
-                        "table": opts.table,
-                        "inserts": o.inserts,
-                        "updates": o.updates,
-                        "deletes": o.deletes,
-                        "applied": o.applied,
-                        "before": {
-                            "source_rows": o.before.source_rows,
-                            "target_rows": o.before.target_rows,
-                            "only_in_source": o.before.only_in_source,
-                            "only_in_target": o.before.only_in_target,
-                            "changed": o.before.changed,
-                            "column_changes": o.before.column_changes,
+                    per_table.push(SyncedTable::Synced(TableSynced {
+                        table: opts.table.clone(),
+                        inserts: o.inserts,
+                        updates: o.updates,
+                        deletes: o.deletes,
+                        applied: serde_json::to_value(&o.applied).expect("serializes"),
+                        before: SyncBefore {
+                            source_rows: o.before.source_rows,
+                            target_rows: o.before.target_rows,
+                            only_in_source: o.before.only_in_source,
+                            only_in_target: o.before.only_in_target,
+                            changed: o.before.changed,
+                            column_changes: o.before.column_changes.clone(),
                         },
-                        "equal_after": o.after.equal(),
-                        "rows_after": o.after.target_rows,
-                        "differences": o.samples,
+                        equal_after: o.after.equal(),
+                        rows_after: o.after.target_rows,
+                        differences: o.samples,
                     }));
                 }
                 Err(e) if e.kind == ErrorKind::CheckFailed => {
                     failure = Some(e.message.clone());
-                    per_table.push(json!({"table": opts.table, "error": e.message}));
+                    per_table.push(SyncedTable::Failed {
+                        table: opts.table.clone(),
+                        error: e.message.clone(),
+                    });
                     break;
                 }
                 Err(e) => return Err(e.context(format!("table {}", opts.table))),
@@ -125,14 +127,61 @@ impl Step for Sync {
                 per_table.len(),
                 self.target
             ),
-            evidence: json!({
-                "source": self.source,
-                "target": self.target,
-                "batch_commit": self.batch_commit,
-                "tables": per_table,
-            }),
+            evidence: SyncEvidence {
+                source: self.source.clone(),
+                target: self.target.clone(),
+                batch_commit: self.batch_commit,
+                tables: per_table,
+            }
+            .into(),
             failure,
             hazards: Vec::new(),
         })
     }
+}
+
+/// A sync: per table, what was inserted, updated and deleted, the differences before
+/// and whether the tables are equal after.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SyncEvidence {
+    pub source: String,
+    pub target: String,
+    pub batch_commit: bool,
+    pub tables: Vec<SyncedTable>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum SyncedTable {
+    Synced(TableSynced),
+    /// The table the sync stopped at.
+    Failed {
+        table: String,
+        error: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TableSynced {
+    pub table: String,
+    pub inserts: u64,
+    pub updates: u64,
+    pub deletes: u64,
+    /// How the changes were applied (`data::reconcile`'s record of it).
+    pub applied: serde_json::Value,
+    pub before: SyncBefore,
+    pub equal_after: bool,
+    pub rows_after: u64,
+    pub differences: Vec<serde_json::Value>,
+}
+
+/// The differences found before the sync applied anything.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SyncBefore {
+    pub source_rows: u64,
+    pub target_rows: u64,
+    pub only_in_source: u64,
+    pub only_in_target: u64,
+    pub changed: u64,
+    pub column_changes: std::collections::BTreeMap<String, u64>,
 }

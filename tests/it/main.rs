@@ -13,6 +13,7 @@ mod data_diff;
 mod data_runbook;
 mod db_engines;
 mod engines_steps;
+mod ledger_typed;
 mod schema_cli;
 mod schema_hazards;
 mod schema_introspect;

@@ -44,7 +44,7 @@ impl Run {
             self.prior.push(PriorStep {
                 id: def.id.clone(),
                 kind: def.step.kind().to_string(),
-                evidence: o.evidence.clone(),
+                evidence: Some(o.evidence.clone()),
             });
         }
         out
@@ -110,9 +110,9 @@ async fn diff_snapshot_and_drift_steps() {
         "{}",
         out.summary
     );
-    assert_eq!(out.evidence["format"], "cutover-schema-diff");
+    assert_eq!(out.evidence.to_json()["format"], "cutover-schema-diff");
     assert!(
-        out.evidence["changes"]
+        out.evidence.to_json()["changes"]
             .as_array()
             .unwrap()
             .iter()
@@ -127,9 +127,9 @@ async fn diff_snapshot_and_drift_steps() {
     assert!(f.contains("1 table missing in target"), "{f}");
 
     let out = run.step("snap-prod").await.unwrap();
-    let path = out.evidence["path"].as_str().unwrap().to_string();
+    let path = out.evidence.to_json()["path"].as_str().unwrap().to_string();
     assert!(std::path::Path::new(&path).exists());
-    assert_eq!(out.evidence["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(out.evidence.to_json()["sha256"].as_str().unwrap().len(), 64);
 
     let out = run.step("drift").await.unwrap();
     assert!(out.failure.is_none(), "{:?}", out.failure);

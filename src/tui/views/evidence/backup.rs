@@ -1,6 +1,8 @@
 //! Backup manifests: where the copy is, its checksum and size, what it holds.
 
 use super::{pick, scalar};
+use crate::steps::backup::BackupEvidence;
+use crate::steps::restore::RestoreEvidence;
 use crate::tui::theme::Theme;
 use ratatui::text::{Line, Span};
 use serde_json::Value;
@@ -14,6 +16,36 @@ pub struct BackupModel {
 }
 
 impl BackupModel {
+    /// From a `backup` step's manifest.
+    pub fn from_backup(e: &BackupEvidence) -> BackupModel {
+        BackupModel {
+            fields: vec![
+                ("target".into(), e.target.clone()),
+                ("file".into(), e.file.clone()),
+                (
+                    "bytes".into(),
+                    format!("{} ({})", e.bytes, human_bytes(e.bytes)),
+                ),
+                ("sha256".into(), e.sha256.clone()),
+            ],
+            tables: row_counts(&e.tables),
+        }
+    }
+
+    /// From what a `restore` step put back.
+    pub fn from_restore(e: &RestoreEvidence) -> BackupModel {
+        BackupModel {
+            fields: vec![
+                ("target".into(), e.target.clone()),
+                ("from".into(), e.from.clone()),
+                ("file".into(), e.file.clone()),
+                ("sha256".into(), e.sha256.clone()),
+            ],
+            tables: row_counts(&e.tables),
+        }
+    }
+
+    /// From evidence of another shape (a list of tables, other key names).
     pub fn parse(v: &Value) -> Option<BackupModel> {
         let obj = v.as_object()?;
         let fields: Vec<(String, String)> = obj
@@ -87,4 +119,11 @@ fn human_bytes(b: u64) -> String {
     } else {
         format!("{v:.1} {}", UNITS[u])
     }
+}
+
+fn row_counts(tables: &std::collections::BTreeMap<String, i64>) -> Vec<(String, Option<u64>)> {
+    tables
+        .iter()
+        .map(|(t, n)| (t.clone(), u64::try_from(*n).ok()))
+        .collect()
 }

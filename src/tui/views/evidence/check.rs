@@ -1,6 +1,7 @@
 //! Check results: what was expected, what was found, pass or fail.
 
 use super::{pick, scalar};
+use crate::steps::check::CheckEvidence;
 use crate::tui::theme::Theme;
 use ratatui::text::{Line, Span};
 use serde_json::Value;
@@ -53,6 +54,21 @@ fn item(v: &Value, fallback_name: &str) -> Option<CheckItem> {
 }
 
 impl CheckModel {
+    /// From the evidence a `check` step records: one assertion.
+    pub fn from_evidence(e: &CheckEvidence) -> CheckModel {
+        CheckModel {
+            items: vec![CheckItem {
+                name: e.description.clone().unwrap_or_else(|| "check".into()),
+                query: Some(e.query.clone()),
+                expected: Some(e.expected.clone()),
+                actual: Some(e.actual.clone()),
+                passed: Some(e.passed),
+                message: None,
+            }],
+        }
+    }
+
+    /// From evidence of another shape (a list of checks, other key names).
     pub fn parse(v: &Value) -> Option<CheckModel> {
         let items: Vec<CheckItem> = match pick(v, &["checks", "results", "items"]) {
             Some(Value::Array(a)) => a

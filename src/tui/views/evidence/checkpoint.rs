@@ -1,11 +1,10 @@
 //! A passed checkpoint: the evidence hash it was approved on, who decided, and the
 //! hazards the approval covered.
 
-use super::{pick, scalar, str_list};
+use crate::steps::checkpoint::CheckpointEvidence;
 use crate::tui::theme::Theme;
 use crate::tui::views::short_hash;
 use ratatui::text::{Line, Span};
-use serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decided {
@@ -25,29 +24,24 @@ pub struct CheckpointModel {
 }
 
 impl CheckpointModel {
-    pub fn parse(v: &Value) -> Option<CheckpointModel> {
-        let Some(Value::Array(a)) = pick(v, &["approvals", "decisions"]) else {
-            return None;
-        };
-        let s = |x: &Value, k: &[&str]| pick(x, k).and_then(scalar);
-        Some(CheckpointModel {
-            evidence_hash: s(v, &["evidence_hash"]),
-            decisions: a
+    /// From the evidence a passed checkpoint records.
+    pub fn from_evidence(e: &CheckpointEvidence) -> CheckpointModel {
+        CheckpointModel {
+            evidence_hash: Some(e.evidence_hash.clone()),
+            decisions: e
+                .approvals
                 .iter()
-                .map(|x| Decided {
-                    approver: s(x, &["approver", "by"]).unwrap_or_default(),
-                    role: s(x, &["role"]).unwrap_or_default(),
-                    decision: s(x, &["decision"]).unwrap_or_else(|| "approve".into()),
-                    comment: s(x, &["comment"]),
-                    via: s(x, &["via"]),
-                    at: s(x, &["at", "created_at"]),
+                .map(|d| Decided {
+                    approver: d.approver.clone(),
+                    role: d.role.clone(),
+                    decision: d.decision.to_string(),
+                    comment: d.comment.clone(),
+                    via: Some(d.via.clone()),
+                    at: Some(d.at.clone()),
                 })
                 .collect(),
-            hazards: str_list(pick(v, &["hazards"]).filter(|h| {
-                // Codes only; objects are shown by the hazards view.
-                h.as_array().is_some_and(|a| a.iter().all(Value::is_string))
-            })),
-        })
+            hazards: e.hazards.clone(),
+        }
     }
 
     pub fn lines(&self, theme: &Theme) -> Vec<Line<'static>> {

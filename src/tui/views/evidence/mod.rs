@@ -1,6 +1,7 @@
-//! Evidence views: one file per kind of evidence, chosen by the step kind and the
-//! evidence's shape. A new step kind with a new kind of evidence adds one file here
-//! and one arm in [`EvidenceModel::parse`]; anything else is shown as JSON.
+//! Evidence views: one file per kind of evidence, chosen by the evidence kind the step
+//! registry (`steps::KINDS`) gives the step's kind. A new kind of evidence adds one
+//! file here and one arm in [`EvidenceModel::parse`]; evidence a view cannot read (or
+//! of a kind this release does not know) is shown as JSON.
 //!
 //! Models are built off the UI thread (a million-row data diff takes a while to
 //! parse); views only ever build what is visible.
@@ -14,6 +15,7 @@ pub mod json;
 pub mod pane;
 pub mod schema_diff;
 
+use crate::steps::{Evidence, EvidenceKind};
 use crate::vocab::Hazard;
 use serde_json::Value;
 
@@ -36,32 +38,61 @@ pub struct EvidenceModel {
 }
 
 impl EvidenceModel {
-    /// Choose the view for a step's evidence. Never fails: unknown shapes are JSON.
+    /// Choose the view for a step's evidence by its kind. Never fails: evidence the
+    /// kind's view cannot read is shown as JSON.
     pub fn parse(kind: &str, evidence: &Value) -> EvidenceModel {
         let hazards = hazards::parse(evidence);
-        let body = match kind {
-            "diff-schema" | "schema-diff" | "drift-check" | "snapshot" => {
-                schema_diff::SchemaDiffModel::parse(evidence).map(Body::SchemaDiff)
-            }
-            "diff-data" | "data-diff" | "sync" | "sync-check" => {
-                data_diff::DataDiffModel::parse(evidence).map(Body::DataDiff)
-            }
-            "check" | "verify" | "checklist" => check::CheckModel::parse(evidence).map(Body::Check),
-            "backup" | "restore" => backup::BackupModel::parse(evidence).map(Body::Backup),
-            "checkpoint" => checkpoint::CheckpointModel::parse(evidence).map(Body::Checkpoint),
-            _ => None,
+        let body = match crate::steps::read_evidence(kind, evidence) {
+            Some(typed) => Self::typed(&typed, evidence),
+            None => Self::by_view(kind, evidence),
         }
-        .or_else(|| {
-            // By shape, for kinds this file does not name.
-            schema_diff::SchemaDiffModel::parse(evidence)
-                .map(Body::SchemaDiff)
-                .or_else(|| data_diff::DataDiffModel::parse(evidence).map(Body::DataDiff))
-        })
         .unwrap_or_else(|| Body::Json(json::JsonModel::new(evidence)));
         EvidenceModel {
             kind: kind.to_string(),
             hazards,
             body,
+        }
+    }
+
+    /// The view for evidence read as its kind's struct.
+    fn typed(typed: &Evidence, evidence: &Value) -> Option<Body> {
+        match typed {
+            Evidence::Backup(e) => Some(Body::Backup(backup::BackupModel::from_backup(e))),
+            Evidence::Restore(e) => Some(Body::Backup(backup::BackupModel::from_restore(e))),
+            Evidence::Check(e) => Some(Body::Check(check::CheckModel::from_evidence(e))),
+            Evidence::Checkpoint(e) => Some(Body::Checkpoint(
+                checkpoint::CheckpointModel::from_evidence(e),
+            )),
+            // The diff views read the diff reports' JSON themselves (`schema::report`,
+            // `data::diff` and `data::reconcile` write it).
+            Evidence::DiffSchema(_) | Evidence::DriftCheck(_) => {
+                schema_diff::SchemaDiffModel::parse(evidence).map(Body::SchemaDiff)
+            }
+            Evidence::DiffData(_) | Evidence::Sync(_) => {
+                data_diff::DataDiffModel::parse(evidence).map(Body::DataDiff)
+            }
+            Evidence::Copy(_)
+            | Evidence::Migrate(_)
+            | Evidence::Snapshot(_)
+            | Evidence::Sql(_)
+            | Evidence::None => None,
+        }
+    }
+
+    /// Evidence that does not read as its kind's struct (written by hand, by another
+    /// tool or by a later release): the view the registry names for the kind, if it
+    /// can read it.
+    fn by_view(kind: &str, evidence: &Value) -> Option<Body> {
+        let view = crate::steps::kind(kind).map_or(EvidenceKind::Plain, |k| k.evidence);
+        match view {
+            EvidenceKind::SchemaDiff => {
+                schema_diff::SchemaDiffModel::parse(evidence).map(Body::SchemaDiff)
+            }
+            EvidenceKind::DataDiff => data_diff::DataDiffModel::parse(evidence).map(Body::DataDiff),
+            EvidenceKind::Check => check::CheckModel::parse(evidence).map(Body::Check),
+            EvidenceKind::Backup => backup::BackupModel::parse(evidence).map(Body::Backup),
+            // A checkpoint's evidence is the engine's own: it reads or it is shown as JSON.
+            EvidenceKind::Checkpoint | EvidenceKind::Plain => None,
         }
     }
 

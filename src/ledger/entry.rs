@@ -1,0 +1,296 @@
+//! What a ledger record says: one type for every record kind, used both to write a
+//! record and to replay it. The kind is stored in its own column and the rest as the
+//! JSON payload; field names and order are those the ledger has always stored, so
+//! records written by earlier releases replay through the same type and their hashes
+//! (which cover the stored bytes, see `chain.rs`) are untouched.
+//!
+//! A step's evidence is opaque at this layer (the ledger sits below the steps): the
+//! engine writes `Entry<E>` with its typed evidence, replay reads it back as JSON.
+
+use crate::vocab::Hazard;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Where a run stands, as recorded. Snake case in JSON, exactly the strings stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    #[default]
+    Running,
+    AwaitingApproval,
+    CheckFailed,
+    Failed,
+    Rejected,
+    Interrupted,
+    Completed,
+    RolledBack,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Running => "running",
+            Status::AwaitingApproval => "awaiting_approval",
+            Status::CheckFailed => "check_failed",
+            Status::Failed => "failed",
+            Status::Rejected => "rejected",
+            Status::Interrupted => "interrupted",
+            Status::Completed => "completed",
+            Status::RolledBack => "rolled_back",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An approver's decision at a checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Approve,
+    Reject,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Approve => "approve",
+            Decision::Reject => "reject",
+        }
+    }
+}
+
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Every kind of record a run writes. `E` is the step evidence: typed when written by
+/// the engine, JSON when replayed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
+pub enum Entry<E = serde_json::Value> {
+    RunStarted(RunStarted),
+    RunResumed(RunResumed),
+    StepStarted(StepStarted),
+    StepDone(StepDone<E>),
+    StepFailed(StepFailed<E>),
+    /// Replayed (the step shows as rolled back); the engine does not write it yet.
+    StepRolledBack(StepRolledBack),
+    CheckpointWaiting(CheckpointWaiting),
+    Approval(ApprovalGiven),
+    RollbackStarted(RollbackStarted),
+    RunStopped(RunStopped),
+    RunCompleted(RunCompleted),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunStarted {
+    #[serde(default)]
+    pub operator: String,
+    #[serde(default)]
+    pub runbook_path: String,
+    #[serde(default)]
+    pub runbook_hash: String,
+    /// Target name to its redacted URL.
+    #[serde(default)]
+    pub targets: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunResumed {
+    #[serde(default)]
+    pub operator: String,
+    #[serde(default)]
+    pub runbook_hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepStarted {
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub phase: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepDone<E = serde_json::Value> {
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub phase: String,
+    #[serde(default)]
+    pub summary: String,
+    pub evidence: E,
+    #[serde(default)]
+    pub evidence_hash: String,
+    /// Absent on a checkpoint's record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hazards: Option<Vec<Hazard>>,
+    #[serde(default)]
+    pub elapsed_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepFailed<E = serde_json::Value> {
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub phase: String,
+    /// Present when the step ran but its assertion did not hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    #[serde(default = "none", skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<E>,
+    #[serde(default)]
+    pub error: String,
+    #[serde(default)]
+    pub check_failed: bool,
+    #[serde(default)]
+    pub elapsed_ms: u64,
+}
+
+fn none<E>() -> Option<E> {
+    None
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct StepRolledBack {}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckpointWaiting {
+    #[serde(default)]
+    pub phase: String,
+    #[serde(default)]
+    pub evidence_hash: String,
+    #[serde(default)]
+    pub required: u32,
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// Hazard codes raised since the previous checkpoint.
+    #[serde(default)]
+    pub hazards: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalGiven {
+    #[serde(default)]
+    pub approver: String,
+    #[serde(default)]
+    pub role: String,
+    pub decision: Decision,
+    #[serde(default)]
+    pub comment: Option<String>,
+    #[serde(default)]
+    pub evidence_hash: String,
+    #[serde(default)]
+    pub runbook_hash: String,
+    /// "cli" (cutover approve), "tui", "command-line flag" (--approve-as).
+    #[serde(default)]
+    pub via: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RollbackStarted {
+    #[serde(default)]
+    pub operator: String,
+    #[serde(default)]
+    pub phases: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunStopped {
+    pub status: Status,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// Who interrupted the run (Ctrl-C).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunCompleted {
+    #[serde(default = "completed")]
+    pub status: Status,
+}
+
+fn completed() -> Status {
+    Status::Completed
+}
+
+impl<E: Serialize> Entry<E> {
+    /// The kind column and the payload JSON, as stored.
+    pub fn to_stored(&self) -> (String, serde_json::Value) {
+        let mut v = serde_json::to_value(self).expect("ledger entries serialize");
+        let kind = v
+            .get("kind")
+            .and_then(|k| k.as_str())
+            .unwrap_or_default()
+            .to_string();
+        let payload = v
+            .get_mut("payload")
+            .map(serde_json::Value::take)
+            .unwrap_or_else(|| serde_json::json!({}));
+        (kind, payload)
+    }
+}
+
+impl Entry {
+    /// Read a stored record back; `None` for a kind this release does not know (e.g.
+    /// `data_applied`, or one from a later release) or a payload that does not fit.
+    pub fn from_stored(kind: &str, payload: &str) -> Option<Entry> {
+        let payload: serde_json::Value = serde_json::from_str(payload).ok()?;
+        let mut tagged = serde_json::Map::new();
+        tagged.insert("kind".into(), kind.into());
+        tagged.insert("payload".into(), payload);
+        serde_json::from_value(serde_json::Value::Object(tagged)).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_shapes_are_the_historic_ones() {
+        let e: Entry = Entry::RunStopped(RunStopped {
+            status: Status::Interrupted,
+            exit_code: None,
+            operator: Some("ana".into()),
+        });
+        let (kind, payload) = e.to_stored();
+        assert_eq!(kind, "run_stopped");
+        assert_eq!(
+            payload.to_string(),
+            r#"{"status":"interrupted","operator":"ana"}"#
+        );
+        let failed: Entry = Entry::StepFailed(StepFailed {
+            kind: "sql".into(),
+            phase: "p".into(),
+            summary: None,
+            evidence: None,
+            error: "boom".into(),
+            check_failed: false,
+            elapsed_ms: 3,
+        });
+        assert_eq!(
+            failed.to_stored().1.to_string(),
+            r#"{"kind":"sql","phase":"p","error":"boom","check_failed":false,"elapsed_ms":3}"#
+        );
+        let back = Entry::from_stored("step_failed", &failed.to_stored().1.to_string());
+        assert_eq!(back, Some(failed));
+        assert_eq!(Entry::from_stored("data_applied", "{}"), None);
+        assert_eq!(
+            Entry::from_stored("run_completed", "{}"),
+            Some(Entry::RunCompleted(RunCompleted {
+                status: Status::Completed
+            }))
+        );
+    }
+}
