@@ -156,7 +156,7 @@ impl Side {
             },
             cols,
             natives,
-            server: plan.pushdown && d != Dialect::Sqlite,
+            server: plan.pushdown && d.sql().hashes_in_sql(),
             is_source,
         }
     }
@@ -202,23 +202,7 @@ fn bucket_range(plan: &Plan) -> std::ops::Range<usize> {
     }
 }
 
-const NULL_BUCKET: i64 = i64::MIN;
-
-/// `expr IN (...)`, treating NULL_BUCKET as `expr IS NULL`.
-pub(crate) fn in_list(expr: &str, set: &[i64]) -> String {
-    let vals: Vec<String> = set
-        .iter()
-        .filter(|b| **b != NULL_BUCKET)
-        .map(|b| b.to_string())
-        .collect();
-    let has_null = set.contains(&NULL_BUCKET);
-    match (vals.is_empty(), has_null) {
-        (true, true) => format!("{expr} IS NULL"),
-        (true, false) => "1 = 0".to_string(),
-        (false, false) => format!("{expr} IN ({})", vals.join(",")),
-        (false, true) => format!("({expr} IN ({}) OR {expr} IS NULL)", vals.join(",")),
-    }
-}
+use super::sql::{NULL_BUCKET, in_list};
 
 fn norms(plan: &Plan, row: &[Value]) -> Vec<Norm> {
     plan.columns
@@ -282,10 +266,7 @@ async fn aggregate(
             within,
         );
         // room for every bucket in memory: a spilling hash aggregate doubles the scan
-        let setup = match side.dialect {
-            Dialect::Postgres => vec!["SET LOCAL work_mem = '128MB'".to_string()],
-            _ => Vec::new(),
-        };
+        let setup = side.dialect.sql().aggregate_setup();
         let rows = side
             .db
             .query_with_setup(&setup, &sql)
@@ -341,14 +322,10 @@ fn fetch(
     let db = side.db.clone();
     let plan = plan.clone();
     let name = side.name();
-    let server = side.dialect != Dialect::Sqlite;
+    let server = side.dialect.sql().hashes_in_sql();
     let bucket_sql = side.bucket_sql(&plan, modulus);
     let sql = if server && side.server {
-        let order = if side.dialect == Dialect::Postgres {
-            "1 NULLS FIRST"
-        } else {
-            "1"
-        };
+        let order = side.dialect.sql().nulls_first("1");
         format!(
             "SELECT {bucket_sql} AS b, {} FROM {}{} ORDER BY {order}",
             side.select_cols(),
@@ -807,18 +784,10 @@ fn differing(a: &Agg, b: &Agg) -> (Vec<i64>, u64) {
 
 /// The catalog's row estimate of a server table (None for SQLite or when unknown).
 async fn estimate_rows(side: &Side) -> Option<u64> {
-    let sql = match side.dialect {
-        Dialect::Postgres => "SELECT reltuples::bigint FROM pg_class WHERE oid = $1::regclass",
-        Dialect::Mysql => {
-            "SELECT CAST(table_rows AS SIGNED) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?"
-        }
-        Dialect::Sqlite => return None,
-    };
-    let name = if side.dialect == Dialect::Postgres {
-        side.table.clone()
-    } else {
-        side.table_name.clone()
-    };
+    let (sql, name) = side
+        .dialect
+        .sql()
+        .row_estimate(&side.table, &side.table_name)?;
     let r = side.db.query(sql, &[Value::Text(name)]).await.ok()?;
     r.scalar()
         .and_then(Value::as_i64)

@@ -1,3 +1,6 @@
+mod dialect;
+pub(crate) use dialect::SQL;
+
 use super::engine_impl::impl_database;
 use super::{ConnectOptions, Dialect, Value, connect_error};
 use crate::error::{Error, Result};

@@ -1,3 +1,7 @@
+mod dialect;
+mod hash;
+pub(crate) use dialect::SQL;
+
 use super::engine_impl::impl_database;
 use super::{ConnectOptions, Dialect, Value, connect_error};
 use crate::error::{Error, Result};
