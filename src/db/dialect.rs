@@ -121,4 +121,143 @@ pub trait SqlDialect: Send + Sync {
     fn row_estimate(&self, _quoted: &str, _bare: &str) -> Option<(&'static str, String)> {
         None
     }
+
+    // ---- rows: literals, matching and deleting ----
+
+    /// A boolean literal for a column whose engine-native class is `native`.
+    fn bool_literal(&self, b: bool, _native: Class) -> String {
+        if b { "1" } else { "0" }.into()
+    }
+
+    /// The text of a UTC timestamp literal (quoted by the caller).
+    fn timestamp_text(&self, t: &chrono::DateTime<chrono::Utc>) -> String {
+        t.format("%Y-%m-%d %H:%M:%S%.f").to_string()
+    }
+
+    /// A byte-string literal for a column whose engine-native class is `native`.
+    fn bytes_literal(&self, b: &[u8], _native: Class) -> String {
+        format!("X'{}'", hex::encode(b))
+    }
+
+    /// `c` equals `l`, NULL matching NULL.
+    fn null_safe_eq(&self, c: &str, l: &str) -> String {
+        format!("{c} IS {l}")
+    }
+
+    /// Delete at most `count` rows of `t` matching `w`.
+    fn delete_limited(&self, t: &str, w: &str, count: u64) -> String;
+
+    // ---- types ----
+
+    /// This engine's exceptions to the shared normalized spelling of a type, given its
+    /// lower-case base name, parameters and whether it was declared unsigned.
+    fn normalize_type(
+        &self,
+        _base: &str,
+        _params: Option<&str>,
+        _unsigned: bool,
+    ) -> Option<String> {
+        None
+    }
+
+    /// This engine's type for normalized family `fam` with `params` (whole: `norm`).
+    fn render_type(&self, fam: &str, params: Option<&str>, norm: &str) -> String;
+
+    /// The type affinity of a declared type, for an engine where the declared type is
+    /// only a hint (SQLite); None where types are enforced.
+    fn affinity(&self, _declared: &str) -> Option<&'static str> {
+        None
+    }
+
+    // ---- DDL ----
+
+    /// The character that quotes identifiers (expressions written for another engine
+    /// have theirs converted).
+    fn ident_quote(&self) -> char {
+        '"'
+    }
+
+    /// Are objects qualified by schema (`schema.table`)?
+    fn qualifies_schemas(&self) -> bool {
+        false
+    }
+
+    /// The same engine's type of an identity column, where it is spelled as a type
+    /// (PostgreSQL `serial`).
+    fn identity_type(&self, _identity: &str, _normalized: &str) -> Option<String> {
+        None
+    }
+
+    /// The type of an identity column migrated from another engine, when fixed.
+    fn foreign_identity_type(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// A boolean default (`1`/`0` normalized) in this engine's spelling, when it differs.
+    fn bool_default(&self, _normalized: &str) -> Option<&'static str> {
+        None
+    }
+
+    /// Whether a default expression from another engine is written without parentheses.
+    fn bare_default_exprs(&self) -> bool {
+        false
+    }
+
+    /// ` GENERATED ALWAYS AS (e) ...` for a generated column.
+    fn generated_column(&self, e: &str, stored: bool) -> String {
+        format!(
+            " GENERATED ALWAYS AS ({e}) {}",
+            if stored { "STORED" } else { "VIRTUAL" }
+        )
+    }
+
+    /// Whether a generated column may carry NOT NULL.
+    fn generated_not_null(&self) -> bool {
+        true
+    }
+
+    /// The clause declaring an identity column (`cross`: it came from another engine).
+    fn identity_clause(&self, _identity: &str, _cross: bool) -> &'static str {
+        ""
+    }
+
+    /// Is an autoincrement key declared on its column (`PRIMARY KEY AUTOINCREMENT`)?
+    fn inline_autoincrement(&self) -> bool {
+        false
+    }
+
+    /// Are constraint names kept (SQLite's are synthesized by introspection)?
+    fn names_constraints(&self) -> bool {
+        true
+    }
+
+    /// Is a primary key's constraint name kept?
+    fn names_primary_key(&self) -> bool {
+        false
+    }
+
+    /// Are index column prefix lengths (`col(10)`) supported?
+    fn index_prefixes(&self) -> bool {
+        false
+    }
+
+    /// Are partial indexes (`CREATE INDEX ... WHERE`) supported?
+    fn partial_indexes(&self) -> bool {
+        true
+    }
+
+    /// The index kind prefix and `USING` suffix for an index method.
+    fn index_method(&self, _method: &str, _cross: bool) -> (String, String) {
+        (String::new(), String::new())
+    }
+
+    /// DROP INDEX, given the quoted index name, its schema-qualified form and the table.
+    fn drop_index(&self, _name: &str, qualified: &str, _table: &str) -> String {
+        format!("DROP INDEX {qualified}")
+    }
+
+    /// Are materialized views supported?
+    fn materialized_views(&self) -> bool {
+        false
+    }
 }

@@ -13,6 +13,7 @@ pub mod refinery_adapter;
 mod split;
 mod sqlite;
 mod targets;
+pub mod types;
 mod value;
 
 pub use class::Class;

@@ -61,4 +61,83 @@ impl SqlDialect for Mysql {
             bare.to_string(),
         ))
     }
+
+    fn timestamp_text(&self, t: &chrono::DateTime<chrono::Utc>) -> String {
+        // the MySQL session time zone is UTC
+        t.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
+    }
+    fn null_safe_eq(&self, c: &str, l: &str) -> String {
+        format!("{c} <=> {l}")
+    }
+    fn delete_limited(&self, t: &str, w: &str, count: u64) -> String {
+        format!("DELETE FROM {t} WHERE {w} LIMIT {count}")
+    }
+
+    fn normalize_type(&self, base: &str, params: Option<&str>, _unsigned: bool) -> Option<String> {
+        Some(match base {
+            "tinyint" if params == Some("1") => "bool".into(),
+            "decimal" | "numeric" | "dec" | "fixed" if params.is_none() => "decimal(10,0)".into(),
+            "real" | "float4" => "float64".into(),
+            "float" => "float32".into(),
+            "timestamp" => "timestamptz".into(),
+            _ => return None,
+        })
+    }
+    fn render_type(&self, fam: &str, params: Option<&str>, norm: &str) -> String {
+        let par = |d: &str| params.unwrap_or(d).to_string();
+        match fam {
+            "bool" => "tinyint(1)".into(),
+            "int8" => "tinyint".into(),
+            "int16" => "smallint".into(),
+            "int24" => "mediumint".into(),
+            "int32" => "int".into(),
+            "int64" => "bigint".into(),
+            "uint8" => "tinyint unsigned".into(),
+            "uint16" => "smallint unsigned".into(),
+            "uint24" => "mediumint unsigned".into(),
+            "uint32" => "int unsigned".into(),
+            "uint64" => "bigint unsigned".into(),
+            "decimal" => match params {
+                Some(p) => format!("numeric({p})"),
+                None => "numeric".into(),
+            },
+            "float32" => "float".into(),
+            "float64" => "double".into(),
+            "varchar" => format!("varchar({})", par("255")),
+            "char" => format!("char({})", par("1")),
+            "text" => "text".into(),
+            "bytes" => "longblob".into(),
+            "timestamp" => "datetime(6)".into(),
+            "timestamptz" => "timestamp(6)".into(),
+            "json" => "json".into(),
+            "uuid" => "uuid".into(),
+            _ => norm.to_string(),
+        }
+    }
+
+    fn ident_quote(&self) -> char {
+        '`'
+    }
+    fn generated_not_null(&self) -> bool {
+        false
+    }
+    fn identity_clause(&self, _identity: &str, _cross: bool) -> &'static str {
+        " AUTO_INCREMENT"
+    }
+    fn index_prefixes(&self) -> bool {
+        true
+    }
+    fn partial_indexes(&self) -> bool {
+        false
+    }
+    fn index_method(&self, method: &str, _cross: bool) -> (String, String) {
+        if matches!(method, "FULLTEXT" | "SPATIAL") {
+            (format!("{method} "), String::new())
+        } else {
+            (String::new(), String::new())
+        }
+    }
+    fn drop_index(&self, name: &str, _qualified: &str, table: &str) -> String {
+        format!("DROP INDEX {name} ON {table}")
+    }
 }

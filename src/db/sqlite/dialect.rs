@@ -31,4 +31,52 @@ impl SqlDialect for Sqlite {
             c.to_string()
         }
     }
+
+    fn delete_limited(&self, t: &str, w: &str, count: u64) -> String {
+        format!("DELETE FROM {t} WHERE rowid IN (SELECT rowid FROM {t} WHERE {w} LIMIT {count})")
+    }
+
+    fn normalize_type(&self, base: &str, _params: Option<&str>, _unsigned: bool) -> Option<String> {
+        Some(match base {
+            "int" | "integer" | "int4" | "serial" | "serial4" => "int64".into(),
+            _ => return None,
+        })
+    }
+    fn render_type(&self, fam: &str, params: Option<&str>, norm: &str) -> String {
+        let par = |d: &str| params.unwrap_or(d).to_string();
+        match fam {
+            "bool" => "BOOLEAN".into(),
+            f if f.contains("int") => "INTEGER".into(),
+            "decimal" => match params {
+                Some(p) => format!("NUMERIC({p})"),
+                None => "NUMERIC".into(),
+            },
+            "float32" | "float64" => "REAL".into(),
+            "varchar" => format!("VARCHAR({})", par("255")),
+            "char" => format!("CHAR({})", par("1")),
+            "text" => "TEXT".into(),
+            "bytes" | "binary" | "varbinary" => "BLOB".into(),
+            "date" => "DATE".into(),
+            "time" => "TIME".into(),
+            "timestamp" => "TIMESTAMP".into(),
+            "timestamptz" => "TIMESTAMPTZ".into(),
+            "json" => "JSON".into(),
+            "uuid" => "UUID".into(),
+            "enum" => "TEXT".into(),
+            _ => norm.to_string(),
+        }
+    }
+    fn affinity(&self, declared: &str) -> Option<&'static str> {
+        Some(super::types::affinity(declared))
+    }
+
+    fn foreign_identity_type(&self) -> Option<&'static str> {
+        Some("INTEGER")
+    }
+    fn inline_autoincrement(&self) -> bool {
+        true
+    }
+    fn names_constraints(&self) -> bool {
+        false
+    }
 }

@@ -1,4 +1,5 @@
 mod dialect;
+pub(crate) mod types;
 pub(crate) use dialect::SQL;
 
 use super::engine_impl::impl_database;
