@@ -3,7 +3,10 @@
 //! implements it in its own folder; [`Dialect::sql`](super::Dialect::sql) is the
 //! registry. Callers outside `src/db/` ask the trait instead of matching on `Dialect`.
 
-use super::Class;
+use super::model::Schema;
+use super::{Class, Db};
+use crate::error::Result;
+use futures::future::BoxFuture;
 
 /// One column as the data diff's SQL sees it on one side.
 #[derive(Debug, Clone, Copy)]
@@ -260,4 +263,57 @@ pub trait SqlDialect: Send + Sync {
     fn materialized_views(&self) -> bool {
         false
     }
+
+    // ---- migrations ----
+
+    /// Are enums named types (`CREATE TYPE .. AS ENUM`)?
+    fn enum_types(&self) -> bool {
+        false
+    }
+
+    /// Does changing a table mostly mean rebuilding it (SQLite's limited ALTER TABLE),
+    /// with foreign keys declared inline in CREATE TABLE?
+    fn alters_by_rebuild(&self) -> bool {
+        false
+    }
+
+    /// DROP TRIGGER, given the quoted trigger name and its table.
+    fn drop_trigger(&self, name: &str, _table: &str) -> String {
+        format!("DROP TRIGGER {name}")
+    }
+
+    /// Drop a foreign key constraint of a table.
+    fn drop_foreign_key(&self, table: &str, name: &str) -> String {
+        format!("ALTER TABLE {table} DROP CONSTRAINT {name}")
+    }
+
+    /// Drop a unique constraint of a table.
+    fn drop_unique(&self, table: &str, name: &str) -> String {
+        format!("ALTER TABLE {table} DROP CONSTRAINT {name}")
+    }
+
+    /// Drop a table's primary key, given its quoted constraint name when known.
+    fn drop_primary_key(&self, table: &str, _name: Option<&str>) -> String {
+        format!("ALTER TABLE {table} DROP PRIMARY KEY")
+    }
+
+    /// Does adding or dropping a primary key rewrite the table?
+    fn primary_key_change_rewrites(&self) -> bool {
+        false
+    }
+
+    /// Is a column changed by restating its whole definition (`MODIFY COLUMN`)?
+    fn modify_column_restates(&self) -> bool {
+        false
+    }
+
+    /// Does adding a column with a computed (volatile) value rewrite the table?
+    fn computed_add_column_rewrites(&self) -> bool {
+        false
+    }
+
+    // ---- introspection ----
+
+    /// Read the whole schema of a database of this engine.
+    fn introspect<'a>(&self, db: &'a Db) -> BoxFuture<'a, Result<Schema>>;
 }

@@ -116,8 +116,11 @@ impl Migration {
             .filter(|s| !Self::allowed(s, allow))
             .flat_map(|s| s.hazards.iter().map(|h| h.code.as_str()))
             .collect();
-        if self.dialect == Dialect::Mysql {
-            out.push_str("-- MySQL/MariaDB commits each DDL statement implicitly: this script is not atomic.\n");
+        if !self.dialect.transactional_ddl() {
+            out.push_str(&format!(
+                "-- {} commits each DDL statement implicitly: this script is not atomic.\n",
+                self.dialect.name()
+            ));
         }
         if !blocked.is_empty() {
             out.push_str(&format!(
@@ -324,7 +327,7 @@ pub fn plan(
         };
         let qn = ddl.qn(&e.schema, &e.name);
         match target.enums.iter().find(|t| t.qname() == e.qname()) {
-            None if d == Dialect::Postgres && source.dialect == Dialect::Postgres => {
+            None if d.sql().enum_types() && source.dialect.sql().enum_types() => {
                 p.one(format!("CREATE TYPE {qn} AS ENUM ({})", labels(&e.labels)))
             }
             Some(t) if t.labels != e.labels => {
@@ -393,7 +396,8 @@ pub fn plan(
             touched.insert(t.clone());
         }
     }
-    let sqlite_rebuild: BTreeSet<String> = if d == Dialect::Sqlite {
+    let rebuilds = d.sql().alters_by_rebuild();
+    let sqlite_rebuild: BTreeSet<String> = if rebuilds {
         touched
             .iter()
             .filter(|t| sqlite_needs_rebuild(diff, source, target, t))
@@ -421,7 +425,7 @@ pub fn plan(
         .cloned()
         .chain(extra_tables.iter().map(|t| t.qname()))
         .collect();
-    let recreate_all_views = d == Dialect::Sqlite && !sqlite_rebuild.is_empty();
+    let recreate_all_views = rebuilds && !sqlite_rebuild.is_empty();
     let mentions = |def: &str, table: &str| {
         let bare = table.rsplit('.').next().unwrap_or(table);
         def.contains(bare)
@@ -454,20 +458,15 @@ pub fn plan(
         .collect();
     for t in &target.triggers {
         if trig_changed.contains(&t.qname()) && !sqlite_rebuild.contains(&t.table_qname()) {
-            let sql = match d {
-                Dialect::Postgres => format!(
-                    "DROP TRIGGER {} ON {}",
-                    ddl.q(&t.name),
-                    ddl.qn(&t.schema, &t.table)
-                ),
-                _ => format!("DROP TRIGGER {}", ddl.q(&t.name)),
-            };
+            let sql = d
+                .sql()
+                .drop_trigger(&ddl.q(&t.name), &ddl.qn(&t.schema, &t.table));
             p.one(sql);
         }
     }
 
     // 3. foreign keys that go away or change are dropped before what they reference
-    if d != Dialect::Sqlite {
+    if !rebuilds {
         for c in diff
             .changes
             .iter()
@@ -482,10 +481,10 @@ pub fn plan(
 
     // 4. missing tables, parents first
     for t in topo(&missing_tables) {
-        let sql = ddl.create_table(t, None, d == Dialect::Sqlite);
+        let sql = ddl.create_table(t, None, rebuilds);
         p.one(sql);
         for i in &t.indexes {
-            if d == Dialect::Mysql && i.predicate.is_some() {
+            if !d.sql().partial_indexes() && i.predicate.is_some() {
                 continue;
             }
             p.one(ddl.create_index(t, i));
@@ -505,7 +504,7 @@ pub fn plan(
     }
 
     // 6. foreign keys: of new tables (not SQLite: inline) and added/changed ones
-    if d != Dialect::Sqlite {
+    if !rebuilds {
         for t in topo(&missing_tables) {
             for f in &t.foreign_keys {
                 p.one(format!(
@@ -604,10 +603,7 @@ pub fn plan(
 }
 
 fn drop_fk(ddl: &Ddl, t: &Table, name: &str) -> String {
-    match ddl.to {
-        Dialect::Mysql => format!("ALTER TABLE {} DROP FOREIGN KEY {}", ddl.qt(t), ddl.q(name)),
-        _ => format!("ALTER TABLE {} DROP CONSTRAINT {}", ddl.qt(t), ddl.q(name)),
-    }
+    ddl.to.sql().drop_foreign_key(&ddl.qt(t), &ddl.q(name))
 }
 
 /// Tables ordered so that a table comes after the tables it references.
@@ -848,10 +844,7 @@ fn alter_table(p: &mut Planner, diff: &SchemaDiff, s: &Table, t: &Table) {
             let h: Vec<_> = fk_index_hazard(p, &tq, s, t, &c.name, &cols)
                 .into_iter()
                 .collect();
-            let sql = match d {
-                Dialect::Mysql => format!("ALTER TABLE {qt} DROP INDEX {}", ddl.q(&c.name)),
-                _ => format!("ALTER TABLE {qt} DROP CONSTRAINT {}", ddl.q(&c.name)),
-            };
+            let sql = d.sql().drop_unique(&qt, &ddl.q(&c.name));
             p.step(vec![sql], h);
         }
     };
@@ -869,13 +862,11 @@ fn alter_table(p: &mut Planner, diff: &SchemaDiff, s: &Table, t: &Table) {
                 ddl.q(&c.name)
             ));
         } else if gone(ObjectKind::PrimaryKey, c) {
-            let sql = match (d, t.primary_key.as_ref().and_then(|k| k.name.clone())) {
-                (Dialect::Postgres, Some(n)) => {
-                    format!("ALTER TABLE {qt} DROP CONSTRAINT {}", ddl.q(&n))
-                }
-                _ => format!("ALTER TABLE {qt} DROP PRIMARY KEY"),
-            };
-            let h: Vec<_> = if d == Dialect::Mysql {
+            let name = t.primary_key.as_ref().and_then(|k| k.name.as_deref());
+            let sql = d
+                .sql()
+                .drop_primary_key(&qt, name.map(|n| ddl.q(n)).as_deref());
+            let h: Vec<_> = if d.sql().primary_key_change_rewrites() {
                 p.rewrite_hazard(&tq, "dropping the primary key")
                     .into_iter()
                     .collect()
@@ -910,7 +901,7 @@ fn alter_table(p: &mut Planner, diff: &SchemaDiff, s: &Table, t: &Table) {
             .is_some_and(|x| x.contains('(') && !x.starts_with('\''))
             || col.generated.as_ref().is_some_and(|g| g.stored)
             || col.identity.is_some();
-        if d == Dialect::Postgres && volatile {
+        if d.sql().computed_add_column_rewrites() && volatile {
             h.extend(p.rewrite_hazard(
                 &tq,
                 &format!("adding column {} with a computed value", c.name),
@@ -943,114 +934,113 @@ fn alter_table(p: &mut Planner, diff: &SchemaDiff, s: &Table, t: &Table) {
         let mut h = hazards_for(name);
         let qc = ddl.q(name);
         let mut sql = Vec::new();
-        match d {
-            Dialect::Mysql => {
-                if fields.iter().any(|f| *f != "default") {
+        if d.sql().modify_column_restates() {
+            if fields.iter().any(|f| *f != "default") {
+                sql.push(format!(
+                    "ALTER TABLE {qt} MODIFY COLUMN {}",
+                    ddl.column_def(sc, false)
+                ));
+                h.extend(p.rewrite_hazard(&tq, &format!("changing column {name}")));
+            } else {
+                sql.push(match ddl.default_expr(sc) {
+                    Some(x) => format!("ALTER TABLE {qt} ALTER COLUMN {qc} SET DEFAULT {x}"),
+                    None => format!("ALTER TABLE {qt} ALTER COLUMN {qc} DROP DEFAULT"),
+                });
+            }
+        } else {
+            if fields.contains("generated") {
+                // PostgreSQL cannot change a generation expression in place
+                sql.push(format!("ALTER TABLE {qt} DROP COLUMN {qc}"));
+                sql.push(format!(
+                    "ALTER TABLE {qt} ADD COLUMN {}",
+                    ddl.column_def(sc, false)
+                ));
+                h.extend(p.rewrite_hazard(&tq, &format!("recomputing column {name}")));
+                p.step(sql, h);
+                continue;
+            }
+            if fields.contains("type") {
+                let ty = ddl.column_type(sc);
+                let cheap = is_widening(&tc.normalized_type, &sc.normalized_type)
+                    && (sc.normalized_type.starts_with("varchar")
+                        || sc.normalized_type == "text"
+                        || sc.normalized_type.starts_with("decimal"));
+                if tc.default.is_some() && !fields.contains("default") {
+                    sql.push(format!("ALTER TABLE {qt} ALTER COLUMN {qc} DROP DEFAULT"));
+                }
+                sql.push(format!(
+                    "ALTER TABLE {qt} ALTER COLUMN {qc} TYPE {ty} USING {qc}::{ty}"
+                ));
+                if tc.default.is_some()
+                    && !fields.contains("default")
+                    && let Some(x) = ddl.default_expr(sc)
+                {
                     sql.push(format!(
-                        "ALTER TABLE {qt} MODIFY COLUMN {}",
-                        ddl.column_def(sc, false)
+                        "ALTER TABLE {qt} ALTER COLUMN {qc} SET DEFAULT {x}"
                     ));
-                    h.extend(p.rewrite_hazard(&tq, &format!("changing column {name}")));
-                } else {
-                    sql.push(match ddl.default_expr(sc) {
-                        Some(x) => format!("ALTER TABLE {qt} ALTER COLUMN {qc} SET DEFAULT {x}"),
-                        None => format!("ALTER TABLE {qt} ALTER COLUMN {qc} DROP DEFAULT"),
-                    });
+                }
+                if !cheap {
+                    h.extend(p.rewrite_hazard(&tq, &format!("changing the type of {name}")));
                 }
             }
-            _ => {
-                if fields.contains("generated") {
-                    // PostgreSQL cannot change a generation expression in place
-                    sql.push(format!("ALTER TABLE {qt} DROP COLUMN {qc}"));
-                    sql.push(format!(
-                        "ALTER TABLE {qt} ADD COLUMN {}",
-                        ddl.column_def(sc, false)
-                    ));
-                    h.extend(p.rewrite_hazard(&tq, &format!("recomputing column {name}")));
-                    p.step(sql, h);
-                    continue;
-                }
-                if fields.contains("type") {
-                    let ty = ddl.column_type(sc);
-                    let cheap = is_widening(&tc.normalized_type, &sc.normalized_type)
-                        && (sc.normalized_type.starts_with("varchar")
-                            || sc.normalized_type == "text"
-                            || sc.normalized_type.starts_with("decimal"));
-                    if tc.default.is_some() && !fields.contains("default") {
-                        sql.push(format!("ALTER TABLE {qt} ALTER COLUMN {qc} DROP DEFAULT"));
-                    }
-                    sql.push(format!(
-                        "ALTER TABLE {qt} ALTER COLUMN {qc} TYPE {ty} USING {qc}::{ty}"
-                    ));
-                    if tc.default.is_some()
-                        && !fields.contains("default")
-                        && let Some(x) = ddl.default_expr(sc)
-                    {
-                        sql.push(format!(
-                            "ALTER TABLE {qt} ALTER COLUMN {qc} SET DEFAULT {x}"
-                        ));
-                    }
-                    if !cheap {
-                        h.extend(p.rewrite_hazard(&tq, &format!("changing the type of {name}")));
-                    }
-                }
-                if fields.contains("default") {
-                    sql.push(match ddl.default_expr(sc) {
-                        Some(x) => format!("ALTER TABLE {qt} ALTER COLUMN {qc} SET DEFAULT {x}"),
-                        None => format!("ALTER TABLE {qt} ALTER COLUMN {qc} DROP DEFAULT"),
-                    });
-                }
-                if fields.contains("nullable") {
-                    sql.push(format!(
-                        "ALTER TABLE {qt} ALTER COLUMN {qc} {} NOT NULL",
-                        if sc.nullable { "DROP" } else { "SET" }
-                    ));
-                }
-                if fields.contains("identity") {
-                    match (tc.identity.as_deref(), sc.identity.as_deref()) {
-                        (Some("serial"), _) | (None, Some("serial")) => {
-                            if tc.identity.is_some() {
-                                sql.push(format!(
-                                    "ALTER TABLE {qt} ALTER COLUMN {qc} DROP DEFAULT"
-                                ));
-                            }
-                            if sc.identity.as_deref() == Some("serial") {
-                                let seq = ddl.qn(&s.schema, &format!("{}_{}_seq", s.name, name));
-                                sql.push(format!(
-                                    "CREATE SEQUENCE IF NOT EXISTS {seq} OWNED BY {qt}.{qc}"
-                                ));
-                                sql.push(format!(
-                                    "ALTER TABLE {qt} ALTER COLUMN {qc} SET DEFAULT nextval({})",
-                                    d.quote_literal(&seq)
-                                ));
-                            } else if let Some(k) = sc.identity.as_deref() {
-                                sql.push(format!(
-                                    "ALTER TABLE {qt} ALTER COLUMN {qc} ADD GENERATED {} AS IDENTITY",
-                                    if k == "always" { "ALWAYS" } else { "BY DEFAULT" }
-                                ));
-                            }
+            if fields.contains("default") {
+                sql.push(match ddl.default_expr(sc) {
+                    Some(x) => format!("ALTER TABLE {qt} ALTER COLUMN {qc} SET DEFAULT {x}"),
+                    None => format!("ALTER TABLE {qt} ALTER COLUMN {qc} DROP DEFAULT"),
+                });
+            }
+            if fields.contains("nullable") {
+                sql.push(format!(
+                    "ALTER TABLE {qt} ALTER COLUMN {qc} {} NOT NULL",
+                    if sc.nullable { "DROP" } else { "SET" }
+                ));
+            }
+            if fields.contains("identity") {
+                match (tc.identity.as_deref(), sc.identity.as_deref()) {
+                    (Some("serial"), _) | (None, Some("serial")) => {
+                        if tc.identity.is_some() {
+                            sql.push(format!("ALTER TABLE {qt} ALTER COLUMN {qc} DROP DEFAULT"));
                         }
-                        (None, Some(k)) => sql.push(format!(
-                            "ALTER TABLE {qt} ALTER COLUMN {qc} ADD GENERATED {} AS IDENTITY",
-                            if k == "always" {
-                                "ALWAYS"
-                            } else {
-                                "BY DEFAULT"
-                            }
-                        )),
-                        (Some(_), None) => {
-                            sql.push(format!("ALTER TABLE {qt} ALTER COLUMN {qc} DROP IDENTITY"))
+                        if sc.identity.as_deref() == Some("serial") {
+                            let seq = ddl.qn(&s.schema, &format!("{}_{}_seq", s.name, name));
+                            sql.push(format!(
+                                "CREATE SEQUENCE IF NOT EXISTS {seq} OWNED BY {qt}.{qc}"
+                            ));
+                            sql.push(format!(
+                                "ALTER TABLE {qt} ALTER COLUMN {qc} SET DEFAULT nextval({})",
+                                d.quote_literal(&seq)
+                            ));
+                        } else if let Some(k) = sc.identity.as_deref() {
+                            sql.push(format!(
+                                "ALTER TABLE {qt} ALTER COLUMN {qc} ADD GENERATED {} AS IDENTITY",
+                                if k == "always" {
+                                    "ALWAYS"
+                                } else {
+                                    "BY DEFAULT"
+                                }
+                            ));
                         }
-                        (Some(_), Some(k)) => sql.push(format!(
-                            "ALTER TABLE {qt} ALTER COLUMN {qc} SET GENERATED {}",
-                            if k == "always" {
-                                "ALWAYS"
-                            } else {
-                                "BY DEFAULT"
-                            }
-                        )),
-                        (None, None) => {}
                     }
+                    (None, Some(k)) => sql.push(format!(
+                        "ALTER TABLE {qt} ALTER COLUMN {qc} ADD GENERATED {} AS IDENTITY",
+                        if k == "always" {
+                            "ALWAYS"
+                        } else {
+                            "BY DEFAULT"
+                        }
+                    )),
+                    (Some(_), None) => {
+                        sql.push(format!("ALTER TABLE {qt} ALTER COLUMN {qc} DROP IDENTITY"))
+                    }
+                    (Some(_), Some(k)) => sql.push(format!(
+                        "ALTER TABLE {qt} ALTER COLUMN {qc} SET GENERATED {}",
+                        if k == "always" {
+                            "ALWAYS"
+                        } else {
+                            "BY DEFAULT"
+                        }
+                    )),
+                    (None, None) => {}
                 }
             }
         }
@@ -1071,7 +1061,7 @@ fn alter_table(p: &mut Planner, diff: &SchemaDiff, s: &Table, t: &Table) {
     for c in &changes {
         if comes(ObjectKind::PrimaryKey, c) {
             if let Some(pk) = &s.primary_key {
-                let h: Vec<_> = if d == Dialect::Mysql {
+                let h: Vec<_> = if d.sql().primary_key_change_rewrites() {
                     p.rewrite_hazard(&tq, "adding a primary key")
                         .into_iter()
                         .collect()
@@ -1093,7 +1083,7 @@ fn alter_table(p: &mut Planner, diff: &SchemaDiff, s: &Table, t: &Table) {
             }
         } else if comes(ObjectKind::Index, c)
             && let Some(i) = s.indexes.iter().find(|i| i.name == c.name)
-            && !(d == Dialect::Mysql && i.predicate.is_some())
+            && !(!d.sql().partial_indexes() && i.predicate.is_some())
         {
             p.one(ddl.create_index(t, i));
         }

@@ -1,8 +1,12 @@
 //! MySQL/MariaDB's SQL.
 
 use crate::db::Class;
+use crate::db::Db;
 use crate::db::SqlDialect;
 use crate::db::dialect::HashColumn;
+use crate::db::model::Schema;
+use crate::error::Result;
+use futures::future::BoxFuture;
 
 pub struct Mysql;
 pub(crate) static SQL: Mysql = Mysql;
@@ -139,5 +143,22 @@ impl SqlDialect for Mysql {
     }
     fn drop_index(&self, name: &str, _qualified: &str, table: &str) -> String {
         format!("DROP INDEX {name} ON {table}")
+    }
+
+    fn drop_foreign_key(&self, table: &str, name: &str) -> String {
+        format!("ALTER TABLE {table} DROP FOREIGN KEY {name}")
+    }
+    fn drop_unique(&self, table: &str, name: &str) -> String {
+        format!("ALTER TABLE {table} DROP INDEX {name}")
+    }
+    fn primary_key_change_rewrites(&self) -> bool {
+        true
+    }
+    fn modify_column_restates(&self) -> bool {
+        true
+    }
+
+    fn introspect<'a>(&self, db: &'a Db) -> BoxFuture<'a, Result<Schema>> {
+        Box::pin(super::catalog::introspect(db))
     }
 }

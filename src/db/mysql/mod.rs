@@ -1,3 +1,4 @@
+pub(crate) mod catalog;
 mod dialect;
 mod hash;
 pub(crate) use dialect::SQL;

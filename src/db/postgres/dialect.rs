@@ -1,8 +1,12 @@
 //! PostgreSQL's SQL.
 
 use crate::db::Class;
+use crate::db::Db;
 use crate::db::SqlDialect;
 use crate::db::dialect::HashColumn;
+use crate::db::model::Schema;
+use crate::error::Result;
+use futures::future::BoxFuture;
 
 pub struct Postgres;
 pub(crate) static SQL: Postgres = Postgres;
@@ -143,5 +147,25 @@ impl SqlDialect for Postgres {
     }
     fn materialized_views(&self) -> bool {
         true
+    }
+
+    fn enum_types(&self) -> bool {
+        true
+    }
+    fn drop_trigger(&self, name: &str, table: &str) -> String {
+        format!("DROP TRIGGER {name} ON {table}")
+    }
+    fn drop_primary_key(&self, table: &str, name: Option<&str>) -> String {
+        match name {
+            Some(n) => format!("ALTER TABLE {table} DROP CONSTRAINT {n}"),
+            None => format!("ALTER TABLE {table} DROP PRIMARY KEY"),
+        }
+    }
+    fn computed_add_column_rewrites(&self) -> bool {
+        true
+    }
+
+    fn introspect<'a>(&self, db: &'a Db) -> BoxFuture<'a, Result<Schema>> {
+        Box::pin(super::catalog::introspect(db))
     }
 }

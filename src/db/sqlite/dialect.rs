@@ -1,8 +1,12 @@
 //! SQLite's SQL.
 
 use crate::db::Class;
+use crate::db::Db;
 use crate::db::SqlDialect;
 use crate::db::dialect::HashColumn;
+use crate::db::model::Schema;
+use crate::error::Result;
+use futures::future::BoxFuture;
 
 pub struct Sqlite;
 pub(crate) static SQL: Sqlite = Sqlite;
@@ -78,5 +82,13 @@ impl SqlDialect for Sqlite {
     }
     fn names_constraints(&self) -> bool {
         false
+    }
+
+    fn alters_by_rebuild(&self) -> bool {
+        true
+    }
+
+    fn introspect<'a>(&self, db: &'a Db) -> BoxFuture<'a, Result<Schema>> {
+        Box::pin(super::catalog::introspect(db))
     }
 }

@@ -1,4 +1,6 @@
+pub(crate) mod catalog;
 mod dialect;
+mod sqlparse;
 pub(crate) mod types;
 pub(crate) use dialect::SQL;
 
