@@ -316,4 +316,71 @@ pub trait SqlDialect: Send + Sync {
 
     /// Read the whole schema of a database of this engine.
     fn introspect<'a>(&self, db: &'a Db) -> BoxFuture<'a, Result<Schema>>;
+
+    // ---- the engine as a whole ----
+
+    /// A database that is one local file (SQLite): opened by path, backed up and
+    /// restored as a file, its directory created on demand.
+    fn is_file(&self) -> bool {
+        false
+    }
+
+    /// Is the declared column type only a hint (SQLite's dynamic typing)?
+    fn dynamic_typing(&self) -> bool {
+        false
+    }
+
+    /// Can this engine hold the ledger?
+    fn can_hold_ledger(&self) -> bool {
+        true
+    }
+
+    /// A statement letting other processes read while one writes, run once on open.
+    fn concurrent_read_setup(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// A text type usable in a primary key.
+    fn key_text_type(&self) -> &'static str {
+        "TEXT"
+    }
+
+    /// `INSERT` prefix and suffix that skip rows conflicting with a key.
+    fn insert_skipping_conflicts(&self) -> (&'static str, &'static str);
+
+    /// An expression listing a row's columns `cols` as one exact text, when the engine
+    /// has one (PostgreSQL `ROW(..)::text`).
+    fn row_text(&self, _cols: &str) -> Option<String> {
+        None
+    }
+
+    /// Are named schemas, enum types, sequences and functions compared as objects?
+    fn schema_objects(&self) -> bool {
+        false
+    }
+
+    /// Does the engine create an index for every foreign key by itself?
+    fn indexes_foreign_keys(&self) -> bool {
+        false
+    }
+
+    // ---- server administration (tests) ----
+
+    /// The database to connect to for creating and dropping others; None for files.
+    fn admin_database(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// A short tag for generated names ("pg").
+    fn tag(&self) -> &'static str;
+
+    /// CREATE DATABASE with this engine's test defaults.
+    fn create_database(&self, name: &str) -> String {
+        format!("CREATE DATABASE {}", self.quote_ident(name))
+    }
+
+    /// DROP DATABASE, even while connections remain where the engine allows it.
+    fn drop_database(&self, name: &str) -> String {
+        format!("DROP DATABASE IF EXISTS {}", self.quote_ident(name))
+    }
 }

@@ -143,7 +143,7 @@ impl Cmp {
     /// Match sub-objects by definition rather than by name?
     fn by_definition(&self, kind: ObjectKind) -> bool {
         self.cross
-            || (self.sd == Dialect::Sqlite
+            || (!self.sd.sql().names_constraints()
                 && matches!(
                     kind,
                     ObjectKind::Unique | ObjectKind::ForeignKey | ObjectKind::Check
@@ -233,7 +233,7 @@ pub fn diff(source: &Schema, target: &Schema) -> SchemaDiff {
         changes: Vec::new(),
         rules: BTreeMap::new(),
     };
-    let both_pg = c.sd == Dialect::Postgres && c.td == Dialect::Postgres;
+    let both_pg = c.sd.sql().schema_objects() && c.td.sql().schema_objects();
 
     if both_pg {
         named_set(
@@ -615,8 +615,8 @@ fn table(c: &mut Cmp, s: &Table, t: &Table) {
             .collect::<Vec<_>>()
     };
     let mut fk_idx_rules = 0;
-    let si = idx_list(s, t, c.sd == Dialect::Mysql, &mut fk_idx_rules);
-    let ti = idx_list(t, s, c.td == Dialect::Mysql, &mut fk_idx_rules);
+    let si = idx_list(s, t, c.sd.sql().indexes_foreign_keys(), &mut fk_idx_rules);
+    let ti = idx_list(t, s, c.td.sql().indexes_foreign_keys(), &mut fk_idx_rules);
     for _ in 0..fk_idx_rules {
         c.rule("mysql-fk-index");
     }

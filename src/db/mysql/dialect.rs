@@ -161,4 +161,29 @@ impl SqlDialect for Mysql {
     fn introspect<'a>(&self, db: &'a Db) -> BoxFuture<'a, Result<Schema>> {
         Box::pin(super::catalog::introspect(db))
     }
+
+    fn can_hold_ledger(&self) -> bool {
+        false
+    }
+    fn key_text_type(&self) -> &'static str {
+        "VARCHAR(200)"
+    }
+    fn insert_skipping_conflicts(&self) -> (&'static str, &'static str) {
+        ("INSERT IGNORE INTO", "")
+    }
+    fn indexes_foreign_keys(&self) -> bool {
+        true
+    }
+    fn admin_database(&self) -> Option<&'static str> {
+        Some("mysql")
+    }
+    fn tag(&self) -> &'static str {
+        "my"
+    }
+    fn create_database(&self, name: &str) -> String {
+        format!(
+            "CREATE DATABASE {} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
+            self.quote_ident(name)
+        )
+    }
 }

@@ -168,4 +168,27 @@ impl SqlDialect for Postgres {
     fn introspect<'a>(&self, db: &'a Db) -> BoxFuture<'a, Result<Schema>> {
         Box::pin(super::catalog::introspect(db))
     }
+
+    fn insert_skipping_conflicts(&self) -> (&'static str, &'static str) {
+        ("INSERT INTO", " ON CONFLICT DO NOTHING")
+    }
+    fn row_text(&self, cols: &str) -> Option<String> {
+        // one exact text per row, whatever the column types
+        Some(format!("ROW({cols})::text"))
+    }
+    fn schema_objects(&self) -> bool {
+        true
+    }
+    fn admin_database(&self) -> Option<&'static str> {
+        Some("postgres")
+    }
+    fn tag(&self) -> &'static str {
+        "pg"
+    }
+    fn drop_database(&self, name: &str) -> String {
+        format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.quote_ident(name)
+        )
+    }
 }

@@ -91,4 +91,21 @@ impl SqlDialect for Sqlite {
     fn introspect<'a>(&self, db: &'a Db) -> BoxFuture<'a, Result<Schema>> {
         Box::pin(super::catalog::introspect(db))
     }
+
+    fn is_file(&self) -> bool {
+        true
+    }
+    fn dynamic_typing(&self) -> bool {
+        true
+    }
+    fn concurrent_read_setup(&self) -> Option<&'static str> {
+        // WAL lets another process (cutover approve/status) read while a run writes.
+        Some("PRAGMA journal_mode=WAL")
+    }
+    fn insert_skipping_conflicts(&self) -> (&'static str, &'static str) {
+        ("INSERT OR IGNORE INTO", "")
+    }
+    fn tag(&self) -> &'static str {
+        "sqlite"
+    }
 }
