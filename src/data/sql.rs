@@ -163,3 +163,16 @@ pub fn aggregate_sql(
         d.sql().md5_64(&input(d, cols)),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn in_lists_keep_the_null_bucket() {
+        assert_eq!(in_list("b", &[1, 2]), "b IN (1,2)");
+        assert_eq!(in_list("b", &[NULL_BUCKET]), "b IS NULL");
+        assert_eq!(in_list("b", &[NULL_BUCKET, 3]), "(b IN (3) OR b IS NULL)");
+        assert_eq!(in_list("b", &[]), "1 = 0");
+    }
+}
