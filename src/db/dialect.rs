@@ -3,8 +3,8 @@
 //! implements it in its own folder; [`Dialect::sql`](super::Dialect::sql) is the
 //! registry. Callers outside `src/db/` ask the trait instead of matching on `Dialect`.
 
-use super::model::Schema;
-use super::{Class, Db};
+use super::model::{Schema, Table};
+use super::{Class, ColumnClass, Db};
 use crate::error::Result;
 use futures::future::BoxFuture;
 
@@ -382,5 +382,27 @@ pub trait SqlDialect: Send + Sync {
     /// DROP DATABASE, even while connections remain where the engine allows it.
     fn drop_database(&self, name: &str) -> String {
         format!("DROP DATABASE IF EXISTS {}", self.quote_ident(name))
+    }
+
+    /// Read one table's columns and keys (primary key, unique constraints and unique
+    /// plain indexes) with queries filtered to that table; None when it does not exist.
+    /// `name` may be `schema.table`.
+    fn introspect_table<'a>(
+        &self,
+        db: &'a Db,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Table>>>;
+
+    /// Every base table of the database, by name.
+    fn list_tables_sql(&self) -> &'static str;
+
+    /// Fractional-second digits of a time type declared without them.
+    fn default_time_precision(&self) -> u32 {
+        6
+    }
+
+    /// How the data diff compares a column of this engine, from its model column.
+    fn column_class(&self, engine_type: &str, normalized: &str) -> ColumnClass {
+        ColumnClass::of_normalized(normalized, engine_type, self.default_time_precision())
     }
 }

@@ -17,7 +17,7 @@ mod targets;
 pub mod types;
 mod value;
 
-pub use class::Class;
+pub use class::{Class, ColumnClass};
 pub use dialect::{HashColumn, SqlDialect, textual};
 pub use split::{Statement, split_statements};
 pub use sqlite::sqlite_path;

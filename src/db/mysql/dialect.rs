@@ -1,10 +1,12 @@
 //! MySQL/MariaDB's SQL.
 
 use crate::db::Class;
+use crate::db::ColumnClass;
 use crate::db::Db;
 use crate::db::SqlDialect;
 use crate::db::dialect::HashColumn;
 use crate::db::model::Schema;
+use crate::db::model::Table;
 use crate::error::Result;
 use futures::future::BoxFuture;
 
@@ -185,5 +187,28 @@ impl SqlDialect for Mysql {
             "CREATE DATABASE {} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
             self.quote_ident(name)
         )
+    }
+
+    fn introspect_table<'a>(
+        &self,
+        db: &'a Db,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Table>>> {
+        Box::pin(super::table::introspect_table(db, name))
+    }
+    fn list_tables_sql(&self) -> &'static str {
+        "SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY 1"
+    }
+    fn default_time_precision(&self) -> u32 {
+        0
+    }
+    fn column_class(&self, engine_type: &str, normalized: &str) -> ColumnClass {
+        let fam = normalized.split('(').next().unwrap_or(normalized);
+        let p = self.default_time_precision();
+        match fam {
+            "bit" => ColumnClass::new(Class::Bytes, false, normalized, engine_type, p),
+            "year" => ColumnClass::new(Class::Int, false, normalized, engine_type, p),
+            _ => ColumnClass::of_normalized(normalized, engine_type, p),
+        }
     }
 }

@@ -1,10 +1,12 @@
 //! PostgreSQL's SQL.
 
 use crate::db::Class;
+use crate::db::ColumnClass;
 use crate::db::Db;
 use crate::db::SqlDialect;
 use crate::db::dialect::HashColumn;
 use crate::db::model::Schema;
+use crate::db::model::Table;
 use crate::error::Result;
 use futures::future::BoxFuture;
 
@@ -190,5 +192,22 @@ impl SqlDialect for Postgres {
             "DROP DATABASE IF EXISTS {} WITH (FORCE)",
             self.quote_ident(name)
         )
+    }
+
+    fn introspect_table<'a>(
+        &self,
+        db: &'a Db,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Table>>> {
+        Box::pin(super::table::introspect_table(db, name))
+    }
+    fn list_tables_sql(&self) -> &'static str {
+        "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1"
+    }
+    fn column_class(&self, engine_type: &str, normalized: &str) -> ColumnClass {
+        if normalized == "oid" {
+            return ColumnClass::new(Class::Int, false, normalized, engine_type, 6);
+        }
+        ColumnClass::of_normalized(normalized, engine_type, self.default_time_precision())
     }
 }

@@ -1,6 +1,7 @@
 pub(crate) mod catalog;
 mod dialect;
 mod hash;
+mod table;
 pub(crate) use dialect::SQL;
 
 use super::engine_impl::impl_database;

@@ -1,10 +1,12 @@
 //! SQLite's SQL.
 
 use crate::db::Class;
+use crate::db::ColumnClass;
 use crate::db::Db;
 use crate::db::SqlDialect;
 use crate::db::dialect::HashColumn;
 use crate::db::model::Schema;
+use crate::db::model::Table;
 use crate::error::Result;
 use futures::future::BoxFuture;
 
@@ -107,5 +109,20 @@ impl SqlDialect for Sqlite {
     }
     fn tag(&self) -> &'static str {
         "sqlite"
+    }
+
+    fn introspect_table<'a>(
+        &self,
+        db: &'a Db,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Table>>> {
+        Box::pin(super::table::introspect_table(db, name))
+    }
+    fn list_tables_sql(&self) -> &'static str {
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY 1"
+    }
+    fn column_class(&self, engine_type: &str, _normalized: &str) -> ColumnClass {
+        // the declared type is only a hint: its affinity-like reading decides
+        super::types::declared_class(engine_type)
     }
 }

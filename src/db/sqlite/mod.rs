@@ -1,6 +1,7 @@
 pub(crate) mod catalog;
 mod dialect;
 mod sqlparse;
+mod table;
 pub(crate) mod types;
 pub(crate) use dialect::SQL;
 
