@@ -277,7 +277,7 @@ pub(super) fn alter_table(p: &mut Planner, diff: &SchemaDiff, s: &Table, t: &Tab
             }
         } else if comes(ObjectKind::Index, c)
             && let Some(i) = s.indexes.iter().find(|i| i.name == c.name)
-            && !(!d.sql().partial_indexes() && i.predicate.is_some())
+            && (d.sql().partial_indexes() || i.predicate.is_none())
         {
             p.one(ddl.create_index(t, i));
         }
