@@ -4,7 +4,7 @@
 //! registry. Callers outside `src/db/` ask the trait instead of matching on `Dialect`.
 
 use super::model::{Schema, Table};
-use super::{Class, ColumnClass, Db};
+use super::{Class, ColumnClass, ConnectOptions, Db};
 use crate::error::Result;
 use futures::future::BoxFuture;
 
@@ -404,5 +404,25 @@ pub trait SqlDialect: Send + Sync {
     /// How the data diff compares a column of this engine, from its model column.
     fn column_class(&self, engine_type: &str, normalized: &str) -> ColumnClass {
         ColumnClass::of_normalized(normalized, engine_type, self.default_time_precision())
+    }
+
+    // ---- connecting and plain values ----
+
+    /// Open a pool for `url` (its password already registered for redaction).
+    fn connect<'a>(
+        &self,
+        url: &'a str,
+        redacted: &'a str,
+        opts: ConnectOptions,
+    ) -> BoxFuture<'a, Result<Db>>;
+
+    /// A byte-string value as a literal (generated scripts and batches).
+    fn value_bytes_literal(&self, b: &[u8]) -> String {
+        format!("X'{}'", hex::encode(b))
+    }
+
+    /// The text of a timestamp-with-time-zone value's literal (quoted by the caller).
+    fn value_timestamptz_text(&self, t: &chrono::DateTime<chrono::Utc>) -> String {
+        t.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
     }
 }

@@ -180,12 +180,7 @@ pub async fn connect(url: &str) -> Result<Db> {
 pub async fn connect_with(url: &str, opts: ConnectOptions) -> Result<Db> {
     let redacted = crate::redact::register_url(url);
     let dialect = Dialect::from_url(url)?;
-    let db: Db = match dialect {
-        Dialect::Sqlite => Arc::new(sqlite::SqliteDb::connect(url, &redacted, opts).await?),
-        Dialect::Postgres => Arc::new(postgres::PgDb::connect(url, &redacted, opts).await?),
-        Dialect::Mysql => Arc::new(mysql::MySqlDb::connect(url, &redacted, opts).await?),
-    };
-    Ok(db)
+    dialect.sql().connect(url, &redacted, opts).await
 }
 
 /// Turn an sqlx error into a user-facing, redacted error naming the database.

@@ -1,12 +1,10 @@
 //! MySQL/MariaDB's SQL.
 
-use crate::db::Class;
-use crate::db::ColumnClass;
-use crate::db::Db;
-use crate::db::SqlDialect;
-use crate::db::dialect::HashColumn;
-use crate::db::model::Schema;
-use crate::db::model::Table;
+use crate::db::{
+    Class, ColumnClass, ConnectOptions, Db, SqlDialect,
+    dialect::HashColumn,
+    model::{Schema, Table},
+};
 use crate::error::Result;
 use futures::future::BoxFuture;
 
@@ -210,5 +208,17 @@ impl SqlDialect for Mysql {
             "year" => ColumnClass::new(Class::Int, false, normalized, engine_type, p),
             _ => ColumnClass::of_normalized(normalized, engine_type, p),
         }
+    }
+
+    fn connect<'a>(
+        &self,
+        url: &'a str,
+        redacted: &'a str,
+        opts: ConnectOptions,
+    ) -> BoxFuture<'a, Result<Db>> {
+        Box::pin(async move {
+            let db: Db = std::sync::Arc::new(super::MySqlDb::connect(url, redacted, opts).await?);
+            Ok(db)
+        })
     }
 }

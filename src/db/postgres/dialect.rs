@@ -1,12 +1,10 @@
 //! PostgreSQL's SQL.
 
-use crate::db::Class;
-use crate::db::ColumnClass;
-use crate::db::Db;
-use crate::db::SqlDialect;
-use crate::db::dialect::HashColumn;
-use crate::db::model::Schema;
-use crate::db::model::Table;
+use crate::db::{
+    Class, ColumnClass, ConnectOptions, Db, SqlDialect,
+    dialect::HashColumn,
+    model::{Schema, Table},
+};
 use crate::error::Result;
 use futures::future::BoxFuture;
 
@@ -209,5 +207,23 @@ impl SqlDialect for Postgres {
             return ColumnClass::new(Class::Int, false, normalized, engine_type, 6);
         }
         ColumnClass::of_normalized(normalized, engine_type, self.default_time_precision())
+    }
+
+    fn connect<'a>(
+        &self,
+        url: &'a str,
+        redacted: &'a str,
+        opts: ConnectOptions,
+    ) -> BoxFuture<'a, Result<Db>> {
+        Box::pin(async move {
+            let db: Db = std::sync::Arc::new(super::PgDb::connect(url, redacted, opts).await?);
+            Ok(db)
+        })
+    }
+    fn value_bytes_literal(&self, b: &[u8]) -> String {
+        format!("'\\x{}'::bytea", hex::encode(b))
+    }
+    fn value_timestamptz_text(&self, t: &chrono::DateTime<chrono::Utc>) -> String {
+        t.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string()
     }
 }

@@ -1,12 +1,10 @@
 //! SQLite's SQL.
 
-use crate::db::Class;
-use crate::db::ColumnClass;
-use crate::db::Db;
-use crate::db::SqlDialect;
-use crate::db::dialect::HashColumn;
-use crate::db::model::Schema;
-use crate::db::model::Table;
+use crate::db::{
+    Class, ColumnClass, ConnectOptions, Db, SqlDialect,
+    dialect::HashColumn,
+    model::{Schema, Table},
+};
 use crate::error::Result;
 use futures::future::BoxFuture;
 
@@ -124,5 +122,17 @@ impl SqlDialect for Sqlite {
     fn column_class(&self, engine_type: &str, _normalized: &str) -> ColumnClass {
         // the declared type is only a hint: its affinity-like reading decides
         super::types::declared_class(engine_type)
+    }
+
+    fn connect<'a>(
+        &self,
+        url: &'a str,
+        redacted: &'a str,
+        opts: ConnectOptions,
+    ) -> BoxFuture<'a, Result<Db>> {
+        Box::pin(async move {
+            let db: Db = std::sync::Arc::new(super::SqliteDb::connect(url, redacted, opts).await?);
+            Ok(db)
+        })
     }
 }
