@@ -56,7 +56,8 @@ impl Dialect {
     }
 
     /// This engine's SQL: the one registry from dialect to implementation.
-    /// Adding an engine is a folder under `src/db/` and one line here.
+    /// Adding an engine is a folder under `src/db/` implementing [`SqlDialect`], a
+    /// variant of this enum with its URL schemes in `from_url`, and one line here.
     pub fn sql(self) -> &'static dyn SqlDialect {
         match self {
             Dialect::Sqlite => &sqlite::SQL,
