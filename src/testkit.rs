@@ -42,7 +42,7 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        if self.dialect == Dialect::Sqlite {
+        if self.dialect.sql().admin_database().is_none() {
             return;
         }
         let server = self.server_url.clone();
@@ -64,13 +64,7 @@ impl Drop for TestDb {
                     )
                     .await
                     {
-                        let sql = match dialect {
-                            Dialect::Postgres => format!(
-                                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                                dialect.quote_ident(&name)
-                            ),
-                            _ => format!("DROP DATABASE IF EXISTS {}", dialect.quote_ident(&name)),
-                        };
+                        let sql = dialect.sql().drop_database(&name);
                         let _ = admin.execute(&sql).await;
                         admin.close().await;
                     }
@@ -82,10 +76,8 @@ impl Drop for TestDb {
 }
 
 fn admin_url(dialect: Dialect, server: &str) -> String {
-    match dialect {
-        Dialect::Postgres => format!("{}/postgres", server.trim_end_matches('/')),
-        _ => format!("{}/mysql", server.trim_end_matches('/')),
-    }
+    let admin = dialect.sql().admin_database().unwrap_or_default();
+    format!("{}/{admin}", server.trim_end_matches('/'))
 }
 
 fn unique_name(prefix: &str) -> String {
@@ -127,17 +119,8 @@ async fn server_db(dialect: Dialect, server: String, label: &str) -> Option<Test
             return None;
         }
     };
-    let name = unique_name(match dialect {
-        Dialect::Postgres => "pg",
-        _ => "my",
-    });
-    let create = match dialect {
-        Dialect::Mysql => format!(
-            "CREATE DATABASE {} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
-            dialect.quote_ident(&name)
-        ),
-        _ => format!("CREATE DATABASE {}", dialect.quote_ident(&name)),
-    };
+    let name = unique_name(dialect.sql().tag());
+    let create = dialect.sql().create_database(&name);
     admin
         .execute(&create)
         .await

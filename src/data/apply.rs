@@ -22,10 +22,7 @@ pub fn literal(d: Dialect, v: &Value, plan: &ColumnPlan) -> String {
     let native = plan.target_native;
     match normalize(v, &exact) {
         Norm::Null => "NULL".into(),
-        Norm::Bool(b) => match (d, native) {
-            (Dialect::Postgres, Class::Bool) => if b { "TRUE" } else { "FALSE" }.into(),
-            _ => if b { "1" } else { "0" }.into(),
-        },
+        Norm::Bool(b) => d.sql().bool_literal(b, native),
         Norm::Int(i) => i.to_string(),
         Norm::Dec(x) => x.to_string(),
         Norm::Float(f) => {
@@ -49,25 +46,12 @@ pub fn literal(d: Dialect, v: &Value, plan: &ColumnPlan) -> String {
                 let secs = u.div_euclid(1_000_000) as i64;
                 let nanos = (u.rem_euclid(1_000_000) * 1000) as u32;
                 let t = DateTime::from_timestamp(secs, nanos).unwrap_or_default();
-                let text = match d {
-                    // PostgreSQL ignores the offset for timestamp without time zone
-                    Dialect::Postgres => t.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string(),
-                    // the MySQL session time zone is UTC
-                    Dialect::Mysql => t.format("%Y-%m-%d %H:%M:%S%.6f").to_string(),
-                    Dialect::Sqlite => t.format("%Y-%m-%d %H:%M:%S%.f").to_string(),
-                };
-                d.quote_literal(&text)
+                d.quote_literal(&d.sql().timestamp_text(&t))
             }
         }
         Norm::Date(x) => d.quote_literal(&x.format("%Y-%m-%d").to_string()),
         Norm::Uuid(u) => d.quote_literal(&u.hyphenated().to_string()),
-        Norm::Bytes(b) => match d {
-            Dialect::Postgres if native == Class::Bytes => {
-                format!("decode('{}', 'hex')", hex::encode(b))
-            }
-            Dialect::Postgres => d.quote_literal(&String::from_utf8_lossy(&b)),
-            _ => format!("X'{}'", hex::encode(b)),
-        },
+        Norm::Bytes(b) => d.sql().bytes_literal(&b, native),
         Norm::Text(s) | Norm::Json(s) | Norm::Raw(s) => d.quote_literal(&s),
     }
 }
@@ -123,11 +107,7 @@ fn all_where(d: Dialect, plan: &Plan, row: &[Value]) -> String {
         .map(|(i, c)| {
             let l = literal(d, &row[i], c);
             let c = col(d, c);
-            match d {
-                Dialect::Postgres => format!("{c} IS NOT DISTINCT FROM {l}"),
-                Dialect::Mysql => format!("{c} <=> {l}"),
-                Dialect::Sqlite => format!("{c} IS {l}"),
-            }
+            d.sql().null_safe_eq(&c, &l)
         })
         .collect::<Vec<_>>()
         .join(" AND ")
@@ -155,15 +135,7 @@ pub fn statements_for(d: Dialect, plan: &Plan, diff: &Difference) -> Vec<String>
         Difference::OnlyInTarget { row, count } => {
             if plan.multiset {
                 let w = all_where(d, plan, row);
-                vec![match d {
-                    Dialect::Postgres => format!(
-                        "DELETE FROM {t} WHERE ctid IN (SELECT ctid FROM {t} WHERE {w} LIMIT {count})"
-                    ),
-                    Dialect::Mysql => format!("DELETE FROM {t} WHERE {w} LIMIT {count}"),
-                    Dialect::Sqlite => format!(
-                        "DELETE FROM {t} WHERE rowid IN (SELECT rowid FROM {t} WHERE {w} LIMIT {count})"
-                    ),
-                }]
+                vec![d.sql().delete_limited(&t, &w, *count)]
             } else {
                 vec![format!("DELETE FROM {t} WHERE {}", key_where(d, plan, row))]
             }

@@ -223,9 +223,9 @@ pub async fn build_plan(source: &Db, target: &Db, opts: &DiffOptions) -> Result<
         let class = match forced.or_else(|| {
             common_class(
                 sc.native,
-                sd == Dialect::Sqlite,
+                sd.sql().dynamic_typing(),
                 tc.native,
-                td == Dialect::Sqlite,
+                td.sql().dynamic_typing(),
             )
         }) {
             Some(c) => c,
@@ -274,8 +274,8 @@ pub async fn build_plan(source: &Db, target: &Db, opts: &DiffOptions) -> Result<
         if class == Class::Timestamp
             && sc.native == tc.native
             && sc.tz != tc.tz
-            && sd != Dialect::Sqlite
-            && td != Dialect::Sqlite
+            && !sd.sql().dynamic_typing()
+            && !td.sql().dynamic_typing()
         {
             notes.push(format!(
                 "\"{n}\": timestamp without time zone on the {} side read as UTC",

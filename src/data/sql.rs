@@ -36,7 +36,18 @@ impl Native {
 
 /// One column of one side in generated SQL: its (quoted) expression, plan and native type.
 pub type Col<'a> = (String, &'a ColumnPlan, Native);
-use crate::db::Dialect;
+use crate::db::{Dialect, HashColumn};
+
+/// The column as the dialect's hashing expressions see it.
+fn hash_column(plan: &ColumnPlan, native: Native) -> HashColumn {
+    HashColumn {
+        class: plan.class,
+        scale: plan.scale,
+        precision: plan.precision,
+        native: native.class,
+        exact_scale: native.exact_scale,
+    }
+}
 
 /// Can both sides' SQL produce this column's canonical text identically?
 pub fn pushdown_ok(plan: &ColumnPlan, source: Dialect, target: Dialect) -> bool {
@@ -45,144 +56,26 @@ pub fn pushdown_ok(plan: &ColumnPlan, source: Dialect, target: Dialect) -> bool 
     }
     match plan.class {
         // Float and JSON text differs between engines; the same engine agrees with itself.
-        Class::Float | Class::Json => {
-            source == target && source != Dialect::Sqlite || {
-                source == Dialect::Sqlite && target == Dialect::Sqlite
-            }
-        }
+        Class::Float | Class::Json => source == target,
         _ => true,
     }
 }
 
-fn pow10(p: u32) -> i128 {
-    10i128.pow(p)
-}
-
 /// The canonical text of column `col` (already quoted) whose engine-native class is `native`.
 pub fn norm_text(d: Dialect, col: &str, plan: &ColumnPlan, native: Native) -> String {
-    match d {
-        Dialect::Postgres => pg_text(col, plan, native),
-        Dialect::Mysql => my_text(col, plan, native),
-        // SQLite never hashes in SQL; cutover hashes its streamed rows.
-        Dialect::Sqlite => col.to_string(),
-    }
+    d.sql().canonical_text(col, &hash_column(plan, native))
 }
 
-fn pg_text(c: &str, plan: &ColumnPlan, n: Native) -> String {
-    let native = n.class;
-    match plan.class {
-        Class::Int => format!("({c})::text"),
-        Class::Decimal if n.exact_scale => format!("({c})::text"),
-        Class::Decimal => match plan.scale {
-            Some(s) => format!("round(({c})::numeric, {s})::text"),
-            None => format!("trim_scale(({c})::numeric)::text"),
-        },
-        Class::Float => format!("({c})::text"),
-        Class::Bool => match native {
-            Class::Bool => format!("CASE WHEN {c} THEN '1' WHEN NOT {c} THEN '0' END"),
-            _ => format!("CASE WHEN {c} <> 0 THEN '1' WHEN {c} = 0 THEN '0' END"),
-        },
-        Class::Text | Class::Any => format!("({c})::text"),
-        Class::Bytes => match native {
-            Class::Bytes => format!("encode({c}, 'hex')"),
-            _ => format!("encode(convert_to(({c})::text, 'UTF8'), 'hex')"),
-        },
-        Class::Date => format!("to_char({c}, 'YYYY-MM-DD')"),
-        Class::Time | Class::Timestamp => {
-            let p = plan.precision.min(6);
-            format!("round(extract(epoch from {c}) * {})::text", pow10(p))
-        }
-        Class::Uuid => match native {
-            Class::Uuid => format!("({c})::text"),
-            _ => format!("lower(({c})::text)"),
-        },
-        Class::Json => format!("({c})::jsonb::text"),
-    }
-}
-
-fn my_text(c: &str, plan: &ColumnPlan, n: Native) -> String {
-    let native = n.class;
-    match plan.class {
-        Class::Int => format!("CAST({c} AS CHAR)"),
-        Class::Decimal if n.exact_scale => format!("CAST({c} AS CHAR)"),
-        Class::Decimal => match (plan.scale, native) {
-            (Some(s), Class::Decimal) => format!("CAST(ROUND({c}, {s}) AS CHAR)"),
-            (Some(s), _) => format!("CAST(ROUND(CAST({c} AS DECIMAL(65,30)), {s}) AS CHAR)"),
-            (None, Class::Int) => format!("CAST({c} AS CHAR)"),
-            // MySQL decimals always have a declared scale; strip zeros for "exact"
-            (None, _) => format!(
-                "TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM CAST(CAST({c} AS DECIMAL(65,30)) AS CHAR)))"
-            ),
-        },
-        Class::Float => format!("CAST({c} AS CHAR)"),
-        Class::Bool => format!("CASE WHEN {c} <> 0 THEN '1' WHEN {c} = 0 THEN '0' END"),
-        Class::Text | Class::Any => format!("CONVERT({c} USING utf8mb4)"),
-        Class::Bytes => format!("LOWER(HEX({c}))"),
-        Class::Date => format!("DATE_FORMAT({c}, '%Y-%m-%d')"),
-        Class::Time => {
-            let div = pow10(6 - plan.precision.min(6));
-            let micros = format!(
-                "((HOUR({c}) * 3600 + MINUTE({c}) * 60 + SECOND({c})) * 1000000 + MICROSECOND({c}))"
-            );
-            if div == 1 {
-                format!("CAST({micros} AS CHAR)")
-            } else {
-                format!("CAST(ROUND({micros} / {div}) AS CHAR)")
-            }
-        }
-        Class::Timestamp => {
-            let div = pow10(6 - plan.precision.min(6));
-            let micros = format!("TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', {c})");
-            if div == 1 {
-                format!("CAST({micros} AS CHAR)")
-            } else {
-                format!("CAST(ROUND({micros} / {div}) AS CHAR)")
-            }
-        }
-        Class::Uuid => format!("LOWER(CAST({c} AS CHAR))"),
-        Class::Json => format!("CAST({c} AS CHAR)"),
-    }
-}
-
-/// Is this class's canonical text free text (length-prefixed when serialized)?
-pub fn textual(class: Class) -> bool {
-    matches!(class, Class::Text | Class::Any | Class::Json)
-}
-
-/// `N` for NULL; `V<text>;` or `V<byte length>:<text>` (see `normalize::serialize_field`).
-/// The canonical text `t` is evaluated once unless it is free text.
-fn field(d: Dialect, t: &str, class: Class, nullable: bool) -> String {
-    if !nullable {
-        // never NULL on this side: the NULL marker cannot occur
-        return match (d, textual(class)) {
-            (Dialect::Mysql, true) => format!("CONCAT('V', LENGTH({t}), ':', {t})"),
-            (Dialect::Mysql, false) => format!("CONCAT('V', {t}, ';')"),
-            (_, true) => format!("'V' || octet_length({t})::text || ':' || {t}"),
-            (_, false) => format!("'V' || {t} || ';'"),
-        };
-    }
-    match (d, textual(class)) {
-        (Dialect::Mysql, true) => format!("COALESCE(CONCAT('V', LENGTH({t}), ':', {t}), 'N')"),
-        (Dialect::Mysql, false) => format!("COALESCE(CONCAT('V', {t}, ';'), 'N')"),
-        (_, true) => format!("coalesce('V' || octet_length({t})::text || ':' || {t}, 'N')"),
-        (_, false) => format!("coalesce('V' || {t} || ';', 'N')"),
-    }
-}
-
-fn concat(d: Dialect, parts: &[String]) -> String {
-    match d {
-        Dialect::Mysql => format!("CONCAT({})", parts.join(", ")),
-        _ => parts.join(" || "),
-    }
-}
+pub use crate::db::textual;
 
 /// The serialized hash input of the given columns, each (quoted column, plan, native).
 fn input(d: Dialect, cols: &[Col]) -> String {
+    let sql = d.sql();
     let parts: Vec<String> = cols
         .iter()
-        .map(|(c, p, n)| field(d, &norm_text(d, c, p, *n), p.class, n.nullable))
+        .map(|(c, p, n)| sql.hash_field(&norm_text(d, c, p, *n), textual(p.class), n.nullable))
         .collect();
-    concat(d, &parts)
+    sql.concat(&parts)
 }
 
 /// Is the bucket of these key columns the key itself modulo the bucket count?
@@ -194,49 +87,17 @@ pub fn int_bucketing(keys: &[&ColumnPlan]) -> bool {
 pub fn bucket(d: Dialect, keys: &[Col], modulus: i64) -> String {
     let plans: Vec<&ColumnPlan> = keys.iter().map(|k| k.1).collect();
     if int_bucketing(&plans) {
-        return match d {
-            Dialect::Mysql => format!("MOD({}, {modulus})", keys[0].0),
-            _ => format!("({} % {modulus})", keys[0].0),
-        };
+        return d.sql().int_mod(&keys[0].0, modulus);
     }
-    md5_bucket(d, &input(d, keys), modulus)
+    d.sql().md5_bucket(&input(d, keys), modulus)
 }
 
 /// An ORDER BY term that sorts exactly like `Norm`'s ordering: bytewise for text
 /// (never the column's collation), NULLs first.
 pub fn order_term(d: Dialect, c: &str, plan: &ColumnPlan, native: Native) -> String {
-    let native = native.class;
     let textual = matches!(plan.class, Class::Text | Class::Any | Class::Json)
-        || (plan.class == Class::Uuid && native != Class::Uuid);
-    match d {
-        Dialect::Postgres => {
-            if plan.class == Class::Uuid && native != Class::Uuid {
-                format!("lower({c}) COLLATE \"C\" NULLS FIRST")
-            } else if textual {
-                format!("({c})::text COLLATE \"C\" NULLS FIRST")
-            } else {
-                format!("{c} NULLS FIRST")
-            }
-        }
-        Dialect::Mysql => {
-            if plan.class == Class::Uuid {
-                format!("CAST(LOWER({c}) AS BINARY)")
-            } else if textual {
-                format!("CAST({c} AS BINARY)")
-            } else {
-                c.to_string()
-            }
-        }
-        Dialect::Sqlite => {
-            if plan.class == Class::Uuid {
-                format!("lower({c})")
-            } else if textual {
-                format!("{c} COLLATE BINARY")
-            } else {
-                c.to_string()
-            }
-        }
-    }
+        || (plan.class == Class::Uuid && native.class != Class::Uuid);
+    d.sql().order_term(c, &hash_column(plan, native), textual)
 }
 
 /// A group-by/compare term that never merges values a collation deems equal.
@@ -245,27 +106,24 @@ pub fn exact_term(d: Dialect, c: &str, plan: &ColumnPlan) -> String {
         plan.class,
         Class::Text | Class::Any | Class::Uuid | Class::Json
     );
-    match d {
-        Dialect::Postgres if textual => format!("({c})::text COLLATE \"C\""),
-        Dialect::Mysql if textual => format!("CAST({c} AS BINARY)"),
-        Dialect::Sqlite if textual => format!("{c} COLLATE BINARY"),
-        _ => c.to_string(),
-    }
+    d.sql().exact_term(c, textual)
 }
 
-fn md5_64(d: Dialect, input: &str) -> String {
-    match d {
-        Dialect::Mysql => format!("CAST(CONV(SUBSTRING(MD5({input}), 1, 16), 16, 10) AS UNSIGNED)"),
-        _ => format!("('x' || substr(md5({input}), 1, 16))::bit(64)::bigint"),
-    }
-}
+pub const NULL_BUCKET: i64 = i64::MIN;
 
-fn md5_bucket(d: Dialect, input: &str, modulus: i64) -> String {
-    match d {
-        Dialect::Mysql => {
-            format!("(CAST(CONV(SUBSTRING(MD5({input}), 1, 8), 16, 10) AS UNSIGNED) % {modulus})")
-        }
-        _ => format!("(('x' || substr(md5({input}), 1, 8))::bit(32)::bigint % {modulus})"),
+/// `expr IN (...)`, treating NULL_BUCKET as `expr IS NULL`.
+pub fn in_list(expr: &str, set: &[i64]) -> String {
+    let vals: Vec<String> = set
+        .iter()
+        .filter(|b| **b != NULL_BUCKET)
+        .map(|b| b.to_string())
+        .collect();
+    let has_null = set.contains(&NULL_BUCKET);
+    match (vals.is_empty(), has_null) {
+        (true, true) => format!("{expr} IS NULL"),
+        (true, false) => "1 = 0".to_string(),
+        (false, false) => format!("{expr} IN ({})", vals.join(",")),
+        (false, true) => format!("({expr} IN ({}) OR {expr} IS NULL)", vals.join(",")),
     }
 }
 
@@ -292,7 +150,7 @@ pub fn aggregate_sql(
         );
     }
     if let Some((m, set)) = within {
-        conds.push(super::diff::in_list(&bucket(d, keys, m), set));
+        conds.push(in_list(&bucket(d, keys, m), set));
     }
     let w = if conds.is_empty() {
         String::new()
@@ -302,6 +160,19 @@ pub fn aggregate_sql(
     format!(
         "SELECT b, COUNT(*), SUM(h) FROM (SELECT {} AS b, {} AS h FROM {table}{w}) s GROUP BY b",
         bucket(d, keys, modulus),
-        md5_64(d, &input(d, cols)),
+        d.sql().md5_64(&input(d, cols)),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn in_lists_keep_the_null_bucket() {
+        assert_eq!(in_list("b", &[1, 2]), "b IN (1,2)");
+        assert_eq!(in_list("b", &[NULL_BUCKET]), "b IS NULL");
+        assert_eq!(in_list("b", &[NULL_BUCKET, 3]), "(b IN (3) OR b IS NULL)");
+        assert_eq!(in_list("b", &[]), "1 = 0");
+    }
 }

@@ -3,7 +3,7 @@
 
 use super::introspect::{list_tables, table_info};
 use super::normalize::{Class, ColumnPlan, common_class, normalize};
-use crate::db::{Db, Dialect, Value};
+use crate::db::{Db, Value};
 use crate::error::Result;
 use serde::Serialize;
 
@@ -58,7 +58,13 @@ async fn facts(db: &Db, table: &str, updated: Option<&str>) -> Result<Option<Sid
         Some(u) => info.column(u),
         None => UPDATED_COLUMNS.iter().find_map(|c| info.column(c)),
     }
-    .map(|c| (c.name.clone(), c.native, db.dialect() == Dialect::Sqlite));
+    .map(|c| {
+        (
+            c.name.clone(),
+            c.native,
+            db.dialect().sql().dynamic_typing(),
+        )
+    });
     let d = db.dialect();
     let t = d.quote_qualified(table);
     let sql = match &col {

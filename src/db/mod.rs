@@ -3,15 +3,22 @@
 //! sqlx's `Any` driver cannot read NUMERIC or TIMESTAMP, so each engine has its own
 //! implementation that decodes every column into the engine-neutral [`Value`].
 
+pub(crate) mod catalog;
+mod class;
+mod dialect;
 mod engine_impl;
+pub mod model;
 mod mysql;
 mod postgres;
 pub mod refinery_adapter;
 mod split;
 mod sqlite;
 mod targets;
+pub mod types;
 mod value;
 
+pub use class::{Class, ColumnClass};
+pub use dialect::{HashColumn, SqlDialect, textual};
 pub use split::{Statement, split_statements};
 pub use sqlite::sqlite_path;
 pub use targets::{TargetSpec, Targets};
@@ -48,20 +55,24 @@ impl Dialect {
         }
     }
 
-    pub fn name(self) -> &'static str {
+    /// This engine's SQL: the one registry from dialect to implementation.
+    /// Adding an engine is a folder under `src/db/` implementing [`SqlDialect`], a
+    /// variant of this enum with its URL schemes in `from_url`, and one line here.
+    pub fn sql(self) -> &'static dyn SqlDialect {
         match self {
-            Dialect::Sqlite => "SQLite",
-            Dialect::Postgres => "PostgreSQL",
-            Dialect::Mysql => "MySQL/MariaDB",
+            Dialect::Sqlite => &sqlite::SQL,
+            Dialect::Postgres => &postgres::SQL,
+            Dialect::Mysql => &mysql::SQL,
         }
+    }
+
+    pub fn name(self) -> &'static str {
+        self.sql().name()
     }
 
     /// Quote an identifier (table, column) for this dialect. Never paste identifiers raw.
     pub fn quote_ident(self, ident: &str) -> String {
-        match self {
-            Dialect::Mysql => format!("`{}`", ident.replace('`', "``")),
-            _ => format!("\"{}\"", ident.replace('"', "\"\"")),
-        }
+        self.sql().quote_ident(ident)
     }
 
     /// Quote a possibly schema-qualified name (`schema.table`) part by part.
@@ -74,23 +85,17 @@ impl Dialect {
 
     /// Quote a string literal for this dialect.
     pub fn quote_literal(self, s: &str) -> String {
-        match self {
-            Dialect::Mysql => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "''")),
-            _ => format!("'{}'", s.replace('\'', "''")),
-        }
+        self.sql().quote_literal(s)
     }
 
     /// Positional bind placeholder number `n` (1-based).
     pub fn placeholder(self, n: usize) -> String {
-        match self {
-            Dialect::Postgres => format!("${n}"),
-            _ => "?".to_string(),
-        }
+        self.sql().placeholder(n)
     }
 
     /// Whether DDL takes part in transactions (it does not on MySQL/MariaDB).
     pub fn transactional_ddl(self) -> bool {
-        !matches!(self, Dialect::Mysql)
+        self.sql().transactional_ddl()
     }
 }
 
@@ -176,12 +181,7 @@ pub async fn connect(url: &str) -> Result<Db> {
 pub async fn connect_with(url: &str, opts: ConnectOptions) -> Result<Db> {
     let redacted = crate::redact::register_url(url);
     let dialect = Dialect::from_url(url)?;
-    let db: Db = match dialect {
-        Dialect::Sqlite => Arc::new(sqlite::SqliteDb::connect(url, &redacted, opts).await?),
-        Dialect::Postgres => Arc::new(postgres::PgDb::connect(url, &redacted, opts).await?),
-        Dialect::Mysql => Arc::new(mysql::MySqlDb::connect(url, &redacted, opts).await?),
-    };
-    Ok(db)
+    dialect.sql().connect(url, &redacted, opts).await
 }
 
 /// Turn an sqlx error into a user-facing, redacted error naming the database.

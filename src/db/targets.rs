@@ -18,7 +18,9 @@ pub struct TargetSpec {
 impl TargetSpec {
     /// For SQLite targets, the database file.
     pub fn sqlite_file(&self) -> Option<std::path::PathBuf> {
-        (self.dialect == Dialect::Sqlite)
+        self.dialect
+            .sql()
+            .is_file()
             .then(|| std::path::PathBuf::from(db::sqlite_path(&self.url)))
     }
 }

@@ -122,42 +122,19 @@ impl<T: Into<Value>> From<Option<T>> for Value {
 impl Value {
     /// This value as an SQL literal in `dialect` (for generated scripts and batches).
     pub fn to_sql_literal(&self, dialect: super::Dialect) -> String {
-        use super::Dialect;
         match self {
             Value::Null => "NULL".into(),
-            Value::Bool(b) => match dialect {
-                Dialect::Postgres => {
-                    if *b {
-                        "TRUE".into()
-                    } else {
-                        "FALSE".into()
-                    }
-                }
-                _ => {
-                    if *b {
-                        "1".into()
-                    } else {
-                        "0".into()
-                    }
-                }
-            },
+            Value::Bool(b) => dialect.sql().bool_literal(*b, super::Class::Bool),
             Value::Int(i) => i.to_string(),
             Value::UInt(u) => u.to_string(),
             Value::Float(f) if f.is_finite() => format!("{f:?}"),
             Value::Float(f) => dialect.quote_literal(&f.to_string()),
             Value::Decimal(d) => d.to_string(),
-            Value::Bytes(b) => match dialect {
-                Dialect::Postgres => format!("'\\x{}'::bytea", hex::encode(b)),
-                Dialect::Mysql => format!("X'{}'", hex::encode(b)),
-                Dialect::Sqlite => format!("X'{}'", hex::encode(b)),
-            },
+            Value::Bytes(b) => dialect.sql().value_bytes_literal(b),
             Value::Json(j) => dialect.quote_literal(&j.to_string()),
-            Value::TimestampTz(t) => match dialect {
-                Dialect::Postgres => {
-                    dialect.quote_literal(&t.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string())
-                }
-                _ => dialect.quote_literal(&t.format("%Y-%m-%d %H:%M:%S%.6f").to_string()),
-            },
+            Value::TimestampTz(t) => {
+                dialect.quote_literal(&dialect.sql().value_timestamptz_text(t))
+            }
             Value::Timestamp(t) => {
                 dialect.quote_literal(&t.format("%Y-%m-%d %H:%M:%S%.6f").to_string())
             }

@@ -72,12 +72,12 @@ impl Ledger {
     /// Open (creating if needed) a ledger and bring its schema up to date.
     pub async fn open(url: &str) -> Result<Ledger> {
         let dialect = Dialect::from_url(url)?;
-        if dialect == Dialect::Mysql {
+        if !dialect.sql().can_hold_ledger() {
             return Err(Error::bad_input(
                 "the ledger must be SQLite or PostgreSQL, not MySQL/MariaDB",
             ));
         }
-        if dialect == Dialect::Sqlite {
+        if dialect.sql().is_file() {
             let path = db::sqlite_path(url);
             if let Some(parent) = Path::new(&path).parent()
                 && !parent.as_os_str().is_empty()
@@ -99,9 +99,8 @@ impl Ledger {
         )
         .await
         .map_err(|e| e.context("ledger"))?;
-        if dialect == Dialect::Sqlite {
-            // WAL lets another process (cutover approve/status) read while a run writes.
-            let _ = db.execute("PRAGMA journal_mode=WAL").await;
+        if let Some(setup) = dialect.sql().concurrent_read_setup() {
+            let _ = db.execute(setup).await;
         }
         let ledger = Ledger {
             redacted: db.redacted_url().to_string(),

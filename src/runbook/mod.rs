@@ -174,7 +174,7 @@ fn url_value(
     crate::redact::register_url(&url);
     crate::redact::check_url(&url).map_err(|m| src.error(span, m))?;
     let dialect = Dialect::from_url(&url).map_err(|e| src.error(span, e.message))?;
-    let url = if dialect == Dialect::Sqlite {
+    let url = if dialect.sql().is_file() {
         resolve_sqlite_url(&url, dir)
     } else {
         url

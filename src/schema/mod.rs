@@ -12,19 +12,15 @@ pub mod ddl;
 pub mod diff;
 pub mod migrate;
 pub mod model;
-mod mysql;
-mod postgres;
 pub mod report;
 pub mod snapshot;
-mod sqlite;
-mod sqlparse;
 pub mod types;
 
 pub use diff::{Change, ChangeKind, ObjectKind, SchemaDiff};
 pub use migrate::{Migration, PlanOptions, RowCounts, SchemaHazard};
 pub use model::*;
 
-use crate::db::{self, Db, Dialect, Value};
+use crate::db::{self, Db, Value};
 use crate::error::{Error, Result};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -32,29 +28,9 @@ use std::path::Path;
 /// cutover's own bookkeeping tables, left out of every schema unless asked for.
 pub const BOOKKEEPING_TABLES: &[&str] = &["cutover_marks", "refinery_schema_history"];
 
-pub(crate) fn text_of(v: &Value) -> String {
-    match v {
-        Value::Null => String::new(),
-        Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
-        other => other.to_string(),
-    }
-}
-
-pub(crate) fn opt_text(v: &Value) -> Option<String> {
-    (!v.is_null()).then(|| text_of(v))
-}
-
-pub(crate) fn int_of(v: &Value) -> i64 {
-    v.as_i64().unwrap_or(0)
-}
-
 /// Read the schema of a database.
 pub async fn introspect(db: &Db) -> Result<Schema> {
-    let r = match db.dialect() {
-        Dialect::Sqlite => sqlite::introspect(db).await,
-        Dialect::Postgres => postgres::introspect(db).await,
-        Dialect::Mysql => mysql::introspect(db).await,
-    };
+    let r = db.dialect().sql().introspect(db).await;
     r.map_err(|e| e.context(format!("reading the schema of {}", db.redacted_url())))
 }
 
@@ -187,25 +163,13 @@ pub async fn count_rows(
     let d = db.dialect();
     for t in schema.tables.iter().filter(|t| tables.contains(&t.qname())) {
         let q = ddl::Ddl::new(d, d).qt(t);
-        let estimate = match d {
-            Dialect::Postgres => db
-                .query(
-                    "SELECT reltuples::bigint FROM pg_class WHERE oid = $1::regclass",
-                    &[Value::Text(q.clone())],
-                )
+        let estimate = match d.sql().row_estimate(&q, &t.name) {
+            Some((sql, name)) => db
+                .query(sql, &[Value::Text(name)])
                 .await?
                 .scalar()
                 .and_then(Value::as_i64),
-            Dialect::Mysql => db
-                .query(
-                    "SELECT TABLE_ROWS FROM information_schema.TABLES \
-                     WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
-                    &[Value::Text(t.name.clone())],
-                )
-                .await?
-                .scalar()
-                .and_then(Value::as_i64),
-            Dialect::Sqlite => None,
+            None => None,
         };
         if let Some(e) = estimate
             && e >= 0

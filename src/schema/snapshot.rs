@@ -134,10 +134,9 @@ pub async fn fingerprint(db: &Db, t: &super::Table) -> Result<TableData> {
         .map(|c| d.quote_ident(&c.name))
         .collect::<Vec<_>>()
         .join(", ");
-    let sql = match d {
-        // one exact text per row, whatever the column types
-        Dialect::Postgres => format!("SELECT ROW({cols})::text FROM {q}"),
-        _ => format!("SELECT {cols} FROM {q}"),
+    let sql = match d.sql().row_text(&cols) {
+        Some(row) => format!("SELECT {row} FROM {q}"),
+        None => format!("SELECT {cols} FROM {q}"),
     };
     let mut sum: u128 = 0;
     let mut rows = 0u64;

@@ -6,6 +6,7 @@
 //! equivalences were assumed. docs/schema.md lists the same table.
 
 use crate::db::Dialect;
+pub use crate::db::types::{normalize_type, render_type, split_params, squash_ws};
 
 /// A cross-engine equivalence rule: stable id and a one-line description.
 pub struct Rule {
@@ -86,111 +87,6 @@ pub const RULES: &[Rule] = &[
 
 pub fn rule(id: &str) -> Option<&'static Rule> {
     RULES.iter().find(|r| r.id == id)
-}
-
-fn squash_ws(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// Parameters in parentheses after a type name: `varchar(20)` -> ("varchar", Some("20")).
-fn split_params(t: &str) -> (String, Option<String>) {
-    match t.find('(') {
-        Some(i) if t.ends_with(')') => (
-            t[..i].trim().to_string(),
-            Some(t[i + 1..t.len() - 1].replace(' ', "")),
-        ),
-        Some(i) => {
-            // `timestamp(3) with time zone`
-            let close = t[i..].find(')').map(|c| c + i).unwrap_or(t.len() - 1);
-            let base = format!("{}{}", &t[..i], &t[close + 1..]);
-            (squash_ws(&base), Some(t[i + 1..close].replace(' ', "")))
-        }
-        None => (t.trim().to_string(), None),
-    }
-}
-
-/// The engine-neutral spelling of an engine's type. See [`RULES`].
-pub fn normalize_type(engine_type: &str, dialect: Dialect) -> String {
-    let lower = squash_ws(&engine_type.to_lowercase());
-    if lower.starts_with("enum(") {
-        return format!("enum{}", &engine_type.trim()[4..]);
-    }
-    let unsigned = lower.contains(" unsigned");
-    let lower = lower
-        .replace(" unsigned", "")
-        .replace(" zerofill", "")
-        .replace(" signed", "");
-    let (base, params) = split_params(&lower);
-    let u = if unsigned { "u" } else { "" };
-    let p = |dflt: &str| params.clone().unwrap_or_else(|| dflt.to_string());
-    let with = |name: &str| match &params {
-        Some(p) => format!("{name}({p})"),
-        None => name.to_string(),
-    };
-    match base.as_str() {
-        "tinyint" if params.as_deref() == Some("1") && dialect == Dialect::Mysql => "bool".into(),
-        "bool" | "boolean" => "bool".into(),
-        "tinyint" | "int1" => format!("{u}int8"),
-        "smallint" | "int2" | "smallserial" | "serial2" => format!("{u}int16"),
-        "mediumint" | "int3" => format!("{u}int24"),
-        "int" | "integer" | "int4" | "serial" | "serial4" if dialect == Dialect::Sqlite => {
-            "int64".into()
-        }
-        "int" | "integer" | "int4" | "serial" | "serial4" => format!("{u}int32"),
-        "bigint" | "int8" | "bigserial" | "serial8" => format!("{u}int64"),
-        "decimal" | "numeric" | "dec" | "fixed" => match &params {
-            Some(p) if p.contains(',') => format!("decimal({p})"),
-            Some(p) => format!("decimal({p},0)"),
-            None if dialect == Dialect::Mysql => "decimal(10,0)".into(),
-            None => "decimal".into(),
-        },
-        "real" | "float4" => {
-            if dialect == Dialect::Mysql {
-                "float64".into()
-            } else {
-                "float32".into()
-            }
-        }
-        "float" => {
-            if dialect == Dialect::Postgres || dialect == Dialect::Sqlite {
-                "float64".into()
-            } else {
-                "float32".into()
-            }
-        }
-        "double" | "double precision" | "float8" => "float64".into(),
-        "character varying" | "varchar" | "nvarchar" | "varchar2" => with("varchar"),
-        "character" | "char" | "bpchar" | "nchar" => format!("char({})", p("1")),
-        "text" | "tinytext" | "mediumtext" | "longtext" | "clob" | "citext" => "text".into(),
-        "bytea" | "blob" | "tinyblob" | "mediumblob" | "longblob" => "bytes".into(),
-        "binary" | "varbinary" => with(&base),
-        "date" => "date".into(),
-        "time" | "time without time zone" => "time".into(),
-        "time with time zone" | "timetz" => "timetz".into(),
-        "datetime" => "timestamp".into(),
-        "timestamp" if dialect == Dialect::Mysql => "timestamptz".into(),
-        "timestamp" | "timestamp without time zone" => "timestamp".into(),
-        "timestamptz" | "timestamp with time zone" => "timestamptz".into(),
-        "json" | "jsonb" => "json".into(),
-        "uuid" => "uuid".into(),
-        _ => lower.clone(),
-    }
-}
-
-/// SQLite's type affinity of a declared type (https://sqlite.org/datatype3.html 3.1).
-pub fn sqlite_affinity(declared: &str) -> &'static str {
-    let t = declared.to_uppercase();
-    if t.contains("INT") {
-        "integer"
-    } else if t.contains("CHAR") || t.contains("CLOB") || t.contains("TEXT") {
-        "text"
-    } else if t.contains("BLOB") || t.trim().is_empty() {
-        "blob"
-    } else if t.contains("REAL") || t.contains("FLOA") || t.contains("DOUB") {
-        "real"
-    } else {
-        "numeric"
-    }
 }
 
 /// Whether a normalized type fits a SQLite affinity.
@@ -294,10 +190,12 @@ pub fn compare_types(
     if strip_ts(a_norm) == strip_ts(b_norm) {
         return TypeMatch::ByRule(family_rule(a_norm));
     }
-    if a_dialect == Dialect::Sqlite && fits_affinity(b_norm, sqlite_affinity(a_engine)) {
-        return TypeMatch::ByRule("sqlite-affinity");
-    }
-    if b_dialect == Dialect::Sqlite && fits_affinity(a_norm, sqlite_affinity(b_engine)) {
+    let fits = |d: Dialect, declared: &str, other_norm: &str| {
+        d.sql()
+            .affinity(declared)
+            .is_some_and(|aff| fits_affinity(other_norm, aff))
+    };
+    if fits(a_dialect, a_engine, b_norm) || fits(b_dialect, b_engine, a_norm) {
         return TypeMatch::ByRule("sqlite-affinity");
     }
     TypeMatch::Different
@@ -436,103 +334,9 @@ pub fn normalize_expr(s: &str) -> String {
     out
 }
 
-/// A type for `dialect` equivalent to the normalized type `norm` (for migrations
-/// across engines). Same-engine migrations use the engine's own type text instead.
-pub fn render_type(norm: &str, dialect: Dialect) -> String {
-    let (fam, params) = split_params(norm);
-    let par = |d: &str| params.clone().unwrap_or_else(|| d.to_string());
-    use Dialect::*;
-    match (fam.as_str(), dialect) {
-        ("bool", Postgres) => "boolean".into(),
-        ("bool", Mysql) => "tinyint(1)".into(),
-        ("bool", Sqlite) => "BOOLEAN".into(),
-        ("int8" | "int16", Postgres) => "smallint".into(),
-        ("int24" | "int32", Postgres) => "integer".into(),
-        ("int64", Postgres) => "bigint".into(),
-        ("uint8" | "uint16", Postgres) => "integer".into(),
-        ("uint24" | "uint32" | "uint64", Postgres) => "bigint".into(),
-        ("int8", Mysql) => "tinyint".into(),
-        ("int16", Mysql) => "smallint".into(),
-        ("int24", Mysql) => "mediumint".into(),
-        ("int32", Mysql) => "int".into(),
-        ("int64", Mysql) => "bigint".into(),
-        ("uint8", Mysql) => "tinyint unsigned".into(),
-        ("uint16", Mysql) => "smallint unsigned".into(),
-        ("uint24", Mysql) => "mediumint unsigned".into(),
-        ("uint32", Mysql) => "int unsigned".into(),
-        ("uint64", Mysql) => "bigint unsigned".into(),
-        (f, Sqlite) if f.contains("int") => "INTEGER".into(),
-        ("decimal", Sqlite) => match params {
-            Some(p) => format!("NUMERIC({p})"),
-            None => "NUMERIC".into(),
-        },
-        ("decimal", _) => match params {
-            Some(p) => format!("numeric({p})"),
-            None => "numeric".into(),
-        },
-        ("float32", Postgres) => "real".into(),
-        ("float32", Mysql) => "float".into(),
-        ("float64", Postgres) => "double precision".into(),
-        ("float64", Mysql) => "double".into(),
-        ("float32" | "float64", Sqlite) => "REAL".into(),
-        ("varchar", Sqlite) => format!("VARCHAR({})", par("255")),
-        ("varchar", Postgres) => match params {
-            Some(p) => format!("varchar({p})"),
-            None => "varchar".into(),
-        },
-        ("varchar", Mysql) => format!("varchar({})", par("255")),
-        ("char", Sqlite) => format!("CHAR({})", par("1")),
-        ("char", _) => format!("char({})", par("1")),
-        ("text", Sqlite) => "TEXT".into(),
-        ("text", _) => "text".into(),
-        ("bytes", Postgres) => "bytea".into(),
-        ("bytes", Mysql) => "longblob".into(),
-        ("bytes" | "binary" | "varbinary", Sqlite) => "BLOB".into(),
-        ("binary" | "varbinary", Postgres) => "bytea".into(),
-        ("date", Sqlite) => "DATE".into(),
-        ("time", Sqlite) => "TIME".into(),
-        ("timestamp", Sqlite) => "TIMESTAMP".into(),
-        ("timestamptz", Sqlite) => "TIMESTAMPTZ".into(),
-        ("timestamp", Postgres) => "timestamp".into(),
-        ("timestamptz", Postgres) => "timestamptz".into(),
-        ("timestamp", Mysql) => "datetime(6)".into(),
-        ("timestamptz", Mysql) => "timestamp(6)".into(),
-        ("json", Postgres) => "jsonb".into(),
-        ("json", Mysql) => "json".into(),
-        ("json", Sqlite) => "JSON".into(),
-        ("uuid", Sqlite) => "UUID".into(),
-        ("uuid", _) => "uuid".into(),
-        ("enum", Mysql) => norm.to_string(),
-        ("enum", Sqlite) => "TEXT".into(),
-        ("enum", Postgres) => "text".into(),
-        _ => norm.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn normalizes_across_engines() {
-        assert_eq!(normalize_type("integer", Dialect::Postgres), "int32");
-        assert_eq!(normalize_type("int(11)", Dialect::Mysql), "int32");
-        assert_eq!(
-            normalize_type("character varying(20)", Dialect::Postgres),
-            "varchar(20)"
-        );
-        assert_eq!(normalize_type("tinyint(1)", Dialect::Mysql), "bool");
-        assert_eq!(normalize_type("timestamp", Dialect::Mysql), "timestamptz");
-        assert_eq!(
-            normalize_type("timestamp(3) without time zone", Dialect::Postgres),
-            "timestamp"
-        );
-        assert_eq!(
-            normalize_type("numeric(12,2)", Dialect::Postgres),
-            "decimal(12,2)"
-        );
-        assert_eq!(normalize_type("int unsigned", Dialect::Mysql), "uint32");
-    }
 
     #[test]
     fn defaults_and_expressions() {

@@ -3,7 +3,7 @@
 
 use super::{BuildContext, Step, StepContext, StepOutcome};
 use crate::db::Targets;
-use crate::db::{Db, Dialect, Value};
+use crate::db::{Db, Value};
 use crate::error::{Error, Result};
 use crate::runbook::Params;
 use async_trait::async_trait;
@@ -63,10 +63,7 @@ pub async fn sqlite_table_counts(
         }
         let n = db
             .query(
-                &format!(
-                    "SELECT count(*) FROM {}",
-                    Dialect::Sqlite.quote_ident(&name)
-                ),
+                &format!("SELECT count(*) FROM {}", db.dialect().quote_ident(&name)),
                 &[],
             )
             .await?;
@@ -98,7 +95,7 @@ impl Step for Backup {
     }
     async fn run(&self, ctx: &StepContext<'_>) -> Result<StepOutcome> {
         let spec = ctx.targets.spec(&self.target)?;
-        if spec.dialect != Dialect::Sqlite {
+        if !spec.dialect.sql().is_file() {
             return Err(Error::bad_input(format!(
                 "backup of {} targets is not supported yet (target \"{}\" is {}); back it up with the engine's own tool",
                 spec.dialect.name(),
@@ -121,11 +118,8 @@ impl Step for Backup {
             .to_str()
             .ok_or_else(|| Error::bad_input("backup path is not valid UTF-8"))?;
         ctx.log(format!("VACUUM INTO {}", out.display()));
-        db.execute(&format!(
-            "VACUUM INTO {}",
-            Dialect::Sqlite.quote_literal(path)
-        ))
-        .await?;
+        db.execute(&format!("VACUUM INTO {}", db.dialect().quote_literal(path)))
+            .await?;
         std::fs::File::open(&tmp)?.sync_all()?;
         std::fs::rename(&tmp, &out)?;
         let (sha256, bytes) = file_sha256(&out)?;

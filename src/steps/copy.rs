@@ -4,8 +4,8 @@
 
 use super::once::{Applied, apply_once};
 use super::{BuildContext, Step, StepContext, StepOutcome};
+use crate::db::Statement;
 use crate::db::Targets;
-use crate::db::{Dialect, Statement};
 use crate::error::Result;
 use crate::runbook::Params;
 use async_trait::async_trait;
@@ -144,11 +144,9 @@ impl Step for CopyTables {
             if batch.is_empty() {
                 return;
             }
-            let (pre, post) = match (self.skip_conflicts, dd) {
-                (false, _) => ("INSERT INTO", ""),
-                (true, Dialect::Sqlite) => ("INSERT OR IGNORE INTO", ""),
-                (true, Dialect::Mysql) => ("INSERT IGNORE INTO", ""),
-                (true, Dialect::Postgres) => ("INSERT INTO", " ON CONFLICT DO NOTHING"),
+            let (pre, post) = match self.skip_conflicts {
+                false => ("INSERT INTO", ""),
+                true => dd.sql().insert_skipping_conflicts(),
             };
             stmts.push(Statement::new(format!(
                 "{pre} {table} ({col_list}) VALUES {}{post}",

@@ -73,7 +73,7 @@ impl Step for Migrate {
         )];
         if targets
             .spec(&self.target)
-            .map(|t| t.dialect == Dialect::Mysql)
+            .map(|t| !t.dialect.transactional_ddl())
             .unwrap_or(false)
         {
             v.push(

@@ -2,7 +2,7 @@
 //! target's commit and the ledger's record: a mark is written in the target, in the
 //! same transaction as the statements (table `cutover_marks`).
 
-use crate::db::{Db, Dialect, Statement, Value};
+use crate::db::{Db, Statement, Value};
 use crate::error::{Error, Result};
 
 pub const MARKS_TABLE: &str = "cutover_marks";
@@ -10,11 +10,7 @@ pub const MARKS_TABLE: &str = "cutover_marks";
 async fn ensure_marks_table(db: &Db) -> Result<()> {
     let d = db.dialect();
     let t = d.quote_ident(MARKS_TABLE);
-    let text = if d == Dialect::Mysql {
-        "VARCHAR(200)"
-    } else {
-        "TEXT"
-    };
+    let text = d.sql().key_text_type();
     db.execute(&format!(
         "CREATE TABLE IF NOT EXISTS {t} (run_id {text} NOT NULL, step_id {text} NOT NULL, applied_at {text} NOT NULL, statements INTEGER NOT NULL, PRIMARY KEY (run_id, step_id))"
     ))

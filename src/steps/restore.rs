@@ -5,7 +5,7 @@ use super::Evidence;
 use super::backup::{file_sha256, row_counts, sqlite_table_counts};
 use super::{BuildContext, Step, StepContext, StepOutcome};
 use crate::db::Targets;
-use crate::db::{self, ConnectOptions, Dialect, Statement};
+use crate::db::{self, ConnectOptions, Statement};
 use crate::error::{Error, Result};
 use crate::runbook::Params;
 use async_trait::async_trait;
@@ -124,7 +124,7 @@ impl Step for Restore {
                     },
                 )
                 .await?;
-                let d = Dialect::Sqlite;
+                let d = db.dialect();
                 let path = file
                     .to_str()
                     .ok_or_else(|| Error::bad_input("backup path is not valid UTF-8"))?;

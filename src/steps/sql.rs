@@ -3,7 +3,7 @@
 use super::once::{Applied, apply_once};
 use super::{BuildContext, Step, StepContext, StepOutcome};
 use crate::db::Targets;
-use crate::db::{Dialect, split_statements};
+use crate::db::split_statements;
 use crate::error::Result;
 use crate::runbook::Params;
 use async_trait::async_trait;
@@ -81,7 +81,7 @@ impl Step for Sql {
         let mut v = vec![format!("{what} on {} in one transaction", self.target)];
         if targets
             .spec(&self.target)
-            .map(|t| t.dialect == Dialect::Mysql)
+            .map(|t| !t.dialect.transactional_ddl())
             .unwrap_or(false)
         {
             v.push(

@@ -1,3 +1,9 @@
+pub(crate) mod catalog;
+mod dialect;
+mod hash;
+mod table;
+pub(crate) use dialect::SQL;
+
 use super::engine_impl::impl_database;
 use super::{ConnectOptions, Dialect, Value, connect_error};
 use crate::error::{Error, Result};

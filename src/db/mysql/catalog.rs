@@ -1,43 +1,43 @@
 //! MySQL/MariaDB introspection from information_schema, for the database of the URL.
 
-use super::model::*;
-use super::types::normalize_type;
-use super::{int_of, opt_text, text_of};
+use crate::db::catalog::{fetch, int_of, opt_text, text_of};
+use crate::db::model::*;
+use crate::db::types::normalize_type;
 use crate::db::{Db, Dialect};
 use crate::error::Result;
 use std::collections::BTreeMap;
 
-pub async fn introspect(db: &Db) -> Result<Schema> {
+pub(crate) async fn introspect(db: &Db) -> Result<Schema> {
     let mut schema = Schema::empty(Dialect::Mysql);
-    let rels = super::postgres::fetch(
+    let rels = fetch(
         db,
         "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES \
              WHERE TABLE_SCHEMA = DATABASE()"
             .to_string(),
     );
-    let vdefs = super::postgres::fetch(
+    let vdefs = fetch(
         db,
         "SELECT TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS \
              WHERE TABLE_SCHEMA = DATABASE()"
             .to_string(),
     );
-    let checks = super::postgres::fetch(db, "SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS \
+    let checks = fetch(db, "SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS \
              WHERE CONSTRAINT_SCHEMA = DATABASE() ORDER BY TABLE_NAME, CONSTRAINT_NAME".to_string());
-    let cols = super::postgres::fetch(
+    let cols = fetch(
         db,
         "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, EXTRA, \
              GENERATION_EXPRESSION FROM information_schema.COLUMNS \
              WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME, ORDINAL_POSITION"
             .to_string(),
     );
-    let stats = super::postgres::fetch(
+    let stats = fetch(
         db,
         "SELECT TABLE_NAME, INDEX_NAME, NON_UNIQUE, COLUMN_NAME, COLLATION, SUB_PART, INDEX_TYPE \
              FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() \
              ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX"
             .to_string(),
     );
-    let fks = super::postgres::fetch(db, "SELECT k.TABLE_NAME, k.CONSTRAINT_NAME, k.COLUMN_NAME, k.REFERENCED_TABLE_SCHEMA, \
+    let fks = fetch(db, "SELECT k.TABLE_NAME, k.CONSTRAINT_NAME, k.COLUMN_NAME, k.REFERENCED_TABLE_SCHEMA, \
              k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME, r.UPDATE_RULE, r.DELETE_RULE \
              FROM information_schema.KEY_COLUMN_USAGE k \
              JOIN information_schema.REFERENTIAL_CONSTRAINTS r \
@@ -45,7 +45,7 @@ pub async fn introspect(db: &Db) -> Result<Schema> {
               AND r.TABLE_NAME = k.TABLE_NAME \
              WHERE k.TABLE_SCHEMA = DATABASE() AND k.REFERENCED_TABLE_NAME IS NOT NULL \
              ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION".to_string());
-    let trg = super::postgres::fetch(db, "SELECT EVENT_OBJECT_TABLE, TRIGGER_NAME, ACTION_TIMING, EVENT_MANIPULATION, ACTION_STATEMENT \
+    let trg = fetch(db, "SELECT EVENT_OBJECT_TABLE, TRIGGER_NAME, ACTION_TIMING, EVENT_MANIPULATION, ACTION_STATEMENT \
              FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE()".to_string());
     // all catalog queries at once, over the pool's connections
     let (rels, vdefs, checks, cols, stats, fks, trg) =

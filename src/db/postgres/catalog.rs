@@ -1,9 +1,9 @@
 //! PostgreSQL introspection from pg_catalog (exact, including what information_schema
 //! hides: index expressions and order, partial predicates, enums, identity kinds).
 
-use super::model::*;
-use super::types::normalize_type;
-use super::{int_of, opt_text, text_of};
+use crate::db::catalog::{fetch, int_of, opt_text, text_of};
+use crate::db::model::*;
+use crate::db::types::normalize_type;
 use crate::db::{Db, Dialect};
 use crate::error::Result;
 use std::collections::BTreeMap;
@@ -42,12 +42,7 @@ fn fk_action(c: &str) -> String {
     .to_string()
 }
 
-/// A query that owns its SQL, so several can run at once.
-pub(super) async fn fetch(db: &Db, sql: String) -> Result<crate::db::Rows> {
-    db.query(&sql, &[]).await
-}
-
-pub async fn introspect(db: &Db) -> Result<Schema> {
+pub(crate) async fn introspect(db: &Db) -> Result<Schema> {
     let mut schema = Schema::empty(Dialect::Postgres);
     let ns = fetch(
         db,

@@ -1,3 +1,10 @@
+pub(crate) mod catalog;
+mod dialect;
+mod sqlparse;
+mod table;
+pub(crate) mod types;
+pub(crate) use dialect::SQL;
+
 use super::engine_impl::impl_database;
 use super::{ConnectOptions, Dialect, Value, connect_error};
 use crate::error::{Error, Result};

@@ -1,14 +1,14 @@
 //! SQLite introspection: `sqlite_master`, the table-valued pragmas, and the CREATE
 //! statements themselves for what SQLite keeps nowhere else (checks, names, expressions).
 
-use super::model::*;
 use super::sqlparse;
-use super::types::normalize_type;
-use super::{int_of, opt_text, text_of};
+use crate::db::catalog::{int_of, opt_text, text_of};
+use crate::db::model::*;
+use crate::db::types::normalize_type;
 use crate::db::{Db, Dialect, Value};
 use crate::error::Result;
 
-pub async fn introspect(db: &Db) -> Result<Schema> {
+pub(crate) async fn introspect(db: &Db) -> Result<Schema> {
     let mut schema = Schema::empty(Dialect::Sqlite);
     let objects = db
         .query(

@@ -1,0 +1,218 @@
+//! Streaming the rows of one side to the comparison, in batches, from a task.
+
+use super::side::{as_bucket, bucket_of, norms};
+use super::*;
+use crate::data::sql::in_list;
+
+pub(super) struct Item {
+    pub(super) raw: Vec<Value>,
+    pub(super) norms: Vec<Norm>,
+}
+
+/// Stream `(bucket, row)` of the rows in `set` buckets, in bucket order, from a task.
+pub(super) fn fetch(
+    side: &Side,
+    plan: &Arc<Plan>,
+    modulus: i64,
+    set: Arc<Vec<i64>>,
+) -> mpsc::Receiver<Result<Vec<(i64, Item)>>> {
+    let (tx, rx) = mpsc::channel(4);
+    let db = side.db.clone();
+    let plan = plan.clone();
+    let name = side.name();
+    let server = side.dialect.sql().hashes_in_sql();
+    let bucket_sql = side.bucket_sql(&plan, modulus);
+    let sql = if server && side.server {
+        let order = side.dialect.sql().nulls_first("1");
+        format!(
+            "SELECT {bucket_sql} AS b, {} FROM {}{} ORDER BY {order}",
+            side.select_cols(),
+            side.table,
+            side.where_clause(&plan, Some(in_list(&bucket_sql, &set)))
+        )
+    } else {
+        format!(
+            "SELECT {} FROM {}{}",
+            side.select_cols(),
+            side.table,
+            side.where_clause(&plan, None)
+        )
+    };
+    let in_db = server && side.server;
+    tokio::spawn(async move {
+        let mut out = Batcher::new(tx);
+        let st = db.stream(sql, Vec::new());
+        if in_db {
+            let read = read_rows(st, name, &mut out, |mut row| {
+                let b = as_bucket(&row[0]);
+                row.remove(0);
+                let n = norms(&plan, &row);
+                Some((b, Item { raw: row, norms: n }))
+            })
+            .await;
+            if read {
+                out.finish().await;
+            }
+        } else {
+            // cutover computes the buckets: keep the selected rows, then hand them over sorted
+            let want: HashSet<i64> = set.iter().copied().collect();
+            let mut kept: BTreeMap<i64, Vec<Item>> = BTreeMap::new();
+            let read = read_rows(st, name, &mut out, |row| {
+                let n = norms(&plan, &row);
+                let b = bucket_of(&plan, &n, modulus);
+                if want.contains(&b) {
+                    kept.entry(b).or_default().push(Item { raw: row, norms: n });
+                }
+                None
+            })
+            .await;
+            if !read {
+                return;
+            }
+            for (b, items) in kept {
+                for it in items {
+                    if !out.push((b, it)).await {
+                        return;
+                    }
+                }
+            }
+            out.finish().await;
+        }
+    });
+    rx
+}
+
+/// Stream rows sorted by key (or by every column for a multiset), from a task.
+pub(super) fn sorted(side: &Side, plan: &Arc<Plan>) -> mpsc::Receiver<Result<Vec<Item>>> {
+    let (tx, rx) = mpsc::channel(4);
+    let order_cols = if plan.multiset {
+        plan.columns.len()
+    } else {
+        plan.key_len
+    };
+    let order: Vec<String> = (0..order_cols)
+        .map(|i| {
+            sql::order_term(
+                side.dialect,
+                &side.cols[i],
+                &plan.columns[i],
+                side.natives[i],
+            )
+        })
+        .collect();
+    let sql = format!(
+        "SELECT {} FROM {}{} ORDER BY {}",
+        side.select_cols(),
+        side.table,
+        side.where_clause(plan, None),
+        order.join(", ")
+    );
+    let db = side.db.clone();
+    let plan = plan.clone();
+    let name = side.name();
+    tokio::spawn(async move {
+        let mut out = Batcher::new(tx);
+        let read = read_rows(db.stream(sql, Vec::new()), name, &mut out, |row| {
+            let n = norms(&plan, &row);
+            Some(Item { raw: row, norms: n })
+        })
+        .await;
+        if read {
+            out.finish().await;
+        }
+    });
+    rx
+}
+
+/// Hands items to the comparison in batches of [`BATCH`].
+struct Batcher<T> {
+    tx: mpsc::Sender<Result<Vec<T>>>,
+    batch: Vec<T>,
+}
+
+impl<T> Batcher<T> {
+    fn new(tx: mpsc::Sender<Result<Vec<T>>>) -> Self {
+        Batcher {
+            tx,
+            batch: Vec::with_capacity(BATCH),
+        }
+    }
+
+    /// Add one item, sending a full batch; false when the receiver is gone.
+    async fn push(&mut self, item: T) -> bool {
+        self.batch.push(item);
+        self.batch.len() < BATCH
+            || self
+                .tx
+                .send(Ok(std::mem::take(&mut self.batch)))
+                .await
+                .is_ok()
+    }
+
+    /// Send the last (possibly empty) batch.
+    async fn finish(self) {
+        let _ = self.tx.send(Ok(self.batch)).await;
+    }
+}
+
+/// The one read loop of every streamer: each row of `st` goes through `item`, and what
+/// it returns is batched out (the caller finishes the batcher). False when a read
+/// failed (the error, naming the side, is sent) or the receiver is gone.
+async fn read_rows<T>(
+    mut st: futures::stream::BoxStream<'_, Result<Vec<Value>>>,
+    name: &str,
+    out: &mut Batcher<T>,
+    mut item: impl FnMut(Vec<Value>) -> Option<T>,
+) -> bool {
+    while let Some(r) = st.next().await {
+        match r {
+            Ok(row) => {
+                if let Some(it) = item(row)
+                    && !out.push(it).await
+                {
+                    return false;
+                }
+            }
+            Err(e) => {
+                let _ = out.tx.send(Err(e.context(name))).await;
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// Pulls items one at a time out of a batched channel.
+pub(super) struct Puller<T> {
+    pub(super) rx: mpsc::Receiver<Result<Vec<T>>>,
+    pub(super) buf: std::collections::VecDeque<T>,
+    pub(super) done: bool,
+}
+
+impl<T> Puller<T> {
+    pub(super) fn new(rx: mpsc::Receiver<Result<Vec<T>>>) -> Self {
+        Puller {
+            rx,
+            buf: Default::default(),
+            done: false,
+        }
+    }
+    pub(super) async fn fill(&mut self) -> Result<()> {
+        while self.buf.is_empty() && !self.done {
+            match self.rx.recv().await {
+                Some(Ok(b)) => self.buf.extend(b),
+                Some(Err(e)) => return Err(e),
+                None => self.done = true,
+            }
+        }
+        Ok(())
+    }
+    pub(super) async fn peek(&mut self) -> Result<Option<&T>> {
+        self.fill().await?;
+        Ok(self.buf.front())
+    }
+    pub(super) async fn next(&mut self) -> Result<Option<T>> {
+        self.fill().await?;
+        Ok(self.buf.pop_front())
+    }
+}

@@ -1,0 +1,428 @@
+//! What differs between engines, behind one trait: quoting, type spelling, DDL and DML
+//! forms, the data diff's hashing expressions, and transaction semantics. Each engine
+//! implements it in its own folder; [`Dialect::sql`](super::Dialect::sql) is the
+//! registry. Callers outside `src/db/` ask the trait instead of matching on `Dialect`.
+
+use super::model::{Schema, Table};
+use super::{Class, ColumnClass, ConnectOptions, Db};
+use crate::error::Result;
+use futures::future::BoxFuture;
+
+/// One column as the data diff's SQL sees it on one side.
+#[derive(Debug, Clone, Copy)]
+pub struct HashColumn {
+    /// The class both sides are compared as.
+    pub class: Class,
+    /// Decimal scale compared at; None = exact.
+    pub scale: Option<u32>,
+    /// Fractional-second digits compared.
+    pub precision: u32,
+    /// The engine-native class on this side.
+    pub native: Class,
+    /// A decimal whose declared scale is the compared scale: its text needs no rounding.
+    pub exact_scale: bool,
+}
+
+/// Is this class's canonical text free text (length-prefixed when serialized)?
+pub fn textual(class: Class) -> bool {
+    matches!(class, Class::Text | Class::Any | Class::Json)
+}
+
+pub(crate) fn pow10(p: u32) -> i128 {
+    10i128.pow(p)
+}
+
+/// One engine's SQL.
+pub trait SqlDialect: Send + Sync {
+    /// Human name ("PostgreSQL").
+    fn name(&self) -> &'static str;
+
+    /// Quote an identifier (table, column). Never paste identifiers raw.
+    fn quote_ident(&self, ident: &str) -> String {
+        format!("\"{}\"", ident.replace('"', "\"\""))
+    }
+
+    /// Quote a string literal.
+    fn quote_literal(&self, s: &str) -> String {
+        format!("'{}'", s.replace('\'', "''"))
+    }
+
+    /// Positional bind placeholder number `n` (1-based).
+    fn placeholder(&self, _n: usize) -> String {
+        "?".to_string()
+    }
+
+    /// Whether DDL takes part in transactions (it commits implicitly on MySQL/MariaDB).
+    fn transactional_ddl(&self) -> bool {
+        true
+    }
+
+    // ---- the data diff: hashing where the data is ----
+
+    /// Can this engine compute row hashes in SQL? (SQLite cannot: cutover hashes its
+    /// streamed rows.)
+    fn hashes_in_sql(&self) -> bool {
+        true
+    }
+
+    /// The canonical text (`Norm::canonical_text`) of quoted column `c`.
+    fn canonical_text(&self, c: &str, _col: &HashColumn) -> String {
+        c.to_string()
+    }
+
+    /// One serialized field of the hash input: `N` for NULL; `V<text>;` or
+    /// `V<byte length>:<text>` for free text. `t` is evaluated once unless textual.
+    fn hash_field(&self, t: &str, textual: bool, nullable: bool) -> String {
+        match (nullable, textual) {
+            (false, true) => format!("'V' || octet_length({t})::text || ':' || {t}"),
+            (false, false) => format!("'V' || {t} || ';'"),
+            (true, true) => format!("coalesce('V' || octet_length({t})::text || ':' || {t}, 'N')"),
+            (true, false) => format!("coalesce('V' || {t} || ';', 'N')"),
+        }
+    }
+
+    /// String concatenation of `parts`.
+    fn concat(&self, parts: &[String]) -> String {
+        parts.join(" || ")
+    }
+
+    /// An integer key modulo `modulus`.
+    fn int_mod(&self, c: &str, modulus: i64) -> String {
+        format!("({c} % {modulus})")
+    }
+
+    /// The first 64 bits of the MD5 of `input` as an integer.
+    fn md5_64(&self, input: &str) -> String {
+        format!("('x' || substr(md5({input}), 1, 16))::bit(64)::bigint")
+    }
+
+    /// A bucket from the first 32 bits of the MD5 of `input`.
+    fn md5_bucket(&self, input: &str, modulus: i64) -> String {
+        format!("(('x' || substr(md5({input}), 1, 8))::bit(32)::bigint % {modulus})")
+    }
+
+    /// An ORDER BY term sorting bytewise for text (never by collation), NULLs first.
+    /// `textual`: the compared class is free text, or a UUID stored as text.
+    fn order_term(&self, c: &str, col: &HashColumn, textual: bool) -> String;
+
+    /// A group-by/compare term that never merges values a collation deems equal.
+    fn exact_term(&self, c: &str, textual: bool) -> String;
+
+    /// Statements that make one big aggregate query faster (run in its transaction).
+    fn aggregate_setup(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// `term` sorted with NULLs first (the engine's default where it already is).
+    fn nulls_first(&self, term: &str) -> String {
+        term.to_string()
+    }
+
+    /// The catalog's row-estimate query for a table and its one parameter, given the
+    /// table's quoted (possibly qualified) name and its bare name; None when the
+    /// engine keeps no estimate.
+    fn row_estimate(&self, _quoted: &str, _bare: &str) -> Option<(&'static str, String)> {
+        None
+    }
+
+    // ---- rows: literals, matching and deleting ----
+
+    /// A boolean literal for a column whose engine-native class is `native`.
+    fn bool_literal(&self, b: bool, _native: Class) -> String {
+        if b { "1" } else { "0" }.into()
+    }
+
+    /// The text of a UTC timestamp literal (quoted by the caller).
+    fn timestamp_text(&self, t: &chrono::DateTime<chrono::Utc>) -> String {
+        t.format("%Y-%m-%d %H:%M:%S%.f").to_string()
+    }
+
+    /// A byte-string literal for a column whose engine-native class is `native`.
+    fn bytes_literal(&self, b: &[u8], _native: Class) -> String {
+        format!("X'{}'", hex::encode(b))
+    }
+
+    /// `c` equals `l`, NULL matching NULL.
+    fn null_safe_eq(&self, c: &str, l: &str) -> String {
+        format!("{c} IS {l}")
+    }
+
+    /// Delete at most `count` rows of `t` matching `w`.
+    fn delete_limited(&self, t: &str, w: &str, count: u64) -> String;
+
+    // ---- types ----
+
+    /// This engine's exceptions to the shared normalized spelling of a type, given its
+    /// lower-case base name, parameters and whether it was declared unsigned.
+    fn normalize_type(
+        &self,
+        _base: &str,
+        _params: Option<&str>,
+        _unsigned: bool,
+    ) -> Option<String> {
+        None
+    }
+
+    /// This engine's type for normalized family `fam` with `params` (whole: `norm`).
+    fn render_type(&self, fam: &str, params: Option<&str>, norm: &str) -> String;
+
+    /// The type affinity of a declared type, for an engine where the declared type is
+    /// only a hint (SQLite); None where types are enforced.
+    fn affinity(&self, _declared: &str) -> Option<&'static str> {
+        None
+    }
+
+    // ---- DDL ----
+
+    /// The character that quotes identifiers (expressions written for another engine
+    /// have theirs converted).
+    fn ident_quote(&self) -> char {
+        '"'
+    }
+
+    /// Are objects qualified by schema (`schema.table`)?
+    fn qualifies_schemas(&self) -> bool {
+        false
+    }
+
+    /// The same engine's type of an identity column, where it is spelled as a type
+    /// (PostgreSQL `serial`).
+    fn identity_type(&self, _identity: &str, _normalized: &str) -> Option<String> {
+        None
+    }
+
+    /// The type of an identity column migrated from another engine, when fixed.
+    fn foreign_identity_type(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// A boolean default (`1`/`0` normalized) in this engine's spelling, when it differs.
+    fn bool_default(&self, _normalized: &str) -> Option<&'static str> {
+        None
+    }
+
+    /// Whether a default expression from another engine is written without parentheses.
+    fn bare_default_exprs(&self) -> bool {
+        false
+    }
+
+    /// ` GENERATED ALWAYS AS (e) ...` for a generated column.
+    fn generated_column(&self, e: &str, stored: bool) -> String {
+        format!(
+            " GENERATED ALWAYS AS ({e}) {}",
+            if stored { "STORED" } else { "VIRTUAL" }
+        )
+    }
+
+    /// Whether a generated column may carry NOT NULL.
+    fn generated_not_null(&self) -> bool {
+        true
+    }
+
+    /// The clause declaring an identity column (`cross`: it came from another engine).
+    fn identity_clause(&self, _identity: &str, _cross: bool) -> &'static str {
+        ""
+    }
+
+    /// Is an autoincrement key declared on its column (`PRIMARY KEY AUTOINCREMENT`)?
+    fn inline_autoincrement(&self) -> bool {
+        false
+    }
+
+    /// Are constraint names kept (SQLite's are synthesized by introspection)?
+    fn names_constraints(&self) -> bool {
+        true
+    }
+
+    /// Is a primary key's constraint name kept?
+    fn names_primary_key(&self) -> bool {
+        false
+    }
+
+    /// Are index column prefix lengths (`col(10)`) supported?
+    fn index_prefixes(&self) -> bool {
+        false
+    }
+
+    /// Are partial indexes (`CREATE INDEX ... WHERE`) supported?
+    fn partial_indexes(&self) -> bool {
+        true
+    }
+
+    /// The index kind prefix and `USING` suffix for an index method.
+    fn index_method(&self, _method: &str, _cross: bool) -> (String, String) {
+        (String::new(), String::new())
+    }
+
+    /// DROP INDEX, given the quoted index name, its schema-qualified form and the table.
+    fn drop_index(&self, _name: &str, qualified: &str, _table: &str) -> String {
+        format!("DROP INDEX {qualified}")
+    }
+
+    /// Are materialized views supported?
+    fn materialized_views(&self) -> bool {
+        false
+    }
+
+    // ---- migrations ----
+
+    /// Are enums named types (`CREATE TYPE .. AS ENUM`)?
+    fn enum_types(&self) -> bool {
+        false
+    }
+
+    /// Does changing a table mostly mean rebuilding it (SQLite's limited ALTER TABLE),
+    /// with foreign keys declared inline in CREATE TABLE?
+    fn alters_by_rebuild(&self) -> bool {
+        false
+    }
+
+    /// DROP TRIGGER, given the quoted trigger name and its table.
+    fn drop_trigger(&self, name: &str, _table: &str) -> String {
+        format!("DROP TRIGGER {name}")
+    }
+
+    /// Drop a foreign key constraint of a table.
+    fn drop_foreign_key(&self, table: &str, name: &str) -> String {
+        format!("ALTER TABLE {table} DROP CONSTRAINT {name}")
+    }
+
+    /// Drop a unique constraint of a table.
+    fn drop_unique(&self, table: &str, name: &str) -> String {
+        format!("ALTER TABLE {table} DROP CONSTRAINT {name}")
+    }
+
+    /// Drop a table's primary key, given its quoted constraint name when known.
+    fn drop_primary_key(&self, table: &str, _name: Option<&str>) -> String {
+        format!("ALTER TABLE {table} DROP PRIMARY KEY")
+    }
+
+    /// Does adding or dropping a primary key rewrite the table?
+    fn primary_key_change_rewrites(&self) -> bool {
+        false
+    }
+
+    /// Is a column changed by restating its whole definition (`MODIFY COLUMN`)?
+    fn modify_column_restates(&self) -> bool {
+        false
+    }
+
+    /// Does adding a column with a computed (volatile) value rewrite the table?
+    fn computed_add_column_rewrites(&self) -> bool {
+        false
+    }
+
+    // ---- introspection ----
+
+    /// Read the whole schema of a database of this engine.
+    fn introspect<'a>(&self, db: &'a Db) -> BoxFuture<'a, Result<Schema>>;
+
+    // ---- the engine as a whole ----
+
+    /// A database that is one local file (SQLite): opened by path, backed up and
+    /// restored as a file, its directory created on demand.
+    fn is_file(&self) -> bool {
+        false
+    }
+
+    /// Is the declared column type only a hint (SQLite's dynamic typing)?
+    fn dynamic_typing(&self) -> bool {
+        false
+    }
+
+    /// Can this engine hold the ledger?
+    fn can_hold_ledger(&self) -> bool {
+        true
+    }
+
+    /// A statement letting other processes read while one writes, run once on open.
+    fn concurrent_read_setup(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// A text type usable in a primary key.
+    fn key_text_type(&self) -> &'static str {
+        "TEXT"
+    }
+
+    /// `INSERT` prefix and suffix that skip rows conflicting with a key.
+    fn insert_skipping_conflicts(&self) -> (&'static str, &'static str);
+
+    /// An expression listing a row's columns `cols` as one exact text, when the engine
+    /// has one (PostgreSQL `ROW(..)::text`).
+    fn row_text(&self, _cols: &str) -> Option<String> {
+        None
+    }
+
+    /// Are named schemas, enum types, sequences and functions compared as objects?
+    fn schema_objects(&self) -> bool {
+        false
+    }
+
+    /// Does the engine create an index for every foreign key by itself?
+    fn indexes_foreign_keys(&self) -> bool {
+        false
+    }
+
+    // ---- server administration (tests) ----
+
+    /// The database to connect to for creating and dropping others; None for files.
+    fn admin_database(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// A short tag for generated names ("pg").
+    fn tag(&self) -> &'static str;
+
+    /// CREATE DATABASE with this engine's test defaults.
+    fn create_database(&self, name: &str) -> String {
+        format!("CREATE DATABASE {}", self.quote_ident(name))
+    }
+
+    /// DROP DATABASE, even while connections remain where the engine allows it.
+    fn drop_database(&self, name: &str) -> String {
+        format!("DROP DATABASE IF EXISTS {}", self.quote_ident(name))
+    }
+
+    /// Read one table's columns and keys (primary key, unique constraints and unique
+    /// plain indexes) with queries filtered to that table; None when it does not exist.
+    /// `name` may be `schema.table`.
+    fn introspect_table<'a>(
+        &self,
+        db: &'a Db,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Table>>>;
+
+    /// Every base table of the database, by name.
+    fn list_tables_sql(&self) -> &'static str;
+
+    /// Fractional-second digits of a time type declared without them.
+    fn default_time_precision(&self) -> u32 {
+        6
+    }
+
+    /// How the data diff compares a column of this engine, from its model column.
+    fn column_class(&self, engine_type: &str, normalized: &str) -> ColumnClass {
+        ColumnClass::of_normalized(normalized, engine_type, self.default_time_precision())
+    }
+
+    // ---- connecting and plain values ----
+
+    /// Open a pool for `url` (its password already registered for redaction).
+    fn connect<'a>(
+        &self,
+        url: &'a str,
+        redacted: &'a str,
+        opts: ConnectOptions,
+    ) -> BoxFuture<'a, Result<Db>>;
+
+    /// A byte-string value as a literal (generated scripts and batches).
+    fn value_bytes_literal(&self, b: &[u8]) -> String {
+        format!("X'{}'", hex::encode(b))
+    }
+
+    /// The text of a timestamp-with-time-zone value's literal (quoted by the caller).
+    fn value_timestamptz_text(&self, t: &chrono::DateTime<chrono::Utc>) -> String {
+        t.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
+    }
+}

@@ -1,0 +1,224 @@
+//! MySQL/MariaDB's SQL.
+
+use crate::db::{
+    Class, ColumnClass, ConnectOptions, Db, SqlDialect,
+    dialect::HashColumn,
+    model::{Schema, Table},
+};
+use crate::error::Result;
+use futures::future::BoxFuture;
+
+pub struct Mysql;
+pub(crate) static SQL: Mysql = Mysql;
+
+impl SqlDialect for Mysql {
+    fn name(&self) -> &'static str {
+        "MySQL/MariaDB"
+    }
+    fn quote_ident(&self, ident: &str) -> String {
+        format!("`{}`", ident.replace('`', "``"))
+    }
+    fn quote_literal(&self, s: &str) -> String {
+        format!("'{}'", s.replace('\\', "\\\\").replace('\'', "''"))
+    }
+    fn transactional_ddl(&self) -> bool {
+        false
+    }
+
+    fn canonical_text(&self, c: &str, col: &HashColumn) -> String {
+        super::hash::canonical_text(c, col)
+    }
+    fn hash_field(&self, t: &str, textual: bool, nullable: bool) -> String {
+        super::hash::hash_field(t, textual, nullable)
+    }
+    fn concat(&self, parts: &[String]) -> String {
+        format!("CONCAT({})", parts.join(", "))
+    }
+    fn int_mod(&self, c: &str, modulus: i64) -> String {
+        format!("MOD({c}, {modulus})")
+    }
+    fn md5_64(&self, input: &str) -> String {
+        super::hash::md5_64(input)
+    }
+    fn md5_bucket(&self, input: &str, modulus: i64) -> String {
+        super::hash::md5_bucket(input, modulus)
+    }
+    fn order_term(&self, c: &str, col: &HashColumn, textual: bool) -> String {
+        if col.class == Class::Uuid {
+            format!("CAST(LOWER({c}) AS BINARY)")
+        } else if textual {
+            format!("CAST({c} AS BINARY)")
+        } else {
+            c.to_string()
+        }
+    }
+    fn exact_term(&self, c: &str, textual: bool) -> String {
+        if textual {
+            format!("CAST({c} AS BINARY)")
+        } else {
+            c.to_string()
+        }
+    }
+    fn row_estimate(&self, _quoted: &str, bare: &str) -> Option<(&'static str, String)> {
+        Some((
+            "SELECT CAST(table_rows AS SIGNED) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?",
+            bare.to_string(),
+        ))
+    }
+
+    fn timestamp_text(&self, t: &chrono::DateTime<chrono::Utc>) -> String {
+        // the MySQL session time zone is UTC
+        t.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
+    }
+    fn null_safe_eq(&self, c: &str, l: &str) -> String {
+        format!("{c} <=> {l}")
+    }
+    fn delete_limited(&self, t: &str, w: &str, count: u64) -> String {
+        format!("DELETE FROM {t} WHERE {w} LIMIT {count}")
+    }
+
+    fn normalize_type(&self, base: &str, params: Option<&str>, _unsigned: bool) -> Option<String> {
+        Some(match base {
+            "tinyint" if params == Some("1") => "bool".into(),
+            "decimal" | "numeric" | "dec" | "fixed" if params.is_none() => "decimal(10,0)".into(),
+            "real" | "float4" => "float64".into(),
+            "float" => "float32".into(),
+            "timestamp" => "timestamptz".into(),
+            _ => return None,
+        })
+    }
+    fn render_type(&self, fam: &str, params: Option<&str>, norm: &str) -> String {
+        let par = |d: &str| params.unwrap_or(d).to_string();
+        match fam {
+            "bool" => "tinyint(1)".into(),
+            "int8" => "tinyint".into(),
+            "int16" => "smallint".into(),
+            "int24" => "mediumint".into(),
+            "int32" => "int".into(),
+            "int64" => "bigint".into(),
+            "uint8" => "tinyint unsigned".into(),
+            "uint16" => "smallint unsigned".into(),
+            "uint24" => "mediumint unsigned".into(),
+            "uint32" => "int unsigned".into(),
+            "uint64" => "bigint unsigned".into(),
+            "decimal" => match params {
+                Some(p) => format!("numeric({p})"),
+                None => "numeric".into(),
+            },
+            "float32" => "float".into(),
+            "float64" => "double".into(),
+            "varchar" => format!("varchar({})", par("255")),
+            "char" => format!("char({})", par("1")),
+            "text" => "text".into(),
+            "bytes" => "longblob".into(),
+            "timestamp" => "datetime(6)".into(),
+            "timestamptz" => "timestamp(6)".into(),
+            "json" => "json".into(),
+            "uuid" => "uuid".into(),
+            _ => norm.to_string(),
+        }
+    }
+
+    fn ident_quote(&self) -> char {
+        '`'
+    }
+    fn generated_not_null(&self) -> bool {
+        false
+    }
+    fn identity_clause(&self, _identity: &str, _cross: bool) -> &'static str {
+        " AUTO_INCREMENT"
+    }
+    fn index_prefixes(&self) -> bool {
+        true
+    }
+    fn partial_indexes(&self) -> bool {
+        false
+    }
+    fn index_method(&self, method: &str, _cross: bool) -> (String, String) {
+        if matches!(method, "FULLTEXT" | "SPATIAL") {
+            (format!("{method} "), String::new())
+        } else {
+            (String::new(), String::new())
+        }
+    }
+    fn drop_index(&self, name: &str, _qualified: &str, table: &str) -> String {
+        format!("DROP INDEX {name} ON {table}")
+    }
+
+    fn drop_foreign_key(&self, table: &str, name: &str) -> String {
+        format!("ALTER TABLE {table} DROP FOREIGN KEY {name}")
+    }
+    fn drop_unique(&self, table: &str, name: &str) -> String {
+        format!("ALTER TABLE {table} DROP INDEX {name}")
+    }
+    fn primary_key_change_rewrites(&self) -> bool {
+        true
+    }
+    fn modify_column_restates(&self) -> bool {
+        true
+    }
+
+    fn introspect<'a>(&self, db: &'a Db) -> BoxFuture<'a, Result<Schema>> {
+        Box::pin(super::catalog::introspect(db))
+    }
+
+    fn can_hold_ledger(&self) -> bool {
+        false
+    }
+    fn key_text_type(&self) -> &'static str {
+        "VARCHAR(200)"
+    }
+    fn insert_skipping_conflicts(&self) -> (&'static str, &'static str) {
+        ("INSERT IGNORE INTO", "")
+    }
+    fn indexes_foreign_keys(&self) -> bool {
+        true
+    }
+    fn admin_database(&self) -> Option<&'static str> {
+        Some("mysql")
+    }
+    fn tag(&self) -> &'static str {
+        "my"
+    }
+    fn create_database(&self, name: &str) -> String {
+        format!(
+            "CREATE DATABASE {} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
+            self.quote_ident(name)
+        )
+    }
+
+    fn introspect_table<'a>(
+        &self,
+        db: &'a Db,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Table>>> {
+        Box::pin(super::table::introspect_table(db, name))
+    }
+    fn list_tables_sql(&self) -> &'static str {
+        "SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY 1"
+    }
+    fn default_time_precision(&self) -> u32 {
+        0
+    }
+    fn column_class(&self, engine_type: &str, normalized: &str) -> ColumnClass {
+        let fam = normalized.split('(').next().unwrap_or(normalized);
+        let p = self.default_time_precision();
+        match fam {
+            "bit" => ColumnClass::new(Class::Bytes, false, normalized, engine_type, p),
+            "year" => ColumnClass::new(Class::Int, false, normalized, engine_type, p),
+            _ => ColumnClass::of_normalized(normalized, engine_type, p),
+        }
+    }
+
+    fn connect<'a>(
+        &self,
+        url: &'a str,
+        redacted: &'a str,
+        opts: ConnectOptions,
+    ) -> BoxFuture<'a, Result<Db>> {
+        Box::pin(async move {
+            let db: Db = std::sync::Arc::new(super::MySqlDb::connect(url, redacted, opts).await?);
+            Ok(db)
+        })
+    }
+}

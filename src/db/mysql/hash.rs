@@ -1,0 +1,65 @@
+//! MySQL/MariaDB expressions yielding a column's canonical text for the data diff.
+
+use crate::db::Class;
+use crate::db::dialect::{HashColumn, pow10};
+
+pub(super) fn canonical_text(c: &str, col: &HashColumn) -> String {
+    let native = col.native;
+    match col.class {
+        Class::Int => format!("CAST({c} AS CHAR)"),
+        Class::Decimal if col.exact_scale => format!("CAST({c} AS CHAR)"),
+        Class::Decimal => match (col.scale, native) {
+            (Some(s), Class::Decimal) => format!("CAST(ROUND({c}, {s}) AS CHAR)"),
+            (Some(s), _) => format!("CAST(ROUND(CAST({c} AS DECIMAL(65,30)), {s}) AS CHAR)"),
+            (None, Class::Int) => format!("CAST({c} AS CHAR)"),
+            // MySQL decimals always have a declared scale; strip zeros for "exact"
+            (None, _) => format!(
+                "TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM CAST(CAST({c} AS DECIMAL(65,30)) AS CHAR)))"
+            ),
+        },
+        Class::Float => format!("CAST({c} AS CHAR)"),
+        Class::Bool => format!("CASE WHEN {c} <> 0 THEN '1' WHEN {c} = 0 THEN '0' END"),
+        Class::Text | Class::Any => format!("CONVERT({c} USING utf8mb4)"),
+        Class::Bytes => format!("LOWER(HEX({c}))"),
+        Class::Date => format!("DATE_FORMAT({c}, '%Y-%m-%d')"),
+        Class::Time => {
+            let div = pow10(6 - col.precision.min(6));
+            let micros = format!(
+                "((HOUR({c}) * 3600 + MINUTE({c}) * 60 + SECOND({c})) * 1000000 + MICROSECOND({c}))"
+            );
+            if div == 1 {
+                format!("CAST({micros} AS CHAR)")
+            } else {
+                format!("CAST(ROUND({micros} / {div}) AS CHAR)")
+            }
+        }
+        Class::Timestamp => {
+            let div = pow10(6 - col.precision.min(6));
+            let micros = format!("TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', {c})");
+            if div == 1 {
+                format!("CAST({micros} AS CHAR)")
+            } else {
+                format!("CAST(ROUND({micros} / {div}) AS CHAR)")
+            }
+        }
+        Class::Uuid => format!("LOWER(CAST({c} AS CHAR))"),
+        Class::Json => format!("CAST({c} AS CHAR)"),
+    }
+}
+
+pub(super) fn hash_field(t: &str, textual: bool, nullable: bool) -> String {
+    match (nullable, textual) {
+        (false, true) => format!("CONCAT('V', LENGTH({t}), ':', {t})"),
+        (false, false) => format!("CONCAT('V', {t}, ';')"),
+        (true, true) => format!("COALESCE(CONCAT('V', LENGTH({t}), ':', {t}), 'N')"),
+        (true, false) => format!("COALESCE(CONCAT('V', {t}, ';'), 'N')"),
+    }
+}
+
+pub(super) fn md5_64(input: &str) -> String {
+    format!("CAST(CONV(SUBSTRING(MD5({input}), 1, 16), 16, 10) AS UNSIGNED)")
+}
+
+pub(super) fn md5_bucket(input: &str, modulus: i64) -> String {
+    format!("(CAST(CONV(SUBSTRING(MD5({input}), 1, 8), 16, 10) AS UNSIGNED) % {modulus})")
+}

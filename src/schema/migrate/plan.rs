@@ -1,0 +1,413 @@
+//! The migration plan: every change of the diff, in dependency order.
+
+use super::alter::alter_table;
+use super::rebuild::sqlite_rebuild_table;
+use super::*;
+
+/// Plan the migration of `target` to `source`.
+pub fn plan(
+    source: &Schema,
+    target: &Schema,
+    diff: &SchemaDiff,
+    rows: &RowCounts,
+    opts: &PlanOptions,
+) -> Migration {
+    let mut p = Planner {
+        src: source,
+        tgt: target,
+        ddl: Ddl::new(target.dialect, source.dialect),
+        rows,
+        opts,
+        steps: Vec::new(),
+    };
+    let d = p.d();
+    let ddl = p.ddl;
+    let by = |kind: ObjectKind, ch: ChangeKind| {
+        diff.changes
+            .iter()
+            .filter(move |c| c.object == kind && c.change == ch)
+    };
+
+    // 1. namespaces, enum types, sequences, functions (tables and triggers use them)
+    for c in by(ObjectKind::Schema, ChangeKind::Missing) {
+        p.one(format!("CREATE SCHEMA {}", ddl.q(&c.name)));
+    }
+    for e in &source.enums {
+        let labels = |l: &[String]| {
+            l.iter()
+                .map(|x| d.quote_literal(x))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let qn = ddl.qn(&e.schema, &e.name);
+        match target.enums.iter().find(|t| t.qname() == e.qname()) {
+            None if d.sql().enum_types() && source.dialect.sql().enum_types() => {
+                p.one(format!("CREATE TYPE {qn} AS ENUM ({})", labels(&e.labels)))
+            }
+            Some(t) if t.labels != e.labels => {
+                // labels can be added in place; removing or reordering cannot
+                let mut prev: Option<&String> = None;
+                for l in &e.labels {
+                    if !t.labels.contains(l) {
+                        let pos = match prev {
+                            Some(x) => format!(" AFTER {}", d.quote_literal(x)),
+                            None => match t.labels.first() {
+                                Some(f) => format!(" BEFORE {}", d.quote_literal(f)),
+                                None => String::new(),
+                            },
+                        };
+                        p.one(format!(
+                            "ALTER TYPE {qn} ADD VALUE IF NOT EXISTS {}{pos}",
+                            d.quote_literal(l)
+                        ));
+                    }
+                    prev = Some(l);
+                }
+            }
+            _ => {}
+        }
+    }
+    for c in diff
+        .changes
+        .iter()
+        .filter(|c| c.object == ObjectKind::Sequence && c.change != ChangeKind::Extra)
+    {
+        if let Some(s) = source.sequences.iter().find(|s| s.qname() == c.name) {
+            let body = format!(
+                "AS {} INCREMENT BY {} MINVALUE {} MAXVALUE {} START WITH {} {}",
+                s.data_type,
+                s.increment,
+                s.min,
+                s.max,
+                s.start,
+                if s.cycle { "CYCLE" } else { "NO CYCLE" }
+            );
+            let verb = if c.change == ChangeKind::Missing {
+                "CREATE"
+            } else {
+                "ALTER"
+            };
+            p.one(format!(
+                "{verb} SEQUENCE {} {body}",
+                ddl.qn(&s.schema, &s.name)
+            ));
+        }
+    }
+    for c in diff
+        .changes
+        .iter()
+        .filter(|c| c.object == ObjectKind::Function && c.change != ChangeKind::Extra)
+    {
+        if let Some(f) = source.functions.iter().find(|f| f.qname() == c.name) {
+            p.one(f.definition.trim().trim_end_matches(';').to_string());
+        }
+    }
+
+    // tables touched by changes
+    let mut touched: BTreeSet<String> = BTreeSet::new();
+    for c in &diff.changes {
+        if let Some(t) = &c.table {
+            touched.insert(t.clone());
+        }
+    }
+    let rebuilds = d.sql().alters_by_rebuild();
+    let sqlite_rebuild: BTreeSet<String> = if rebuilds {
+        touched
+            .iter()
+            .filter(|t| sqlite_needs_rebuild(diff, source, target, t))
+            .cloned()
+            .collect()
+    } else {
+        BTreeSet::new()
+    };
+
+    // 2. views and triggers that depend on what changes are dropped first
+    let missing_tables: Vec<&Table> = by(ObjectKind::Table, ChangeKind::Missing)
+        .filter_map(|c| source.table(&c.name))
+        .collect();
+    let extra_tables: Vec<&Table> = by(ObjectKind::Table, ChangeKind::Extra)
+        .filter_map(|c| target.table(&c.name))
+        .collect();
+    let view_changed: BTreeSet<String> = diff
+        .changes
+        .iter()
+        .filter(|c| c.object == ObjectKind::View)
+        .map(|c| c.name.clone())
+        .collect();
+    let altered_tables: BTreeSet<String> = touched
+        .iter()
+        .cloned()
+        .chain(extra_tables.iter().map(|t| t.qname()))
+        .collect();
+    let recreate_all_views = rebuilds && !sqlite_rebuild.is_empty();
+    let mentions = |def: &str, table: &str| {
+        let bare = table.rsplit('.').next().unwrap_or(table);
+        def.contains(bare)
+    };
+    let views_to_drop: Vec<&View> = target
+        .views
+        .iter()
+        .filter(|v| {
+            recreate_all_views
+                || view_changed.contains(&v.qname())
+                || altered_tables.iter().any(|t| mentions(&v.definition, t))
+        })
+        .collect();
+    for v in views_to_drop.iter().rev() {
+        p.one(ddl.drop_view(v));
+    }
+    let views_to_create: Vec<&View> = source
+        .views
+        .iter()
+        .filter(|v| {
+            views_to_drop.iter().any(|t| t.qname() == v.qname())
+                || by(ObjectKind::View, ChangeKind::Missing).any(|c| c.name == v.qname())
+        })
+        .collect();
+    let trig_changed: BTreeSet<String> = diff
+        .changes
+        .iter()
+        .filter(|c| c.object == ObjectKind::Trigger && c.change != ChangeKind::Missing)
+        .map(|c| c.name.clone())
+        .collect();
+    for t in &target.triggers {
+        if trig_changed.contains(&t.qname()) && !sqlite_rebuild.contains(&t.table_qname()) {
+            let sql = d
+                .sql()
+                .drop_trigger(&ddl.q(&t.name), &ddl.qn(&t.schema, &t.table));
+            p.one(sql);
+        }
+    }
+
+    // 3. foreign keys that go away or change are dropped before what they reference
+    if !rebuilds {
+        for c in diff
+            .changes
+            .iter()
+            .filter(|c| c.object == ObjectKind::ForeignKey && c.change != ChangeKind::Missing)
+        {
+            let Some(t) = c.table.as_deref().and_then(|t| target.table(t)) else {
+                continue;
+            };
+            p.one(drop_fk(&ddl, t, &c.name));
+        }
+    }
+
+    // 4. missing tables, parents first
+    for t in topo(&missing_tables) {
+        let sql = ddl.create_table(t, None, rebuilds);
+        p.one(sql);
+        for i in &t.indexes {
+            if !d.sql().partial_indexes() && i.predicate.is_some() {
+                continue;
+            }
+            p.one(ddl.create_index(t, i));
+        }
+    }
+
+    // 5. tables in both
+    for tq in &touched {
+        let (Some(s), Some(t)) = (source.table(tq), target.table(tq)) else {
+            continue;
+        };
+        if sqlite_rebuild.contains(tq) {
+            sqlite_rebuild_table(&mut p, diff, s, t);
+        } else {
+            alter_table(&mut p, diff, s, t);
+        }
+    }
+
+    // 6. foreign keys: of new tables (not SQLite: inline) and added/changed ones
+    if !rebuilds {
+        for t in topo(&missing_tables) {
+            for f in &t.foreign_keys {
+                p.one(format!(
+                    "ALTER TABLE {} ADD {}",
+                    ddl.qt(t),
+                    ddl.fk_clause(f)
+                ));
+            }
+        }
+        for c in diff
+            .changes
+            .iter()
+            .filter(|c| c.object == ObjectKind::ForeignKey && c.change != ChangeKind::Extra)
+        {
+            let Some(s) = c.table.as_deref().and_then(|t| source.table(t)) else {
+                continue;
+            };
+            if let Some(f) = s.foreign_keys.iter().find(|f| f.name == c.name) {
+                p.one(format!(
+                    "ALTER TABLE {} ADD {}",
+                    ddl.qt(s),
+                    ddl.fk_clause(f)
+                ));
+            }
+        }
+    }
+
+    // 7. extra tables, children first
+    let mut drops = topo(&extra_tables);
+    drops.reverse();
+    for t in drops {
+        let q = t.qname();
+        let h = hz(
+            "drop-table",
+            &q,
+            format!("dropping table {q} discards it and its {}", p.rows_text(&q)),
+        );
+        p.step(vec![format!("DROP TABLE {}", ddl.qt(t))], vec![h]);
+    }
+
+    // 8. views, in dependency order
+    let mut pending: Vec<&View> = views_to_create;
+    while !pending.is_empty() {
+        let pos = pending
+            .iter()
+            .position(|v| {
+                !pending
+                    .iter()
+                    .any(|o| o.qname() != v.qname() && v.definition.contains(&o.name))
+            })
+            .unwrap_or(0);
+        let v = pending.remove(pos);
+        p.one(ddl.create_view(v));
+    }
+
+    // 9. triggers
+    for t in &source.triggers {
+        let changed = diff.changes.iter().any(|c| {
+            c.object == ObjectKind::Trigger && c.change != ChangeKind::Extra && c.name == t.qname()
+        });
+        let rebuilt = sqlite_rebuild.contains(&t.table_qname());
+        if (changed || rebuilt) && source.dialect == d {
+            p.one(t.definition.trim().trim_end_matches(';').to_string());
+        }
+    }
+
+    // 10. what the source no longer has
+    for c in by(ObjectKind::Function, ChangeKind::Extra) {
+        if let Some(f) = target.functions.iter().find(|f| f.qname() == c.name) {
+            p.one(format!(
+                "DROP FUNCTION {}({})",
+                ddl.qn(&f.schema, &f.name),
+                f.arguments
+            ));
+        }
+    }
+    for c in by(ObjectKind::Sequence, ChangeKind::Extra) {
+        if let Some(s) = target.sequences.iter().find(|s| s.qname() == c.name) {
+            p.one(format!("DROP SEQUENCE {}", ddl.qn(&s.schema, &s.name)));
+        }
+    }
+    for c in by(ObjectKind::Enum, ChangeKind::Extra) {
+        if let Some(e) = target.enums.iter().find(|e| e.qname() == c.name) {
+            p.one(format!("DROP TYPE {}", ddl.qn(&e.schema, &e.name)));
+        }
+    }
+    for c in by(ObjectKind::Schema, ChangeKind::Extra) {
+        p.one(format!("DROP SCHEMA {}", ddl.q(&c.name)));
+    }
+
+    let _ = p.src;
+    Migration {
+        dialect: d,
+        steps: p.steps,
+    }
+}
+
+pub(super) fn drop_fk(ddl: &Ddl, t: &Table, name: &str) -> String {
+    ddl.to.sql().drop_foreign_key(&ddl.qt(t), &ddl.q(name))
+}
+
+/// Tables ordered so that a table comes after the tables it references.
+pub(super) fn topo<'a>(tables: &[&'a Table]) -> Vec<&'a Table> {
+    let mut out: Vec<&Table> = Vec::new();
+    let mut left: Vec<&Table> = tables.to_vec();
+    while !left.is_empty() {
+        let names: BTreeSet<String> = left.iter().map(|t| t.qname()).collect();
+        let pos = left
+            .iter()
+            .position(|t| {
+                t.foreign_keys
+                    .iter()
+                    .all(|f| f.ref_qname() == t.qname() || !names.contains(&f.ref_qname()))
+            })
+            .unwrap_or(0); // a cycle: break it anywhere
+        out.push(left.remove(pos));
+    }
+    out
+}
+
+pub(super) fn changes_of<'a>(
+    diff: &'a SchemaDiff,
+    table: &'a str,
+) -> impl Iterator<Item = &'a Change> + 'a {
+    diff.changes
+        .iter()
+        .filter(move |c| c.table.as_deref() == Some(table))
+}
+
+/// SQLite's ALTER TABLE can add a plain column, drop an unconstrained one, and
+/// create/drop indexes; everything else needs a table rebuild.
+pub(super) fn sqlite_needs_rebuild(
+    diff: &SchemaDiff,
+    source: &Schema,
+    target: &Schema,
+    tq: &str,
+) -> bool {
+    let (Some(s), Some(t)) = (source.table(tq), target.table(tq)) else {
+        return false;
+    };
+    for c in changes_of(diff, tq) {
+        match (c.object, c.change) {
+            (ObjectKind::Index, _) => {}
+            (ObjectKind::Column, ChangeKind::Missing) => {
+                let Some(col) = s.column(&c.name) else {
+                    return true;
+                };
+                let in_key = s
+                    .primary_key
+                    .as_ref()
+                    .is_some_and(|p| p.columns.contains(&col.name))
+                    || s.uniques.iter().any(|u| u.columns.contains(&col.name))
+                    || s.foreign_keys.iter().any(|f| f.columns.contains(&col.name))
+                    || s.checks.iter().any(|k| k.expression.contains(&col.name));
+                let dflt_ok = match &col.default {
+                    None => col.nullable,
+                    Some(d) => {
+                        let u = d.to_uppercase();
+                        !u.starts_with('(') && !u.starts_with("CURRENT_") && u != "NULL"
+                    }
+                };
+                let gen_ok = col.generated.as_ref().is_none_or(|g| !g.stored);
+                if in_key || !dflt_ok || !gen_ok || col.identity.is_some() {
+                    return true;
+                }
+            }
+            (ObjectKind::Column, ChangeKind::Extra) => {
+                let name = &c.name;
+                let constrained = t
+                    .primary_key
+                    .as_ref()
+                    .is_some_and(|p| p.columns.contains(name))
+                    || t.uniques.iter().any(|u| u.columns.contains(name))
+                    || t.foreign_keys.iter().any(|f| f.columns.contains(name))
+                    || t.checks
+                        .iter()
+                        .any(|k| k.expression.contains(name.as_str()))
+                    || t.columns.iter().any(|x| {
+                        x.generated
+                            .as_ref()
+                            .is_some_and(|g| g.expression.contains(name.as_str()))
+                    })
+                    || t.column(name).is_some_and(|x| x.generated.is_some());
+                if constrained {
+                    return true;
+                }
+            }
+            _ => return true,
+        }
+    }
+    false
+}
