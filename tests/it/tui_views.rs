@@ -7,7 +7,6 @@ use cutover::tui::state::{ApprovalRow, ChainStatus, LedgerRow, Level, LogLine, S
 use cutover::tui::{Action, Tab, Theme};
 use cutover::vocab::{EngineEvent, StepState};
 use insta::assert_snapshot;
-use serde_json::json;
 
 #[test]
 fn runbook_before_the_run_80x24() {
@@ -234,10 +233,16 @@ fn check_results_expected_vs_actual() {
         &mut a,
         "geographic-npas",
         "check",
-        json!({"checks": [
-            {"name": "all geographic NPAs present", "query": "SELECT count(*) FROM enhanced_lerg WHERE category = 'geographic'", "expected": 440, "actual": 439, "passed": false},
-            {"name": "pacific NPAs categorized", "expected": 3, "actual": 3, "passed": true}
-        ]}),
+        cutover::steps::Evidence::from(cutover::steps::check::CheckEvidence {
+            target: "production".into(),
+            query: "SELECT count(*) FROM enhanced_lerg WHERE category = 'geographic'".into(),
+            description: Some("all geographic NPAs present".into()),
+            expected: "440".into(),
+            actual: "439".into(),
+            passed: false,
+            detail: Default::default(),
+        })
+        .to_json(),
     );
     a.update(Action::ShowTab(Tab::Evidence));
     let out = render(&mut a, 80, 24);
@@ -260,7 +265,15 @@ fn backup_manifest_and_json_fallback() {
         &mut a,
         "drop-lerg-codes",
         "sql",
-        json!({"statements": 1, "applied": ["DROP TABLE lerg_codes"], "rows_affected": 0}),
+        cutover::steps::Evidence::from(cutover::steps::sql::SqlEvidence {
+            target: "production".into(),
+            source: "inline SQL".into(),
+            statements: 1,
+            rows_affected: Some(0),
+            already_applied: None,
+            sha256: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".into(),
+        })
+        .to_json(),
     );
     a.select_step("drop-lerg-codes");
     let out = render(&mut a, 80, 24);
