@@ -37,7 +37,7 @@ impl Engine {
                     checkpoint: a.checkpoint.clone(),
                     approver: a.approver.clone(),
                     role: a.role.clone(),
-                    decision: a.decision.to_string(),
+                    decision: a.decision,
                     comment: a.comment.clone(),
                 });
             }

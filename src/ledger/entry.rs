@@ -48,28 +48,8 @@ impl fmt::Display for Status {
     }
 }
 
-/// An approver's decision at a checkpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Decision {
-    Approve,
-    Reject,
-}
-
-impl Decision {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Decision::Approve => "approve",
-            Decision::Reject => "reject",
-        }
-    }
-}
-
-impl fmt::Display for Decision {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// An approver's decision at a checkpoint (shared vocabulary: engine events carry it).
+pub use crate::vocab::Decision;
 
 /// Every kind of record a run writes. `E` is the step evidence: typed when written by
 /// the engine, JSON when replayed.
@@ -88,6 +68,9 @@ pub enum Entry<E = serde_json::Value> {
     RollbackStarted(RollbackStarted),
     RunStopped(RunStopped),
     RunCompleted(RunCompleted),
+    /// `cutover diff data --apply` outside a runbook: what it changed, for the audit
+    /// trail (a run of its own; replay ignores it).
+    DataApplied(DataApplied),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -220,6 +203,40 @@ pub struct RunCompleted {
     pub status: Status,
 }
 
+/// What `cutover diff data --apply` applied to one table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataApplied {
+    /// Redacted URLs.
+    pub source: String,
+    pub target: String,
+    pub table: String,
+    pub target_table: String,
+    pub inserts: u64,
+    pub updates: u64,
+    pub deletes: u64,
+    pub applied: DataAppliedStatements,
+    pub before: DataAppliedBefore,
+    pub equal_after: bool,
+    pub operator: String,
+}
+
+/// How the statements were applied (the fields of `data::apply::Applied`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataAppliedStatements {
+    pub statements: u64,
+    pub batches: u64,
+    pub rows_affected: u64,
+    pub batch_commit: bool,
+}
+
+/// The differences found before applying.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataAppliedBefore {
+    pub only_in_source: u64,
+    pub only_in_target: u64,
+    pub changed: u64,
+}
+
 fn completed() -> Status {
     Status::Completed
 }
@@ -242,8 +259,8 @@ impl<E: Serialize> Entry<E> {
 }
 
 impl Entry {
-    /// Read a stored record back; `None` for a kind this release does not know (e.g.
-    /// `data_applied`, or one from a later release) or a payload that does not fit.
+    /// Read a stored record back; `None` for a kind this release does not know (one
+    /// from a later release) or a payload that does not fit.
     pub fn from_stored(kind: &str, payload: &str) -> Option<Entry> {
         let payload: serde_json::Value = serde_json::from_str(payload).ok()?;
         let mut tagged = serde_json::Map::new();
@@ -286,6 +303,15 @@ mod tests {
         let back = Entry::from_stored("step_failed", &failed.to_stored().1.to_string());
         assert_eq!(back, Some(failed));
         assert_eq!(Entry::from_stored("data_applied", "{}"), None);
+        // What `cutover diff data --apply` has always stored reads and writes back as is.
+        let stored = r#"{"source":"sqlite://a.db","target":"sqlite://b.db","table":"t","target_table":"t","inserts":1,"updates":2,"deletes":0,"applied":{"statements":3,"batches":1,"rows_affected":3,"batch_commit":false},"before":{"only_in_source":1,"only_in_target":0,"changed":2},"equal_after":true,"operator":"ana"}"#;
+        let e = Entry::from_stored("data_applied", stored).expect("data_applied reads");
+        assert!(matches!(e, Entry::DataApplied(_)));
+        let (kind, payload) = e.to_stored();
+        assert_eq!(
+            (kind.as_str(), payload.to_string().as_str()),
+            ("data_applied", stored)
+        );
         assert_eq!(
             Entry::from_stored("run_completed", "{}"),
             Some(Entry::RunCompleted(RunCompleted {

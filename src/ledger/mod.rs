@@ -9,8 +9,9 @@ mod state;
 
 pub use chain::{ChainProblem, VerifyReport};
 pub use entry::{
-    ApprovalGiven, CheckpointWaiting, Decision, Entry, RollbackStarted, RunCompleted, RunResumed,
-    RunStarted, RunStopped, Status, StepDone, StepFailed, StepRolledBack, StepStarted,
+    ApprovalGiven, CheckpointWaiting, DataApplied, DataAppliedBefore, DataAppliedStatements,
+    Decision, Entry, RollbackStarted, RunCompleted, RunResumed, RunStarted, RunStopped, Status,
+    StepDone, StepFailed, StepRolledBack, StepStarted,
 };
 pub use locks::LockGuard;
 pub use state::{Approval, RunState, StepRecord};

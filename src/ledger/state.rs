@@ -169,6 +169,8 @@ impl RunState {
                 at: at.clone(),
             }),
             Entry::RollbackStarted(_) => {}
+            // A record of `cutover diff data --apply` outside any run: nothing to replay.
+            Entry::DataApplied(_) => {}
             Entry::RunStopped(e) => self.status = e.status,
             Entry::RunCompleted(e) => {
                 self.status = e.status;

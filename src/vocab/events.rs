@@ -4,6 +4,29 @@
 use serde::Serialize;
 use std::time::Duration;
 
+/// An approver's decision at a checkpoint. Snake case in JSON: `approve`, `reject`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Approve,
+    Reject,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Approve => "approve",
+            Decision::Reject => "reject",
+        }
+    }
+}
+
+impl std::fmt::Display for Decision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// State of a step as shown to a person.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -116,7 +139,7 @@ pub enum EngineEvent {
         checkpoint: String,
         approver: String,
         role: String,
-        decision: String,
+        decision: Decision,
         comment: Option<String>,
     },
     RunFinished {

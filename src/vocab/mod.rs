@@ -5,5 +5,7 @@
 pub mod events;
 pub mod hazard;
 
-pub use events::{ApprovalNeed, EngineEvent, EventSink, Progress, ProgressMeter, StepState};
+pub use events::{
+    ApprovalNeed, Decision, EngineEvent, EventSink, Progress, ProgressMeter, StepState,
+};
 pub use hazard::Hazard;
