@@ -186,7 +186,7 @@ pub async fn connect_with(url: &str, opts: ConnectOptions) -> Result<Db> {
 
 /// Turn an sqlx error into a user-facing, redacted error naming the database.
 pub(crate) fn sqlx_error(redacted_url: &str, e: sqlx::Error) -> Error {
-    match &e {
+    let err = match &e {
         sqlx::Error::Database(d) => Error::runtime(format!("{}: {}", redacted_url, d.message())),
         sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
@@ -197,7 +197,8 @@ pub(crate) fn sqlx_error(redacted_url: &str, e: sqlx::Error) -> Error {
             Error::bad_input(format!("bad database URL {redacted_url}: {e}"))
         }
         _ => Error::runtime(format!("{redacted_url}: {e}")),
-    }
+    };
+    err.with_source(e)
 }
 
 /// Connect error: classify authentication failures and unreachable servers.
@@ -220,5 +221,38 @@ pub(crate) fn connect_error(redacted_url: &str, e: sqlx::Error) -> Error {
         Error::runtime(format!("cannot connect to {redacted_url}: {msg}")).with_hint(
             "check that the server is running and the URL's host, port and database are right",
         )
+    }
+    .with_source(e)
+}
+
+#[cfg(test)]
+mod error_source_tests {
+    use std::error::Error as _;
+
+    #[test]
+    fn database_errors_keep_sqlx_as_their_source_with_the_message_unchanged() {
+        let e = super::sqlx_error("postgres://u:***@h/db", sqlx::Error::PoolTimedOut);
+        assert!(
+            e.message
+                .starts_with("cannot reach postgres://u:***@h/db: ")
+        );
+        let src = e.source().expect("sqlx error kept as the source");
+        assert!(matches!(
+            src.downcast_ref::<sqlx::Error>(),
+            Some(sqlx::Error::PoolTimedOut)
+        ));
+        let e = super::connect_error(
+            "sqlite://x.db",
+            sqlx::Error::Configuration("no such option".into()),
+        );
+        assert_eq!(
+            e.message,
+            "bad database URL sqlite://x.db: error with configuration: no such option"
+        );
+        assert!(
+            e.source()
+                .and_then(|s| s.downcast_ref::<sqlx::Error>())
+                .is_some()
+        );
     }
 }
