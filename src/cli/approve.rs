@@ -14,7 +14,7 @@ result), so it goes stale if either changes.")]
 pub struct Args {
     /// The runbook file (TOML) of the run waiting at the checkpoint.
     pub runbook: PathBuf,
-    /// The checkpoint step id.
+    /// The checkpoint step id, or `rollback:PHASE` for a rollback's approval gate.
     #[arg(long)]
     pub checkpoint: String,
     /// Your name, as recorded in the ledger.
@@ -44,7 +44,14 @@ pub async fn run(args: Args, decision: Decision) -> Result<i32> {
         via: "cli",
         runbook_arg: &arg,
     };
-    let need = approval::record_decision(&ledger, &rb, &req).await;
+    let need = if args
+        .checkpoint
+        .starts_with(crate::engine::rollback_gate::PREFIX)
+    {
+        crate::engine::rollback_gate::record_decision(&ledger, &rb, &req).await
+    } else {
+        approval::record_decision(&ledger, &rb, &req).await
+    };
     ledger.close().await;
     let need = need?;
     let verb = match decision {

@@ -115,6 +115,11 @@ impl PlainRenderer {
                     self.last_progress = Some(Instant::now());
                 }
             }
+            // The engine's own notices (rollback on failure, resuming an attempt, an
+            // abandoned run) are printed; a step's log lines go to the log file only.
+            EngineEvent::StepLog { step, message } if step.is_empty() => {
+                let _ = writeln!(out, "{}", crate::redact::scrub(message));
+            }
             EngineEvent::StepLog { .. } => {}
             EngineEvent::StepFinished {
                 step,

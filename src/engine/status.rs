@@ -161,6 +161,11 @@ impl RunStatus {
             })
             .collect();
         let waiting_for = match (&st.waiting_at, st.status) {
+            (Some((cp, _)), Status::AwaitingApproval)
+                if cp.starts_with(super::rollback_gate::PREFIX) =>
+            {
+                super::rollback_gate::need(runbook, st, runbook_arg)
+            }
             (Some((cp, _)), Status::AwaitingApproval) => {
                 approval::need(runbook, st, cp, runbook_arg).ok()
             }

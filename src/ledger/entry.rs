@@ -25,6 +25,8 @@ pub enum Status {
     Interrupted,
     Completed,
     RolledBack,
+    /// Given up with `cutover run --new --abandon REASON`; a later run replaced it.
+    Abandoned,
 }
 
 impl Status {
@@ -38,6 +40,7 @@ impl Status {
             Status::Interrupted => "interrupted",
             Status::Completed => "completed",
             Status::RolledBack => "rolled_back",
+            Status::Abandoned => "abandoned",
         }
     }
 }
@@ -66,6 +69,8 @@ pub enum Entry<E = serde_json::Value> {
     CheckpointWaiting(CheckpointWaiting),
     Approval(ApprovalGiven),
     RollbackStarted(RollbackStarted),
+    /// The run was given up so that a new one could start (`--new --abandon REASON`).
+    RunAbandoned(RunAbandoned),
     RunStopped(RunStopped),
     RunCompleted(RunCompleted),
     /// `cutover diff data --apply` outside a runbook: what it changed, for the audit
@@ -185,6 +190,24 @@ pub struct RollbackStarted {
     pub operator: String,
     #[serde(default)]
     pub phases: Vec<String>,
+    /// Which execution of a rollback this is in the run (1, 2, ...); each is its own
+    /// attempt. Absent in records of earlier releases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempt: Option<u32>,
+    /// Why it runs: "on demand", or "on failure of step X".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunAbandoned {
+    #[serde(default)]
+    pub operator: String,
+    #[serde(default)]
+    pub reason: String,
+    /// The run started in its place.
+    #[serde(default)]
+    pub next_run: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -10,11 +10,11 @@ mod state;
 pub use chain::{ChainProblem, VerifyReport};
 pub use entry::{
     ApprovalGiven, CheckpointWaiting, DataApplied, DataAppliedBefore, DataAppliedStatements,
-    Decision, Entry, RollbackStarted, RunCompleted, RunResumed, RunStarted, RunStopped, Status,
-    StepDone, StepFailed, StepRolledBack, StepStarted,
+    Decision, Entry, RollbackStarted, RunAbandoned, RunCompleted, RunResumed, RunStarted,
+    RunStopped, Status, StepDone, StepFailed, StepRolledBack, StepStarted,
 };
 pub use locks::LockGuard;
-pub use state::{Approval, RunState, StepRecord};
+pub use state::{Approval, RollbackAttempt, RunState, StepRecord};
 
 use crate::db::refinery_adapter::RefineryDb;
 use crate::db::{self, ConnectOptions, Db, Dialect, Statement, Value};

@@ -57,6 +57,18 @@ impl StepRecord {
     }
 }
 
+/// The latest execution of a rollback in a run: each `cutover rollback` (or rollback on
+/// failure) is its own attempt; a killed one resumes with the steps it already did.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct RollbackAttempt {
+    pub attempt: u32,
+    pub phases: Vec<String>,
+    pub trigger: Option<String>,
+    /// Steps (and the approval gate) completed in this attempt.
+    pub done: std::collections::BTreeSet<String>,
+    pub finished: bool,
+}
+
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct RunState {
     pub run_id: String,
@@ -70,6 +82,8 @@ pub struct RunState {
     pub approvals: Vec<Approval>,
     /// The checkpoint the run last stopped at, with the evidence hash shown then.
     pub waiting_at: Option<(String, String)>,
+    /// The latest rollback attempt, if the run was ever rolled back.
+    pub rollback: Option<RollbackAttempt>,
 }
 
 impl RunState {
@@ -123,6 +137,9 @@ impl RunState {
                 s.finished_at = Some(at.clone());
                 s.elapsed_ms = Some(e.elapsed_ms);
                 self.leave_checkpoint(step);
+                if let Some(a) = self.rollback.as_mut().filter(|a| !a.finished) {
+                    a.done.insert(step.to_string());
+                }
             }
             Entry::StepFailed(e) => {
                 let s = self
@@ -168,13 +185,32 @@ impl RunState {
                 via: e.via,
                 at: at.clone(),
             }),
-            Entry::RollbackStarted(_) => {}
+            // A rollback in progress is not finished, even of a run that had completed.
+            Entry::RollbackStarted(e) => {
+                self.finished = false;
+                self.status = Status::Running;
+                let prev = self.rollback.as_ref().map(|a| a.attempt).unwrap_or(0);
+                self.rollback = Some(RollbackAttempt {
+                    attempt: e.attempt.unwrap_or(prev + 1),
+                    phases: e.phases,
+                    trigger: e.trigger,
+                    done: Default::default(),
+                    finished: false,
+                });
+            }
+            Entry::RunAbandoned(_) => {
+                self.status = Status::Abandoned;
+                self.finished = true;
+            }
             // A record of `cutover diff data --apply` outside any run: nothing to replay.
             Entry::DataApplied(_) => {}
             Entry::RunStopped(e) => self.status = e.status,
             Entry::RunCompleted(e) => {
                 self.status = e.status;
                 self.finished = true;
+                if let Some(a) = self.rollback.as_mut() {
+                    a.finished = true;
+                }
             }
         }
     }

@@ -28,8 +28,14 @@ pub struct ApprovalPolicy {
     pub hazard_extra_approvals: u32,
     /// Roles of which at least one must approve when hazards were raised.
     pub hazard_roles: Vec<String>,
-    /// Run the rollback phases automatically when a step fails.
+    /// Run a rollback phase automatically when a step fails (set by
+    /// `rollback_on_failure = true` or by naming the phase in `on_failure`).
     pub rollback_on_failure: bool,
+    /// The rollback phase that runs when a step fails (`on_failure = "full-restore"`);
+    /// a phase's own `on_failure` overrides it.
+    pub on_failure: Option<String>,
+    /// Every rollback (on demand or on failure) waits at an approval gate first.
+    pub rollback_requires_approval: bool,
 }
 
 impl Default for ApprovalPolicy {
@@ -41,6 +47,8 @@ impl Default for ApprovalPolicy {
             hazard_extra_approvals: 0,
             hazard_roles: Vec::new(),
             rollback_on_failure: false,
+            on_failure: None,
+            rollback_requires_approval: false,
         }
     }
 }
@@ -67,6 +75,8 @@ pub struct Phase<S> {
     pub title: String,
     pub steps: Vec<StepDef<S>>,
     pub rollback: bool,
+    /// The rollback phase to run when a step of this phase fails (overrides the policy's).
+    pub on_failure: Option<String>,
 }
 
 pub struct Runbook<S> {
@@ -83,6 +93,13 @@ pub struct Runbook<S> {
     pub policy: ApprovalPolicy,
     pub phases: Vec<Phase<S>>,
     pub rollback: Vec<Phase<S>>,
+}
+
+/// Where a runbook's `on_failure` names were written, checked once every rollback
+/// phase is known.
+struct OnFailureRef {
+    phase: String,
+    location: String,
 }
 
 /// Read and parse a runbook file, building each step with `factory`.
@@ -268,6 +285,8 @@ pub fn parse<F: StepFactory>(src: &SourceFile, factory: &F) -> Result<Runbook<F:
     };
 
     let mut policy = ApprovalPolicy::default();
+    let mut on_failure_refs: Vec<OnFailureRef> = Vec::new();
+    let mut rollback_on_failure_at: Option<String> = None;
     if let Some(p) = root.table("policy")? {
         if let Some(n) = p.int("approvals")? {
             if n < 1 {
@@ -277,7 +296,30 @@ pub fn parse<F: StepFactory>(src: &SourceFile, factory: &F) -> Result<Runbook<F:
         }
         policy.roles = p.str_list("roles")?.unwrap_or_default();
         policy.allow_self_approval = p.bool("allow_self_approval")?.unwrap_or(false);
-        policy.rollback_on_failure = p.bool("rollback_on_failure")?.unwrap_or(false);
+        let explicit = p.bool("rollback_on_failure")?;
+        policy.on_failure = p.str("on_failure")?;
+        if explicit == Some(false) && policy.on_failure.is_some() {
+            return Err(p.error_at(
+                "on_failure",
+                "`on_failure` names a rollback phase to run on failure, but `rollback_on_failure = false` says not to; remove one of them",
+            ));
+        }
+        if let Some(name) = &policy.on_failure {
+            on_failure_refs.push(OnFailureRef {
+                phase: name.clone(),
+                location: p
+                    .src
+                    .location(&p.raw("on_failure").expect("present").span()),
+            });
+        }
+        policy.rollback_on_failure = explicit.unwrap_or(policy.on_failure.is_some());
+        if policy.rollback_on_failure && explicit.is_some() {
+            rollback_on_failure_at = Some(
+                p.src
+                    .location(&p.raw("rollback_on_failure").expect("present").span()),
+            );
+        }
+        policy.rollback_requires_approval = p.bool("rollback_requires_approval")?.unwrap_or(false);
         if let Some(h) = p.table("hazards")? {
             policy.hazard_extra_approvals = h.int("extra_approvals")?.unwrap_or(0).max(0) as u32;
             policy.hazard_roles = h.str_list("require_roles")?.unwrap_or_default();
@@ -291,8 +333,24 @@ pub fn parse<F: StepFactory>(src: &SourceFile, factory: &F) -> Result<Runbook<F:
         targets: &target_names,
     };
     let mut seen_ids: BTreeMap<String, String> = BTreeMap::new();
-    let phases = parse_phases(&root, "phases", false, &bctx, factory, &mut seen_ids)?;
-    let rollback = parse_phases(&root, "rollback", true, &bctx, factory, &mut seen_ids)?;
+    let phases = parse_phases(
+        &root,
+        "phases",
+        false,
+        &bctx,
+        factory,
+        &mut seen_ids,
+        &mut on_failure_refs,
+    )?;
+    let rollback = parse_phases(
+        &root,
+        "rollback",
+        true,
+        &bctx,
+        factory,
+        &mut seen_ids,
+        &mut on_failure_refs,
+    )?;
     root.finish()?;
     if phases.is_empty() {
         return Err(src.error(
@@ -300,6 +358,13 @@ pub fn parse<F: StepFactory>(src: &SourceFile, factory: &F) -> Result<Runbook<F:
             "the runbook has no phases; add at least one [[phases]] with [[phases.steps]]",
         ));
     }
+    check_on_failure(
+        &policy,
+        &phases,
+        &rollback,
+        &on_failure_refs,
+        rollback_on_failure_at.as_deref(),
+    )?;
 
     Ok(Runbook {
         path: src.path.clone(),
@@ -322,9 +387,24 @@ fn parse_phases<F: StepFactory>(
     bctx: &BuildContext,
     factory: &F,
     seen: &mut BTreeMap<String, String>,
+    on_failure_refs: &mut Vec<OnFailureRef>,
 ) -> Result<Vec<Phase<F::Step>>> {
     let mut phases = Vec::new();
     for (i, p) in root.tables(key)?.into_iter().enumerate() {
+        let on_failure = if rollback {
+            None
+        } else {
+            let v = p.str("on_failure")?;
+            if let Some(name) = &v {
+                on_failure_refs.push(OnFailureRef {
+                    phase: name.clone(),
+                    location: p
+                        .src
+                        .location(&p.raw("on_failure").expect("present").span()),
+                });
+            }
+            v
+        };
         let id = p.str("id")?.unwrap_or_else(|| format!("{key}-{}", i + 1));
         if !valid_id(&id) {
             return Err(p.error_at(
@@ -380,9 +460,67 @@ fn parse_phases<F: StepFactory>(
             title,
             steps,
             rollback,
+            on_failure,
         });
     }
     Ok(phases)
+}
+
+/// Every `on_failure` must name a rollback phase, and a runbook that rolls back on
+/// failure must say which phase runs for every phase that can fail: one rollback phase,
+/// or `on_failure` in the policy, or `on_failure` on each phase.
+fn check_on_failure<S>(
+    policy: &ApprovalPolicy,
+    phases: &[Phase<S>],
+    rollback: &[Phase<S>],
+    refs: &[OnFailureRef],
+    rollback_on_failure_at: Option<&str>,
+) -> Result<()> {
+    use crate::error::Error;
+    let ids: Vec<&str> = rollback.iter().map(|p| p.id.as_str()).collect();
+    for r in refs {
+        if !ids.contains(&r.phase.as_str()) {
+            let known = if ids.is_empty() {
+                "the runbook has no [[rollback]] phases".to_string()
+            } else {
+                format!("the rollback phases are {}", ids.join(", "))
+            };
+            let hint = closest(&r.phase, &ids)
+                .map(|c| format!(" (did you mean \"{c}\"?)"))
+                .unwrap_or_default();
+            return Err(Error::bad_input(format!(
+                "{}: `on_failure` names \"{}\", which is not a rollback phase{hint}; {known}",
+                r.location, r.phase
+            )));
+        }
+    }
+    if !policy.rollback_on_failure && phases.iter().all(|p| p.on_failure.is_none()) {
+        return Ok(());
+    }
+    if rollback.is_empty() {
+        let at = rollback_on_failure_at.unwrap_or("the runbook");
+        return Err(Error::bad_input(format!(
+            "{at}: `rollback_on_failure = true` but the runbook has no [[rollback]] phases to run"
+        )));
+    }
+    if policy.rollback_on_failure && policy.on_failure.is_none() && rollback.len() > 1 {
+        let open: Vec<&str> = phases
+            .iter()
+            .filter(|p| p.on_failure.is_none())
+            .map(|p| p.id.as_str())
+            .collect();
+        if !open.is_empty() {
+            let at = rollback_on_failure_at.unwrap_or("the runbook");
+            return Err(Error::bad_input(format!(
+                "{at}: `rollback_on_failure = true` is ambiguous: the runbook has {} rollback phases ({}) and does not say which runs when phase(s) {} fail; name one with `on_failure = \"{}\"` in [policy] or in each phase",
+                rollback.len(),
+                ids.join(", "),
+                open.join(", "),
+                ids[0]
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The candidate closest to `word` by edit distance, if reasonably close.

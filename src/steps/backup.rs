@@ -88,9 +88,7 @@ impl Step for Backup {
         vec![format!(
             "consistent copy of {}{what} to {} with SHA-256",
             self.target,
-            self.out
-                .clone()
-                .unwrap_or_else(|| ".cutover/backups/RUN/STEP.db".into())
+            super::backup_path::destination(self.out.as_deref(), "RUN", "STEP").file("STEP.db")
         )]
     }
     async fn run(&self, ctx: &StepContext<'_>) -> Result<StepOutcome> {
@@ -103,10 +101,8 @@ impl Step for Backup {
                 spec.redacted
             )));
         }
-        let rel = self
-            .out
-            .clone()
-            .unwrap_or_else(|| format!(".cutover/backups/{}/{}.db", ctx.run_id, ctx.step_id));
+        let rel = super::backup_path::destination(self.out.as_deref(), ctx.run_id, ctx.step_id)
+            .file(&format!("{}.db", ctx.step_id));
         let out: PathBuf = ctx.dir.join(&rel);
         if let Some(parent) = out.parent() {
             std::fs::create_dir_all(parent)?;

@@ -132,6 +132,7 @@ pub trait Step: Send + Sync {
 }
 
 pub mod backup;
+pub mod backup_path;
 pub mod check;
 pub mod checkpoint;
 pub mod copy;

@@ -215,7 +215,16 @@ fn replay_of_each_entry_kind() {
     assert_eq!(at(13).status, Status::Interrupted);
     // A kind runs do not write (cutover diff data's record) changes nothing.
     assert_eq!(at(14).status, Status::Interrupted);
-    assert_eq!(at(15).status, Status::Interrupted);
+    // A rollback in progress is running and unfinished; an earlier release's record
+    // (no attempt number) counts as attempt 1.
+    let st = at(15);
+    assert_eq!(st.status, Status::Running);
+    assert!(!st.finished);
+    let a = st.rollback.as_ref().expect("a rollback attempt");
+    assert_eq!(
+        (a.attempt, a.phases.as_slice(), a.finished),
+        (1, &["undo".to_string()][..], false)
+    );
 
     let st = at(16);
     assert_eq!(st.steps["s1"].state, StepState::RolledBack);
@@ -224,6 +233,7 @@ fn replay_of_each_entry_kind() {
     let st = at(17);
     assert_eq!(st.status, Status::RolledBack);
     assert!(st.finished);
+    assert!(st.rollback.as_ref().is_some_and(|a| a.finished));
     let json = serde_json::to_value(&st).unwrap();
     assert_eq!(json["status"], "rolled_back");
 }

@@ -14,6 +14,8 @@ mod data_runbook;
 mod db_engines;
 mod engines_steps;
 mod ledger_typed;
+mod rollback_attempts;
+mod rollback_on_failure;
 mod schema_cli;
 mod schema_hazards;
 mod schema_introspect;
