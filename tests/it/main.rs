@@ -12,6 +12,7 @@ mod data_cli;
 mod data_diff;
 mod data_runbook;
 mod db_engines;
+mod db_small_truths;
 mod engines_steps;
 mod ledger_typed;
 mod schema_cli;
