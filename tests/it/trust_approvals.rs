@@ -298,9 +298,58 @@ fn signed_approvals_verify_with_ssh_keygen_and_a_forged_signature_is_refused() {
     assert_eq!(out.code, 0, "{}", out.all());
     let out = run(&ws);
     assert_eq!(out.code, 4, "{}", out.all());
+    let v = status_json(&ws);
+    assert_eq!(v["waiting_for"]["checkpoint"], "drop-approved");
+
+    // Someone with write access to the ledger appends a well-chained approval of the
+    // next checkpoint as dana, carrying dana's earlier signature: it does not count,
+    // and audit verify names it.
+    let hash = v["waiting_for"]["evidence_hash"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let run_id = v["run_id"].as_str().unwrap().to_string();
+    let ledger_url = format!(
+        "sqlite://{}",
+        ws.join("runbooks/.cutover/ledger.db").display()
+    );
+    let stolen = a["signature"].as_str().unwrap().to_string();
+    async {
+        use cutover::ledger::{ApprovalGiven, Decision, Entry, Ledger};
+        let ledger = Ledger::open(&ledger_url).await.unwrap();
+        let e: Entry = Entry::Approval(ApprovalGiven {
+            approver: "dana".into(),
+            role: "dba".into(),
+            decision: Decision::Approve,
+            comment: None,
+            evidence_hash: hash,
+            runbook_hash: String::new(),
+            via: "cli".into(),
+            files: Default::default(),
+            signature: Some(stolen),
+            withdraws: Vec::new(),
+        });
+        ledger
+            .append_entry("lerg-cutover", &run_id, Some("drop-approved"), &e)
+            .await
+            .unwrap();
+        ledger.close().await;
+    }
+    .await_blocking();
+    let out = run(&ws);
     assert_eq!(
-        status_json(&ws)["waiting_for"]["checkpoint"],
-        "drop-approved"
+        out.code,
+        4,
+        "a forged approval let the run pass:\n{}",
+        out.all()
+    );
+    let out = cutover(&ws, &["audit", "verify", RUNBOOK]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stdout
+            .contains("the signature does not verify with the roster's key"),
+        "{}",
+        out.all()
     );
 }
 
