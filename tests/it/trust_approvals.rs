@@ -73,6 +73,13 @@ fn a_migration_edited_after_approval_makes_it_stale_and_is_not_applied() {
         "the old approval must not let the edit run:\n{}",
         out.all()
     );
+    assert!(
+        out.stdout.contains(
+            "stale: dana's approve no longer counts: lerg/migrations/V2__profiles_billing.sql changed since it was given"
+        ),
+        "{}",
+        out.all()
+    );
     assert_eq!(
         scalar(&prod, "SELECT count(*) FROM profiles").await_blocking(),
         "11"
