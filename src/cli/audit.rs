@@ -55,10 +55,23 @@ pub async fn run(cmd: AuditCommand) -> Result<i32> {
         AuditCommand::Verify(t) => {
             let (ledger, _) = open(&t).await?;
             let report = ledger.verify().await;
+            let signatures = match &t.runbook {
+                Some(p) => signature_problems(&ledger, &common::load_runbook(p)?).await?,
+                None => Vec::new(),
+            };
             let url = ledger.redacted_url().to_string();
             ledger.close().await;
             let report = report?;
-            if report.ok {
+            if !signatures.is_empty() {
+                println!(
+                    "ledger {url}: {} decision(s) whose signature or roster standing fails:",
+                    signatures.len()
+                );
+                for s in &signatures {
+                    println!("  {s}");
+                }
+            }
+            if report.ok && signatures.is_empty() {
                 println!(
                     "ledger {url}: {} record(s), chain intact (head {})",
                     report.records,
@@ -100,4 +113,32 @@ pub async fn run(cmd: AuditCommand) -> Result<i32> {
             Ok(0)
         }
     }
+}
+
+/// Every recorded decision of the runbook's runs whose signature does not verify with
+/// the roster's key (or that is unsigned where the policy requires signatures).
+async fn signature_problems(ledger: &Ledger, rb: &crate::steps::Runbook) -> Result<Vec<String>> {
+    let records = ledger.records(Some(&rb.name)).await?;
+    let mut runs: Vec<&str> = Vec::new();
+    for r in &records {
+        if !runs.contains(&r.run_id.as_str()) {
+            runs.push(&r.run_id);
+        }
+    }
+    let mut out = Vec::new();
+    for run in runs {
+        let mine: Vec<crate::ledger::Record> = records
+            .iter()
+            .filter(|r| r.run_id == run)
+            .cloned()
+            .collect();
+        let state = crate::ledger::RunState::from_records(&mine);
+        for (seq, why) in crate::engine::approval::signature_problems(rb, &state) {
+            out.push(format!(
+                "record #{seq} (run {}): {why}",
+                &run[..8.min(run.len())]
+            ));
+        }
+    }
+    Ok(out)
 }

@@ -49,6 +49,16 @@ Start with `cutover demo` (a complete cutover on SQLite), then `cutover run --he
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Seconds to wait for a database server to accept a connection before saying it
+    /// did not answer (a refused connection is reported at once).
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECS",
+        default_value_t = 5.0,
+        env = "CUTOVER_CONNECT_TIMEOUT"
+    )]
+    pub connect_timeout: f64,
 }
 
 #[derive(Subcommand, Debug)]
@@ -87,6 +97,13 @@ pub enum Command {
 /// Run a parsed command; returns the process exit code.
 pub async fn dispatch(cli: Cli) -> crate::Result<i32> {
     use crate::engine::approval::Decision;
+    if !(cli.connect_timeout.is_finite() && cli.connect_timeout > 0.0) {
+        return Err(crate::Error::bad_input(format!(
+            "--connect-timeout must be a positive number of seconds, not {}",
+            cli.connect_timeout
+        )));
+    }
+    crate::db::set_connect_timeout(std::time::Duration::from_secs_f64(cli.connect_timeout));
     match cli.command {
         Command::Run(a) => run::run(a).await,
         Command::Approve(a) => approve::run(a, Decision::Approve).await,

@@ -182,13 +182,19 @@ pub fn report_outcome(outcome: &RunOutcome, opts: &RunOptions, ledger_url: &str)
             by,
             comment,
             ..
-        } => eprintln!(
-            "run stopped: checkpoint \"{checkpoint}\" was rejected by {by}{}",
-            comment
-                .as_ref()
-                .map(|c| format!(": \"{c}\""))
-                .unwrap_or_default()
-        ),
+        } => {
+            eprintln!(
+                "run stopped: checkpoint \"{checkpoint}\" was rejected by {by}{}",
+                comment
+                    .as_ref()
+                    .map(|c| format!(": \"{c}\""))
+                    .unwrap_or_default()
+            );
+            eprintln!(
+                "the rejection stands until {by} withdraws it:\n  cutover approve {arg} --checkpoint {checkpoint} --as {by} --role ROLE --withdraw-rejection\nor the evidence changes (fix what was rejected and run again), or you start a new run:\n  cutover run {arg} --new",
+                arg = opts.runbook_arg
+            );
+        }
         RunOutcome::Failed { step, error, .. } => {
             eprintln!(
                 "run stopped: step \"{step}\" failed:\n  {}",

@@ -57,6 +57,12 @@ pub trait SqlDialect: Send + Sync {
         true
     }
 
+    /// Whether running `sql` inside a transaction commits it implicitly (MySQL's DDL
+    /// does: it commits the DML before it, and itself cannot be rolled back).
+    fn commits_implicitly(&self, _sql: &str) -> bool {
+        false
+    }
+
     // ---- the data diff: hashing where the data is ----
 
     /// Can this engine compute row hashes in SQL? (SQLite cannot: cutover hashes its

@@ -201,9 +201,64 @@ pub(crate) fn sqlx_error(redacted_url: &str, e: sqlx::Error) -> Error {
     err.with_source(e)
 }
 
-/// Connect error: classify authentication failures and unreachable servers.
+static CONNECT_TIMEOUT_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(5000);
+
+/// How long opening a connection to a server may take before it is reported as
+/// unanswered (`--connect-timeout`, default 5 s). Process-wide: set once at start.
+pub fn set_connect_timeout(t: std::time::Duration) {
+    CONNECT_TIMEOUT_MS.store(
+        t.as_millis().clamp(1, u64::MAX as u128) as u64,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+}
+
+pub fn connect_timeout() -> std::time::Duration {
+    std::time::Duration::from_millis(CONNECT_TIMEOUT_MS.load(std::sync::atomic::Ordering::Relaxed))
+}
+
+/// Open one connection directly, within the connect timeout, before a pool is built:
+/// a pool retries a refused connection until its acquire timeout and then reports
+/// only "pool timed out"; this names the cause at once.
+pub(crate) async fn probe<C: sqlx::Connection>(
+    redacted_url: &str,
+    connecting: impl std::future::Future<Output = std::result::Result<C, sqlx::Error>>,
+) -> Result<()> {
+    let t = connect_timeout();
+    match tokio::time::timeout(t, connecting).await {
+        Ok(Ok(conn)) => {
+            let _ = conn.close().await;
+            Ok(())
+        }
+        Ok(Err(e)) => Err(connect_error(redacted_url, e)),
+        Err(_) => Err(Error::runtime(format!(
+            "cannot connect to {redacted_url}: no answer within {} s",
+            t.as_secs_f64()
+        ))
+        .with_hint("check the URL's host and port and that no firewall drops the connection; a slow network may need a longer --connect-timeout SECS")),
+    }
+}
+
+/// Connect error: classify authentication failures, missing databases and unreachable
+/// servers, in the server's own words (its message, without the "at line N" of the
+/// server's source file that some drivers append).
 pub(crate) fn connect_error(redacted_url: &str, e: sqlx::Error) -> Error {
-    let msg = e.to_string();
+    if let sqlx::Error::Io(io) = &e {
+        use std::io::ErrorKind as K;
+        let what = match io.kind() {
+            K::ConnectionRefused => {
+                "connection refused (nothing listens at that host and port)".to_string()
+            }
+            K::TimedOut => "connection timed out".to_string(),
+            K::NotFound => format!("{io}"),
+            _ => format!("{io}"),
+        };
+        return Error::runtime(format!("cannot connect to {redacted_url}: {what}"))
+            .with_hint("check that the server is running and the URL's host and port are right");
+    }
+    let msg = match &e {
+        sqlx::Error::Database(d) => d.message().to_string(),
+        _ => e.to_string(),
+    };
     let lower = msg.to_lowercase();
     if lower.contains("password")
         || lower.contains("access denied")
@@ -215,6 +270,13 @@ pub(crate) fn connect_error(redacted_url: &str, e: sqlx::Error) -> Error {
         .with_hint(
             "check the user name and password (they come from the URL or its ${env:...} variable)",
         )
+    } else if (lower.starts_with("database ") && lower.contains("does not exist"))
+        || lower.starts_with("unknown database")
+    {
+        Error::bad_input(format!(
+            "cannot connect to {redacted_url}: the database does not exist on that server ({msg})"
+        ))
+        .with_hint("create the database first, or correct the database name in the URL")
     } else if let sqlx::Error::Configuration(_) = e {
         Error::bad_input(format!("bad database URL {redacted_url}: {msg}"))
     } else {

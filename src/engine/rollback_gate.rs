@@ -62,7 +62,10 @@ pub fn need(runbook: &Runbook, state: &RunState, runbook_arg: &str) -> Option<Ap
         .into_iter()
         .filter(|a| a.decision == Decision::Approve)
         .filter(|a| roles.is_empty() || roles.contains(&a.role))
-        .filter(|a| policy.allow_self_approval || a.approver != state.operator)
+        .filter(|a| {
+            policy.allow_self_approval
+                || !crate::vocab::identity::same_person(&a.approver, &state.operator)
+        })
         .map(|a| (a.approver.clone(), a.role.clone()))
         .collect();
     let role_hint = roles.first().cloned().unwrap_or_else(|| "ROLE".into());
@@ -77,6 +80,9 @@ pub fn need(runbook: &Runbook, state: &RunState, runbook_arg: &str) -> Option<Ap
         approve_command: format!(
             "cutover approve {runbook_arg} --checkpoint {gate} --as NAME --role {role_hint} --comment \"...\""
         ),
+        files: Vec::new(),
+        stale: Vec::new(),
+        rejection: None,
     })
 }
 
@@ -123,22 +129,22 @@ pub async fn record_decision(
         }
     }
     let policy = &runbook.policy;
-    if req.decision == Decision::Approve
-        && !policy.allow_self_approval
-        && req.approver == state.operator
-    {
-        return refuse(format!(
-            "self-approval refused: {} started run {} and cannot approve its rollback (the policy does not set allow_self_approval)",
-            req.approver,
-            approval::short(&state.run_id)
-        ));
+    if let Some(why) = approval::identity_refusal(
+        policy,
+        &state.operator,
+        req,
+        &need.roles,
+        approval::short(&state.run_id),
+    ) {
+        return refuse(why);
     }
-    if !need.roles.is_empty() && !need.roles.iter().any(|r| r == req.role) {
+    if req.decision == Decision::Withdraw {
+        return refuse("a rollback gate has no standing rejections to withdraw: a rejection stops the rollback; start it again with `cutover rollback`".into());
+    }
+    if policy.require_signatures {
         return refuse(format!(
-            "role \"{}\" cannot decide \"{}\"; the policy requires one of: {}",
-            req.role,
-            need.checkpoint,
-            need.roles.join(", ")
+            "the policy requires signed approvals, and a rollback gate cannot take a signature yet: set rollback_requires_approval = false or decide \"{}\" without require_signatures",
+            need.checkpoint
         ));
     }
     let given = ApprovalGiven {
@@ -149,6 +155,9 @@ pub async fn record_decision(
         evidence_hash: need.evidence_hash.clone(),
         runbook_hash: runbook.content_hash.clone(),
         via: req.via.to_string(),
+        files: Default::default(),
+        signature: None,
+        withdraws: Vec::new(),
     };
     ledger
         .append_entry::<Value>(
@@ -204,6 +213,7 @@ impl Engine {
                         evidence_hash: need.evidence_hash.clone(),
                         approvals,
                         hazards: Vec::new(),
+                        files: Vec::new(),
                     };
                     let evidence_hash =
                         sha256_hex(serde_json::to_string(&evidence).expect("json").as_bytes());
@@ -287,6 +297,7 @@ impl Engine {
                     comment: Some("approved with --approve-as"),
                     via: "command-line flag",
                     runbook_arg: &opts.runbook_arg,
+                    sign_with: None,
                 };
                 record_decision(&self.ledger, rb, &req).await?;
                 continue;
@@ -295,7 +306,7 @@ impl Engine {
             if !opts.wait || timed_out {
                 return Ok(Flow::Stop(RunOutcome::AwaitingApproval {
                     run_id: run_id.into(),
-                    need,
+                    need: Box::new(need),
                 }));
             }
             tokio::time::sleep(Duration::from_millis(300)).await;

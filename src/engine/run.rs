@@ -42,7 +42,7 @@ pub enum RunOutcome {
     },
     AwaitingApproval {
         run_id: String,
-        need: crate::vocab::ApprovalNeed,
+        need: Box<crate::vocab::ApprovalNeed>,
     },
     CheckFailed {
         run_id: String,
@@ -181,6 +181,10 @@ impl Engine {
     /// waits for its approval) continues that rollback instead.
     pub async fn run(&self, opts: &RunOptions) -> Result<RunOutcome> {
         let rb = self.runbook.clone();
+        if opts.approve_as.is_some() && !rb.policy.allow_command_line_approvals {
+            let msg = super::approval::command_line_refusal(rb.policy.require_signatures);
+            return Err(Error::bad_input(msg));
+        }
         let latest = self.ledger.latest_run(&rb.name).await?;
         if let Some(s) = &latest
             && !s.finished
@@ -499,7 +503,12 @@ impl Engine {
         };
         let started = Instant::now();
         crate::crash::point(&format!("before:{}", def.id));
-        let result = def.step.run(&ctx).await;
+        // A file the step reads that changed since the checkpoint before it was approved.
+        let changed = super::approval::changed_since_approval(&self.runbook, state, &def.id);
+        let result = match changed {
+            Some(why) => Err(Error::bad_input(why).with_hint("the approval does not cover this content: restore the file, or start a new run (--new) to have the new content approved")),
+            None => def.step.run(&ctx).await,
+        };
         crate::crash::point(&format!("after:{}", def.id));
         let elapsed_ms = started.elapsed().as_millis() as u64;
         match result {

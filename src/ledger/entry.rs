@@ -182,6 +182,16 @@ pub struct ApprovalGiven {
     /// "cli" (cutover approve), "tui", "command-line flag" (--approve-as).
     #[serde(default)]
     pub via: String,
+    /// The files the decision covered (path relative to the runbook -> sha256), so a
+    /// stale approval can name the file that changed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub files: BTreeMap<String, String>,
+    /// An SSH signature (armored SSHSIG, namespace "cutover") over the decision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+    /// For a withdrawal: whose rejections it withdraws.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub withdraws: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -20,6 +20,12 @@ pub struct Approval {
     /// How it was given: "cli" (cutover approve), "tui", "command-line flag" (--approve-as).
     pub via: String,
     pub at: String,
+    /// The runbook's hash and the files the decision covered, when it was given.
+    pub runbook_hash: String,
+    pub files: BTreeMap<String, String>,
+    pub signature: Option<String>,
+    /// For a withdrawal: whose rejections it withdraws.
+    pub withdraws: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -184,6 +190,10 @@ impl RunState {
                 evidence_hash: e.evidence_hash,
                 via: e.via,
                 at: at.clone(),
+                runbook_hash: e.runbook_hash,
+                files: e.files,
+                signature: e.signature,
+                withdraws: e.withdraws,
             }),
             // A rollback in progress is not finished, even of a run that had completed.
             Entry::RollbackStarted(e) => {
@@ -229,15 +239,38 @@ impl RunState {
             .unwrap_or(false)
     }
 
-    /// Approvals of a checkpoint that are still valid for `evidence_hash`, one per approver.
+    /// Decisions at a checkpoint that are still valid for `evidence_hash`, one per
+    /// approver (names compared normalized). The latest decision of each person counts,
+    /// except that a rejection stands until it is withdrawn: a later approval by the
+    /// rejecter does not replace it. Withdrawals themselves are not returned.
     pub fn current_decisions(&self, checkpoint: &str, evidence_hash: &str) -> Vec<&Approval> {
-        let mut by_approver: BTreeMap<&str, &Approval> = BTreeMap::new();
+        use crate::vocab::identity::normalize_name;
+        let mut by_approver: BTreeMap<String, &Approval> = BTreeMap::new();
         for a in self
             .approvals
             .iter()
             .filter(|a| a.checkpoint == checkpoint && a.evidence_hash == evidence_hash)
         {
-            by_approver.insert(a.approver.as_str(), a); // the latest decision of each person counts
+            let who = normalize_name(&a.approver);
+            match a.decision {
+                Decision::Withdraw => {
+                    for w in &a.withdraws {
+                        let w = normalize_name(w);
+                        if by_approver
+                            .get(&w)
+                            .is_some_and(|d| d.decision == Decision::Reject)
+                        {
+                            by_approver.remove(&w);
+                        }
+                    }
+                }
+                _ if by_approver
+                    .get(&who)
+                    .is_some_and(|d| d.decision == Decision::Reject) => {}
+                _ => {
+                    by_approver.insert(who, a);
+                }
+            }
         }
         let mut v: Vec<&Approval> = by_approver.into_values().collect();
         v.sort_by_key(|a| a.seq);

@@ -2,9 +2,11 @@
 //! steps, and rollback phases. Every error names the file, line and column.
 
 mod params;
+mod roster;
 mod source;
 
 pub use params::Params;
+pub use roster::{Roster, RosterEntry, parse_key};
 pub use source::SourceFile;
 
 use crate::db::Dialect;
@@ -36,6 +38,15 @@ pub struct ApprovalPolicy {
     pub on_failure: Option<String>,
     /// Every rollback (on demand or on failure) waits at an approval gate first.
     pub rollback_requires_approval: bool,
+    /// Who may decide, in which roles (and with which keys). Without a roster, the
+    /// role an approver names is taken at their word.
+    pub roster: Option<Roster>,
+    /// Every decision must carry an SSH signature by the roster key of its giver.
+    pub require_signatures: bool,
+    /// May `--approve-as` record approvals? (default: yes, unless signatures are required)
+    pub allow_command_line_approvals: bool,
+    /// Roles that may withdraw someone else's rejection (the rejecter always may).
+    pub withdraw_rejection_roles: Vec<String>,
 }
 
 impl Default for ApprovalPolicy {
@@ -49,6 +60,10 @@ impl Default for ApprovalPolicy {
             rollback_on_failure: false,
             on_failure: None,
             rollback_requires_approval: false,
+            roster: None,
+            require_signatures: false,
+            allow_command_line_approvals: true,
+            withdraw_rejection_roles: Vec::new(),
         }
     }
 }
@@ -320,6 +335,19 @@ pub fn parse<F: StepFactory>(src: &SourceFile, factory: &F) -> Result<Runbook<F:
             );
         }
         policy.rollback_requires_approval = p.bool("rollback_requires_approval")?.unwrap_or(false);
+        policy.require_signatures = p.bool("require_signatures")?.unwrap_or(false);
+        policy.allow_command_line_approvals = p
+            .bool("allow_command_line_approvals")?
+            .unwrap_or(!policy.require_signatures);
+        policy.withdraw_rejection_roles =
+            p.str_list("withdraw_rejection_roles")?.unwrap_or_default();
+        policy.roster = Roster::parse(&p, &dir, policy.require_signatures)?;
+        if policy.require_signatures && policy.roster.is_none() {
+            return Err(p.error_at(
+                "require_signatures",
+                "require_signatures = true needs a roster with each approver's public key: add [policy.roster] NAME = { roles = [...], key = \"ssh-ed25519 AAAA...\" } or roster = \"roster.toml\"",
+            ));
+        }
         if let Some(h) = p.table("hazards")? {
             policy.hazard_extra_approvals = h.int("extra_approvals")?.unwrap_or(0).max(0) as u32;
             policy.hazard_roles = h.str_list("require_roles")?.unwrap_or_default();

@@ -70,6 +70,10 @@ pub struct CheckpointEvidence {
     /// Hazard codes raised since the previous checkpoint.
     #[serde(default)]
     pub hazards: Vec<String>,
+    /// The files the approvals covered (path relative to the runbook, sha256): the
+    /// steps after the checkpoint refuse to run if one changed since.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<(String, String)>,
 }
 
 /// One approver's current decision at a checkpoint.

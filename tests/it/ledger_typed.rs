@@ -379,6 +379,7 @@ impl Rules {
             comment: None,
             via: "cli",
             runbook_arg: "rules.toml",
+            sign_with: None,
         };
         approval::record_decision(&self.ledger, &self.runbook, &req)
             .await
@@ -424,6 +425,9 @@ async fn a_stale_approval_is_ignored() {
             evidence_hash: "an-older-hash".into(),
             runbook_hash: r.runbook.content_hash.clone(),
             via: "cli".into(),
+            files: Default::default(),
+            signature: None,
+            withdraws: Vec::new(),
         }),
     )
     .await;
@@ -441,6 +445,9 @@ async fn a_stale_approval_is_ignored() {
             evidence_hash: "an-older-hash".into(),
             runbook_hash: r.runbook.content_hash.clone(),
             via: "cli".into(),
+            files: Default::default(),
+            signature: None,
+            withdraws: Vec::new(),
         }),
     )
     .await;

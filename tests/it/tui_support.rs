@@ -407,6 +407,9 @@ pub fn need(
         approve_command:
             "cutover approve runbooks/lerg.toml --checkpoint plan-approved --as NAME --role dba"
                 .into(),
+        files: Vec::new(),
+        stale: Vec::new(),
+        rejection: None,
     }
 }
 

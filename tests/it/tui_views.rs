@@ -491,3 +491,65 @@ fn status_poll_marks_steps_and_clears_a_met_checkpoint() {
     );
     assert!(!render(&mut a, 80, 24).contains("awaits approval"));
 }
+
+#[test]
+fn a_stale_approval_names_the_changed_file_and_a_rejection_says_what_to_do() {
+    let mut a = at_first_checkpoint(Theme::plain(), &[]);
+    let mut n = need(&[], &[], 1, &["dba"]);
+    n.stale = vec![
+        "dana's approve no longer counts: lerg/migrations/V2__profiles_billing.sql changed since it was given".into(),
+    ];
+    n.files = vec![(
+        "lerg/migrations/V2__profiles_billing.sql".into(),
+        "ab12".into(),
+    )];
+    a.update(Action::Engine(EngineEvent::AwaitingApproval {
+        need: n.clone(),
+    }));
+    let banner = render(&mut a, 160, 30);
+    assert!(
+        banner.contains("earlier approval stale: dana's approve no longer counts: lerg/migrations/V2__profiles_billing.sql changed"),
+        "{banner}"
+    );
+    a.update(Action::OpenCheckpoint);
+    let out = render(&mut a, 160, 40);
+    // The dialog wraps long lines: the reason and the file name may sit on two rows.
+    assert!(
+        out.contains("stale: dana's approve no longer counts:"),
+        "{out}"
+    );
+    assert!(
+        out.contains("lerg/migrations/V2__profiles_billing.sql changed since it was given"),
+        "{out}"
+    );
+    assert!(
+        out.contains("covers the files lerg/migrations/V2__profiles_billing.sql"),
+        "{out}"
+    );
+    a.update(Action::ClosePopup);
+
+    n.stale.clear();
+    n.rejection = Some(Box::new(cutover::vocab::StandingRejection {
+        by: "erin".into(),
+        role: "dba".into(),
+        comment: Some("wrong window".into()),
+        remedies: vec![
+            "erin withdraws it: cutover approve rb.toml --checkpoint plan-approved --as erin --role dba --withdraw-rejection".into(),
+            "or start a new run: cutover run rb.toml --new".into(),
+        ],
+    }));
+    a.update(Action::Engine(EngineEvent::AwaitingApproval { need: n }));
+    let banner = render(&mut a, 160, 30);
+    assert!(
+        banner.contains("plan-approved rejected by erin — the rejection stands until withdrawn"),
+        "{banner}"
+    );
+    a.update(Action::OpenCheckpoint);
+    let out = render(&mut a, 160, 40);
+    assert!(
+        out.contains("Rejected by erin (dba): “wrong window” — the rejection stands"),
+        "{out}"
+    );
+    assert!(out.contains("--withdraw-rejection"), "{out}");
+    assert!(out.contains("cutover run rb.toml --new"), "{out}");
+}

@@ -24,6 +24,9 @@ impl SqlDialect for Mysql {
     fn transactional_ddl(&self) -> bool {
         false
     }
+    fn commits_implicitly(&self, sql: &str) -> bool {
+        super::implicit_commit(sql)
+    }
 
     fn canonical_text(&self, c: &str, col: &HashColumn) -> String {
         super::hash::canonical_text(c, col)
