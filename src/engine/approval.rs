@@ -528,7 +528,7 @@ pub async fn record_decision(
             ));
         }
     }
-    if let Some(why) = identity_refusal(policy, &state.operator, req, &need.roles, &run) {
+    if let Some(why) = identity_refusal(policy, &state.operator, req, &need.roles, run) {
         return refuse(why);
     }
     let entry = policy.roster.as_ref().and_then(|r| r.find(req.approver));
