@@ -191,7 +191,7 @@ pub fn report_outcome(outcome: &RunOutcome, opts: &RunOptions, ledger_url: &str)
                     .unwrap_or_default()
             );
             eprintln!(
-                "the rejection stands until {by} withdraws it:\n  cutover approve {arg} --checkpoint {checkpoint} --as {by} --role ROLE --withdraw-rejection\nor the evidence changes (fix what was rejected and run again), or you start a new run:\n  cutover run {arg} --new",
+                "the rejection stands until {by} withdraws it:\n  cutover approve {arg} --checkpoint {checkpoint} --as {by} --role ROLE --withdraw-rejection\nor the evidence changes (fix what was rejected and run again), or you start a new run, leaving this one behind:\n  cutover run {arg} --new --abandon \"REASON\"",
                 arg = opts.runbook_arg
             );
         }

@@ -405,7 +405,7 @@ fn remedies(
             r.approver, r.role
         ),
         "or fix what was rejected: a change to the evidence (a step's result, the runbook, a file it reads) voids the rejection, and approvals are asked for afresh".into(),
-        format!("or start a new run: cutover run {runbook_arg} --new"),
+        format!("or start a new run, leaving this one behind: cutover run {runbook_arg} --new --abandon \"REASON\""),
     ]
 }
 

@@ -71,7 +71,17 @@ async fn a_failed_mysql_sql_step_names_the_statements_that_stayed_applied() {
         "INSERT INTO t (id) VALUES (10);\nCREATE TABLE t (id INT);\n",
     )
     .unwrap();
-    let out = cutover(d, &["run", "rb.toml", "--headless", "--new"]);
+    let out = cutover(
+        d,
+        &[
+            "run",
+            "rb.toml",
+            "--headless",
+            "--new",
+            "--abandon",
+            "retry",
+        ],
+    );
     assert_eq!(out.code, 3, "{}", out.all());
     assert!(
         out.all().contains("statement 1 STAYED APPLIED"),

@@ -469,7 +469,20 @@ fn a_new_run_gets_past_a_rejected_one() {
     );
     assert_eq!(out.code, 0, "{}", out.all());
     let first = status_json(&ws)["run_id"].clone();
-    let out = cutover(&ws, &["run", RUNBOOK, "--headless", "--new"]);
+    // The way out is named, and it records why the rejected run is left behind.
+    let out = cutover(&ws, &["run", RUNBOOK, "--headless"]);
+    assert!(out.all().contains("--new --abandon"), "{}", out.all());
+    let out = cutover(
+        &ws,
+        &[
+            "run",
+            RUNBOOK,
+            "--headless",
+            "--new",
+            "--abandon",
+            "rejected plan",
+        ],
+    );
     assert_eq!(out.code, 4, "{}", out.all());
     let v = status_json(&ws);
     assert_ne!(v["run_id"], first);
