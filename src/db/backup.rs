@@ -90,8 +90,12 @@ pub trait BackupEngine: Send + Sync {
     ) -> BoxFuture<'a, Result<Vec<String>>>;
 
     /// Drop a table that is in the target but not in the backup.
-    fn drop_table<'a>(&'a self, url: &'a str, redacted: &'a str, table: &'a str)
-    -> BoxFuture<'a, Result<()>>;
+    fn drop_table<'a>(
+        &'a self,
+        url: &'a str,
+        redacted: &'a str,
+        table: &'a str,
+    ) -> BoxFuture<'a, Result<()>>;
 }
 
 /// Run a tool to completion, failing with its (scrubbed) standard error.
@@ -126,14 +130,19 @@ pub(crate) fn version_in(text: &str, after: &str) -> Option<(u32, u32)> {
 
 /// `prog --version`, or None when it is not installed.
 pub(crate) fn tool_version(prog: &str) -> Option<String> {
-    let out = std::process::Command::new(prog).arg("--version").output().ok()?;
+    let out = std::process::Command::new(prog)
+        .arg("--version")
+        .output()
+        .ok()?;
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 /// A zstd-compressed file written in blocks: memory stays bounded by one block.
-pub(crate) fn zstd_writer(path: &Path) -> Result<zstd::stream::write::Encoder<'static, std::fs::File>> {
+pub(crate) fn zstd_writer(
+    path: &Path,
+) -> Result<zstd::stream::write::Encoder<'static, std::fs::File>> {
     let f = std::fs::File::create(path)
         .map_err(|e| Error::runtime(format!("cannot create {}: {e}", path.display())))?;
     zstd::stream::write::Encoder::new(f, 1)

@@ -4,8 +4,8 @@
 //! dump's start (see `consistency` below).
 
 use crate::db::backup::{
-    BackupEngine, BackupRequest, BackupResult, RestoreRequest, TableHash, tool_version,
-    version_in, zstd_reader, zstd_writer,
+    BackupEngine, BackupRequest, BackupResult, RestoreRequest, TableHash, tool_version, version_in,
+    zstd_reader, zstd_writer,
 };
 use crate::error::{Error, Result};
 use futures::future::BoxFuture;
@@ -151,9 +151,17 @@ impl BackupEngine for MySqlBackup {
     fn tool_plan(&self, whole: bool) -> String {
         let found = dump_tool()
             .map(|(p, v)| format!("{p}: {}", v.lines().next().unwrap_or("")))
-            .unwrap_or_else(|| "mariadb-dump/mysqldump NOT FOUND on PATH: the backup will be refused".into());
-        let what = if whole { "whole database (routines, triggers, events)" } else { "tables" };
-        format!("{what} with {found} --single-transaction, zstd-compressed; hashes in a consistent snapshot taken under the same read lock")
+            .unwrap_or_else(|| {
+                "mariadb-dump/mysqldump NOT FOUND on PATH: the backup will be refused".into()
+            });
+        let what = if whole {
+            "whole database (routines, triggers, events)"
+        } else {
+            "tables"
+        };
+        format!(
+            "{what} with {found} --single-transaction, zstd-compressed; hashes in a consistent snapshot taken under the same read lock"
+        )
     }
 
     fn backup<'a>(&'a self, req: BackupRequest<'a>) -> BoxFuture<'a, Result<BackupResult>> {
@@ -182,7 +190,9 @@ impl BackupEngine for MySqlBackup {
             // Writes stop (global read lock) while our snapshot opens and the dump's
             // own snapshot opens; they stay stopped until the dump has finished, since
             // the tool does not say when its snapshot is open.
-            c.execute("FLUSH TABLES WITH READ LOCK").await.map_err(err(r))?;
+            c.execute("FLUSH TABLES WITH READ LOCK")
+                .await
+                .map_err(err(r))?;
             let result = async {
                 c.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                     .await
@@ -273,7 +283,9 @@ impl BackupEngine for MySqlBackup {
             })?;
             let (mut cmd, db) = tool(prog, req.url)?;
             cmd.arg(&db);
-            (req.log)(format!("{prog} {db} < {file} (DDL commits implicitly: not one transaction)"));
+            (req.log)(format!(
+                "{prog} {db} < {file} (DDL commits implicitly: not one transaction)"
+            ));
             let mut child = cmd
                 .stdin(std::process::Stdio::piped())
                 .stdout(std::process::Stdio::null())

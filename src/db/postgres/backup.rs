@@ -3,8 +3,8 @@
 //! the content hashes taken in the same exported snapshot as the data.
 
 use crate::db::backup::{
-    BackupEngine, BackupRequest, BackupResult, RestoreRequest, TableHash, run_tool,
-    tool_version, version_in, zstd_reader, zstd_writer,
+    BackupEngine, BackupRequest, BackupResult, RestoreRequest, TableHash, run_tool, tool_version,
+    version_in, zstd_reader, zstd_writer,
 };
 use crate::error::{Error, Result};
 use futures::StreamExt;
@@ -84,7 +84,11 @@ fn check_tool(prog: &str, server_num: i64) -> Result<String> {
 }
 
 /// The base tables to back up, qualified `schema.table`.
-async fn list_tables(c: &mut PgConnection, redacted: &str, schema: Option<&str>) -> Result<Vec<String>> {
+async fn list_tables(
+    c: &mut PgConnection,
+    redacted: &str,
+    schema: Option<&str>,
+) -> Result<Vec<String>> {
     let rows = sqlx::query(
         "SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
          WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
@@ -159,9 +163,13 @@ impl BackupEngine for PgBackup {
             .map(|v| format!("found {}", v.lines().next().unwrap_or("")))
             .unwrap_or_else(|| "NOT FOUND on PATH: the backup will be refused".into());
         if whole {
-            format!("whole database with pg_dump -Fc ({found}), hashes in the same exported snapshot")
+            format!(
+                "whole database with pg_dump -Fc ({found}), hashes in the same exported snapshot"
+            )
         } else {
-            format!("tables with binary COPY, zstd-compressed; definitions with pg_dump --schema-only ({found})")
+            format!(
+                "tables with binary COPY, zstd-compressed; definitions with pg_dump --schema-only ({found})"
+            )
         }
     }
 
@@ -169,14 +177,16 @@ impl BackupEngine for PgBackup {
         Box::pin(async move {
             let r = req.redacted;
             let mut c = connect(req.url, r).await?;
-            let server_num: i64 = sqlx::query_scalar("SELECT current_setting('server_version_num')::int8")
-                .fetch_one(&mut c)
-                .await
-                .map_err(err(r))?;
-            let server_version: String = sqlx::query_scalar("SELECT current_setting('server_version')")
-                .fetch_one(&mut c)
-                .await
-                .map_err(err(r))?;
+            let server_num: i64 =
+                sqlx::query_scalar("SELECT current_setting('server_version_num')::int8")
+                    .fetch_one(&mut c)
+                    .await
+                    .map_err(err(r))?;
+            let server_version: String =
+                sqlx::query_scalar("SELECT current_setting('server_version')")
+                    .fetch_one(&mut c)
+                    .await
+                    .map_err(err(r))?;
             let tool_name = check_tool("pg_dump", server_num)?;
             let mut tx = c.begin().await.map_err(err(r))?;
             tx.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -238,7 +248,8 @@ impl BackupEngine for PgBackup {
                         (req.log)(format!("COPY {t} TO STDOUT (FORMAT binary) → {data_file}"));
                         let mut w = zstd_writer(&req.dir.join(&data_file))?;
                         {
-                            let sql = format!("COPY {} TO STDOUT (FORMAT binary)", quote_qualified(t));
+                            let sql =
+                                format!("COPY {} TO STDOUT (FORMAT binary)", quote_qualified(t));
                             let mut s = tx.copy_out_raw(&sql).await.map_err(err(r))?;
                             while let Some(chunk) = s.next().await {
                                 let chunk = chunk.map_err(err(r))?;
@@ -286,7 +297,12 @@ impl BackupEngine for PgBackup {
                     .find(|f| f.ends_with(".dump"))
                     .ok_or_else(|| Error::bad_input("the backup has no pg_dump archive"))?;
                 let mut cmd = tool("pg_restore", req.url)?;
-                cmd.args(["--clean", "--if-exists", "--single-transaction", "--exit-on-error"]);
+                cmd.args([
+                    "--clean",
+                    "--if-exists",
+                    "--single-transaction",
+                    "--exit-on-error",
+                ]);
                 if let Some(tables) = req.tables {
                     for t in tables {
                         let (s, n) = t.split_once('.').unwrap_or(("public", t));
@@ -294,17 +310,21 @@ impl BackupEngine for PgBackup {
                     }
                 }
                 cmd.arg(req.dir.join(file));
-                (req.log)(format!("pg_restore --clean --if-exists --single-transaction {file}"));
+                (req.log)(format!(
+                    "pg_restore --clean --if-exists --single-transaction {file}"
+                ));
                 return run_tool(cmd, "pg_restore").await;
             }
             // table backup: definitions where missing, then the rows in one transaction
             let mut c = connect(req.url, r).await?;
-            let mut pairs = Vec::new();
-            let mut i = 0;
-            while i + 1 < req.files.len() {
-                pairs.push((req.files[i].clone(), req.files[i + 1].clone()));
-                i += 2;
-            }
+            let pairs: Vec<(String, String)> = req
+                .files
+                .iter()
+                .filter_map(|f| {
+                    let stem = f.strip_suffix(".schema.dump")?;
+                    Some((f.clone(), format!("{stem}.copy.zst")))
+                })
+                .collect();
             // which table each pair holds: read from the schema archive's list
             let mut work = Vec::new();
             for (schema_file, data_file) in &pairs {
@@ -322,10 +342,14 @@ impl BackupEngine for PgBackup {
                         (f.len() >= 6 && f[3] == "TABLE").then(|| format!("{}.{}", f[4], f[5]))
                     })
                     .ok_or_else(|| {
-                        Error::bad_input(format!("{schema_file}: no table definition in the archive"))
+                        Error::bad_input(format!(
+                            "{schema_file}: no table definition in the archive"
+                        ))
                     })?;
                 if let Some(only) = req.tables
-                    && !only.iter().any(|o| o == &table || table.ends_with(&format!(".{o}")))
+                    && !only
+                        .iter()
+                        .any(|o| o == &table || table.ends_with(&format!(".{o}")))
                 {
                     continue;
                 }
@@ -338,7 +362,9 @@ impl BackupEngine for PgBackup {
                     .await
                     .map_err(err(r))?;
                 if exists.is_none() {
-                    (req.log)(format!("{table} is missing: creating it from {schema_file}"));
+                    (req.log)(format!(
+                        "{table} is missing: creating it from {schema_file}"
+                    ));
                     let mut cmd = tool("pg_restore", req.url)?;
                     cmd.args(["--single-transaction", "--exit-on-error"])
                         .arg(req.dir.join(schema_file));
@@ -348,12 +374,18 @@ impl BackupEngine for PgBackup {
             let mut tx = c.begin().await.map_err(err(r))?;
             for (table, _, data_file) in &work {
                 (req.log)(format!("COPY {table} FROM {data_file}"));
-                tx.execute(sqlx::AssertSqlSafe(format!("TRUNCATE ONLY {}", quote_qualified(table))))
-                    .await
-                    .map_err(err(r))?;
+                tx.execute(sqlx::AssertSqlSafe(format!(
+                    "TRUNCATE ONLY {}",
+                    quote_qualified(table)
+                )))
+                .await
+                .map_err(err(r))?;
                 let mut input = zstd_reader(&req.dir.join(data_file))?;
                 let mut copy = tx
-                    .copy_in_raw(&format!("COPY {} FROM STDIN (FORMAT binary)", quote_qualified(table)))
+                    .copy_in_raw(&format!(
+                        "COPY {} FROM STDIN (FORMAT binary)",
+                        quote_qualified(table)
+                    ))
                     .await
                     .map_err(err(r))?;
                 let mut buf = vec![0u8; 1 << 20];
@@ -427,9 +459,12 @@ impl BackupEngine for PgBackup {
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             let mut c = connect(url, redacted).await?;
-            c.execute(sqlx::AssertSqlSafe(format!("DROP TABLE {}", quote_qualified(table))))
-                .await
-                .map_err(err(redacted))?;
+            c.execute(sqlx::AssertSqlSafe(format!(
+                "DROP TABLE {}",
+                quote_qualified(table)
+            )))
+            .await
+            .map_err(err(redacted))?;
             Ok(())
         })
     }

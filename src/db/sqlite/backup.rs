@@ -76,7 +76,8 @@ async fn hash_tables(db: &Db, tables: &[String]) -> Result<BTreeMap<String, Tabl
 
 impl BackupEngine for SqliteBackup {
     fn tool_plan(&self, _whole: bool) -> String {
-        "VACUUM INTO a copy of the file (always the whole file), hashes computed from the copy".into()
+        "VACUUM INTO a copy of the file (always the whole file), hashes computed from the copy"
+            .into()
     }
 
     fn backup<'a>(&'a self, req: BackupRequest<'a>) -> BoxFuture<'a, Result<BackupResult>> {
@@ -137,7 +138,10 @@ impl BackupEngine for SqliteBackup {
                         let _ = std::fs::remove_file(format!("{}{side}", target.display()));
                     }
                     std::fs::rename(&tmp, &target)?;
-                    (req.log)(format!("{} replaced by the backup's copy", target.display()));
+                    (req.log)(format!(
+                        "{} replaced by the backup's copy",
+                        target.display()
+                    ));
                     Ok(())
                 }
                 Some(tables) => {
@@ -146,8 +150,11 @@ impl BackupEngine for SqliteBackup {
                     let path = file
                         .to_str()
                         .ok_or_else(|| Error::bad_input("backup path is not valid UTF-8"))?;
-                    db.execute(&format!("ATTACH DATABASE {} AS cutover_backup", d.quote_literal(path)))
-                        .await?;
+                    db.execute(&format!(
+                        "ATTACH DATABASE {} AS cutover_backup",
+                        d.quote_literal(path)
+                    ))
+                    .await?;
                     let mut stmts = Vec::new();
                     for t in tables {
                         let def = db
@@ -155,7 +162,9 @@ impl BackupEngine for SqliteBackup {
                             .await?;
                         let Some(create) = def.scalar().map(|v| v.to_string()) else {
                             db.close().await;
-                            return Err(Error::bad_input(format!("table \"{t}\" is not in the backup")));
+                            return Err(Error::bad_input(format!(
+                                "table \"{t}\" is not in the backup"
+                            )));
                         };
                         let q = d.quote_ident(t);
                         stmts.push(Statement::new(format!("DROP TABLE IF EXISTS main.{q}")));
