@@ -286,3 +286,67 @@ async fn postgres_table_backup_uses_binary_copy_and_restores_a_dropped_table_wit
     );
     w.close().await;
 }
+
+/// A runbook's backup and restore steps on a server target (the way a billing
+/// deployment on MariaDB starts): the plan names the tool, the backup lives under the
+/// run and step, and the rollback's restore proves each table.
+async fn runbook_backup_then_rollback(db: &TestDb, tool: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let d = db.connect().await;
+    exec(&d, "CREATE TABLE invoices (id INT PRIMARY KEY, amount DECIMAL(10,2)); INSERT INTO invoices VALUES (1, 10.00), (2, 1.50);").await;
+    let rb = format!(
+        "name = \"billing\"\n[targets]\napp = \"{}\"\n\n[[phases]]\nid = \"p\"\n\
+  [[phases.steps]]\n  id = \"backup-app\"\n  kind = \"backup\"\n  target = \"app\"\n\n\
+  [[phases.steps]]\n  id = \"change\"\n  kind = \"sql\"\n  target = \"app\"\n  sql = \"UPDATE invoices SET amount = 0\"\n\n\
+[[rollback]]\nid = \"full-restore\"\n  [[rollback.steps]]\n  id = \"restore-app\"\n  kind = \"restore\"\n  target = \"app\"\n  from = \"backup-app\"\n",
+        db.url
+    );
+    std::fs::write(dir.join("rb.toml"), rb).unwrap();
+    let v = run(dir, &["validate", "rb.toml"]);
+    assert_eq!(v.code, 0, "{}", v.all());
+    assert!(
+        v.stdout.contains(tool),
+        "the plan names the dump tool: {}",
+        v.stdout
+    );
+    let o = run(dir, &["run", "rb.toml", "--headless"]);
+    assert_eq!(o.code, 0, "{}", o.all());
+    assert!(o.stdout.contains("→ .cutover/backups/"), "{}", o.stdout);
+    assert_eq!(
+        scalar(&d, "SELECT count(*) FROM invoices WHERE amount = 0").await,
+        "2"
+    );
+    let o = run(
+        dir,
+        &["rollback", "rb.toml", "--phase", "full-restore", "--yes"],
+    );
+    assert_eq!(o.code, 0, "{}", o.all());
+    assert!(
+        o.stdout
+            .contains("1 of 1 table(s) proven equal to the backup"),
+        "{}",
+        o.stdout
+    );
+    assert_eq!(
+        scalar(&d, "SELECT count(*) FROM invoices WHERE amount = 0").await,
+        "0"
+    );
+    d.close().await;
+}
+
+#[tokio::test]
+async fn mariadb_runbook_backup_step_and_restore_rollback() {
+    let Some(db) = testkit::mysql().await else {
+        return;
+    };
+    runbook_backup_then_rollback(&db, "mariadb-dump").await;
+}
+
+#[tokio::test]
+async fn postgres_runbook_backup_step_and_restore_rollback() {
+    let Some(db) = testkit::postgres().await else {
+        return;
+    };
+    runbook_backup_then_rollback(&db, "pg_dump -Fc").await;
+}
