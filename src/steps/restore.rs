@@ -363,6 +363,15 @@ pub async fn restore_backup(
         )));
     }
     let engine = dialect.sql().backup();
+    if tables.is_some() && !manifest.table_backup && !dialect.sql().is_file() {
+        // pg_restore -t / a dump's table section would bring back the rows without the
+        // table's indexes, constraints and triggers: refuse rather than half-restore
+        return Err(Error::bad_input(format!(
+            "{} is a whole-database backup; restoring single tables needs a table backup of them",
+            dir.display()
+        ))
+        .with_hint("take one with `cutover backup --tables a,b` (or a backup step with tables = [...]), or restore the whole database"));
+    }
     // the tables to restore, as the manifest names them
     let chosen: Vec<String> = match tables {
         None => manifest.tables.keys().cloned().collect(),

@@ -341,3 +341,35 @@ async fn a_missing_dump_tool_is_refused_clearly() {
         o.stdout
     );
 }
+
+#[tokio::test]
+async fn single_tables_from_a_whole_postgres_backup_are_refused_not_half_restored() {
+    let Some(pg) = testkit::postgres().await else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let d = pg.connect().await;
+    exec(
+        &d,
+        "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'a');",
+    )
+    .await;
+    let o = run(dir, &["backup", "--target", &pg.url, "--out", "bk"]);
+    assert_eq!(o.code, 0, "{}", o.all());
+    exec(&d, "UPDATE t SET v = 'changed'").await;
+    let o = run(
+        dir,
+        &[
+            "restore", "--from", "bk", "--target", &pg.url, "--tables", "t", "--yes",
+        ],
+    );
+    assert_eq!(o.code, 2, "{}", o.all());
+    assert!(
+        o.stderr.contains("whole-database backup") && o.stderr.contains("--tables"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(scalar(&d, "SELECT v FROM t").await, "changed");
+    d.close().await;
+}

@@ -303,12 +303,6 @@ impl BackupEngine for PgBackup {
                     "--single-transaction",
                     "--exit-on-error",
                 ]);
-                if let Some(tables) = req.tables {
-                    for t in tables {
-                        let (s, n) = t.split_once('.').unwrap_or(("public", t));
-                        cmd.arg("-n").arg(s).arg("-t").arg(n);
-                    }
-                }
                 cmd.arg(req.dir.join(file));
                 (req.log)(format!(
                     "pg_restore --clean --if-exists --single-transaction {file}"
