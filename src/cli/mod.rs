@@ -14,12 +14,14 @@ macro_rules! say {
 
 pub mod approve;
 pub mod audit;
+pub mod backup;
 pub mod common;
 pub mod demo;
 pub mod diff;
 pub mod diff_data;
 pub mod diff_schema;
 pub mod plain;
+pub mod restore;
 pub mod rollback;
 pub mod run;
 pub mod snapshot;
@@ -76,6 +78,10 @@ pub enum Command {
     /// Verify or export the ledger's hash-chained audit trail.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Back up a database into a new directory: manifest with row counts and content hashes, SHA-256 of every file.
+    Backup(backup::Args),
+    /// Restore a database from a backup directory, verified first and proven equal after.
+    Restore(restore::Args),
     /// Check a runbook (syntax, step kinds, files, ${env:...} variables) without touching any database.
     Validate(validate::Args),
     /// Compare two databases or snapshots: `diff schema` (objects, DDL, generated migration) or `diff data` (rows of a table).
@@ -111,6 +117,8 @@ pub async fn dispatch(cli: Cli) -> crate::Result<i32> {
         Command::Status(a) => status::run(a).await,
         Command::Rollback(a) => rollback::run(a).await,
         Command::Audit(c) => audit::run(c).await,
+        Command::Backup(a) => backup::run(a).await,
+        Command::Restore(a) => restore::run(a).await,
         Command::Validate(a) => validate::run(a).await,
         Command::Diff { command } => diff::run(command).await,
         Command::SyncCheck(a) => sync_check::run(a).await,

@@ -412,6 +412,11 @@ pub trait SqlDialect: Send + Sync {
         ColumnClass::of_normalized(normalized, engine_type, self.default_time_precision())
     }
 
+    // ---- backup and restore ----
+
+    /// This engine's backup and restore (`src/db/<engine>/backup.rs`).
+    fn backup(&self) -> &'static dyn super::backup::BackupEngine;
+
     // ---- connecting and plain values ----
 
     /// Open a pool for `url` (its password already registered for redaction).

@@ -1,6 +1,8 @@
 //! One integration test binary (faster to build than one per file).
 
 mod architecture;
+mod backup_bad_input;
+mod backup_roundtrip;
 mod cli_demo;
 mod cli_ledger;
 mod cli_resume;

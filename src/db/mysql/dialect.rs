@@ -180,6 +180,9 @@ impl SqlDialect for Mysql {
     fn admin_database(&self) -> Option<&'static str> {
         Some("mysql")
     }
+    fn backup(&self) -> &'static dyn crate::db::backup::BackupEngine {
+        &super::backup::BACKUP
+    }
     fn tag(&self) -> &'static str {
         "my"
     }

@@ -182,6 +182,9 @@ impl SqlDialect for Postgres {
     fn admin_database(&self) -> Option<&'static str> {
         Some("postgres")
     }
+    fn backup(&self) -> &'static dyn crate::db::backup::BackupEngine {
+        &super::backup::BACKUP
+    }
     fn tag(&self) -> &'static str {
         "pg"
     }

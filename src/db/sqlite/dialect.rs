@@ -105,6 +105,9 @@ impl SqlDialect for Sqlite {
     fn insert_skipping_conflicts(&self) -> (&'static str, &'static str) {
         ("INSERT OR IGNORE INTO", "")
     }
+    fn backup(&self) -> &'static dyn crate::db::backup::BackupEngine {
+        &super::backup::BACKUP
+    }
     fn tag(&self) -> &'static str {
         "sqlite"
     }
