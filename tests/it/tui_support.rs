@@ -383,6 +383,7 @@ pub fn backup_evidence() -> serde_json::Value {
         ]
         .into(),
         focus_tables: None,
+        manifest: None,
     })
     .to_json()
 }
