@@ -1,3 +1,4 @@
+pub(crate) mod bulk;
 pub(crate) mod catalog;
 mod dialect;
 mod hash;
