@@ -8,6 +8,7 @@ mod cli_rollback;
 mod cli_runbook_errors;
 mod cli_secrets;
 mod cli_small_truths;
+mod copy_engines;
 mod data_cli;
 mod data_diff;
 mod data_runbook;
