@@ -19,7 +19,7 @@ pub struct Backup {
 impl Backup {
     pub fn build(p: &Params, ctx: &BuildContext) -> Result<Self> {
         Ok(Backup {
-            target: ctx.target(p, "target")?,
+            target: ctx.target_on(p, "target", |d| d.sql().is_file(), "backup")?,
             out: p.str("out")?,
             tables: p.str_list("tables")?,
         })

@@ -27,3 +27,4 @@ mod tui_e2e;
 mod tui_flow;
 mod tui_support;
 mod tui_views;
+mod validate_refusals;
