@@ -421,3 +421,55 @@ async fn text_with_a_nul_byte_or_invalid_utf8_is_copied_exactly_or_refused_namin
     p.close().await;
     m.close().await;
 }
+
+/// The runbook step: killed after its second chunk, the run resumes the copy where it
+/// stopped, and the evidence names the path, the rows and the sequence reset.
+#[tokio::test]
+async fn the_copy_step_resumes_inside_its_run_after_kill_9() {
+    let (Some(src), Some(dst)) = (testkit::postgres().await, testkit::postgres().await) else {
+        return;
+    };
+    let s = src.connect().await;
+    fill_pg(&s, 24).await;
+    s.close().await;
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("rb.toml"),
+        format!(
+            "name = \"copy-step\"\n[targets]\nstaging = \"{}\"\nproduction = \"{}\"\n\n[[phases]]\nid = \"move\"\n  [[phases.steps]]\n  id = \"copy-t\"\n  kind = \"copy\"\n  from = \"staging\"\n  into = \"production\"\n  tables = [\"t\"]\n  create = true\n  batch = 10\n",
+            src.url, dst.url
+        ),
+    )
+    .unwrap();
+    let v = cutover(tmp.path(), &["validate", "rb.toml"]);
+    assert_eq!(v.code, 0, "{}", v.all());
+    assert!(
+        v.stdout
+            .contains("binary COPY where the column types match"),
+        "{}",
+        v.stdout
+    );
+    let killed: Out = command(tmp.path(), &["run", "rb.toml", "--headless"])
+        .env("CUTOVER_CRASH_AT", "copy:t:2")
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(killed.code, -1, "{}", killed.all());
+    let out = cutover(tmp.path(), &["run", "rb.toml", "--headless"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stdout.contains("t → t: 25 row(s)") && out.stdout.contains("resumed after 20 row(s)"),
+        "{}",
+        out.stdout
+    );
+    assert_same(tmp.path(), &src, &dst, "t");
+    let st = cutover(tmp.path(), &["status", "rb.toml", "--format", "json"]);
+    assert_eq!(st.code, 0, "{}", st.all());
+    for needle in [
+        "\"path\": \"binary COPY\"",
+        "\"sequences_reset\"",
+        "\"skipped_generated\"",
+    ] {
+        assert!(st.stdout.contains(needle), "{needle} in {}", st.stdout);
+    }
+}
