@@ -4,7 +4,7 @@
 
 use crate::db;
 use crate::error::{Result, exit};
-use crate::steps::copy::{CopyOptions, DEFAULT_BATCH, copy_tables};
+use crate::steps::copy::{CopyOptions, copy_tables};
 
 #[derive(clap::Args, Debug)]
 #[command(
@@ -23,9 +23,10 @@ pub struct Args {
     /// Create a missing destination table from the source table's schema.
     #[arg(long)]
     pub create: bool,
-    /// Rows per destination transaction (and per resumable chunk).
-    #[arg(long, default_value_t = DEFAULT_BATCH, value_parser = clap::value_parser!(u64).range(1..))]
-    pub batch: u64,
+    /// Rows per destination transaction (and per resumable chunk); default 250000 by
+    /// binary COPY, 10000 by INSERT.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch: Option<u64>,
     /// Keep destination rows with the same key instead of failing on them.
     #[arg(long)]
     pub skip_existing: bool,

@@ -28,8 +28,10 @@ use std::time::Instant;
 /// The destination table holding each table copy's high-water mark.
 pub const PROGRESS_TABLE: &str = "cutover_copy_progress";
 
-/// Rows per chunk (one destination transaction) when not set.
+/// Rows per chunk (one destination transaction) when not set: binary COPY holds no
+/// rows in memory, so its chunks are large; decoded rows are held a chunk at a time.
 pub const DEFAULT_BATCH: u64 = 250_000;
+pub const DEFAULT_DECODED_BATCH: u64 = 10_000;
 /// Rows per INSERT statement on the decoded path.
 const ROWS_PER_INSERT: usize = 500;
 
@@ -47,7 +49,7 @@ pub struct CopyTables {
     columns: Option<Vec<String>>,
     skip_conflicts: bool,
     create: bool,
-    batch: u64,
+    batch: Option<u64>,
 }
 
 impl CopyTables {
@@ -98,8 +100,8 @@ impl CopyTables {
             }
         };
         let batch = match p.int("batch")? {
-            None => DEFAULT_BATCH,
-            Some(n) if n >= 1 => n as u64,
+            None => None,
+            Some(n) if n >= 1 => Some(n as u64),
             Some(n) => {
                 return Err(p.error_at(
                     "batch",
@@ -161,12 +163,17 @@ impl Step for CopyTables {
                 } else {
                     "batched INSERT"
                 };
+                let batch = match self.batch {
+                    Some(n) => format!("{n} rows per transaction"),
+                    None => format!(
+                        "{DEFAULT_BATCH} rows per transaction by binary COPY, {DEFAULT_DECODED_BATCH} by INSERT"
+                    ),
+                };
                 vec![format!(
-                    "copy table(s) {} on {} into {} ({path}; {} rows per transaction, resumable by key{}{skip}); then set sequences past the copied keys",
+                    "copy table(s) {} on {} into {} ({path}; {batch}, resumable by key{}{skip}); then set sequences past the copied keys",
                     ts.join(", "),
                     self.from,
                     self.into,
-                    self.batch,
                     if self.create {
                         "; creating missing tables from the source's schema"
                     } else {
@@ -460,8 +467,8 @@ pub struct CopyOptions {
     pub columns: Option<Vec<String>>,
     /// Create a missing destination table from the source table's schema.
     pub create: bool,
-    /// Rows per chunk (one destination transaction).
-    pub batch: u64,
+    /// Rows per chunk (one destination transaction); default by path.
+    pub batch: Option<u64>,
     /// Keep destination rows with the same key instead of failing on them.
     pub skip_conflicts: bool,
     /// Who the high-water marks belong to: a run and step, or the command line.
@@ -939,6 +946,10 @@ async fn copy_one(
         Some(h) if keyed => Some(format!("{key_list} > ({})", h.join(", "))),
         _ => None,
     };
+    let batch = o.batch.unwrap_or(match plan.path {
+        CopyPath::BinaryCopy => DEFAULT_BATCH,
+        CopyPath::BatchedInsert => DEFAULT_DECODED_BATCH,
+    });
     let mut chunk_no = 0u64;
     while !state.done {
         chunk_no += 1;
@@ -953,7 +964,7 @@ async fn copy_one(
                             .as_ref()
                             .map(|w| format!(" WHERE {w}"))
                             .unwrap_or_default(),
-                        o.batch - 1
+                        batch - 1
                     );
                     src.query(&probe, &[])
                         .await?
@@ -996,13 +1007,13 @@ async fn copy_one(
                     "SELECT {scols} FROM {stable}{}{}",
                     lower.map(|w| format!(" WHERE {w}")).unwrap_or_default(),
                     if keyed {
-                        format!(" ORDER BY {order} LIMIT {}", o.batch)
+                        format!(" ORDER BY {order} LIMIT {batch}")
                     } else {
                         String::new()
                     }
                 );
                 let rows = src.query(&sql, &[]).await?.rows;
-                let last = !keyed || (rows.len() as u64) < o.batch;
+                let last = !keyed || (rows.len() as u64) < batch;
                 let high_water = match rows.last() {
                     Some(r) if keyed => Some(
                         plan.key_idx
