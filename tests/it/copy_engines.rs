@@ -93,6 +93,12 @@ async fn postgres_to_postgres_goes_through_binary_copy_keeps_every_value_and_res
         out.stdout
     );
     assert_same(tmp.path(), &src, &dst, "t");
+    // The created table is the source's (the copy's bookkeeping table is not shown).
+    let schema = cutover(
+        tmp.path(),
+        &["diff", "schema", "--source", &src.url, "--target", &dst.url],
+    );
+    assert_eq!(schema.code, 0, "{}", schema.all());
     let d = dst.connect().await;
     // Arrays and the generated column, which the data diff reads as text.
     let q = "SELECT string_agg(tags::text || '/' || coalesce(total::text, '-'), ',' ORDER BY id) FROM t";
