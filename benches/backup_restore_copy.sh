@@ -1,24 +1,25 @@
 #!/usr/bin/env bash
-# cutover backup / restore (and, later, copy) vs the databases' own tools, measured in
-# the same session: medians of wall time and of peak memory (/usr/bin/time -v's maximum
+# cutover backup, restore and copy vs the databases' own tools, measured in the
+# same session: medians of wall time and of peak memory (/usr/bin/time -v's maximum
 # resident set size of the command and the processes it waits for).
 #
 #   benches/backup_restore_copy.sh                 # 5M rows
 #   ROWS=1000000 RUNS=3 benches/backup_restore_copy.sh
 #
+# BATCH sets `cutover copy --batch` (default: its own).
 # Environment: ROWS (default 5000000), RUNS (3), PGHOST/PGPORT/PGUSER
 # (127.0.0.1/5432/postgres), MYHOST/MYPORT/MYUSER (127.0.0.1/3306/root), CUTOVER_BIN
 # (target/release/cutover, built if missing), KEEP=1 keeps the databases.
 #
 # The table (as in benches/diff_vs_reladiff.sh): bigint key, int, text, numeric(12,2),
-# timestamptz (MariaDB: timestamp(6)). Each case is one function; adding the copy rows
-# is one more `case_...` function and its line at the bottom.
+# timestamptz (MariaDB: timestamp(6)). Each case is one function and its line at the bottom.
 #   cutover backup   (pg_dump -Fc in the exported snapshot + hashing every table in it)
 #       vs pg_dump -Fc
 #   cutover restore  (SHA-256 of every file, pg_restore --single-transaction, re-hash)
 #       vs pg_restore --clean --if-exists
 #   MariaDB: cutover backup vs mariadb-dump --single-transaction > file,
 #            cutover restore vs mariadb < file
+#   cutover copy --create vs pg_dump -t a | psql (PostgreSQL to PostgreSQL, fresh database)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -110,6 +111,23 @@ ANALYZE TABLE a;
 SQL
 }
 
+# measure_fresh NAME PREPARE CMD...: like measure, with PREPARE run (untimed) before each run.
+measure_fresh() {
+    local name="$1" prepare="$2"
+    shift 2
+    : >"$TMP/$name.s"
+    : >"$TMP/$name.m"
+    for i in $(seq "$RUNS"); do
+        eval "$prepare"
+        if /usr/bin/time -v -o "$TMP/time" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err"; then
+            awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,p,":"); s=0; for(i=1;i<=n;i++) s=s*60+p[i]; print s}' "$TMP/time" >>"$TMP/$name.s"
+            awk -F': ' '/Maximum resident set size/ {printf "%.0f\n", $2/1024}' "$TMP/time" >>"$TMP/$name.m"
+        else
+            echo "  $name run $i FAILED: $(tail -3 "$TMP/$name.err" "$TMP/$name.out" | tr '\n' ' ')" >&2
+        fi
+    done
+}
+
 # ---- cases: one function each ----
 
 case_pg_backup() {
@@ -136,6 +154,18 @@ case_mariadb_restore() {
     compare "MariaDB restore" my_restore_ours mariadb_load
 }
 
+# `cutover copy` vs `pg_dump -t a | psql`, PostgreSQL to PostgreSQL, into a fresh
+# database each run (both create the table with its primary key).
+case_pg_copy() {
+    local dst="${DB}_copy"
+    local fresh="psql_ -d postgres -c 'DROP DATABASE IF EXISTS $dst WITH (FORCE)' -c 'CREATE DATABASE $dst' >/dev/null"
+    local dst_url="postgres://$PGUSER@$PGHOST:$PGPORT/$dst"
+    measure_fresh pg_copy_ours "$fresh" "$BIN" copy --from "$PG_URL" --to "$dst_url" --tables a --create ${BATCH:+--batch "$BATCH"}
+    measure_fresh pg_dump_psql "$fresh" bash -c "pg_dump -h $PGHOST -p $PGPORT -U $PGUSER -t a $DB | psql -X -q -v ON_ERROR_STOP=1 -h $PGHOST -p $PGPORT -U $PGUSER -d $dst"
+    compare "PostgreSQL copy" pg_copy_ours pg_dump_psql
+    psql_ -d postgres -c "DROP DATABASE IF EXISTS $dst WITH (FORCE)" >/dev/null
+}
+
 setup_pg
 setup_mariadb
 echo
@@ -145,5 +175,6 @@ case_pg_backup
 case_pg_restore
 case_mariadb_backup
 case_mariadb_restore
+case_pg_copy
 echo
 echo "backup sizes: cutover PG $(du -sh "$TMP/pg-backup-1" | cut -f1), pg_dump -Fc $(du -sh "$TMP/pg-1.dump" | cut -f1); cutover MariaDB $(du -sh "$TMP/my-backup-1" | cut -f1), mariadb-dump $(du -sh "$TMP/my-1.sql" | cut -f1)"

@@ -16,6 +16,7 @@ pub mod approve;
 pub mod audit;
 pub mod backup;
 pub mod common;
+pub mod copy;
 pub mod demo;
 pub mod diff;
 pub mod diff_data;
@@ -89,6 +90,8 @@ pub enum Command {
         #[command(subcommand)]
         command: diff::DiffCommand,
     },
+    /// Copy tables between databases (binary COPY between PostgreSQL databases, batched INSERTs otherwise); resumable.
+    Copy(copy::Args),
     /// Cheap first look: row counts and latest last-updated value per table on both sides.
     SyncCheck(sync_check::Args),
     /// Write the LERG area-code cutover example (SQLite) into a directory and run it.
@@ -121,6 +124,7 @@ pub async fn dispatch(cli: Cli) -> crate::Result<i32> {
         Command::Restore(a) => restore::run(a).await,
         Command::Validate(a) => validate::run(a).await,
         Command::Diff { command } => diff::run(command).await,
+        Command::Copy(a) => copy::run(a).await,
         Command::SyncCheck(a) => sync_check::run(a).await,
         Command::Demo(a) => demo::run(a).await,
         Command::Snapshot { command } => snapshot::run(command).await,

@@ -417,6 +417,25 @@ pub trait SqlDialect: Send + Sync {
     /// This engine's backup and restore (`src/db/<engine>/backup.rs`).
     fn backup(&self) -> &'static dyn super::backup::BackupEngine;
 
+    // ---- bulk copy ----
+
+    /// A statement that makes the sequence feeding `column` of `table` (quoted,
+    /// possibly qualified) hand out `next` on its next use; None where the engine
+    /// follows inserted keys by itself (SQLite rowid and AUTOINCREMENT).
+    fn sequence_reset(&self, _table: &str, _column: &str, _next: i64) -> Option<String> {
+        None
+    }
+
+    /// A text value as a literal that stores exactly its bytes, or None when a text
+    /// column of this engine cannot hold them (PostgreSQL text holds no NUL byte).
+    fn exact_text_literal(&self, s: &str) -> Option<String> {
+        if s.contains('\0') {
+            None
+        } else {
+            Some(self.quote_literal(s))
+        }
+    }
+
     // ---- connecting and plain values ----
 
     /// Open a pool for `url` (its password already registered for redaction).

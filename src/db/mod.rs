@@ -153,6 +153,42 @@ pub trait Database: Send + Sync {
 
     /// Close the pool (e.g. before a SQLite file is replaced by a restore).
     async fn close(&self);
+
+    /// The concrete database, for the bulk paths that need both ends' drivers
+    /// (PostgreSQL binary COPY from one pool into another).
+    fn as_any(&self) -> &dyn std::any::Any;
+}
+
+/// What a bulk transfer moved: rows and bytes on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Moved {
+    pub rows: u64,
+    pub bytes: u64,
+}
+
+/// Copy the rows of `select` (a SELECT in the source's SQL) from `src` into
+/// `columns` (unquoted names) of `table` (possibly `schema.table`) on `dst` through the
+/// engines' native binary stream, then run the statements `after` makes from what was
+/// moved in the same destination transaction (commits only if all of it succeeds). `None` when the pair of engines
+/// has no such path (only PostgreSQL to PostgreSQL does), so the caller decodes rows.
+/// Memory stays bounded by the driver's buffers whatever the row count.
+pub async fn binary_copy(
+    src: &Db,
+    dst: &Db,
+    select: &str,
+    table: &str,
+    columns: &[String],
+    after: &(dyn Fn(Moved) -> Vec<Statement> + Sync),
+) -> Result<Option<Moved>> {
+    match (
+        src.as_any().downcast_ref::<postgres::PgDb>(),
+        dst.as_any().downcast_ref::<postgres::PgDb>(),
+    ) {
+        (Some(s), Some(d)) => postgres::bulk::binary_copy(s, d, select, table, columns, after)
+            .await
+            .map(Some),
+        _ => Ok(None),
+    }
 }
 
 pub type Db = Arc<dyn Database>;

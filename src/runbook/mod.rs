@@ -349,34 +349,39 @@ pub fn parse<F: StepFactory>(src: &SourceFile, factory: &F) -> Result<Runbook<F:
             ));
         }
         if let Some(h) = p.table("hazards")? {
-            policy.hazard_extra_approvals = h.int("extra_approvals")?.unwrap_or(0).max(0) as u32;
+            policy.hazard_extra_approvals = h.count("extra_approvals")?.unwrap_or(0) as u32;
             policy.hazard_roles = h.str_list("require_roles")?.unwrap_or_default();
             h.finish()?;
         }
         p.finish()?;
     }
 
-    let bctx = BuildContext {
+    let dialects: BTreeMap<String, Dialect> = targets
+        .iter()
+        .map(|(k, t)| (k.clone(), t.dialect))
+        .collect();
+    let mut b = Builder {
         dir: &dir,
         targets: &target_names,
+        dialects: &dialects,
+        steps: BTreeMap::new(),
+        phases: BTreeMap::new(),
+        earlier: Vec::new(),
     };
-    let mut seen_ids: BTreeMap<String, String> = BTreeMap::new();
     let phases = parse_phases(
         &root,
         "phases",
         false,
-        &bctx,
+        &mut b,
         factory,
-        &mut seen_ids,
         &mut on_failure_refs,
     )?;
     let rollback = parse_phases(
         &root,
         "rollback",
         true,
-        &bctx,
+        &mut b,
         factory,
-        &mut seen_ids,
         &mut on_failure_refs,
     )?;
     root.finish()?;
@@ -408,13 +413,25 @@ pub fn parse<F: StepFactory>(src: &SourceFile, factory: &F) -> Result<Runbook<F:
     })
 }
 
+/// What parsing the phases carries from one step to the next.
+struct Builder<'a> {
+    dir: &'a Path,
+    targets: &'a [String],
+    dialects: &'a BTreeMap<String, Dialect>,
+    /// Step ids seen, with where.
+    steps: BTreeMap<String, String>,
+    /// Phase ids seen (phases and rollback phases), with where.
+    phases: BTreeMap<String, String>,
+    /// (id, kind) of every step built so far, in run order.
+    earlier: Vec<(String, String)>,
+}
+
 fn parse_phases<F: StepFactory>(
     root: &Params,
     key: &'static str,
     rollback: bool,
-    bctx: &BuildContext,
+    b: &mut Builder,
     factory: &F,
-    seen: &mut BTreeMap<String, String>,
     on_failure_refs: &mut Vec<OnFailureRef>,
 ) -> Result<Vec<Phase<F::Step>>> {
     let mut phases = Vec::new();
@@ -440,9 +457,31 @@ fn parse_phases<F: StepFactory>(
                 format!("phase id \"{id}\" may use only letters, digits, '-', '_' and '.'"),
             ));
         }
+        let here = match p.raw("id") {
+            Some(v) => p.src.location(&v.span()),
+            None => p.src.location(&p.span),
+        };
+        if let Some(prev) = b.phases.insert(id.clone(), here) {
+            return Err(p.error_at(
+                "id",
+                format!(
+                    "phase id \"{id}\" is used twice (first at {prev}); `cutover rollback --phase` and the ledger name phases by id"
+                ),
+            ));
+        }
         let title = p.str("title")?.unwrap_or_else(|| id.clone());
         let mut steps = Vec::new();
-        for (j, s) in p.tables("steps")?.into_iter().enumerate() {
+        let tables = p.tables("steps")?;
+        if tables.is_empty() {
+            return Err(p.src.error(
+                &p.span,
+                format!(
+                    "{} \"{id}\" has no steps; add at least one [[{key}.steps]] or remove the phase",
+                    if rollback { "rollback phase" } else { "phase" }
+                ),
+            ));
+        }
+        for (j, s) in tables.into_iter().enumerate() {
             let kind = s.req_str("kind")?;
             let id = s.str("id")?.unwrap_or_else(|| format!("{id}.{}", j + 1));
             let s = s.named(format!("step \"{id}\""));
@@ -452,7 +491,7 @@ fn parse_phases<F: StepFactory>(
                     format!("step id \"{id}\" may use only letters, digits, '-', '_' and '.'"),
                 ));
             }
-            if let Some(prev) = seen.insert(id.clone(), s.src.location(&s.span)) {
+            if let Some(prev) = b.steps.insert(id.clone(), s.src.location(&s.span)) {
                 return Err(s.error_at(
                     "id",
                     format!("step id \"{id}\" is used twice (first at {prev})"),
@@ -472,9 +511,17 @@ fn parse_phases<F: StepFactory>(
                 ));
             }
             let title = s.str("title")?.unwrap_or_else(|| id.clone());
-            let step = factory.build(&kind, &s, bctx)?;
+            let bctx = BuildContext {
+                dir: b.dir,
+                targets: b.targets,
+                dialects: b.dialects,
+                earlier: &b.earlier,
+                rollback,
+            };
+            let step = factory.build(&kind, &s, &bctx)?;
             s.finish()?;
             let location = s.src.location(&s.span);
+            b.earlier.push((id.clone(), kind));
             steps.push(StepDef {
                 id,
                 title,
@@ -582,6 +629,12 @@ pub struct BuildContext<'a> {
     pub dir: &'a Path,
     /// Names of the runbook's targets.
     pub targets: &'a [String],
+    /// Each target's engine.
+    pub dialects: &'a BTreeMap<String, Dialect>,
+    /// The steps before this one in run order (phases, then rollback phases): id, kind.
+    pub earlier: &'a [(String, String)],
+    /// Is the step in a rollback phase?
+    pub rollback: bool,
 }
 
 impl BuildContext<'_> {
@@ -591,6 +644,40 @@ impl BuildContext<'_> {
         self.check_target(p, key, &name)?;
         Ok(name)
     }
+    /// Read a `target`-like key naming a declared target whose engine `supported`
+    /// accepts; otherwise the error says `what` is not supported on that engine.
+    pub fn target_on(
+        &self,
+        p: &Params,
+        key: &'static str,
+        supported: fn(Dialect) -> bool,
+        what: &str,
+    ) -> Result<String> {
+        let name = self.target(p, key)?;
+        if let Some(&d) = self.dialects.get(&name)
+            && !supported(d)
+        {
+            let v = p.raw(key).expect("present");
+            return Err(p.value_error(
+                v,
+                format!(
+                    "{what} of {} targets is not supported (target \"{name}\")",
+                    d.name()
+                ),
+            ));
+        }
+        Ok(name)
+    }
+
+    /// The kind of the step `id` built before this one, if any.
+    pub fn earlier_kind(&self, id: &str) -> Option<&str> {
+        self.earlier
+            .iter()
+            .rev()
+            .find(|(i, _)| i == id)
+            .map(|(_, k)| k.as_str())
+    }
+
     pub fn check_target(&self, p: &Params, key: &'static str, name: &str) -> Result<()> {
         if !self.targets.iter().any(|t| t == name) {
             let msg = format!(

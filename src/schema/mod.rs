@@ -26,7 +26,11 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 /// cutover's own bookkeeping tables, left out of every schema unless asked for.
-pub const BOOKKEEPING_TABLES: &[&str] = &["cutover_marks", "refinery_schema_history"];
+pub const BOOKKEEPING_TABLES: &[&str] = &[
+    "cutover_marks",
+    "cutover_copy_progress",
+    "refinery_schema_history",
+];
 
 /// Read the schema of a database.
 pub async fn introspect(db: &Db) -> Result<Schema> {
@@ -40,7 +44,7 @@ pub async fn introspect(db: &Db) -> Result<Schema> {
 pub struct Filter {
     pub include: Vec<String>,
     pub exclude: Vec<String>,
-    /// Keep `cutover_marks` and `refinery_schema_history`.
+    /// Keep `cutover_marks`, `cutover_copy_progress` and `refinery_schema_history`.
     pub keep_bookkeeping: bool,
 }
 

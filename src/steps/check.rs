@@ -77,8 +77,8 @@ impl Check {
             };
             forms.push(Expect::Scalar(val));
         }
-        if let Some(n) = p.int("expect_rows")? {
-            forms.push(Expect::Rows(n));
+        if let Some(n) = p.count("expect_rows")? {
+            forms.push(Expect::Rows(n as _));
         }
         if let Some(other) = p.str("compare_with")? {
             ctx.check_target(p, "compare_with", &other)?;

@@ -80,7 +80,7 @@ impl DiffData {
         let source = ctx.target(p, "source")?;
         let target = ctx.target(p, "target")?;
         let opts = read_options(p, None)?;
-        let max = p.int("max_differences")?;
+        let max = p.count("max_differences")?;
         let expect = p.str("expect")?;
         let max_differences = match (max, expect.as_deref()) {
             (Some(_), Some(_)) => {
@@ -89,10 +89,7 @@ impl DiffData {
                     "give either `expect = \"equal\"` or `max_differences`, not both",
                 ));
             }
-            (Some(n), None) if n < 0 => {
-                return Err(p.error_at("max_differences", "`max_differences` must be 0 or more"));
-            }
-            (Some(n), None) => Some(n as u64),
+            (Some(n), None) => Some(n),
             (None, Some("equal")) => Some(0),
             (None, Some(other)) => {
                 return Err(p.error_at(
@@ -102,7 +99,7 @@ impl DiffData {
             }
             (None, None) => None,
         };
-        let limit = p.int("limit")?.unwrap_or(50).max(0) as usize;
+        let limit = p.count("limit")?.unwrap_or(50) as usize;
         Ok(DiffData {
             source,
             target,

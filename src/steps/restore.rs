@@ -21,9 +21,29 @@ pub struct Restore {
 
 impl Restore {
     pub fn build(p: &Params, ctx: &BuildContext) -> Result<Self> {
+        let target = ctx.target(p, "target")?;
+        let from = p.req_str("from")?;
+        let v = p.raw("from").expect("present");
+        match ctx.earlier_kind(&from) {
+            Some("backup") => {}
+            Some(kind) => {
+                return Err(p.value_error(
+                    v,
+                    format!("`from` names step \"{from}\", a {kind} step, not a backup"),
+                ));
+            }
+            None => {
+                return Err(p.value_error(
+                    v,
+                    format!(
+                        "`from` names \"{from}\", but no backup step with that id comes before this restore"
+                    ),
+                ));
+            }
+        }
         Ok(Restore {
-            target: ctx.target(p, "target")?,
-            from: p.req_str("from")?,
+            target,
+            from,
             tables: p.str_list("tables")?,
             drop_extra: p.bool("drop_extra")?.unwrap_or(false),
         })

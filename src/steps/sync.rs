@@ -41,7 +41,7 @@ impl SyncTables {
             }
             (None, _) => vec![read_options(p, None)?],
         };
-        let batch_size = p.int("batch_size")?.unwrap_or(500).max(1) as usize;
+        let batch_size = p.count("batch_size")?.unwrap_or(500).max(1) as usize;
         let batch_commit = p.bool("batch_commit")?.unwrap_or(false);
         Ok(SyncTables {
             source,

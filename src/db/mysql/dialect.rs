@@ -227,4 +227,15 @@ impl SqlDialect for Mysql {
             Ok(db)
         })
     }
+    fn sequence_reset(&self, table: &str, _column: &str, next: i64) -> Option<String> {
+        // Never lowers the counter: MySQL/MariaDB keep it above the largest key.
+        Some(format!("ALTER TABLE {table} AUTO_INCREMENT = {next}"))
+    }
+    fn exact_text_literal(&self, s: &str) -> Option<String> {
+        if s.contains('\0') {
+            Some(format!("_utf8mb4 X'{}'", hex::encode(s.as_bytes())))
+        } else {
+            Some(self.quote_literal(s))
+        }
+    }
 }

@@ -1,4 +1,5 @@
 pub(crate) mod backup;
+pub(crate) mod bulk;
 pub(crate) mod catalog;
 mod dialect;
 mod hash;

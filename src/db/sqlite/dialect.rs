@@ -138,4 +138,11 @@ impl SqlDialect for Sqlite {
             Ok(db)
         })
     }
+    fn exact_text_literal(&self, s: &str) -> Option<String> {
+        if s.contains('\0') {
+            Some(format!("CAST(X'{}' AS TEXT)", hex::encode(s.as_bytes())))
+        } else {
+            Some(self.quote_literal(s))
+        }
+    }
 }
