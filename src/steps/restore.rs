@@ -426,9 +426,11 @@ pub async fn restore_backup(
         let present = engine
             .tables(url, redacted, manifest.schema.as_deref())
             .await?;
+        // cutover's own marks are not the application's tables: not "extra".
         extra = present
             .into_iter()
             .filter(|t| !manifest.tables.contains_key(t))
+            .filter(|t| t != "cutover_marks" && t != crate::steps::copy::PROGRESS_TABLE)
             .collect();
     }
     engine

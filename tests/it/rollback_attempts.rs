@@ -282,7 +282,14 @@ async fn new_run_over_an_unfinished_one_needs_abandon_and_keeps_its_backup() {
     assert_ne!(v["run_id"], first_id.as_str());
     let (new_file, _) = backup(&v);
     assert_ne!(new_file, old_file);
-    let (sha, _) = cutover::steps::backup::file_sha256(&dir.join(&old_file)).unwrap();
+    // A backup directory's evidence hash is its manifest's (which holds every file's).
+    let old = dir.join(&old_file);
+    let sealed = if old.is_dir() {
+        old.join(cutover::steps::backup::MANIFEST)
+    } else {
+        old
+    };
+    let (sha, _) = cutover::steps::backup::file_sha256(&sealed).unwrap();
     assert_eq!(sha, old_sha, "the abandoned run's backup is untouched");
 }
 

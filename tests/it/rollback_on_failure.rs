@@ -234,7 +234,11 @@ async fn a_failed_run_runs_the_policys_on_failure_phase_and_the_data_is_as_befor
         "{}",
         r.stdout
     );
-    assert!(r.stdout.contains("sha256 verified"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("proven equal to the backup"),
+        "{}",
+        r.stdout
+    );
     assert_equal_to(dir, &pre, &prod);
     let st = cutover(dir, &["status", "rb.toml", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&st.stdout).unwrap();
