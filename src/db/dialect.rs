@@ -57,6 +57,12 @@ pub trait SqlDialect: Send + Sync {
         true
     }
 
+    /// Does a generated migration script wrap itself in BEGIN/COMMIT, so that a
+    /// failure midway leaves the target unchanged?
+    fn plans_in_transaction(&self) -> bool {
+        false
+    }
+
     // ---- the data diff: hashing where the data is ----
 
     /// Can this engine compute row hashes in SQL? (SQLite cannot: cutover hashes its

@@ -1,6 +1,7 @@
 pub(crate) mod catalog;
 mod dialect;
 mod hash;
+mod objects;
 mod table;
 pub(crate) use dialect::SQL;
 

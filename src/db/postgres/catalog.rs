@@ -162,9 +162,12 @@ pub(crate) async fn introspect(db: &Db) -> Result<Schema> {
             not_extension("p.oid")
         ),
     );
+    let objects = super::objects::objects(db);
     // all catalog queries at once, over the pool's connections
-    let (ns, enums, rels, cols, cons, idx, seqs, trg, funcs) =
-        futures::try_join!(ns, enums, rels, cols, cons, idx, seqs, trg, funcs)?;
+    let (ns, enums, rels, cols, cons, idx, seqs, trg, funcs, (objects, unmodelled)) =
+        futures::try_join!(ns, enums, rels, cols, cons, idx, seqs, trg, funcs, objects)?;
+    schema.objects = objects;
+    schema.unmodelled = unmodelled;
 
     schema.schemas = ns.rows.iter().map(|r| text_of(&r[0])).collect();
 

@@ -142,7 +142,29 @@ pub(super) fn alter_table(p: &mut Planner, diff: &SchemaDiff, s: &Table, t: &Tab
                 });
             }
         } else {
+            if fields.contains("generated") && sc.generated.is_none() {
+                // generated -> plain keeps the values computed so far
+                sql.push(format!("ALTER TABLE {qt} ALTER COLUMN {qc} DROP EXPRESSION"));
+                h.push(hz(
+                    "generated-to-plain",
+                    format!("{tq}.{name}"),
+                    format!(
+                        "column {tq}.{name} stops being computed: it keeps its current values, and new rows need a value of their own"
+                    ),
+                ));
+                p.step(sql, h);
+                continue;
+            }
             if fields.contains("generated") {
+                if tc.generated.is_none() {
+                    h.push(hz(
+                        "plain-to-generated",
+                        format!("{tq}.{name}"),
+                        format!(
+                            "column {tq}.{name} becomes computed: the column is dropped and added again, so the values stored in it are replaced by the expression's"
+                        ),
+                    ));
+                }
                 // PostgreSQL cannot change a generation expression in place
                 sql.push(format!("ALTER TABLE {qt} DROP COLUMN {qc}"));
                 sql.push(format!(
@@ -162,8 +184,16 @@ pub(super) fn alter_table(p: &mut Planner, diff: &SchemaDiff, s: &Table, t: &Tab
                 if tc.default.is_some() && !fields.contains("default") {
                     sql.push(format!("ALTER TABLE {qt} ALTER COLUMN {qc} DROP DEFAULT"));
                 }
+                // one enum to another has no cast: go through text
+                let via = if tc.normalized_type.starts_with("enum(")
+                    || sc.normalized_type.starts_with("enum(")
+                {
+                    "::text"
+                } else {
+                    ""
+                };
                 sql.push(format!(
-                    "ALTER TABLE {qt} ALTER COLUMN {qc} TYPE {ty} USING {qc}::{ty}"
+                    "ALTER TABLE {qt} ALTER COLUMN {qc} TYPE {ty} USING {qc}{via}::{ty}"
                 ));
                 if tc.default.is_some()
                     && !fields.contains("default")
@@ -183,13 +213,21 @@ pub(super) fn alter_table(p: &mut Planner, diff: &SchemaDiff, s: &Table, t: &Tab
                     None => format!("ALTER TABLE {qt} ALTER COLUMN {qc} DROP DEFAULT"),
                 });
             }
+            // an identity column is NOT NULL: PostgreSQL drops the identity before the
+            // NOT NULL, and wants NOT NULL before an identity is added
+            let identity_goes = fields.contains("identity")
+                && tc.identity.as_deref().is_some_and(|i| i != "serial")
+                && sc.identity.is_none();
+            if identity_goes {
+                sql.push(format!("ALTER TABLE {qt} ALTER COLUMN {qc} DROP IDENTITY"));
+            }
             if fields.contains("nullable") {
                 sql.push(format!(
                     "ALTER TABLE {qt} ALTER COLUMN {qc} {} NOT NULL",
                     if sc.nullable { "DROP" } else { "SET" }
                 ));
             }
-            if fields.contains("identity") {
+            if fields.contains("identity") && !identity_goes {
                 match (tc.identity.as_deref(), sc.identity.as_deref()) {
                     (Some("serial"), _) | (None, Some("serial")) => {
                         if tc.identity.is_some() {
@@ -197,8 +235,14 @@ pub(super) fn alter_table(p: &mut Planner, diff: &SchemaDiff, s: &Table, t: &Tab
                         }
                         if sc.identity.as_deref() == Some("serial") {
                             let seq = ddl.qn(&s.schema, &format!("{}_{}_seq", s.name, name));
+                            // the sequence's type follows the column's (bigint otherwise)
+                            let as_type = match sc.normalized_type.as_str() {
+                                "int16" => " AS smallint",
+                                "int32" => " AS integer",
+                                _ => "",
+                            };
                             sql.push(format!(
-                                "CREATE SEQUENCE IF NOT EXISTS {seq} OWNED BY {qt}.{qc}"
+                                "CREATE SEQUENCE IF NOT EXISTS {seq}{as_type} OWNED BY {qt}.{qc}"
                             ));
                             sql.push(format!(
                                 "ALTER TABLE {qt} ALTER COLUMN {qc} SET DEFAULT nextval({})",
@@ -245,9 +289,11 @@ pub(super) fn alter_table(p: &mut Planner, diff: &SchemaDiff, s: &Table, t: &Tab
         .filter(|c| c.object == ObjectKind::Column && c.change == ChangeKind::Extra)
     {
         let h = hazards_for(&c.name);
-        p.step(
+        p.linked(
             vec![format!("ALTER TABLE {qt} DROP COLUMN {}", ddl.q(&c.name))],
             h,
+            vec![format!("drop:{tq}.{}", c.name)],
+            vec![],
         );
     }
 
