@@ -63,6 +63,12 @@ pub trait SqlDialect: Send + Sync {
         false
     }
 
+    /// Does the engine's command-line client need `DELIMITER` around a statement with
+    /// `;` inside (a routine or trigger body)?
+    fn client_delimiter(&self) -> bool {
+        false
+    }
+
     // ---- the data diff: hashing where the data is ----
 
     /// Can this engine compute row hashes in SQL? (SQLite cannot: cutover hashes its

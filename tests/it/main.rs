@@ -17,6 +17,7 @@ mod ledger_typed;
 mod schema_cli;
 mod schema_hazards;
 mod schema_introspect;
+mod schema_objects;
 mod schema_oracle;
 mod schema_roundtrip;
 mod schema_snapshot;

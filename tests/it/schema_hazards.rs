@@ -112,7 +112,7 @@ const TRIGGERS: &[Case] = &[
         target: "CREATE TABLE t (id INT PRIMARY KEY, n INT, g INT GENERATED ALWAYS AS (n * 2) STORED)",
         rows: 1,
         large: 1000,
-        skip: &[Dialect::Sqlite, Dialect::Mysql],
+        skip: &[Dialect::Sqlite],
     },
     Case {
         code: "plain-to-generated",
@@ -120,7 +120,7 @@ const TRIGGERS: &[Case] = &[
         target: "CREATE TABLE t (id INT PRIMARY KEY, n INT, g INT)",
         rows: 1,
         large: 1000,
-        skip: &[Dialect::Sqlite, Dialect::Mysql],
+        skip: &[Dialect::Sqlite],
     },
     Case {
         code: "enum-label-removed",

@@ -229,16 +229,27 @@ pub(crate) async fn introspect(db: &Db) -> Result<Schema> {
 
     for r in &trg.rows {
         let (table, name) = (text_of(&r[0]), text_of(&r[1]));
+        // the statement as written (what the dump tool shows and a re-creation keeps)
+        let original = db
+            .query(
+                &format!("SHOW CREATE TRIGGER {}", Dialect::Mysql.quote_ident(&name)),
+                &[],
+            )
+            .await?
+            .rows
+            .first()
+            .and_then(|r| opt_text(&r[2]))
+            .map(|s| super::objects::strip_definer(&s));
         schema.triggers.push(Trigger {
             schema: None,
-            definition: format!(
+            definition: original.unwrap_or_else(|| format!(
                 "CREATE TRIGGER {} {} {} ON {} FOR EACH ROW {}",
                 Dialect::Mysql.quote_ident(&name),
                 text_of(&r[2]),
                 text_of(&r[3]),
                 Dialect::Mysql.quote_ident(&table),
                 text_of(&r[4])
-            ),
+            )),
             table,
             name,
         });

@@ -25,6 +25,10 @@ impl SqlDialect for Mysql {
         false
     }
 
+    fn client_delimiter(&self) -> bool {
+        true
+    }
+
     fn canonical_text(&self, c: &str, col: &HashColumn) -> String {
         super::hash::canonical_text(c, col)
     }

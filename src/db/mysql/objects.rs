@@ -14,7 +14,7 @@ fn q(s: &str) -> String {
 
 /// `CREATE DEFINER=`root`@`localhost` PROCEDURE` -> `CREATE PROCEDURE`: the definer is
 /// an account, not schema.
-fn strip_definer(sql: &str) -> String {
+pub(crate) fn strip_definer(sql: &str) -> String {
     if let Some(i) = sql.find(" DEFINER=") {
         let rest = &sql[i + " DEFINER=".len()..];
         // `user`@`host`

@@ -139,7 +139,9 @@ pub(crate) async fn introspect(db: &Db) -> Result<Schema> {
                  JOIN pg_namespace n ON n.oid = c.relnamespace \
                  WHERE {USER_NS} AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid \
                    AND d.deptype IN ('a', 'i', 'e') AND d.refclassid = 'pg_class'::regclass \
-                   AND d.classid = 'pg_class'::regclass) AND {}",
+                   AND d.classid = 'pg_class'::regclass \
+                   AND (d.deptype <> 'a' OR EXISTS (SELECT 1 FROM pg_depend d2 WHERE d2.refobjid = c.oid \
+                     AND d2.classid = 'pg_attrdef'::regclass))) AND {}",
             not_extension("c.oid")
         ),
     );

@@ -107,7 +107,9 @@ pub(crate) async fn objects(db: &Db) -> Result<(Vec<CatalogObject>, BTreeMap<Str
              c.relrowsecurity::text, c.relforcerowsecurity::text, \
              CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END, c.relispartition::text, \
              pg_get_expr(c.relpartbound, c.oid), \
-             (SELECT string_agg(quote_ident(pn.nspname) || '.' || quote_ident(p.relname), ', ' ORDER BY i.inhseqno) \
+             (SELECT string_agg(quote_ident(pn.nspname) || '.' || quote_ident(p.relname) || E'\x1f' \
+                || CASE WHEN pn.nspname = 'public' THEN '' ELSE pn.nspname || '.' END || p.relname, \
+                E'\x1e' ORDER BY i.inhseqno) \
                 FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent \
                 JOIN pg_namespace pn ON pn.oid = p.relnamespace WHERE i.inhrelid = c.oid), \
              (SELECT pn.nspname::text || E'\\x1f' || p.relname::text FROM pg_inherits i \
@@ -145,7 +147,10 @@ pub(crate) async fn objects(db: &Db) -> Result<(Vec<CatalogObject>, BTreeMap<Str
                CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END, \
                string_agg(a.privilege_type || CASE WHEN a.is_grantable THEN '*' ELSE '' END, ',' ORDER BY a.privilege_type) \
              FROM pg_namespace n, LATERAL aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a \
-             WHERE a.grantee <> n.nspowner AND {USER_NS} AND {} GROUP BY 1, 2, 3, 4, 5 \
+             WHERE a.grantee <> n.nspowner AND {USER_NS} AND {} \
+               AND n.nspacl IS DISTINCT FROM (SELECT ip.initprivs FROM pg_init_privs ip \
+                 WHERE ip.objoid = n.oid AND ip.classoid = 'pg_namespace'::regclass AND ip.objsubid = 0) \
+             GROUP BY 1, 2, 3, 4, 5 \
              UNION ALL \
              SELECT 'routine', n.nspname::text, p.proname::text || '(' || pg_get_function_identity_arguments(p.oid) || ')', '', \
                CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END, \
@@ -153,9 +158,16 @@ pub(crate) async fn objects(db: &Db) -> Result<(Vec<CatalogObject>, BTreeMap<Str
              FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace, \
                LATERAL aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a \
              WHERE p.prokind IN ('f', 'p') AND a.grantee <> p.proowner AND {USER_NS} AND {} \
-             GROUP BY 1, 2, 3, 4, 5",
+             GROUP BY 1, 2, 3, 4, 5 \
+             UNION ALL \
+             SELECT 'routine', n.nspname::text, p.proname::text || '(' || pg_get_function_identity_arguments(p.oid) || ')', '', \
+               'PUBLIC', '' \
+             FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+             WHERE p.prokind IN ('f', 'p') AND p.proacl IS NOT NULL AND {USER_NS} AND {} \
+               AND NOT EXISTS (SELECT 1 FROM aclexplode(p.proacl) x WHERE x.grantee = 0)",
             not_ext("c.oid"),
             not_ext("n.oid"),
+            not_ext("p.oid"),
             not_ext("p.oid")
         ),
     );
@@ -208,7 +220,9 @@ pub(crate) async fn objects(db: &Db) -> Result<(Vec<CatalogObject>, BTreeMap<Str
         format!(
             "SELECT n.nspname::text, c.relname::text, s.seqcache::text, dep.deptype::text, \
              tn.nspname::text, tc.relname::text, a.attname::text, format_type(s.seqtypid, NULL), \
-             s.seqstart::text, s.seqincrement::text, s.seqmin::text, s.seqmax::text, s.seqcycle::text \
+             s.seqstart::text, s.seqincrement::text, s.seqmin::text, s.seqmax::text, s.seqcycle::text, \
+             EXISTS (SELECT 1 FROM pg_depend d2 WHERE d2.refobjid = c.oid \
+               AND d2.classid = 'pg_attrdef'::regclass)::text \
              FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid \
              JOIN pg_namespace n ON n.oid = c.relnamespace \
              LEFT JOIN pg_depend dep ON dep.objid = c.oid AND dep.classid = 'pg_class'::regclass \
@@ -397,14 +411,20 @@ pub(crate) async fn objects(db: &Db) -> Result<(Vec<CatalogObject>, BTreeMap<Str
             o.drop = vec![format!("DROP TABLE {qt}")];
             out.push(o);
         } else if let Some(parents) = opt_text(&r[9]) {
-            let mut o = obj("inheritance", Some(tq.clone()), "inherits".into(), parents.clone());
-            o.create = parents
-                .split(", ")
-                .map(|p| format!("ALTER TABLE {qt} INHERIT {p}"))
+            // the definition names the parents (`base`, `s.base`), the statements quote them
+            let pairs: Vec<(&str, &str)> = parents
+                .split('\u{1e}')
+                .filter_map(|p| p.split_once('\u{1f}'))
                 .collect();
-            o.drop = parents
-                .split(", ")
-                .map(|p| format!("ALTER TABLE {qt} NO INHERIT {p}"))
+            let names: Vec<&str> = pairs.iter().map(|(_, n)| *n).collect();
+            let mut o = obj("inheritance", Some(tq.clone()), "inherits".into(), names.join(", "));
+            o.create = pairs
+                .iter()
+                .map(|(p, _)| format!("ALTER TABLE {qt} INHERIT {p}"))
+                .collect();
+            o.drop = pairs
+                .iter()
+                .map(|(p, _)| format!("ALTER TABLE {qt} NO INHERIT {p}"))
                 .collect();
             out.push(o);
         }
@@ -459,6 +479,13 @@ pub(crate) async fn objects(db: &Db) -> Result<(Vec<CatalogObject>, BTreeMap<Str
             .split(',')
             .filter_map(|p| p.strip_suffix('*'))
             .collect();
+        if privs.is_empty() {
+            // a routine whose default EXECUTE for PUBLIC was revoked
+            let mut o = obj("grant", table, label, "(revoked)".into());
+            o.create = vec![format!("REVOKE ALL ON {on} FROM {grantee}")];
+            out.push(o);
+            continue;
+        }
         let mut o = obj("grant", table, label, privs.replace(',', ", "));
         if !plain.is_empty() {
             o.create.push(format!("GRANT {} ON {on} TO {grantee}", plain.join(", ")));
@@ -563,7 +590,13 @@ pub(crate) async fn objects(db: &Db) -> Result<(Vec<CatalogObject>, BTreeMap<Str
         out.push(o);
     }
     for r in &seqs.rows {
-        let (ns, name, cache, dep) = (t(r, 0), t(r, 1), t(r, 2), t(r, 3));
+        let (ns, name, cache) = (t(r, 0), t(r, 1), t(r, 2));
+        // owned by a column and feeding its default: a serial's sequence (hidden by the model)
+        let dep = match t(r, 3).as_str() {
+            "a" if truthy(&t(r, 13)) => "a".to_string(),
+            "a" => "owned".to_string(),
+            other => other.to_string(),
+        };
         let sq = qn(&ns, &name);
         let owner = opt_text(&r[5]).map(|tab| (t(r, 4), tab, t(r, 6)));
         match dep.as_str() {

@@ -128,6 +128,14 @@ pub(super) fn alter_table(p: &mut Planner, diff: &SchemaDiff, s: &Table, t: &Tab
         let mut h = hazards_for(name);
         let qc = ddl.q(name);
         let mut sql = Vec::new();
+        if fields.contains("generated") && (sc.generated.is_none() || tc.generated.is_none()) {
+            let (code, what) = if sc.generated.is_none() {
+                ("generated-to-plain", "stops being computed: it keeps its current values, and new rows need a value of their own")
+            } else {
+                ("plain-to-generated", "becomes computed: the values stored in it are replaced by the expression's")
+            };
+            h.push(hz(code, format!("{tq}.{name}"), format!("column {tq}.{name} {what}")));
+        }
         if d.sql().modify_column_restates() {
             if fields.iter().any(|f| *f != "default") {
                 sql.push(format!(
@@ -145,26 +153,10 @@ pub(super) fn alter_table(p: &mut Planner, diff: &SchemaDiff, s: &Table, t: &Tab
             if fields.contains("generated") && sc.generated.is_none() {
                 // generated -> plain keeps the values computed so far
                 sql.push(format!("ALTER TABLE {qt} ALTER COLUMN {qc} DROP EXPRESSION"));
-                h.push(hz(
-                    "generated-to-plain",
-                    format!("{tq}.{name}"),
-                    format!(
-                        "column {tq}.{name} stops being computed: it keeps its current values, and new rows need a value of their own"
-                    ),
-                ));
                 p.step(sql, h);
                 continue;
             }
             if fields.contains("generated") {
-                if tc.generated.is_none() {
-                    h.push(hz(
-                        "plain-to-generated",
-                        format!("{tq}.{name}"),
-                        format!(
-                            "column {tq}.{name} becomes computed: the column is dropped and added again, so the values stored in it are replaced by the expression's"
-                        ),
-                    ));
-                }
                 // PostgreSQL cannot change a generation expression in place
                 sql.push(format!("ALTER TABLE {qt} DROP COLUMN {qc}"));
                 sql.push(format!(
@@ -319,7 +311,11 @@ pub(super) fn alter_table(p: &mut Planner, diff: &SchemaDiff, s: &Table, t: &Tab
             }
         } else if comes(ObjectKind::Check, c) {
             if let Some(k) = s.checks.iter().find(|k| k.name == c.name) {
-                p.one(format!("ALTER TABLE {qt} ADD {}", ddl.check_clause(k)));
+                p.one(format!(
+                    "ALTER TABLE {qt} ADD {}{}",
+                    ddl.check_clause(k),
+                    super::plan::not_valid(p.src, &tq, &k.name)
+                ));
             }
         } else if comes(ObjectKind::Index, c)
             && let Some(i) = s.indexes.iter().find(|i| i.name == c.name)

@@ -208,7 +208,11 @@ impl Migration {
                 out.push_str(&format!("-- HELD BACK: {w}\n"));
             }
             for st in &step.statements {
-                let text = format!("{st};");
+                let text = if self.dialect.sql().client_delimiter() && st.contains(';') {
+                    format!("DELIMITER ;;\n{st};;\nDELIMITER ;")
+                } else {
+                    format!("{st};")
+                };
                 if why.is_none() {
                     out.push_str(&text);
                     out.push('\n');

@@ -158,7 +158,7 @@ pub fn plan(
         let bare = table.rsplit('.').next().unwrap_or(table);
         def.contains(bare)
     };
-    let views_to_drop: Vec<&View> = target
+    let mut views_to_drop: Vec<&View> = target
         .views
         .iter()
         .filter(|v| {
@@ -167,7 +167,31 @@ pub fn plan(
                 || altered_tables.iter().any(|t| mentions(&v.definition, t))
         })
         .collect();
-    for v in views_to_drop.iter().rev() {
+    // views on those views go (and come back) with them
+    loop {
+        let more: Vec<&View> = target
+            .views
+            .iter()
+            .filter(|v| !views_to_drop.iter().any(|d| d.qname() == v.qname()))
+            .filter(|v| views_to_drop.iter().any(|d| mentions(&v.definition, &d.qname())))
+            .collect();
+        if more.is_empty() {
+            break;
+        }
+        views_to_drop.extend(more);
+    }
+    // dependents first
+    let mut left: Vec<&View> = views_to_drop.clone();
+    while !left.is_empty() {
+        let pos = left
+            .iter()
+            .position(|v| {
+                !left
+                    .iter()
+                    .any(|o| o.qname() != v.qname() && mentions(&o.definition, &v.qname()))
+            })
+            .unwrap_or(0);
+        let v = left.remove(pos);
         p.one(ddl.drop_view(v));
     }
     let views_to_create: Vec<&View> = source
@@ -210,9 +234,34 @@ pub fn plan(
     }
 
     // 4. missing tables, parents first
+    let same_engine = source.dialect == target.dialect;
+    let inherited = |t: &Table| {
+        source.objects.iter().filter(|_| same_engine).find(|o| {
+            o.kind == "inheritance" && o.table.as_deref() == Some(t.qname().as_str())
+        })
+    };
     for t in topo(&missing_tables) {
-        let mut sql = ddl.create_table(t, None, rebuilds);
-        if let Some(key) = source.objects.iter().find(|o| {
+        let mut sql = match inherited(t) {
+            // a child is created with its own columns and INHERITS, as its parents give the rest
+            Some(inh) => {
+                let parents: Vec<&Table> = inh
+                    .definition
+                    .split(", ")
+                    .filter_map(|n| source.table(n))
+                    .collect();
+                let mut own = t.clone();
+                own.columns
+                    .retain(|c| !parents.iter().any(|p| p.column(&c.name).is_some()));
+                let mut sql = ddl.create_table(&own, None, rebuilds);
+                sql.push_str(&format!(
+                    " INHERITS ({})",
+                    parents.iter().map(|p| ddl.qt(p)).collect::<Vec<_>>().join(", ")
+                ));
+                sql
+            }
+            None => ddl.create_table(t, None, rebuilds),
+        };
+        if let Some(key) = source.objects.iter().filter(|_| same_engine).find(|o| {
             o.kind == "partition key" && o.table.as_deref() == Some(t.qname().as_str())
         }) {
             sql.push_str(&format!(" PARTITION BY {}", key.definition));
@@ -259,9 +308,10 @@ pub fn plan(
             };
             if let Some(f) = s.foreign_keys.iter().find(|f| f.name == c.name) {
                 p.one(format!(
-                    "ALTER TABLE {} ADD {}",
+                    "ALTER TABLE {} ADD {}{}",
                     ddl.qt(s),
-                    ddl.fk_clause(f)
+                    ddl.fk_clause(f),
+                    not_valid(source, &s.qname(), &f.name)
                 ));
             }
         }
@@ -542,6 +592,7 @@ struct CatalogChanges<'a> {
     source: &'a Schema,
     target: &'a Schema,
     changes: Vec<&'a Change>,
+    all: &'a [Change],
 }
 
 /// Kinds whose removal follows from another change (the sequence, the table, the
@@ -586,7 +637,13 @@ impl<'a> CatalogChanges<'a> {
             source,
             target,
             changes: diff.changes.iter().filter(catalog).collect(),
+            all: &diff.changes,
         }
+    }
+    /// Catalog objects carry one engine's statements: across engines they are
+    /// reported (not compared), never migrated.
+    fn cross(&self) -> bool {
+        self.source.dialect != self.target.dialect
     }
     fn find(s: &'a Schema, c: &Change) -> Option<&'a CatalogObject> {
         s.objects
@@ -608,6 +665,9 @@ impl<'a> CatalogChanges<'a> {
 
     /// Create (or replace) early objects of the given kinds, in that order.
     fn early(&self, p: &mut Planner, kinds: &[&str]) {
+        if self.cross() {
+            return;
+        }
         for k in kinds {
             for c in &self.changes {
                 let Some(so) = Self::find(self.source, c) else {
@@ -647,6 +707,9 @@ impl<'a> CatalogChanges<'a> {
 
     /// Early objects the source no longer has, last kinds first.
     fn drop_early(&self, p: &mut Planner) {
+        if self.cross() {
+            return;
+        }
         for c in self.changes.iter().rev() {
             if c.change != ChangeKind::Extra {
                 continue;
@@ -667,6 +730,9 @@ impl<'a> CatalogChanges<'a> {
 
     /// Late objects that go or change are removed before the tables change.
     fn drop_late(&self, p: &mut Planner) {
+        if self.cross() {
+            return;
+        }
         for c in &self.changes {
             if c.change == ChangeKind::Missing {
                 continue;
@@ -699,6 +765,9 @@ impl<'a> CatalogChanges<'a> {
 
     /// Late objects: those that differ, and every one of a new table or a recreated view.
     fn late(&self, p: &mut Planner, new_tables: &BTreeSet<String>, views: &BTreeSet<String>) {
+        if self.cross() {
+            return;
+        }
         for k in LATE_KINDS {
             for so in self.source.objects.iter().filter(|o| o.kind == *k && !o.early) {
                 let change = self.changes.iter().find(|c| {
@@ -714,7 +783,21 @@ impl<'a> CatalogChanges<'a> {
                 if change.is_none() && !owner_new {
                     continue;
                 }
-                if so.kind == "partition key" {
+                if so.kind == "partition key"
+                    || (so.kind == "inheritance" && so.table.as_ref().is_some_and(|t| new_tables.contains(t)))
+                {
+                    continue;
+                }
+                // NOT VALID on a constraint the plan adds is said in its ADD
+                if so.kind == "constraint option"
+                    && so.create.is_empty()
+                    && self.all.iter().any(|c| {
+                        matches!(c.object, ObjectKind::Check | ObjectKind::ForeignKey)
+                            && c.table == so.table
+                            && c.name == so.name
+                            && c.change != ChangeKind::Extra
+                    })
+                {
                     continue;
                 }
                 if so.create.is_empty() {
@@ -735,4 +818,15 @@ impl<'a> CatalogChanges<'a> {
             }
         }
     }
+}
+
+/// ` NOT VALID` when the source has the constraint unvalidated (PostgreSQL).
+pub(super) fn not_valid(source: &Schema, table: &str, name: &str) -> &'static str {
+    let unvalidated = source.objects.iter().any(|o| {
+        o.kind == "constraint option"
+            && o.table.as_deref() == Some(table)
+            && o.name == name
+            && o.definition.contains("NOT VALID")
+    });
+    if unvalidated { " NOT VALID" } else { "" }
 }
