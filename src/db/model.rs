@@ -61,7 +61,12 @@ pub struct CatalogObject {
 }
 
 impl CatalogObject {
-    pub fn new(kind: &str, table: Option<String>, name: impl Into<String>, definition: impl Into<String>) -> Self {
+    pub fn new(
+        kind: &str,
+        table: Option<String>,
+        name: impl Into<String>,
+        definition: impl Into<String>,
+    ) -> Self {
         CatalogObject {
             kind: kind.to_string(),
             table,

@@ -9,7 +9,9 @@ use std::collections::BTreeSet;
 use std::process::Command;
 
 fn diff_sql(dir: &std::path::Path, src: &str, tgt: &str, allow: &str) -> String {
-    let mut args = vec!["diff", "schema", "--source", src, "--target", tgt, "--format", "sql"];
+    let mut args = vec![
+        "diff", "schema", "--source", src, "--target", tgt, "--format", "sql",
+    ];
     if !allow.is_empty() {
         args.extend(["--allow-hazards", allow]);
     }
@@ -29,28 +31,48 @@ async fn unmodelled_kind_is_never_equal() {
     let ddl = "CREATE TABLE t (id int PRIMARY KEY); CREATE TABLE log (id int)";
     run_sql(&sa, ddl).await;
     run_sql(&sb, ddl).await;
-    run_sql(&sa, "CREATE RULE t_log AS ON INSERT TO t DO ALSO INSERT INTO log VALUES (NEW.id)").await;
+    run_sql(
+        &sa,
+        "CREATE RULE t_log AS ON INSERT TO t DO ALSO INSERT INTO log VALUES (NEW.id)",
+    )
+    .await;
     let cmp = compare(&sa, &sb).await;
     assert!(!cmp.diff.is_equal());
     assert!(cmp.diff.changes.is_empty(), "{:?}", cmp.diff.changes);
     assert_eq!(cmp.diff.not_compared.get("rule"), Some(&1));
     let dir = tempfile::tempdir().unwrap();
-    let out = cutover(dir.path(), &["diff", "schema", "--source", &a.url, "--target", &b.url]);
+    let out = cutover(
+        dir.path(),
+        &["diff", "schema", "--source", &a.url, "--target", &b.url],
+    );
     assert_eq!(out.code, 1, "{}", out.all());
-    assert!(out.stdout.contains("not compared: 1 rule"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("not compared: 1 rule"),
+        "{}",
+        out.stdout
+    );
     assert!(!out.stdout.contains("Equal"), "{}", out.stdout);
     let json = cutover(
         dir.path(),
-        &["diff", "schema", "--source", &a.url, "--target", &b.url, "--format", "json"],
+        &[
+            "diff", "schema", "--source", &a.url, "--target", &b.url, "--format", "json",
+        ],
     );
     let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(v["equal"], false);
     assert_eq!(v["not_compared"]["rule"], 1);
     // the same rule on both sides: still not compared, still not equal
-    run_sql(&sb, "CREATE RULE t_log AS ON INSERT TO t DO ALSO INSERT INTO log VALUES (NEW.id)").await;
+    run_sql(
+        &sb,
+        "CREATE RULE t_log AS ON INSERT TO t DO ALSO INSERT INTO log VALUES (NEW.id)",
+    )
+    .await;
     let cmp = compare(&sa, &sb).await;
     assert!(!cmp.diff.is_equal());
-    let out = cutover(dir.path(), &["diff", "schema", "--source", &a.url, "--target", &b.url]);
+    let out = cutover(
+        dir.path(),
+        &["diff", "schema", "--source", &a.url, "--target", &b.url],
+    );
     assert_eq!(out.code, 1, "{}", out.all());
     // without the rule both sides are equal again
     run_sql(&sa, "DROP RULE t_log ON t").await;
@@ -76,8 +98,18 @@ async fn catalog_objects_are_differences() {
     .await;
     let cmp = compare(&sa, &sb).await;
     let kinds: BTreeSet<&str> = cmp.diff.changes.iter().map(|c| c.object.label()).collect();
-    for k in ["extension", "row level security", "policy", "grant", "comment"] {
-        assert!(kinds.contains(k), "{k} not reported: {:?}", cmp.diff.changes);
+    for k in [
+        "extension",
+        "row level security",
+        "policy",
+        "grant",
+        "comment",
+    ] {
+        assert!(
+            kinds.contains(k),
+            "{k} not reported: {:?}",
+            cmp.diff.changes
+        );
     }
     // across engines the PostgreSQL-only objects are said, never compared as equal
     let l = testkit::sqlite().await;
@@ -111,10 +143,19 @@ async fn generated_to_plain_keeps_values() {
     let held = cmp.migration.statements(&BTreeSet::new());
     assert!(!held.iter().any(|s| s.contains("g")), "{held:?}");
     let stmts = cmp.migration.statements(&all_hazards());
-    assert!(stmts.iter().any(|s| s.contains("DROP EXPRESSION")), "{stmts:?}");
-    assert!(!stmts.iter().any(|s| s.contains("DROP COLUMN")), "{stmts:?}");
+    assert!(
+        stmts.iter().any(|s| s.contains("DROP EXPRESSION")),
+        "{stmts:?}"
+    );
+    assert!(
+        !stmts.iter().any(|s| s.contains("DROP COLUMN")),
+        "{stmts:?}"
+    );
     apply(&sb, &cmp).await;
-    let rows = sb.query("SELECT id, g FROM t ORDER BY id", &[]).await.unwrap();
+    let rows = sb
+        .query("SELECT id, g FROM t ORDER BY id", &[])
+        .await
+        .unwrap();
     let got: Vec<(i64, i64)> = rows
         .rows
         .iter()
@@ -146,7 +187,10 @@ async fn failing_plan_leaves_target_unchanged() {
     let before = introspect(&sb).await;
     let dir = tempfile::tempdir().unwrap();
     let sql = diff_sql(dir.path(), &a.url, &b.url, "");
-    assert!(sql.contains("\nBEGIN;\n") && sql.contains("\nCOMMIT;\n"), "{sql}");
+    assert!(
+        sql.contains("\nBEGIN;\n") && sql.contains("\nCOMMIT;\n"),
+        "{sql}"
+    );
     let file = dir.path().join("plan.sql");
     std::fs::write(&file, &sql).unwrap();
     let out = Command::new("psql")
@@ -154,7 +198,10 @@ async fn failing_plan_leaves_target_unchanged() {
         .arg(&file)
         .output()
         .unwrap();
-    assert!(!out.status.success(), "the plan was expected to fail:\n{sql}");
+    assert!(
+        !out.status.success(),
+        "the plan was expected to fail:\n{sql}"
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("could not create unique index"));
     let after = introspect(&sb).await;
     assert_eq!(before, after, "the failed plan changed the target");
@@ -169,7 +216,11 @@ async fn held_back_drop_holds_back_its_dependents() {
         return;
     };
     let (sa, sb) = (a.connect().await, b.connect().await);
-    run_sql(&sa, "CREATE SCHEMA x; CREATE TABLE t (id int); CREATE VIEW x.data AS SELECT id FROM t").await;
+    run_sql(
+        &sa,
+        "CREATE SCHEMA x; CREATE TABLE t (id int); CREATE VIEW x.data AS SELECT id FROM t",
+    )
+    .await;
     run_sql(
         &sb,
         "CREATE SCHEMA x; CREATE SCHEMA old; CREATE TABLE t (id int); CREATE TABLE x.data (id int);
@@ -178,16 +229,24 @@ async fn held_back_drop_holds_back_its_dependents() {
     .await;
     let dir = tempfile::tempdir().unwrap();
     let sql = diff_sql(dir.path(), &a.url, &b.url, "");
-    let live: Vec<&str> = sql.lines().filter(|l| !l.starts_with("--") && !l.is_empty()).collect();
+    let live: Vec<&str> = sql
+        .lines()
+        .filter(|l| !l.starts_with("--") && !l.is_empty())
+        .collect();
     assert!(!live.iter().any(|l| l.contains("DROP SCHEMA")), "{sql}");
     assert!(!live.iter().any(|l| l.contains("CREATE VIEW")), "{sql}");
     assert!(!live.iter().any(|l| l.contains("DROP TABLE")), "{sql}");
-    assert!(sql.contains("-- HELD BACK: depends on a held-back statement"), "{sql}");
+    assert!(
+        sql.contains("-- HELD BACK: depends on a held-back statement"),
+        "{sql}"
+    );
     // the plan applies as it is, and again with the hazard allowed
     let cmp = compare(&sa, &sb).await;
     let live_stmts = cmp.migration.statements(&BTreeSet::new());
     let st: Vec<_> = live_stmts.iter().map(cutover::db::Statement::new).collect();
-    sb.execute_in_transaction(&st).await.expect("held-back plan applies");
+    sb.execute_in_transaction(&st)
+        .await
+        .expect("held-back plan applies");
     let cmp = compare(&sa, &sb).await;
     apply(&sb, &cmp).await;
     assert!(compare(&sa, &sb).await.diff.is_equal());
@@ -201,7 +260,11 @@ async fn enum_label_removal_is_planned_and_keys_are_spelled() {
         return;
     };
     let (sa, sb) = (a.connect().await, b.connect().await);
-    run_sql(&sa, "CREATE TYPE mood AS ENUM ('ok', 'bad'); CREATE TABLE t (id int, m mood)").await;
+    run_sql(
+        &sa,
+        "CREATE TYPE mood AS ENUM ('ok', 'bad'); CREATE TABLE t (id int, m mood)",
+    )
+    .await;
     run_sql(
         &sb,
         "CREATE TYPE mood AS ENUM ('ok', 'meh', 'bad'); CREATE TABLE t (id int PRIMARY KEY, m mood);
@@ -212,12 +275,22 @@ async fn enum_label_removal_is_planned_and_keys_are_spelled() {
     let sql = diff_sql(dir.path(), &a.url, &b.url, "");
     assert!(!sql.contains("nothing to do"), "{sql}");
     assert!(sql.contains("HAZARD enum-label-removed"), "{sql}");
-    let out = cutover(dir.path(), &["diff", "schema", "--source", &a.url, "--target", &b.url]);
-    assert!(out.stdout.contains("1 primary key extra in target"), "{}", out.stdout);
+    let out = cutover(
+        dir.path(),
+        &["diff", "schema", "--source", &a.url, "--target", &b.url],
+    );
+    assert!(
+        out.stdout.contains("1 primary key extra in target"),
+        "{}",
+        out.stdout
+    );
     assert!(!out.stdout.contains("keies"), "{}", out.stdout);
     let cmp = compare(&sa, &sb).await;
     apply(&sb, &cmp).await;
     assert!(compare(&sa, &sb).await.diff.is_equal());
-    let n = sb.query("SELECT count(*) FROM t WHERE m = 'bad'", &[]).await.unwrap();
+    let n = sb
+        .query("SELECT count(*) FROM t WHERE m = 'bad'", &[])
+        .await
+        .unwrap();
     assert_eq!(n.scalar().and_then(|v| v.as_i64()), Some(1));
 }

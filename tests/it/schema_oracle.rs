@@ -91,7 +91,9 @@ fn mariadb_dump(db: &TestDb) -> Result<String, String> {
             match l.find(" AUTO_INCREMENT=") {
                 Some(i) => {
                     let rest = &l[i + 16..];
-                    let end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+                    let end = rest
+                        .find(|c: char| !c.is_ascii_digit())
+                        .unwrap_or(rest.len());
                     format!("{}{}", &l[..i], &rest[end..])
                 }
                 None => l,
@@ -129,7 +131,13 @@ async fn one(dir: &Path, engine: &str, fixture: &Path) -> Result<(), String> {
     let (Some(want), Some(start)) = (want, start) else {
         return Ok(());
     };
-    let client = |db: &TestDb| if engine == "pg" { psql(db) } else { mariadb(db) };
+    let client = |db: &TestDb| {
+        if engine == "pg" {
+            psql(db)
+        } else {
+            mariadb(db)
+        }
+    };
     let load = |db: &TestDb, file: &str| -> Result<(), String> {
         let mut c = client(db);
         c.stdin(std::fs::File::open(fixture.join(file)).map_err(|e| e.to_string())?);
@@ -142,8 +150,16 @@ async fn one(dir: &Path, engine: &str, fixture: &Path) -> Result<(), String> {
     let plan = cutover(
         dir,
         &[
-            "diff", "schema", "--source", &want.url, "--target", &start.url, "--format", "sql",
-            "--allow-hazards", all,
+            "diff",
+            "schema",
+            "--source",
+            &want.url,
+            "--target",
+            &start.url,
+            "--format",
+            "sql",
+            "--allow-hazards",
+            all,
         ],
     );
     if plan.code != 1 {
@@ -166,7 +182,12 @@ async fn one(dir: &Path, engine: &str, fixture: &Path) -> Result<(), String> {
             .to_string();
         return Err(format!("dumps differ:\n{d}\nplan:\n{}", plan.stdout));
     }
-    let again = cutover(dir, &["diff", "schema", "--source", &want.url, "--target", &start.url]);
+    let again = cutover(
+        dir,
+        &[
+            "diff", "schema", "--source", &want.url, "--target", &start.url,
+        ],
+    );
     if again.code != 0 {
         return Err(format!("re-diff not equal:\n{}", again.all()));
     }

@@ -139,17 +139,17 @@ pub(crate) async fn introspect(db: &Db) -> Result<Schema> {
             && !is_json
             && table_collations.get(&tname) != Some(&coll)
         {
-            engine_type.push_str(&format!(
-                " CHARACTER SET {} COLLATE {coll}",
-                text_of(&r[7])
-            ));
+            engine_type.push_str(&format!(" CHARACTER SET {} COLLATE {coll}", text_of(&r[7])));
         }
         if extra.split_whitespace().any(|w| w == "invisible") {
             engine_type.push_str(" INVISIBLE");
         }
         let comment = text_of(&r[9]);
         if !comment.is_empty() {
-            engine_type.push_str(&format!(" COMMENT {}", Dialect::Mysql.quote_literal(&comment)));
+            engine_type.push_str(&format!(
+                " COMMENT {}",
+                Dialect::Mysql.quote_literal(&comment)
+            ));
         }
         t.columns.push(Column {
             normalized_type,
@@ -242,14 +242,16 @@ pub(crate) async fn introspect(db: &Db) -> Result<Schema> {
             .map(|s| super::objects::strip_definer(&s));
         schema.triggers.push(Trigger {
             schema: None,
-            definition: original.unwrap_or_else(|| format!(
-                "CREATE TRIGGER {} {} {} ON {} FOR EACH ROW {}",
-                Dialect::Mysql.quote_ident(&name),
-                text_of(&r[2]),
-                text_of(&r[3]),
-                Dialect::Mysql.quote_ident(&table),
-                text_of(&r[4])
-            )),
+            definition: original.unwrap_or_else(|| {
+                format!(
+                    "CREATE TRIGGER {} {} {} ON {} FOR EACH ROW {}",
+                    Dialect::Mysql.quote_ident(&name),
+                    text_of(&r[2]),
+                    text_of(&r[3]),
+                    Dialect::Mysql.quote_ident(&table),
+                    text_of(&r[4])
+                )
+            }),
             table,
             name,
         });

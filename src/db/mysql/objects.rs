@@ -66,7 +66,12 @@ pub(crate) async fn objects(
             continue;
         };
         let def = strip_definer(&def);
-        let mut o = CatalogObject::new("routine", None, format!("{} {name}", kind.to_lowercase()), def.clone());
+        let mut o = CatalogObject::new(
+            "routine",
+            None,
+            format!("{} {name}", kind.to_lowercase()),
+            def.clone(),
+        );
         o.create = vec![def];
         o.drop = vec![format!("DROP {kind} {}", q(&name))];
         o.early = true;
@@ -74,7 +79,9 @@ pub(crate) async fn objects(
     }
     for r in &events.rows {
         let name = text_of(&r[0]);
-        let rows = db.query(&format!("SHOW CREATE EVENT {}", q(&name)), &[]).await?;
+        let rows = db
+            .query(&format!("SHOW CREATE EVENT {}", q(&name)), &[])
+            .await?;
         let Some(def) = rows.rows.first().and_then(|r| opt_text(&r[3])) else {
             continue;
         };
@@ -113,7 +120,12 @@ pub(crate) async fn objects(
         };
         let _ = cols;
         let def = format!("PARTITION BY {m} ({expr}) ({})", parts.join(", "));
-        let mut o = CatalogObject::new("partitioning", Some(table.clone()), "partitioning", def.clone());
+        let mut o = CatalogObject::new(
+            "partitioning",
+            Some(table.clone()),
+            "partitioning",
+            def.clone(),
+        );
         o.create = vec![format!("ALTER TABLE {} {def}", q(&table))];
         o.drop = vec![format!("ALTER TABLE {} REMOVE PARTITIONING", q(&table))];
         out.push(o);
@@ -131,8 +143,14 @@ pub(crate) async fn objects(
         let mut def = format!("ENGINE={engine} COLLATE={coll}");
         let mut alter = format!("ALTER TABLE {} ENGINE={engine}, COLLATE={coll}", q(&name));
         if !comment.is_empty() {
-            def.push_str(&format!(" COMMENT={}", Dialect::Mysql.quote_literal(&comment)));
-            alter.push_str(&format!(", COMMENT={}", Dialect::Mysql.quote_literal(&comment)));
+            def.push_str(&format!(
+                " COMMENT={}",
+                Dialect::Mysql.quote_literal(&comment)
+            ));
+            alter.push_str(&format!(
+                ", COMMENT={}",
+                Dialect::Mysql.quote_literal(&comment)
+            ));
         } else {
             alter.push_str(", COMMENT=''");
         }

@@ -186,6 +186,7 @@ pub(crate) async fn objects(db: &Db) -> Result<(Vec<CatalogObject>, BTreeMap<Str
              SELECT 'schema', n.nspname::text, '', '', '', d.description \
              FROM pg_description d JOIN pg_namespace n ON d.classoid = 'pg_namespace'::regclass AND d.objoid = n.oid \
              WHERE {USER_NS} AND {ns} \
+               AND NOT (n.oid < 16384 AND d.description = 'standard public schema') \
              UNION ALL \
              SELECT 'type', n.nspname::text, t.typname::text, t.typtype::text, '', d.description \
              FROM pg_description d JOIN pg_type t ON d.classoid = 'pg_type'::regclass AND d.objoid = t.oid \
@@ -294,17 +295,36 @@ pub(crate) async fn objects(db: &Db) -> Result<(Vec<CatalogObject>, BTreeMap<Str
             t = not_ext("t.oid"),
         ),
     );
-    let (ext, coll, domains, dcons, composite, rels, policies, grants, comments, cons, seqs, mvidx, colls, census) =
-        futures::try_join!(
-            ext, coll, domains, dcons, composite, rels, policies, grants, comments, cons, seqs, mvidx,
-            colls, census
-        )?;
+    let (
+        ext,
+        coll,
+        domains,
+        dcons,
+        composite,
+        rels,
+        policies,
+        grants,
+        comments,
+        cons,
+        seqs,
+        mvidx,
+        colls,
+        census,
+    ) = futures::try_join!(
+        ext, coll, domains, dcons, composite, rels, policies, grants, comments, cons, seqs, mvidx,
+        colls, census
+    )?;
     let mut out = Vec::new();
     let t = |r: &[crate::db::Value], i: usize| text_of(&r[i]);
 
     for r in &ext.rows {
         let (name, ver, ns) = (t(r, 0), t(r, 1), t(r, 2));
-        let mut o = obj("extension", None, name.clone(), format!("VERSION {ver} SCHEMA {ns}"));
+        let mut o = obj(
+            "extension",
+            None,
+            name.clone(),
+            format!("VERSION {ver} SCHEMA {ns}"),
+        );
         o.create = vec![format!(
             "CREATE EXTENSION IF NOT EXISTS {} WITH SCHEMA {} VERSION {}",
             q(&name),
@@ -322,7 +342,11 @@ pub(crate) async fn objects(db: &Db) -> Result<(Vec<CatalogObject>, BTreeMap<Str
             let loc = opt_text(&r[5]).unwrap_or_else(|| t(r, 3));
             format!("provider = icu, locale = {}", lit(&loc))
         } else {
-            format!("lc_collate = {}, lc_ctype = {}", lit(&t(r, 3)), lit(&t(r, 4)))
+            format!(
+                "lc_collate = {}, lc_ctype = {}",
+                lit(&t(r, 3)),
+                lit(&t(r, 4))
+            )
         };
         let body = format!("{body}{}", if det { "" } else { ", deterministic = false" });
         let mut o = obj("collation", None, qualified(&sch(&ns), &name), body.clone());
@@ -351,15 +375,33 @@ pub(crate) async fn objects(db: &Db) -> Result<(Vec<CatalogObject>, BTreeMap<Str
     }
     for r in &dcons.rows {
         let (ns, dom, name, def) = (t(r, 0), t(r, 1), t(r, 2), t(r, 3));
-        let mut o = obj("domain constraint", Some(qualified(&sch(&ns), &dom)), name.clone(), def.clone());
-        o.create = vec![format!("ALTER DOMAIN {} ADD CONSTRAINT {} {def}", qn(&ns, &dom), q(&name))];
-        o.drop = vec![format!("ALTER DOMAIN {} DROP CONSTRAINT {}", qn(&ns, &dom), q(&name))];
+        let mut o = obj(
+            "domain constraint",
+            Some(qualified(&sch(&ns), &dom)),
+            name.clone(),
+            def.clone(),
+        );
+        o.create = vec![format!(
+            "ALTER DOMAIN {} ADD CONSTRAINT {} {def}",
+            qn(&ns, &dom),
+            q(&name)
+        )];
+        o.drop = vec![format!(
+            "ALTER DOMAIN {} DROP CONSTRAINT {}",
+            qn(&ns, &dom),
+            q(&name)
+        )];
         o.early = true;
         out.push(o);
     }
     for r in &composite.rows {
         let (ns, name, attrs) = (t(r, 0), t(r, 1), t(r, 2));
-        let mut o = obj("composite type", None, qualified(&sch(&ns), &name), format!("({attrs})"));
+        let mut o = obj(
+            "composite type",
+            None,
+            qualified(&sch(&ns), &name),
+            format!("({attrs})"),
+        );
         o.create = vec![format!("CREATE TYPE {} AS ({attrs})", qn(&ns, &name))];
         o.drop = vec![format!("DROP TYPE {}", qn(&ns, &name))];
         o.early = true;
@@ -370,7 +412,12 @@ pub(crate) async fn objects(db: &Db) -> Result<(Vec<CatalogObject>, BTreeMap<Str
         let tq = qualified(&sch(&ns), &name);
         let qt = qn(&ns, &name);
         if t(r, 3) == "u" {
-            let mut o = obj("table option", Some(tq.clone()), "unlogged".into(), "UNLOGGED".into());
+            let mut o = obj(
+                "table option",
+                Some(tq.clone()),
+                "unlogged".into(),
+                "UNLOGGED".into(),
+            );
             o.create = vec![format!("ALTER TABLE {qt} SET UNLOGGED")];
             o.drop = vec![format!("ALTER TABLE {qt} SET LOGGED")];
             out.push(o);
@@ -382,12 +429,19 @@ pub(crate) async fn objects(db: &Db) -> Result<(Vec<CatalogObject>, BTreeMap<Str
                 (true, false) => "ENABLE",
                 _ => "FORCE",
             };
-            let mut o = obj("row level security", Some(tq.clone()), "row level security".into(), def.into());
+            let mut o = obj(
+                "row level security",
+                Some(tq.clone()),
+                "row level security".into(),
+                def.into(),
+            );
             if rls {
-                o.create.push(format!("ALTER TABLE {qt} ENABLE ROW LEVEL SECURITY"));
+                o.create
+                    .push(format!("ALTER TABLE {qt} ENABLE ROW LEVEL SECURITY"));
             }
             if force {
-                o.create.push(format!("ALTER TABLE {qt} FORCE ROW LEVEL SECURITY"));
+                o.create
+                    .push(format!("ALTER TABLE {qt} FORCE ROW LEVEL SECURITY"));
             }
             o.drop = vec![
                 format!("ALTER TABLE {qt} DISABLE ROW LEVEL SECURITY"),
@@ -397,7 +451,12 @@ pub(crate) async fn objects(db: &Db) -> Result<(Vec<CatalogObject>, BTreeMap<Str
         }
         if let Some(key) = opt_text(&r[6]) {
             // a table cannot be turned into a partitioned one in place: compared, not migrated
-            out.push(obj("partition key", Some(tq.clone()), "partition key".into(), key));
+            out.push(obj(
+                "partition key",
+                Some(tq.clone()),
+                "partition key".into(),
+                key,
+            ));
         }
         let parent = opt_text(&r[10]).and_then(|p| {
             p.split_once('\u{1f}')
@@ -406,8 +465,16 @@ pub(crate) async fn objects(db: &Db) -> Result<(Vec<CatalogObject>, BTreeMap<Str
         if truthy(&t(r, 7)) {
             let bound = t(r, 8);
             let (pns, pname) = parent.clone().unwrap_or_default();
-            let mut o = obj("partition", Some(qualified(&sch(&pns), &pname)), tq.clone(), bound.clone());
-            o.create = vec![format!("CREATE TABLE {qt} PARTITION OF {} {bound}", qn(&pns, &pname))];
+            let mut o = obj(
+                "partition",
+                Some(qualified(&sch(&pns), &pname)),
+                tq.clone(),
+                bound.clone(),
+            );
+            o.create = vec![format!(
+                "CREATE TABLE {qt} PARTITION OF {} {bound}",
+                qn(&pns, &pname)
+            )];
             o.drop = vec![format!("DROP TABLE {qt}")];
             out.push(o);
         } else if let Some(parents) = opt_text(&r[9]) {
@@ -417,7 +484,12 @@ pub(crate) async fn objects(db: &Db) -> Result<(Vec<CatalogObject>, BTreeMap<Str
                 .filter_map(|p| p.split_once('\u{1f}'))
                 .collect();
             let names: Vec<&str> = pairs.iter().map(|(_, n)| *n).collect();
-            let mut o = obj("inheritance", Some(tq.clone()), "inherits".into(), names.join(", "));
+            let mut o = obj(
+                "inheritance",
+                Some(tq.clone()),
+                "inherits".into(),
+                names.join(", "),
+            );
             o.create = pairs
                 .iter()
                 .map(|(p, _)| format!("ALTER TABLE {qt} INHERIT {p}"))
@@ -440,7 +512,11 @@ pub(crate) async fn objects(db: &Db) -> Result<(Vec<CatalogObject>, BTreeMap<Str
         };
         let mut def = format!(
             "AS {} FOR {cmd} TO {}",
-            if truthy(&t(r, 3)) { "PERMISSIVE" } else { "RESTRICTIVE" },
+            if truthy(&t(r, 3)) {
+                "PERMISSIVE"
+            } else {
+                "RESTRICTIVE"
+            },
             opt_text(&r[5]).unwrap_or_else(|| "PUBLIC".into())
         );
         if let Some(u) = opt_text(&r[6]) {
@@ -450,7 +526,12 @@ pub(crate) async fn objects(db: &Db) -> Result<(Vec<CatalogObject>, BTreeMap<Str
             def.push_str(&format!(" WITH CHECK ({c})"));
         }
         let qt = qn(&ns, &table);
-        let mut o = obj("policy", Some(qualified(&sch(&ns), &table)), name.clone(), def.clone());
+        let mut o = obj(
+            "policy",
+            Some(qualified(&sch(&ns), &table)),
+            name.clone(),
+            def.clone(),
+        );
         o.create = vec![format!("CREATE POLICY {} ON {qt} {def}", q(&name))];
         o.drop = vec![format!("DROP POLICY {} ON {qt}", q(&name))];
         out.push(o);
@@ -460,11 +541,19 @@ pub(crate) async fn objects(db: &Db) -> Result<(Vec<CatalogObject>, BTreeMap<Str
             (t(r, 0), t(r, 1), t(r, 2), t(r, 3), t(r, 4), t(r, 5));
         let (on, table, label) = match what.as_str() {
             "rel" => (
-                format!("{} {}", if relkind == "S" { "SEQUENCE" } else { "TABLE" }, qn(&ns, &name)),
+                format!(
+                    "{} {}",
+                    if relkind == "S" { "SEQUENCE" } else { "TABLE" },
+                    qn(&ns, &name)
+                ),
                 Some(qualified(&sch(&ns), &name)),
                 format!("to {grantee}"),
             ),
-            "schema" => (format!("SCHEMA {}", q(&ns)), None, format!("on schema {ns} to {grantee}")),
+            "schema" => (
+                format!("SCHEMA {}", q(&ns)),
+                None,
+                format!("on schema {ns} to {grantee}"),
+            ),
             _ => {
                 let (fname, args) = name.split_once('(').unwrap_or((&name, ")"));
                 (
@@ -488,17 +577,21 @@ pub(crate) async fn objects(db: &Db) -> Result<(Vec<CatalogObject>, BTreeMap<Str
         }
         let mut o = obj("grant", table, label, privs.replace(',', ", "));
         if !plain.is_empty() {
-            o.create.push(format!("GRANT {} ON {on} TO {grantee}", plain.join(", ")));
+            o.create
+                .push(format!("GRANT {} ON {on} TO {grantee}", plain.join(", ")));
         }
         if !with.is_empty() {
-            o.create
-                .push(format!("GRANT {} ON {on} TO {grantee} WITH GRANT OPTION", with.join(", ")));
+            o.create.push(format!(
+                "GRANT {} ON {on} TO {grantee} WITH GRANT OPTION",
+                with.join(", ")
+            ));
         }
         o.drop = vec![format!("REVOKE ALL ON {on} FROM {grantee}")];
         out.push(o);
     }
     for r in &comments.rows {
-        let (what, ns, name, kind, col, text) = (t(r, 0), t(r, 1), t(r, 2), t(r, 3), t(r, 4), t(r, 5));
+        let (what, ns, name, kind, col, text) =
+            (t(r, 0), t(r, 1), t(r, 2), t(r, 3), t(r, 4), t(r, 5));
         let (on, table, label) = match what.as_str() {
             "rel" => {
                 let k = match kind.as_str() {
@@ -511,16 +604,28 @@ pub(crate) async fn objects(db: &Db) -> Result<(Vec<CatalogObject>, BTreeMap<Str
                     _ => "TABLE",
                 };
                 let tq = qualified(&sch(&ns), &name);
-                (format!("{k} {}", qn(&ns, &name)), Some(tq), format!("on {}", k.to_lowercase()))
+                (
+                    format!("{k} {}", qn(&ns, &name)),
+                    Some(tq),
+                    format!("on {}", k.to_lowercase()),
+                )
             }
             "column" => (
                 format!("COLUMN {}.{}", qn(&ns, &name), q(&col)),
                 Some(qualified(&sch(&ns), &name)),
                 format!("on column {col}"),
             ),
-            "schema" => (format!("SCHEMA {}", q(&ns)), None, format!("on schema {ns}")),
+            "schema" => (
+                format!("SCHEMA {}", q(&ns)),
+                None,
+                format!("on schema {ns}"),
+            ),
             "type" => (
-                format!("{} {}", if kind == "d" { "DOMAIN" } else { "TYPE" }, qn(&ns, &name)),
+                format!(
+                    "{} {}",
+                    if kind == "d" { "DOMAIN" } else { "TYPE" },
+                    qn(&ns, &name)
+                ),
                 None,
                 format!("on type {}", qualified(&sch(&ns), &name)),
             ),
@@ -553,7 +658,10 @@ pub(crate) async fn objects(db: &Db) -> Result<(Vec<CatalogObject>, BTreeMap<Str
         let qt = qn(&ns, &table);
         if kind == "x" {
             let mut o = obj("exclusion constraint", Some(tq), name.clone(), def.clone());
-            o.create = vec![format!("ALTER TABLE {qt} ADD CONSTRAINT {} {def}", q(&name))];
+            o.create = vec![format!(
+                "ALTER TABLE {qt} ADD CONSTRAINT {} {def}",
+                q(&name)
+            )];
             o.drop = vec![format!("ALTER TABLE {qt} DROP CONSTRAINT {}", q(&name))];
             out.push(o);
             continue;
@@ -570,7 +678,12 @@ pub(crate) async fn objects(db: &Db) -> Result<(Vec<CatalogObject>, BTreeMap<Str
         if !valid {
             flags.push("NOT VALID");
         }
-        let mut o = obj("constraint option", Some(tq), name.clone(), flags.join(", "));
+        let mut o = obj(
+            "constraint option",
+            Some(tq),
+            name.clone(),
+            flags.join(", "),
+        );
         // ALTER CONSTRAINT changes deferrability of foreign keys only; NOT VALID can only
         // be undone (VALIDATE): the rest is compared and reported, not migrated
         if kind == "f" && deferrable {
@@ -581,11 +694,14 @@ pub(crate) async fn objects(db: &Db) -> Result<(Vec<CatalogObject>, BTreeMap<Str
             )];
         }
         if !valid {
-            o.drop.push(format!("ALTER TABLE {qt} VALIDATE CONSTRAINT {}", q(&name)));
+            o.drop
+                .push(format!("ALTER TABLE {qt} VALIDATE CONSTRAINT {}", q(&name)));
         }
         if kind == "f" && deferrable {
-            o.drop
-                .push(format!("ALTER TABLE {qt} ALTER CONSTRAINT {} NOT DEFERRABLE", q(&name)));
+            o.drop.push(format!(
+                "ALTER TABLE {qt} ALTER CONSTRAINT {} NOT DEFERRABLE",
+                q(&name)
+            ));
         }
         out.push(o);
     }
@@ -602,7 +718,9 @@ pub(crate) async fn objects(db: &Db) -> Result<(Vec<CatalogObject>, BTreeMap<Str
         match dep.as_str() {
             "i" => {
                 // an identity's sequence: its options, set through the column
-                let Some((tns, tab, col)) = owner else { continue };
+                let Some((tns, tab, col)) = owner else {
+                    continue;
+                };
                 let opts = format!(
                     "START WITH {} INCREMENT BY {} MINVALUE {} MAXVALUE {} CACHE {}{}",
                     t(r, 8),
@@ -623,7 +741,11 @@ pub(crate) async fn objects(db: &Db) -> Result<(Vec<CatalogObject>, BTreeMap<Str
                     t(r, 10),
                     t(r, 11),
                     cache,
-                    if truthy(&t(r, 12)) { "CYCLE" } else { "NO CYCLE" }
+                    if truthy(&t(r, 12)) {
+                        "CYCLE"
+                    } else {
+                        "NO CYCLE"
+                    }
                 )];
                 out.push(o);
             }
@@ -646,11 +768,23 @@ pub(crate) async fn objects(db: &Db) -> Result<(Vec<CatalogObject>, BTreeMap<Str
                 if let Some(o) = &owned {
                     def.push_str(&format!(" OWNED BY {o}"));
                 }
-                let mut o = obj("sequence option", None, qualified(&sch(&ns), &name), def.clone());
+                let mut o = obj(
+                    "sequence option",
+                    None,
+                    qualified(&sch(&ns), &name),
+                    def.clone(),
+                );
                 let body = if dep == "a" {
                     def.clone()
                 } else {
-                    format!("{def}{}", if owned.is_none() { " OWNED BY NONE" } else { "" })
+                    format!(
+                        "{def}{}",
+                        if owned.is_none() {
+                            " OWNED BY NONE"
+                        } else {
+                            ""
+                        }
+                    )
                 };
                 o.create = vec![format!("ALTER SEQUENCE {sq} {body}")];
                 out.push(o);
@@ -659,14 +793,24 @@ pub(crate) async fn objects(db: &Db) -> Result<(Vec<CatalogObject>, BTreeMap<Str
     }
     for r in &mvidx.rows {
         let (ns, mv, name, def) = (t(r, 0), t(r, 1), t(r, 2), t(r, 3));
-        let mut o = obj("materialized view index", Some(qualified(&sch(&ns), &mv)), name.clone(), def.clone());
+        let mut o = obj(
+            "materialized view index",
+            Some(qualified(&sch(&ns), &mv)),
+            name.clone(),
+            def.clone(),
+        );
         o.create = vec![def];
         o.drop = vec![format!("DROP INDEX {}", qn(&ns, &name))];
         out.push(o);
     }
     for r in &colls.rows {
         let (ns, table, col, ty, coll) = (t(r, 0), t(r, 1), t(r, 2), t(r, 3), t(r, 4));
-        let mut o = obj("column collation", Some(qualified(&sch(&ns), &table)), col.clone(), coll.clone());
+        let mut o = obj(
+            "column collation",
+            Some(qualified(&sch(&ns), &table)),
+            col.clone(),
+            coll.clone(),
+        );
         o.create = vec![format!(
             "ALTER TABLE {} ALTER COLUMN {} TYPE {ty} COLLATE {coll}",
             qn(&ns, &table),

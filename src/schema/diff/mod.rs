@@ -469,8 +469,18 @@ fn catalog_objects(c: &mut Cmp, source: &Schema, target: &Schema) -> BTreeMap<St
             here(source) == here(target)
         })
     };
-    let s: BTreeMap<_, _> = source.objects.iter().filter(on_both).map(|o| (key(o), o)).collect();
-    let t: BTreeMap<_, _> = target.objects.iter().filter(on_both).map(|o| (key(o), o)).collect();
+    let s: BTreeMap<_, _> = source
+        .objects
+        .iter()
+        .filter(on_both)
+        .map(|o| (key(o), o))
+        .collect();
+    let t: BTreeMap<_, _> = target
+        .objects
+        .iter()
+        .filter(on_both)
+        .map(|o| (key(o), o))
+        .collect();
     for (k, so) in &s {
         let kind = ObjectKind::of_catalog(&so.kind);
         match t.get(k) {

@@ -130,11 +130,21 @@ pub(super) fn alter_table(p: &mut Planner, diff: &SchemaDiff, s: &Table, t: &Tab
         let mut sql = Vec::new();
         if fields.contains("generated") && (sc.generated.is_none() || tc.generated.is_none()) {
             let (code, what) = if sc.generated.is_none() {
-                ("generated-to-plain", "stops being computed: it keeps its current values, and new rows need a value of their own")
+                (
+                    "generated-to-plain",
+                    "stops being computed: it keeps its current values, and new rows need a value of their own",
+                )
             } else {
-                ("plain-to-generated", "becomes computed: the values stored in it are replaced by the expression's")
+                (
+                    "plain-to-generated",
+                    "becomes computed: the values stored in it are replaced by the expression's",
+                )
             };
-            h.push(hz(code, format!("{tq}.{name}"), format!("column {tq}.{name} {what}")));
+            h.push(hz(
+                code,
+                format!("{tq}.{name}"),
+                format!("column {tq}.{name} {what}"),
+            ));
         }
         if d.sql().modify_column_restates() {
             if fields.iter().any(|f| *f != "default") {
@@ -152,7 +162,9 @@ pub(super) fn alter_table(p: &mut Planner, diff: &SchemaDiff, s: &Table, t: &Tab
         } else {
             if fields.contains("generated") && sc.generated.is_none() {
                 // generated -> plain keeps the values computed so far
-                sql.push(format!("ALTER TABLE {qt} ALTER COLUMN {qc} DROP EXPRESSION"));
+                sql.push(format!(
+                    "ALTER TABLE {qt} ALTER COLUMN {qc} DROP EXPRESSION"
+                ));
                 p.step(sql, h);
                 continue;
             }

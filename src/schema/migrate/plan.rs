@@ -173,7 +173,11 @@ pub fn plan(
             .views
             .iter()
             .filter(|v| !views_to_drop.iter().any(|d| d.qname() == v.qname()))
-            .filter(|v| views_to_drop.iter().any(|d| mentions(&v.definition, &d.qname())))
+            .filter(|v| {
+                views_to_drop
+                    .iter()
+                    .any(|d| mentions(&v.definition, &d.qname()))
+            })
             .collect();
         if more.is_empty() {
             break;
@@ -236,9 +240,11 @@ pub fn plan(
     // 4. missing tables, parents first
     let same_engine = source.dialect == target.dialect;
     let inherited = |t: &Table| {
-        source.objects.iter().filter(|_| same_engine).find(|o| {
-            o.kind == "inheritance" && o.table.as_deref() == Some(t.qname().as_str())
-        })
+        source
+            .objects
+            .iter()
+            .filter(|_| same_engine)
+            .find(|o| o.kind == "inheritance" && o.table.as_deref() == Some(t.qname().as_str()))
     };
     for t in topo(&missing_tables) {
         let mut sql = match inherited(t) {
@@ -255,15 +261,21 @@ pub fn plan(
                 let mut sql = ddl.create_table(&own, None, rebuilds);
                 sql.push_str(&format!(
                     " INHERITS ({})",
-                    parents.iter().map(|p| ddl.qt(p)).collect::<Vec<_>>().join(", ")
+                    parents
+                        .iter()
+                        .map(|p| ddl.qt(p))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ));
                 sql
             }
             None => ddl.create_table(t, None, rebuilds),
         };
-        if let Some(key) = source.objects.iter().filter(|_| same_engine).find(|o| {
-            o.kind == "partition key" && o.table.as_deref() == Some(t.qname().as_str())
-        }) {
+        if let Some(key) =
+            source.objects.iter().filter(|_| same_engine).find(|o| {
+                o.kind == "partition key" && o.table.as_deref() == Some(t.qname().as_str())
+            })
+        {
             sql.push_str(&format!(" PARTITION BY {}", key.definition));
         }
         p.one(sql);
@@ -367,8 +379,8 @@ pub fn plan(
         let changed = diff.changes.iter().any(|c| {
             c.object == ObjectKind::Trigger && c.change != ChangeKind::Extra && c.name == t.qname()
         });
-        let rebuilt = sqlite_rebuild.contains(&t.table_qname())
-            || recreated_views.contains(&t.table_qname());
+        let rebuilt =
+            sqlite_rebuild.contains(&t.table_qname()) || recreated_views.contains(&t.table_qname());
         if (changed || rebuilt) && source.dialect == d {
             p.one(t.definition.trim().trim_end_matches(';').to_string());
         }
@@ -544,7 +556,13 @@ fn enum_rebuild(p: &mut Planner, target: &Schema, e: &EnumType, t: &EnumType) {
         format!("ALTER TYPE {qn} RENAME TO {}", ddl.q(&old_name)),
         format!("CREATE TYPE {qn} AS ENUM ({labels})"),
     ];
-    let bare = |s: &str| s.rsplit('.').next().unwrap_or(s).trim_matches('"').to_string();
+    let bare = |s: &str| {
+        s.rsplit('.')
+            .next()
+            .unwrap_or(s)
+            .trim_matches('"')
+            .to_string()
+    };
     for tab in &target.tables {
         for c in &tab.columns {
             if c.normalized_type.starts_with("enum(") && bare(&c.engine_type) == e.name {
@@ -558,7 +576,9 @@ fn enum_rebuild(p: &mut Planner, target: &Schema, e: &EnumType, t: &EnumType) {
                 ));
                 if let Some(x) = &c.default {
                     let x = x.replace(&format!("::{}", e.name), &format!("::{qn}"));
-                    sql.push(format!("ALTER TABLE {qt} ALTER COLUMN {qc} SET DEFAULT {x}"));
+                    sql.push(format!(
+                        "ALTER TABLE {qt} ALTER COLUMN {qc} SET DEFAULT {x}"
+                    ));
                 }
             }
         }
@@ -574,12 +594,18 @@ fn enum_rebuild(p: &mut Planner, target: &Schema, e: &EnumType, t: &EnumType) {
         "enum-label-removed",
         e.qname(),
         if gone.is_empty() {
-            format!("the labels of enum {} are reordered: the type is recreated and every column using it cast through text", e.qname())
+            format!(
+                "the labels of enum {} are reordered: the type is recreated and every column using it cast through text",
+                e.qname()
+            )
         } else {
             format!(
                 "enum {} loses {}: rows holding them make the change fail; the type is recreated and every column using it cast through text",
                 e.qname(),
-                gone.iter().map(|l| format!("'{l}'")).collect::<Vec<_>>().join(", ")
+                gone.iter()
+                    .map(|l| format!("'{l}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )
         },
     );
@@ -627,11 +653,11 @@ const LATE_KINDS: &[&str] = &[
 impl<'a> CatalogChanges<'a> {
     fn new(source: &'a Schema, target: &'a Schema, diff: &'a SchemaDiff) -> Self {
         let catalog = |c: &&Change| {
-            source
-                .objects
-                .iter()
-                .chain(&target.objects)
-                .any(|o| ObjectKind::of_catalog(&o.kind) == c.object && o.name == c.name && o.table == c.table)
+            source.objects.iter().chain(&target.objects).any(|o| {
+                ObjectKind::of_catalog(&o.kind) == c.object
+                    && o.name == c.name
+                    && o.table == c.table
+            })
         };
         CatalogChanges {
             source,
@@ -646,9 +672,9 @@ impl<'a> CatalogChanges<'a> {
         self.source.dialect != self.target.dialect
     }
     fn find(s: &'a Schema, c: &Change) -> Option<&'a CatalogObject> {
-        s.objects
-            .iter()
-            .find(|o| ObjectKind::of_catalog(&o.kind) == c.object && o.name == c.name && o.table == c.table)
+        s.objects.iter().find(|o| {
+            ObjectKind::of_catalog(&o.kind) == c.object && o.name == c.name && o.table == c.table
+        })
     }
     fn describe(c: &Change) -> String {
         format!(
@@ -769,7 +795,12 @@ impl<'a> CatalogChanges<'a> {
             return;
         }
         for k in LATE_KINDS {
-            for so in self.source.objects.iter().filter(|o| o.kind == *k && !o.early) {
+            for so in self
+                .source
+                .objects
+                .iter()
+                .filter(|o| o.kind == *k && !o.early)
+            {
                 let change = self.changes.iter().find(|c| {
                     ObjectKind::of_catalog(&so.kind) == c.object
                         && c.name == so.name
@@ -784,7 +815,8 @@ impl<'a> CatalogChanges<'a> {
                     continue;
                 }
                 if so.kind == "partition key"
-                    || (so.kind == "inheritance" && so.table.as_ref().is_some_and(|t| new_tables.contains(t)))
+                    || (so.kind == "inheritance"
+                        && so.table.as_ref().is_some_and(|t| new_tables.contains(t)))
                 {
                     continue;
                 }
@@ -803,7 +835,12 @@ impl<'a> CatalogChanges<'a> {
                 if so.create.is_empty() {
                     let what = match change {
                         Some(c) => Self::describe(c),
-                        None => format!("{} {} of {}", so.kind, so.name, so.table.clone().unwrap_or_default()),
+                        None => format!(
+                            "{} {} of {}",
+                            so.kind,
+                            so.name,
+                            so.table.clone().unwrap_or_default()
+                        ),
                     };
                     p.not_migrated.push(what);
                     continue;
