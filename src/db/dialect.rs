@@ -63,6 +63,18 @@ pub trait SqlDialect: Send + Sync {
         false
     }
 
+    /// Does a generated migration script wrap itself in BEGIN/COMMIT, so that a
+    /// failure midway leaves the target unchanged?
+    fn plans_in_transaction(&self) -> bool {
+        false
+    }
+
+    /// Does the engine's command-line client need `DELIMITER` around a statement with
+    /// `;` inside (a routine or trigger body)?
+    fn client_delimiter(&self) -> bool {
+        false
+    }
+
     // ---- the data diff: hashing where the data is ----
 
     /// Can this engine compute row hashes in SQL? (SQLite cannot: cutover hashes its

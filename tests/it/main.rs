@@ -23,6 +23,8 @@ mod rollback_on_failure;
 mod schema_cli;
 mod schema_hazards;
 mod schema_introspect;
+mod schema_objects;
+mod schema_oracle;
 mod schema_roundtrip;
 mod schema_snapshot;
 mod schema_steps;

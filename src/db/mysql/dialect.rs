@@ -28,6 +28,10 @@ impl SqlDialect for Mysql {
         super::implicit_commit(sql)
     }
 
+    fn client_delimiter(&self) -> bool {
+        true
+    }
+
     fn canonical_text(&self, c: &str, col: &HashColumn) -> String {
         super::hash::canonical_text(c, col)
     }

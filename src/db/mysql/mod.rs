@@ -2,6 +2,7 @@ pub(crate) mod backup;
 pub(crate) mod catalog;
 mod dialect;
 mod hash;
+mod objects;
 mod table;
 pub(crate) use dialect::SQL;
 

@@ -176,6 +176,10 @@ impl SqlDialect for Postgres {
         // one exact text per row, whatever the column types
         Some(format!("ROW({cols})::text"))
     }
+    fn plans_in_transaction(&self) -> bool {
+        true
+    }
+
     fn schema_objects(&self) -> bool {
         true
     }

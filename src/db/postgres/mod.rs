@@ -3,6 +3,7 @@ pub(crate) mod bulk;
 pub(crate) mod catalog;
 mod dialect;
 mod hash;
+mod objects;
 mod table;
 pub(crate) use dialect::SQL;
 
