@@ -10,6 +10,7 @@ mod cli_secrets;
 mod cli_small_truths;
 mod data_cli;
 mod data_diff;
+mod data_exact;
 mod data_runbook;
 mod db_engines;
 mod engines_steps;

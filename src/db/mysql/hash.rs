@@ -17,11 +17,21 @@ pub(super) fn canonical_text(c: &str, col: &HashColumn) -> String {
                 "TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM CAST(CAST({c} AS DECIMAL(65,30)) AS CHAR)))"
             ),
         },
-        Class::Float => format!("CAST({c} AS CHAR)"),
+        // CAST(FLOAT AS CHAR) keeps 6 digits (16777216 = 16777218); as a double the
+        // text is the shortest that reads back exactly
+        Class::Float => format!("CAST(CAST({c} AS DOUBLE) AS CHAR)"),
         Class::Bool => format!("CASE WHEN {c} <> 0 THEN '1' WHEN {c} = 0 THEN '0' END"),
         Class::Text | Class::Any => format!("CONVERT({c} USING utf8mb4)"),
         Class::Bytes => format!("LOWER(HEX({c}))"),
         Class::Date => format!("DATE_FORMAT({c}, '%Y-%m-%d')"),
+        // TIME_TO_SEC keeps the sign and hours beyond 24 (HOUR() drops the sign)
+        Class::Time if native == Class::Time => {
+            let div = pow10(6 - col.precision.min(6));
+            format!(
+                "CAST(ROUND(TIME_TO_SEC({c}) * {}) AS CHAR)",
+                1_000_000 / div
+            )
+        }
         Class::Time => {
             let div = pow10(6 - col.precision.min(6));
             let micros = format!(
@@ -36,11 +46,14 @@ pub(super) fn canonical_text(c: &str, col: &HashColumn) -> String {
         Class::Timestamp => {
             let div = pow10(6 - col.precision.min(6));
             let micros = format!("TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', {c})");
-            if div == 1 {
+            let t = if div == 1 {
                 format!("CAST({micros} AS CHAR)")
             } else {
                 format!("CAST(ROUND({micros} / {div}) AS CHAR)")
-            }
+            };
+            // a zero date ('0000-00-00 00:00:00', '2024-00-05') has no distance to 1970:
+            // it hashes as itself, never as NULL
+            format!("COALESCE({t}, CONCAT('z', CAST({c} AS CHAR)))")
         }
         Class::Uuid => format!("LOWER(CAST({c} AS CHAR))"),
         Class::Json => format!("CAST({c} AS CHAR)"),
