@@ -11,6 +11,7 @@ mod cli_small_truths;
 mod data_cli;
 mod data_diff;
 mod data_exact;
+mod data_exact_prop;
 mod data_runbook;
 mod db_engines;
 mod engines_steps;

@@ -96,6 +96,7 @@ pub(crate) fn decode_row(row: &PgRow) -> Result<Vec<Value>> {
             },
             "BYTEA" => Value::Bytes(row.try_get(i).map_err(err)?),
             "DATE" | "TIMESTAMP" | "TIMESTAMPTZ" => decode_datetime(row, i, &ty).map_err(err)?,
+            "TIME" => Value::Time(row.try_get::<NaiveTime, _>(i).map_err(err)?),
             "UUID" => Value::Uuid(row.try_get(i).map_err(err)?),
             "JSON" | "JSONB" => Value::Json(row.try_get::<serde_json::Value, _>(i).map_err(err)?),
             "TEXT" | "VARCHAR" | "NAME" | "\"CHAR\"" | "CITEXT" => {
