@@ -295,6 +295,27 @@ fn parse_duration_micros(s: &str) -> Option<i128> {
     Some(if neg { -micros } else { micros })
 }
 
+/// A UUID in any of the forms of `db::dialect::UUID_FORMS` (and only those, so the
+/// databases' hash expressions agree): hyphenated or 32 hex digits, optionally braced,
+/// optionally after `urn:uuid:`.
+fn parse_uuid(s: &str) -> Option<uuid::Uuid> {
+    let l = s.to_ascii_lowercase();
+    let t = l.strip_prefix("urn:uuid:").unwrap_or(&l);
+    let t = t.strip_prefix('{').unwrap_or(t);
+    let t = t.strip_suffix('}').unwrap_or(t);
+    let hyphenated = t.len() == 36
+        && t.char_indices()
+            .all(|(i, c)| matches!(i, 8 | 13 | 18 | 23) == (c == '-'));
+    if !(hyphenated || t.len() == 32) {
+        return None;
+    }
+    let hex: String = t.chars().filter(|c| *c != '-').collect();
+    if hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    uuid::Uuid::parse_str(&hex).ok()
+}
+
 fn raw(v: &Value) -> Norm {
     Norm::Raw(v.to_string())
 }
@@ -415,9 +436,9 @@ pub fn normalize(v: &Value, plan: &ColumnPlan) -> Norm {
         }
         Class::Uuid => match v {
             Value::Uuid(u) => Norm::Uuid(*u),
-            Value::Text(s) => uuid::Uuid::parse_str(s.trim())
+            Value::Text(s) => parse_uuid(s)
                 .map(Norm::Uuid)
-                .unwrap_or_else(|_| Norm::Raw(s.to_lowercase())),
+                .unwrap_or_else(|| Norm::Raw(s.to_lowercase())),
             Value::Bytes(b) => uuid::Uuid::from_slice(b)
                 .map(Norm::Uuid)
                 .unwrap_or_else(|_| raw(v)),

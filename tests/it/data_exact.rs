@@ -285,3 +285,160 @@ async fn char_keys_and_latin1_keys_never_split_and_the_merge_never_aborts() {
         assert_eq!(f.changed, changed(&[("é", "v")]));
     }
 }
+
+// ---- 4. every type ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_types_without_a_driver_decoding_are_compared_by_their_text() {
+    let Some(pair) = pg_pair().await else { return };
+    let ddl = "CREATE TABLE t (id int PRIMARY KEY, iv interval, arr int[], ip inet, net cidr, m money, tz timetz, vb varbit, pt point, ts tsvector, r int4range, mood_c text)";
+    let row = |id: i32,
+               iv: &str,
+               arr: &str,
+               ip: &str,
+               m: &str,
+               tz: &str,
+               vb: &str,
+               pt: &str,
+               r: &str| {
+        format!(
+            "INSERT INTO t VALUES ({id}, '{iv}', '{arr}', '{ip}', '10.0.0.0/8', '{m}', '{tz}', B'{vb}', '{pt}', 'a fat cat', '{r}', 'x')"
+        )
+    };
+    let base = row(
+        1,
+        "1 day",
+        "{1,2}",
+        "10.0.0.1",
+        "1.50",
+        "10:00:00+02",
+        "101",
+        "(1,2)",
+        "[1,5)",
+    );
+    let (a, b) = (pair.0.connect().await, pair.1.connect().await);
+    exec_all(
+        &a,
+        &[
+            ddl,
+            &base,
+            &row(
+                2,
+                "2 hours",
+                "{3}",
+                "::1",
+                "2.00",
+                "11:00:00+00",
+                "1",
+                "(0,0)",
+                "[2,3)",
+            ),
+        ],
+    )
+    .await;
+    exec_all(
+        &b,
+        &[
+            ddl,
+            &base,
+            &row(
+                2,
+                "3 hours",
+                "{3,4}",
+                "::2",
+                "2.01",
+                "11:00:00+01",
+                "10",
+                "(0,1)",
+                "[2,4)",
+            ),
+        ],
+    )
+    .await;
+    let (f, s) = both(&a, &b, opts("t", Strategy::Buckets)).await;
+    let want: Vec<(&str, &str)> = ["iv", "arr", "ip", "m", "tz", "vb", "pt", "r"]
+        .iter()
+        .map(|c| ("2", *c))
+        .collect();
+    assert_eq!(f.changed, changed(&want));
+    assert_eq!(s.changed, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compare_as_text_works_for_any_type() {
+    let (Some(pg), Some(my)) = (testkit::postgres().await, testkit::mysql().await) else {
+        return;
+    };
+    let (a, b) = (pg.connect().await, my.connect().await);
+    exec_all(
+        &a,
+        &[
+            "CREATE TABLE t (id int PRIMARY KEY, iv interval, tz timetz)",
+            "INSERT INTO t VALUES (1, '01:00:00', '10:00:00+02'), (2, '02:00:00', '11:00:00+00')",
+        ],
+    )
+    .await;
+    exec_all(
+        &b,
+        &[
+            "CREATE TABLE t (id int PRIMARY KEY, iv VARCHAR(20), tz VARCHAR(20))",
+            "INSERT INTO t VALUES (1, '01:00:00', '10:00:00+02'), (2, '02:00:01', '11:00:00+00')",
+        ],
+    )
+    .await;
+    let mut o = opts("t", Strategy::Buckets);
+    o.compare_as = vec![
+        ("iv".into(), cutover::db::Class::Text),
+        ("tz".into(), cutover::db::Class::Text),
+    ];
+    let (f, _) = both(&a, &b, o).await;
+    assert_eq!(f.changed, changed(&[("2", "iv")]));
+}
+
+// ---- 5. UUIDs in any textual form ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uuids_in_any_textual_form_compare_as_uuids_with_compare_as_uuid() {
+    let (Some(pg), Some(my)) = (testkit::postgres().await, testkit::mysql().await) else {
+        return;
+    };
+    let (a, b) = (pg.connect().await, my.connect().await);
+    let u1 = "0e9a1b7c-3f4d-4c2a-9b1e-2d3c4b5a6f70";
+    let u2 = "1e9a1b7c-3f4d-4c2a-9b1e-2d3c4b5a6f70";
+    let u3 = "2e9a1b7c-3f4d-4c2a-9b1e-2d3c4b5a6f70";
+    exec_all(
+        &a,
+        &[
+            "CREATE TABLE u (k text PRIMARY KEY, v text)",
+            &format!("INSERT INTO u VALUES ('{{{}}}', '{u1}'), ('{}', 'urn:uuid:{u2}'), ('{u3}', '{u3}')", u1.to_uppercase(), u2.replace('-', "")),
+        ],
+    )
+    .await;
+    exec_all(
+        &b,
+        &[
+            "CREATE TABLE u (k VARCHAR(50) PRIMARY KEY, v VARCHAR(50))",
+            &format!(
+                "INSERT INTO u VALUES ('{u1}', '{}'), ('{u2}', '{{{u2}}}'), ('{u3}', '{u1}')",
+                u1.replace('-', "")
+            ),
+        ],
+    )
+    .await;
+    for (x, y) in [(&a, &b), (&b, &a)] {
+        for strategy in [Strategy::Buckets, Strategy::Merge] {
+            let mut o = opts("u", strategy);
+            o.compare_as = vec![
+                ("k".into(), cutover::db::Class::Uuid),
+                ("v".into(), cutover::db::Class::Uuid),
+            ];
+            let (f, _) = both(x, y, o).await;
+            assert!(
+                f.only_source.is_empty() && f.only_target.is_empty(),
+                "{f:?}"
+            );
+            assert_eq!(f.changed.len(), 1, "{f:?}");
+            assert_eq!(f.changed.iter().next().unwrap().1, "v");
+        }
+    }
+}

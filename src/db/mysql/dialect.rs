@@ -47,7 +47,10 @@ impl SqlDialect for Mysql {
         // the bytes of the UTF-8 form, whatever the column's character set (latin1
         // bytes sort differently from the UTF-8 order cutover merges in)
         if col.class == Class::Uuid {
-            format!("CAST(LOWER(CONVERT({c} USING utf8mb4)) AS BINARY)")
+            format!(
+                "CAST(CONVERT({} USING utf8mb4) AS BINARY)",
+                super::hash::canonical_text(c, col)
+            )
         } else if textual {
             format!("CAST(CONVERT({c} USING utf8mb4) AS BINARY)")
         } else {

@@ -1,7 +1,7 @@
 //! MySQL/MariaDB expressions yielding a column's canonical text for the data diff.
 
 use crate::db::Class;
-use crate::db::dialect::{HashColumn, pow10};
+use crate::db::dialect::{HashColumn, UUID_FORMS, pow10};
 
 pub(super) fn canonical_text(c: &str, col: &HashColumn) -> String {
     let native = col.native;
@@ -55,7 +55,17 @@ pub(super) fn canonical_text(c: &str, col: &HashColumn) -> String {
             // it hashes as itself, never as NULL
             format!("COALESCE({t}, CONCAT('z', CAST({c} AS CHAR)))")
         }
-        Class::Uuid => format!("LOWER(CAST({c} AS CHAR))"),
+        // any textual form the diff reads as a UUID ({braced}, no hyphens, urn:uuid:)
+        // as the hyphenated lower-case UUID; anything else as its lower-case text
+        Class::Uuid => {
+            let h = format!(
+                "REPLACE(REPLACE(REPLACE(LOWER(REGEXP_REPLACE(CAST({c} AS CHAR), '(?i)^urn:uuid:', '')), '{{', ''), '}}', ''), '-', '')"
+            );
+            format!(
+                "IF(CAST({c} AS CHAR) REGEXP '(?i){}', CONCAT(SUBSTR({h}, 1, 8), '-', SUBSTR({h}, 9, 4), '-', SUBSTR({h}, 13, 4), '-', SUBSTR({h}, 17, 4), '-', SUBSTR({h}, 21, 12)), LOWER(CAST({c} AS CHAR)))",
+                UUID_FORMS
+            )
+        }
         Class::Json => format!("CAST({c} AS CHAR)"),
     }
 }

@@ -1,7 +1,7 @@
 //! PostgreSQL expressions yielding a column's canonical text for the data diff.
 
 use crate::db::Class;
-use crate::db::dialect::{HashColumn, pow10};
+use crate::db::dialect::{HashColumn, UUID_FORMS, pow10};
 
 pub(super) fn canonical_text(c: &str, col: &HashColumn) -> String {
     let native = col.native;
@@ -45,7 +45,13 @@ pub(super) fn canonical_text(c: &str, col: &HashColumn) -> String {
         }
         Class::Uuid => match native {
             Class::Uuid => format!("({c})::text"),
-            _ => format!("lower(({c})::text)"),
+            // any textual form the diff reads as a UUID ({braced}, no hyphens,
+            // urn:uuid:) as the UUID; anything else as its lower-case text
+            _ => format!(
+                "CASE WHEN ({c})::text ~* '{UUID_FORMS}' \
+                 THEN regexp_replace(({c})::text, '^urn:uuid:', '', 'i')::uuid::text \
+                 ELSE lower(({c})::text) END"
+            ),
         },
         Class::Json => format!("({c})::jsonb::text"),
     }
@@ -53,7 +59,7 @@ pub(super) fn canonical_text(c: &str, col: &HashColumn) -> String {
 
 pub(super) fn order_term(c: &str, col: &HashColumn, textual: bool) -> String {
     if col.class == Class::Uuid && col.native != Class::Uuid {
-        format!("lower({c}) COLLATE \"C\" NULLS FIRST")
+        format!("({}) COLLATE \"C\" NULLS FIRST", canonical_text(c, col))
     } else if textual {
         // bytes of the UTF-8 form whatever the database's encoding (LATIN1 sorts
         // its own bytes differently)

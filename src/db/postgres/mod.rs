@@ -117,7 +117,10 @@ pub(crate) fn decode_row(row: &PgRow) -> Result<Vec<Value>> {
                         "column \"{}\" has type {ty}, which cutover cannot read directly",
                         row.column(i).name()
                     ))
-                    .with_hint("cast it in the query, e.g. col::text"));
+                    .with_hint(format!(
+                        "compare it by its text: --compare-as {}=text",
+                        row.column(i).name()
+                    )));
                 }
             },
         };
