@@ -442,3 +442,54 @@ async fn uuids_in_any_textual_form_compare_as_uuids_with_compare_as_uuid() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn latin1_postgres_keys_never_split_against_utf8() {
+    let Some(pg) = testkit::postgres().await else {
+        return;
+    };
+    let admin = pg.connect().await;
+    let name = format!("{}_l1", pg.name);
+    exec_all(
+        &admin,
+        &[&format!(
+            "CREATE DATABASE {name} ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0"
+        )],
+    )
+    .await;
+    let url = format!("{}_l1", pg.url);
+    let result = async {
+        let a = cutover::db::connect(&url).await.unwrap();
+        let s = testkit::sqlite().await;
+        let b = s.connect().await;
+        for db in [&a, &b] {
+            exec_all(
+                db,
+                &["CREATE TABLE k (code varchar(10) PRIMARY KEY, v int)"],
+            )
+            .await;
+        }
+        exec_all(
+            &a,
+            &["INSERT INTO k VALUES ('é', 1), ('k2', 2), ('zz', 3), ('ÿa', 4)"],
+        )
+        .await;
+        exec_all(
+            &b,
+            &["INSERT INTO k VALUES ('é', 1), ('k2', 5), ('a', 3), ('ÿa', 4)"],
+        )
+        .await;
+        let (f, _) = both(&a, &b, opts("k", Strategy::Buckets)).await;
+        a.close().await;
+        f
+    }
+    .await;
+    exec_all(
+        &admin,
+        &[&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")],
+    )
+    .await;
+    assert_eq!(result.only_source, set(&["zz"]));
+    assert_eq!(result.only_target, set(&["a"]));
+    assert_eq!(result.changed, changed(&[("k2", "v")]));
+}

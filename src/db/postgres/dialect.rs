@@ -25,7 +25,9 @@ impl SqlDialect for Postgres {
     fn select_term(&self, c: &str, col: &HashColumn) -> String {
         // interval, arrays, inet, money, hstore, ranges, geometric types...: their
         // text (bpchar's without its padding, as its hash has it)
-        if matches!(col.class, Class::Text | Class::Any) {
+        if matches!(col.class, Class::Text | Class::Any)
+            && matches!(col.native, Class::Text | Class::Any)
+        {
             format!("({c})::text AS {c}")
         } else {
             c.to_string()
