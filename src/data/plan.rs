@@ -96,6 +96,34 @@ fn counterpart<'a>(
     }
 }
 
+/// A single-precision float type (`real`, `float4`, MySQL `FLOAT`).
+fn single_precision(type_text: &str) -> bool {
+    let t = type_text.to_ascii_lowercase();
+    t == "real" || t == "float4" || t == "float" || t.starts_with("float(")
+}
+
+/// A character type (compared by its own text, nothing converted).
+fn is_text_type(type_text: &str) -> bool {
+    let t = type_text.to_ascii_lowercase();
+    [
+        "text",
+        "char",
+        "varchar",
+        "character",
+        "string",
+        "clob",
+        "name",
+        "citext",
+        "enum",
+        "set",
+        "tinytext",
+        "mediumtext",
+        "longtext",
+    ]
+    .iter()
+    .any(|x| t == *x || t.starts_with(&format!("{x}(")) || t.starts_with(&format!("{x} ")))
+}
+
 /// The option given for column `n` (`--tolerance`, `--compare-as`): by exact name first.
 fn option_for<T: Copy>(opts: &[(String, T)], n: &str) -> Option<T> {
     opts.iter()
@@ -276,11 +304,53 @@ pub async fn build_plan(source: &Db, target: &Db, opts: &DiffOptions) -> Result<
                     ));
                     Some(a.min(b))
                 }
+                (Some(a), None) | (None, Some(a))
+                    if sc.native == Class::Decimal && tc.native == Class::Decimal =>
+                {
+                    notes.push(format!(
+                        "\"{n}\" compared at scale {a} (source {}, target {})",
+                        sc.type_text, tc.type_text
+                    ));
+                    Some(a)
+                }
                 (a, b) => a.or(b),
             }
         } else {
             None
         };
+        if let Some(c) = forced {
+            notes.push(format!(
+                "\"{n}\" compared as {} (--compare-as; source {}, target {})",
+                c.name(),
+                sc.type_text,
+                tc.type_text
+            ));
+        }
+        if class == Class::Decimal && (sc.native == Class::Float || tc.native == Class::Float) {
+            notes.push(format!(
+                "\"{n}\" compared as a decimal: the floating-point side by the shortest text that reads back as the same double (source {}, target {})",
+                sc.type_text, tc.type_text
+            ));
+        }
+        if class == Class::Float
+            && !sd.sql().dynamic_typing()
+            && !td.sql().dynamic_typing()
+            && single_precision(&sc.type_text) != single_precision(&tc.type_text)
+        {
+            notes.push(format!(
+                "\"{n}\" compared as double precision: the single-precision side widened exactly, so 0.1 stored as real is not 0.1 stored as double (source {}, target {})",
+                sc.type_text, tc.type_text
+            ));
+        }
+        if class == Class::Text
+            && forced.is_none()
+            && (sc.native != tc.native || !is_text_type(&sc.type_text))
+        {
+            notes.push(format!(
+                "\"{n}\" compared by its text (source {}, target {})",
+                sc.type_text, tc.type_text
+            ));
+        }
         let precision = if matches!(class, Class::Timestamp | Class::Time) {
             match (sc.precision, tc.precision) {
                 (Some(a), Some(b)) if a != b => {
@@ -291,6 +361,13 @@ pub async fn build_plan(source: &Db, target: &Db, opts: &DiffOptions) -> Result<
                         tc.type_text
                     ));
                     a.min(b)
+                }
+                (Some(a), None) | (None, Some(a)) if a < 6 => {
+                    notes.push(format!(
+                        "\"{n}\" compared at {a} fractional-second digits (source {}, target {})",
+                        sc.type_text, tc.type_text
+                    ));
+                    a
                 }
                 (a, b) => a.or(b).unwrap_or(6).min(6),
             }

@@ -493,3 +493,41 @@ async fn latin1_postgres_keys_never_split_against_utf8() {
     assert_eq!(result.only_target, set(&["a"]));
     assert_eq!(result.changed, changed(&[("k2", "v")]));
 }
+
+// ---- 5. notes for every precision change ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_precision_change_is_named_in_the_notes() {
+    let Some(pair) = pg_pair().await else { return };
+    let (a, b) = (pair.0.connect().await, pair.1.connect().await);
+    exec_all(
+        &a,
+        &[
+            "CREATE TABLE t (id int PRIMARY KEY, n numeric, x double precision, r real, iv interval, c text)",
+            "INSERT INTO t VALUES (1, 1.005, 0.5, 0.5, '1 day', 'a')",
+        ],
+    )
+    .await;
+    exec_all(
+        &b,
+        &[
+            "CREATE TABLE t (id int PRIMARY KEY, n numeric(20,2), x numeric, r double precision, iv interval, c date)",
+            "INSERT INTO t VALUES (1, 1.01, 0.5, 0.5, '1 day', '2024-01-01')",
+        ],
+    )
+    .await;
+    let mut o = opts("t", Strategy::Buckets);
+    o.compare_as = vec![("c".into(), cutover::db::Class::Text)];
+    let (f, s) = both(&a, &b, o).await;
+    let notes = s.notes.join("\n");
+    for want in [
+        "\"n\" compared at scale 2",
+        "\"x\" compared as a decimal",
+        "\"r\" compared as double precision",
+        "\"iv\" compared by its text",
+        "\"c\" compared as text (--compare-as",
+    ] {
+        assert!(notes.contains(want), "missing {want:?} in:\n{notes}");
+    }
+    assert_eq!(f.changed, changed(&[("1", "c")]));
+}
