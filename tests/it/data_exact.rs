@@ -531,3 +531,17 @@ async fn every_precision_change_is_named_in_the_notes() {
     }
     assert_eq!(f.changed, changed(&[("1", "c")]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mariadb_json_compares_by_value_against_mariadb_json() {
+    let Some(pair) = my_pair().await else { return };
+    let (a, b) = same_table(
+        &pair,
+        "CREATE TABLE j (id int PRIMARY KEY, doc JSON)",
+        &[r#"INSERT INTO j VALUES (1, '{"a": 1, "b": [1, 2]}'), (2, '{"a": 1}')"#],
+        &[r#"INSERT INTO j VALUES (1, '{"b":[1,2],"a":1}'), (2, '{"a": 2}')"#],
+    )
+    .await;
+    let (f, _) = both(&a, &b, opts("j", Strategy::Buckets)).await;
+    assert_eq!(f.changed, changed(&[("2", "doc")]));
+}
