@@ -23,3 +23,20 @@ pub fn point(name: &str) {
 #[cfg(not(feature = "testkit"))]
 #[inline(always)]
 pub fn point(_name: &str) {}
+
+/// A forced panic for the tests that prove a panic in a background task fails the
+/// command instead of vanishing: panics when `CUTOVER_PANIC_AT` names this point.
+/// Points: `diff-stream:source`, `diff-stream:target` (the data diff's row readers).
+#[cfg(feature = "testkit")]
+pub fn panic_point(name: &str) {
+    if let Ok(want) = std::env::var("CUTOVER_PANIC_AT")
+        && want == name
+    {
+        panic!("CUTOVER_PANIC_AT={want}: forced panic");
+    }
+}
+
+/// Without the `testkit` feature there are no panic points.
+#[cfg(not(feature = "testkit"))]
+#[inline(always)]
+pub fn panic_point(_name: &str) {}

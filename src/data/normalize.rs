@@ -122,7 +122,13 @@ pub enum Norm {
 pub struct F64(pub f64);
 impl F64 {
     fn key(self) -> u64 {
-        let x = if self.0 == 0.0 { 0.0 } else { self.0 };
+        let x = if self.0 == 0.0 {
+            0.0
+        } else if self.0.is_nan() {
+            f64::NAN
+        } else {
+            self.0
+        };
         x.to_bits()
     }
 }
@@ -144,9 +150,7 @@ impl PartialOrd for F64 {
 }
 impl Ord for F64 {
     fn cmp(&self, o: &Self) -> Ordering {
-        let a = if self.0 == 0.0 { 0.0 } else { self.0 };
-        let b = if o.0 == 0.0 { 0.0 } else { o.0 };
-        a.total_cmp(&b)
+        f64::from_bits(self.key()).total_cmp(&f64::from_bits(o.key()))
     }
 }
 
@@ -165,7 +169,15 @@ impl Norm {
             Norm::Dec(d) => d.to_string(),
             Norm::Float(f) => format!("{:?}", f.0),
             Norm::Units(u) => u.to_string(),
-            Norm::Date(d) => d.format("%Y-%m-%d").to_string(),
+            // as PostgreSQL's hash writes it: years outside 1..=9999 as days from 2000
+            Norm::Date(d) if (1..=9999).contains(&chrono::Datelike::year(d)) => {
+                d.format("%Y-%m-%d").to_string()
+            }
+            Norm::Date(d) => format!(
+                "d{}",
+                d.signed_duration_since(NaiveDate::from_ymd_opt(2000, 1, 1).expect("date"))
+                    .num_days()
+            ),
             Norm::Uuid(u) => u.hyphenated().to_string(),
             Norm::Text(s) | Norm::Json(s) | Norm::Raw(s) => s.clone(),
             Norm::Bytes(b) => hex::encode(b),
@@ -249,6 +261,59 @@ pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
 
 fn time_micros(t: NaiveTime) -> i128 {
     t.num_seconds_from_midnight() as i128 * 1_000_000 + (t.nanosecond() / 1000) as i128
+}
+
+/// A time of day or a MySQL `TIME` duration (`-01:00:00`, `838:59:59.5`, `10:30`) in
+/// microseconds.
+fn parse_duration_micros(s: &str) -> Option<i128> {
+    let t = s.trim();
+    let (neg, t) = match t.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, t),
+    };
+    let mut parts = t.split(':');
+    let h: i128 = parts.next()?.parse().ok()?;
+    let m: i128 = parts.next()?.parse().ok()?;
+    let (sec, frac) = match parts.next() {
+        Some(x) => match x.split_once('.') {
+            Some((a, b)) => (a, b),
+            None => (x, ""),
+        },
+        None => ("0", ""),
+    };
+    if parts.next().is_some() || m > 59 || frac.len() > 9 {
+        return None;
+    }
+    let sec: i128 = sec.parse().ok()?;
+    if sec > 59 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut us = format!("{frac:0<6}");
+    us.truncate(6);
+    let us: i128 = us.parse().ok()?;
+    let micros = ((h * 60 + m) * 60 + sec) * 1_000_000 + us;
+    Some(if neg { -micros } else { micros })
+}
+
+/// A UUID in any of the forms of `db::dialect::UUID_FORMS` (and only those, so the
+/// databases' hash expressions agree): hyphenated or 32 hex digits, optionally braced,
+/// optionally after `urn:uuid:`.
+fn parse_uuid(s: &str) -> Option<uuid::Uuid> {
+    let l = s.to_ascii_lowercase();
+    let t = l.strip_prefix("urn:uuid:").unwrap_or(&l);
+    let t = t.strip_prefix('{').unwrap_or(t);
+    let t = t.strip_suffix('}').unwrap_or(t);
+    let hyphenated = t.len() == 36
+        && t.char_indices()
+            .all(|(i, c)| matches!(i, 8 | 13 | 18 | 23) == (c == '-'));
+    if !(hyphenated || t.len() == 32) {
+        return None;
+    }
+    let hex: String = t.chars().filter(|c| *c != '-').collect();
+    if hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    uuid::Uuid::parse_str(&hex).ok()
 }
 
 fn raw(v: &Value) -> Norm {
@@ -342,14 +407,12 @@ pub fn normalize(v: &Value, plan: &ColumnPlan) -> Norm {
         },
         Class::Time => {
             let t = match v {
-                Value::Time(t) => Some(*t),
-                Value::Text(s) => NaiveTime::parse_from_str(s.trim(), "%H:%M:%S%.f")
-                    .or_else(|_| NaiveTime::parse_from_str(s.trim(), "%H:%M"))
-                    .ok(),
+                Value::Time(t) => Some(time_micros(*t)),
+                Value::Text(s) => parse_duration_micros(s),
                 _ => None,
             };
             match t {
-                Some(t) => Norm::Units(round_micros(time_micros(t), plan.precision)),
+                Some(t) => Norm::Units(round_micros(t, plan.precision)),
                 None => raw(v),
             }
         }
@@ -373,9 +436,9 @@ pub fn normalize(v: &Value, plan: &ColumnPlan) -> Norm {
         }
         Class::Uuid => match v {
             Value::Uuid(u) => Norm::Uuid(*u),
-            Value::Text(s) => uuid::Uuid::parse_str(s.trim())
+            Value::Text(s) => parse_uuid(s)
                 .map(Norm::Uuid)
-                .unwrap_or_else(|_| Norm::Raw(s.to_lowercase())),
+                .unwrap_or_else(|| Norm::Raw(s.to_lowercase())),
             Value::Bytes(b) => uuid::Uuid::from_slice(b)
                 .map(Norm::Uuid)
                 .unwrap_or_else(|_| raw(v)),

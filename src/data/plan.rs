@@ -76,6 +76,62 @@ fn find<'a>(t: &'a TableInfo, name: &str) -> Option<&'a super::introspect::Colum
     t.column(name)
 }
 
+/// The column of `other` matching column `name` of `this`: the same name, else the one
+/// column whose name differs only by case and is not itself the exact match of another
+/// column of `this` (so case twins `"A"` and `a` are two columns, each with its twin).
+fn counterpart<'a>(
+    this: &TableInfo,
+    other: &'a TableInfo,
+    name: &str,
+) -> Option<&'a super::introspect::ColumnInfo> {
+    if let Some(c) = other.columns.iter().find(|c| c.name == name) {
+        return Some(c);
+    }
+    let mut ci = other.columns.iter().filter(|c| {
+        c.name.eq_ignore_ascii_case(name) && !this.columns.iter().any(|x| x.name == c.name)
+    });
+    match (ci.next(), ci.next()) {
+        (Some(c), None) => Some(c),
+        _ => None,
+    }
+}
+
+/// A single-precision float type (`real`, `float4`, MySQL `FLOAT`).
+fn single_precision(type_text: &str) -> bool {
+    let t = type_text.to_ascii_lowercase();
+    t == "real" || t == "float4" || t == "float" || t.starts_with("float(")
+}
+
+/// A character type (compared by its own text, nothing converted).
+fn is_text_type(type_text: &str) -> bool {
+    let t = type_text.to_ascii_lowercase();
+    [
+        "text",
+        "char",
+        "varchar",
+        "character",
+        "string",
+        "clob",
+        "name",
+        "citext",
+        "enum",
+        "set",
+        "tinytext",
+        "mediumtext",
+        "longtext",
+    ]
+    .iter()
+    .any(|x| t == *x || t.starts_with(&format!("{x}(")) || t.starts_with(&format!("{x} ")))
+}
+
+/// The option given for column `n` (`--tolerance`, `--compare-as`): by exact name first.
+fn option_for<T: Copy>(opts: &[(String, T)], n: &str) -> Option<T> {
+    opts.iter()
+        .find(|(c, _)| c == n)
+        .or_else(|| opts.iter().find(|(c, _)| c.eq_ignore_ascii_case(n)))
+        .map(|x| x.1)
+}
+
 fn unknown_column(side: &str, t: &TableInfo, col: &str, what: &str) -> Error {
     Error::bad_input(format!(
         "unknown column \"{col}\" ({what}) in {side} table \"{}\"; its columns are {}",
@@ -160,17 +216,17 @@ pub async fn build_plan(source: &Db, target: &Db, opts: &DiffOptions) -> Result<
                 if find(&t, c).is_none() {
                     return Err(unknown_column("target", &t, c, "--columns"));
                 }
-                if !names.iter().any(|n| n.eq_ignore_ascii_case(&sc.name)) {
+                if !names.contains(&sc.name) {
                     names.push(sc.name.clone());
                 }
             }
         }
         None => {
             for c in &s.columns {
-                if names.iter().any(|n| n.eq_ignore_ascii_case(&c.name)) {
+                if names.contains(&c.name) {
                     continue;
                 }
-                if find(&t, &c.name).is_some() {
+                if counterpart(&s, &t, &c.name).is_some() {
                     names.push(c.name.clone());
                 } else {
                     notes.push(format!(
@@ -180,7 +236,7 @@ pub async fn build_plan(source: &Db, target: &Db, opts: &DiffOptions) -> Result<
                 }
             }
             for c in &t.columns {
-                if find(&s, &c.name).is_none() {
+                if counterpart(&t, &s, &c.name).is_none() {
                     notes.push(format!(
                         "column \"{}\" exists only in the target: not compared",
                         c.name
@@ -214,12 +270,10 @@ pub async fn build_plan(source: &Db, target: &Db, opts: &DiffOptions) -> Result<
     let mut incompatible = Vec::new();
     for (i, n) in names.iter().enumerate() {
         let sc = find(&s, n).expect("source column");
-        let tc = find(&t, n).expect("target column");
-        let forced = opts
-            .compare_as
-            .iter()
-            .find(|(c, _)| c.eq_ignore_ascii_case(n))
-            .map(|x| x.1);
+        let tc = counterpart(&s, &t, &sc.name)
+            .or_else(|| find(&t, n))
+            .expect("target column");
+        let forced = option_for(&opts.compare_as, n);
         let class = match forced.or_else(|| {
             common_class(
                 sc.native,
@@ -250,11 +304,53 @@ pub async fn build_plan(source: &Db, target: &Db, opts: &DiffOptions) -> Result<
                     ));
                     Some(a.min(b))
                 }
+                (Some(a), None) | (None, Some(a))
+                    if sc.native == Class::Decimal && tc.native == Class::Decimal =>
+                {
+                    notes.push(format!(
+                        "\"{n}\" compared at scale {a} (source {}, target {})",
+                        sc.type_text, tc.type_text
+                    ));
+                    Some(a)
+                }
                 (a, b) => a.or(b),
             }
         } else {
             None
         };
+        if let Some(c) = forced {
+            notes.push(format!(
+                "\"{n}\" compared as {} (--compare-as; source {}, target {})",
+                c.name(),
+                sc.type_text,
+                tc.type_text
+            ));
+        }
+        if class == Class::Decimal && (sc.native == Class::Float || tc.native == Class::Float) {
+            notes.push(format!(
+                "\"{n}\" compared as a decimal: the floating-point side by the shortest text that reads back as the same double (source {}, target {})",
+                sc.type_text, tc.type_text
+            ));
+        }
+        if class == Class::Float
+            && !sd.sql().dynamic_typing()
+            && !td.sql().dynamic_typing()
+            && single_precision(&sc.type_text) != single_precision(&tc.type_text)
+        {
+            notes.push(format!(
+                "\"{n}\" compared as double precision: the single-precision side widened exactly, so 0.1 stored as real is not 0.1 stored as double (source {}, target {})",
+                sc.type_text, tc.type_text
+            ));
+        }
+        if class == Class::Text
+            && forced.is_none()
+            && (sc.native != tc.native || !is_text_type(&sc.type_text))
+        {
+            notes.push(format!(
+                "\"{n}\" compared by its text (source {}, target {})",
+                sc.type_text, tc.type_text
+            ));
+        }
         let precision = if matches!(class, Class::Timestamp | Class::Time) {
             match (sc.precision, tc.precision) {
                 (Some(a), Some(b)) if a != b => {
@@ -265,6 +361,13 @@ pub async fn build_plan(source: &Db, target: &Db, opts: &DiffOptions) -> Result<
                         tc.type_text
                     ));
                     a.min(b)
+                }
+                (Some(a), None) | (None, Some(a)) if a < 6 => {
+                    notes.push(format!(
+                        "\"{n}\" compared at {a} fractional-second digits (source {}, target {})",
+                        sc.type_text, tc.type_text
+                    ));
+                    a
                 }
                 (a, b) => a.or(b).unwrap_or(6).min(6),
             }
@@ -282,11 +385,7 @@ pub async fn build_plan(source: &Db, target: &Db, opts: &DiffOptions) -> Result<
                 if sc.tz { "target" } else { "source" }
             ));
         }
-        let tolerance = opts
-            .tolerance
-            .iter()
-            .find(|(c, _)| c.eq_ignore_ascii_case(n))
-            .map(|x| x.1);
+        let tolerance = option_for(&opts.tolerance, n);
         if let Some(tol) = tolerance {
             notes.push(format!("\"{n}\" compared with tolerance ±{tol}"));
         }

@@ -92,6 +92,11 @@ pub fn bucket(d: Dialect, keys: &[Col], modulus: i64) -> String {
     d.sql().md5_bucket(&input(d, keys), modulus)
 }
 
+/// The term selecting column `c` to read its values.
+pub fn select_term(d: Dialect, c: &str, plan: &ColumnPlan, native: Native) -> String {
+    d.sql().select_term(c, &hash_column(plan, native))
+}
+
 /// An ORDER BY term that sorts exactly like `Norm`'s ordering: bytewise for text
 /// (never the column's collation), NULLs first.
 pub fn order_term(d: Dialect, c: &str, plan: &ColumnPlan, native: Native) -> String {

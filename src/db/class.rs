@@ -82,13 +82,21 @@ impl ColumnClass {
     pub fn of_normalized(normalized: &str, engine_type: &str, default_precision: u32) -> Self {
         let fam = normalized.split('(').next().unwrap_or(normalized);
         let (class, tz) = match fam {
-            f if f.starts_with("int") || f.starts_with("uint") => (Class::Int, false),
+            // int8..int64, uint8..uint64 (not interval)
+            f if f
+                .strip_prefix("int")
+                .or_else(|| f.strip_prefix("uint"))
+                .is_some_and(|r| r.bytes().all(|b| b.is_ascii_digit())) =>
+            {
+                (Class::Int, false)
+            }
             "decimal" => (Class::Decimal, false),
             "float32" | "float64" => (Class::Float, false),
             "bool" => (Class::Bool, false),
             "bytes" | "binary" | "varbinary" => (Class::Bytes, false),
             "date" => (Class::Date, false),
-            "time" | "timetz" => (Class::Time, false),
+            // timetz is compared by its text (the offset is part of the value)
+            "time" => (Class::Time, false),
             "timestamp" => (Class::Timestamp, false),
             "timestamptz" => (Class::Timestamp, true),
             "uuid" => (Class::Uuid, false),

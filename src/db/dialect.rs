@@ -28,6 +28,11 @@ pub fn textual(class: Class) -> bool {
     matches!(class, Class::Text | Class::Any | Class::Json)
 }
 
+/// The textual forms of a UUID the data diff reads as that UUID (case-insensitive):
+/// hyphenated or 32 hex digits, optionally in braces, optionally after `urn:uuid:`.
+/// The engines' hash expressions and cutover's own parsing accept exactly these.
+pub const UUID_FORMS: &str = "^(urn:uuid:)?[{]?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32})[}]?$";
+
 pub(crate) fn pow10(p: u32) -> i128 {
     10i128.pow(p)
 }
@@ -117,6 +122,13 @@ pub trait SqlDialect: Send + Sync {
     /// A bucket from the first 32 bits of the MD5 of `input`.
     fn md5_bucket(&self, input: &str, modulus: i64) -> String {
         format!("(('x' || substr(md5({input}), 1, 8))::bit(32)::bigint % {modulus})")
+    }
+
+    /// How the diff selects quoted column `c` to read its values: the column itself,
+    /// or (PostgreSQL, compared as text) its text, so that any type, however the
+    /// driver would decode it, can be compared as text.
+    fn select_term(&self, c: &str, _col: &HashColumn) -> String {
+        c.to_string()
     }
 
     /// An ORDER BY term sorting bytewise for text (never by collation), NULLs first.

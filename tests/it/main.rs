@@ -13,6 +13,8 @@ mod cli_small_truths;
 mod copy_engines;
 mod data_cli;
 mod data_diff;
+mod data_exact;
+mod data_exact_prop;
 mod data_runbook;
 mod db_engines;
 mod db_small_truths;

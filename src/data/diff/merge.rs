@@ -28,9 +28,39 @@ pub(super) struct Counter<'a> {
     pub(super) summary: &'a mut Summary,
     pub(super) sink: &'a mut dyn DiffSink,
     pub(super) plan: &'a Plan,
+    /// Bucket by bucket: rows whose key was not in the other side's same bucket, held
+    /// to be paired across buckets at the end (see [`Counter::settle`]).
+    pub(super) unpaired: Option<Unpaired>,
+}
+
+/// Rows of each side not yet paired, by normalized key.
+#[derive(Default)]
+pub(super) struct Unpaired {
+    source: BTreeMap<Vec<Norm>, Item>,
+    target: BTreeMap<Vec<Norm>, Item>,
 }
 
 impl Counter<'_> {
+    /// Pair the rows each bucket left alone by key across buckets, then report the
+    /// rest as only in one side. A key whose two sides were bucketed apart (the
+    /// databases rendered it differently) is so never split into "only in source" plus
+    /// "only in target"; memory stays bounded by the rows fetched.
+    pub(super) fn settle(&mut self) -> Result<()> {
+        let Some(u) = self.unpaired.take() else {
+            return Ok(());
+        };
+        let mut target = u.target;
+        for (key, s) in u.source {
+            match target.remove(&key) {
+                Some(t) => self.pair(s, t)?,
+                None => self.only_source(s.raw, 1)?,
+            }
+        }
+        for (_, t) in target {
+            self.only_target(t.raw, 1)?;
+        }
+        Ok(())
+    }
     pub(super) fn only_source(&mut self, row: Vec<Value>, count: u64) -> Result<()> {
         self.summary.only_in_source += count;
         self.sink
@@ -107,13 +137,27 @@ impl Counter<'_> {
             }
             match m.remove(&key) {
                 Some(s) => self.pair(s, it)?,
-                None => self.only_target(it.raw, 1)?,
+                None => match &mut self.unpaired {
+                    Some(u) => {
+                        if let Some(old) = u.target.insert(key, it) {
+                            return Err(duplicate_key(self.plan, "target", &old.raw));
+                        }
+                    }
+                    None => self.only_target(it.raw, 1)?,
+                },
             }
         }
         let mut rest: Vec<(Vec<Norm>, Item)> = m.into_iter().collect();
         rest.sort_by(|a, b| a.0.cmp(&b.0));
-        for (_, it) in rest {
-            self.only_source(it.raw, 1)?;
+        for (key, it) in rest {
+            match &mut self.unpaired {
+                Some(u) => {
+                    if let Some(old) = u.source.insert(key, it) {
+                        return Err(duplicate_key(self.plan, "source", &old.raw));
+                    }
+                }
+                None => self.only_source(it.raw, 1)?,
+            }
         }
         Ok(())
     }
@@ -200,6 +244,7 @@ pub(super) async fn merge(
         summary,
         sink,
         plan,
+        unpaired: None,
     };
     let order_err = |side: &str| {
         Error::runtime(format!(

@@ -240,6 +240,7 @@ pub async fn diff(
                 summary: &mut summary,
                 sink,
                 plan: &plan,
+                unpaired: (!plan.multiset).then(Default::default),
             };
             let mut fetched = 0u64;
             loop {
@@ -264,6 +265,7 @@ pub async fn diff(
                     progress(p);
                 }
             }
+            counter.settle()?;
             if let Some(p) = meter.tick(fetched, true) {
                 progress(p);
             }

@@ -13,6 +13,8 @@ pub(super) struct Side {
     /// Quoted column names in plan order.
     pub(super) cols: Vec<String>,
     pub(super) natives: Vec<sql::Native>,
+    /// What is selected to read each column's values.
+    pub(super) selects: Vec<String>,
     /// Does this database compute hashes itself?
     pub(super) server: bool,
     pub(super) is_source: bool,
@@ -25,11 +27,18 @@ impl Side {
             .columns
             .iter()
             .map(|c| d.quote_ident(if is_source { &c.name } else { &c.target_name }))
-            .collect();
+            .collect::<Vec<String>>();
         let natives = plan
             .columns
             .iter()
             .map(|c| sql::Native::of(c, is_source))
+            .collect::<Vec<_>>();
+        let selects = plan
+            .columns
+            .iter()
+            .zip(&cols)
+            .zip(&natives)
+            .map(|((p, c), n)| sql::select_term(d, c, p, *n))
             .collect();
         Side {
             db: db.clone(),
@@ -46,6 +55,7 @@ impl Side {
             },
             cols,
             natives,
+            selects,
             server: plan.pushdown && d.sql().hashes_in_sql(),
             is_source,
         }
@@ -84,7 +94,7 @@ impl Side {
         }
     }
     pub(super) fn select_cols(&self) -> String {
-        self.cols.join(", ")
+        self.selects.join(", ")
     }
 }
 

@@ -39,7 +39,13 @@ pub(super) fn fetch(
         )
     };
     let in_db = server && side.server;
-    tokio::spawn(async move {
+    let what = format!(
+        "fetching the rows of {} bucket(s) {} (of {modulus}) from the {name} table {}",
+        set.len(),
+        bucket_span(&set),
+        side.table
+    );
+    spawn_guarded(tx.clone(), what, async move {
         let mut out = Batcher::new(tx);
         let st = db.stream(sql, Vec::new());
         if in_db {
@@ -110,7 +116,8 @@ pub(super) fn sorted(side: &Side, plan: &Arc<Plan>) -> mpsc::Receiver<Result<Vec
     let db = side.db.clone();
     let plan = plan.clone();
     let name = side.name();
-    tokio::spawn(async move {
+    let what = format!("streaming the {name} table {} in key order", side.table);
+    spawn_guarded(tx.clone(), what, async move {
         let mut out = Batcher::new(tx);
         let read = read_rows(db.stream(sql, Vec::new()), name, &mut out, |row| {
             let n = norms(&plan, &row);
@@ -122,6 +129,44 @@ pub(super) fn sorted(side: &Side, plan: &Arc<Plan>) -> mpsc::Receiver<Result<Vec
         }
     });
     rx
+}
+
+/// The first and last bucket of a set, for messages.
+fn bucket_span(set: &[i64]) -> String {
+    match (set.first(), set.last()) {
+        (Some(a), Some(b)) if a == b => a.to_string(),
+        (Some(a), Some(b)) => format!("{a}..{b}"),
+        _ => "none".into(),
+    }
+}
+
+/// Run a streamer on its own task; if it panics, the receiver gets an error naming
+/// what it was reading instead of an early end of rows (which would read as "no
+/// more rows" and could make a differing table look equal).
+fn spawn_guarded<T: Send + 'static>(
+    tx: mpsc::Sender<Result<Vec<T>>>,
+    what: String,
+    task: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    let inner = tokio::spawn(task);
+    tokio::spawn(async move {
+        if let Err(e) = inner.await {
+            let why = if e.is_panic() {
+                let p = e.into_panic();
+                p.downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "a panic".into())
+            } else {
+                e.to_string()
+            };
+            let _ = tx
+                .send(Err(Error::runtime(format!(
+                    "the data diff failed while {what}: {why}"
+                ))))
+                .await;
+        }
+    });
 }
 
 /// Hands items to the comparison in batches of [`BATCH`].
@@ -165,6 +210,7 @@ async fn read_rows<T>(
     mut item: impl FnMut(Vec<Value>) -> Option<T>,
 ) -> bool {
     while let Some(r) = st.next().await {
+        crate::crash::panic_point(&format!("diff-stream:{name}"));
         match r {
             Ok(row) => {
                 if let Some(it) = item(row)

@@ -51,10 +51,15 @@ impl SqlDialect for Mysql {
         super::hash::md5_bucket(input, modulus)
     }
     fn order_term(&self, c: &str, col: &HashColumn, textual: bool) -> String {
+        // the bytes of the UTF-8 form, whatever the column's character set (latin1
+        // bytes sort differently from the UTF-8 order cutover merges in)
         if col.class == Class::Uuid {
-            format!("CAST(LOWER({c}) AS BINARY)")
+            format!(
+                "CAST(CONVERT({} USING utf8mb4) AS BINARY)",
+                super::hash::canonical_text(c, col)
+            )
         } else if textual {
-            format!("CAST({c} AS BINARY)")
+            format!("CAST(CONVERT({c} USING utf8mb4) AS BINARY)")
         } else {
             c.to_string()
         }

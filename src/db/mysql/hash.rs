@@ -1,7 +1,7 @@
 //! MySQL/MariaDB expressions yielding a column's canonical text for the data diff.
 
 use crate::db::Class;
-use crate::db::dialect::{HashColumn, pow10};
+use crate::db::dialect::{HashColumn, UUID_FORMS, pow10};
 
 pub(super) fn canonical_text(c: &str, col: &HashColumn) -> String {
     let native = col.native;
@@ -17,11 +17,21 @@ pub(super) fn canonical_text(c: &str, col: &HashColumn) -> String {
                 "TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM CAST(CAST({c} AS DECIMAL(65,30)) AS CHAR)))"
             ),
         },
-        Class::Float => format!("CAST({c} AS CHAR)"),
+        // CAST(FLOAT AS CHAR) keeps 6 digits (16777216 = 16777218); as a double the
+        // text is the shortest that reads back exactly
+        Class::Float => format!("CAST(CAST({c} AS DOUBLE) AS CHAR)"),
         Class::Bool => format!("CASE WHEN {c} <> 0 THEN '1' WHEN {c} = 0 THEN '0' END"),
         Class::Text | Class::Any => format!("CONVERT({c} USING utf8mb4)"),
         Class::Bytes => format!("LOWER(HEX({c}))"),
         Class::Date => format!("DATE_FORMAT({c}, '%Y-%m-%d')"),
+        // TIME_TO_SEC keeps the sign and hours beyond 24 (HOUR() drops the sign)
+        Class::Time if native == Class::Time => {
+            let div = pow10(6 - col.precision.min(6));
+            format!(
+                "CAST(ROUND(TIME_TO_SEC({c}) * {}) AS CHAR)",
+                1_000_000 / div
+            )
+        }
         Class::Time => {
             let div = pow10(6 - col.precision.min(6));
             let micros = format!(
@@ -36,13 +46,26 @@ pub(super) fn canonical_text(c: &str, col: &HashColumn) -> String {
         Class::Timestamp => {
             let div = pow10(6 - col.precision.min(6));
             let micros = format!("TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', {c})");
-            if div == 1 {
+            let t = if div == 1 {
                 format!("CAST({micros} AS CHAR)")
             } else {
                 format!("CAST(ROUND({micros} / {div}) AS CHAR)")
-            }
+            };
+            // a zero date ('0000-00-00 00:00:00', '2024-00-05') has no distance to 1970:
+            // it hashes as itself, never as NULL
+            format!("COALESCE({t}, CONCAT('z', CAST({c} AS CHAR)))")
         }
-        Class::Uuid => format!("LOWER(CAST({c} AS CHAR))"),
+        // any textual form the diff reads as a UUID ({braced}, no hyphens, urn:uuid:)
+        // as the hyphenated lower-case UUID; anything else as its lower-case text
+        Class::Uuid => {
+            let h = format!(
+                "REPLACE(REPLACE(REPLACE(LOWER(REGEXP_REPLACE(CAST({c} AS CHAR), '(?i)^urn:uuid:', '')), '{{', ''), '}}', ''), '-', '')"
+            );
+            format!(
+                "IF(CAST({c} AS CHAR) REGEXP '(?i){}', CONCAT(SUBSTR({h}, 1, 8), '-', SUBSTR({h}, 9, 4), '-', SUBSTR({h}, 13, 4), '-', SUBSTR({h}, 17, 4), '-', SUBSTR({h}, 21, 12)), LOWER(CAST({c} AS CHAR)))",
+                UUID_FORMS
+            )
+        }
         Class::Json => format!("CAST({c} AS CHAR)"),
     }
 }

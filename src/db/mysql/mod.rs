@@ -79,11 +79,27 @@ pub(crate) fn decode_row(row: &MySqlRow) -> Result<Vec<Value>> {
         let raw = row
             .try_get_raw(i)
             .map_err(|e| Error::runtime(format!("decode column {i}: {e}")))?;
+        let ty = row.column(i).type_info().name().to_string();
         if raw.is_null() {
-            out.push(Value::Null);
+            // sqlx reads a zero date ('0000-00-00') as NULL; it is a value
+            let zero = matches!(ty.as_str(), "DATE" | "DATETIME" | "TIMESTAMP")
+                && row
+                    .try_get_unchecked::<Vec<u8>, _>(i)
+                    .is_ok_and(|b| b.first() == Some(&0));
+            out.push(if zero {
+                Value::Text(
+                    if ty == "DATE" {
+                        "0000-00-00"
+                    } else {
+                        "0000-00-00 00:00:00"
+                    }
+                    .into(),
+                )
+            } else {
+                Value::Null
+            });
             continue;
         }
-        let ty = row.column(i).type_info().name().to_string();
         let err = |e: sqlx::Error| {
             Error::runtime(format!(
                 "cannot decode column \"{}\" of type {ty}: {e}",
@@ -102,11 +118,41 @@ pub(crate) fn decode_row(row: &MySqlRow) -> Result<Vec<Value>> {
             }
             "FLOAT" => Value::Float(row.try_get::<f32, _>(i).map_err(err)? as f64),
             "DOUBLE" => Value::Float(row.try_get::<f64, _>(i).map_err(err)?),
-            "DECIMAL" => Value::Decimal(row.try_get::<Decimal, _>(i).map_err(err)?),
-            "DATE" => Value::Date(row.try_get::<NaiveDate, _>(i).map_err(err)?),
-            "TIME" => Value::Time(row.try_get::<NaiveTime, _>(i).map_err(err)?),
-            "DATETIME" => Value::Timestamp(row.try_get::<NaiveDateTime, _>(i).map_err(err)?),
-            "TIMESTAMP" => Value::TimestampTz(row.try_get::<DateTime<Utc>, _>(i).map_err(err)?),
+            "DECIMAL" => match row.try_get::<Decimal, _>(i) {
+                Ok(d) => Value::Decimal(d),
+                // more digits than rust_decimal holds (DECIMAL(65,30)): the exact text
+                Err(_) => Value::Text(row.try_get_unchecked::<String, _>(i).map_err(err)?),
+            },
+            "DATE" => match row.try_get::<NaiveDate, _>(i) {
+                Ok(d) => Value::Date(d),
+                Err(_) => Value::Text(zero_date_text(row, i, false).map_err(err)?),
+            },
+            "TIME" => {
+                // signed and up to 838 hours; a time of day only when it is one
+                // (read as MySqlTime: its TimeDelta conversion loses the sign of
+                // '-00:00:00.5' and misplaces that of '-01:00:00.5')
+                let t = row
+                    .try_get::<sqlx::mysql::types::MySqlTime, _>(i)
+                    .map_err(err)?;
+                let tod = NaiveTime::from_hms_micro_opt(
+                    t.hours(),
+                    t.minutes().into(),
+                    t.seconds().into(),
+                    t.microseconds(),
+                );
+                match tod {
+                    Some(tod) if t.sign().is_positive() => Value::Time(tod),
+                    _ => Value::Text(time_text(&t)),
+                }
+            }
+            "DATETIME" => match row.try_get::<NaiveDateTime, _>(i) {
+                Ok(t) => Value::Timestamp(t),
+                Err(_) => Value::Text(zero_date_text(row, i, true).map_err(err)?),
+            },
+            "TIMESTAMP" => match row.try_get::<DateTime<Utc>, _>(i) {
+                Ok(t) => Value::TimestampTz(t),
+                Err(_) => Value::Text(zero_date_text(row, i, true).map_err(err)?),
+            },
             "JSON" => Value::Json(row.try_get::<serde_json::Value, _>(i).map_err(err)?),
             // A `_bin` collation sets the BINARY flag on text columns too; only the
             // binary character set (collation 63) means bytes.
@@ -128,6 +174,68 @@ pub(crate) fn decode_row(row: &MySqlRow) -> Result<Vec<Value>> {
         out.push(v);
     }
     Ok(out)
+}
+
+/// A MySQL `TIME` of any sign and length as text: `-01:00:00`, `838:59:59.000001`.
+fn time_text(t: &sqlx::mysql::types::MySqlTime) -> String {
+    let micros = t.microseconds();
+    let mut s = format!(
+        "{}{:02}:{:02}:{:02}",
+        if t.sign().is_negative() { "-" } else { "" },
+        t.hours(),
+        t.minutes(),
+        t.seconds()
+    );
+    if micros > 0 {
+        s.push_str(&format!(".{micros:06}"));
+    }
+    s
+}
+
+/// A zero or partly zero date (`0000-00-00`, `2024-00-05 10:00:00`) as MySQL writes it,
+/// read from the binary protocol's fields (chrono has no such dates).
+fn zero_date_text(
+    row: &MySqlRow,
+    i: usize,
+    with_time: bool,
+) -> std::result::Result<String, sqlx::Error> {
+    // the binary protocol's value: a length byte, then year (2), month, day, hour,
+    // minute, second, microseconds (4), each part present only up to that length
+    let v: Vec<u8> = row.try_get_unchecked(i)?;
+    if v.first().is_some_and(|c| c.is_ascii_digit()) {
+        // the text protocol: MySQL's own text
+        return String::from_utf8(v).map_err(|e| sqlx::Error::Decode(e.into()));
+    }
+    let b = v.get(1..).unwrap_or_default();
+    let bad = || sqlx::Error::Decode(format!("date of {} bytes", b.len()).into());
+    let byte = |k: usize| b.get(k).copied().map(u32::from);
+    let (y, m, d) = if b.len() >= 4 {
+        (
+            u16::from_le_bytes([b[0], b[1]]) as u32,
+            byte(2).ok_or_else(bad)?,
+            byte(3).ok_or_else(bad)?,
+        )
+    } else if b.is_empty() {
+        (0, 0, 0)
+    } else {
+        return Err(bad());
+    };
+    let mut s = format!("{y:04}-{m:02}-{d:02}");
+    if with_time {
+        let (h, mi, se) = (
+            byte(4).unwrap_or(0),
+            byte(5).unwrap_or(0),
+            byte(6).unwrap_or(0),
+        );
+        s.push_str(&format!(" {h:02}:{mi:02}:{se:02}"));
+        if b.len() >= 11 {
+            let us = u32::from_le_bytes([b[7], b[8], b[9], b[10]]);
+            if us > 0 {
+                s.push_str(&format!(".{us:06}"));
+            }
+        }
+    }
+    Ok(s)
 }
 
 impl_database!(MySqlDb, MySql, Dialect::Mysql);

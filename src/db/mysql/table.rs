@@ -26,14 +26,34 @@ pub(crate) async fn introspect_table(db: &Db, name: &str) -> Result<Option<Table
     if rows.rows.is_empty() {
         return Ok(None);
     }
+    // MariaDB's JSON is longtext with a json_valid(col) check: compared as JSON
+    let checks = db
+        .query(
+            &format!(
+                "SELECT CAST(check_clause AS CHAR) FROM information_schema.check_constraints \
+                 WHERE table_name = ? AND constraint_schema = {schema_sql}"
+            ),
+            &params,
+        )
+        .await?;
+    let json_clauses: Vec<String> = checks.rows.iter().map(|r| text_of(&r[0])).collect();
     let columns = rows
         .rows
         .iter()
         .map(|r| {
             let engine_type = text_of(&r[1]);
+            let name = text_of(&r[0]);
+            let json = json_clauses.contains(&format!(
+                "json_valid({})",
+                Dialect::Mysql.quote_ident(&name)
+            ));
             Column {
-                name: text_of(&r[0]),
-                normalized_type: normalize_type(&engine_type, Dialect::Mysql),
+                normalized_type: if json {
+                    "json".into()
+                } else {
+                    normalize_type(&engine_type, Dialect::Mysql)
+                },
+                name,
                 engine_type,
                 nullable: text_of(&r[2]) != "NO",
                 default: None,

@@ -22,6 +22,17 @@ impl SqlDialect for Postgres {
     fn canonical_text(&self, c: &str, col: &HashColumn) -> String {
         super::hash::canonical_text(c, col)
     }
+    fn select_term(&self, c: &str, col: &HashColumn) -> String {
+        // interval, arrays, inet, money, hstore, ranges, geometric types...: their
+        // text (bpchar's without its padding, as its hash has it)
+        if matches!(col.class, Class::Text | Class::Any)
+            && matches!(col.native, Class::Text | Class::Any)
+        {
+            format!("({c})::text AS {c}")
+        } else {
+            c.to_string()
+        }
+    }
     fn order_term(&self, c: &str, col: &HashColumn, textual: bool) -> String {
         super::hash::order_term(c, col, textual)
     }
