@@ -24,7 +24,7 @@ pub struct Args {
 
 pub async fn run(a: Args) -> Result<i32> {
     let redacted = crate::redact::register_url(&a.target);
-    let dialect = crate::db::Dialect::from_url(&a.target)?;
+    let dialect = crate::db::dialect_of(&a.target)?;
     say!(
         "plan: {}",
         dialect.sql().backup().tool_plan(a.tables.is_none())

@@ -191,6 +191,17 @@ pub async fn binary_copy(
     }
 }
 
+/// Whether rows can move from an engine of `src` to one of `dst` through the engines'
+/// own binary stream ([`binary_copy`]); otherwise rows are decoded and inserted.
+pub fn has_binary_copy(src: Dialect, dst: Dialect) -> bool {
+    src == Dialect::Postgres && dst == Dialect::Postgres
+}
+
+/// The dialect a connection URL names (its scheme), or a clear error.
+pub fn dialect_of(url: &str) -> Result<Dialect> {
+    Dialect::from_url(url)
+}
+
 pub type Db = Arc<dyn Database>;
 
 /// Options for opening a database.

@@ -72,7 +72,7 @@ impl Ledger {
 
     /// Open (creating if needed) a ledger and bring its schema up to date.
     pub async fn open(url: &str) -> Result<Ledger> {
-        let dialect = Dialect::from_url(url)?;
+        let dialect = crate::db::dialect_of(url)?;
         if !dialect.sql().can_hold_ledger() {
             return Err(Error::bad_input(
                 "the ledger must be SQLite or PostgreSQL, not MySQL/MariaDB",

@@ -205,7 +205,7 @@ fn url_value(
     let url = interpolate_env(raw).map_err(|m| src.error(span, m))?;
     crate::redact::register_url(&url);
     crate::redact::check_url(&url).map_err(|m| src.error(span, m))?;
-    let dialect = Dialect::from_url(&url).map_err(|e| src.error(span, e.message))?;
+    let dialect = crate::db::dialect_of(&url).map_err(|e| src.error(span, e.message))?;
     let url = if dialect.sql().is_file() {
         resolve_sqlite_url(&url, dir)
     } else {

@@ -301,7 +301,7 @@ pub async fn take_backup(
     schema: Option<&str>,
     log: &(dyn Fn(String) + Send + Sync),
 ) -> Result<(BackupManifest, String)> {
-    let dialect = Dialect::from_url(url)?;
+    let dialect = crate::db::dialect_of(url)?;
     if dir.join(COMPLETE).exists() {
         return Err(Error::bad_input(format!(
             "{} already holds a complete backup; backups are never overwritten",

@@ -152,12 +152,10 @@ impl Step for CopyTables {
                 self.into
             )],
             Source::Tables(ts) => {
-                let both_pg = [&self.from, &self.into].iter().all(|t| {
-                    targets
-                        .spec(t)
-                        .map(|s| s.dialect == Dialect::Postgres)
-                        .unwrap_or(false)
-                });
+                let both_pg = match (targets.spec(&self.from), targets.spec(&self.into)) {
+                    (Ok(s), Ok(d)) => crate::db::has_binary_copy(s.dialect, d.dialect),
+                    _ => false,
+                };
                 let path = if both_pg && !self.skip_conflicts {
                     "binary COPY where the column types match, else batched INSERT"
                 } else {
@@ -841,12 +839,11 @@ fn plan_table(
         .iter()
         .map(|k| columns.iter().position(|c| c == k).expect("key copied"))
         .collect();
-    let path =
-        if sd == Dialect::Postgres && dd == Dialect::Postgres && same_types && !o.skip_conflicts {
-            CopyPath::BinaryCopy
-        } else {
-            CopyPath::BatchedInsert
-        };
+    let path = if crate::db::has_binary_copy(sd, dd) && same_types && !o.skip_conflicts {
+        CopyPath::BinaryCopy
+    } else {
+        CopyPath::BatchedInsert
+    };
     let sequenced = dt
         .columns
         .iter()

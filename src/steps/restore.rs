@@ -372,7 +372,7 @@ pub async fn restore_backup(
         &sha[..12],
         manifest.files.len()
     ));
-    let dialect = Dialect::from_url(url)?;
+    let dialect = crate::db::dialect_of(url)?;
     if dialect != manifest.engine {
         return Err(Error::bad_input(format!(
             "{} is a backup of a {} database ({}); the target {redacted} is {}",
