@@ -326,7 +326,7 @@ pub(super) fn alter_table(p: &mut Planner, diff: &SchemaDiff, s: &Table, t: &Tab
                 p.one(format!(
                     "ALTER TABLE {qt} ADD {}{}",
                     ddl.check_clause(k),
-                    super::plan::not_valid(p.src, &tq, &k.name)
+                    super::catalog::not_valid(p.src, &tq, &k.name)
                 ));
             }
         } else if comes(ObjectKind::Index, c)

@@ -2,6 +2,7 @@
 //! schema to the source's, ordered by dependencies, with hazards marked.
 
 mod alter;
+mod catalog;
 mod hazards;
 mod plan;
 mod rebuild;
