@@ -3,6 +3,7 @@
 //! sqlx's `Any` driver cannot read NUMERIC or TIMESTAMP, so each engine has its own
 //! implementation that decodes every column into the engine-neutral [`Value`].
 
+pub mod bookkeeping;
 pub(crate) mod catalog;
 mod class;
 mod dialect;

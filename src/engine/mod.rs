@@ -6,5 +6,7 @@ mod checkpoint;
 mod rollback;
 mod run;
 pub mod status;
+mod trust;
 
 pub use run::{Engine, RunOptions, RunOutcome, SessionEnd};
+pub use trust::UnlockReport;

@@ -2,7 +2,7 @@
 
 use super::run::{Engine, Flow, RunOptions, RunOutcome};
 use crate::error::{Error, Result};
-use crate::ledger::{Entry, LockGuard, RollbackStarted, RunCompleted, Status};
+use crate::ledger::{Entry, RollbackStarted, RunCompleted, Status};
 use crate::steps::Phase;
 use crate::vocab::EngineEvent;
 use serde_json::Value;
@@ -45,14 +45,16 @@ impl Engine {
                 )));
             }
         };
+        self.verify_ledger().await?;
         let state = self.ledger.latest_run(&rb.name).await?.ok_or_else(|| {
             Error::bad_input(format!("runbook \"{}\" has no run to roll back", rb.name))
         })?;
         let run_id = state.run_id.clone();
-        let guard: LockGuard = self
-            .ledger
-            .acquire_locks(&self.lock_keys(), &rb.name, &run_id, &opts.operator)
-            .await?;
+        let locks = self.take_locks(&run_id, &opts.operator).await?;
+        if let Err(e) = self.check_anchors().await {
+            self.release_locks(locks).await;
+            return Err(e);
+        }
         let result = async {
             let started = RollbackStarted {
                 operator: opts.operator.clone(),
@@ -75,6 +77,7 @@ impl Engine {
                         self.finish(&o).await?;
                         return Ok(o);
                     }
+                    self.anchor_done(&run_id, def).await?;
                     state = self.state(&run_id).await?;
                 }
             }
@@ -90,7 +93,7 @@ impl Engine {
             Ok(o)
         }
         .await;
-        self.ledger.release(&guard).await;
+        self.release_locks(locks).await;
         result
     }
 }

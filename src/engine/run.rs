@@ -3,8 +3,8 @@
 use crate::db::Targets;
 use crate::error::{Error, ErrorKind, Result, exit};
 use crate::ledger::{
-    Entry, Ledger, LockGuard, RunCompleted, RunResumed, RunStarted, RunState, RunStopped, Status,
-    StepDone, StepFailed, StepStarted,
+    Entry, Ledger, RunCompleted, RunResumed, RunStarted, RunState, RunStopped, Status, StepDone,
+    StepFailed, StepStarted,
 };
 use crate::runbook::sha256_hex;
 use crate::steps::{Phase, PriorStep, Runbook, StepContext, StepDef};
@@ -177,6 +177,7 @@ impl Engine {
     /// Run (or resume) the runbook's phases.
     pub async fn run(&self, opts: &RunOptions) -> Result<RunOutcome> {
         let rb = self.runbook.clone();
+        self.verify_ledger().await?;
         let latest = self.ledger.latest_run(&rb.name).await?;
         let (run_id, resumed) = match latest {
             Some(s) if !s.finished && !opts.new_run => (s.run_id.clone(), true),
@@ -190,12 +191,13 @@ impl Engine {
             }
             _ => (uuid::Uuid::new_v4().simple().to_string(), false),
         };
-        let guard = self
-            .ledger
-            .acquire_locks(&self.lock_keys(), &rb.name, &run_id, &opts.operator)
-            .await?;
+        let locks = self.take_locks(&run_id, &opts.operator).await?;
+        if let Err(e) = self.check_anchors().await {
+            self.release_locks(locks).await;
+            return Err(e);
+        }
         let result = self.run_locked(&run_id, resumed, opts).await;
-        self.ledger.release(&guard).await;
+        self.release_locks(locks).await;
         let outcome = result?;
         if let RunOutcome::CheckFailed { .. } | RunOutcome::Failed { .. } = outcome
             && rb.policy.rollback_on_failure
@@ -343,6 +345,7 @@ impl Engine {
                 if let Flow::Stop(o) = flow {
                     return Ok(Some(o));
                 }
+                self.anchor_done(run_id, def).await?;
                 state = self.state(run_id).await?;
             }
         }
@@ -391,6 +394,10 @@ impl Engine {
             title: def.title.clone(),
         });
         tracing::info!(step = def.id, kind, "step started");
+        let anchor = self
+            .ledger
+            .current_anchor(&self.runbook.name, run_id)
+            .await?;
         let prior = self.prior(state);
         let ctx = StepContext {
             run_id,
@@ -400,6 +407,7 @@ impl Engine {
             targets: &self.targets,
             events: &self.events,
             prior: &prior,
+            anchor: Some(&anchor),
         };
         let started = Instant::now();
         crate::crash::point(&format!("before:{}", def.id));
@@ -508,13 +516,7 @@ impl Engine {
             let _ = self
                 .record::<Value>(&state.run_id, None, Entry::RunStopped(stopped))
                 .await;
-            let keys = self.lock_keys().into_iter().map(|(k, _)| k).collect();
-            self.ledger
-                .release(&LockGuard {
-                    run_id: state.run_id.clone(),
-                    keys,
-                })
-                .await;
+            self.release_run_locks(&state.run_id).await;
         }
     }
 }

@@ -88,6 +88,8 @@ pub enum Entry<E = serde_json::Value> {
     RollbackStarted(RollbackStarted),
     RunStopped(RunStopped),
     RunCompleted(RunCompleted),
+    /// `cutover unlock`: a lock whose holder is gone was released by a person.
+    LockReleased(LockReleased),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -212,6 +214,29 @@ pub struct RunStopped {
     /// Who interrupted the run (Ctrl-C).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operator: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LockReleased {
+    /// Who released it, and why.
+    #[serde(default)]
+    pub by: String,
+    #[serde(default)]
+    pub reason: String,
+    /// Where the lock was: a target ("target \"production\" (sqlite://…)") or the ledger.
+    #[serde(default)]
+    pub lock: String,
+    /// The run that held it, and its holder as recorded in the lock.
+    #[serde(default)]
+    pub held_by_run: String,
+    #[serde(default)]
+    pub holder: String,
+    #[serde(default)]
+    pub host: String,
+    #[serde(default)]
+    pub pid: i64,
+    #[serde(default)]
+    pub since: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

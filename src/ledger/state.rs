@@ -168,7 +168,7 @@ impl RunState {
                 via: e.via,
                 at: at.clone(),
             }),
-            Entry::RollbackStarted(_) => {}
+            Entry::RollbackStarted(_) | Entry::LockReleased(_) => {}
             Entry::RunStopped(e) => self.status = e.status,
             Entry::RunCompleted(e) => {
                 self.status = e.status;

@@ -26,7 +26,12 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 /// cutover's own bookkeeping tables, left out of every schema unless asked for.
-pub const BOOKKEEPING_TABLES: &[&str] = &["cutover_marks", "refinery_schema_history"];
+pub const BOOKKEEPING_TABLES: &[&str] = &[
+    "cutover_marks",
+    "cutover_anchors",
+    "cutover_locks",
+    "refinery_schema_history",
+];
 
 /// Read the schema of a database.
 pub async fn introspect(db: &Db) -> Result<Schema> {

@@ -80,6 +80,9 @@ impl Step for Backup {
     fn targets(&self) -> Vec<String> {
         vec![self.target.clone()]
     }
+    fn writes(&self) -> Vec<String> {
+        vec![self.target.clone()]
+    }
     fn plan(&self, _targets: &Targets) -> Vec<String> {
         let what = match &self.tables {
             Some(t) => format!(" (for tables {})", t.join(", ")),

@@ -82,6 +82,9 @@ impl Step for CopyTables {
     fn targets(&self) -> Vec<String> {
         vec![self.from.clone(), self.into.clone()]
     }
+    fn writes(&self) -> Vec<String> {
+        vec![self.into.clone()]
+    }
     fn plan(&self, _targets: &Targets) -> Vec<String> {
         let src = match &self.source {
             Source::Table(t) => t.clone(),
@@ -171,7 +174,7 @@ impl Step for CopyTables {
         flush(&mut batch, &mut stmts);
         drop(stream);
         let source = format!("copy into {}", self.into_table);
-        match apply_once(&dst, ctx.run_id, ctx.step_id, &stmts, &source).await? {
+        match apply_once(&dst, ctx, &stmts, &source).await? {
             Applied::Now { rows, .. } => Ok(StepOutcome::ok(
                 format!(
                     "{n} row(s) read from {}, {rows} inserted into {}{}",

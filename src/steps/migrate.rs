@@ -60,6 +60,9 @@ impl Step for Migrate {
     fn targets(&self) -> Vec<String> {
         vec![self.target.clone()]
     }
+    fn writes(&self) -> Vec<String> {
+        vec![self.target.clone()]
+    }
     fn plan(&self, targets: &Targets) -> Vec<String> {
         let names: Vec<String> = self
             .load()

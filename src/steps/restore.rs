@@ -34,6 +34,9 @@ impl Step for Restore {
     fn targets(&self) -> Vec<String> {
         vec![self.target.clone()]
     }
+    fn writes(&self) -> Vec<String> {
+        vec![self.target.clone()]
+    }
     fn plan(&self, _targets: &Targets) -> Vec<String> {
         match &self.tables {
             Some(t) => vec![format!(

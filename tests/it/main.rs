@@ -22,6 +22,7 @@ mod schema_snapshot;
 mod schema_steps;
 mod schema_support;
 mod support;
+mod trust_chain;
 mod tui_e2e;
 mod tui_flow;
 mod tui_support;
