@@ -9,3 +9,7 @@ CREATE TABLE ledger_verified (
 -- The holding process's start time, so that a pid reused by another process does not
 -- keep a lock forever.
 ALTER TABLE run_locks ADD COLUMN proc_start TEXT;
+
+-- The latest run of a runbook is found by its run_started record: without this index
+-- that is a scan of the whole ledger on every command.
+CREATE INDEX ledger_records_by_kind ON ledger_records (runbook, kind, seq);

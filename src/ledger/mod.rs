@@ -10,7 +10,7 @@ mod state;
 
 pub use crate::db::bookkeeping::{Anchor, AnchorRow, LockRow};
 pub use anchors::TargetAnchors;
-pub use chain::{ChainProblem, VerifyReport};
+pub use chain::{ChainProblem, VerifyReport, record_hash};
 pub use entry::{
     ApprovalGiven, CheckpointWaiting, Decision, Entry, LockReleased, RollbackStarted, RunCompleted,
     RunResumed, RunStarted, RunStopped, Status, StepDone, StepFailed, StepRolledBack, StepStarted,
