@@ -82,8 +82,9 @@ pub async fn run(cmd: AuditCommand) -> Result<i32> {
 }
 
 /// The full report: every chain problem, then every anchor a reachable target holds
-/// that the ledger does not match; targets that could not be read are named as not
-/// checked (never as fine).
+/// that the ledger does not match, then every decision whose signature or roster
+/// standing fails; targets that could not be read are named as not checked (never as
+/// fine).
 async fn verify(t: &Target) -> Result<i32> {
     let over = common::ledger_override(&t.ledger);
     let Some(path) = &t.runbook else {
@@ -114,12 +115,22 @@ async fn verify(t: &Target) -> Result<i32> {
             .ledger
             .anchor_problems(&engine.runbook.name, &held)
             .await?;
-        Ok::<_, Error>((report, held, unchecked, anchor_problems))
+        let signatures = signature_problems(&engine.ledger, &engine.runbook).await?;
+        Ok::<_, Error>((report, held, unchecked, anchor_problems, signatures))
     }
     .await;
     let url = engine.ledger.redacted_url().to_string();
     engine.close().await;
-    let (report, held, unchecked, anchor_problems) = result?;
+    let (report, held, unchecked, anchor_problems, signatures) = result?;
+    if !signatures.is_empty() {
+        say!(
+            "ledger {url}: {} decision(s) whose signature or roster standing fails:",
+            signatures.len()
+        );
+        for s in &signatures {
+            say!("  {s}");
+        }
+    }
     print_chain(&url, &report, &anchor_problems);
     for h in &held {
         let runs: std::collections::BTreeSet<&str> =
@@ -139,13 +150,15 @@ async fn verify(t: &Target) -> Result<i32> {
     for u in &unchecked {
         say!("anchors NOT checked: {u}");
     }
-    Ok(if !report.ok || !anchor_problems.is_empty() {
-        exit::CHECK_FAILED
-    } else if !unchecked.is_empty() {
-        exit::RUNTIME
-    } else {
-        exit::OK
-    })
+    Ok(
+        if !report.ok || !anchor_problems.is_empty() || !signatures.is_empty() {
+            exit::CHECK_FAILED
+        } else if !unchecked.is_empty() {
+            exit::RUNTIME
+        } else {
+            exit::OK
+        },
+    )
 }
 
 fn print_chain(url: &str, report: &crate::ledger::VerifyReport, anchor_problems: &[String]) {
@@ -168,4 +181,32 @@ fn print_chain(url: &str, report: &crate::ledger::VerifyReport, anchor_problems:
     for p in anchor_problems {
         say!("  {p}");
     }
+}
+
+/// Every recorded decision of the runbook's runs whose signature does not verify with
+/// the roster's key (or that is unsigned where the policy requires signatures).
+async fn signature_problems(ledger: &Ledger, rb: &crate::steps::Runbook) -> Result<Vec<String>> {
+    let records = ledger.records(Some(&rb.name)).await?;
+    let mut runs: Vec<&str> = Vec::new();
+    for r in &records {
+        if !runs.contains(&r.run_id.as_str()) {
+            runs.push(&r.run_id);
+        }
+    }
+    let mut out = Vec::new();
+    for run in runs {
+        let mine: Vec<crate::ledger::Record> = records
+            .iter()
+            .filter(|r| r.run_id == run)
+            .cloned()
+            .collect();
+        let state = crate::ledger::RunState::from_records(&mine);
+        for (seq, why) in crate::engine::approval::signature_problems(rb, &state) {
+            out.push(format!(
+                "record #{seq} (run {}): {why}",
+                &run[..8.min(run.len())]
+            ));
+        }
+    }
+    Ok(out)
 }

@@ -241,6 +241,9 @@ pub async fn build_databases(dir: &Path) -> Result<()> {
         db.execute("PRAGMA journal_mode=DELETE").await?;
         db.close().await;
     }
+    // Production's users as they were before the cutover, for the check that they
+    // survive it (the run's own backups live in a directory per run).
+    std::fs::copy(dir.join("production.db"), dir.join("production-initial.db"))?;
     Ok(())
 }
 

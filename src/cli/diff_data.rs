@@ -247,22 +247,28 @@ pub async fn run(args: Args) -> Result<i32> {
     let ledger_note = if args.no_ledger {
         None
     } else {
-        let record = serde_json::json!({
-            "source": source.redacted_url(),
-            "target": target.redacted_url(),
-            "table": summary.source_table,
-            "target_table": summary.target_table,
-            "inserts": inserts,
-            "updates": updates,
-            "deletes": deletes,
-            "applied": applied,
-            "before": {
-                "only_in_source": summary.only_in_source,
-                "only_in_target": summary.only_in_target,
-                "changed": summary.changed,
+        use crate::ledger::{DataApplied, DataAppliedBefore, DataAppliedStatements, Entry};
+        let record: Entry = Entry::DataApplied(DataApplied {
+            source: source.redacted_url().to_string(),
+            target: target.redacted_url().to_string(),
+            table: summary.source_table.clone(),
+            target_table: summary.target_table.clone(),
+            inserts,
+            updates,
+            deletes,
+            applied: DataAppliedStatements {
+                statements: applied.statements,
+                batches: applied.batches,
+                rows_affected: applied.rows_affected,
+                batch_commit: applied.batch_commit,
             },
-            "equal_after": after.equal(),
-            "operator": std::env::var("USER").unwrap_or_default(),
+            before: DataAppliedBefore {
+                only_in_source: summary.only_in_source,
+                only_in_target: summary.only_in_target,
+                changed: summary.changed,
+            },
+            equal_after: after.equal(),
+            operator: std::env::var("USER").unwrap_or_default(),
         });
         Some(record_in_ledger(args.ledger.as_deref(), &record).await)
     };
@@ -306,7 +312,7 @@ fn counts(statements: &[crate::db::Statement]) -> (u64, u64, u64) {
 }
 
 /// Append a `data_applied` record to the ledger; returns where it went.
-async fn record_in_ledger(url: Option<&str>, payload: &serde_json::Value) -> Result<String> {
+async fn record_in_ledger(url: Option<&str>, entry: &crate::ledger::Entry) -> Result<String> {
     let url = match url {
         Some(u) => u.to_string(),
         None => crate::ledger::Ledger::default_url(&std::env::current_dir()?),
@@ -314,7 +320,7 @@ async fn record_in_ledger(url: Option<&str>, payload: &serde_json::Value) -> Res
     let ledger = crate::ledger::Ledger::open(&url).await?;
     let run_id = uuid::Uuid::new_v4().to_string();
     let rec = ledger
-        .append("cutover diff data", &run_id, "data_applied", None, payload)
+        .append_entry("cutover diff data", &run_id, None, entry)
         .await;
     let where_ = ledger.redacted_url().to_string();
     ledger.close().await;

@@ -17,7 +17,8 @@ pub enum Format {
 #[command(after_help = concat!(
     "Exit codes: 0 equal, 1 different, 2 bad input, 3 connection or runtime error.\n\n",
     "Hazard codes (--allow-hazards): drop-table, drop-column, narrow-type,\n",
-    "not-null-without-default, drop-fk-index, table-rewrite. Hazardous statements are\n",
+    "not-null-without-default, drop-fk-index, generated-to-plain, plain-to-generated,\n",
+    "enum-label-removed, table-rewrite. Hazardous statements are\n",
     "emitted commented out unless their codes are allowed."
 ))]
 pub struct Args {

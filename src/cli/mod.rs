@@ -14,12 +14,15 @@ macro_rules! say {
 
 pub mod approve;
 pub mod audit;
+pub mod backup;
 pub mod common;
+pub mod copy;
 pub mod demo;
 pub mod diff;
 pub mod diff_data;
 pub mod diff_schema;
 pub mod plain;
+pub mod restore;
 pub mod rollback;
 pub mod run;
 pub mod snapshot;
@@ -50,6 +53,16 @@ Start with `cutover demo` (a complete cutover on SQLite), then `cutover run --he
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Seconds to wait for a database server to accept a connection before saying it
+    /// did not answer (a refused connection is reported at once).
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECS",
+        default_value_t = 5.0,
+        env = "CUTOVER_CONNECT_TIMEOUT"
+    )]
+    pub connect_timeout: f64,
 }
 
 #[derive(Subcommand, Debug)]
@@ -69,6 +82,10 @@ pub enum Command {
     /// Verify or export the ledger's hash-chained audit trail.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Back up a database into a new directory: manifest with row counts and content hashes, SHA-256 of every file.
+    Backup(backup::Args),
+    /// Restore a database from a backup directory, verified first and proven equal after.
+    Restore(restore::Args),
     /// Check a runbook (syntax, step kinds, files, ${env:...} variables) without touching any database.
     Validate(validate::Args),
     /// Compare two databases or snapshots: `diff schema` (objects, DDL, generated migration) or `diff data` (rows of a table).
@@ -76,6 +93,8 @@ pub enum Command {
         #[command(subcommand)]
         command: diff::DiffCommand,
     },
+    /// Copy tables between databases (binary COPY between PostgreSQL databases, batched INSERTs otherwise); resumable.
+    Copy(copy::Args),
     /// Cheap first look: row counts and latest last-updated value per table on both sides.
     SyncCheck(sync_check::Args),
     /// Write the LERG area-code cutover example (SQLite) into a directory and run it.
@@ -90,6 +109,13 @@ pub enum Command {
 /// Run a parsed command; returns the process exit code.
 pub async fn dispatch(cli: Cli) -> crate::Result<i32> {
     use crate::engine::approval::Decision;
+    if !(cli.connect_timeout.is_finite() && cli.connect_timeout > 0.0) {
+        return Err(crate::Error::bad_input(format!(
+            "--connect-timeout must be a positive number of seconds, not {}",
+            cli.connect_timeout
+        )));
+    }
+    crate::db::set_connect_timeout(std::time::Duration::from_secs_f64(cli.connect_timeout));
     match cli.command {
         Command::Run(a) => run::run(a).await,
         Command::Approve(a) => approve::run(a, Decision::Approve).await,
@@ -98,8 +124,11 @@ pub async fn dispatch(cli: Cli) -> crate::Result<i32> {
         Command::Rollback(a) => rollback::run(a).await,
         Command::Unlock(a) => unlock::run(a).await,
         Command::Audit(c) => audit::run(c).await,
+        Command::Backup(a) => backup::run(a).await,
+        Command::Restore(a) => restore::run(a).await,
         Command::Validate(a) => validate::run(a).await,
         Command::Diff { command } => diff::run(command).await,
+        Command::Copy(a) => copy::run(a).await,
         Command::SyncCheck(a) => sync_check::run(a).await,
         Command::Demo(a) => demo::run(a).await,
         Command::Snapshot { command } => snapshot::run(command).await,

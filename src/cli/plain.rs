@@ -115,6 +115,11 @@ impl PlainRenderer {
                     self.last_progress = Some(Instant::now());
                 }
             }
+            // The engine's own notices (rollback on failure, resuming an attempt, an
+            // abandoned run) are printed; a step's log lines go to the log file only.
+            EngineEvent::StepLog { step, message } if step.is_empty() => {
+                let _ = writeln!(out, "{}", crate::redact::scrub(message));
+            }
             EngineEvent::StepLog { .. } => {}
             EngineEvent::StepFinished {
                 step,
@@ -148,6 +153,13 @@ impl PlainRenderer {
                 if !need.hazards.is_empty() {
                     let _ = writeln!(out, "     hazards: {}", need.hazards.join(", "));
                 }
+                if !need.files.is_empty() {
+                    let files: Vec<&str> = need.files.iter().map(|(p, _)| p.as_str()).collect();
+                    let _ = writeln!(out, "     covers the files: {}", files.join(", "));
+                }
+                for why in &need.stale {
+                    let _ = writeln!(out, "     stale: {why}");
+                }
             }
             EngineEvent::ApprovalRecorded {
                 checkpoint,
@@ -160,7 +172,13 @@ impl PlainRenderer {
                     .as_ref()
                     .map(|c| format!(": \"{c}\""))
                     .unwrap_or_default();
-                let _ = writeln!(out, "     {approver} ({role}) {decision}d {checkpoint}{c}");
+                let verb = match decision.as_str() {
+                    "approve" => "approved",
+                    "reject" => "rejected",
+                    "withdraw" => "withdrew the rejection of",
+                    other => other,
+                };
+                let _ = writeln!(out, "     {approver} ({role}) {verb} {checkpoint}{c}");
             }
             EngineEvent::RunFinished { .. } => {}
         }

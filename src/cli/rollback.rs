@@ -10,7 +10,8 @@ use std::path::PathBuf;
 pub struct Args {
     /// The runbook file (TOML).
     pub runbook: PathBuf,
-    /// The rollback phase to run (required when the runbook has more than one).
+    /// The rollback phase to run (default: an unfinished rollback of the run, else the
+    /// policy's `on_failure`, else the only one).
     #[arg(long)]
     pub phase: Option<String>,
     /// Do not ask for confirmation (required when stdin is not a terminal).
@@ -18,6 +19,13 @@ pub struct Args {
     pub yes: bool,
     #[arg(long)]
     pub operator: Option<String>,
+    /// At the rollback's approval gate (policy `rollback_requires_approval`), wait for
+    /// the approvals instead of exiting 4.
+    #[arg(long)]
+    pub wait: bool,
+    /// With --wait: give up after this many seconds (exit 4).
+    #[arg(long, value_name = "SECONDS")]
+    pub wait_timeout: Option<u64>,
     #[command(flatten)]
     pub ledger: LedgerArgs,
 }
@@ -33,7 +41,9 @@ pub async fn run(args: Args) -> Result<i32> {
         say!(
             "Roll back runbook \"{}\" ({}): type the runbook name to confirm:",
             rb.name,
-            args.phase.as_deref().unwrap_or("all rollback phases")
+            args.phase
+                .as_deref()
+                .unwrap_or("the runbook's default rollback phase")
         );
         let mut line = String::new();
         std::io::stdin().read_line(&mut line)?;
@@ -44,6 +54,8 @@ pub async fn run(args: Args) -> Result<i32> {
     }
     let opts = RunOptions {
         operator: common::operator(args.operator),
+        wait: args.wait,
+        wait_timeout: args.wait_timeout.map(std::time::Duration::from_secs),
         runbook_arg: args.runbook.display().to_string(),
         ..Default::default()
     };

@@ -35,9 +35,13 @@ pub struct Args {
     /// Who is running this (default $CUTOVER_OPERATOR or $USER). The operator cannot approve its own run.
     #[arg(long)]
     pub operator: Option<String>,
-    /// Start a new run even though the last one completed.
+    /// Start a new run instead of resuming the last one. If the last run is unfinished,
+    /// --abandon REASON is required (recorded in its ledger); its backups are kept.
     #[arg(long)]
     pub new: bool,
+    /// With --new: give up the unfinished last run, for this reason (recorded in the ledger).
+    #[arg(long, value_name = "REASON", requires = "new")]
+    pub abandon: Option<String>,
     #[command(flatten)]
     pub ledger: LedgerArgs,
 }
@@ -65,6 +69,7 @@ pub async fn run(args: Args) -> Result<i32> {
             .map(parse_approve_as)
             .transpose()?,
         new_run: args.new,
+        abandon: args.abandon.clone(),
         runbook_arg: args.runbook.display().to_string(),
     };
     let ledger = common::ledger_override(&args.ledger);
@@ -151,10 +156,20 @@ pub fn report_outcome(outcome: &RunOutcome, opts: &RunOptions, ledger_url: &str)
                 "approve from any terminal with:\n  {}{ledger_flag}",
                 need.approve_command
             );
-            say!(
-                "then continue with:\n  cutover run {} --headless{ledger_flag}",
-                opts.runbook_arg
-            );
+            if need
+                .checkpoint
+                .starts_with(crate::engine::rollback_gate::PREFIX)
+            {
+                say!(
+                    "then continue the rollback with:\n  cutover rollback {} --yes{ledger_flag}",
+                    opts.runbook_arg
+                );
+            } else {
+                say!(
+                    "then continue with:\n  cutover run {} --headless{ledger_flag}",
+                    opts.runbook_arg
+                );
+            }
         }
         RunOutcome::CheckFailed { step, message, .. } => {
             eprintln!(
@@ -167,13 +182,19 @@ pub fn report_outcome(outcome: &RunOutcome, opts: &RunOptions, ledger_url: &str)
             by,
             comment,
             ..
-        } => eprintln!(
-            "run stopped: checkpoint \"{checkpoint}\" was rejected by {by}{}",
-            comment
-                .as_ref()
-                .map(|c| format!(": \"{c}\""))
-                .unwrap_or_default()
-        ),
+        } => {
+            eprintln!(
+                "run stopped: checkpoint \"{checkpoint}\" was rejected by {by}{}",
+                comment
+                    .as_ref()
+                    .map(|c| format!(": \"{c}\""))
+                    .unwrap_or_default()
+            );
+            eprintln!(
+                "the rejection stands until {by} withdraws it:\n  cutover approve {arg} --checkpoint {checkpoint} --as {by} --role ROLE --withdraw-rejection\nor the evidence changes (fix what was rejected and run again), or you start a new run, leaving this one behind:\n  cutover run {arg} --new --abandon \"REASON\"",
+                arg = opts.runbook_arg
+            );
+        }
         RunOutcome::Failed { step, error, .. } => {
             eprintln!(
                 "run stopped: step \"{step}\" failed:\n  {}",

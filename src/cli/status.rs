@@ -82,15 +82,32 @@ fn print_text(st: &RunStatus) {
                     .as_ref()
                     .map(|c| format!(" \"{c}\""))
                     .unwrap_or_default(),
-                if a.stale {
-                    " [STALE: runbook or evidence changed since]"
-                } else {
-                    ""
+                match (&a.stale_because, a.stale) {
+                    (Some(why), _) => format!(" [STALE: {why}]"),
+                    (None, true) => " [STALE: runbook or evidence changed since]".to_string(),
+                    _ => String::new(),
                 }
             );
         }
     }
     if let Some(w) = &st.waiting_for {
+        if let Some(r) = &w.rejection {
+            println!(
+                "rejected: checkpoint {} by {} ({}){}; the rejection stands, so approving does not let the run go on",
+                w.checkpoint,
+                r.by,
+                r.role,
+                r.comment
+                    .as_ref()
+                    .map(|c| format!(": \"{c}\""))
+                    .unwrap_or_default()
+            );
+            println!("to go on:");
+            for m in &r.remedies {
+                println!("  {m}");
+            }
+            return;
+        }
         println!(
             "waiting for: checkpoint {} — {} of {} approval(s) from {}",
             w.checkpoint,
@@ -102,6 +119,20 @@ fn print_text(st: &RunStatus) {
                 w.roles.join(" or ")
             }
         );
+        for why in &w.stale {
+            println!("  stale: {why}");
+        }
+        if !w.files.is_empty() {
+            println!(
+                "  an approval covers the runbook, the evidence above and {} file(s) the next steps read: {}",
+                w.files.len(),
+                w.files
+                    .iter()
+                    .map(|(p, _)| p.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
         println!("  {}", w.approve_command);
     }
 }

@@ -196,7 +196,7 @@ pub fn script(header: &str, statements: &[Statement]) -> String {
 }
 
 /// What applying did.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Applied {
     pub statements: u64,
     pub batches: u64,

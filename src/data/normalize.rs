@@ -63,7 +63,7 @@ pub fn common_class(a: Class, a_sqlite: bool, b: Class, b_sqlite: bool) -> Optio
 }
 
 /// How one compared column is normalized.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct ColumnPlan {
     /// Column name on the source.
     pub name: String,

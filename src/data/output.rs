@@ -259,7 +259,7 @@ impl Printer {
             .from_writer(Vec::new());
         if !self.csv_header {
             w.write_record(["kind", "key", "column", "source", "target"])
-                .map_err(|e| Error::runtime(e.to_string()))?;
+                .map_err(|e| Error::runtime(e.to_string()).with_source(e))?;
             self.csv_header = true;
         }
         let j = difference_json(plan, d);
@@ -284,13 +284,15 @@ impl Printer {
                         &source[*i].to_string(),
                         &target[*i].to_string(),
                     ])
-                    .map_err(|e| Error::runtime(e.to_string()))?;
+                    .map_err(|e| Error::runtime(e.to_string()).with_source(e))?;
                 }
                 Ok(())
             }
         }
-        .map_err(|e| Error::runtime(e.to_string()))?;
-        let bytes = w.into_inner().map_err(|e| Error::runtime(e.to_string()))?;
+        .map_err(|e| Error::runtime(e.to_string()).with_source(e))?;
+        let bytes = w
+            .into_inner()
+            .map_err(|e| Error::runtime(e.to_string()).with_source(e))?;
         self.out.write_all(&bytes).map_err(Self::io)
     }
 }

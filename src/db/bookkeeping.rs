@@ -11,6 +11,15 @@ use serde::{Deserialize, Serialize};
 pub const ANCHORS_TABLE: &str = "cutover_anchors";
 pub const LOCKS_TABLE: &str = "cutover_locks";
 
+/// Whether `name` (`table` or `schema.table`) is the anchors or the locks table: a
+/// backup neither hashes nor proves them (they hold the run's own lock and the
+/// ledger's head, not the application's data), and a restore never counts them as
+/// tables the backup lacks.
+pub fn is_trust_table(name: &str) -> bool {
+    let bare = name.rsplit_once('.').map_or(name, |(_, t)| t);
+    bare == ANCHORS_TABLE || bare == LOCKS_TABLE
+}
+
 /// The ledger's head at one moment of one run: what a target (or a backup manifest)
 /// keeps so that the ledger cannot later be cut back or swapped unnoticed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 /// How a column is compared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Class {
     Int,
@@ -19,6 +19,7 @@ pub enum Class {
     Uuid,
     Json,
     /// SQLite columns without a usable declared type: take the other side's class.
+    #[default]
     Any,
 }
 

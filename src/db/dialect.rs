@@ -57,6 +57,24 @@ pub trait SqlDialect: Send + Sync {
         true
     }
 
+    /// Whether running `sql` inside a transaction commits it implicitly (MySQL's DDL
+    /// does: it commits the DML before it, and itself cannot be rolled back).
+    fn commits_implicitly(&self, _sql: &str) -> bool {
+        false
+    }
+
+    /// Does a generated migration script wrap itself in BEGIN/COMMIT, so that a
+    /// failure midway leaves the target unchanged?
+    fn plans_in_transaction(&self) -> bool {
+        false
+    }
+
+    /// Does the engine's command-line client need `DELIMITER` around a statement with
+    /// `;` inside (a routine or trigger body)?
+    fn client_delimiter(&self) -> bool {
+        false
+    }
+
     // ---- the data diff: hashing where the data is ----
 
     /// Can this engine compute row hashes in SQL? (SQLite cannot: cutover hashes its
@@ -404,6 +422,30 @@ pub trait SqlDialect: Send + Sync {
     /// How the data diff compares a column of this engine, from its model column.
     fn column_class(&self, engine_type: &str, normalized: &str) -> ColumnClass {
         ColumnClass::of_normalized(normalized, engine_type, self.default_time_precision())
+    }
+
+    // ---- backup and restore ----
+
+    /// This engine's backup and restore (`src/db/<engine>/backup.rs`).
+    fn backup(&self) -> &'static dyn super::backup::BackupEngine;
+
+    // ---- bulk copy ----
+
+    /// A statement that makes the sequence feeding `column` of `table` (quoted,
+    /// possibly qualified) hand out `next` on its next use; None where the engine
+    /// follows inserted keys by itself (SQLite rowid and AUTOINCREMENT).
+    fn sequence_reset(&self, _table: &str, _column: &str, _next: i64) -> Option<String> {
+        None
+    }
+
+    /// A text value as a literal that stores exactly its bytes, or None when a text
+    /// column of this engine cannot hold them (PostgreSQL text holds no NUL byte).
+    fn exact_text_literal(&self, s: &str) -> Option<String> {
+        if s.contains('\0') {
+            None
+        } else {
+            Some(self.quote_literal(s))
+        }
     }
 
     // ---- connecting and plain values ----

@@ -135,6 +135,10 @@ macro_rules! impl_database {
             async fn close(&self) {
                 self.pool.close().await;
             }
+
+            fn as_any(&self) -> &dyn std::any::Any {
+                self
+            }
         }
 
         /// Build the stream lazily so the query owns its SQL and parameters.

@@ -3,6 +3,7 @@
 //! sqlx's `Any` driver cannot read NUMERIC or TIMESTAMP, so each engine has its own
 //! implementation that decodes every column into the engine-neutral [`Value`].
 
+pub mod backup;
 pub mod bookkeeping;
 pub(crate) mod catalog;
 mod class;
@@ -153,6 +154,42 @@ pub trait Database: Send + Sync {
 
     /// Close the pool (e.g. before a SQLite file is replaced by a restore).
     async fn close(&self);
+
+    /// The concrete database, for the bulk paths that need both ends' drivers
+    /// (PostgreSQL binary COPY from one pool into another).
+    fn as_any(&self) -> &dyn std::any::Any;
+}
+
+/// What a bulk transfer moved: rows and bytes on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Moved {
+    pub rows: u64,
+    pub bytes: u64,
+}
+
+/// Copy the rows of `select` (a SELECT in the source's SQL) from `src` into
+/// `columns` (unquoted names) of `table` (possibly `schema.table`) on `dst` through the
+/// engines' native binary stream, then run the statements `after` makes from what was
+/// moved in the same destination transaction (commits only if all of it succeeds). `None` when the pair of engines
+/// has no such path (only PostgreSQL to PostgreSQL does), so the caller decodes rows.
+/// Memory stays bounded by the driver's buffers whatever the row count.
+pub async fn binary_copy(
+    src: &Db,
+    dst: &Db,
+    select: &str,
+    table: &str,
+    columns: &[String],
+    after: &(dyn Fn(Moved) -> Vec<Statement> + Sync),
+) -> Result<Option<Moved>> {
+    match (
+        src.as_any().downcast_ref::<postgres::PgDb>(),
+        dst.as_any().downcast_ref::<postgres::PgDb>(),
+    ) {
+        (Some(s), Some(d)) => postgres::bulk::binary_copy(s, d, select, table, columns, after)
+            .await
+            .map(Some),
+        _ => Ok(None),
+    }
 }
 
 pub type Db = Arc<dyn Database>;
@@ -187,7 +224,7 @@ pub async fn connect_with(url: &str, opts: ConnectOptions) -> Result<Db> {
 
 /// Turn an sqlx error into a user-facing, redacted error naming the database.
 pub(crate) fn sqlx_error(redacted_url: &str, e: sqlx::Error) -> Error {
-    match &e {
+    let err = match &e {
         sqlx::Error::Database(d) => Error::runtime(format!("{}: {}", redacted_url, d.message())),
         sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
@@ -198,12 +235,68 @@ pub(crate) fn sqlx_error(redacted_url: &str, e: sqlx::Error) -> Error {
             Error::bad_input(format!("bad database URL {redacted_url}: {e}"))
         }
         _ => Error::runtime(format!("{redacted_url}: {e}")),
+    };
+    err.with_source(e)
+}
+
+static CONNECT_TIMEOUT_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(5000);
+
+/// How long opening a connection to a server may take before it is reported as
+/// unanswered (`--connect-timeout`, default 5 s). Process-wide: set once at start.
+pub fn set_connect_timeout(t: std::time::Duration) {
+    CONNECT_TIMEOUT_MS.store(
+        t.as_millis().clamp(1, u64::MAX as u128) as u64,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+}
+
+pub fn connect_timeout() -> std::time::Duration {
+    std::time::Duration::from_millis(CONNECT_TIMEOUT_MS.load(std::sync::atomic::Ordering::Relaxed))
+}
+
+/// Open one connection directly, within the connect timeout, before a pool is built:
+/// a pool retries a refused connection until its acquire timeout and then reports
+/// only "pool timed out"; this names the cause at once.
+pub(crate) async fn probe<C: sqlx::Connection>(
+    redacted_url: &str,
+    connecting: impl std::future::Future<Output = std::result::Result<C, sqlx::Error>>,
+) -> Result<()> {
+    let t = connect_timeout();
+    match tokio::time::timeout(t, connecting).await {
+        Ok(Ok(conn)) => {
+            let _ = conn.close().await;
+            Ok(())
+        }
+        Ok(Err(e)) => Err(connect_error(redacted_url, e)),
+        Err(_) => Err(Error::runtime(format!(
+            "cannot connect to {redacted_url}: no answer within {} s",
+            t.as_secs_f64()
+        ))
+        .with_hint("check the URL's host and port and that no firewall drops the connection; a slow network may need a longer --connect-timeout SECS")),
     }
 }
 
-/// Connect error: classify authentication failures and unreachable servers.
+/// Connect error: classify authentication failures, missing databases and unreachable
+/// servers, in the server's own words (its message, without the "at line N" of the
+/// server's source file that some drivers append).
 pub(crate) fn connect_error(redacted_url: &str, e: sqlx::Error) -> Error {
-    let msg = e.to_string();
+    if let sqlx::Error::Io(io) = &e {
+        use std::io::ErrorKind as K;
+        let what = match io.kind() {
+            K::ConnectionRefused => {
+                "connection refused (nothing listens at that host and port)".to_string()
+            }
+            K::TimedOut => "connection timed out".to_string(),
+            K::NotFound => format!("{io}"),
+            _ => format!("{io}"),
+        };
+        return Error::runtime(format!("cannot connect to {redacted_url}: {what}"))
+            .with_hint("check that the server is running and the URL's host and port are right");
+    }
+    let msg = match &e {
+        sqlx::Error::Database(d) => d.message().to_string(),
+        _ => e.to_string(),
+    };
     let lower = msg.to_lowercase();
     if lower.contains("password")
         || lower.contains("access denied")
@@ -215,11 +308,51 @@ pub(crate) fn connect_error(redacted_url: &str, e: sqlx::Error) -> Error {
         .with_hint(
             "check the user name and password (they come from the URL or its ${env:...} variable)",
         )
+    } else if (lower.starts_with("database ") && lower.contains("does not exist"))
+        || lower.starts_with("unknown database")
+    {
+        Error::bad_input(format!(
+            "cannot connect to {redacted_url}: the database does not exist on that server ({msg})"
+        ))
+        .with_hint("create the database first, or correct the database name in the URL")
     } else if let sqlx::Error::Configuration(_) = e {
         Error::bad_input(format!("bad database URL {redacted_url}: {msg}"))
     } else {
         Error::runtime(format!("cannot connect to {redacted_url}: {msg}")).with_hint(
             "check that the server is running and the URL's host, port and database are right",
         )
+    }
+    .with_source(e)
+}
+
+#[cfg(test)]
+mod error_source_tests {
+    use std::error::Error as _;
+
+    #[test]
+    fn database_errors_keep_sqlx_as_their_source_with_the_message_unchanged() {
+        let e = super::sqlx_error("postgres://u:***@h/db", sqlx::Error::PoolTimedOut);
+        assert!(
+            e.message
+                .starts_with("cannot reach postgres://u:***@h/db: ")
+        );
+        let src = e.source().expect("sqlx error kept as the source");
+        assert!(matches!(
+            src.downcast_ref::<sqlx::Error>(),
+            Some(sqlx::Error::PoolTimedOut)
+        ));
+        let e = super::connect_error(
+            "sqlite://x.db",
+            sqlx::Error::Configuration("no such option".into()),
+        );
+        assert_eq!(
+            e.message,
+            "bad database URL sqlite://x.db: error with configuration: no such option"
+        );
+        assert!(
+            e.source()
+                .and_then(|s| s.downcast_ref::<sqlx::Error>())
+                .is_some()
+        );
     }
 }

@@ -6,6 +6,7 @@
 
 use crate::db::Dialect;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// A whole database schema, normalized.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,6 +27,60 @@ pub struct Schema {
     pub functions: Vec<Function>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub triggers: Vec<Trigger>,
+    /// Engine-specific objects kept as their catalog definition (extensions,
+    /// collations, domains, policies, grants, comments, partitions, routines, ...):
+    /// compared by kind, name and definition between two databases of one engine.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub objects: Vec<CatalogObject>,
+    /// Object kinds the model does not cover, with how many the database has: a
+    /// comparison never calls two schemas equal while either has some.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unmodelled: BTreeMap<String, u64>,
+}
+
+/// An engine-specific object, as its catalog defines it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CatalogObject {
+    /// What it is, singular: `extension`, `collation`, `domain`, `policy`, `grant`, ...
+    pub kind: String,
+    /// The table (qualified) it belongs to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<String>,
+    pub name: String,
+    /// What is compared: the engine's own text, normalized.
+    pub definition: String,
+    /// The engine's statements that create it (empty: cutover cannot create it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub create: Vec<String>,
+    /// The statements that remove it (empty: cannot remove it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drop: Vec<String>,
+    /// Created before tables (types, extensions, collations) rather than after.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub early: bool,
+}
+
+impl CatalogObject {
+    pub fn new(
+        kind: &str,
+        table: Option<String>,
+        name: impl Into<String>,
+        definition: impl Into<String>,
+    ) -> Self {
+        CatalogObject {
+            kind: kind.to_string(),
+            table,
+            name: name.into(),
+            definition: definition.into(),
+            create: Vec::new(),
+            drop: Vec::new(),
+            early: false,
+        }
+    }
+    /// `kind table.name`, unique within a schema.
+    pub fn key(&self) -> (String, Option<String>, String) {
+        (self.kind.clone(), self.table.clone(), self.name.clone())
+    }
 }
 
 /// `schema.name`, or just `name` in the default schema (PostgreSQL `public`, the
@@ -285,6 +340,8 @@ impl Schema {
             enums: Vec::new(),
             functions: Vec::new(),
             triggers: Vec::new(),
+            objects: Vec::new(),
+            unmodelled: BTreeMap::new(),
         }
     }
 
@@ -314,5 +371,8 @@ impl Schema {
         });
         self.triggers
             .sort_by(|a, b| (&a.schema, &a.table, &a.name).cmp(&(&b.schema, &b.table, &b.name)));
+        self.objects.sort_by_key(|o| o.key());
+        self.objects.dedup_by(|a, b| a.key() == b.key());
+        self.unmodelled.retain(|_, n| *n > 0);
     }
 }

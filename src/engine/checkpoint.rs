@@ -37,7 +37,7 @@ impl Engine {
                     checkpoint: a.checkpoint.clone(),
                     approver: a.approver.clone(),
                     role: a.role.clone(),
-                    decision: a.decision.to_string(),
+                    decision: a.decision,
                     comment: a.comment.clone(),
                 });
             }
@@ -48,6 +48,7 @@ impl Engine {
                     let approvals = state
                         .current_decisions(&def.id, &need.evidence_hash)
                         .into_iter()
+                        .filter(|a| need.approved_by.iter().any(|(n, _)| n == &a.approver))
                         .map(|a| CheckpointDecision {
                             approver: a.approver.clone(),
                             role: a.role.clone(),
@@ -61,6 +62,7 @@ impl Engine {
                         evidence_hash: need.evidence_hash.clone(),
                         approvals,
                         hazards: need.hazards.clone(),
+                        files: need.files.clone(),
                     };
                     let evidence_hash =
                         sha256_hex(serde_json::to_string(&evidence).expect("json").as_bytes());
@@ -145,6 +147,7 @@ impl Engine {
                     comment: Some("approved with --approve-as"),
                     via: "command-line flag",
                     runbook_arg: &opts.runbook_arg,
+                    sign_with: None,
                 };
                 approval::record_decision(&self.ledger, rb, &req).await?;
                 continue;
@@ -156,7 +159,7 @@ impl Engine {
             if !opts.wait || timed_out {
                 return Ok(Flow::Stop(RunOutcome::AwaitingApproval {
                     run_id: run_id.into(),
-                    need,
+                    need: Box::new(need),
                 }));
             }
             tokio::time::sleep(Duration::from_millis(300)).await;

@@ -4,6 +4,7 @@
 pub mod approval;
 mod checkpoint;
 mod rollback;
+pub mod rollback_gate;
 mod run;
 pub mod status;
 mod trust;

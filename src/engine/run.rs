@@ -3,8 +3,8 @@
 use crate::db::Targets;
 use crate::error::{Error, ErrorKind, Result, exit};
 use crate::ledger::{
-    Entry, Ledger, RunCompleted, RunResumed, RunStarted, RunState, RunStopped, Status, StepDone,
-    StepFailed, StepStarted,
+    Entry, Ledger, RunAbandoned, RunCompleted, RunResumed, RunStarted, RunState, RunStopped,
+    Status, StepDone, StepFailed, StepStarted,
 };
 use crate::runbook::sha256_hex;
 use crate::steps::{Phase, PriorStep, Runbook, StepContext, StepDef};
@@ -25,6 +25,9 @@ pub struct RunOptions {
     pub approve_as: Option<(String, String)>,
     /// Start a new run even if the last one completed.
     pub new_run: bool,
+    /// With `new_run`: the reason for giving up the last run when it is unfinished
+    /// (recorded in its ledger); without it, `new_run` refuses to leave it behind.
+    pub abandon: Option<String>,
     /// How the runbook was named on the command line, for the commands we print.
     pub runbook_arg: String,
 }
@@ -39,7 +42,7 @@ pub enum RunOutcome {
     },
     AwaitingApproval {
         run_id: String,
-        need: crate::vocab::ApprovalNeed,
+        need: Box<crate::vocab::ApprovalNeed>,
     },
     CheckFailed {
         run_id: String,
@@ -174,11 +177,42 @@ impl Engine {
             .map(|_| ())
     }
 
-    /// Run (or resume) the runbook's phases.
+    /// Run (or resume) the runbook's phases. A run whose rollback was interrupted (or
+    /// waits for its approval) continues that rollback instead.
     pub async fn run(&self, opts: &RunOptions) -> Result<RunOutcome> {
         let rb = self.runbook.clone();
+        if opts.approve_as.is_some() && !rb.policy.allow_command_line_approvals {
+            let msg = super::approval::command_line_refusal(rb.policy.require_signatures);
+            return Err(Error::bad_input(msg));
+        }
         self.verify_ledger().await?;
         let latest = self.ledger.latest_run(&rb.name).await?;
+        if let Some(s) = &latest
+            && !s.finished
+            && !opts.new_run
+            && let Some(a) = s.rollback.as_ref().filter(|a| !a.finished)
+            && let Some(phase) = a
+                .phases
+                .first()
+                .and_then(|id| rb.rollback.iter().find(|p| &p.id == id))
+        {
+            self.events.emit(EngineEvent::StepLog {
+                step: String::new(),
+                message: format!(
+                    "run {} was rolling back ({}); continuing the rollback",
+                    short(&s.run_id),
+                    phase.id
+                ),
+            });
+            let trigger = a.trigger.clone().unwrap_or_else(|| "on demand".into());
+            return self.rollback_run(&s.run_id, phase, &trigger, opts).await;
+        }
+        let new_id = uuid::Uuid::new_v4().simple().to_string();
+        if opts.new_run
+            && let Some(s) = latest.as_ref().filter(|s| !s.finished)
+        {
+            self.abandon(s, &new_id, opts).await?;
+        }
         let (run_id, resumed) = match latest {
             Some(s) if !s.finished && !opts.new_run => (s.run_id.clone(), true),
             Some(s) if s.finished && s.status == Status::Completed && !opts.new_run => {
@@ -189,7 +223,7 @@ impl Engine {
                 });
                 return Ok(RunOutcome::AlreadyComplete { run_id: s.run_id });
             }
-            _ => (uuid::Uuid::new_v4().simple().to_string(), false),
+            _ => (new_id, false),
         };
         let locks = self.take_locks(&run_id, &opts.operator).await?;
         if let Err(e) = self.check_anchors().await {
@@ -199,17 +233,70 @@ impl Engine {
         let result = self.run_locked(&run_id, resumed, opts).await;
         self.release_locks(locks).await;
         let outcome = result?;
-        if let RunOutcome::CheckFailed { .. } | RunOutcome::Failed { .. } = outcome
-            && rb.policy.rollback_on_failure
-            && !rb.rollback.is_empty()
-        {
-            self.events.emit(EngineEvent::StepLog {
-                step: String::new(),
-                message: "policy rollback_on_failure: running the rollback phases".into(),
-            });
-            let _ = self.rollback(None, opts).await?;
+        let failed_step = match &outcome {
+            RunOutcome::CheckFailed { step, .. } | RunOutcome::Failed { step, .. } => step,
+            _ => return Ok(outcome),
+        };
+        let Some(phase) = rb
+            .find_step(failed_step)
+            .and_then(|(p, _)| super::rollback::on_failure_phase(&rb, &p.id))
+        else {
+            return Ok(outcome);
+        };
+        self.events.emit(EngineEvent::StepLog {
+            step: String::new(),
+            message: format!(
+                "step \"{failed_step}\" failed: running rollback phase \"{}\" (on_failure)",
+                phase.id
+            ),
+        });
+        let trigger = format!("on failure of step {failed_step}");
+        match self.rollback_run(&run_id, phase, &trigger, opts).await? {
+            // Rolled back: the run still failed, and says so with its own exit code.
+            RunOutcome::RolledBack { .. } => Ok(outcome),
+            // Waiting for the rollback's approval, or the rollback itself failed.
+            other => Ok(other),
         }
-        Ok(outcome)
+    }
+
+    /// Give up the unfinished run `s` so that a new one can start: only with a reason,
+    /// which is recorded in its ledger. Its backups stay where they are (a run's
+    /// backups live in a directory of their own).
+    async fn abandon(&self, s: &RunState, new_id: &str, opts: &RunOptions) -> Result<()> {
+        let Some(reason) = opts
+            .abandon
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+        else {
+            return Err(Error::bad_input(format!(
+                "run {} of runbook \"{}\" is unfinished ({}); starting a new run would leave it behind with its backups and its way back",
+                short(&s.run_id),
+                self.runbook.name,
+                s.status
+            ))
+            .with_hint(format!(
+                "resume it with `cutover run {}`, roll it back with `cutover rollback {} --yes`, or give it up with `--new --abandon \"REASON\"` (recorded in the ledger)",
+                opts.runbook_arg, opts.runbook_arg
+            )));
+        };
+        let abandoned = RunAbandoned {
+            operator: opts.operator.clone(),
+            reason: reason.to_string(),
+            next_run: new_id.to_string(),
+        };
+        self.record::<Value>(&s.run_id, None, Entry::RunAbandoned(abandoned))
+            .await?;
+        self.events.emit(EngineEvent::StepLog {
+            step: String::new(),
+            message: format!(
+                "run {} ({}) abandoned by {}: {reason}",
+                short(&s.run_id),
+                s.status,
+                opts.operator
+            ),
+        });
+        Ok(())
     }
 
     async fn run_locked(
@@ -379,6 +466,19 @@ impl Engine {
         def: &StepDef,
         state: &RunState,
     ) -> Result<Flow> {
+        self.step_as(run_id, run_id, phase, def, state).await
+    }
+
+    /// Run a step recorded under `run_id` whose effects are marked as those of
+    /// `steps_run_id` (the run itself, or one rollback attempt of it).
+    pub(super) async fn step_as(
+        &self,
+        run_id: &str,
+        steps_run_id: &str,
+        phase: &Phase,
+        def: &StepDef,
+        state: &RunState,
+    ) -> Result<Flow> {
         let kind = def.step.kind();
         let started = StepStarted {
             kind: kind.into(),
@@ -400,7 +500,7 @@ impl Engine {
             .await?;
         let prior = self.prior(state);
         let ctx = StepContext {
-            run_id,
+            run_id: steps_run_id,
             phase: &phase.id,
             step_id: &def.id,
             dir: &self.runbook.dir,
@@ -411,7 +511,12 @@ impl Engine {
         };
         let started = Instant::now();
         crate::crash::point(&format!("before:{}", def.id));
-        let result = def.step.run(&ctx).await;
+        // A file the step reads that changed since the checkpoint before it was approved.
+        let changed = super::approval::changed_since_approval(&self.runbook, state, &def.id);
+        let result = match changed {
+            Some(why) => Err(Error::bad_input(why).with_hint("the approval does not cover this content: restore the file, or start a new run (--new) to have the new content approved")),
+            None => def.step.run(&ctx).await,
+        };
         crate::crash::point(&format!("after:{}", def.id));
         let elapsed_ms = started.elapsed().as_millis() as u64;
         match result {
@@ -500,6 +605,10 @@ impl Engine {
         self.targets.close_all().await;
         self.ledger.close().await;
     }
+}
+
+fn short(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
 }
 
 impl Engine {

@@ -31,13 +31,22 @@ pub struct ApprovalStatus {
     pub checkpoint: String,
     pub approver: String,
     pub role: String,
-    pub decision: String,
+    pub decision: crate::vocab::Decision,
     pub comment: Option<String>,
     pub evidence_hash: String,
     pub via: String,
     pub at: String,
     /// True when the runbook or the evidence changed after this decision: it no longer counts.
     pub stale: bool,
+    /// What changed, when stale (e.g. "lerg/migrations/V2__profiles_billing.sql changed since it was given").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stale_because: Option<String>,
+    /// The SSH signature (armored SSHSIG), when the decision was signed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+    /// Whose rejections a withdrawal withdrew.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub withdraws: Vec<String>,
 }
 
 /// Where the latest run of a runbook stands: "not started", or its recorded status
@@ -130,6 +139,8 @@ impl RunStatus {
                 }
             })
             .collect();
+        // The files each checkpoint binds to now, read once per checkpoint.
+        let mut bound: std::collections::BTreeMap<&str, Vec<(String, String)>> = Default::default();
         let approvals = st
             .approvals
             .iter()
@@ -147,21 +158,36 @@ impl RunStatus {
                 } else {
                     approval::checkpoint_evidence_hash(runbook, st, &a.checkpoint)
                 };
+                let stale = a.evidence_hash != current;
+                let stale_because = stale.then(|| {
+                    let files = bound
+                        .entry(a.checkpoint.as_str())
+                        .or_insert_with(|| approval::bound_files(runbook, &a.checkpoint));
+                    approval::why_stale(runbook, a, files)
+                });
                 ApprovalStatus {
                     checkpoint: a.checkpoint.clone(),
                     approver: a.approver.clone(),
                     role: a.role.clone(),
-                    decision: a.decision.to_string(),
+                    decision: a.decision,
                     comment: a.comment.clone(),
                     evidence_hash: a.evidence_hash.clone(),
                     via: a.via.clone(),
                     at: a.at.clone(),
-                    stale: a.evidence_hash != current,
+                    stale,
+                    stale_because,
+                    signature: a.signature.clone(),
+                    withdraws: a.withdraws.clone(),
                 }
             })
             .collect();
         let waiting_for = match (&st.waiting_at, st.status) {
-            (Some((cp, _)), Status::AwaitingApproval) => {
+            (Some((cp, _)), Status::AwaitingApproval)
+                if cp.starts_with(super::rollback_gate::PREFIX) =>
+            {
+                super::rollback_gate::need(runbook, st, runbook_arg)
+            }
+            (Some((cp, _)), Status::AwaitingApproval | Status::Rejected) => {
                 approval::need(runbook, st, cp, runbook_arg).ok()
             }
             _ => None,

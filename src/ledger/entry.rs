@@ -25,6 +25,8 @@ pub enum Status {
     Interrupted,
     Completed,
     RolledBack,
+    /// Given up with `cutover run --new --abandon REASON`; a later run replaced it.
+    Abandoned,
 }
 
 impl Status {
@@ -38,6 +40,7 @@ impl Status {
             Status::Interrupted => "interrupted",
             Status::Completed => "completed",
             Status::RolledBack => "rolled_back",
+            Status::Abandoned => "abandoned",
         }
     }
 }
@@ -48,28 +51,8 @@ impl fmt::Display for Status {
     }
 }
 
-/// An approver's decision at a checkpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Decision {
-    Approve,
-    Reject,
-}
-
-impl Decision {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Decision::Approve => "approve",
-            Decision::Reject => "reject",
-        }
-    }
-}
-
-impl fmt::Display for Decision {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// An approver's decision at a checkpoint (shared vocabulary: engine events carry it).
+pub use crate::vocab::Decision;
 
 /// Every kind of record a run writes. `E` is the step evidence: typed when written by
 /// the engine, JSON when replayed.
@@ -86,10 +69,15 @@ pub enum Entry<E = serde_json::Value> {
     CheckpointWaiting(CheckpointWaiting),
     Approval(ApprovalGiven),
     RollbackStarted(RollbackStarted),
+    /// The run was given up so that a new one could start (`--new --abandon REASON`).
+    RunAbandoned(RunAbandoned),
     RunStopped(RunStopped),
     RunCompleted(RunCompleted),
     /// `cutover unlock`: a lock whose holder is gone was released by a person.
     LockReleased(LockReleased),
+    /// `cutover diff data --apply` outside a runbook: what it changed, for the audit
+    /// trail (a run of its own; replay ignores it).
+    DataApplied(DataApplied),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -196,6 +184,16 @@ pub struct ApprovalGiven {
     /// "cli" (cutover approve), "tui", "command-line flag" (--approve-as).
     #[serde(default)]
     pub via: String,
+    /// The files the decision covered (path relative to the runbook -> sha256), so a
+    /// stale approval can name the file that changed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub files: BTreeMap<String, String>,
+    /// An SSH signature (armored SSHSIG, namespace "cutover") over the decision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+    /// For a withdrawal: whose rejections it withdraws.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub withdraws: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -204,6 +202,24 @@ pub struct RollbackStarted {
     pub operator: String,
     #[serde(default)]
     pub phases: Vec<String>,
+    /// Which execution of a rollback this is in the run (1, 2, ...); each is its own
+    /// attempt. Absent in records of earlier releases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempt: Option<u32>,
+    /// Why it runs: "on demand", or "on failure of step X".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunAbandoned {
+    #[serde(default)]
+    pub operator: String,
+    #[serde(default)]
+    pub reason: String,
+    /// The run started in its place.
+    #[serde(default)]
+    pub next_run: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -245,6 +261,40 @@ pub struct RunCompleted {
     pub status: Status,
 }
 
+/// What `cutover diff data --apply` applied to one table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataApplied {
+    /// Redacted URLs.
+    pub source: String,
+    pub target: String,
+    pub table: String,
+    pub target_table: String,
+    pub inserts: u64,
+    pub updates: u64,
+    pub deletes: u64,
+    pub applied: DataAppliedStatements,
+    pub before: DataAppliedBefore,
+    pub equal_after: bool,
+    pub operator: String,
+}
+
+/// How the statements were applied (the fields of `data::apply::Applied`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataAppliedStatements {
+    pub statements: u64,
+    pub batches: u64,
+    pub rows_affected: u64,
+    pub batch_commit: bool,
+}
+
+/// The differences found before applying.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataAppliedBefore {
+    pub only_in_source: u64,
+    pub only_in_target: u64,
+    pub changed: u64,
+}
+
 fn completed() -> Status {
     Status::Completed
 }
@@ -267,8 +317,8 @@ impl<E: Serialize> Entry<E> {
 }
 
 impl Entry {
-    /// Read a stored record back; `None` for a kind this release does not know (e.g.
-    /// `data_applied`, or one from a later release) or a payload that does not fit.
+    /// Read a stored record back; `None` for a kind this release does not know (one
+    /// from a later release) or a payload that does not fit.
     pub fn from_stored(kind: &str, payload: &str) -> Option<Entry> {
         let payload: serde_json::Value = serde_json::from_str(payload).ok()?;
         let mut tagged = serde_json::Map::new();
@@ -311,6 +361,15 @@ mod tests {
         let back = Entry::from_stored("step_failed", &failed.to_stored().1.to_string());
         assert_eq!(back, Some(failed));
         assert_eq!(Entry::from_stored("data_applied", "{}"), None);
+        // What `cutover diff data --apply` has always stored reads and writes back as is.
+        let stored = r#"{"source":"sqlite://a.db","target":"sqlite://b.db","table":"t","target_table":"t","inserts":1,"updates":2,"deletes":0,"applied":{"statements":3,"batches":1,"rows_affected":3,"batch_commit":false},"before":{"only_in_source":1,"only_in_target":0,"changed":2},"equal_after":true,"operator":"ana"}"#;
+        let e = Entry::from_stored("data_applied", stored).expect("data_applied reads");
+        assert!(matches!(e, Entry::DataApplied(_)));
+        let (kind, payload) = e.to_stored();
+        assert_eq!(
+            (kind.as_str(), payload.to_string().as_str()),
+            ("data_applied", stored)
+        );
         assert_eq!(
             Entry::from_stored("run_completed", "{}"),
             Some(Entry::RunCompleted(RunCompleted {

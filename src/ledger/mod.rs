@@ -12,11 +12,12 @@ pub use crate::db::bookkeeping::{Anchor, AnchorRow, LockRow};
 pub use anchors::TargetAnchors;
 pub use chain::{ChainProblem, VerifyReport, record_hash};
 pub use entry::{
-    ApprovalGiven, CheckpointWaiting, Decision, Entry, LockReleased, RollbackStarted, RunCompleted,
-    RunResumed, RunStarted, RunStopped, Status, StepDone, StepFailed, StepRolledBack, StepStarted,
+    ApprovalGiven, CheckpointWaiting, DataApplied, DataAppliedBefore, DataAppliedStatements,
+    Decision, Entry, LockReleased, RollbackStarted, RunAbandoned, RunCompleted, RunResumed,
+    RunStarted, RunStopped, Status, StepDone, StepFailed, StepRolledBack, StepStarted,
 };
 pub use locks::{LockGuard, LockHolder, TargetLock};
-pub use state::{Approval, RunState, StepRecord};
+pub use state::{Approval, RollbackAttempt, RunState, StepRecord};
 
 use crate::db::refinery_adapter::RefineryDb;
 use crate::db::{self, ConnectOptions, Db, Dialect, Statement, Value};

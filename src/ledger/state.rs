@@ -20,6 +20,12 @@ pub struct Approval {
     /// How it was given: "cli" (cutover approve), "tui", "command-line flag" (--approve-as).
     pub via: String,
     pub at: String,
+    /// The runbook's hash and the files the decision covered, when it was given.
+    pub runbook_hash: String,
+    pub files: BTreeMap<String, String>,
+    pub signature: Option<String>,
+    /// For a withdrawal: whose rejections it withdraws.
+    pub withdraws: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -57,6 +63,18 @@ impl StepRecord {
     }
 }
 
+/// The latest execution of a rollback in a run: each `cutover rollback` (or rollback on
+/// failure) is its own attempt; a killed one resumes with the steps it already did.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct RollbackAttempt {
+    pub attempt: u32,
+    pub phases: Vec<String>,
+    pub trigger: Option<String>,
+    /// Steps (and the approval gate) completed in this attempt.
+    pub done: std::collections::BTreeSet<String>,
+    pub finished: bool,
+}
+
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct RunState {
     pub run_id: String,
@@ -70,6 +88,8 @@ pub struct RunState {
     pub approvals: Vec<Approval>,
     /// The checkpoint the run last stopped at, with the evidence hash shown then.
     pub waiting_at: Option<(String, String)>,
+    /// The latest rollback attempt, if the run was ever rolled back.
+    pub rollback: Option<RollbackAttempt>,
 }
 
 impl RunState {
@@ -123,6 +143,9 @@ impl RunState {
                 s.finished_at = Some(at.clone());
                 s.elapsed_ms = Some(e.elapsed_ms);
                 self.leave_checkpoint(step);
+                if let Some(a) = self.rollback.as_mut().filter(|a| !a.finished) {
+                    a.done.insert(step.to_string());
+                }
             }
             Entry::StepFailed(e) => {
                 let s = self
@@ -167,12 +190,39 @@ impl RunState {
                 evidence_hash: e.evidence_hash,
                 via: e.via,
                 at: at.clone(),
+                runbook_hash: e.runbook_hash,
+                files: e.files,
+                signature: e.signature,
+                withdraws: e.withdraws,
             }),
-            Entry::RollbackStarted(_) | Entry::LockReleased(_) => {}
+            // A rollback in progress is not finished, even of a run that had completed.
+            Entry::RollbackStarted(e) => {
+                self.finished = false;
+                self.status = Status::Running;
+                let prev = self.rollback.as_ref().map(|a| a.attempt).unwrap_or(0);
+                self.rollback = Some(RollbackAttempt {
+                    attempt: e.attempt.unwrap_or(prev + 1),
+                    phases: e.phases,
+                    trigger: e.trigger,
+                    done: Default::default(),
+                    finished: false,
+                });
+            }
+            Entry::RunAbandoned(_) => {
+                self.status = Status::Abandoned;
+                self.finished = true;
+            }
+            // A record of `cutover diff data --apply` outside any run: nothing to replay.
+            Entry::DataApplied(_) => {}
+            // `cutover unlock`: a lock released by a person; the run's state is unchanged.
+            Entry::LockReleased(_) => {}
             Entry::RunStopped(e) => self.status = e.status,
             Entry::RunCompleted(e) => {
                 self.status = e.status;
                 self.finished = true;
+                if let Some(a) = self.rollback.as_mut() {
+                    a.finished = true;
+                }
             }
         }
     }
@@ -191,15 +241,38 @@ impl RunState {
             .unwrap_or(false)
     }
 
-    /// Approvals of a checkpoint that are still valid for `evidence_hash`, one per approver.
+    /// Decisions at a checkpoint that are still valid for `evidence_hash`, one per
+    /// approver (names compared normalized). The latest decision of each person counts,
+    /// except that a rejection stands until it is withdrawn: a later approval by the
+    /// rejecter does not replace it. Withdrawals themselves are not returned.
     pub fn current_decisions(&self, checkpoint: &str, evidence_hash: &str) -> Vec<&Approval> {
-        let mut by_approver: BTreeMap<&str, &Approval> = BTreeMap::new();
+        use crate::vocab::identity::normalize_name;
+        let mut by_approver: BTreeMap<String, &Approval> = BTreeMap::new();
         for a in self
             .approvals
             .iter()
             .filter(|a| a.checkpoint == checkpoint && a.evidence_hash == evidence_hash)
         {
-            by_approver.insert(a.approver.as_str(), a); // the latest decision of each person counts
+            let who = normalize_name(&a.approver);
+            match a.decision {
+                Decision::Withdraw => {
+                    for w in &a.withdraws {
+                        let w = normalize_name(w);
+                        if by_approver
+                            .get(&w)
+                            .is_some_and(|d| d.decision == Decision::Reject)
+                        {
+                            by_approver.remove(&w);
+                        }
+                    }
+                }
+                _ if by_approver
+                    .get(&who)
+                    .is_some_and(|d| d.decision == Decision::Reject) => {}
+                _ => {
+                    by_approver.insert(who, a);
+                }
+            }
         }
         let mut v: Vec<&Approval> = by_approver.into_values().collect();
         v.sort_by_key(|a| a.seq);

@@ -2,9 +2,11 @@
 //! steps, and rollback phases. Every error names the file, line and column.
 
 mod params;
+mod roster;
 mod source;
 
 pub use params::Params;
+pub use roster::{Roster, RosterEntry, parse_key};
 pub use source::SourceFile;
 
 use crate::db::Dialect;
@@ -28,8 +30,23 @@ pub struct ApprovalPolicy {
     pub hazard_extra_approvals: u32,
     /// Roles of which at least one must approve when hazards were raised.
     pub hazard_roles: Vec<String>,
-    /// Run the rollback phases automatically when a step fails.
+    /// Run a rollback phase automatically when a step fails (set by
+    /// `rollback_on_failure = true` or by naming the phase in `on_failure`).
     pub rollback_on_failure: bool,
+    /// The rollback phase that runs when a step fails (`on_failure = "full-restore"`);
+    /// a phase's own `on_failure` overrides it.
+    pub on_failure: Option<String>,
+    /// Every rollback (on demand or on failure) waits at an approval gate first.
+    pub rollback_requires_approval: bool,
+    /// Who may decide, in which roles (and with which keys). Without a roster, the
+    /// role an approver names is taken at their word.
+    pub roster: Option<Roster>,
+    /// Every decision must carry an SSH signature by the roster key of its giver.
+    pub require_signatures: bool,
+    /// May `--approve-as` record approvals? (default: yes, unless signatures are required)
+    pub allow_command_line_approvals: bool,
+    /// Roles that may withdraw someone else's rejection (the rejecter always may).
+    pub withdraw_rejection_roles: Vec<String>,
 }
 
 impl Default for ApprovalPolicy {
@@ -41,6 +58,12 @@ impl Default for ApprovalPolicy {
             hazard_extra_approvals: 0,
             hazard_roles: Vec::new(),
             rollback_on_failure: false,
+            on_failure: None,
+            rollback_requires_approval: false,
+            roster: None,
+            require_signatures: false,
+            allow_command_line_approvals: true,
+            withdraw_rejection_roles: Vec::new(),
         }
     }
 }
@@ -67,6 +90,8 @@ pub struct Phase<S> {
     pub title: String,
     pub steps: Vec<StepDef<S>>,
     pub rollback: bool,
+    /// The rollback phase to run when a step of this phase fails (overrides the policy's).
+    pub on_failure: Option<String>,
 }
 
 pub struct Runbook<S> {
@@ -83,6 +108,13 @@ pub struct Runbook<S> {
     pub policy: ApprovalPolicy,
     pub phases: Vec<Phase<S>>,
     pub rollback: Vec<Phase<S>>,
+}
+
+/// Where a runbook's `on_failure` names were written, checked once every rollback
+/// phase is known.
+struct OnFailureRef {
+    phase: String,
+    location: String,
 }
 
 /// Read and parse a runbook file, building each step with `factory`.
@@ -268,6 +300,8 @@ pub fn parse<F: StepFactory>(src: &SourceFile, factory: &F) -> Result<Runbook<F:
     };
 
     let mut policy = ApprovalPolicy::default();
+    let mut on_failure_refs: Vec<OnFailureRef> = Vec::new();
+    let mut rollback_on_failure_at: Option<String> = None;
     if let Some(p) = root.table("policy")? {
         if let Some(n) = p.int("approvals")? {
             if n < 1 {
@@ -277,22 +311,79 @@ pub fn parse<F: StepFactory>(src: &SourceFile, factory: &F) -> Result<Runbook<F:
         }
         policy.roles = p.str_list("roles")?.unwrap_or_default();
         policy.allow_self_approval = p.bool("allow_self_approval")?.unwrap_or(false);
-        policy.rollback_on_failure = p.bool("rollback_on_failure")?.unwrap_or(false);
+        let explicit = p.bool("rollback_on_failure")?;
+        policy.on_failure = p.str("on_failure")?;
+        if explicit == Some(false) && policy.on_failure.is_some() {
+            return Err(p.error_at(
+                "on_failure",
+                "`on_failure` names a rollback phase to run on failure, but `rollback_on_failure = false` says not to; remove one of them",
+            ));
+        }
+        if let Some(name) = &policy.on_failure {
+            on_failure_refs.push(OnFailureRef {
+                phase: name.clone(),
+                location: p
+                    .src
+                    .location(&p.raw("on_failure").expect("present").span()),
+            });
+        }
+        policy.rollback_on_failure = explicit.unwrap_or(policy.on_failure.is_some());
+        if policy.rollback_on_failure && explicit.is_some() {
+            rollback_on_failure_at = Some(
+                p.src
+                    .location(&p.raw("rollback_on_failure").expect("present").span()),
+            );
+        }
+        policy.rollback_requires_approval = p.bool("rollback_requires_approval")?.unwrap_or(false);
+        policy.require_signatures = p.bool("require_signatures")?.unwrap_or(false);
+        policy.allow_command_line_approvals = p
+            .bool("allow_command_line_approvals")?
+            .unwrap_or(!policy.require_signatures);
+        policy.withdraw_rejection_roles =
+            p.str_list("withdraw_rejection_roles")?.unwrap_or_default();
+        policy.roster = Roster::parse(&p, &dir, policy.require_signatures)?;
+        if policy.require_signatures && policy.roster.is_none() {
+            return Err(p.error_at(
+                "require_signatures",
+                "require_signatures = true needs a roster with each approver's public key: add [policy.roster] NAME = { roles = [...], key = \"ssh-ed25519 AAAA...\" } or roster = \"roster.toml\"",
+            ));
+        }
         if let Some(h) = p.table("hazards")? {
-            policy.hazard_extra_approvals = h.int("extra_approvals")?.unwrap_or(0).max(0) as u32;
+            policy.hazard_extra_approvals = h.count("extra_approvals")?.unwrap_or(0) as u32;
             policy.hazard_roles = h.str_list("require_roles")?.unwrap_or_default();
             h.finish()?;
         }
         p.finish()?;
     }
 
-    let bctx = BuildContext {
+    let dialects: BTreeMap<String, Dialect> = targets
+        .iter()
+        .map(|(k, t)| (k.clone(), t.dialect))
+        .collect();
+    let mut b = Builder {
         dir: &dir,
         targets: &target_names,
+        dialects: &dialects,
+        steps: BTreeMap::new(),
+        phases: BTreeMap::new(),
+        earlier: Vec::new(),
     };
-    let mut seen_ids: BTreeMap<String, String> = BTreeMap::new();
-    let phases = parse_phases(&root, "phases", false, &bctx, factory, &mut seen_ids)?;
-    let rollback = parse_phases(&root, "rollback", true, &bctx, factory, &mut seen_ids)?;
+    let phases = parse_phases(
+        &root,
+        "phases",
+        false,
+        &mut b,
+        factory,
+        &mut on_failure_refs,
+    )?;
+    let rollback = parse_phases(
+        &root,
+        "rollback",
+        true,
+        &mut b,
+        factory,
+        &mut on_failure_refs,
+    )?;
     root.finish()?;
     if phases.is_empty() {
         return Err(src.error(
@@ -300,6 +391,13 @@ pub fn parse<F: StepFactory>(src: &SourceFile, factory: &F) -> Result<Runbook<F:
             "the runbook has no phases; add at least one [[phases]] with [[phases.steps]]",
         ));
     }
+    check_on_failure(
+        &policy,
+        &phases,
+        &rollback,
+        &on_failure_refs,
+        rollback_on_failure_at.as_deref(),
+    )?;
 
     Ok(Runbook {
         path: src.path.clone(),
@@ -315,16 +413,43 @@ pub fn parse<F: StepFactory>(src: &SourceFile, factory: &F) -> Result<Runbook<F:
     })
 }
 
+/// What parsing the phases carries from one step to the next.
+struct Builder<'a> {
+    dir: &'a Path,
+    targets: &'a [String],
+    dialects: &'a BTreeMap<String, Dialect>,
+    /// Step ids seen, with where.
+    steps: BTreeMap<String, String>,
+    /// Phase ids seen (phases and rollback phases), with where.
+    phases: BTreeMap<String, String>,
+    /// (id, kind) of every step built so far, in run order.
+    earlier: Vec<(String, String)>,
+}
+
 fn parse_phases<F: StepFactory>(
     root: &Params,
     key: &'static str,
     rollback: bool,
-    bctx: &BuildContext,
+    b: &mut Builder,
     factory: &F,
-    seen: &mut BTreeMap<String, String>,
+    on_failure_refs: &mut Vec<OnFailureRef>,
 ) -> Result<Vec<Phase<F::Step>>> {
     let mut phases = Vec::new();
     for (i, p) in root.tables(key)?.into_iter().enumerate() {
+        let on_failure = if rollback {
+            None
+        } else {
+            let v = p.str("on_failure")?;
+            if let Some(name) = &v {
+                on_failure_refs.push(OnFailureRef {
+                    phase: name.clone(),
+                    location: p
+                        .src
+                        .location(&p.raw("on_failure").expect("present").span()),
+                });
+            }
+            v
+        };
         let id = p.str("id")?.unwrap_or_else(|| format!("{key}-{}", i + 1));
         if !valid_id(&id) {
             return Err(p.error_at(
@@ -332,9 +457,31 @@ fn parse_phases<F: StepFactory>(
                 format!("phase id \"{id}\" may use only letters, digits, '-', '_' and '.'"),
             ));
         }
+        let here = match p.raw("id") {
+            Some(v) => p.src.location(&v.span()),
+            None => p.src.location(&p.span),
+        };
+        if let Some(prev) = b.phases.insert(id.clone(), here) {
+            return Err(p.error_at(
+                "id",
+                format!(
+                    "phase id \"{id}\" is used twice (first at {prev}); `cutover rollback --phase` and the ledger name phases by id"
+                ),
+            ));
+        }
         let title = p.str("title")?.unwrap_or_else(|| id.clone());
         let mut steps = Vec::new();
-        for (j, s) in p.tables("steps")?.into_iter().enumerate() {
+        let tables = p.tables("steps")?;
+        if tables.is_empty() {
+            return Err(p.src.error(
+                &p.span,
+                format!(
+                    "{} \"{id}\" has no steps; add at least one [[{key}.steps]] or remove the phase",
+                    if rollback { "rollback phase" } else { "phase" }
+                ),
+            ));
+        }
+        for (j, s) in tables.into_iter().enumerate() {
             let kind = s.req_str("kind")?;
             let id = s.str("id")?.unwrap_or_else(|| format!("{id}.{}", j + 1));
             let s = s.named(format!("step \"{id}\""));
@@ -344,7 +491,7 @@ fn parse_phases<F: StepFactory>(
                     format!("step id \"{id}\" may use only letters, digits, '-', '_' and '.'"),
                 ));
             }
-            if let Some(prev) = seen.insert(id.clone(), s.src.location(&s.span)) {
+            if let Some(prev) = b.steps.insert(id.clone(), s.src.location(&s.span)) {
                 return Err(s.error_at(
                     "id",
                     format!("step id \"{id}\" is used twice (first at {prev})"),
@@ -364,9 +511,17 @@ fn parse_phases<F: StepFactory>(
                 ));
             }
             let title = s.str("title")?.unwrap_or_else(|| id.clone());
-            let step = factory.build(&kind, &s, bctx)?;
+            let bctx = BuildContext {
+                dir: b.dir,
+                targets: b.targets,
+                dialects: b.dialects,
+                earlier: &b.earlier,
+                rollback,
+            };
+            let step = factory.build(&kind, &s, &bctx)?;
             s.finish()?;
             let location = s.src.location(&s.span);
+            b.earlier.push((id.clone(), kind));
             steps.push(StepDef {
                 id,
                 title,
@@ -380,9 +535,67 @@ fn parse_phases<F: StepFactory>(
             title,
             steps,
             rollback,
+            on_failure,
         });
     }
     Ok(phases)
+}
+
+/// Every `on_failure` must name a rollback phase, and a runbook that rolls back on
+/// failure must say which phase runs for every phase that can fail: one rollback phase,
+/// or `on_failure` in the policy, or `on_failure` on each phase.
+fn check_on_failure<S>(
+    policy: &ApprovalPolicy,
+    phases: &[Phase<S>],
+    rollback: &[Phase<S>],
+    refs: &[OnFailureRef],
+    rollback_on_failure_at: Option<&str>,
+) -> Result<()> {
+    use crate::error::Error;
+    let ids: Vec<&str> = rollback.iter().map(|p| p.id.as_str()).collect();
+    for r in refs {
+        if !ids.contains(&r.phase.as_str()) {
+            let known = if ids.is_empty() {
+                "the runbook has no [[rollback]] phases".to_string()
+            } else {
+                format!("the rollback phases are {}", ids.join(", "))
+            };
+            let hint = closest(&r.phase, &ids)
+                .map(|c| format!(" (did you mean \"{c}\"?)"))
+                .unwrap_or_default();
+            return Err(Error::bad_input(format!(
+                "{}: `on_failure` names \"{}\", which is not a rollback phase{hint}; {known}",
+                r.location, r.phase
+            )));
+        }
+    }
+    if !policy.rollback_on_failure && phases.iter().all(|p| p.on_failure.is_none()) {
+        return Ok(());
+    }
+    if rollback.is_empty() {
+        let at = rollback_on_failure_at.unwrap_or("the runbook");
+        return Err(Error::bad_input(format!(
+            "{at}: `rollback_on_failure = true` but the runbook has no [[rollback]] phases to run"
+        )));
+    }
+    if policy.rollback_on_failure && policy.on_failure.is_none() && rollback.len() > 1 {
+        let open: Vec<&str> = phases
+            .iter()
+            .filter(|p| p.on_failure.is_none())
+            .map(|p| p.id.as_str())
+            .collect();
+        if !open.is_empty() {
+            let at = rollback_on_failure_at.unwrap_or("the runbook");
+            return Err(Error::bad_input(format!(
+                "{at}: `rollback_on_failure = true` is ambiguous: the runbook has {} rollback phases ({}) and does not say which runs when phase(s) {} fail; name one with `on_failure = \"{}\"` in [policy] or in each phase",
+                rollback.len(),
+                ids.join(", "),
+                open.join(", "),
+                ids[0]
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The candidate closest to `word` by edit distance, if reasonably close.
@@ -416,6 +629,12 @@ pub struct BuildContext<'a> {
     pub dir: &'a Path,
     /// Names of the runbook's targets.
     pub targets: &'a [String],
+    /// Each target's engine.
+    pub dialects: &'a BTreeMap<String, Dialect>,
+    /// The steps before this one in run order (phases, then rollback phases): id, kind.
+    pub earlier: &'a [(String, String)],
+    /// Is the step in a rollback phase?
+    pub rollback: bool,
 }
 
 impl BuildContext<'_> {
@@ -425,6 +644,40 @@ impl BuildContext<'_> {
         self.check_target(p, key, &name)?;
         Ok(name)
     }
+    /// Read a `target`-like key naming a declared target whose engine `supported`
+    /// accepts; otherwise the error says `what` is not supported on that engine.
+    pub fn target_on(
+        &self,
+        p: &Params,
+        key: &'static str,
+        supported: fn(Dialect) -> bool,
+        what: &str,
+    ) -> Result<String> {
+        let name = self.target(p, key)?;
+        if let Some(&d) = self.dialects.get(&name)
+            && !supported(d)
+        {
+            let v = p.raw(key).expect("present");
+            return Err(p.value_error(
+                v,
+                format!(
+                    "{what} of {} targets is not supported (target \"{name}\")",
+                    d.name()
+                ),
+            ));
+        }
+        Ok(name)
+    }
+
+    /// The kind of the step `id` built before this one, if any.
+    pub fn earlier_kind(&self, id: &str) -> Option<&str> {
+        self.earlier
+            .iter()
+            .rev()
+            .find(|(i, _)| i == id)
+            .map(|(_, k)| k.as_str())
+    }
+
     pub fn check_target(&self, p: &Params, key: &'static str, name: &str) -> Result<()> {
         if !self.targets.iter().any(|t| t == name) {
             let msg = format!(

@@ -109,6 +109,23 @@ impl<'a> Params<'a> {
         }
     }
 
+    /// A count: an integer that cannot be negative.
+    pub fn count(&self, key: &'static str) -> Result<Option<u64>> {
+        match self.int(key)? {
+            Some(n) if n < 0 => {
+                let v = self.raw(key).expect("present");
+                Err(self.value_error(
+                    v,
+                    format!(
+                        "`{key}` in {} is a count and cannot be negative, found {n}",
+                        self.what
+                    ),
+                ))
+            }
+            other => Ok(other.map(|n| n as u64)),
+        }
+    }
+
     pub fn bool(&self, key: &'static str) -> Result<Option<bool>> {
         match self.raw(key) {
             None => Ok(None),

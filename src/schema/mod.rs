@@ -30,6 +30,7 @@ pub const BOOKKEEPING_TABLES: &[&str] = &[
     "cutover_marks",
     "cutover_anchors",
     "cutover_locks",
+    "cutover_copy_progress",
     "refinery_schema_history",
 ];
 
@@ -45,7 +46,7 @@ pub async fn introspect(db: &Db) -> Result<Schema> {
 pub struct Filter {
     pub include: Vec<String>,
     pub exclude: Vec<String>,
-    /// Keep `cutover_marks` and `refinery_schema_history`.
+    /// Keep `cutover_marks`, `cutover_copy_progress` and `refinery_schema_history`.
     pub keep_bookkeeping: bool,
 }
 
@@ -107,6 +108,14 @@ impl Filter {
         s.enums.retain(|e| self.matches(&e.qname()));
         s.functions
             .retain(|f| self.matches(&model::qualified(&f.schema, &f.name)));
+        s.objects.retain(|o| match &o.table {
+            Some(t) => self.matches(t),
+            None => self.matches(&o.name),
+        });
+        if !self.include.is_empty() {
+            // uncovered kinds cannot be told apart by name: an --include selection leaves them out
+            s.unmodelled.clear();
+        }
     }
 }
 

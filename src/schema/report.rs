@@ -50,11 +50,15 @@ pub fn change_line(c: &Change) -> String {
     }
 }
 
-fn plural(n: usize, one: &str) -> String {
+pub fn plural(n: usize, one: &str) -> String {
     if n == 1 {
         format!("1 {one}")
     } else if one.ends_with('x') {
         format!("{n} {one}es")
+    } else if let Some(stem) = one.strip_suffix("key") {
+        format!("{n} {stem}keys")
+    } else if one.ends_with("ey") {
+        format!("{n} {one}s")
     } else if let Some(stem) = one.strip_suffix('y') {
         format!("{n} {stem}ies")
     } else {
@@ -101,6 +105,11 @@ pub fn text(cmp: &Comparison, allow: &BTreeSet<String>) -> String {
     );
     if d.is_equal() {
         out.push_str("Equal: no differences.\n");
+    } else if d.changes.is_empty() {
+        out.push_str(&format!(
+            "No differences in what was compared, but NOT EQUAL: not compared: {}.\n",
+            d.not_compared_text()
+        ));
     } else {
         out.push_str(&format!(
             "{}: {}\n",
@@ -128,6 +137,9 @@ pub fn text(cmp: &Comparison, allow: &BTreeSet<String>) -> String {
                 }
             }
         }
+    }
+    if !d.not_compared.is_empty() && !d.changes.is_empty() {
+        out.push_str(&format!("\nNot compared: {}.\n", d.not_compared_text()));
     }
     if !d.equivalences.is_empty() {
         out.push_str("\nCross-engine equivalences applied (docs/schema.md):\n");
@@ -204,9 +216,14 @@ pub fn json(cmp: &Comparison, allow: &BTreeSet<String>) -> Json {
             "missing": count(ChangeKind::Missing),
             "extra": count(ChangeKind::Extra),
             "changed": count(ChangeKind::Changed),
-            "text": summary(&d.changes),
+            "text": if d.changes.is_empty() && !d.not_compared.is_empty() {
+                format!("not compared: {}", d.not_compared_text())
+            } else {
+                summary(&d.changes)
+            },
         },
         "changes": d.changes,
+        "not_compared": d.not_compared,
         "equivalences": d.equivalences.iter().map(|(id, n)| json!({
             "rule": id,
             "applied": n,
@@ -222,10 +239,8 @@ pub fn json(cmp: &Comparison, allow: &BTreeSet<String>) -> Json {
         "migration": {
             "dialect": cmp.migration.dialect,
             "statements": cmp.migration.statements(allow),
-            "blocked_statements": cmp.migration.steps.iter()
-                .filter(|s| !s.hazards.iter().all(|h| allow.contains(&h.code)))
-                .flat_map(|s| s.statements.iter().cloned())
-                .collect::<Vec<_>>(),
+            "blocked_statements": cmp.migration.blocked_statements(allow),
+            "not_migrated": cmp.migration.not_migrated,
         },
     })
 }

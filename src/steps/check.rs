@@ -25,13 +25,15 @@ pub struct Check {
     query_label: String,
     expect: Expect,
     description: Option<String>,
+    /// `query_file`, resolved: the query was read from it when the runbook was loaded.
+    query_file: Option<std::path::PathBuf>,
 }
 
 impl Check {
     pub fn build(p: &Params, ctx: &BuildContext) -> Result<Self> {
         let target = ctx.target(p, "target")?;
-        let (query, query_label) = match (p.str("query")?, p.existing_path("query_file", ctx.dir)?)
-        {
+        let query_file = p.existing_path("query_file", ctx.dir)?;
+        let (query, query_label) = match (p.str("query")?, query_file.clone()) {
             (Some(q), None) => (q.clone(), "query".to_string()),
             (None, Some(f)) => {
                 let text = std::fs::read_to_string(&f)
@@ -75,8 +77,8 @@ impl Check {
             };
             forms.push(Expect::Scalar(val));
         }
-        if let Some(n) = p.int("expect_rows")? {
-            forms.push(Expect::Rows(n));
+        if let Some(n) = p.count("expect_rows")? {
+            forms.push(Expect::Rows(n as _));
         }
         if let Some(other) = p.str("compare_with")? {
             ctx.check_target(p, "compare_with", &other)?;
@@ -94,6 +96,7 @@ impl Check {
             query_label,
             expect: forms.remove(0),
             description: p.str("description")?,
+            query_file,
         })
     }
 }
@@ -110,6 +113,9 @@ fn rows_json(r: &Rows, limit: usize) -> Vec<Vec<String>> {
 impl Step for Check {
     fn kind(&self) -> &'static str {
         "check"
+    }
+    fn files_read(&self) -> Vec<std::path::PathBuf> {
+        self.query_file.iter().cloned().collect()
     }
     fn targets(&self) -> Vec<String> {
         match &self.expect {

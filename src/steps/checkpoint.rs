@@ -21,7 +21,17 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
-    pub fn build(p: &Params, _ctx: &BuildContext) -> Result<Self> {
+    pub fn build(p: &Params, ctx: &BuildContext) -> Result<Self> {
+        if ctx.rollback {
+            let v = p.raw("kind").expect("a step has a kind");
+            return Err(p.value_error(
+                v,
+                format!(
+                    "{} is a checkpoint inside a rollback phase; a rollback runs when the cutover already failed and must not stop to wait there: move the checkpoint before the step whose failure it guards",
+                    p.what
+                ),
+            ));
+        }
         let approvals = match p.int("approvals")? {
             Some(n) if n < 1 => {
                 return Err(p.error_at("approvals", "`approvals` must be at least 1"));
@@ -70,6 +80,10 @@ pub struct CheckpointEvidence {
     /// Hazard codes raised since the previous checkpoint.
     #[serde(default)]
     pub hazards: Vec<String>,
+    /// The files the approvals covered (path relative to the runbook, sha256): the
+    /// steps after the checkpoint refuse to run if one changed since.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<(String, String)>,
 }
 
 /// One approver's current decision at a checkpoint.

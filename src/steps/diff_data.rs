@@ -80,7 +80,7 @@ impl DiffData {
         let source = ctx.target(p, "source")?;
         let target = ctx.target(p, "target")?;
         let opts = read_options(p, None)?;
-        let max = p.int("max_differences")?;
+        let max = p.count("max_differences")?;
         let expect = p.str("expect")?;
         let max_differences = match (max, expect.as_deref()) {
             (Some(_), Some(_)) => {
@@ -89,10 +89,7 @@ impl DiffData {
                     "give either `expect = \"equal\"` or `max_differences`, not both",
                 ));
             }
-            (Some(n), None) if n < 0 => {
-                return Err(p.error_at("max_differences", "`max_differences` must be 0 or more"));
-            }
-            (Some(n), None) => Some(n as u64),
+            (Some(n), None) => Some(n),
             (None, Some("equal")) => Some(0),
             (None, Some(other)) => {
                 return Err(p.error_at(
@@ -102,7 +99,7 @@ impl DiffData {
             }
             (None, None) => None,
         };
-        let limit = p.int("limit")?.unwrap_or(50).max(0) as usize;
+        let limit = p.count("limit")?.unwrap_or(50) as usize;
         Ok(DiffData {
             source,
             target,
@@ -174,8 +171,8 @@ impl Step for DiffData {
             target: self.target.clone(),
             equal: s.equal(),
             differences_not_shown: sink.total.saturating_sub(sink.samples.len() as u64),
-            summary: serde_json::to_value(&s).expect("a data diff summary serializes"),
-            differences: sink.samples,
+            summary: s,
+            differences: DifferenceRecord::from_samples(sink.samples)?,
         };
         Ok(StepOutcome {
             summary,
@@ -193,10 +190,96 @@ pub struct DiffDataEvidence {
     pub source: String,
     pub target: String,
     pub equal: bool,
-    /// `data::diff::Summary` as JSON (counts, key, columns, notes): that type is
-    /// serialize-only and belongs to `data`.
-    pub summary: serde_json::Value,
+    /// Counts, key, compared columns and notes of the diff.
+    pub summary: crate::data::diff::Summary,
     /// The first differences, as `data::reconcile::SampleSink` records them.
-    pub differences: Vec<serde_json::Value>,
+    pub differences: Vec<DifferenceRecord>,
     pub differences_not_shown: u64,
+}
+
+/// One differing row as the evidence records it (`data::output::difference_json`
+/// writes it): cells are JSON scalars, keyed by column name in compared order.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DifferenceRecord {
+    OnlyInSource {
+        key: serde_json::Map<String, serde_json::Value>,
+        row: serde_json::Map<String, serde_json::Value>,
+        /// Multiset compare: that many more copies in the source.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        count: Option<u64>,
+    },
+    OnlyInTarget {
+        key: serde_json::Map<String, serde_json::Value>,
+        row: serde_json::Map<String, serde_json::Value>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        count: Option<u64>,
+    },
+    /// Only the differing columns are recorded, in compared order.
+    Changed {
+        key: serde_json::Map<String, serde_json::Value>,
+        #[serde(with = "ordered_cells")]
+        changes: Vec<(String, CellChange)>,
+    },
+}
+
+/// One differing cell of a changed row.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CellChange {
+    pub source: serde_json::Value,
+    pub target: serde_json::Value,
+}
+
+/// `{"column": {...}, ...}` read and written in its stored order.
+mod ordered_cells {
+    use super::CellChange;
+    use serde::de::{MapAccess, Visitor};
+    use serde::ser::SerializeMap;
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        cells: &[(String, CellChange)],
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(cells.len()))?;
+        for (k, v) in cells {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Vec<(String, CellChange)>, D::Error> {
+        struct Cells;
+        impl<'de> Visitor<'de> for Cells {
+            type Value = Vec<(String, CellChange)>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map of column to {source, target}")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(entry) = a.next_entry()? {
+                    out.push(entry);
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_map(Cells)
+    }
+}
+
+impl DifferenceRecord {
+    /// The sink's JSON samples as records.
+    pub fn from_samples(samples: Vec<serde_json::Value>) -> Result<Vec<DifferenceRecord>> {
+        samples
+            .into_iter()
+            .map(|v| {
+                serde_json::from_value(v).map_err(|e| {
+                    crate::error::Error::runtime("a data diff sample does not read as a difference")
+                        .with_source(e)
+                })
+            })
+            .collect()
+    }
 }

@@ -21,13 +21,17 @@ use std::path::PathBuf;
 pub struct DriftCheck {
     target: String,
     snapshot: Option<String>,
+    /// The snapshot file resolved against the runbook's directory.
+    snapshot_path: Option<PathBuf>,
 }
 
 impl DriftCheck {
     pub fn build(p: &Params, ctx: &BuildContext) -> Result<Self> {
+        let snapshot = p.str("snapshot")?;
         Ok(DriftCheck {
             target: ctx.target(p, "target")?,
-            snapshot: p.str("snapshot")?,
+            snapshot_path: snapshot.as_ref().map(|f| ctx.dir.join(f)),
+            snapshot,
         })
     }
 }
@@ -39,6 +43,9 @@ impl Step for DriftCheck {
     }
     fn targets(&self) -> Vec<String> {
         vec![self.target.clone()]
+    }
+    fn files_read(&self) -> Vec<PathBuf> {
+        self.snapshot_path.iter().cloned().collect()
     }
     fn plan(&self, _targets: &Targets) -> Vec<String> {
         vec![match &self.snapshot {

@@ -63,6 +63,9 @@ impl Step for Migrate {
     fn writes(&self) -> Vec<String> {
         vec![self.target.clone()]
     }
+    fn files_read(&self) -> Vec<PathBuf> {
+        vec![self.dir.clone()]
+    }
     fn plan(&self, targets: &Targets) -> Vec<String> {
         let names: Vec<String> = self
             .load()

@@ -136,10 +136,18 @@ pub trait Step: Send + Sync {
     fn checkpoint(&self) -> Option<&crate::steps::checkpoint::CheckpointSpec> {
         None
     }
+    /// Every file the step reads when it runs (migrations, SQL scripts, query files,
+    /// snapshots), resolved against the runbook's directory. A checkpoint's approval
+    /// binds to their content, so editing one after the approval makes it stale.
+    /// A directory counts as the files in it (adding a file changes what runs).
+    fn files_read(&self) -> Vec<std::path::PathBuf> {
+        Vec::new()
+    }
     async fn run(&self, ctx: &StepContext<'_>) -> Result<StepOutcome>;
 }
 
 pub mod backup;
+pub mod backup_path;
 pub mod check;
 pub mod checkpoint;
 pub mod copy;

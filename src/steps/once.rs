@@ -93,7 +93,7 @@ pub async fn apply_once(
             let rolled = if d.transactional_ddl() {
                 "the transaction was rolled back: nothing was changed".to_string()
             } else {
-                "the transaction was rolled back, but MySQL/MariaDB commits DDL implicitly: DDL statements before it stay applied".to_string()
+                stayed_applied(db, statements, e.index, &e.message)
             };
             Err(Error::runtime(format!(
                 "{source}:{}: statement {} of {} failed on {}: {}\n  statement: {first}\n  {rolled}",
@@ -110,4 +110,71 @@ pub async fn apply_once(
             e.message
         ))),
     }
+}
+
+/// What of the statements before a failed one stayed applied on an engine whose DDL
+/// commits implicitly. A statement that commits implicitly commits the open
+/// transaction (the DML before it) and ends it: every statement after it runs, and is
+/// committed, on its own. So once any statement before the failing one committed
+/// implicitly - or the failing one did, having got past parsing - everything before
+/// the failing statement stayed applied; otherwise the rollback undid it all.
+fn stayed_applied(db: &Db, statements: &[Statement], failed: usize, message: &str) -> String {
+    let d = db.dialect().sql();
+    let syntax_error = message.contains("1064") || message.contains("error in your SQL syntax");
+    let first_commit = statements[..failed]
+        .iter()
+        .position(|s| d.commits_implicitly(&s.sql))
+        .or_else(|| {
+            (d.commits_implicitly(&statements[failed].sql) && !syntax_error).then_some(failed)
+        });
+    let Some(first_commit) = first_commit.filter(|_| failed > 0) else {
+        return if failed == 0 {
+            "the transaction was rolled back: nothing was changed".into()
+        } else {
+            format!(
+                "the transaction was rolled back: none of the {failed} statement(s) before it commits implicitly on {}, so nothing was changed",
+                d.name()
+            )
+        };
+    };
+    let line = |i: usize, s: &Statement| {
+        let first: String = s
+            .sql
+            .lines()
+            .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with("--"))
+            .unwrap_or("")
+            .trim()
+            .chars()
+            .take(80)
+            .collect();
+        format!("    {} (line {}): {first}", i + 1, s.line)
+    };
+    let applied = if failed == 1 {
+        "statement 1 STAYED APPLIED".to_string()
+    } else {
+        format!("statements 1-{failed} STAYED APPLIED")
+    };
+    let why = if first_commit == failed {
+        format!(
+            "the failing statement commits implicitly on {}, and did so before it failed",
+            d.name()
+        )
+    } else {
+        format!(
+            "statement {} commits implicitly on {}: it committed the statements before it and ended the transaction, so every statement after it ran and was committed on its own",
+            first_commit + 1,
+            d.name()
+        )
+    };
+    let mut out = format!("{applied} ({why}):\n");
+    out.push_str(
+        &statements[..failed]
+            .iter()
+            .enumerate()
+            .map(|(i, s)| line(i, s))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    );
+    out.push_str("\n  the step is not marked applied: before running it again, undo what stayed applied or take it out of the script");
+    out
 }

@@ -2,9 +2,11 @@
 //! verifying the backup's SHA-256. Whole database, or only `tables` (table-level restore).
 
 use super::Evidence;
-use super::backup::{file_sha256, row_counts, sqlite_table_counts};
+use super::backup::{file_sha256, row_counts, sqlite_table_counts, verify_backup};
 use super::{BuildContext, Step, StepContext, StepOutcome};
+use crate::db::Dialect;
 use crate::db::Targets;
+use crate::db::backup::RestoreRequest;
 use crate::db::{self, ConnectOptions, Statement};
 use crate::error::{Error, Result};
 use crate::runbook::Params;
@@ -14,14 +16,36 @@ pub struct Restore {
     target: String,
     from: String,
     tables: Option<Vec<String>>,
+    drop_extra: bool,
 }
 
 impl Restore {
     pub fn build(p: &Params, ctx: &BuildContext) -> Result<Self> {
+        let target = ctx.target(p, "target")?;
+        let from = p.req_str("from")?;
+        let v = p.raw("from").expect("present");
+        match ctx.earlier_kind(&from) {
+            Some("backup") => {}
+            Some(kind) => {
+                return Err(p.value_error(
+                    v,
+                    format!("`from` names step \"{from}\", a {kind} step, not a backup"),
+                ));
+            }
+            None => {
+                return Err(p.value_error(
+                    v,
+                    format!(
+                        "`from` names \"{from}\", but no backup step with that id comes before this restore"
+                    ),
+                ));
+            }
+        }
         Ok(Restore {
-            target: ctx.target(p, "target")?,
-            from: p.req_str("from")?,
+            target,
+            from,
             tables: p.str_list("tables")?,
+            drop_extra: p.bool("drop_extra")?.unwrap_or(false),
         })
     }
 }
@@ -53,6 +77,47 @@ impl Step for Restore {
     }
     async fn run(&self, ctx: &StepContext<'_>) -> Result<StepOutcome> {
         let spec = ctx.targets.spec(&self.target)?.clone();
+        if let Some(Evidence::Backup(m)) = ctx.prior(&self.from).and_then(|p| p.evidence.as_ref())
+            && m.manifest.is_some()
+        {
+            let dir = ctx.dir.join(&m.file);
+            if spec.dialect.sql().is_file() {
+                ctx.targets.close(&self.target).await;
+            }
+            let log = |msg: String| ctx.log(msg);
+            let proof = restore_backup(
+                &spec.url,
+                &spec.redacted,
+                &dir,
+                self.tables.as_deref(),
+                self.drop_extra,
+                &log,
+            )
+            .await?;
+            let failure = proof.failure();
+            let mut outcome = StepOutcome::ok(
+                format!(
+                    "{} restored from {}: {}",
+                    self.target,
+                    m.file,
+                    proof.summary()
+                ),
+                RestoreEvidence {
+                    target: self.target.clone(),
+                    from: self.from.clone(),
+                    file: m.file.clone(),
+                    sha256: proof.manifest_sha256.clone(),
+                    tables: proof
+                        .tables
+                        .iter()
+                        .map(|t| (t.table.clone(), t.rows_found as i64))
+                        .collect(),
+                    proof: Some(proof),
+                },
+            );
+            outcome.failure = failure;
+            return Ok(outcome);
+        }
         let target_file = spec.sqlite_file().ok_or_else(|| {
             Error::bad_input(format!(
                 "restore supports SQLite targets; \"{}\" is {}",
@@ -114,6 +179,7 @@ impl Step for Restore {
                         file: rel,
                         sha256: actual,
                         tables: row_counts(&tables),
+                        proof: None,
                     },
                 ))
             }
@@ -183,6 +249,7 @@ impl Step for Restore {
                         file: rel,
                         sha256: actual,
                         tables: row_counts(&counts?),
+                        proof: None,
                     },
                 ))
             }
@@ -200,4 +267,231 @@ pub struct RestoreEvidence {
     pub file: String,
     pub sha256: String,
     pub tables: std::collections::BTreeMap<String, i64>,
+    /// Table by table: the manifest's count and content hash against the restored
+    /// database's (a backup directory; absent for a single SQLite file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<RestoreProof>,
+}
+
+/// One restored table checked against the backup's manifest.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TableProof {
+    pub table: String,
+    pub rows_expected: u64,
+    pub rows_found: u64,
+    pub hash_expected: String,
+    /// None when the table is not in the target after the restore.
+    pub hash_found: Option<String>,
+    pub equal: bool,
+}
+
+/// What a restore from a backup directory proved.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RestoreProof {
+    pub engine: Dialect,
+    pub tool: String,
+    pub manifest_sha256: String,
+    pub tables: Vec<TableProof>,
+    /// Tables in the target that the backup does not have.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_tables: Vec<String>,
+    /// Whether those were dropped (`drop_extra`) or kept.
+    #[serde(default)]
+    pub extra_dropped: bool,
+}
+
+impl RestoreProof {
+    pub fn all_equal(&self) -> bool {
+        self.tables.iter().all(|t| t.equal)
+    }
+
+    /// The restore's assertion failing: which tables do not match the manifest.
+    pub fn failure(&self) -> Option<String> {
+        let bad: Vec<String> = self
+            .tables
+            .iter()
+            .filter(|t| !t.equal)
+            .map(|t| match &t.hash_found {
+                None => format!("{} is missing", t.table),
+                Some(_) if t.rows_found != t.rows_expected => {
+                    format!(
+                        "{} has {} rows, the backup {}",
+                        t.table, t.rows_found, t.rows_expected
+                    )
+                }
+                Some(_) => format!(
+                    "{} has different content (same {} rows)",
+                    t.table, t.rows_found
+                ),
+            })
+            .collect();
+        (!bad.is_empty()).then(|| {
+            format!(
+                "restored tables do not match the backup: {}",
+                bad.join("; ")
+            )
+        })
+    }
+
+    pub fn summary(&self) -> String {
+        let rows: u64 = self.tables.iter().map(|t| t.rows_found).sum();
+        let equal = self.tables.iter().filter(|t| t.equal).count();
+        let mut s = format!(
+            "{equal} of {} table(s) proven equal to the backup (rows and content hashes), {rows} row(s)",
+            self.tables.len()
+        );
+        if !self.extra_tables.is_empty() {
+            s.push_str(&format!(
+                "; {} table(s) not in the backup {}: {}",
+                self.extra_tables.len(),
+                if self.extra_dropped {
+                    "dropped"
+                } else {
+                    "kept (drop them with drop_extra / --drop-extra)"
+                },
+                self.extra_tables.join(", ")
+            ));
+        }
+        s
+    }
+}
+
+/// Restore the database at `url` from the backup directory `dir`: the backup is
+/// verified first (nothing touched when it is damaged, incomplete or of another
+/// engine), then restored, then every restored table is re-hashed and compared with
+/// the manifest.
+pub async fn restore_backup(
+    url: &str,
+    redacted: &str,
+    dir: &std::path::Path,
+    tables: Option<&[String]>,
+    drop_extra: bool,
+    log: &(dyn Fn(String) + Send + Sync),
+) -> Result<RestoreProof> {
+    let (manifest, sha) = verify_backup(dir)?;
+    log(format!(
+        "backup {} verified: manifest sha256 {}, {} file(s) match their SHA-256",
+        dir.display(),
+        &sha[..12],
+        manifest.files.len()
+    ));
+    let dialect = Dialect::from_url(url)?;
+    if dialect != manifest.engine {
+        return Err(Error::bad_input(format!(
+            "{} is a backup of a {} database ({}); the target {redacted} is {}",
+            dir.display(),
+            manifest.engine.name(),
+            manifest.server_version,
+            dialect.name()
+        )));
+    }
+    let engine = dialect.sql().backup();
+    if tables.is_some() && !manifest.table_backup && !dialect.sql().is_file() {
+        // pg_restore -t / a dump's table section would bring back the rows without the
+        // table's indexes, constraints and triggers: refuse rather than half-restore
+        return Err(Error::bad_input(format!(
+            "{} is a whole-database backup; restoring single tables needs a table backup of them",
+            dir.display()
+        ))
+        .with_hint("take one with `cutover backup --tables a,b` (or a backup step with tables = [...]), or restore the whole database"));
+    }
+    // the tables to restore, as the manifest names them
+    let chosen: Vec<String> = match tables {
+        None => manifest.tables.keys().cloned().collect(),
+        Some(want) => {
+            let mut out = Vec::new();
+            for w in want {
+                let hit = manifest
+                    .tables
+                    .keys()
+                    .find(|k| *k == w || k.rsplit_once('.').is_some_and(|(_, n)| n == w));
+                match hit {
+                    Some(k) => out.push(k.clone()),
+                    None => {
+                        return Err(Error::bad_input(format!(
+                            "table \"{w}\" is not in the backup {} (it has: {})",
+                            dir.display(),
+                            manifest
+                                .tables
+                                .keys()
+                                .cloned()
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )));
+                    }
+                }
+            }
+            out
+        }
+    };
+    let mut extra = Vec::new();
+    if tables.is_none() && !manifest.table_backup {
+        let present = engine
+            .tables(url, redacted, manifest.schema.as_deref())
+            .await?;
+        // cutover's own bookkeeping (marks, copy progress, anchors, run locks) is not
+        // the application's tables: not "extra".
+        // (`schema.table` on PostgreSQL: the bare name decides).
+        let ours = [
+            crate::steps::once::MARKS_TABLE,
+            crate::steps::copy::PROGRESS_TABLE,
+            crate::db::bookkeeping::ANCHORS_TABLE,
+            crate::db::bookkeeping::LOCKS_TABLE,
+        ];
+        extra = present
+            .into_iter()
+            .filter(|t| !manifest.tables.contains_key(t))
+            .filter(|t| !ours.contains(&t.rsplit_once('.').map_or(t.as_str(), |(_, b)| b)))
+            .collect();
+    }
+    engine
+        .restore(RestoreRequest {
+            url,
+            redacted,
+            dir,
+            files: &manifest.files.keys().cloned().collect::<Vec<_>>(),
+            table_backup: manifest.table_backup,
+            tables: tables.map(|_| chosen.as_slice()),
+            sequences: &manifest.sequences,
+            log,
+        })
+        .await?;
+    if !extra.is_empty() {
+        if drop_extra {
+            for t in &extra {
+                log(format!("dropping {t} (not in the backup; drop_extra)"));
+                engine.drop_table(url, redacted, t).await?;
+            }
+        } else {
+            log(format!(
+                "kept {} table(s) the backup does not have: {}",
+                extra.len(),
+                extra.join(", ")
+            ));
+        }
+    }
+    let now = engine.content_hashes(url, redacted, &chosen).await?;
+    let proofs = chosen
+        .iter()
+        .map(|t| {
+            let want = &manifest.tables[t];
+            let got = now.get(t);
+            TableProof {
+                table: t.clone(),
+                rows_expected: want.rows,
+                rows_found: got.map(|g| g.rows).unwrap_or(0),
+                hash_expected: want.hash.clone(),
+                hash_found: got.map(|g| g.hash.clone()),
+                equal: got == Some(want),
+            }
+        })
+        .collect();
+    Ok(RestoreProof {
+        engine: dialect,
+        tool: manifest.tool,
+        manifest_sha256: sha,
+        tables: proofs,
+        extra_tables: extra,
+        extra_dropped: drop_extra,
+    })
 }

@@ -76,6 +76,9 @@ impl Step for Sql {
     fn writes(&self) -> Vec<String> {
         vec![self.target.clone()]
     }
+    fn files_read(&self) -> Vec<PathBuf> {
+        self.file.iter().cloned().collect()
+    }
     fn plan(&self, targets: &Targets) -> Vec<String> {
         let what = match (&self.file_label, &self.inline) {
             (Some(f), _) => format!("run {f}"),

@@ -41,7 +41,7 @@ impl SyncTables {
             }
             (None, _) => vec![read_options(p, None)?],
         };
-        let batch_size = p.int("batch_size")?.unwrap_or(500).max(1) as usize;
+        let batch_size = p.count("batch_size")?.unwrap_or(500).max(1) as usize;
         let batch_commit = p.bool("batch_commit")?.unwrap_or(false);
         Ok(SyncTables {
             source,
@@ -99,7 +99,7 @@ impl Step for SyncTables {
                         inserts: o.inserts,
                         updates: o.updates,
                         deletes: o.deletes,
-                        applied: serde_json::to_value(&o.applied).expect("serializes"),
+                        applied: o.applied,
                         before: SyncBefore {
                             source_rows: o.before.source_rows,
                             target_rows: o.before.target_rows,
@@ -110,7 +110,7 @@ impl Step for SyncTables {
                         },
                         equal_after: o.after.equal(),
                         rows_after: o.after.target_rows,
-                        differences: o.samples,
+                        differences: super::diff_data::DifferenceRecord::from_samples(o.samples)?,
                     }));
                 }
                 Err(e) if e.kind == ErrorKind::CheckFailed => {
@@ -171,11 +171,11 @@ pub struct TableSynced {
     pub updates: u64,
     pub deletes: u64,
     /// How the changes were applied (`data::reconcile`'s record of it).
-    pub applied: serde_json::Value,
+    pub applied: crate::data::apply::Applied,
     pub before: SyncBefore,
     pub equal_after: bool,
     pub rows_after: u64,
-    pub differences: Vec<serde_json::Value>,
+    pub differences: Vec<super::diff_data::DifferenceRecord>,
 }
 
 /// The differences found before the sync applied anything.

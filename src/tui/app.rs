@@ -328,6 +328,32 @@ impl App {
     fn banner(&self) -> Option<Line<'static>> {
         let t = &self.theme;
         let need = self.state.need.as_ref()?;
+        if let Some(r) = &need.rejection {
+            return Some(Line::from(vec![
+                Span::styled(" ✗ ", t.bad()),
+                Span::styled(need.checkpoint.clone(), t.title()),
+                Span::raw(format!(
+                    " rejected by {} — the rejection stands until withdrawn, the evidence changes, or --new; ",
+                    r.by
+                )),
+                Span::styled("a", t.key()),
+                Span::raw(" for how"),
+            ]));
+        }
+        if !need.stale.is_empty() {
+            return Some(Line::from(vec![
+                Span::styled(" ⏸ ", t.warn()),
+                Span::styled(need.checkpoint.clone(), t.title()),
+                Span::raw(format!(
+                    " awaits approval {}/{} — earlier approval stale: {} — ",
+                    need.approved_by.len(),
+                    need.required,
+                    need.stale[0]
+                )),
+                Span::styled("a", t.key()),
+                Span::raw(" to decide"),
+            ]));
+        }
         Some(Line::from(vec![
             Span::styled(" ⏸ ", t.warn()),
             Span::styled(need.checkpoint.clone(), t.title()),

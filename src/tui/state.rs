@@ -3,7 +3,7 @@
 
 use super::views::evidence::EvidenceModel;
 use crate::vocab::Hazard;
-use crate::vocab::{ApprovalNeed, EngineEvent, Progress, StepState};
+use crate::vocab::{ApprovalNeed, Decision, EngineEvent, Progress, StepState};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
@@ -78,8 +78,7 @@ pub struct ApprovalRow {
     pub checkpoint: String,
     pub approver: String,
     pub role: String,
-    /// "approve" or "reject".
-    pub decision: String,
+    pub decision: Decision,
     pub comment: Option<String>,
     pub evidence_hash: Option<String>,
     /// The runbook or evidence changed since: it no longer counts.
@@ -487,7 +486,7 @@ impl AppState {
                     checkpoint: checkpoint.clone(),
                     approver: approver.clone(),
                     role: role.clone(),
-                    decision: decision.clone(),
+                    decision: *decision,
                     comment: comment.clone(),
                     evidence_hash: self.need.as_ref().map(|n| n.evidence_hash.clone()),
                     stale: false,
@@ -502,7 +501,7 @@ impl AppState {
                 }
                 if let Some(n) = self.need.as_mut()
                     && &n.checkpoint == checkpoint
-                    && decision == "approve"
+                    && *decision == Decision::Approve
                     && !n.approved_by.iter().any(|(a, _)| a == approver)
                 {
                     n.approved_by.push((approver.clone(), role.clone()));

@@ -4,6 +4,33 @@
 use serde::Serialize;
 use std::time::Duration;
 
+/// An approver's decision at a checkpoint. Snake case in JSON: `approve`, `reject`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Approve,
+    Reject,
+    /// Withdraws standing rejections (the withdrawer's own, or those named when the
+    /// policy gives the withdrawer's role that right).
+    Withdraw,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Approve => "approve",
+            Decision::Reject => "reject",
+            Decision::Withdraw => "withdraw",
+        }
+    }
+}
+
+impl std::fmt::Display for Decision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// State of a step as shown to a person.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -59,6 +86,24 @@ pub struct ApprovalNeed {
     pub hazards: Vec<String>,
     /// The command another person runs to approve.
     pub approve_command: String,
+    /// The files the approval binds to, read by the steps it lets run before the next
+    /// checkpoint: (path relative to the runbook, sha256). Editing one makes it stale.
+    pub files: Vec<(String, String)>,
+    /// Why earlier decisions at this checkpoint no longer count, one line each (e.g.
+    /// `dana's approval: lerg/migrations/V2__profiles_billing.sql changed since`).
+    pub stale: Vec<String>,
+    /// A rejection that stands for this evidence, and what to do about it.
+    pub rejection: Option<Box<StandingRejection>>,
+}
+
+/// A rejection that stops the run until it is withdrawn or the evidence changes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StandingRejection {
+    pub by: String,
+    pub role: String,
+    pub comment: Option<String>,
+    /// The ways out, as commands or actions, one per line.
+    pub remedies: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -116,7 +161,7 @@ pub enum EngineEvent {
         checkpoint: String,
         approver: String,
         role: String,
-        decision: String,
+        decision: Decision,
         comment: Option<String>,
     },
     RunFinished {

@@ -4,6 +4,10 @@
 
 pub mod events;
 pub mod hazard;
+pub mod identity;
 
-pub use events::{ApprovalNeed, EngineEvent, EventSink, Progress, ProgressMeter, StepState};
+pub use events::{
+    ApprovalNeed, Decision, EngineEvent, EventSink, Progress, ProgressMeter, StandingRejection,
+    StepState,
+};
 pub use hazard::Hazard;

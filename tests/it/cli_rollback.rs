@@ -1,12 +1,36 @@
 //! The demo's three rollback levels: table-level restore, schema rollback, full restore.
 
 use super::support::*;
+use std::path::{Path, PathBuf};
+
+/// The file a backup step of the latest run wrote (a directory per run and step).
+fn backup_file(ws: &Path, step: &str) -> PathBuf {
+    let st = cutover(ws, &["status", RUNBOOK, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&st.stdout).unwrap();
+    let s = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == step)
+        .unwrap_or_else(|| panic!("no step {step}: {}", st.stdout));
+    let file = s["evidence"]["file"]
+        .as_str()
+        .expect("backup file")
+        .to_string();
+    ws.join("runbooks").join(file)
+}
 
 #[tokio::test]
 async fn rollback_levels_restore_what_they_promise() {
     let (_t, ws) = completed_demo();
     let prod = ws.join("production.db");
-    let before = dump_sqlite(&ws.join("backups/production-before.db")).await;
+    let backup = backup_file(&ws, "backup-production");
+    assert!(
+        backup.starts_with(ws.join("runbooks/../backups")),
+        "{}",
+        backup.display()
+    );
+    let before = dump_sqlite(&backup).await;
 
     let no_phase = cutover(&ws, &["rollback", RUNBOOK, "--yes"]);
     assert_eq!(no_phase.code, 2, "{}", no_phase.all());
@@ -81,7 +105,7 @@ async fn schema_rollback_keeps_the_users() {
 #[tokio::test]
 async fn restore_refuses_a_backup_whose_checksum_changed() {
     let (_t, ws) = completed_demo();
-    let backup = ws.join("backups/production-before.db");
+    let backup = backup_file(&ws, "backup-production");
     let mut bytes = std::fs::read(&backup).unwrap();
     let n = bytes.len();
     bytes[n - 10] ^= 0xff;

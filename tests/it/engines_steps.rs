@@ -97,7 +97,17 @@ async fn exercise(app: &TestDb, other: &TestDb) {
     )
     .unwrap();
     std::fs::write(d.join("seed.sql"), "SELECT 1;").unwrap();
-    let out = cutover(d, &["run", "rb.toml", "--headless", "--new"]);
+    let out = cutover(
+        d,
+        &[
+            "run",
+            "rb.toml",
+            "--headless",
+            "--new",
+            "--abandon",
+            "fixed the cause",
+        ],
+    );
     assert_eq!(out.code, 2, "{}", out.all());
     assert!(
         out.stderr
@@ -113,7 +123,17 @@ async fn exercise(app: &TestDb, other: &TestDb) {
         .await
         .unwrap();
     db.close().await;
-    let out = cutover(d, &["run", "rb.toml", "--headless", "--new"]);
+    let out = cutover(
+        d,
+        &[
+            "run",
+            "rb.toml",
+            "--headless",
+            "--new",
+            "--abandon",
+            "fixed the cause",
+        ],
+    );
     assert_eq!(out.code, 1, "{}", out.all());
     assert!(out.stderr.contains("expected 3, got 4"), "{}", out.stderr);
 }

@@ -215,7 +215,16 @@ fn replay_of_each_entry_kind() {
     assert_eq!(at(13).status, Status::Interrupted);
     // A kind runs do not write (cutover diff data's record) changes nothing.
     assert_eq!(at(14).status, Status::Interrupted);
-    assert_eq!(at(15).status, Status::Interrupted);
+    // A rollback in progress is running and unfinished; an earlier release's record
+    // (no attempt number) counts as attempt 1.
+    let st = at(15);
+    assert_eq!(st.status, Status::Running);
+    assert!(!st.finished);
+    let a = st.rollback.as_ref().expect("a rollback attempt");
+    assert_eq!(
+        (a.attempt, a.phases.as_slice(), a.finished),
+        (1, &["undo".to_string()][..], false)
+    );
 
     let st = at(16);
     assert_eq!(st.steps["s1"].state, StepState::RolledBack);
@@ -224,6 +233,7 @@ fn replay_of_each_entry_kind() {
     let st = at(17);
     assert_eq!(st.status, Status::RolledBack);
     assert!(st.finished);
+    assert!(st.rollback.as_ref().is_some_and(|a| a.finished));
     let json = serde_json::to_value(&st).unwrap();
     assert_eq!(json["status"], "rolled_back");
 }
@@ -369,6 +379,7 @@ impl Rules {
             comment: None,
             via: "cli",
             runbook_arg: "rules.toml",
+            sign_with: None,
         };
         approval::record_decision(&self.ledger, &self.runbook, &req)
             .await
@@ -414,6 +425,9 @@ async fn a_stale_approval_is_ignored() {
             evidence_hash: "an-older-hash".into(),
             runbook_hash: r.runbook.content_hash.clone(),
             via: "cli".into(),
+            files: Default::default(),
+            signature: None,
+            withdraws: Vec::new(),
         }),
     )
     .await;
@@ -431,6 +445,9 @@ async fn a_stale_approval_is_ignored() {
             evidence_hash: "an-older-hash".into(),
             runbook_hash: r.runbook.content_hash.clone(),
             via: "cli".into(),
+            files: Default::default(),
+            signature: None,
+            withdraws: Vec::new(),
         }),
     )
     .await;
@@ -559,11 +576,11 @@ fn evidence_of_every_kind_reads_back_as_its_struct() {
     let cases = [
         (
             "sync",
-            r#"{"source":"staging","target":"production","batch_commit":false,"tables":[{"table":"users","inserts":1,"updates":2,"deletes":0,"applied":{"statements":3},"before":{"source_rows":5,"target_rows":4,"only_in_source":1,"only_in_target":0,"changed":2,"column_changes":{"email":2}},"equal_after":true,"rows_after":5,"differences":[{"kind":"changed","key":{"id":1}}]},{"table":"orders","error":"3 differences remain"}]}"#,
+            r#"{"source":"staging","target":"production","batch_commit":false,"tables":[{"table":"users","inserts":1,"updates":2,"deletes":0,"applied":{"statements":3,"batches":1,"rows_affected":3,"batch_commit":false},"before":{"source_rows":5,"target_rows":4,"only_in_source":1,"only_in_target":0,"changed":2,"column_changes":{"email":2}},"equal_after":true,"rows_after":5,"differences":[{"kind":"changed","key":{"id":1},"changes":{"email":{"source":"a@x","target":"b@x"}}}]},{"table":"orders","error":"3 differences remain"}]}"#,
         ),
         (
             "diff-data",
-            r#"{"source":"a","target":"b","equal":false,"summary":{"source_rows":2,"target_rows":1},"differences":[{"kind":"only_in_source","key":{"id":2}}],"differences_not_shown":0}"#,
+            r#"{"source":"a","target":"b","equal":false,"summary":{"source_table":"t","target_table":"t","key":["id"],"multiset":false,"source_rows":2,"target_rows":1,"only_in_source":1,"only_in_target":0,"changed":0,"unchanged":1,"duplicate_rows":0,"column_changes":{},"columns":[{"name":"id","target_name":"id","class":"int","scale":null,"precision":0,"tolerance":null,"source_type":"INTEGER","target_type":"INTEGER","is_key":true}],"notes":[],"stats":{"strategy":"merge","hashed_in":"cutover","levels":0,"buckets":0,"differing_buckets":0,"rows_fetched":3},"elapsed_ms":1},"differences":[{"kind":"only_in_source","key":{"id":2},"row":{"id":2}}],"differences_not_shown":0}"#,
         ),
         (
             "drift-check",

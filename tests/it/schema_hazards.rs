@@ -106,6 +106,30 @@ const TRIGGERS: &[Case] = &[
         large: 3,
         skip: &[],
     },
+    Case {
+        code: "generated-to-plain",
+        source: "CREATE TABLE t (id INT PRIMARY KEY, n INT, g INT)",
+        target: "CREATE TABLE t (id INT PRIMARY KEY, n INT, g INT GENERATED ALWAYS AS (n * 2) STORED)",
+        rows: 1,
+        large: 1000,
+        skip: &[Dialect::Sqlite],
+    },
+    Case {
+        code: "plain-to-generated",
+        source: "CREATE TABLE t (id INT PRIMARY KEY, n INT, g INT GENERATED ALWAYS AS (n * 2) STORED)",
+        target: "CREATE TABLE t (id INT PRIMARY KEY, n INT, g INT)",
+        rows: 1,
+        large: 1000,
+        skip: &[Dialect::Sqlite],
+    },
+    Case {
+        code: "enum-label-removed",
+        source: "CREATE TYPE mood AS ENUM ('a', 'b'); CREATE TABLE t (id INT PRIMARY KEY, m mood)",
+        target: "CREATE TYPE mood AS ENUM ('a', 'b', 'c'); CREATE TABLE t (id INT PRIMARY KEY, m mood)",
+        rows: 1,
+        large: 1000,
+        skip: &[Dialect::Sqlite, Dialect::Mysql],
+    },
 ];
 
 const SAFE: &[Case] = &[
@@ -159,6 +183,32 @@ const SAFE: &[Case] = &[
         rows: 2,
         large: 3,
         skip: &[],
+    },
+    // a generation expression that changes: recomputed, neither plain nor newly generated
+    Case {
+        code: "generated-to-plain",
+        source: "CREATE TABLE t (id INT PRIMARY KEY, n INT, g INT GENERATED ALWAYS AS (n * 3) STORED)",
+        target: "CREATE TABLE t (id INT PRIMARY KEY, n INT, g INT GENERATED ALWAYS AS (n * 2) STORED)",
+        rows: 1,
+        large: 1000,
+        skip: &[Dialect::Sqlite, Dialect::Mysql],
+    },
+    Case {
+        code: "plain-to-generated",
+        source: "CREATE TABLE t (id INT PRIMARY KEY, n INT, g INT GENERATED ALWAYS AS (n * 3) STORED)",
+        target: "CREATE TABLE t (id INT PRIMARY KEY, n INT, g INT GENERATED ALWAYS AS (n * 2) STORED)",
+        rows: 1,
+        large: 1000,
+        skip: &[Dialect::Sqlite, Dialect::Mysql],
+    },
+    // a label added in place
+    Case {
+        code: "enum-label-removed",
+        source: "CREATE TYPE mood AS ENUM ('a', 'b', 'c'); CREATE TABLE t (id INT PRIMARY KEY, m mood)",
+        target: "CREATE TYPE mood AS ENUM ('a', 'b'); CREATE TABLE t (id INT PRIMARY KEY, m mood)",
+        rows: 1,
+        large: 1000,
+        skip: &[Dialect::Sqlite, Dialect::Mysql],
     },
 ];
 

@@ -288,7 +288,7 @@ async fn truncation_wipe_and_an_older_copy_are_caught_by_the_targets_anchors() {
         v.stdout
     );
     // ... and a new run over it is refused before touching anything.
-    let backup = ws.join("backups/production-before.db");
+    let backup = the_backup(&ws);
     let backup_bytes = std::fs::read(&backup).unwrap();
     let again = cutover(&ws, &["run", RUNBOOK, "--headless", "--new"]);
     assert_eq!(again.code, 3, "{}", again.all());
@@ -544,4 +544,22 @@ async fn target_locks_and_anchors_work_on_every_engine() {
         );
         db.close().await;
     }
+}
+
+/// The demo run's backup of production (in the run's own directory under `backups/`).
+fn the_backup(ws: &std::path::Path) -> std::path::PathBuf {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.file_name().is_some_and(|n| n == "production-before.db") {
+                out.push(p);
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(&ws.join("backups"), &mut found);
+    assert_eq!(found.len(), 1, "one backup of production: {found:?}");
+    found.remove(0)
 }

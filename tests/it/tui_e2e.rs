@@ -112,10 +112,10 @@ impl Drop for Tmux {
 }
 
 fn demo_cmd(dir: &Path) -> String {
-    format!(
-        "env -u CUTOVER_LEDGER CUTOVER_OPERATOR=alice NO_COLOR=1 {} demo --dir {}",
-        env!("CARGO_BIN_EXE_cutover"),
-        dir.join("ws").display()
+    let ws = dir.join("ws").display().to_string();
+    crate::support::shell_command(
+        &["demo", "--dir", &ws],
+        &[("CUTOVER_OPERATOR", "alice"), ("NO_COLOR", "1")],
     )
 }
 
@@ -137,10 +137,9 @@ fn approve_in_dialog(t: &Tmux, checkpoint: &str, name: &str, comment: &str) {
 }
 
 fn status_json(dir: &Path) -> serde_json::Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_cutover"))
-        .args(["status", "--format", "json"])
-        .arg(dir.join("ws/runbooks/lerg-cutover.toml"))
-        .env_remove("CUTOVER_LEDGER")
+    let runbook = dir.join("ws/runbooks/lerg-cutover.toml");
+    let out = crate::support::command(dir, &["status", "--format", "json"])
+        .arg(runbook)
         .output()
         .unwrap();
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
@@ -205,8 +204,7 @@ fn an_approval_from_another_process_is_picked_up_live() {
         return;
     };
     t.wait_for("plan-approved awaits approval 0/1", 60);
-    let out = Command::new(env!("CARGO_BIN_EXE_cutover"))
-        .args(["approve"])
+    let out = crate::support::command(dir.path(), &["approve"])
         .arg(dir.path().join("ws/runbooks/lerg-cutover.toml"))
         .args([
             "--checkpoint",
@@ -218,7 +216,6 @@ fn an_approval_from_another_process_is_picked_up_live() {
         ])
         .args(["--comment", "looked at it from my desk"])
         .env("CUTOVER_OPERATOR", "carol")
-        .env_remove("CUTOVER_LEDGER")
         .output()
         .unwrap();
     assert!(

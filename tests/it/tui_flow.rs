@@ -212,15 +212,20 @@ fn evidence_of_unknown_shape_falls_back_to_json_and_hazards_are_read_anywhere() 
     );
     assert!(matches!(m.body, Body::Json(_)));
     assert_eq!(m.hazards[0].code, "H010-lossy");
-    // A step kind this file does not name, carrying a data diff: shown as a data diff.
-    let m = EvidenceModel::parse("sync", &data_evidence());
+    // A step's evidence read as its kind's struct gets the kind's view, a NULL cell
+    // included.
+    let m = EvidenceModel::parse("diff-data", &data_evidence());
     let Body::DataDiff(d) = &m.body else {
         panic!("not a data diff")
     };
     assert_eq!(d.rows.len(), 5);
     let r = d.rows.row(2);
     assert_eq!(r.cell(1), (Some("bo@x.example"), None, true));
+    let r = d.rows.row(4);
     assert_eq!(r.cell(2), (None, None, false));
+    // The same evidence under a kind that writes another shape does not read as it.
+    let m = EvidenceModel::parse("sync", &data_evidence());
+    assert!(matches!(m.body, Body::Json(_)), "{}", m.view_name());
 }
 
 /// The shape `diff-schema` records (src/schema/report.rs on the schema branch).
@@ -245,21 +250,65 @@ fn schema_step_evidence() -> serde_json::Value {
     })
 }
 
-/// The shape `diff-data` records (src/steps/diff_data.rs on the data branch).
+/// What `diff-data` records comparing `customers` (built from its evidence struct).
 fn data_step_evidence() -> serde_json::Value {
-    serde_json::json!({
-        "source": "main", "target": "local", "equal": false,
-        "summary": {"source_table": "customers", "target_table": "customers", "key": ["id"], "multiset": false,
-                    "source_rows": 120, "target_rows": 119, "only_in_source": 2, "only_in_target": 1, "changed": 1,
-                    "unchanged": 116, "duplicate_rows": 0, "column_changes": {"discount": 1},
-                    "columns": [{"name": "id"}, {"name": "name"}, {"name": "discount"}], "notes": [], "elapsed_ms": 12},
-        "differences": [
-            {"kind": "changed", "key": {"id": 7}, "changes": {"discount": {"source": "0.15", "target": "0.10"}}},
-            {"kind": "only_in_source", "key": {"id": 121}, "row": {"id": 121, "name": "Nadia", "discount": "0.05"}},
-            {"kind": "only_in_target", "key": {"id": 99}, "row": {"id": 99, "name": "Old Co", "discount": null}}
-        ],
-        "differences_not_shown": 1
+    use cutover::steps::diff_data::DiffDataEvidence;
+    cutover::steps::Evidence::from(DiffDataEvidence {
+        source: "main".into(),
+        target: "local".into(),
+        equal: false,
+        summary: customers_summary(),
+        differences: customers_differences(),
+        differences_not_shown: 1,
     })
+    .to_json()
+}
+
+fn customers_summary() -> cutover::data::diff::Summary {
+    cutover::data::diff::Summary {
+        source_table: "customers".into(),
+        target_table: "customers".into(),
+        key: vec!["id".into()],
+        source_rows: 120,
+        target_rows: 119,
+        only_in_source: 2,
+        only_in_target: 1,
+        changed: 1,
+        unchanged: 116,
+        column_changes: [("discount".to_string(), 1)].into(),
+        columns: vec![
+            column("id", true),
+            column("name", false),
+            column("discount", false),
+        ],
+        ..Default::default()
+    }
+}
+
+fn customers_differences() -> Vec<cutover::steps::diff_data::DifferenceRecord> {
+    use cutover::steps::diff_data::DifferenceRecord;
+    use serde_json::json;
+    vec![
+        changed(7, &[("discount", json!("0.15"), json!("0.10"))]),
+        DifferenceRecord::OnlyInSource {
+            key: cells(&[("id", json!(121))]),
+            row: cells(&[
+                ("id", json!(121)),
+                ("name", json!("Nadia")),
+                ("discount", json!("0.05")),
+            ]),
+            count: None,
+        },
+        DifferenceRecord::OnlyInTarget {
+            key: cells(&[("id", json!(99))]),
+            row: cells(&[
+                ("id", json!(99)),
+                ("name", json!("Old Co")),
+                ("discount", json!(null)),
+            ]),
+            count: None,
+        },
+    ]
 }
 
 #[test]
@@ -361,12 +410,58 @@ fn a_passed_checkpoint_shows_who_decided_on_which_evidence() {
 
 #[test]
 fn sync_evidence_shows_the_deltas_it_applied() {
-    let before = data_step_evidence()["summary"].clone();
-    let diffs = data_step_evidence()["differences"].clone();
-    let v = serde_json::json!({"source": "main", "target": "local", "batch_commit": false, "tables": [
-        {"table": "groups", "inserts": 0, "updates": 0, "deletes": 0, "before": {"source_rows": 3, "target_rows": 3, "only_in_source": 0, "only_in_target": 0, "changed": 0, "unchanged": 3}, "equal_after": true, "differences": []},
-        {"table": "customers", "inserts": 2, "updates": 1, "deletes": 1, "before": before, "equal_after": true, "rows_after": 120, "differences": diffs}
-    ]});
+    use cutover::data::apply::Applied;
+    use cutover::steps::sync::*;
+    let before = |s: &cutover::data::diff::Summary| SyncBefore {
+        source_rows: s.source_rows,
+        target_rows: s.target_rows,
+        only_in_source: s.only_in_source,
+        only_in_target: s.only_in_target,
+        changed: s.changed,
+        column_changes: s.column_changes.clone(),
+    };
+    let groups = cutover::data::diff::Summary {
+        source_rows: 3,
+        target_rows: 3,
+        unchanged: 3,
+        ..Default::default()
+    };
+    let applied = |n: u64| Applied {
+        statements: n,
+        batches: u64::from(n > 0),
+        rows_affected: n,
+        batch_commit: false,
+    };
+    let v = cutover::steps::Evidence::from(SyncEvidence {
+        source: "main".into(),
+        target: "local".into(),
+        batch_commit: false,
+        tables: vec![
+            SyncedTable::Synced(TableSynced {
+                table: "groups".into(),
+                inserts: 0,
+                updates: 0,
+                deletes: 0,
+                applied: applied(0),
+                before: before(&groups),
+                equal_after: true,
+                rows_after: 3,
+                differences: Vec::new(),
+            }),
+            SyncedTable::Synced(TableSynced {
+                table: "customers".into(),
+                inserts: 2,
+                updates: 1,
+                deletes: 1,
+                applied: applied(4),
+                before: before(&customers_summary()),
+                equal_after: true,
+                rows_after: 120,
+                differences: customers_differences(),
+            }),
+        ],
+    })
+    .to_json();
     let m = EvidenceModel::parse("sync", &v);
     let Body::DataDiff(d) = &m.body else {
         panic!("sync evidence shown as {}", m.view_name())

@@ -1,6 +1,8 @@
 //! Shared fixtures for the TUI tests: a LERG-cutover-like plan, events that move it
 //! along, evidence of every kind, and rendering to a `TestBackend` as text.
 
+use cutover::steps::Evidence;
+use cutover::steps::diff_data::{CellChange, DiffDataEvidence, DifferenceRecord};
 use cutover::tui::views::evidence::EvidenceModel;
 use cutover::tui::{Action, App, AppState, PhasePlan, StepPlan, Theme};
 use cutover::vocab::{ApprovalNeed, EngineEvent, Progress};
@@ -193,33 +195,197 @@ pub fn evidence(app: &mut App, step: &str, kind: &str, v: serde_json::Value) {
     });
 }
 
+/// What a `diff-schema` step records for the LERG plan: production lacks
+/// `enhanced_lerg` and two billing columns and still has `lerg_codes`.
 pub fn schema_evidence() -> serde_json::Value {
-    json!({
-        "source": "staging", "target": "production", "equal": false,
-        "summary": [
-            "table enhanced_lerg: missing in target",
-            "table profiles: 2 columns missing in target (billing_plan, billing_email)",
-            "table lerg_codes: only in target (dropped at cleanup)"
+    use cutover::schema::{Change, ChangeKind, ObjectKind};
+    use cutover::steps::diff_schema::*;
+    let change = |object, table: Option<&str>, name: &str, change| Change {
+        object,
+        table: table.map(str::to_string),
+        name: name.into(),
+        change,
+        field: None,
+        source: None,
+        target: None,
+    };
+    let side = |input: &str| SchemaSide {
+        input: input.into(),
+        dialect: cutover::db::Dialect::Sqlite,
+    };
+    Evidence::from(DiffSchemaEvidence {
+        format: "cutover.schema-diff".into(),
+        version: 1,
+        source: side("staging"),
+        target: side("production"),
+        equal: false,
+        summary: SchemaDiffCounts {
+            differences: 4,
+            missing: 3,
+            extra: 1,
+            changed: 0,
+            text: "1 table missing in target, 2 columns missing in target, 1 table extra in target".into(),
+        },
+        changes: vec![
+            change(ObjectKind::Table, None, "enhanced_lerg", ChangeKind::Missing),
+            change(ObjectKind::Column, Some("profiles"), "billing_plan", ChangeKind::Missing),
+            change(ObjectKind::Column, Some("profiles"), "billing_email", ChangeKind::Missing),
+            change(ObjectKind::Table, None, "lerg_codes", ChangeKind::Extra),
         ],
-        "target_ddl": "CREATE TABLE lerg_codes (\n  npa INTEGER PRIMARY KEY,\n  state TEXT,\n  category TEXT\n);\nCREATE TABLE profiles (\n  id INTEGER PRIMARY KEY,\n  name TEXT NOT NULL,\n  email TEXT\n);\n",
-        "source_ddl": "CREATE TABLE enhanced_lerg (\n  npa INTEGER PRIMARY KEY,\n  state TEXT,\n  category TEXT NOT NULL\n);\nCREATE TABLE profiles (\n  id INTEGER PRIMARY KEY,\n  name TEXT NOT NULL,\n  email TEXT,\n  billing_plan TEXT,\n  billing_email TEXT\n);\n",
-        "hazards": [{"code": "H001-drop-table", "message": "dropping table lerg_codes (389 rows)"}]
+        equivalences: Vec::new(),
+        hazards: vec![SchemaDiffHazard {
+            code: "H001-drop-table".into(),
+            object: "lerg_codes".into(),
+            message: "dropping table lerg_codes (389 rows)".into(),
+            allowed: false,
+        }],
+        ddl: Some(SchemaDdl {
+            target: "CREATE TABLE lerg_codes (\n  npa INTEGER PRIMARY KEY,\n  state TEXT,\n  category TEXT\n);\nCREATE TABLE profiles (\n  id INTEGER PRIMARY KEY,\n  name TEXT NOT NULL,\n  email TEXT\n);\n".into(),
+            source: "CREATE TABLE enhanced_lerg (\n  npa INTEGER PRIMARY KEY,\n  state TEXT,\n  category TEXT NOT NULL\n);\nCREATE TABLE profiles (\n  id INTEGER PRIMARY KEY,\n  name TEXT NOT NULL,\n  email TEXT,\n  billing_plan TEXT,\n  billing_email TEXT\n);\n".into(),
+            engine_neutral: true,
+        }),
+        migration: SchemaMigration {
+            dialect: cutover::db::Dialect::Sqlite,
+            statements: Vec::new(),
+            blocked_statements: Vec::new(),
+        },
     })
+    .to_json()
 }
 
+/// A compared column of a data diff, as the diff's summary lists it.
+pub fn column(name: &str, is_key: bool) -> cutover::data::normalize::ColumnPlan {
+    use cutover::data::normalize::{Class, ColumnPlan};
+    let class = if is_key { Class::Int } else { Class::Text };
+    ColumnPlan {
+        name: name.into(),
+        target_name: name.into(),
+        class,
+        scale: None,
+        precision: 0,
+        tolerance: None,
+        source_type: if is_key { "INTEGER" } else { "TEXT" }.into(),
+        target_type: if is_key { "INTEGER" } else { "TEXT" }.into(),
+        source_native: class,
+        target_native: class,
+        source_scale: None,
+        target_scale: None,
+        source_nullable: !is_key,
+        target_nullable: !is_key,
+        is_key,
+    }
+}
+
+/// A JSON object of (column, value) pairs in the given order.
+pub fn cells(pairs: &[(&str, serde_json::Value)]) -> serde_json::Map<String, serde_json::Value> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
+}
+
+/// A changed row: its key and (column, source value, target value) per changed column.
+pub fn changed(
+    id: i64,
+    changes: &[(&str, serde_json::Value, serde_json::Value)],
+) -> DifferenceRecord {
+    DifferenceRecord::Changed {
+        key: cells(&[("id", json!(id))]),
+        changes: changes
+            .iter()
+            .map(|(c, s, t)| {
+                (
+                    c.to_string(),
+                    CellChange {
+                        source: s.clone(),
+                        target: t.clone(),
+                    },
+                )
+            })
+            .collect(),
+    }
+}
+
+/// What a `diff-data` step records comparing `profiles`: three changed rows, one only
+/// in staging, one only in production.
 pub fn data_evidence() -> serde_json::Value {
-    json!({
-        "table": "profiles", "key": ["id"], "columns": ["name", "email", "plan"],
-        "summary": {"source_rows": 11, "target_rows": 11, "only_in_source": 1, "only_in_target": 1, "changed": 3, "unchanged": 8},
-        "column_changes": {"email": 2, "plan": 1},
-        "rows": [
-            {"kind": "changed", "key": 3, "source": {"name": "Ana Ruiz", "email": "ana@staging.example", "plan": "pro"}, "target": {"name": "Ana Ruiz", "email": "ana@prod.example", "plan": "pro"}},
-            {"kind": "changed", "key": 5, "changes": {"plan": {"old": "free", "new": "pro"}}},
-            {"kind": "changed", "key": 8, "source": {"name": "Bo Chen", "email": "bo@x.example", "plan": null}, "target": {"name": "Bo Chen", "email": null, "plan": null}},
-            {"kind": "only_in_source", "key": 12, "source": {"name": "Cy Diaz", "email": "cy@x.example", "plan": "free"}},
-            {"kind": "only_in_target", "key": 40, "target": {"name": "Old Test", "email": "", "plan": "free"}}
-        ]
+    let summary = cutover::data::diff::Summary {
+        source_table: "profiles".into(),
+        target_table: "profiles".into(),
+        key: vec!["id".into()],
+        source_rows: 11,
+        target_rows: 11,
+        only_in_source: 1,
+        only_in_target: 1,
+        changed: 3,
+        unchanged: 8,
+        column_changes: [("email".to_string(), 2), ("plan".to_string(), 1)].into(),
+        columns: vec![
+            column("id", true),
+            column("name", false),
+            column("email", false),
+            column("plan", false),
+        ],
+        ..Default::default()
+    };
+    Evidence::from(DiffDataEvidence {
+        source: "staging".into(),
+        target: "production".into(),
+        equal: false,
+        summary,
+        differences: vec![
+            changed(
+                3,
+                &[(
+                    "email",
+                    json!("ana@staging.example"),
+                    json!("ana@prod.example"),
+                )],
+            ),
+            changed(5, &[("plan", json!("free"), json!("pro"))]),
+            changed(8, &[("email", json!("bo@x.example"), json!(null))]),
+            DifferenceRecord::OnlyInSource {
+                key: cells(&[("id", json!(12))]),
+                row: cells(&[
+                    ("id", json!(12)),
+                    ("name", json!("Cy Diaz")),
+                    ("email", json!("cy@x.example")),
+                    ("plan", json!("free")),
+                ]),
+                count: None,
+            },
+            DifferenceRecord::OnlyInTarget {
+                key: cells(&[("id", json!(40))]),
+                row: cells(&[
+                    ("id", json!(40)),
+                    ("name", json!("Old Test")),
+                    ("email", json!("")),
+                    ("plan", json!(null)),
+                ]),
+                count: None,
+            },
+        ],
+        differences_not_shown: 0,
     })
+    .to_json()
+}
+
+/// What a `backup` step records for production.
+pub fn backup_evidence() -> serde_json::Value {
+    Evidence::from(cutover::steps::backup::BackupEvidence {
+        target: "production".into(),
+        file: "../backups/production-3f2a.db".into(),
+        bytes: 49152,
+        sha256: "5d41402abc4b2a76b9719d911017c5925d41402abc4b2a76b9719d911017c592".into(),
+        tables: [
+            ("lerg_codes".to_string(), 389),
+            ("profiles".to_string(), 11),
+        ]
+        .into(),
+        focus_tables: None,
+        manifest: None,
+    })
+    .to_json()
 }
 
 pub fn need(
@@ -242,6 +408,9 @@ pub fn need(
         approve_command:
             "cutover approve runbooks/lerg.toml --checkpoint plan-approved --as NAME --role dba"
                 .into(),
+        files: Vec::new(),
+        stale: Vec::new(),
+        rejection: None,
     }
 }
 
@@ -256,13 +425,7 @@ pub fn at_first_checkpoint(theme: Theme, hazards: &[&str]) -> App {
         "backed up production.db (48.0 KiB)",
         120,
     );
-    evidence(
-        &mut a,
-        "backup-production",
-        "backup",
-        json!({"path": "backups/production-3f2a.db", "sha256": "5d41402abc4b2a76b9719d911017c592", "bytes": 49152, "target": "production",
-               "tables": [{"name": "lerg_codes", "rows": 389}, {"name": "profiles", "rows": 11}]}),
-    );
+    evidence(&mut a, "backup-production", "backup", backup_evidence());
     start(&mut a, "prepare", "schema-diff", "diff-schema");
     finish(&mut a, "schema-diff", "3 differences, 1 hazard", 48);
     evidence(&mut a, "schema-diff", "diff-schema", schema_evidence());

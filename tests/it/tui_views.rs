@@ -7,7 +7,6 @@ use cutover::tui::state::{ApprovalRow, ChainStatus, LedgerRow, Level, LogLine, S
 use cutover::tui::{Action, Tab, Theme};
 use cutover::vocab::{EngineEvent, StepState};
 use insta::assert_snapshot;
-use serde_json::json;
 
 #[test]
 fn runbook_before_the_run_80x24() {
@@ -81,7 +80,7 @@ fn checkpoint_dialog_with_hazards_and_approvals_so_far() {
                 checkpoint: "plan-approved".into(),
                 approver: "carol".into(),
                 role: "dba".into(),
-                decision: "approve".into(),
+                decision: cutover::vocab::Decision::Approve,
                 comment: Some("before the runbook edit".into()),
                 evidence_hash: Some("00ff".into()),
                 stale: true,
@@ -90,7 +89,7 @@ fn checkpoint_dialog_with_hazards_and_approvals_so_far() {
                 checkpoint: "plan-approved".into(),
                 approver: "bob".into(),
                 role: "dba".into(),
-                decision: "approve".into(),
+                decision: cutover::vocab::Decision::Approve,
                 comment: Some("diff reviewed".into()),
                 evidence_hash: Some("9b1c".into()),
                 stale: false,
@@ -234,10 +233,16 @@ fn check_results_expected_vs_actual() {
         &mut a,
         "geographic-npas",
         "check",
-        json!({"checks": [
-            {"name": "all geographic NPAs present", "query": "SELECT count(*) FROM enhanced_lerg WHERE category = 'geographic'", "expected": 440, "actual": 439, "passed": false},
-            {"name": "pacific NPAs categorized", "expected": 3, "actual": 3, "passed": true}
-        ]}),
+        cutover::steps::Evidence::from(cutover::steps::check::CheckEvidence {
+            target: "production".into(),
+            query: "SELECT count(*) FROM enhanced_lerg WHERE category = 'geographic'".into(),
+            description: Some("all geographic NPAs present".into()),
+            expected: "440".into(),
+            actual: "439".into(),
+            passed: false,
+            detail: Default::default(),
+        })
+        .to_json(),
     );
     a.update(Action::ShowTab(Tab::Evidence));
     let out = render(&mut a, 80, 24);
@@ -260,7 +265,15 @@ fn backup_manifest_and_json_fallback() {
         &mut a,
         "drop-lerg-codes",
         "sql",
-        json!({"statements": 1, "applied": ["DROP TABLE lerg_codes"], "rows_affected": 0}),
+        cutover::steps::Evidence::from(cutover::steps::sql::SqlEvidence {
+            target: "production".into(),
+            source: "inline SQL".into(),
+            statements: 1,
+            rows_affected: Some(0),
+            already_applied: None,
+            sha256: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".into(),
+        })
+        .to_json(),
     );
     a.select_step("drop-lerg-codes");
     let out = render(&mut a, 80, 24);
@@ -477,4 +490,66 @@ fn status_poll_marks_steps_and_clears_a_met_checkpoint() {
         StepState::Done
     );
     assert!(!render(&mut a, 80, 24).contains("awaits approval"));
+}
+
+#[test]
+fn a_stale_approval_names_the_changed_file_and_a_rejection_says_what_to_do() {
+    let mut a = at_first_checkpoint(Theme::plain(), &[]);
+    let mut n = need(&[], &[], 1, &["dba"]);
+    n.stale = vec![
+        "dana's approve no longer counts: lerg/migrations/V2__profiles_billing.sql changed since it was given".into(),
+    ];
+    n.files = vec![(
+        "lerg/migrations/V2__profiles_billing.sql".into(),
+        "ab12".into(),
+    )];
+    a.update(Action::Engine(EngineEvent::AwaitingApproval {
+        need: n.clone(),
+    }));
+    let banner = render(&mut a, 160, 30);
+    assert!(
+        banner.contains("earlier approval stale: dana's approve no longer counts: lerg/migrations/V2__profiles_billing.sql changed"),
+        "{banner}"
+    );
+    a.update(Action::OpenCheckpoint);
+    let out = render(&mut a, 160, 40);
+    // The dialog wraps long lines: the reason and the file name may sit on two rows.
+    assert!(
+        out.contains("stale: dana's approve no longer counts:"),
+        "{out}"
+    );
+    assert!(
+        out.contains("lerg/migrations/V2__profiles_billing.sql changed since it was given"),
+        "{out}"
+    );
+    assert!(
+        out.contains("covers the files lerg/migrations/V2__profiles_billing.sql"),
+        "{out}"
+    );
+    a.update(Action::ClosePopup);
+
+    n.stale.clear();
+    n.rejection = Some(Box::new(cutover::vocab::StandingRejection {
+        by: "erin".into(),
+        role: "dba".into(),
+        comment: Some("wrong window".into()),
+        remedies: vec![
+            "erin withdraws it: cutover approve rb.toml --checkpoint plan-approved --as erin --role dba --withdraw-rejection".into(),
+            "or start a new run: cutover run rb.toml --new".into(),
+        ],
+    }));
+    a.update(Action::Engine(EngineEvent::AwaitingApproval { need: n }));
+    let banner = render(&mut a, 160, 30);
+    assert!(
+        banner.contains("plan-approved rejected by erin — the rejection stands until withdrawn"),
+        "{banner}"
+    );
+    a.update(Action::OpenCheckpoint);
+    let out = render(&mut a, 160, 40);
+    assert!(
+        out.contains("Rejected by erin (dba): “wrong window” — the rejection stands"),
+        "{out}"
+    );
+    assert!(out.contains("--withdraw-rejection"), "{out}");
+    assert!(out.contains("cutover run rb.toml --new"), "{out}");
 }

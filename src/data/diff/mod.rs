@@ -62,7 +62,7 @@ pub enum Difference {
     },
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Stats {
     /// `buckets`, `buckets+merge`, `merge`.
     pub strategy: String,
@@ -75,7 +75,7 @@ pub struct Stats {
     pub rows_fetched: u64,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Summary {
     pub source_table: String,
     pub target_table: String,

@@ -11,8 +11,8 @@ pub(crate) async fn introspect(db: &Db) -> Result<Schema> {
     let mut schema = Schema::empty(Dialect::Mysql);
     let rels = fetch(
         db,
-        "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES \
-             WHERE TABLE_SCHEMA = DATABASE()"
+        "SELECT TABLE_NAME, TABLE_TYPE, TABLE_COLLATION, ENGINE, TABLE_COMMENT \
+             FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()"
             .to_string(),
     );
     let vdefs = fetch(
@@ -26,7 +26,7 @@ pub(crate) async fn introspect(db: &Db) -> Result<Schema> {
     let cols = fetch(
         db,
         "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, EXTRA, \
-             GENERATION_EXPRESSION FROM information_schema.COLUMNS \
+             GENERATION_EXPRESSION, CHARACTER_SET_NAME, COLLATION_NAME, COLUMN_COMMENT FROM information_schema.COLUMNS \
              WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME, ORDINAL_POSITION"
             .to_string(),
     );
@@ -57,6 +57,8 @@ pub(crate) async fn introspect(db: &Db) -> Result<Schema> {
         .map(text_of)
         .unwrap_or_default();
 
+    let (objects, table_collations) = super::objects::objects(db, &rels).await?;
+    schema.objects = objects;
     let mut tables: BTreeMap<String, Table> = BTreeMap::new();
     let mut views: BTreeMap<String, View> = BTreeMap::new();
     for r in &rels.rows {
@@ -125,13 +127,33 @@ pub(crate) async fn introspect(db: &Db) -> Result<Schema> {
             opt_text(&r[4]).filter(|d| d != "NULL")
         };
         let is_json = json_cols.contains(&(tname.clone(), name.clone()));
+        let normalized_type = if is_json {
+            "json".into()
+        } else {
+            normalize_type(&engine_type, Dialect::Mysql)
+        };
+        // the engine's type says what MODIFY COLUMN restates: a collation other than the
+        // table's, invisibility and the comment are part of it (and compared with it)
+        let mut engine_type = if is_json { "json".into() } else { engine_type };
+        if let Some(coll) = opt_text(&r[8])
+            && !is_json
+            && table_collations.get(&tname) != Some(&coll)
+        {
+            engine_type.push_str(&format!(" CHARACTER SET {} COLLATE {coll}", text_of(&r[7])));
+        }
+        if extra.split_whitespace().any(|w| w == "invisible") {
+            engine_type.push_str(" INVISIBLE");
+        }
+        let comment = text_of(&r[9]);
+        if !comment.is_empty() {
+            engine_type.push_str(&format!(
+                " COMMENT {}",
+                Dialect::Mysql.quote_literal(&comment)
+            ));
+        }
         t.columns.push(Column {
-            normalized_type: if is_json {
-                "json".into()
-            } else {
-                normalize_type(&engine_type, Dialect::Mysql)
-            },
-            engine_type: if is_json { "json".into() } else { engine_type },
+            normalized_type,
+            engine_type,
             nullable: text_of(&r[3]) == "YES",
             default,
             generated,
@@ -207,16 +229,29 @@ pub(crate) async fn introspect(db: &Db) -> Result<Schema> {
 
     for r in &trg.rows {
         let (table, name) = (text_of(&r[0]), text_of(&r[1]));
+        // the statement as written (what the dump tool shows and a re-creation keeps)
+        let original = db
+            .query(
+                &format!("SHOW CREATE TRIGGER {}", Dialect::Mysql.quote_ident(&name)),
+                &[],
+            )
+            .await?
+            .rows
+            .first()
+            .and_then(|r| opt_text(&r[2]))
+            .map(|s| super::objects::strip_definer(&s));
         schema.triggers.push(Trigger {
             schema: None,
-            definition: format!(
-                "CREATE TRIGGER {} {} {} ON {} FOR EACH ROW {}",
-                Dialect::Mysql.quote_ident(&name),
-                text_of(&r[2]),
-                text_of(&r[3]),
-                Dialect::Mysql.quote_ident(&table),
-                text_of(&r[4])
-            ),
+            definition: original.unwrap_or_else(|| {
+                format!(
+                    "CREATE TRIGGER {} {} {} ON {} FOR EACH ROW {}",
+                    Dialect::Mysql.quote_ident(&name),
+                    text_of(&r[2]),
+                    text_of(&r[3]),
+                    Dialect::Mysql.quote_ident(&table),
+                    text_of(&r[4])
+                )
+            }),
             table,
             name,
         });

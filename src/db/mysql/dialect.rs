@@ -24,6 +24,13 @@ impl SqlDialect for Mysql {
     fn transactional_ddl(&self) -> bool {
         false
     }
+    fn commits_implicitly(&self, sql: &str) -> bool {
+        super::implicit_commit(sql)
+    }
+
+    fn client_delimiter(&self) -> bool {
+        true
+    }
 
     fn canonical_text(&self, c: &str, col: &HashColumn) -> String {
         super::hash::canonical_text(c, col)
@@ -177,6 +184,9 @@ impl SqlDialect for Mysql {
     fn admin_database(&self) -> Option<&'static str> {
         Some("mysql")
     }
+    fn backup(&self) -> &'static dyn crate::db::backup::BackupEngine {
+        &super::backup::BACKUP
+    }
     fn tag(&self) -> &'static str {
         "my"
     }
@@ -220,5 +230,16 @@ impl SqlDialect for Mysql {
             let db: Db = std::sync::Arc::new(super::MySqlDb::connect(url, redacted, opts).await?);
             Ok(db)
         })
+    }
+    fn sequence_reset(&self, table: &str, _column: &str, next: i64) -> Option<String> {
+        // Never lowers the counter: MySQL/MariaDB keep it above the largest key.
+        Some(format!("ALTER TABLE {table} AUTO_INCREMENT = {next}"))
+    }
+    fn exact_text_literal(&self, s: &str) -> Option<String> {
+        if s.contains('\0') {
+            Some(format!("_utf8mb4 X'{}'", hex::encode(s.as_bytes())))
+        } else {
+            Some(self.quote_literal(s))
+        }
     }
 }

@@ -1,6 +1,8 @@
+pub(crate) mod backup;
 pub(crate) mod catalog;
 mod dialect;
 mod hash;
+mod objects;
 mod table;
 pub(crate) use dialect::SQL;
 
@@ -10,7 +12,7 @@ use crate::error::{Error, Result};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use rust_decimal::Decimal;
 use sqlx::mysql::{MySqlArguments, MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlRow};
-use sqlx::{Column, MySql, Row, TypeInfo, ValueRef};
+use sqlx::{Column, Connection as _, MySql, Row, TypeInfo, ValueRef};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -27,6 +29,7 @@ impl MySqlDb {
             .charset("utf8mb4")
             .timezone(Some("+00:00".to_string()))
             .pipes_as_concat(false);
+        super::probe(redacted, sqlx::MySqlConnection::connect_with(&co)).await?;
         let pool = MySqlPoolOptions::new()
             .max_connections(opts.max_connections.max(1))
             .acquire_timeout(Duration::from_secs(15))
@@ -128,3 +131,65 @@ pub(crate) fn decode_row(row: &MySqlRow) -> Result<Vec<Value>> {
 }
 
 impl_database!(MySqlDb, MySql, Dialect::Mysql);
+
+/// Whether a statement causes an implicit commit on MySQL/MariaDB (the statements the
+/// manual lists under "Statements That Cause an Implicit Commit": data definition,
+/// account and table maintenance statements, LOCK TABLES, and starting a transaction).
+pub(crate) fn implicit_commit(sql: &str) -> bool {
+    let words: Vec<String> = without_leading_comments(sql)
+        .split_whitespace()
+        .take(3)
+        .map(|w| w.to_ascii_uppercase())
+        .collect();
+    let w = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
+    match w(0) {
+        // CREATE/DROP TEMPORARY TABLE are the exceptions.
+        "CREATE" | "ALTER" | "DROP" => w(1) != "TEMPORARY",
+        "RENAME" | "TRUNCATE" | "GRANT" | "REVOKE" | "ANALYZE" | "OPTIMIZE" | "REPAIR"
+        | "CHECK" | "FLUSH" | "BEGIN" | "COMMIT" => true,
+        "START" => w(1) == "TRANSACTION",
+        "LOCK" | "UNLOCK" => w(1) == "TABLES",
+        "SET" => w(1) == "PASSWORD",
+        "INSTALL" | "UNINSTALL" => w(1) == "PLUGIN",
+        "LOAD" => w(1) == "INDEX",
+        "CACHE" => w(1) == "INDEX",
+        _ => false,
+    }
+}
+
+fn without_leading_comments(sql: &str) -> &str {
+    let mut s = sql.trim_start();
+    loop {
+        if let Some(rest) = s.strip_prefix("--").or_else(|| s.strip_prefix('#')) {
+            s = rest
+                .split_once('\n')
+                .map(|(_, r)| r)
+                .unwrap_or("")
+                .trim_start();
+        } else if let Some(rest) = s.strip_prefix("/*") {
+            s = rest
+                .split_once("*/")
+                .map(|(_, r)| r)
+                .unwrap_or("")
+                .trim_start();
+        } else {
+            return s;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ddl_commits_implicitly_dml_does_not() {
+        use super::implicit_commit as ic;
+        assert!(ic("ALTER TABLE t ADD c INT"));
+        assert!(ic("-- why\n  create index i on t (c)"));
+        assert!(ic("/* x */ DROP TABLE t"));
+        assert!(ic("truncate t"));
+        assert!(!ic("CREATE TEMPORARY TABLE t (a INT)"));
+        assert!(!ic("INSERT INTO t VALUES (1)"));
+        assert!(!ic("UPDATE t SET a = 1"));
+        assert!(!ic("DELETE FROM t"));
+    }
+}

@@ -139,7 +139,9 @@ pub(crate) async fn introspect(db: &Db) -> Result<Schema> {
                  JOIN pg_namespace n ON n.oid = c.relnamespace \
                  WHERE {USER_NS} AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid \
                    AND d.deptype IN ('a', 'i', 'e') AND d.refclassid = 'pg_class'::regclass \
-                   AND d.classid = 'pg_class'::regclass) AND {}",
+                   AND d.classid = 'pg_class'::regclass \
+                   AND (d.deptype <> 'a' OR EXISTS (SELECT 1 FROM pg_depend d2 WHERE d2.refobjid = c.oid \
+                     AND d2.classid = 'pg_attrdef'::regclass))) AND {}",
             not_extension("c.oid")
         ),
     );
@@ -162,9 +164,12 @@ pub(crate) async fn introspect(db: &Db) -> Result<Schema> {
             not_extension("p.oid")
         ),
     );
+    let objects = super::objects::objects(db);
     // all catalog queries at once, over the pool's connections
-    let (ns, enums, rels, cols, cons, idx, seqs, trg, funcs) =
-        futures::try_join!(ns, enums, rels, cols, cons, idx, seqs, trg, funcs)?;
+    let (ns, enums, rels, cols, cons, idx, seqs, trg, funcs, (objects, unmodelled)) =
+        futures::try_join!(ns, enums, rels, cols, cons, idx, seqs, trg, funcs, objects)?;
+    schema.objects = objects;
+    schema.unmodelled = unmodelled;
 
     schema.schemas = ns.rows.iter().map(|r| text_of(&r[0])).collect();
 

@@ -176,11 +176,18 @@ impl SqlDialect for Postgres {
         // one exact text per row, whatever the column types
         Some(format!("ROW({cols})::text"))
     }
+    fn plans_in_transaction(&self) -> bool {
+        true
+    }
+
     fn schema_objects(&self) -> bool {
         true
     }
     fn admin_database(&self) -> Option<&'static str> {
         Some("postgres")
+    }
+    fn backup(&self) -> &'static dyn crate::db::backup::BackupEngine {
+        &super::backup::BACKUP
     }
     fn tag(&self) -> &'static str {
         "pg"
@@ -225,5 +232,14 @@ impl SqlDialect for Postgres {
     }
     fn value_timestamptz_text(&self, t: &chrono::DateTime<chrono::Utc>) -> String {
         t.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string()
+    }
+    fn sequence_reset(&self, table: &str, column: &str, next: i64) -> Option<String> {
+        // pg_get_serial_sequence parses its first argument as a (quoted) name and
+        // takes the second literally; NULL (nothing done) for a column without one.
+        Some(format!(
+            "SELECT setval(pg_get_serial_sequence({}, {}), {next}, false)",
+            self.quote_literal(table),
+            self.quote_literal(column)
+        ))
     }
 }

@@ -1,6 +1,9 @@
+pub(crate) mod backup;
+pub(crate) mod bulk;
 pub(crate) mod catalog;
 mod dialect;
 mod hash;
+mod objects;
 mod table;
 pub(crate) use dialect::SQL;
 
@@ -10,7 +13,7 @@ use crate::error::{Error, Result};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use rust_decimal::Decimal;
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow};
-use sqlx::{Column, Postgres, Row, TypeInfo, ValueRef};
+use sqlx::{Column, Connection as _, Postgres, Row, TypeInfo, ValueRef};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -25,6 +28,7 @@ impl PgDb {
             .map_err(|e| connect_error(redacted, e))?
             .application_name("cutover")
             .options([("lock_timeout", "30s"), ("statement_timeout", "0")]);
+        super::probe(redacted, sqlx::PgConnection::connect_with(&co)).await?;
         let pool = PgPoolOptions::new()
             .max_connections(opts.max_connections.max(1))
             .acquire_timeout(Duration::from_secs(15))

@@ -105,6 +105,9 @@ impl SqlDialect for Sqlite {
     fn insert_skipping_conflicts(&self) -> (&'static str, &'static str) {
         ("INSERT OR IGNORE INTO", "")
     }
+    fn backup(&self) -> &'static dyn crate::db::backup::BackupEngine {
+        &super::backup::BACKUP
+    }
     fn tag(&self) -> &'static str {
         "sqlite"
     }
@@ -134,5 +137,12 @@ impl SqlDialect for Sqlite {
             let db: Db = std::sync::Arc::new(super::SqliteDb::connect(url, redacted, opts).await?);
             Ok(db)
         })
+    }
+    fn exact_text_literal(&self, s: &str) -> Option<String> {
+        if s.contains('\0') {
+            Some(format!("CAST(X'{}' AS TEXT)", hex::encode(s.as_bytes())))
+        } else {
+            Some(self.quote_literal(s))
+        }
     }
 }

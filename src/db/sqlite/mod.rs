@@ -1,3 +1,4 @@
+pub(crate) mod backup;
 pub(crate) mod catalog;
 mod dialect;
 mod sqlparse;
@@ -14,6 +15,9 @@ use sqlx::sqlite::{
 use sqlx::{Row, Sqlite, TypeInfo, ValueRef};
 use std::str::FromStr;
 use std::time::Duration;
+
+pub(crate) const SQL_LIST_TABLES: &str =
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY 1";
 
 pub struct SqliteDb {
     pub(crate) pool: SqlitePool,

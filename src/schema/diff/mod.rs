@@ -32,6 +32,30 @@ pub enum ObjectKind {
     View,
     Function,
     Trigger,
+    Extension,
+    Collation,
+    Domain,
+    DomainConstraint,
+    CompositeType,
+    TableOption,
+    RowLevelSecurity,
+    PartitionKey,
+    Partition,
+    Inheritance,
+    Policy,
+    Grant,
+    Comment,
+    ExclusionConstraint,
+    ConstraintOption,
+    IdentityOption,
+    SequenceOption,
+    MaterializedViewIndex,
+    ColumnCollation,
+    Routine,
+    Event,
+    Partitioning,
+    /// A catalog object of a kind this version does not know (from a newer snapshot).
+    Other,
 }
 
 impl ObjectKind {
@@ -50,6 +74,58 @@ impl ObjectKind {
             ObjectKind::View => "view",
             ObjectKind::Function => "function",
             ObjectKind::Trigger => "trigger",
+            ObjectKind::Extension => "extension",
+            ObjectKind::Collation => "collation",
+            ObjectKind::Domain => "domain",
+            ObjectKind::DomainConstraint => "domain constraint",
+            ObjectKind::CompositeType => "composite type",
+            ObjectKind::TableOption => "table option",
+            ObjectKind::RowLevelSecurity => "row level security",
+            ObjectKind::PartitionKey => "partition key",
+            ObjectKind::Partition => "partition",
+            ObjectKind::Inheritance => "inheritance",
+            ObjectKind::Policy => "policy",
+            ObjectKind::Grant => "grant",
+            ObjectKind::Comment => "comment",
+            ObjectKind::ExclusionConstraint => "exclusion constraint",
+            ObjectKind::ConstraintOption => "constraint option",
+            ObjectKind::IdentityOption => "identity option",
+            ObjectKind::SequenceOption => "sequence option",
+            ObjectKind::MaterializedViewIndex => "materialized view index",
+            ObjectKind::ColumnCollation => "column collation",
+            ObjectKind::Routine => "routine",
+            ObjectKind::Event => "event",
+            ObjectKind::Partitioning => "partitioning",
+            ObjectKind::Other => "other object",
+        }
+    }
+
+    /// The kind of a [`CatalogObject`].
+    pub fn of_catalog(kind: &str) -> ObjectKind {
+        match kind {
+            "extension" => ObjectKind::Extension,
+            "collation" => ObjectKind::Collation,
+            "domain" => ObjectKind::Domain,
+            "domain constraint" => ObjectKind::DomainConstraint,
+            "composite type" => ObjectKind::CompositeType,
+            "table option" => ObjectKind::TableOption,
+            "row level security" => ObjectKind::RowLevelSecurity,
+            "partition key" => ObjectKind::PartitionKey,
+            "partition" => ObjectKind::Partition,
+            "inheritance" => ObjectKind::Inheritance,
+            "policy" => ObjectKind::Policy,
+            "grant" => ObjectKind::Grant,
+            "comment" => ObjectKind::Comment,
+            "exclusion constraint" => ObjectKind::ExclusionConstraint,
+            "constraint option" => ObjectKind::ConstraintOption,
+            "identity option" => ObjectKind::IdentityOption,
+            "sequence option" => ObjectKind::SequenceOption,
+            "materialized view index" => ObjectKind::MaterializedViewIndex,
+            "column collation" => ObjectKind::ColumnCollation,
+            "routine" => ObjectKind::Routine,
+            "event" => ObjectKind::Event,
+            "partitioning" => ObjectKind::Partitioning,
+            _ => ObjectKind::Other,
         }
     }
 }
@@ -101,11 +177,25 @@ pub struct SchemaDiff {
     pub changes: Vec<Change>,
     /// Cross-engine equivalence rules that decided an equality, with how often.
     pub equivalences: BTreeMap<String, usize>,
+    /// Objects present on either side that were not compared (kinds the model does
+    /// not cover, or engine-specific kinds across engines), by kind, with how many
+    /// (the larger side's count). The schemas are never called equal while any are.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub not_compared: BTreeMap<String, u64>,
 }
 
 impl SchemaDiff {
+    /// No differences, and nothing left uncompared.
     pub fn is_equal(&self) -> bool {
-        self.changes.is_empty()
+        self.changes.is_empty() && self.not_compared.is_empty()
+    }
+    /// "2 extensions, 1 collation" (empty when everything was compared).
+    pub fn not_compared_text(&self) -> String {
+        self.not_compared
+            .iter()
+            .map(|(k, n)| super::report::plural(*n as usize, k))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
     pub fn cross_engine(&self) -> bool {
         self.source_dialect != self.target_dialect
@@ -322,12 +412,113 @@ pub fn diff(source: &Schema, target: &Schema) -> SchemaDiff {
         (a != b).then_some("definition")
     });
 
+    let not_compared = catalog_objects(&mut c, source, target);
+
     SchemaDiff {
         source_dialect: source.dialect,
         target_dialect: target.dialect,
         changes: c.changes,
         equivalences: c.rules,
+        not_compared,
     }
+}
+
+/// Catalog kinds that are settings of one engine's own machinery (storage engine and
+/// default collation, a serial's or identity's sequence): across engines they have no
+/// counterpart to compare, and the columns they belong to are compared.
+const ENGINE_SETTINGS: &[&str] = &["table option", "sequence option", "identity option"];
+
+/// Compare the engine-specific catalog objects (same engine only); return what was
+/// not compared: every kind the model does not cover, and across engines every
+/// engine-specific object.
+fn catalog_objects(c: &mut Cmp, source: &Schema, target: &Schema) -> BTreeMap<String, u64> {
+    let mut not_compared: BTreeMap<String, u64> = BTreeMap::new();
+    let mut note = |kind: &str, s: u64, t: u64| {
+        let n = s.max(t);
+        if n > 0 {
+            let e = not_compared.entry(kind.to_string()).or_default();
+            *e = (*e).max(n);
+        }
+    };
+    for kind in source.unmodelled.keys().chain(target.unmodelled.keys()) {
+        note(
+            kind,
+            source.unmodelled.get(kind).copied().unwrap_or(0),
+            target.unmodelled.get(kind).copied().unwrap_or(0),
+        );
+    }
+    if c.cross {
+        let count = |s: &Schema, k: &str| s.objects.iter().filter(|o| o.kind == k).count() as u64;
+        let kinds: std::collections::BTreeSet<&str> = source
+            .objects
+            .iter()
+            .chain(&target.objects)
+            .map(|o| o.kind.as_str())
+            .filter(|k| !ENGINE_SETTINGS.contains(k))
+            .collect();
+        for k in kinds {
+            note(k, count(source, k), count(target, k));
+        }
+        return not_compared;
+    }
+    let key = |o: &CatalogObject| (o.kind.clone(), o.table.clone(), o.name.clone());
+    // what belongs to a table or view only one side has is part of that difference
+    let on_both = |o: &&CatalogObject| {
+        o.table.as_deref().is_none_or(|t| {
+            let here = |s: &Schema| s.table(t).is_some() || s.view(t).is_some();
+            here(source) == here(target)
+        })
+    };
+    let s: BTreeMap<_, _> = source
+        .objects
+        .iter()
+        .filter(on_both)
+        .map(|o| (key(o), o))
+        .collect();
+    let t: BTreeMap<_, _> = target
+        .objects
+        .iter()
+        .filter(on_both)
+        .map(|o| (key(o), o))
+        .collect();
+    for (k, so) in &s {
+        let kind = ObjectKind::of_catalog(&so.kind);
+        match t.get(k) {
+            None => c.push(
+                kind,
+                so.table.as_deref(),
+                &so.name,
+                ChangeKind::Missing,
+                None,
+                Some(so.definition.clone()),
+                None,
+            ),
+            Some(to) if to.definition != so.definition => c.push(
+                kind,
+                so.table.as_deref(),
+                &so.name,
+                ChangeKind::Changed,
+                Some("definition"),
+                Some(so.definition.clone()),
+                Some(to.definition.clone()),
+            ),
+            Some(_) => {}
+        }
+    }
+    for (k, to) in &t {
+        if !s.contains_key(k) {
+            c.push(
+                ObjectKind::of_catalog(&to.kind),
+                to.table.as_deref(),
+                &to.name,
+                ChangeKind::Extra,
+                None,
+                None,
+                Some(to.definition.clone()),
+            );
+        }
+    }
+    not_compared
 }
 
 /// Compare two lists of (name, definition) by name.

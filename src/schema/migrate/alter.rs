@@ -128,6 +128,24 @@ pub(super) fn alter_table(p: &mut Planner, diff: &SchemaDiff, s: &Table, t: &Tab
         let mut h = hazards_for(name);
         let qc = ddl.q(name);
         let mut sql = Vec::new();
+        if fields.contains("generated") && (sc.generated.is_none() || tc.generated.is_none()) {
+            let (code, what) = if sc.generated.is_none() {
+                (
+                    "generated-to-plain",
+                    "stops being computed: it keeps its current values, and new rows need a value of their own",
+                )
+            } else {
+                (
+                    "plain-to-generated",
+                    "becomes computed: the values stored in it are replaced by the expression's",
+                )
+            };
+            h.push(hz(
+                code,
+                format!("{tq}.{name}"),
+                format!("column {tq}.{name} {what}"),
+            ));
+        }
         if d.sql().modify_column_restates() {
             if fields.iter().any(|f| *f != "default") {
                 sql.push(format!(
@@ -142,6 +160,14 @@ pub(super) fn alter_table(p: &mut Planner, diff: &SchemaDiff, s: &Table, t: &Tab
                 });
             }
         } else {
+            if fields.contains("generated") && sc.generated.is_none() {
+                // generated -> plain keeps the values computed so far
+                sql.push(format!(
+                    "ALTER TABLE {qt} ALTER COLUMN {qc} DROP EXPRESSION"
+                ));
+                p.step(sql, h);
+                continue;
+            }
             if fields.contains("generated") {
                 // PostgreSQL cannot change a generation expression in place
                 sql.push(format!("ALTER TABLE {qt} DROP COLUMN {qc}"));
@@ -162,8 +188,16 @@ pub(super) fn alter_table(p: &mut Planner, diff: &SchemaDiff, s: &Table, t: &Tab
                 if tc.default.is_some() && !fields.contains("default") {
                     sql.push(format!("ALTER TABLE {qt} ALTER COLUMN {qc} DROP DEFAULT"));
                 }
+                // one enum to another has no cast: go through text
+                let via = if tc.normalized_type.starts_with("enum(")
+                    || sc.normalized_type.starts_with("enum(")
+                {
+                    "::text"
+                } else {
+                    ""
+                };
                 sql.push(format!(
-                    "ALTER TABLE {qt} ALTER COLUMN {qc} TYPE {ty} USING {qc}::{ty}"
+                    "ALTER TABLE {qt} ALTER COLUMN {qc} TYPE {ty} USING {qc}{via}::{ty}"
                 ));
                 if tc.default.is_some()
                     && !fields.contains("default")
@@ -183,13 +217,21 @@ pub(super) fn alter_table(p: &mut Planner, diff: &SchemaDiff, s: &Table, t: &Tab
                     None => format!("ALTER TABLE {qt} ALTER COLUMN {qc} DROP DEFAULT"),
                 });
             }
+            // an identity column is NOT NULL: PostgreSQL drops the identity before the
+            // NOT NULL, and wants NOT NULL before an identity is added
+            let identity_goes = fields.contains("identity")
+                && tc.identity.as_deref().is_some_and(|i| i != "serial")
+                && sc.identity.is_none();
+            if identity_goes {
+                sql.push(format!("ALTER TABLE {qt} ALTER COLUMN {qc} DROP IDENTITY"));
+            }
             if fields.contains("nullable") {
                 sql.push(format!(
                     "ALTER TABLE {qt} ALTER COLUMN {qc} {} NOT NULL",
                     if sc.nullable { "DROP" } else { "SET" }
                 ));
             }
-            if fields.contains("identity") {
+            if fields.contains("identity") && !identity_goes {
                 match (tc.identity.as_deref(), sc.identity.as_deref()) {
                     (Some("serial"), _) | (None, Some("serial")) => {
                         if tc.identity.is_some() {
@@ -197,8 +239,14 @@ pub(super) fn alter_table(p: &mut Planner, diff: &SchemaDiff, s: &Table, t: &Tab
                         }
                         if sc.identity.as_deref() == Some("serial") {
                             let seq = ddl.qn(&s.schema, &format!("{}_{}_seq", s.name, name));
+                            // the sequence's type follows the column's (bigint otherwise)
+                            let as_type = match sc.normalized_type.as_str() {
+                                "int16" => " AS smallint",
+                                "int32" => " AS integer",
+                                _ => "",
+                            };
                             sql.push(format!(
-                                "CREATE SEQUENCE IF NOT EXISTS {seq} OWNED BY {qt}.{qc}"
+                                "CREATE SEQUENCE IF NOT EXISTS {seq}{as_type} OWNED BY {qt}.{qc}"
                             ));
                             sql.push(format!(
                                 "ALTER TABLE {qt} ALTER COLUMN {qc} SET DEFAULT nextval({})",
@@ -245,9 +293,11 @@ pub(super) fn alter_table(p: &mut Planner, diff: &SchemaDiff, s: &Table, t: &Tab
         .filter(|c| c.object == ObjectKind::Column && c.change == ChangeKind::Extra)
     {
         let h = hazards_for(&c.name);
-        p.step(
+        p.linked(
             vec![format!("ALTER TABLE {qt} DROP COLUMN {}", ddl.q(&c.name))],
             h,
+            vec![format!("drop:{tq}.{}", c.name)],
+            vec![],
         );
     }
 
@@ -273,7 +323,11 @@ pub(super) fn alter_table(p: &mut Planner, diff: &SchemaDiff, s: &Table, t: &Tab
             }
         } else if comes(ObjectKind::Check, c) {
             if let Some(k) = s.checks.iter().find(|k| k.name == c.name) {
-                p.one(format!("ALTER TABLE {qt} ADD {}", ddl.check_clause(k)));
+                p.one(format!(
+                    "ALTER TABLE {qt} ADD {}{}",
+                    ddl.check_clause(k),
+                    super::plan::not_valid(p.src, &tq, &k.name)
+                ));
             }
         } else if comes(ObjectKind::Index, c)
             && let Some(i) = s.indexes.iter().find(|i| i.name == c.name)

@@ -32,6 +32,18 @@ pub const HAZARD_CODES: &[HazardCode] = &[
         explanation: "drops the only index a foreign key relies on: MySQL refuses, other engines check the key by scanning the table",
     },
     HazardCode {
+        code: "generated-to-plain",
+        explanation: "a generated column becomes a plain one (ALTER COLUMN ... DROP EXPRESSION): it keeps its values but is no longer computed",
+    },
+    HazardCode {
+        code: "plain-to-generated",
+        explanation: "a plain column becomes generated: it is dropped and added again, and the values it held are replaced by the expression's",
+    },
+    HazardCode {
+        code: "enum-label-removed",
+        explanation: "an enum type loses or reorders labels: it is recreated and its columns cast through text; rows holding a removed label make the change fail",
+    },
+    HazardCode {
         code: "table-rewrite",
         explanation: "rewrites a large table while holding a lock that blocks writes (and on MySQL/PostgreSQL type changes, reads)",
     },

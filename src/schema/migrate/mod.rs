@@ -35,12 +35,28 @@ pub struct MigrationStep {
     pub statements: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hazards: Vec<SchemaHazard>,
+    /// Runs before the transaction the rest of the plan is wrapped in (PostgreSQL
+    /// `ALTER TYPE ... ADD VALUE`: a new label cannot be used in the transaction that
+    /// adds it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub outside_transaction: bool,
+    /// What this step does, as keys other steps can need (`drop:users`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub provides: Vec<String>,
+    /// Keys this step relies on: when the step providing one is held back for a
+    /// hazard, this one is held back too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub needs: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Migration {
     pub dialect: Dialect,
     pub steps: Vec<MigrationStep>,
+    /// Differences the plan does not migrate (said in the SQL, so nobody takes the
+    /// plan for the whole way).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_migrated: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -65,32 +81,93 @@ impl Migration {
         self.steps.iter().flat_map(|s| s.hazards.iter()).collect()
     }
 
-    fn allowed(step: &MigrationStep, allow: &BTreeSet<String>) -> bool {
-        step.hazards.iter().all(|h| allow.contains(&h.code))
+    /// For each step: `None` when it runs, else why it is held back (its own hazard
+    /// codes, or the held-back step it depends on).
+    pub fn held_back(&self, allow: &BTreeSet<String>) -> Vec<Option<String>> {
+        let mut out: Vec<Option<String>> = self
+            .steps
+            .iter()
+            .map(|s| {
+                let codes: Vec<&str> = s
+                    .hazards
+                    .iter()
+                    .filter(|h| !allow.contains(&h.code))
+                    .map(|h| h.code.as_str())
+                    .collect();
+                (!codes.is_empty()).then(|| codes.join(","))
+            })
+            .collect();
+        // whatever needs a held-back step is held back too, until nothing changes
+        loop {
+            let blocked: BTreeMap<&str, usize> = self
+                .steps
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| out[*i].is_some())
+                .flat_map(|(i, s)| s.provides.iter().map(move |p| (p.as_str(), i)))
+                .collect();
+            let mut changed = false;
+            for (i, s) in self.steps.iter().enumerate() {
+                if out[i].is_some() {
+                    continue;
+                }
+                if let Some(n) = s.needs.iter().find(|n| blocked.contains_key(n.as_str())) {
+                    let what = n.split_once(':').map(|(_, w)| w).unwrap_or(n);
+                    out[i] = Some(format!(
+                        "depends on a held-back statement ({} of {what})",
+                        n.split(':').next().unwrap_or("change")
+                    ));
+                    changed = true;
+                }
+            }
+            if !changed {
+                return out;
+            }
+        }
     }
 
-    /// The statements that would run (hazards not allowed are left out).
+    /// The statements that would run (hazards not allowed are left out, with every
+    /// statement that depends on them).
     pub fn statements(&self, allow: &BTreeSet<String>) -> Vec<String> {
+        let held = self.held_back(allow);
         self.steps
             .iter()
-            .filter(|s| Self::allowed(s, allow))
-            .flat_map(|s| s.statements.iter().cloned())
+            .zip(&held)
+            .filter(|(_, h)| h.is_none())
+            .flat_map(|(s, _)| s.statements.iter().cloned())
             .collect()
     }
 
-    /// The migration as a SQL file: hazardous statements are commented out unless
-    /// their codes are allowed; each hazard is explained on the line above.
+    /// The statements held back.
+    pub fn blocked_statements(&self, allow: &BTreeSet<String>) -> Vec<String> {
+        let held = self.held_back(allow);
+        self.steps
+            .iter()
+            .zip(&held)
+            .filter(|(_, h)| h.is_some())
+            .flat_map(|(s, _)| s.statements.iter().cloned())
+            .collect()
+    }
+
+    /// The migration as a SQL file: hazardous statements (and what depends on them)
+    /// are commented out unless their codes are allowed; each hazard is explained on
+    /// the line above. Where the engine has transactional DDL the plan is one
+    /// transaction, so a failure midway leaves the target as it was.
     pub fn render(&self, header: &[String], allow: &BTreeSet<String>) -> String {
         let mut out = String::new();
         for h in header {
             out.push_str(&format!("-- {h}\n"));
         }
+        let held = self.held_back(allow);
         let blocked: BTreeSet<&str> = self
             .steps
             .iter()
-            .filter(|s| !Self::allowed(s, allow))
-            .flat_map(|s| s.hazards.iter().map(|h| h.code.as_str()))
+            .zip(&held)
+            .filter(|(_, h)| h.is_some())
+            .flat_map(|(s, _)| s.hazards.iter().map(|h| h.code.as_str()))
+            .filter(|c| !allow.contains(*c))
             .collect();
+        let transaction = self.dialect.sql().plans_in_transaction() && !self.steps.is_empty();
         if !self.dialect.transactional_ddl() {
             out.push_str(&format!(
                 "-- {} commits each DDL statement implicitly: this script is not atomic.\n",
@@ -103,12 +180,16 @@ impl Migration {
                 blocked.iter().cloned().collect::<Vec<_>>().join(",")
             ));
         }
-        if self.steps.is_empty() {
-            out.push_str("-- nothing to do: the schemas are equal\n");
+        for n in &self.not_migrated {
+            out.push_str(&format!("-- NOT MIGRATED: {n}\n"));
         }
-        for step in &self.steps {
+        if self.steps.is_empty() && self.not_migrated.is_empty() {
+            out.push_str("-- nothing to do: the schemas are equal\n");
+        } else if self.steps.is_empty() {
+            out.push_str("-- nothing cutover can migrate: the differences above remain\n");
+        }
+        let write_step = |out: &mut String, step: &MigrationStep, why: &Option<String>| {
             out.push('\n');
-            let ok = Self::allowed(step, allow);
             for h in &step.hazards {
                 out.push_str(&format!(
                     "-- HAZARD {}{}: {}\n",
@@ -121,9 +202,18 @@ impl Migration {
                     h.message
                 ));
             }
+            if let Some(w) = why
+                && step.hazards.iter().all(|h| allow.contains(&h.code))
+            {
+                out.push_str(&format!("-- HELD BACK: {w}\n"));
+            }
             for st in &step.statements {
-                let text = format!("{st};");
-                if ok {
+                let text = if self.dialect.sql().client_delimiter() && st.contains(';') {
+                    format!("DELIMITER ;;\n{st};;\nDELIMITER ;")
+                } else {
+                    format!("{st};")
+                };
+                if why.is_none() {
                     out.push_str(&text);
                     out.push('\n');
                 } else {
@@ -132,6 +222,28 @@ impl Migration {
                     }
                 }
             }
+        };
+        let outside: Vec<usize> = (0..self.steps.len())
+            .filter(|i| transaction && self.steps[*i].outside_transaction)
+            .collect();
+        if !outside.is_empty() {
+            out.push_str(
+                "\n-- outside the transaction: a label added to an enum cannot be used in the transaction that adds it\n",
+            );
+            for &i in &outside {
+                write_step(&mut out, &self.steps[i], &held[i]);
+            }
+        }
+        if transaction {
+            out.push_str("\nBEGIN;\n");
+        }
+        for (i, step) in self.steps.iter().enumerate() {
+            if !outside.contains(&i) {
+                write_step(&mut out, step, &held[i]);
+            }
+        }
+        if transaction {
+            out.push_str("\nCOMMIT;\n");
         }
         out
     }
@@ -144,6 +256,7 @@ struct Planner<'a> {
     rows: &'a RowCounts,
     opts: &'a PlanOptions,
     steps: Vec<MigrationStep>,
+    not_migrated: Vec<String>,
 }
 
 impl Planner<'_> {
@@ -152,6 +265,27 @@ impl Planner<'_> {
             self.steps.push(MigrationStep {
                 statements,
                 hazards,
+                outside_transaction: false,
+                provides: Vec::new(),
+                needs: Vec::new(),
+            });
+        }
+    }
+    /// A step with what it provides and needs (see [`MigrationStep::needs`]).
+    fn linked(
+        &mut self,
+        statements: Vec<String>,
+        hazards: Vec<SchemaHazard>,
+        provides: Vec<String>,
+        needs: Vec<String>,
+    ) {
+        if !statements.is_empty() {
+            self.steps.push(MigrationStep {
+                statements,
+                hazards,
+                outside_transaction: false,
+                provides,
+                needs,
             });
         }
     }

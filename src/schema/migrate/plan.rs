@@ -19,6 +19,7 @@ pub fn plan(
         rows,
         opts,
         steps: Vec::new(),
+        not_migrated: Vec::new(),
     };
     let d = p.d();
     let ddl = p.ddl;
@@ -32,6 +33,8 @@ pub fn plan(
     for c in by(ObjectKind::Schema, ChangeKind::Missing) {
         p.one(format!("CREATE SCHEMA {}", ddl.q(&c.name)));
     }
+    let objs = CatalogChanges::new(source, target, diff);
+    objs.early(&mut p, &["extension", "collation"]);
     for e in &source.enums {
         let labels = |l: &[String]| {
             l.iter()
@@ -44,8 +47,12 @@ pub fn plan(
             None if d.sql().enum_types() && source.dialect.sql().enum_types() => {
                 p.one(format!("CREATE TYPE {qn} AS ENUM ({})", labels(&e.labels)))
             }
+            Some(t) if !is_subsequence(&t.labels, &e.labels) => {
+                // a label goes or moves: a new type, every column cast through text
+                enum_rebuild(&mut p, target, e, t);
+            }
             Some(t) if t.labels != e.labels => {
-                // labels can be added in place; removing or reordering cannot
+                // labels can be added in place
                 let mut prev: Option<&String> = None;
                 for l in &e.labels {
                     if !t.labels.contains(l) {
@@ -60,6 +67,9 @@ pub fn plan(
                             "ALTER TYPE {qn} ADD VALUE IF NOT EXISTS {}{pos}",
                             d.quote_literal(l)
                         ));
+                        if let Some(s) = p.steps.last_mut() {
+                            s.outside_transaction = true;
+                        }
                     }
                     prev = Some(l);
                 }
@@ -67,6 +77,10 @@ pub fn plan(
             _ => {}
         }
     }
+    objs.early(
+        &mut p,
+        &["domain", "domain constraint", "composite type", "routine"],
+    );
     for c in diff
         .changes
         .iter()
@@ -144,7 +158,7 @@ pub fn plan(
         let bare = table.rsplit('.').next().unwrap_or(table);
         def.contains(bare)
     };
-    let views_to_drop: Vec<&View> = target
+    let mut views_to_drop: Vec<&View> = target
         .views
         .iter()
         .filter(|v| {
@@ -153,7 +167,35 @@ pub fn plan(
                 || altered_tables.iter().any(|t| mentions(&v.definition, t))
         })
         .collect();
-    for v in views_to_drop.iter().rev() {
+    // views on those views go (and come back) with them
+    loop {
+        let more: Vec<&View> = target
+            .views
+            .iter()
+            .filter(|v| !views_to_drop.iter().any(|d| d.qname() == v.qname()))
+            .filter(|v| {
+                views_to_drop
+                    .iter()
+                    .any(|d| mentions(&v.definition, &d.qname()))
+            })
+            .collect();
+        if more.is_empty() {
+            break;
+        }
+        views_to_drop.extend(more);
+    }
+    // dependents first
+    let mut left: Vec<&View> = views_to_drop.clone();
+    while !left.is_empty() {
+        let pos = left
+            .iter()
+            .position(|v| {
+                !left
+                    .iter()
+                    .any(|o| o.qname() != v.qname() && mentions(&o.definition, &v.qname()))
+            })
+            .unwrap_or(0);
+        let v = left.remove(pos);
         p.one(ddl.drop_view(v));
     }
     let views_to_create: Vec<&View> = source
@@ -179,6 +221,8 @@ pub fn plan(
         }
     }
 
+    objs.drop_late(&mut p);
+
     // 3. foreign keys that go away or change are dropped before what they reference
     if !rebuilds {
         for c in diff
@@ -194,8 +238,46 @@ pub fn plan(
     }
 
     // 4. missing tables, parents first
+    let same_engine = source.dialect == target.dialect;
+    let inherited = |t: &Table| {
+        source
+            .objects
+            .iter()
+            .filter(|_| same_engine)
+            .find(|o| o.kind == "inheritance" && o.table.as_deref() == Some(t.qname().as_str()))
+    };
     for t in topo(&missing_tables) {
-        let sql = ddl.create_table(t, None, rebuilds);
+        let mut sql = match inherited(t) {
+            // a child is created with its own columns and INHERITS, as its parents give the rest
+            Some(inh) => {
+                let parents: Vec<&Table> = inh
+                    .definition
+                    .split(", ")
+                    .filter_map(|n| source.table(n))
+                    .collect();
+                let mut own = t.clone();
+                own.columns
+                    .retain(|c| !parents.iter().any(|p| p.column(&c.name).is_some()));
+                let mut sql = ddl.create_table(&own, None, rebuilds);
+                sql.push_str(&format!(
+                    " INHERITS ({})",
+                    parents
+                        .iter()
+                        .map(|p| ddl.qt(p))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+                sql
+            }
+            None => ddl.create_table(t, None, rebuilds),
+        };
+        if let Some(key) =
+            source.objects.iter().filter(|_| same_engine).find(|o| {
+                o.kind == "partition key" && o.table.as_deref() == Some(t.qname().as_str())
+            })
+        {
+            sql.push_str(&format!(" PARTITION BY {}", key.definition));
+        }
         p.one(sql);
         for i in &t.indexes {
             if !d.sql().partial_indexes() && i.predicate.is_some() {
@@ -238,9 +320,10 @@ pub fn plan(
             };
             if let Some(f) = s.foreign_keys.iter().find(|f| f.name == c.name) {
                 p.one(format!(
-                    "ALTER TABLE {} ADD {}",
+                    "ALTER TABLE {} ADD {}{}",
                     ddl.qt(s),
-                    ddl.fk_clause(f)
+                    ddl.fk_clause(f),
+                    not_valid(source, &s.qname(), &f.name)
                 ));
             }
         }
@@ -256,7 +339,12 @@ pub fn plan(
             &q,
             format!("dropping table {q} discards it and its {}", p.rows_text(&q)),
         );
-        p.step(vec![format!("DROP TABLE {}", ddl.qt(t))], vec![h]);
+        p.linked(
+            vec![format!("DROP TABLE {}", ddl.qt(t))],
+            vec![h],
+            vec![format!("drop:{q}")],
+            vec![],
+        );
     }
 
     // 8. views, in dependency order
@@ -271,19 +359,36 @@ pub fn plan(
             })
             .unwrap_or(0);
         let v = pending.remove(pos);
-        p.one(ddl.create_view(v));
+        // a view replacing a table that is held back cannot be created either
+        p.linked(
+            vec![ddl.create_view(v)],
+            vec![],
+            vec![],
+            vec![format!("drop:{}", v.qname())],
+        );
     }
+    let recreated_views: BTreeSet<String> = source
+        .views
+        .iter()
+        .filter(|v| views_to_drop.iter().any(|t| t.qname() == v.qname()))
+        .map(|v| v.qname())
+        .collect();
 
     // 9. triggers
     for t in &source.triggers {
         let changed = diff.changes.iter().any(|c| {
             c.object == ObjectKind::Trigger && c.change != ChangeKind::Extra && c.name == t.qname()
         });
-        let rebuilt = sqlite_rebuild.contains(&t.table_qname());
+        let rebuilt =
+            sqlite_rebuild.contains(&t.table_qname()) || recreated_views.contains(&t.table_qname());
         if (changed || rebuilt) && source.dialect == d {
             p.one(t.definition.trim().trim_end_matches(';').to_string());
         }
     }
+
+    // 9b. catalog objects: of new tables, of recreated views, and those that differ
+    let new_tables: BTreeSet<String> = missing_tables.iter().map(|t| t.qname()).collect();
+    objs.late(&mut p, &new_tables, &recreated_views);
 
     // 10. what the source no longer has
     for c in by(ObjectKind::Function, ChangeKind::Extra) {
@@ -305,14 +410,29 @@ pub fn plan(
             p.one(format!("DROP TYPE {}", ddl.qn(&e.schema, &e.name)));
         }
     }
+    objs.drop_early(&mut p);
     for c in by(ObjectKind::Schema, ChangeKind::Extra) {
-        p.one(format!("DROP SCHEMA {}", ddl.q(&c.name)));
+        // not while anything in it stays (a held-back DROP TABLE keeps its table)
+        let inside = |s: &Option<String>| s.as_deref() == Some(c.name.as_str());
+        let needs = target
+            .tables
+            .iter()
+            .filter(|t| inside(&t.schema))
+            .map(|t| format!("drop:{}", t.qname()))
+            .collect();
+        p.linked(
+            vec![format!("DROP SCHEMA {}", ddl.q(&c.name))],
+            vec![],
+            vec![],
+            needs,
+        );
     }
 
     let _ = p.src;
     Migration {
         dialect: d,
         steps: p.steps,
+        not_migrated: p.not_migrated,
     }
 }
 
@@ -410,4 +530,340 @@ pub(super) fn sqlite_needs_rebuild(
         }
     }
     false
+}
+
+/// Whether `a`'s labels appear in `b` in the same order (so `b` adds only).
+fn is_subsequence(a: &[String], b: &[String]) -> bool {
+    let mut it = b.iter();
+    a.iter().all(|x| it.any(|y| y == x))
+}
+
+/// A PostgreSQL enum that loses or reorders labels: rename the old type, create the
+/// new one, cast every column through text, drop the old type. A row holding a label
+/// that goes makes the cast fail (and, in the plan's transaction, nothing changes).
+fn enum_rebuild(p: &mut Planner, target: &Schema, e: &EnumType, t: &EnumType) {
+    let ddl = p.ddl;
+    let d = p.d();
+    let qn = ddl.qn(&e.schema, &e.name);
+    let old_name = format!("{}__cutover_old", e.name);
+    let labels = e
+        .labels
+        .iter()
+        .map(|x| d.quote_literal(x))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut sql = vec![
+        format!("ALTER TYPE {qn} RENAME TO {}", ddl.q(&old_name)),
+        format!("CREATE TYPE {qn} AS ENUM ({labels})"),
+    ];
+    let bare = |s: &str| {
+        s.rsplit('.')
+            .next()
+            .unwrap_or(s)
+            .trim_matches('"')
+            .to_string()
+    };
+    for tab in &target.tables {
+        for c in &tab.columns {
+            if c.normalized_type.starts_with("enum(") && bare(&c.engine_type) == e.name {
+                let qc = ddl.q(&c.name);
+                let qt = ddl.qt(tab);
+                if c.default.is_some() {
+                    sql.push(format!("ALTER TABLE {qt} ALTER COLUMN {qc} DROP DEFAULT"));
+                }
+                sql.push(format!(
+                    "ALTER TABLE {qt} ALTER COLUMN {qc} TYPE {qn} USING {qc}::text::{qn}"
+                ));
+                if let Some(x) = &c.default {
+                    let x = x.replace(&format!("::{}", e.name), &format!("::{qn}"));
+                    sql.push(format!(
+                        "ALTER TABLE {qt} ALTER COLUMN {qc} SET DEFAULT {x}"
+                    ));
+                }
+            }
+        }
+    }
+    let schema_prefix = e
+        .schema
+        .as_ref()
+        .map(|s| format!("{}.", ddl.q(s)))
+        .unwrap_or_default();
+    sql.push(format!("DROP TYPE {schema_prefix}{}", ddl.q(&old_name)));
+    let gone: Vec<&String> = t.labels.iter().filter(|l| !e.labels.contains(l)).collect();
+    let h = hz(
+        "enum-label-removed",
+        e.qname(),
+        if gone.is_empty() {
+            format!(
+                "the labels of enum {} are reordered: the type is recreated and every column using it cast through text",
+                e.qname()
+            )
+        } else {
+            format!(
+                "enum {} loses {}: rows holding them make the change fail; the type is recreated and every column using it cast through text",
+                e.qname(),
+                gone.iter()
+                    .map(|l| format!("'{l}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        },
+    );
+    p.step(sql, vec![h]);
+}
+
+/// The changed catalog objects (extensions, domains, policies, grants, ...), planned
+/// with the statements introspection read for them.
+struct CatalogChanges<'a> {
+    source: &'a Schema,
+    target: &'a Schema,
+    changes: Vec<&'a Change>,
+    all: &'a [Change],
+}
+
+/// Kinds whose removal follows from another change (the sequence, the table, the
+/// constraint goes): an extra one needs no statement of its own.
+const ATTRIBUTE_KINDS: &[&str] = &[
+    "sequence option",
+    "identity option",
+    "table option",
+    "constraint option",
+    "partition key",
+];
+
+/// The order late objects are created in.
+const LATE_KINDS: &[&str] = &[
+    "partition",
+    "inheritance",
+    "partitioning",
+    "table option",
+    "column collation",
+    "exclusion constraint",
+    "constraint option",
+    "identity option",
+    "sequence option",
+    "materialized view index",
+    "row level security",
+    "policy",
+    "event",
+    "comment",
+    "grant",
+];
+
+impl<'a> CatalogChanges<'a> {
+    fn new(source: &'a Schema, target: &'a Schema, diff: &'a SchemaDiff) -> Self {
+        let catalog = |c: &&Change| {
+            source.objects.iter().chain(&target.objects).any(|o| {
+                ObjectKind::of_catalog(&o.kind) == c.object
+                    && o.name == c.name
+                    && o.table == c.table
+            })
+        };
+        CatalogChanges {
+            source,
+            target,
+            changes: diff.changes.iter().filter(catalog).collect(),
+            all: &diff.changes,
+        }
+    }
+    /// Catalog objects carry one engine's statements: across engines they are
+    /// reported (not compared), never migrated.
+    fn cross(&self) -> bool {
+        self.source.dialect != self.target.dialect
+    }
+    fn find(s: &'a Schema, c: &Change) -> Option<&'a CatalogObject> {
+        s.objects.iter().find(|o| {
+            ObjectKind::of_catalog(&o.kind) == c.object && o.name == c.name && o.table == c.table
+        })
+    }
+    fn describe(c: &Change) -> String {
+        format!(
+            "{} {} is {} (cutover has no statement for that)",
+            c.object.label(),
+            c.path(),
+            match c.change {
+                ChangeKind::Missing => "missing in target",
+                ChangeKind::Extra => "extra in target",
+                ChangeKind::Changed => "different",
+            }
+        )
+    }
+
+    /// Create (or replace) early objects of the given kinds, in that order.
+    fn early(&self, p: &mut Planner, kinds: &[&str]) {
+        if self.cross() {
+            return;
+        }
+        for k in kinds {
+            for c in &self.changes {
+                let Some(so) = Self::find(self.source, c) else {
+                    continue;
+                };
+                if so.kind != *k || !so.early {
+                    continue;
+                }
+                if c.change == ChangeKind::Changed && so.kind == "extension" {
+                    let ver = so
+                        .definition
+                        .strip_prefix("VERSION ")
+                        .and_then(|r| r.split(" SCHEMA ").next())
+                        .unwrap_or("");
+                    p.one(format!(
+                        "ALTER EXTENSION {} UPDATE TO {}",
+                        p.ddl.q(&so.name),
+                        p.d().quote_literal(ver)
+                    ));
+                    continue;
+                }
+                if so.create.is_empty() {
+                    p.not_migrated.push(Self::describe(c));
+                    continue;
+                }
+                let mut sql = Vec::new();
+                if c.change == ChangeKind::Changed
+                    && let Some(to) = Self::find(self.target, c)
+                {
+                    sql.extend(to.drop.iter().cloned());
+                }
+                sql.extend(so.create.iter().cloned());
+                p.step(sql, vec![]);
+            }
+        }
+    }
+
+    /// Early objects the source no longer has, last kinds first.
+    fn drop_early(&self, p: &mut Planner) {
+        if self.cross() {
+            return;
+        }
+        for c in self.changes.iter().rev() {
+            if c.change != ChangeKind::Extra {
+                continue;
+            }
+            let Some(to) = Self::find(self.target, c) else {
+                continue;
+            };
+            if !to.early {
+                continue;
+            }
+            if to.drop.is_empty() {
+                p.not_migrated.push(Self::describe(c));
+            } else {
+                p.step(to.drop.clone(), vec![]);
+            }
+        }
+    }
+
+    /// Late objects that go or change are removed before the tables change.
+    fn drop_late(&self, p: &mut Planner) {
+        if self.cross() {
+            return;
+        }
+        for c in &self.changes {
+            if c.change == ChangeKind::Missing {
+                continue;
+            }
+            let Some(to) = Self::find(self.target, c) else {
+                continue;
+            };
+            if to.early || (c.change == ChangeKind::Changed && to.drop.is_empty()) {
+                continue;
+            }
+            if to.drop.is_empty() {
+                if !ATTRIBUTE_KINDS.contains(&to.kind.as_str()) {
+                    p.not_migrated.push(Self::describe(c));
+                }
+                continue;
+            }
+            let hazards = if to.kind == "partition" {
+                vec![hz(
+                    "drop-table",
+                    &to.name,
+                    format!("dropping partition {} discards its rows", to.name),
+                )]
+            } else {
+                vec![]
+            };
+            let provides = vec![format!("drop:{}", to.name)];
+            p.linked(to.drop.clone(), hazards, provides, vec![]);
+        }
+    }
+
+    /// Late objects: those that differ, and every one of a new table or a recreated view.
+    fn late(&self, p: &mut Planner, new_tables: &BTreeSet<String>, views: &BTreeSet<String>) {
+        if self.cross() {
+            return;
+        }
+        for k in LATE_KINDS {
+            for so in self
+                .source
+                .objects
+                .iter()
+                .filter(|o| o.kind == *k && !o.early)
+            {
+                let change = self.changes.iter().find(|c| {
+                    ObjectKind::of_catalog(&so.kind) == c.object
+                        && c.name == so.name
+                        && c.table == so.table
+                        && c.change != ChangeKind::Extra
+                });
+                let owner_new = so
+                    .table
+                    .as_ref()
+                    .is_some_and(|t| new_tables.contains(t) || views.contains(t));
+                if change.is_none() && !owner_new {
+                    continue;
+                }
+                if so.kind == "partition key"
+                    || (so.kind == "inheritance"
+                        && so.table.as_ref().is_some_and(|t| new_tables.contains(t)))
+                {
+                    continue;
+                }
+                // NOT VALID on a constraint the plan adds is said in its ADD
+                if so.kind == "constraint option"
+                    && so.create.is_empty()
+                    && self.all.iter().any(|c| {
+                        matches!(c.object, ObjectKind::Check | ObjectKind::ForeignKey)
+                            && c.table == so.table
+                            && c.name == so.name
+                            && c.change != ChangeKind::Extra
+                    })
+                {
+                    continue;
+                }
+                if so.create.is_empty() {
+                    let what = match change {
+                        Some(c) => Self::describe(c),
+                        None => format!(
+                            "{} {} of {}",
+                            so.kind,
+                            so.name,
+                            so.table.clone().unwrap_or_default()
+                        ),
+                    };
+                    p.not_migrated.push(what);
+                    continue;
+                }
+                p.step(so.create.clone(), vec![]);
+            }
+        }
+        // a partition key on a table both sides have cannot be added or removed in place
+        for c in &self.changes {
+            if c.object == ObjectKind::PartitionKey {
+                p.not_migrated.push(Self::describe(c));
+            }
+        }
+    }
+}
+
+/// ` NOT VALID` when the source has the constraint unvalidated (PostgreSQL).
+pub(super) fn not_valid(source: &Schema, table: &str, name: &str) -> &'static str {
+    let unvalidated = source.objects.iter().any(|o| {
+        o.kind == "constraint option"
+            && o.table.as_deref() == Some(table)
+            && o.name == name
+            && o.definition.contains("NOT VALID")
+    });
+    if unvalidated { " NOT VALID" } else { "" }
 }

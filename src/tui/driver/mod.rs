@@ -138,7 +138,7 @@ pub async fn run(rb: Runbook, ledger: Option<&str>, mut opts: RunOptions) -> Res
         _ => match final_state.need {
             Some(need) => SessionEnd::Finished(RunOutcome::AwaitingApproval {
                 run_id: final_state.run_id.clone().unwrap_or_default(),
-                need,
+                need: Box::new(need),
             }),
             None => SessionEnd::Interrupted,
         },

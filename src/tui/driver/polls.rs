@@ -74,7 +74,7 @@ pub fn status_view(st: &RunStatus, engine: &Engine) -> StatusView {
                 checkpoint: a.checkpoint.clone(),
                 approver: a.approver.clone(),
                 role: a.role.clone(),
-                decision: a.decision.clone(),
+                decision: a.decision,
                 comment: a.comment.clone(),
                 evidence_hash: Some(a.evidence_hash.clone()),
                 stale: a.stale,

@@ -120,6 +120,7 @@ async fn decide(
         comment: d.comment.as_deref(),
         via: "tui",
         runbook_arg: &opts.runbook_arg,
+        sign_with: None,
     };
     let after = approval::record_decision(&engine.ledger, rb, &req)
         .await

@@ -148,7 +148,10 @@ impl CheckpointDialog {
             ));
         }
         if approve
-            && state.operator.as_deref() == Some(name)
+            && state
+                .operator
+                .as_deref()
+                .is_some_and(|op| crate::vocab::identity::same_person(op, name))
             && state.allow_self_approval != Some(true)
         {
             return Err(format!(
@@ -240,6 +243,41 @@ impl CheckpointDialog {
             })
             .collect();
         out.extend(hazards::lines(&hz, theme));
+        if let Some(r) = &need.rejection {
+            out.push(Line::from(Span::styled(
+                format!(
+                    "Rejected by {} ({}){} — the rejection stands; approving does not let the run go on.",
+                    r.by,
+                    r.role,
+                    r.comment
+                        .as_ref()
+                        .map(|c| format!(": “{c}”"))
+                        .unwrap_or_default()
+                ),
+                theme.bad(),
+            )));
+            for m in &r.remedies {
+                out.push(Line::from(Span::styled(format!("  {m}"), theme.text())));
+            }
+        }
+        for why in &need.stale {
+            out.push(Line::from(Span::styled(
+                format!("stale: {why}"),
+                theme.warn(),
+            )));
+        }
+        if !need.files.is_empty() {
+            out.push(Line::from(vec![
+                Span::styled("covers the files ", theme.dim()),
+                Span::raw(
+                    need.files
+                        .iter()
+                        .map(|(p, _)| p.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ),
+            ]));
+        }
         let next = state.phases_after(&need.checkpoint);
         if !next.is_empty() {
             out.push(Line::from(Span::styled(

@@ -1,17 +1,15 @@
 //! Backup manifests: where the copy is, its checksum and size, what it holds.
 
-use super::{pick, scalar};
 use crate::steps::backup::BackupEvidence;
 use crate::steps::restore::RestoreEvidence;
 use crate::tui::theme::Theme;
 use ratatui::text::{Line, Span};
-use serde_json::Value;
 
 #[derive(Debug)]
 pub struct BackupModel {
-    /// Scalar fields in evidence order (path, sha256, bytes, target, ...).
+    /// Labelled fields in display order (target, file, bytes, sha256).
     pub fields: Vec<(String, String)>,
-    /// (table, rows) when the manifest lists tables.
+    /// (table, rows) per table the manifest counts.
     pub tables: Vec<(String, Option<u64>)>,
 }
 
@@ -43,41 +41,6 @@ impl BackupModel {
             ],
             tables: row_counts(&e.tables),
         }
-    }
-
-    /// From evidence of another shape (a list of tables, other key names).
-    pub fn parse(v: &Value) -> Option<BackupModel> {
-        let obj = v.as_object()?;
-        let fields: Vec<(String, String)> = obj
-            .iter()
-            .filter(|(k, _)| k.as_str() != "hazards")
-            .filter_map(|(k, x)| match x {
-                Value::Array(_) | Value::Object(_) | Value::Null => None,
-                other => {
-                    let mut s = scalar(other)?;
-                    if (k == "bytes" || k == "size") && other.is_u64() {
-                        s = format!("{s} ({})", human_bytes(other.as_u64().unwrap_or(0)));
-                    }
-                    Some((k.clone(), s))
-                }
-            })
-            .collect();
-        let tables = match pick(v, &["tables"]) {
-            Some(Value::Array(a)) => a
-                .iter()
-                .filter_map(|t| match t {
-                    Value::String(s) => Some((s.clone(), None)),
-                    Value::Object(_) => Some((
-                        pick(t, &["name", "table"]).and_then(scalar)?,
-                        pick(t, &["rows", "count"]).and_then(Value::as_u64),
-                    )),
-                    _ => None,
-                })
-                .collect(),
-            Some(Value::Object(m)) => m.iter().map(|(k, x)| (k.clone(), x.as_u64())).collect(),
-            _ => Vec::new(),
-        };
-        (!fields.is_empty() || !tables.is_empty()).then_some(BackupModel { fields, tables })
     }
 
     pub fn lines(&self, theme: &Theme) -> Vec<Line<'static>> {

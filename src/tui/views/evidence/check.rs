@@ -1,10 +1,8 @@
 //! Check results: what was expected, what was found, pass or fail.
 
-use super::{pick, scalar};
 use crate::steps::check::CheckEvidence;
 use crate::tui::theme::Theme;
 use ratatui::text::{Line, Span};
-use serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckItem {
@@ -21,38 +19,6 @@ pub struct CheckModel {
     pub items: Vec<CheckItem>,
 }
 
-fn text_of(v: Option<&Value>) -> Option<String> {
-    v.map(|x| match x {
-        Value::Null => "NULL".to_string(),
-        other => scalar(other).unwrap_or_default(),
-    })
-}
-
-fn item(v: &Value, fallback_name: &str) -> Option<CheckItem> {
-    let expected = text_of(pick(v, &["expected", "expect", "want"]));
-    let actual = text_of(pick(v, &["actual", "got", "found", "value"]));
-    let passed = pick(v, &["passed", "ok", "pass", "success"])
-        .and_then(Value::as_bool)
-        .or_else(|| {
-            pick(v, &["status", "result"])
-                .and_then(Value::as_str)
-                .map(|s| matches!(s, "pass" | "passed" | "ok"))
-        });
-    if expected.is_none() && actual.is_none() && passed.is_none() {
-        return None;
-    }
-    Some(CheckItem {
-        name: pick(v, &["name", "description", "id", "item", "title", "check"])
-            .and_then(scalar)
-            .unwrap_or_else(|| fallback_name.to_string()),
-        query: pick(v, &["query", "sql"]).and_then(scalar),
-        expected,
-        actual,
-        passed,
-        message: pick(v, &["message", "reason", "note"]).and_then(scalar),
-    })
-}
-
 impl CheckModel {
     /// From the evidence a `check` step records: one assertion.
     pub fn from_evidence(e: &CheckEvidence) -> CheckModel {
@@ -66,19 +32,6 @@ impl CheckModel {
                 message: None,
             }],
         }
-    }
-
-    /// From evidence of another shape (a list of checks, other key names).
-    pub fn parse(v: &Value) -> Option<CheckModel> {
-        let items: Vec<CheckItem> = match pick(v, &["checks", "results", "items"]) {
-            Some(Value::Array(a)) => a
-                .iter()
-                .enumerate()
-                .filter_map(|(i, x)| item(x, &format!("#{}", i + 1)))
-                .collect(),
-            _ => item(v, "check").into_iter().collect(),
-        };
-        (!items.is_empty()).then_some(CheckModel { items })
     }
 
     pub fn lines(&self, theme: &Theme) -> Vec<Line<'static>> {

@@ -3,7 +3,8 @@
 //! (a million rows stay a few hundred MB at most) and only the visible window is
 //! ever turned into widgets, so scrolling a million rows costs what scrolling ten does.
 
-use super::{pick, scalar, u64_of};
+use crate::steps::diff_data::{DiffDataEvidence, DifferenceRecord};
+use crate::steps::sync::{SyncEvidence, SyncedTable, TableSynced};
 use crate::tui::theme::Theme;
 use crate::tui::views::{fit, thousands, truncate};
 use ratatui::Frame;
@@ -25,15 +26,6 @@ impl RowKind {
             RowKind::OnlyInSource => "-",
             RowKind::OnlyInTarget => "+",
             RowKind::Changed => "~",
-        }
-    }
-    fn parse(s: &str) -> RowKind {
-        match s {
-            "only_in_source" | "source_only" | "missing" | "missing_in_target" | "delete"
-            | "deleted" | "-" => RowKind::OnlyInSource,
-            "only_in_target" | "target_only" | "extra" | "extra_in_target" | "insert"
-            | "inserted" | "+" => RowKind::OnlyInTarget,
-            _ => RowKind::Changed,
         }
     }
 }
@@ -149,196 +141,187 @@ pub struct DataDiffModel {
     pub note: Option<String>,
 }
 
-fn key_text(v: &Value) -> String {
+/// A cell as text; `None` for NULL.
+fn cell_text(v: &Value) -> Option<String> {
     match v {
-        Value::Array(a) => a
-            .iter()
-            .map(|x| scalar(x).unwrap_or_else(|| "NULL".into()))
-            .collect::<Vec<_>>()
-            .join(", "),
-        Value::Object(m) => m
-            .values()
-            .map(|x| scalar(x).unwrap_or_else(|| "NULL".into()))
-            .collect::<Vec<_>>()
-            .join(", "),
-        other => scalar(other).unwrap_or_else(|| "NULL".into()),
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
     }
 }
 
-impl DataDiffModel {
-    pub fn parse(v: &Value) -> Option<DataDiffModel> {
-        // `sync` evidence: per table, the diff before applying and what was applied.
-        if let Some(Value::Array(tables)) = pick(v, &["tables"])
-            && let Some((i, t)) = tables
-                .iter()
-                .enumerate()
-                .filter(|(_, t)| t.get("before").is_some())
-                .max_by_key(|(_, t)| {
-                    t.get("differences")
-                        .and_then(Value::as_array)
-                        .map_or(0, Vec::len)
-                })
-        {
-            let mut one = serde_json::Map::new();
-            one.insert("summary".into(), t["before"].clone());
-            for k in ["table", "differences"] {
-                if let Some(x) = t.get(k) {
-                    one.insert(k.into(), x.clone());
-                }
-            }
-            let mut m = Self::parse(&Value::Object(one))?;
-            let n = |k: &str| u64_of(t, &[k]).unwrap_or(0);
-            let mut note = format!(
-                "applied: {} inserted, {} updated, {} deleted; equal after: {}",
-                n("inserts"),
-                n("updates"),
-                n("deletes"),
-                t.get("equal_after")
-                    .and_then(Value::as_bool)
-                    .map_or("?", |b| if b { "yes" } else { "NO" })
-            );
-            if tables.len() > 1 {
-                note.push_str(&format!(" (table {} of {})", i + 1, tables.len()));
-            }
-            m.note = Some(note);
-            return Some(m);
-        }
-        let sum = pick(v, &["summary", "counts"])
-            .filter(|s| s.is_object())
-            .unwrap_or(v);
-        let counts = Counts {
-            source_rows: u64_of(sum, &["source_rows", "rows_source"]),
-            target_rows: u64_of(sum, &["target_rows", "rows_target"]),
-            only_in_source: u64_of(sum, &["only_in_source", "missing_in_target"]),
-            only_in_target: u64_of(sum, &["only_in_target", "extra_in_target"]),
-            changed: u64_of(sum, &["changed", "differing", "updated"]),
-            unchanged: u64_of(sum, &["unchanged", "equal_rows"]),
-        };
-        let raw_rows = match pick(v, &["rows", "differences", "diffs", "deltas"]) {
-            Some(Value::Array(a)) => a.as_slice(),
-            _ => &[],
-        };
-        if counts == Counts::default() && raw_rows.is_empty() {
-            return None;
-        }
-        let key_columns = match pick(v, &["key", "key_columns"])
-            .filter(|k| !k.is_object())
-            .or_else(|| pick(sum, &["key", "key_columns"]))
-        {
-            Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(a)) => a.iter().filter_map(scalar).collect(),
-            _ => Vec::new(),
-        };
-        let mut columns: Vec<String> =
-            match pick(v, &["columns", "compared_columns"]).or_else(|| pick(sum, &["columns"])) {
-                Some(Value::Array(a)) => a
-                    .iter()
-                    .filter_map(|c| match c {
-                        Value::Object(_) => pick(c, &["name"]).and_then(scalar),
-                        other => scalar(other),
-                    })
-                    .collect(),
-                _ => Vec::new(),
-            };
-        columns.retain(|c| !key_columns.contains(c));
-        if columns.is_empty() {
-            // Columns from the rows themselves, in first-seen order.
-            for r in raw_rows.iter().take(1000) {
-                for part in ["changes", "columns", "source", "target", "row"] {
-                    if let Some(Value::Object(m)) = r.get(part) {
-                        for k in m.keys() {
-                            if !columns.contains(k) && !key_columns.contains(k) {
-                                columns.push(k.clone());
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        let mut column_changes: Vec<(String, u64)> =
-            match pick(v, &["column_changes", "per_column", "changed_columns"])
-                .or_else(|| pick(sum, &["column_changes", "per_column"]))
-            {
-                Some(Value::Object(m)) => m
-                    .iter()
-                    .filter_map(|(k, x)| Some((k.clone(), x.as_u64()?)))
-                    .collect(),
-                Some(Value::Array(a)) => a
-                    .iter()
-                    .filter_map(|x| {
-                        Some((
-                            pick(x, &["column", "name"]).and_then(scalar)?,
-                            u64_of(x, &["count", "changed", "rows"])?,
-                        ))
-                    })
-                    .collect(),
-                _ => Vec::new(),
-            };
-        column_changes.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+fn key_text(key: &serde_json::Map<String, Value>) -> String {
+    key.values()
+        .map(|x| cell_text(x).unwrap_or_else(|| "NULL".into()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
-        let mut rows = RowStore::new(columns.len());
-        let mut cells: Vec<(Option<String>, Option<String>)> = Vec::with_capacity(columns.len());
-        for r in raw_rows {
-            let kind = pick(r, &["kind", "status", "type", "op"])
-                .and_then(Value::as_str)
-                .map(RowKind::parse)
-                .unwrap_or(RowKind::Changed);
-            let key = pick(r, &["key", "id"]).map(key_text).unwrap_or_default();
-            cells.clear();
-            // A whole row on one side (`row`), or both sides (`source`/`target`).
-            let whole = r.get("row").filter(|x| x.is_object());
-            for c in &columns {
-                let from = |side: &str| -> Option<String> {
-                    let obj = match (whole, side, kind) {
-                        (Some(w), "source", RowKind::OnlyInSource) => Some(w),
-                        (Some(w), "target", RowKind::OnlyInTarget) => Some(w),
-                        (Some(_), _, _) => None,
-                        (None, _, _) => r.get(side),
-                    };
-                    obj.and_then(|s| s.get(c)).and_then(scalar)
-                };
-                let change = pick(r, &["changes", "columns"]).and_then(|m| m.get(c));
-                let (o, n) = match change {
-                    Some(ch @ Value::Object(_)) => (
-                        pick(ch, &["old", "source", "from"]).and_then(scalar),
-                        pick(ch, &["new", "target", "to"]).and_then(scalar),
-                    ),
-                    Some(Value::Array(a)) if a.len() == 2 => (scalar(&a[0]), scalar(&a[1])),
-                    _ if r.get("source").is_none()
-                        && r.get("target").is_none()
-                        && whole.is_none() =>
-                    {
-                        // Only the changed columns were recorded: the rest is unknown, not NULL.
-                        (Some(String::new()), Some(String::new()))
-                    }
-                    _ => (from("source"), from("target")),
-                };
-                cells.push((o, n));
-            }
-            let refs: Vec<(Option<&str>, Option<&str>)> = cells
-                .iter()
-                .map(|(o, n)| (o.as_deref(), n.as_deref()))
-                .collect();
-            rows.push(kind, &key, &refs);
+/// Compared columns in the order the records show them (key columns left out).
+fn columns_of(records: &[DifferenceRecord], key_columns: &[String]) -> Vec<String> {
+    let mut columns: Vec<String> = Vec::new();
+    let mut add = |c: &String| {
+        if !columns.contains(c) && !key_columns.contains(c) {
+            columns.push(c.clone());
         }
-        let listed = rows.len() as u64;
-        let total = counts.only_in_source.unwrap_or(0)
-            + counts.only_in_target.unwrap_or(0)
-            + counts.changed.unwrap_or(0);
-        let omitted = u64_of(v, &["differences_not_shown", "omitted", "truncated"])
-            .filter(|n| *n > 0)
-            .or_else(|| (total > listed && listed > 0).then_some(total - listed));
-        Some(DataDiffModel {
-            table: pick(v, &["table"])
-                .or_else(|| pick(sum, &["source_table", "table"]))
-                .and_then(scalar),
+    };
+    for r in records.iter().take(1000) {
+        match r {
+            DifferenceRecord::OnlyInSource { row, .. }
+            | DifferenceRecord::OnlyInTarget { row, .. } => row.keys().for_each(&mut add),
+            DifferenceRecord::Changed { changes, .. } => changes.iter().for_each(|(c, _)| add(c)),
+        }
+    }
+    columns
+}
+
+fn row_store(records: &[DifferenceRecord], columns: &[String]) -> RowStore {
+    let mut rows = RowStore::new(columns.len());
+    let mut cells: Vec<(Option<String>, Option<String>)> = Vec::with_capacity(columns.len());
+    for r in records {
+        cells.clear();
+        let (kind, key) = match r {
+            DifferenceRecord::OnlyInSource { key, row, .. } => {
+                cells.extend(
+                    columns
+                        .iter()
+                        .map(|c| (row.get(c).and_then(cell_text), None)),
+                );
+                (RowKind::OnlyInSource, key)
+            }
+            DifferenceRecord::OnlyInTarget { key, row, .. } => {
+                cells.extend(
+                    columns
+                        .iter()
+                        .map(|c| (None, row.get(c).and_then(cell_text))),
+                );
+                (RowKind::OnlyInTarget, key)
+            }
+            DifferenceRecord::Changed { key, changes } => {
+                cells.extend(columns.iter().map(|c| {
+                    match changes.iter().find(|(name, _)| name == c) {
+                        Some((_, ch)) => (cell_text(&ch.source), cell_text(&ch.target)),
+                        // Only the changed columns are recorded: the rest is unknown, not NULL.
+                        None => (Some(String::new()), Some(String::new())),
+                    }
+                }));
+                (RowKind::Changed, key)
+            }
+        };
+        let refs: Vec<(Option<&str>, Option<&str>)> = cells
+            .iter()
+            .map(|(o, n)| (o.as_deref(), n.as_deref()))
+            .collect();
+        rows.push(kind, &key_text(key), &refs);
+    }
+    rows
+}
+
+fn by_most_changed(m: &std::collections::BTreeMap<String, u64>) -> Vec<(String, u64)> {
+    let mut v: Vec<(String, u64)> = m.iter().map(|(k, n)| (k.clone(), *n)).collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v
+}
+
+/// Differing rows the evidence does not list.
+fn omitted(not_shown: u64, counts: &Counts, listed: usize) -> Option<u64> {
+    let total = counts.only_in_source.unwrap_or(0)
+        + counts.only_in_target.unwrap_or(0)
+        + counts.changed.unwrap_or(0);
+    let listed = listed as u64;
+    (not_shown > 0)
+        .then_some(not_shown)
+        .or_else(|| (total > listed && listed > 0).then_some(total - listed))
+}
+
+impl DataDiffModel {
+    /// From a `diff-data` step's evidence.
+    pub fn from_diff(e: &DiffDataEvidence) -> DataDiffModel {
+        let s = &e.summary;
+        let key_columns = s.key.clone();
+        let mut columns: Vec<String> = s
+            .columns
+            .iter()
+            .map(|c| c.name.clone())
+            .filter(|c| !key_columns.contains(c))
+            .collect();
+        if columns.is_empty() {
+            columns = columns_of(&e.differences, &key_columns);
+        }
+        let counts = Counts {
+            source_rows: Some(s.source_rows),
+            target_rows: Some(s.target_rows),
+            only_in_source: Some(s.only_in_source),
+            only_in_target: Some(s.only_in_target),
+            changed: Some(s.changed),
+            unchanged: Some(s.unchanged),
+        };
+        let rows = row_store(&e.differences, &columns);
+        DataDiffModel {
+            table: (!s.source_table.is_empty()).then(|| s.source_table.clone()),
             key_columns,
+            omitted: omitted(e.differences_not_shown, &counts, rows.len()),
             columns,
             counts,
-            column_changes,
+            column_changes: by_most_changed(&s.column_changes),
             rows,
-            omitted,
             note: None,
+        }
+    }
+
+    /// From a `sync` step's evidence: the table with the most listed differences,
+    /// its diff before applying, and what was applied. `None` when no table synced.
+    pub fn from_sync(e: &SyncEvidence) -> Option<DataDiffModel> {
+        let synced: Vec<&TableSynced> = e
+            .tables
+            .iter()
+            .filter_map(|t| match t {
+                SyncedTable::Synced(t) => Some(t),
+                SyncedTable::Failed { .. } => None,
+            })
+            .collect();
+        let (i, t) = synced
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, t)| t.differences.len())?;
+        let key_columns: Vec<String> = match t.differences.first() {
+            Some(
+                DifferenceRecord::OnlyInSource { key, .. }
+                | DifferenceRecord::OnlyInTarget { key, .. }
+                | DifferenceRecord::Changed { key, .. },
+            ) => key.keys().cloned().collect(),
+            None => Vec::new(),
+        };
+        let columns = columns_of(&t.differences, &key_columns);
+        let b = &t.before;
+        let counts = Counts {
+            source_rows: Some(b.source_rows),
+            target_rows: Some(b.target_rows),
+            only_in_source: Some(b.only_in_source),
+            only_in_target: Some(b.only_in_target),
+            changed: Some(b.changed),
+            unchanged: None,
+        };
+        let mut note = format!(
+            "applied: {} inserted, {} updated, {} deleted; equal after: {}",
+            t.inserts,
+            t.updates,
+            t.deletes,
+            if t.equal_after { "yes" } else { "NO" }
+        );
+        if e.tables.len() > 1 {
+            note.push_str(&format!(" (table {} of {})", i + 1, e.tables.len()));
+        }
+        let rows = row_store(&t.differences, &columns);
+        Some(DataDiffModel {
+            table: Some(t.table.clone()),
+            key_columns,
+            omitted: omitted(0, &counts, rows.len()),
+            columns,
+            counts,
+            column_changes: by_most_changed(&b.column_changes),
+            rows,
+            note: Some(note),
         })
     }
 

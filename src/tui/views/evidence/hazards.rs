@@ -1,31 +1,66 @@
 //! Hazards: destructive or risky changes with stable codes, shown wherever a step
 //! raised them and in the checkpoint dialog.
 
-use super::{pick, scalar};
+use crate::steps::Evidence;
 use crate::tui::theme::Theme;
 use crate::vocab::Hazard;
 use ratatui::text::{Line, Span};
+use serde::Deserialize;
 use serde_json::Value;
 
-/// Hazards recorded in evidence: `hazards: [{code, message}]` (or plain codes).
-pub fn parse(evidence: &Value) -> Vec<Hazard> {
-    let Some(Value::Array(items)) = pick(evidence, &["hazards"]) else {
-        return Vec::new();
-    };
-    items
-        .iter()
-        .filter_map(|h| match h {
-            Value::String(code) => Some(Hazard {
+/// The hazards a step's typed evidence carries (a schema diff's, those a checkpoint
+/// covered).
+pub fn of(evidence: &Evidence) -> Vec<Hazard> {
+    match evidence {
+        Evidence::DiffSchema(e) => e
+            .hazards
+            .iter()
+            .map(|h| Hazard {
+                code: h.code.clone(),
+                message: h.message.clone(),
+            })
+            .collect(),
+        Evidence::Checkpoint(e) => e
+            .hazards
+            .iter()
+            .map(|code| Hazard {
                 code: code.clone(),
                 message: String::new(),
-            }),
-            Value::Object(_) => Some(Hazard {
-                code: pick(h, &["code", "id"]).and_then(scalar)?,
-                message: pick(h, &["message", "description", "reason"])
-                    .and_then(scalar)
-                    .unwrap_or_default(),
-            }),
-            _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Evidence that does not read as its kind's struct may still record hazards the way
+/// steps do: `hazards: [{code, message}]` or `hazards: [code]`.
+pub fn recorded(evidence: &Value) -> Vec<Hazard> {
+    #[derive(serde::Deserialize)]
+    struct Recorded {
+        #[serde(default)]
+        hazards: Vec<One>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum One {
+        Code(String),
+        Full {
+            code: String,
+            #[serde(default)]
+            message: String,
+        },
+    }
+    let Ok(r) = Recorded::deserialize(evidence) else {
+        return Vec::new();
+    };
+    r.hazards
+        .into_iter()
+        .map(|h| match h {
+            One::Code(code) => Hazard {
+                code,
+                message: String::new(),
+            },
+            One::Full { code, message } => Hazard { code, message },
         })
         .collect()
 }

@@ -1,7 +1,8 @@
-//! Evidence views: one file per kind of evidence, chosen by the evidence kind the step
-//! registry (`steps::KINDS`) gives the step's kind. A new kind of evidence adds one
-//! file here and one arm in [`EvidenceModel::parse`]; evidence a view cannot read (or
-//! of a kind this release does not know) is shown as JSON.
+//! Evidence views: one file per kind of evidence, each built from its step kind's
+//! evidence struct (read back through the step registry, `steps::read_evidence`). A
+//! new kind of evidence adds one file here and one arm in [`EvidenceModel::typed`]
+//! (the match over `steps::Evidence` is exhaustive); evidence that does not read as its
+//! kind's struct (or of a kind this release does not know) is shown as JSON.
 //!
 //! Models are built off the UI thread (a million-row data diff takes a while to
 //! parse); views only ever build what is visible.
@@ -15,7 +16,7 @@ pub mod json;
 pub mod pane;
 pub mod schema_diff;
 
-use crate::steps::{Evidence, EvidenceKind};
+use crate::steps::Evidence;
 use crate::vocab::Hazard;
 use serde_json::Value;
 
@@ -38,24 +39,24 @@ pub struct EvidenceModel {
 }
 
 impl EvidenceModel {
-    /// Choose the view for a step's evidence by its kind. Never fails: evidence the
-    /// kind's view cannot read is shown as JSON.
+    /// Choose the view for a step's evidence: it is read as its kind's struct (the
+    /// step registry, `steps::KINDS`, knows which) and shown by that struct's view.
+    /// Never fails: evidence that does not read (written by hand, by another tool or
+    /// by a later release) and kinds without a view of their own are shown as JSON.
     pub fn parse(kind: &str, evidence: &Value) -> EvidenceModel {
-        let hazards = hazards::parse(evidence);
-        let body = match crate::steps::read_evidence(kind, evidence) {
-            Some(typed) => Self::typed(&typed, evidence),
-            None => Self::by_view(kind, evidence),
-        }
-        .unwrap_or_else(|| Body::Json(json::JsonModel::new(evidence)));
+        let (hazards, body) = match crate::steps::read_evidence(kind, evidence) {
+            Some(typed) => (hazards::of(&typed), Self::typed(&typed)),
+            None => (hazards::recorded(evidence), None),
+        };
         EvidenceModel {
             kind: kind.to_string(),
             hazards,
-            body,
+            body: body.unwrap_or_else(|| Body::Json(json::JsonModel::new(evidence))),
         }
     }
 
-    /// The view for evidence read as its kind's struct.
-    fn typed(typed: &Evidence, evidence: &Value) -> Option<Body> {
+    /// The view of evidence read as its kind's struct; `None` for the JSON view.
+    fn typed(typed: &Evidence) -> Option<Body> {
         match typed {
             Evidence::Backup(e) => Some(Body::Backup(backup::BackupModel::from_backup(e))),
             Evidence::Restore(e) => Some(Body::Backup(backup::BackupModel::from_restore(e))),
@@ -63,36 +64,19 @@ impl EvidenceModel {
             Evidence::Checkpoint(e) => Some(Body::Checkpoint(
                 checkpoint::CheckpointModel::from_evidence(e),
             )),
-            // The diff views read the diff reports' JSON themselves (`schema::report`,
-            // `data::diff` and `data::reconcile` write it).
-            Evidence::DiffSchema(_) | Evidence::DriftCheck(_) => {
-                schema_diff::SchemaDiffModel::parse(evidence).map(Body::SchemaDiff)
+            Evidence::DiffSchema(e) => {
+                Some(Body::SchemaDiff(schema_diff::SchemaDiffModel::from_diff(e)))
             }
-            Evidence::DiffData(_) | Evidence::Sync(_) => {
-                data_diff::DataDiffModel::parse(evidence).map(Body::DataDiff)
-            }
+            Evidence::DriftCheck(e) => Some(Body::SchemaDiff(
+                schema_diff::SchemaDiffModel::from_drift(e),
+            )),
+            Evidence::DiffData(e) => Some(Body::DataDiff(data_diff::DataDiffModel::from_diff(e))),
+            Evidence::Sync(e) => data_diff::DataDiffModel::from_sync(e).map(Body::DataDiff),
             Evidence::Copy(_)
             | Evidence::Migrate(_)
             | Evidence::Snapshot(_)
             | Evidence::Sql(_)
             | Evidence::None => None,
-        }
-    }
-
-    /// Evidence that does not read as its kind's struct (written by hand, by another
-    /// tool or by a later release): the view the registry names for the kind, if it
-    /// can read it.
-    fn by_view(kind: &str, evidence: &Value) -> Option<Body> {
-        let view = crate::steps::kind(kind).map_or(EvidenceKind::Plain, |k| k.evidence);
-        match view {
-            EvidenceKind::SchemaDiff => {
-                schema_diff::SchemaDiffModel::parse(evidence).map(Body::SchemaDiff)
-            }
-            EvidenceKind::DataDiff => data_diff::DataDiffModel::parse(evidence).map(Body::DataDiff),
-            EvidenceKind::Check => check::CheckModel::parse(evidence).map(Body::Check),
-            EvidenceKind::Backup => backup::BackupModel::parse(evidence).map(Body::Backup),
-            // A checkpoint's evidence is the engine's own: it reads or it is shown as JSON.
-            EvidenceKind::Checkpoint | EvidenceKind::Plain => None,
         }
     }
 
@@ -105,38 +89,5 @@ impl EvidenceModel {
             Body::Backup(_) => "backup manifest",
             Body::Json(_) => "evidence",
         }
-    }
-}
-
-/// Look up the first present key among `names`.
-pub(crate) fn pick<'a>(v: &'a Value, names: &[&str]) -> Option<&'a Value> {
-    names
-        .iter()
-        .find_map(|n| v.get(*n))
-        .filter(|x| !x.is_null())
-}
-
-/// A value as one line of text; `None` for JSON null.
-pub(crate) fn scalar(v: &Value) -> Option<String> {
-    match v {
-        Value::Null => None,
-        Value::String(s) => Some(s.clone()),
-        other => Some(other.to_string()),
-    }
-}
-
-pub(crate) fn u64_of(v: &Value, names: &[&str]) -> Option<u64> {
-    pick(v, names).and_then(|x| {
-        x.as_u64()
-            .or_else(|| x.as_i64().map(|i| i.max(0) as u64))
-            .or_else(|| x.as_str().and_then(|s| s.parse().ok()))
-    })
-}
-
-pub(crate) fn str_list(v: Option<&Value>) -> Vec<String> {
-    match v {
-        Some(Value::Array(a)) => a.iter().filter_map(scalar).collect(),
-        Some(Value::String(s)) => s.lines().map(str::to_string).collect(),
-        _ => Vec::new(),
     }
 }

@@ -1,11 +1,12 @@
 //! Schema diff: a reviewer's summary, then the normalized DDL diff — unified or side
 //! by side — with the changed words inside changed lines highlighted (via `similar`).
 
-use super::{pick, scalar, str_list};
+use crate::schema::{Change, ChangeKind};
+use crate::steps::diff_schema::DiffSchemaEvidence;
+use crate::steps::drift_check::DriftCheckEvidence;
 use crate::tui::theme::Theme;
 use crate::tui::views::fit;
 use ratatui::text::{Line, Span};
-use serde_json::Value;
 use similar::{ChangeTag, TextDiff};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,141 +51,79 @@ pub struct SchemaDiffModel {
     pub blocked: Vec<String>,
 }
 
-/// One line for a change object: `missing in target: column profiles.billing_plan`,
+/// One line for a change: `missing in target: column profiles.billing_plan`,
 /// `changed: column profiles.email nullable (source NO, target YES)`.
-fn change_line(c: &Value) -> String {
-    if let Some(d) = pick(c, &["description", "message", "text"]).and_then(scalar) {
-        return d;
-    }
-    let s = |k: &str| pick(c, &[k]).and_then(scalar);
-    let what = match s("change").as_deref() {
-        Some("missing") => "missing in target".to_string(),
-        Some("extra") => "extra in target".to_string(),
-        Some(other) => other.to_string(),
-        None => "change".to_string(),
+fn change_line(c: &Change) -> String {
+    let what = match c.change {
+        ChangeKind::Missing => "missing in target",
+        ChangeKind::Extra => "extra in target",
+        ChangeKind::Changed => "changed",
     };
-    let path = match (s("table"), s("name")) {
-        (Some(t), Some(n)) => format!("{t}.{n}"),
-        (None, Some(n)) => n,
-        (Some(t), None) => t,
-        (None, None) => String::new(),
-    };
-    let mut out = format!("{what}: {} {path}", s("object").unwrap_or_default());
-    if let Some(f) = s("field") {
+    let mut out = format!("{what}: {} {}", c.object.label(), c.path());
+    if let Some(f) = &c.field {
         out.push_str(&format!(" {f}"));
     }
-    if s("change").as_deref() == Some("changed") {
+    if c.change == ChangeKind::Changed {
         out.push_str(&format!(
             " (source {}, target {})",
-            s("source").unwrap_or_else(|| "—".into()),
-            s("target").unwrap_or_else(|| "—".into())
+            c.source.as_deref().unwrap_or("—"),
+            c.target.as_deref().unwrap_or("—")
         ));
     }
     out
 }
 
-fn summary_of(v: &Value) -> Vec<String> {
-    let mut out = Vec::new();
-    match pick(v, &["summary"]) {
-        Some(Value::Object(_)) => {
-            if let Some(t) = pick(&v["summary"], &["text"]).and_then(scalar) {
-                out.push(t);
-            }
-        }
-        Some(Value::Array(a)) => out.extend(a.iter().map(|x| match x {
-            Value::Object(_) => change_line(x),
-            other => scalar(other).unwrap_or_default(),
-        })),
-        Some(Value::String(s)) => out.extend(s.lines().map(str::to_string)),
-        _ => {}
-    }
-    if let Some(Value::Array(a)) = pick(v, &["changes", "differences"]) {
-        out.extend(a.iter().map(|x| match x {
-            Value::Object(_) => change_line(x),
-            other => scalar(other).unwrap_or_default(),
-        }));
-    }
-    out
-}
-
-/// The generated migration (statements that would bring the target to the source).
-fn migration_of(v: &Value) -> (Vec<String>, Vec<String>) {
-    let Some(m) = pick(v, &["migration"]) else {
-        return (Vec::new(), Vec::new());
-    };
-    (
-        str_list(pick(m, &["statements"])),
-        str_list(pick(m, &["blocked_statements"])),
-    )
-}
-
-fn ddl(v: &Value, side: &str) -> Option<String> {
-    let flat = format!("{side}_ddl");
-    pick(v, &[flat.as_str()])
-        .or_else(|| pick(v, &["ddl"]).and_then(|d| d.get(side)))
-        .or_else(|| v.get(side).and_then(|s| s.get("ddl")))
-        .and_then(|x| match x {
-            Value::Array(a) => Some(a.iter().filter_map(scalar).collect::<Vec<_>>().join("\n")),
-            other => scalar(other),
-        })
-}
-
 impl SchemaDiffModel {
-    pub fn parse(v: &Value) -> Option<SchemaDiffModel> {
-        let old = ddl(v, "target");
-        let new = ddl(v, "source");
-        let unified_text = pick(v, &["unified_diff", "unified", "diff"]).and_then(|x| x.as_str());
-        let has_changes = matches!(pick(v, &["changes"]), Some(Value::Array(_)));
-        if old.is_none() && new.is_none() && unified_text.is_none() && !has_changes {
-            return None;
-        }
-        let label = |k: &str| {
-            pick(v, &[k]).and_then(|x| match x {
-                Value::String(s) => Some(s.clone()),
-                Value::Object(_) => pick(x, &["name", "label", "input", "url"]).and_then(scalar),
-                _ => None,
-            })
-        };
-        let (unified, side) = match (&old, &new, unified_text) {
-            (Some(_), _, _) | (_, Some(_), _) => {
-                let o = old.clone().unwrap_or_default();
-                let n = new.clone().unwrap_or_default();
-                from_texts(&o, &n)
-            }
-            (_, _, Some(u)) => from_unified(u),
+    /// From a `diff-schema` step's evidence.
+    pub fn from_diff(e: &DiffSchemaEvidence) -> SchemaDiffModel {
+        let mut summary = vec![e.summary.text.clone()];
+        summary.extend(e.changes.iter().map(change_line));
+        let (unified, side) = match &e.ddl {
+            Some(ddl) => from_texts(&ddl.target, &ddl.source),
             // Only the object-by-object changes: a definition diff per changed object.
-            _ => from_changes(v),
+            None => from_changes(&e.changes),
         };
-        let (migration, blocked) = migration_of(v);
-        Some(SchemaDiffModel {
-            source: label("source"),
-            target: label("target"),
-            equal: pick(v, &["equal", "identical"]).and_then(Value::as_bool),
-            summary: summary_of(v),
-            equivalences: match pick(v, &["equivalences", "equivalences_applied"]) {
-                Some(Value::Array(a)) => a
-                    .iter()
-                    .map(|e| match e {
-                        Value::Object(_) => format!(
-                            "{} ({}x): {}",
-                            pick(e, &["rule", "id"])
-                                .and_then(scalar)
-                                .unwrap_or_default(),
-                            pick(e, &["applied"]).and_then(scalar).unwrap_or_default(),
-                            pick(e, &["description"])
-                                .and_then(scalar)
-                                .unwrap_or_default()
-                        ),
-                        other => scalar(other).unwrap_or_default(),
-                    })
-                    .collect(),
-                _ => Vec::new(),
-            },
+        SchemaDiffModel {
+            source: Some(e.source.input.clone()),
+            target: Some(e.target.input.clone()),
+            equal: Some(e.equal),
+            summary,
+            equivalences: e
+                .equivalences
+                .iter()
+                .map(|q| format!("{} ({}x): {}", q.rule, q.applied, q.description))
+                .collect(),
             unified,
             side,
-            migration,
-            blocked,
-        })
+            migration: e.migration.statements.clone(),
+            blocked: e.migration.blocked_statements.clone(),
+        }
+    }
+
+    /// From a `drift-check` step's evidence: the target against its snapshot.
+    pub fn from_drift(e: &DriftCheckEvidence) -> SchemaDiffModel {
+        let mut summary = Vec::new();
+        let mut equal = e.drift.map(|d| !d);
+        if let (Some(want), Some(got)) = (&e.expected_sha256, &e.sha256) {
+            equal = Some(false);
+            summary.push(format!(
+                "the snapshot file changed since it was recorded: sha256 {} expected, {} found; schemas not compared",
+                crate::tui::views::short_hash(want),
+                crate::tui::views::short_hash(got)
+            ));
+        }
+        summary.extend(e.differences.iter().flatten().cloned());
+        SchemaDiffModel {
+            source: Some(e.snapshot.clone()),
+            target: Some(e.target.clone()),
+            equal,
+            summary,
+            equivalences: Vec::new(),
+            unified: Vec::new(),
+            side: Vec::new(),
+            migration: Vec::new(),
+            blocked: Vec::new(),
+        }
     }
 
     pub fn lines(&self, theme: &Theme, width: u16, side_by_side: bool) -> Vec<Line<'static>> {
@@ -368,89 +307,29 @@ fn pair(side: &mut Vec<SideRow>, dels: Vec<DiffLine>, ins: Vec<DiffLine>) {
     }
 }
 
-/// Evidence that carries only a unified diff text: keep it, and emphasize changed
-/// words between each run of removed lines and the added lines after it.
-pub fn from_unified(text: &str) -> (Vec<DiffLine>, Vec<SideRow>) {
-    let mut unified = Vec::new();
-    let mut side = Vec::new();
-    let mut dels: Vec<String> = Vec::new();
-    let mut ins: Vec<String> = Vec::new();
-    let flush = |dels: &mut Vec<String>,
-                 ins: &mut Vec<String>,
-                 unified: &mut Vec<DiffLine>,
-                 side: &mut Vec<SideRow>| {
-        if dels.is_empty() && ins.is_empty() {
-            return;
-        }
-        let old = dels.join("\n");
-        let new = ins.join("\n");
-        let (u, _) = from_texts(&(old.clone() + "\n"), &(new.clone() + "\n"));
-        let changed: Vec<DiffLine> = u.into_iter().filter(|l| l.tag != Tag::Hunk).collect();
-        let d: Vec<DiffLine> = changed
-            .iter()
-            .filter(|l| l.tag == Tag::Delete)
-            .cloned()
-            .collect();
-        let i: Vec<DiffLine> = changed
-            .iter()
-            .filter(|l| l.tag == Tag::Insert)
-            .cloned()
-            .collect();
-        unified.extend(d.iter().cloned());
-        unified.extend(i.iter().cloned());
-        pair(side, d, i);
-        dels.clear();
-        ins.clear();
-    };
-    for raw in text.lines() {
-        if raw.starts_with("---") || raw.starts_with("+++") {
-            continue;
-        }
-        if let Some(r) = raw.strip_prefix('-') {
-            if !ins.is_empty() {
-                flush(&mut dels, &mut ins, &mut unified, &mut side);
-            }
-            dels.push(r.to_string());
-        } else if let Some(r) = raw.strip_prefix('+') {
-            ins.push(r.to_string());
-        } else {
-            flush(&mut dels, &mut ins, &mut unified, &mut side);
-            let (tag, body) = if raw.starts_with("@@") {
-                (Tag::Hunk, raw)
-            } else {
-                (Tag::Equal, raw.strip_prefix(' ').unwrap_or(raw))
-            };
-            let l = DiffLine::plain(tag, body);
-            unified.push(l.clone());
-            side.push((Some(l.clone()), Some(l)));
-        }
-    }
-    flush(&mut dels, &mut ins, &mut unified, &mut side);
-    (unified, side)
-}
-
 /// Evidence with only object-by-object changes: one hunk per changed object with
 /// both definitions, so the changed words are still highlighted.
-pub fn from_changes(v: &Value) -> (Vec<DiffLine>, Vec<SideRow>) {
+pub fn from_changes(changes: &[Change]) -> (Vec<DiffLine>, Vec<SideRow>) {
     let mut unified = Vec::new();
     let mut side = Vec::new();
-    let Some(Value::Array(changes)) = pick(v, &["changes"]) else {
-        return (unified, side);
-    };
     for c in changes {
-        let s = |k: &str| pick(c, &[k]).and_then(scalar);
-        let (Some(src), Some(tgt)) = (s("source"), s("target")) else {
+        let (Some(src), Some(tgt)) = (&c.source, &c.target) else {
             continue;
         };
-        let path = [s("object"), s("table"), s("name"), s("field")]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" ");
+        let path = [
+            Some(c.object.label().to_string()),
+            c.table.clone(),
+            Some(c.name.clone()),
+            c.field.clone(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
         let head = DiffLine::plain(Tag::Hunk, &format!("@@ {path} @@"));
         unified.push(head.clone());
         side.push((Some(head.clone()), Some(head)));
-        let (u, sd) = from_texts(&(tgt + "\n"), &(src + "\n"));
+        let (u, sd) = from_texts(&format!("{tgt}\n"), &format!("{src}\n"));
         unified.extend(u.into_iter().filter(|l| l.tag != Tag::Hunk));
         side.extend(
             sd.into_iter()

@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# cutover backup, restore and copy vs the databases' own tools, measured in the
+# same session: medians of wall time and of peak memory (/usr/bin/time -v's maximum
+# resident set size of the command and the processes it waits for).
+#
+#   benches/backup_restore_copy.sh                 # 5M rows
+#   ROWS=1000000 RUNS=3 benches/backup_restore_copy.sh
+#
+# BATCH sets `cutover copy --batch` (default: its own).
+# Environment: ROWS (default 5000000), RUNS (3), PGHOST/PGPORT/PGUSER
+# (127.0.0.1/5432/postgres), MYHOST/MYPORT/MYUSER (127.0.0.1/3306/root), CUTOVER_BIN
+# (target/release/cutover, built if missing), KEEP=1 keeps the databases.
+#
+# The table (as in benches/diff_vs_reladiff.sh): bigint key, int, text, numeric(12,2),
+# timestamptz (MariaDB: timestamp(6)). Each case is one function and its line at the bottom.
+#   cutover backup   (pg_dump -Fc in the exported snapshot + hashing every table in it)
+#       vs pg_dump -Fc
+#   cutover restore  (SHA-256 of every file, pg_restore --single-transaction, re-hash)
+#       vs pg_restore --clean --if-exists
+#   MariaDB: cutover backup vs mariadb-dump --single-transaction > file,
+#            cutover restore vs mariadb < file
+#   cutover copy --create vs pg_dump -t a | psql (PostgreSQL to PostgreSQL, fresh database)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROWS="${ROWS:-5000000}"
+RUNS="${RUNS:-3}"
+PGHOST="${PGHOST:-127.0.0.1}"
+PGPORT="${PGPORT:-5432}"
+PGUSER="${PGUSER:-postgres}"
+MYHOST="${MYHOST:-127.0.0.1}"
+MYPORT="${MYPORT:-3306}"
+MYUSER="${MYUSER:-root}"
+DB="cutover_bench_br_$$"
+BIN="${CUTOVER_BIN:-target/release/cutover}"
+TMP="$(mktemp -d)"
+cleanup() {
+    rm -rf "$TMP"
+    if [ "${KEEP:-}" != 1 ]; then
+        psql_ -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
+        mariadb_ -e "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1 || true
+    fi
+}
+trap cleanup EXIT
+
+PG_URL="postgres://$PGUSER@$PGHOST:$PGPORT/$DB"
+MY_URL="mysql://$MYUSER@$MYHOST:$MYPORT/$DB"
+psql_() { psql -X -q -v ON_ERROR_STOP=1 -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" "$@"; }
+mariadb_() { mariadb --protocol=TCP -h "$MYHOST" -P "$MYPORT" -u "$MYUSER" "$@"; }
+export -f psql_ mariadb_
+export PGHOST PGPORT PGUSER MYHOST MYPORT MYUSER DB BIN TMP PG_URL MY_URL
+
+if [ ! -x "$BIN" ]; then
+    echo "building cutover (release)..." >&2
+    cargo build --release >&2
+fi
+
+# median of the numbers on stdin
+median() { sort -g | awk '{v[NR]=$1} END {if (NR==0) print "-"; else if (NR%2) print v[(NR+1)/2]; else printf "%.2f\n", (v[NR/2]+v[NR/2+1])/2}'; }
+
+# measure NAME CMD...: RUNS runs; wall seconds and peak RSS (MiB) per run into $TMP/NAME.{s,m}.
+# A failing run is reported, not timed.
+measure() {
+    local name="$1"
+    shift
+    : >"$TMP/$name.s"
+    : >"$TMP/$name.m"
+    for i in $(seq "$RUNS"); do
+        if /usr/bin/time -v -o "$TMP/time" env RUN="$i" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err"; then
+            awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,p,":"); s=0; for(i=1;i<=n;i++) s=s*60+p[i]; print s}' "$TMP/time" >>"$TMP/$name.s"
+            awk -F': ' '/Maximum resident set size/ {printf "%.0f\n", $2/1024}' "$TMP/time" >>"$TMP/$name.m"
+        else
+            echo "  $name run $i FAILED: $(tail -3 "$TMP/$name.err" "$TMP/$name.out" | tr '\n' ' ')" >&2
+        fi
+    done
+}
+
+row() { printf "%-34s %9s %9s %9s   %s\n" "$@"; }
+
+# compare LABEL OURS PEER: one table row per side and the ratios
+compare() {
+    local label="$1" ours="$2" peer="$3" o p
+    o=$(median <"$TMP/$ours.s")
+    p=$(median <"$TMP/$peer.s")
+    row "$label: cutover" "$o" "$(median <"$TMP/$ours.m")" "$(awk -v a="$o" -v b="$p" 'BEGIN{ if (b>0 && a!="-") printf "%.2f", a/b; else print "-" }')" "runs: $(tr '\n' ' ' <"$TMP/$ours.s")"
+    row "$label: $3" "$p" "$(median <"$TMP/$peer.m")" "1.00" "runs: $(tr '\n' ' ' <"$TMP/$peer.s")"
+}
+
+setup_pg() {
+    echo "setting up $ROWS rows on PostgreSQL ($DB) ..." >&2
+    psql_ -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
+    psql_ -d "$DB" <<SQL
+CREATE TABLE a (id bigint PRIMARY KEY, n int NOT NULL, t text NOT NULL, amount numeric(12,2) NOT NULL, ts timestamptz NOT NULL);
+INSERT INTO a SELECT g, (g * 7) % 100000, md5(g::text), ((g % 100000) / 100.0)::numeric(12,2),
+    timestamptz '2020-01-01 00:00:00+00' + g * interval '1 second' + (g % 1000) * interval '1 microsecond'
+FROM generate_series(1, $ROWS) g;
+VACUUM ANALYZE a;
+SQL
+}
+
+setup_mariadb() {
+    echo "setting up $ROWS rows on MariaDB ($DB) ..." >&2
+    mariadb_ -e "DROP DATABASE IF EXISTS $DB; CREATE DATABASE $DB"
+    mariadb_ "$DB" <<SQL
+CREATE TABLE a (id bigint PRIMARY KEY, n int NOT NULL, t text NOT NULL, amount decimal(12,2) NOT NULL, ts timestamp(6) NOT NULL);
+SET time_zone = '+00:00';
+INSERT INTO a SELECT seq, (seq * 7) % 100000, md5(seq), (seq % 100000) / 100.0,
+    TIMESTAMPADD(MICROSECOND, seq % 1000, TIMESTAMPADD(SECOND, seq % 200000000, '2020-01-01 00:00:00'))
+FROM seq_1_to_$ROWS;
+ANALYZE TABLE a;
+SQL
+}
+
+# measure_fresh NAME PREPARE CMD...: like measure, with PREPARE run (untimed) before each run.
+measure_fresh() {
+    local name="$1" prepare="$2"
+    shift 2
+    : >"$TMP/$name.s"
+    : >"$TMP/$name.m"
+    for i in $(seq "$RUNS"); do
+        eval "$prepare"
+        if /usr/bin/time -v -o "$TMP/time" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err"; then
+            awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,p,":"); s=0; for(i=1;i<=n;i++) s=s*60+p[i]; print s}' "$TMP/time" >>"$TMP/$name.s"
+            awk -F': ' '/Maximum resident set size/ {printf "%.0f\n", $2/1024}' "$TMP/time" >>"$TMP/$name.m"
+        else
+            echo "  $name run $i FAILED: $(tail -3 "$TMP/$name.err" "$TMP/$name.out" | tr '\n' ' ')" >&2
+        fi
+    done
+}
+
+# ---- cases: one function each ----
+
+case_pg_backup() {
+    measure pg_backup bash -c '"$BIN" backup --target "$PG_URL" --out "$TMP/pg-backup-$RUN"'
+    measure pg_dump bash -c 'pg_dump -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" -Fc -f "$TMP/pg-$RUN.dump" "$DB"'
+    compare "PostgreSQL backup" pg_backup pg_dump
+}
+
+case_pg_restore() {
+    measure pg_restore_ours bash -c '"$BIN" restore --from "$TMP/pg-backup-1" --target "$PG_URL" --yes'
+    measure pg_restore bash -c 'pg_restore -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" --clean --if-exists -d "$DB" "$TMP/pg-1.dump"'
+    compare "PostgreSQL restore" pg_restore_ours pg_restore
+}
+
+case_mariadb_backup() {
+    measure my_backup bash -c '"$BIN" backup --target "$MY_URL" --out "$TMP/my-backup-$RUN"'
+    measure mariadb_dump bash -c 'mariadb-dump --protocol=TCP -h "$MYHOST" -P "$MYPORT" -u "$MYUSER" --single-transaction "$DB" > "$TMP/my-$RUN.sql"'
+    compare "MariaDB backup" my_backup mariadb_dump
+}
+
+case_mariadb_restore() {
+    measure my_restore_ours bash -c '"$BIN" restore --from "$TMP/my-backup-1" --target "$MY_URL" --yes'
+    measure mariadb_load bash -c 'mariadb --protocol=TCP -h "$MYHOST" -P "$MYPORT" -u "$MYUSER" "$DB" < "$TMP/my-1.sql"'
+    compare "MariaDB restore" my_restore_ours mariadb_load
+}
+
+# `cutover copy` vs `pg_dump -t a | psql`, PostgreSQL to PostgreSQL, into a fresh
+# database each run (both create the table with its primary key).
+case_pg_copy() {
+    local dst="${DB}_copy"
+    local fresh="psql_ -d postgres -c 'DROP DATABASE IF EXISTS $dst WITH (FORCE)' -c 'CREATE DATABASE $dst' >/dev/null"
+    local dst_url="postgres://$PGUSER@$PGHOST:$PGPORT/$dst"
+    measure_fresh pg_copy_ours "$fresh" "$BIN" copy --from "$PG_URL" --to "$dst_url" --tables a --create ${BATCH:+--batch "$BATCH"}
+    measure_fresh pg_dump_psql "$fresh" bash -c "pg_dump -h $PGHOST -p $PGPORT -U $PGUSER -t a $DB | psql -X -q -v ON_ERROR_STOP=1 -h $PGHOST -p $PGPORT -U $PGUSER -d $dst"
+    compare "PostgreSQL copy" pg_copy_ours pg_dump_psql
+    psql_ -d postgres -c "DROP DATABASE IF EXISTS $dst WITH (FORCE)" >/dev/null
+}
+
+setup_pg
+setup_mariadb
+echo
+echo "cutover $("$BIN" --version | awk '{print $2}'); $(nproc) cores; PostgreSQL $(psql_ -d postgres -Atc 'show server_version'); $(mariadb_ -N -e 'select version()'); ROWS=$ROWS, RUNS=$RUNS"
+row "" "median s" "peak MiB" "ratio" ""
+case_pg_backup
+case_pg_restore
+case_mariadb_backup
+case_mariadb_restore
+case_pg_copy
+echo
+echo "backup sizes: cutover PG $(du -sh "$TMP/pg-backup-1" | cut -f1), pg_dump -Fc $(du -sh "$TMP/pg-1.dump" | cut -f1); cutover MariaDB $(du -sh "$TMP/my-backup-1" | cut -f1), mariadb-dump $(du -sh "$TMP/my-1.sql" | cut -f1)"

@@ -1,0 +1,159 @@
+//! Backups and restores of a whole database or of some tables, one implementation per
+//! engine (`src/db/<engine>/backup.rs`) behind [`BackupEngine`]. The engine writes the
+//! data files into a directory and returns each table's row count and content hash,
+//! taken at the same snapshot as the data; the manifest, the files' SHA-256 and the
+//! completion marker are engine-neutral (`steps::backup`).
+
+use crate::error::{Error, Result};
+use futures::future::BoxFuture;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// One table's row count and order-independent content hash, as the engine computes it.
+/// The same engine recomputes it after a restore; equal means the same rows.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TableHash {
+    pub rows: u64,
+    pub hash: String,
+}
+
+/// What to back up and where.
+pub struct BackupRequest<'a> {
+    pub url: &'a str,
+    pub redacted: &'a str,
+    /// An existing, empty directory for the data files.
+    pub dir: &'a Path,
+    /// Only these tables (the native path); None = the whole database (the dump tool).
+    pub tables: Option<&'a [String]>,
+    /// Only this schema (PostgreSQL).
+    pub schema: Option<&'a str>,
+    pub log: &'a (dyn Fn(String) + Send + Sync),
+}
+
+/// What an engine's backup wrote.
+#[derive(Debug, Clone, Default)]
+pub struct BackupResult {
+    pub server_version: String,
+    /// The tool and version used (`pg_dump 15.20`, `mariadb-dump 10.11.19`, `VACUUM INTO`).
+    pub tool: String,
+    /// How the hashes and the data were made to be of the same instant.
+    pub consistency: String,
+    /// Files written, relative to the directory.
+    pub files: Vec<String>,
+    /// Per table (as the engine names it, e.g. `public.orders`): rows and content hash.
+    pub tables: BTreeMap<String, TableHash>,
+    /// Sequence values recorded for a table-level backup (name → `last_value,is_called`).
+    pub sequences: BTreeMap<String, String>,
+}
+
+/// What to restore from where.
+pub struct RestoreRequest<'a> {
+    pub url: &'a str,
+    pub redacted: &'a str,
+    pub dir: &'a Path,
+    /// The files of the backup (relative to `dir`), as the manifest lists them.
+    pub files: &'a [String],
+    /// The backup was of some tables only (restored with its native path).
+    pub table_backup: bool,
+    /// Restore only these tables (of the backup's).
+    pub tables: Option<&'a [String]>,
+    pub sequences: &'a BTreeMap<String, String>,
+    pub log: &'a (dyn Fn(String) + Send + Sync),
+}
+
+/// One engine's backup and restore.
+pub trait BackupEngine: Send + Sync {
+    /// One line for the plan: which tool a backup uses, and whether it is installed.
+    /// Does not touch the database.
+    fn tool_plan(&self, whole: bool) -> String;
+
+    /// Write the backup's data files into `req.dir`.
+    fn backup<'a>(&'a self, req: BackupRequest<'a>) -> BoxFuture<'a, Result<BackupResult>>;
+
+    /// Put the data back (the caller has verified the files).
+    fn restore<'a>(&'a self, req: RestoreRequest<'a>) -> BoxFuture<'a, Result<()>>;
+
+    /// Row counts and content hashes of `tables` now (the restore's proof).
+    fn content_hashes<'a>(
+        &'a self,
+        url: &'a str,
+        redacted: &'a str,
+        tables: &'a [String],
+    ) -> BoxFuture<'a, Result<BTreeMap<String, TableHash>>>;
+
+    /// The tables in the database (as the manifest names them), within `schema` if given.
+    fn tables<'a>(
+        &'a self,
+        url: &'a str,
+        redacted: &'a str,
+        schema: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Vec<String>>>;
+
+    /// Drop a table that is in the target but not in the backup.
+    fn drop_table<'a>(
+        &'a self,
+        url: &'a str,
+        redacted: &'a str,
+        table: &'a str,
+    ) -> BoxFuture<'a, Result<()>>;
+}
+
+/// Run a tool to completion, failing with its (scrubbed) standard error.
+pub(crate) async fn run_tool(mut cmd: tokio::process::Command, what: &str) -> Result<()> {
+    let out = cmd
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .map_err(|e| Error::runtime(format!("cannot run {what}: {e}")))?;
+    if !out.status.success() {
+        return Err(Error::runtime(format!(
+            "{what} failed ({}): {}",
+            out.status,
+            crate::redact::scrub(String::from_utf8_lossy(&out.stderr).trim())
+        )));
+    }
+    Ok(())
+}
+
+/// The first `major.minor` version number in a tool's `--version` output.
+pub(crate) fn version_in(text: &str, after: &str) -> Option<(u32, u32)> {
+    let start = text.find(after).map(|i| i + after.len()).unwrap_or(0);
+    let rest = &text[start..];
+    let pos = rest.find(|c: char| c.is_ascii_digit())?;
+    let mut parts = rest[pos..]
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty());
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next().and_then(|m| m.parse().ok()).unwrap_or(0);
+    Some((major, minor))
+}
+
+/// `prog --version`, or None when it is not installed.
+pub(crate) fn tool_version(prog: &str) -> Option<String> {
+    let out = std::process::Command::new(prog)
+        .arg("--version")
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// A zstd-compressed file written in blocks: memory stays bounded by one block.
+pub(crate) fn zstd_writer(
+    path: &Path,
+) -> Result<zstd::stream::write::Encoder<'static, std::fs::File>> {
+    let f = std::fs::File::create(path)
+        .map_err(|e| Error::runtime(format!("cannot create {}: {e}", path.display())))?;
+    zstd::stream::write::Encoder::new(f, 1)
+        .map_err(|e| Error::runtime(format!("zstd {}: {e}", path.display())))
+}
+
+pub(crate) fn zstd_reader(
+    path: &Path,
+) -> Result<zstd::stream::read::Decoder<'static, std::io::BufReader<std::fs::File>>> {
+    let f = std::fs::File::open(path)
+        .map_err(|e| Error::runtime(format!("cannot open {}: {e}", path.display())))?;
+    zstd::stream::read::Decoder::new(f)
+        .map_err(|e| Error::runtime(format!("zstd {}: {e}", path.display())))
+}

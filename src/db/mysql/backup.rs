@@ -1,0 +1,377 @@
+//! MySQL/MariaDB backups with the server's own dump tool (`mariadb-dump`, else
+//! `mysqldump`), its output compressed with zstd as it streams; the content hashes are
+//! taken in a consistent-snapshot transaction under the same global read lock as the
+//! dump's start (see `consistency` below).
+
+use crate::db::backup::{
+    BackupEngine, BackupRequest, BackupResult, RestoreRequest, TableHash, tool_version, version_in,
+    zstd_reader, zstd_writer,
+};
+use crate::error::{Error, Result};
+use futures::future::BoxFuture;
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
+use sqlx::{Connection, Executor, Row};
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::str::FromStr;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+pub(crate) struct MySqlBackup;
+pub(crate) static BACKUP: MySqlBackup = MySqlBackup;
+
+fn err(redacted: &str) -> impl Fn(sqlx::Error) -> Error + '_ {
+    move |e| crate::db::sqlx_error(redacted, e)
+}
+
+async fn connect(url: &str, redacted: &str) -> Result<MySqlConnection> {
+    let url = url.replacen("mariadb://", "mysql://", 1);
+    let co = MySqlConnectOptions::from_str(&url)
+        .map_err(|e| crate::db::connect_error(redacted, e))?
+        .charset("utf8mb4")
+        .timezone(Some("+00:00".to_string()))
+        .pipes_as_concat(false);
+    MySqlConnection::connect_with(&co)
+        .await
+        .map_err(|e| crate::db::connect_error(redacted, e))
+}
+
+fn q(ident: &str) -> String {
+    format!("`{}`", ident.replace('`', "``"))
+}
+
+/// The dump tool installed: `mariadb-dump`, else `mysqldump`.
+fn dump_tool() -> Option<(&'static str, String)> {
+    ["mariadb-dump", "mysqldump"]
+        .into_iter()
+        .find_map(|p| tool_version(p).map(|v| (p, v)))
+}
+
+fn client_tool() -> Option<&'static str> {
+    ["mariadb", "mysql"]
+        .into_iter()
+        .find(|p| tool_version(p).is_some())
+}
+
+/// Host, port, user and database of a URL as tool arguments; the password in MYSQL_PWD.
+fn tool(prog: &str, url: &str) -> Result<(tokio::process::Command, String)> {
+    let u = url::Url::parse(url).map_err(|e| Error::bad_input(format!("bad URL: {e}")))?;
+    let db = u.path().trim_start_matches('/').to_string();
+    let mut cmd = tokio::process::Command::new(prog);
+    cmd.arg("--protocol=TCP")
+        .arg(format!("--host={}", u.host_str().unwrap_or("127.0.0.1")))
+        .arg(format!("--port={}", u.port().unwrap_or(3306)))
+        .arg(format!("--user={}", percent(u.username())))
+        .arg("--default-character-set=utf8mb4");
+    if let Some(p) = u.password() {
+        cmd.env("MYSQL_PWD", percent(p));
+    }
+    cmd.kill_on_drop(true);
+    Ok((cmd, percent(&db)))
+}
+
+fn percent(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+fn check_tool(server: &str) -> Result<(&'static str, String)> {
+    let Some((prog, v)) = dump_tool() else {
+        return Err(Error::runtime(
+            "neither mariadb-dump nor mysqldump is installed (not found on PATH); a MySQL/MariaDB backup needs one",
+        )
+        .with_hint("install the MariaDB or MySQL client tools"));
+    };
+    let tool_v = version_in(&v, "Distrib ").unwrap_or((0, 0));
+    let server_v = version_in(server, "").unwrap_or((0, 0));
+    let same_family = v.contains("MariaDB") == server.contains("MariaDB");
+    if same_family && tool_v < server_v {
+        return Err(Error::runtime(format!(
+            "{prog} {}.{} is older than the server ({server})",
+            tool_v.0, tool_v.1
+        ))
+        .with_hint("install client tools of the server's version or newer"));
+    }
+    Ok((prog, format!("{prog} {}.{}", tool_v.0, tool_v.1)))
+}
+
+async fn list_tables(c: &mut MySqlConnection, redacted: &str) -> Result<Vec<String>> {
+    let rows = sqlx::query(
+        "SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY 1",
+    )
+    .fetch_all(&mut *c)
+    .await
+    .map_err(err(redacted))?;
+    Ok(rows
+        .iter()
+        .map(|r| r.get::<String, _>(0))
+        .filter(|t| !crate::db::bookkeeping::is_trust_table(t))
+        .collect())
+}
+
+async fn hash_tables(
+    c: &mut MySqlConnection,
+    redacted: &str,
+    tables: &[String],
+) -> Result<BTreeMap<String, TableHash>> {
+    let mut out = BTreeMap::new();
+    for t in tables {
+        let cols = sqlx::query(
+            "SELECT CAST(column_name AS CHAR) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position",
+        )
+        .bind(t)
+        .fetch_all(&mut *c)
+        .await
+        .map_err(err(redacted))?;
+        let fields: Vec<String> = cols
+            .iter()
+            .map(|r| {
+                let c = q(&r.get::<String, _>(0));
+                format!("COALESCE(CONCAT('V', LENGTH({c}), ':', {c}), 'N')")
+            })
+            .collect();
+        let sql = format!(
+            "SELECT COUNT(*), CAST(COALESCE(SUM(CAST(CONV(SUBSTRING(MD5(CONCAT({})), 1, 16), 16, 10) AS UNSIGNED)), 0) AS CHAR) FROM {}",
+            fields.join(", '|', "),
+            q(t)
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_one(&mut *c)
+            .await
+            .map_err(err(redacted))?;
+        out.insert(
+            t.clone(),
+            TableHash {
+                rows: row.get::<i64, _>(0) as u64,
+                hash: row.get::<String, _>(1),
+            },
+        );
+    }
+    Ok(out)
+}
+
+impl BackupEngine for MySqlBackup {
+    fn tool_plan(&self, whole: bool) -> String {
+        let found = dump_tool()
+            .map(|(p, v)| format!("{p}: {}", v.lines().next().unwrap_or("")))
+            .unwrap_or_else(|| {
+                "mariadb-dump/mysqldump NOT FOUND on PATH: the backup will be refused".into()
+            });
+        let what = if whole {
+            "whole database (routines, triggers, events)"
+        } else {
+            "tables"
+        };
+        format!(
+            "{what} with {found} --single-transaction, zstd-compressed; hashes in a consistent snapshot taken under the same read lock"
+        )
+    }
+
+    fn backup<'a>(&'a self, req: BackupRequest<'a>) -> BoxFuture<'a, Result<BackupResult>> {
+        Box::pin(async move {
+            let r = req.redacted;
+            let mut c = connect(req.url, r).await?;
+            let server: String = sqlx::query_scalar("SELECT VERSION()")
+                .fetch_one(&mut c)
+                .await
+                .map_err(err(r))?;
+            let (prog, tool_name) = check_tool(&server)?;
+            let tables = match req.tables {
+                None => list_tables(&mut c, r).await?,
+                Some(names) => {
+                    let all = list_tables(&mut c, r).await?;
+                    for n in names {
+                        if !all.contains(n) {
+                            return Err(Error::bad_input(format!(
+                                "table \"{n}\" does not exist in {r}"
+                            )));
+                        }
+                    }
+                    names.to_vec()
+                }
+            };
+            // Writes stop (global read lock) while our snapshot opens and the dump's
+            // own snapshot opens; they stay stopped until the dump has finished, since
+            // the tool does not say when its snapshot is open.
+            c.execute("FLUSH TABLES WITH READ LOCK")
+                .await
+                .map_err(err(r))?;
+            let result = async {
+                c.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                    .await
+                    .map_err(err(r))?;
+                c.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+                    .await
+                    .map_err(err(r))?;
+                let file = if req.tables.is_none() { "database.sql.zst" } else { "tables.sql.zst" };
+                let (mut cmd, db) = tool(prog, req.url)?;
+                cmd.args(["--single-transaction", "--hex-blob", "--tz-utc", "--quick"]);
+                if req.tables.is_none() {
+                    cmd.args(["--routines", "--events", "--triggers"]).arg(&db);
+                } else {
+                    cmd.arg("--triggers").arg(&db).args(&tables);
+                }
+                (req.log)(format!("{prog} --single-transaction {db} → {file}"));
+                let mut child = cmd
+                    .stdin(std::process::Stdio::null())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .map_err(|e| Error::runtime(format!("cannot run {prog}: {e}")))?;
+                let mut stdout = child.stdout.take().expect("piped");
+                let mut stderr = child.stderr.take().expect("piped");
+                let path = req.dir.join(file);
+                let writer = async move {
+                    let mut w = zstd_writer(&path)?;
+                    let mut buf = vec![0u8; 1 << 20];
+                    loop {
+                        let n = stdout.read(&mut buf).await?;
+                        if n == 0 {
+                            break;
+                        }
+                        w.write_all(&buf[..n])?;
+                    }
+                    w.finish()?.sync_all()?;
+                    Ok::<(), Error>(())
+                };
+                let errors = async move {
+                    let mut s = String::new();
+                    let _ = stderr.read_to_string(&mut s).await;
+                    s
+                };
+                let writing = tokio::spawn(writer);
+                let err_text = tokio::spawn(errors);
+                let hashes = hash_tables(&mut c, r, &tables).await;
+                writing
+                    .await
+                    .map_err(|e| Error::runtime(format!("{prog} output: {e}")))??;
+                let status = child.wait().await?;
+                let err_text = err_text.await.unwrap_or_default();
+                if !status.success() {
+                    return Err(Error::runtime(format!(
+                        "{prog} failed ({status}): {}",
+                        crate::redact::scrub(err_text.trim())
+                    )));
+                }
+                c.execute("COMMIT").await.map_err(err(r))?;
+                Ok(BackupResult {
+                    server_version: server.clone(),
+                    tool: format!("{tool_name} --single-transaction"),
+                    consistency: "FLUSH TABLES WITH READ LOCK held from before our START TRANSACTION WITH CONSISTENT SNAPSHOT until the dump (--single-transaction) finished: writes were blocked, so the dump and the hashes saw the same data".into(),
+                    files: vec![file.to_string()],
+                    tables: hashes?,
+                    sequences: BTreeMap::new(),
+                })
+            }
+            .await;
+            let _ = c.execute("UNLOCK TABLES").await;
+            result
+        })
+    }
+
+    fn restore<'a>(&'a self, req: RestoreRequest<'a>) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let file = req
+                .files
+                .iter()
+                .find(|f| f.ends_with(".sql.zst"))
+                .ok_or_else(|| Error::bad_input("the backup has no dump file"))?;
+            if req.tables.is_some() && !req.table_backup {
+                return Err(Error::bad_input(
+                    "restoring single tables from a whole-database MySQL backup is not supported; back up those tables with --tables",
+                ));
+            }
+            let prog = client_tool().ok_or_else(|| {
+                Error::runtime("neither mariadb nor mysql (the client) is installed; a MySQL/MariaDB restore needs one")
+            })?;
+            let (mut cmd, db) = tool(prog, req.url)?;
+            cmd.arg(&db);
+            (req.log)(format!(
+                "{prog} {db} < {file} (DDL commits implicitly: not one transaction)"
+            ));
+            let mut child = cmd
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .map_err(|e| Error::runtime(format!("cannot run {prog}: {e}")))?;
+            let mut stdin = child.stdin.take().expect("piped");
+            let mut stderr = child.stderr.take().expect("piped");
+            let errors = tokio::spawn(async move {
+                let mut s = String::new();
+                let _ = stderr.read_to_string(&mut s).await;
+                s
+            });
+            let mut input = zstd_reader(&req.dir.join(file))?;
+            let mut buf = vec![0u8; 1 << 20];
+            let mut fed = Ok(());
+            loop {
+                let n = input.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                if let Err(e) = stdin.write_all(&buf[..n]).await {
+                    fed = Err(e);
+                    break;
+                }
+            }
+            drop(stdin);
+            let status = child.wait().await?;
+            let text = errors.await.unwrap_or_default();
+            if !status.success() || fed.is_err() {
+                return Err(Error::runtime(format!(
+                    "{prog} failed ({status}): {}",
+                    crate::redact::scrub(text.trim())
+                )));
+            }
+            Ok(())
+        })
+    }
+
+    fn content_hashes<'a>(
+        &'a self,
+        url: &'a str,
+        redacted: &'a str,
+        tables: &'a [String],
+    ) -> BoxFuture<'a, Result<BTreeMap<String, TableHash>>> {
+        Box::pin(async move {
+            let mut c = connect(url, redacted).await?;
+            let all = list_tables(&mut c, redacted).await?;
+            let present: Vec<String> = tables.iter().filter(|t| all.contains(t)).cloned().collect();
+            c.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+                .await
+                .map_err(err(redacted))?;
+            let out = hash_tables(&mut c, redacted, &present).await?;
+            c.execute("COMMIT").await.map_err(err(redacted))?;
+            Ok(out)
+        })
+    }
+
+    fn tables<'a>(
+        &'a self,
+        url: &'a str,
+        redacted: &'a str,
+        _schema: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Vec<String>>> {
+        Box::pin(async move {
+            let mut c = connect(url, redacted).await?;
+            list_tables(&mut c, redacted).await
+        })
+    }
+
+    fn drop_table<'a>(
+        &'a self,
+        url: &'a str,
+        redacted: &'a str,
+        table: &'a str,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let mut c = connect(url, redacted).await?;
+            c.execute(sqlx::AssertSqlSafe(format!("DROP TABLE {}", q(table))))
+                .await
+                .map_err(err(redacted))?;
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,469 @@
+//! PostgreSQL backups: the whole database with `pg_dump -Fc`, some tables with binary
+//! `COPY` compressed with zstd (their definitions from a schema-only `pg_dump -t`), and
+//! the content hashes taken in the same exported snapshot as the data.
+
+use crate::db::backup::{
+    BackupEngine, BackupRequest, BackupResult, RestoreRequest, TableHash, run_tool, tool_version,
+    version_in, zstd_reader, zstd_writer,
+};
+use crate::error::{Error, Result};
+use futures::StreamExt;
+use futures::future::BoxFuture;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::{Connection, Executor, Row};
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::str::FromStr;
+
+pub(crate) struct PgBackup;
+pub(crate) static BACKUP: PgBackup = PgBackup;
+
+/// Session settings under which a row's text (and so its hash) does not depend on the
+/// client: set in the backup's snapshot and again for the restore's proof.
+const HASH_SETUP: &[&str] = &[
+    "SET LOCAL TimeZone = 'UTC'",
+    "SET LOCAL DateStyle = 'ISO, YMD'",
+    "SET LOCAL IntervalStyle = 'postgres'",
+    "SET LOCAL extra_float_digits = 3",
+    "SET LOCAL bytea_output = 'hex'",
+];
+
+fn err(redacted: &str) -> impl Fn(sqlx::Error) -> Error + '_ {
+    move |e| crate::db::sqlx_error(redacted, e)
+}
+
+async fn connect(url: &str, redacted: &str) -> Result<PgConnection> {
+    let co = PgConnectOptions::from_str(url)
+        .map_err(|e| crate::db::connect_error(redacted, e))?
+        .application_name("cutover-backup");
+    PgConnection::connect_with(&co)
+        .await
+        .map_err(|e| crate::db::connect_error(redacted, e))
+}
+
+/// The libpq tools' connection: the URL without its password, which goes in PGPASSWORD.
+fn tool(prog: &str, url: &str) -> Result<tokio::process::Command> {
+    let mut u = url::Url::parse(url).map_err(|e| Error::bad_input(format!("bad URL: {e}")))?;
+    let password = u.password().map(|p| {
+        url::form_urlencoded::parse(format!("p={p}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    });
+    let _ = u.set_password(None);
+    if u.scheme() == "postgres" || u.scheme() == "postgresql" {
+        // keep as is
+    }
+    let mut cmd = tokio::process::Command::new(prog);
+    cmd.arg(format!("--dbname={u}"));
+    if let Some(p) = password {
+        cmd.env("PGPASSWORD", p);
+    }
+    cmd.env("PGAPPNAME", "cutover");
+    cmd.kill_on_drop(true);
+    Ok(cmd)
+}
+
+/// `pg_dump`'s major version, refusing a missing tool or one older than the server.
+fn check_tool(prog: &str, server_num: i64) -> Result<String> {
+    let Some(v) = tool_version(prog) else {
+        return Err(Error::runtime(format!(
+            "{prog} is not installed (not found on PATH); a PostgreSQL backup needs it"
+        ))
+        .with_hint("install the PostgreSQL client tools of the server's major version or newer"));
+    };
+    let (major, minor) = version_in(&v, "(PostgreSQL)").unwrap_or((0, 0));
+    let server_major = server_num / 10000;
+    if (major as i64) < server_major {
+        return Err(Error::runtime(format!(
+            "{prog} {major}.{minor} is older than the server (PostgreSQL {server_major}); it cannot dump it"
+        ))
+        .with_hint(format!("install the PostgreSQL {server_major} client tools or newer")));
+    }
+    Ok(format!("{prog} {major}.{minor}"))
+}
+
+/// The base tables to back up, qualified `schema.table`.
+async fn list_tables(
+    c: &mut PgConnection,
+    redacted: &str,
+    schema: Option<&str>,
+) -> Result<Vec<String>> {
+    let rows = sqlx::query(
+        "SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
+         AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%' \
+         AND ($1::text IS NULL OR n.nspname = $1) AND NOT c.relispartition ORDER BY 1",
+    )
+    .bind(schema)
+    .fetch_all(&mut *c)
+    .await
+    .map_err(err(redacted))?;
+    Ok(rows
+        .iter()
+        .map(|r| r.get::<String, _>(0))
+        .filter(|t| !crate::db::bookkeeping::is_trust_table(t))
+        .collect())
+}
+
+/// `a` or `s.a` as `schema.table` (unqualified names are in the current schema).
+async fn qualify(c: &mut PgConnection, redacted: &str, name: &str) -> Result<String> {
+    let row = sqlx::query(
+        "SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE c.oid = to_regclass($1)",
+    )
+    .bind(quote_qualified(name))
+    .fetch_optional(&mut *c)
+    .await
+    .map_err(err(redacted))?;
+    row.map(|r| r.get::<String, _>(0))
+        .ok_or_else(|| Error::bad_input(format!("table \"{name}\" does not exist in {redacted}")))
+}
+
+fn q(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+/// `schema.table` quoted part by part (a name without a dot stays unqualified).
+fn quote_qualified(name: &str) -> String {
+    match name.split_once('.') {
+        Some((s, t)) => format!("{}.{}", q(s), q(t)),
+        None => q(name),
+    }
+}
+
+async fn hash_tables(
+    c: &mut PgConnection,
+    redacted: &str,
+    tables: &[String],
+) -> Result<BTreeMap<String, TableHash>> {
+    for s in HASH_SETUP {
+        c.execute(*s).await.map_err(err(redacted))?;
+    }
+    let mut out = BTreeMap::new();
+    for t in tables {
+        let sql = format!(
+            "SELECT count(*)::int8, coalesce(sum(hashtextextended(\"cutover row\"::text, 0)::numeric), 0)::text FROM ONLY {} AS \"cutover row\"",
+            quote_qualified(t)
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_one(&mut *c)
+            .await
+            .map_err(err(redacted))?;
+        out.insert(
+            t.clone(),
+            TableHash {
+                rows: row.get::<i64, _>(0) as u64,
+                hash: row.get::<String, _>(1),
+            },
+        );
+    }
+    Ok(out)
+}
+
+impl BackupEngine for PgBackup {
+    fn tool_plan(&self, whole: bool) -> String {
+        let found = tool_version("pg_dump")
+            .map(|v| format!("found {}", v.lines().next().unwrap_or("")))
+            .unwrap_or_else(|| "NOT FOUND on PATH: the backup will be refused".into());
+        if whole {
+            format!(
+                "whole database with pg_dump -Fc ({found}), hashes in the same exported snapshot"
+            )
+        } else {
+            format!(
+                "tables with binary COPY, zstd-compressed; definitions with pg_dump --schema-only ({found})"
+            )
+        }
+    }
+
+    fn backup<'a>(&'a self, req: BackupRequest<'a>) -> BoxFuture<'a, Result<BackupResult>> {
+        Box::pin(async move {
+            let r = req.redacted;
+            let mut c = connect(req.url, r).await?;
+            let server_num: i64 =
+                sqlx::query_scalar("SELECT current_setting('server_version_num')::int8")
+                    .fetch_one(&mut c)
+                    .await
+                    .map_err(err(r))?;
+            let server_version: String =
+                sqlx::query_scalar("SELECT current_setting('server_version')")
+                    .fetch_one(&mut c)
+                    .await
+                    .map_err(err(r))?;
+            let tool_name = check_tool("pg_dump", server_num)?;
+            let mut tx = c.begin().await.map_err(err(r))?;
+            tx.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .await
+                .map_err(err(r))?;
+            let snapshot: String = sqlx::query_scalar("SELECT pg_export_snapshot()")
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(err(r))?;
+            let mut result = BackupResult {
+                server_version: format!("PostgreSQL {server_version}"),
+                consistency: format!(
+                    "one REPEATABLE READ transaction exported snapshot {snapshot}: pg_dump --snapshot and the hashes read the same instant"
+                ),
+                ..Default::default()
+            };
+            match req.tables {
+                None => {
+                    result.tool = format!("{tool_name} -Fc");
+                    let tables = list_tables(&mut tx, r, req.schema).await?;
+                    let file = "database.dump";
+                    let mut cmd = tool("pg_dump", req.url)?;
+                    cmd.arg("-Fc")
+                        .arg(format!("--snapshot={snapshot}"))
+                        .arg("-f")
+                        .arg(req.dir.join(file));
+                    if let Some(s) = req.schema {
+                        cmd.arg("-n").arg(q(s));
+                    }
+                    (req.log)(format!("pg_dump -Fc --snapshot={snapshot} → {file}"));
+                    // the dump and the hashing run side by side in the same snapshot
+                    let dump = tokio::spawn(run_tool(cmd, "pg_dump"));
+                    let hashes = hash_tables(&mut tx, r, &tables).await;
+                    let dumped = dump
+                        .await
+                        .map_err(|e| Error::runtime(format!("pg_dump task: {e}")))?;
+                    result.tables = hashes?;
+                    dumped?;
+                    result.files.push(file.into());
+                }
+                Some(names) => {
+                    result.tool = format!("COPY (FORMAT binary) + zstd; {tool_name} --schema-only");
+                    let mut tables = Vec::new();
+                    for n in names {
+                        tables.push(qualify(&mut tx, r, n).await?);
+                    }
+                    for (i, t) in tables.iter().enumerate() {
+                        let schema_file = format!("table-{i}.schema.dump");
+                        let mut cmd = tool("pg_dump", req.url)?;
+                        cmd.arg("-Fc")
+                            .arg("--schema-only")
+                            .arg(format!("--snapshot={snapshot}"))
+                            .arg("-t")
+                            .arg(quote_qualified(t))
+                            .arg("-f")
+                            .arg(req.dir.join(&schema_file));
+                        run_tool(cmd, "pg_dump --schema-only").await?;
+                        let data_file = format!("table-{i}.copy.zst");
+                        (req.log)(format!("COPY {t} TO STDOUT (FORMAT binary) → {data_file}"));
+                        let mut w = zstd_writer(&req.dir.join(&data_file))?;
+                        {
+                            let sql =
+                                format!("COPY {} TO STDOUT (FORMAT binary)", quote_qualified(t));
+                            let mut s = tx.copy_out_raw(&sql).await.map_err(err(r))?;
+                            while let Some(chunk) = s.next().await {
+                                let chunk = chunk.map_err(err(r))?;
+                                w.write_all(&chunk)?;
+                            }
+                        }
+                        w.finish()?.sync_all()?;
+                        result.files.push(schema_file);
+                        result.files.push(data_file);
+                        // the sequences the table owns: their values are data too
+                        let seqs = sqlx::query(
+                            "SELECT s.oid::regclass::text FROM pg_class s JOIN pg_depend d ON d.objid = s.oid \
+                             WHERE s.relkind = 'S' AND d.refobjid = to_regclass($1) AND d.deptype IN ('a', 'i')",
+                        )
+                        .bind(quote_qualified(t))
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(err(r))?;
+                        for s in seqs {
+                            let name: String = s.get(0);
+                            let v = sqlx::query(sqlx::AssertSqlSafe(format!(
+                                "SELECT last_value::text || ',' || is_called::text FROM {name}"
+                            )))
+                            .fetch_one(&mut *tx)
+                            .await
+                            .map_err(err(r))?;
+                            result.sequences.insert(name, v.get::<String, _>(0));
+                        }
+                    }
+                    result.tables = hash_tables(&mut tx, r, &tables).await?;
+                }
+            }
+            tx.commit().await.map_err(err(r))?;
+            Ok(result)
+        })
+    }
+
+    fn restore<'a>(&'a self, req: RestoreRequest<'a>) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let r = req.redacted;
+            if !req.table_backup {
+                let file = req
+                    .files
+                    .iter()
+                    .find(|f| f.ends_with(".dump"))
+                    .ok_or_else(|| Error::bad_input("the backup has no pg_dump archive"))?;
+                let mut cmd = tool("pg_restore", req.url)?;
+                cmd.args([
+                    "--clean",
+                    "--if-exists",
+                    "--single-transaction",
+                    "--exit-on-error",
+                ]);
+                cmd.arg(req.dir.join(file));
+                (req.log)(format!(
+                    "pg_restore --clean --if-exists --single-transaction {file}"
+                ));
+                return run_tool(cmd, "pg_restore").await;
+            }
+            // table backup: definitions where missing, then the rows in one transaction
+            let mut c = connect(req.url, r).await?;
+            let pairs: Vec<(String, String)> = req
+                .files
+                .iter()
+                .filter_map(|f| {
+                    let stem = f.strip_suffix(".schema.dump")?;
+                    Some((f.clone(), format!("{stem}.copy.zst")))
+                })
+                .collect();
+            // which table each pair holds: read from the schema archive's list
+            let mut work = Vec::new();
+            for (schema_file, data_file) in &pairs {
+                let list = std::process::Command::new("pg_restore")
+                    .arg("-l")
+                    .arg(req.dir.join(schema_file))
+                    .output()
+                    .map_err(|e| Error::runtime(format!("cannot run pg_restore: {e}")))?;
+                let text = String::from_utf8_lossy(&list.stdout);
+                let table = text
+                    .lines()
+                    .filter(|l| !l.starts_with(';'))
+                    .find_map(|l| {
+                        let f: Vec<&str> = l.split_whitespace().collect();
+                        (f.len() >= 6 && f[3] == "TABLE").then(|| format!("{}.{}", f[4], f[5]))
+                    })
+                    .ok_or_else(|| {
+                        Error::bad_input(format!(
+                            "{schema_file}: no table definition in the archive"
+                        ))
+                    })?;
+                if let Some(only) = req.tables
+                    && !only
+                        .iter()
+                        .any(|o| o == &table || table.ends_with(&format!(".{o}")))
+                {
+                    continue;
+                }
+                work.push((table, schema_file.clone(), data_file.clone()));
+            }
+            for (table, schema_file, _) in &work {
+                let exists: Option<String> = sqlx::query_scalar("SELECT to_regclass($1)::text")
+                    .bind(quote_qualified(table))
+                    .fetch_one(&mut c)
+                    .await
+                    .map_err(err(r))?;
+                if exists.is_none() {
+                    (req.log)(format!(
+                        "{table} is missing: creating it from {schema_file}"
+                    ));
+                    let mut cmd = tool("pg_restore", req.url)?;
+                    cmd.args(["--single-transaction", "--exit-on-error"])
+                        .arg(req.dir.join(schema_file));
+                    run_tool(cmd, "pg_restore --schema-only").await?;
+                }
+            }
+            let mut tx = c.begin().await.map_err(err(r))?;
+            for (table, _, data_file) in &work {
+                (req.log)(format!("COPY {table} FROM {data_file}"));
+                tx.execute(sqlx::AssertSqlSafe(format!(
+                    "TRUNCATE ONLY {}",
+                    quote_qualified(table)
+                )))
+                .await
+                .map_err(err(r))?;
+                let mut input = zstd_reader(&req.dir.join(data_file))?;
+                let mut copy = tx
+                    .copy_in_raw(&format!(
+                        "COPY {} FROM STDIN (FORMAT binary)",
+                        quote_qualified(table)
+                    ))
+                    .await
+                    .map_err(err(r))?;
+                let mut buf = vec![0u8; 1 << 20];
+                loop {
+                    let n = input.read(&mut buf)?;
+                    if n == 0 {
+                        break;
+                    }
+                    copy.send(&buf[..n]).await.map_err(err(r))?;
+                }
+                copy.finish().await.map_err(err(r))?;
+            }
+            for (seq, v) in req.sequences {
+                let (last, called) = v.split_once(',').unwrap_or((v, "true"));
+                sqlx::query("SELECT setval(to_regclass($1), $2::int8, $3::bool)")
+                    .bind(seq)
+                    .bind(last)
+                    .bind(called)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(err(r))?;
+            }
+            tx.commit().await.map_err(err(r))?;
+            Ok(())
+        })
+    }
+
+    fn content_hashes<'a>(
+        &'a self,
+        url: &'a str,
+        redacted: &'a str,
+        tables: &'a [String],
+    ) -> BoxFuture<'a, Result<BTreeMap<String, TableHash>>> {
+        Box::pin(async move {
+            let mut c = connect(url, redacted).await?;
+            let mut tx = c.begin().await.map_err(err(redacted))?;
+            let mut present = Vec::new();
+            for t in tables {
+                let exists: Option<String> = sqlx::query_scalar("SELECT to_regclass($1)::text")
+                    .bind(quote_qualified(t))
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(err(redacted))?;
+                if exists.is_some() {
+                    present.push(t.clone());
+                }
+            }
+            let out = hash_tables(&mut tx, redacted, &present).await?;
+            tx.commit().await.map_err(err(redacted))?;
+            Ok(out)
+        })
+    }
+
+    fn tables<'a>(
+        &'a self,
+        url: &'a str,
+        redacted: &'a str,
+        schema: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Vec<String>>> {
+        Box::pin(async move {
+            let mut c = connect(url, redacted).await?;
+            list_tables(&mut c, redacted, schema).await
+        })
+    }
+
+    fn drop_table<'a>(
+        &'a self,
+        url: &'a str,
+        redacted: &'a str,
+        table: &'a str,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let mut c = connect(url, redacted).await?;
+            c.execute(sqlx::AssertSqlSafe(format!(
+                "DROP TABLE {}",
+                quote_qualified(table)
+            )))
+            .await
+            .map_err(err(redacted))?;
+            Ok(())
+        })
+    }
+}
