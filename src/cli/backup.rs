@@ -36,6 +36,7 @@ pub async fn run(a: Args) -> Result<i32> {
         &a.out,
         a.tables.as_deref(),
         a.schema.as_deref(),
+        None,
         &log,
     )
     .await?;

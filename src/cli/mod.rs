@@ -28,6 +28,7 @@ pub mod run;
 pub mod snapshot;
 pub mod status;
 pub mod sync_check;
+pub mod unlock;
 pub mod validate;
 
 use clap::{Parser, Subcommand};
@@ -76,6 +77,8 @@ pub enum Command {
     Status(status::Args),
     /// Run the runbook's rollback phases (all, or one with --phase).
     Rollback(rollback::Args),
+    /// Release a run lock whose holder is gone (recorded in the ledger with --reason).
+    Unlock(unlock::Args),
     /// Verify or export the ledger's hash-chained audit trail.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -119,6 +122,7 @@ pub async fn dispatch(cli: Cli) -> crate::Result<i32> {
         Command::Reject(a) => approve::run(a, Decision::Reject).await,
         Command::Status(a) => status::run(a).await,
         Command::Rollback(a) => rollback::run(a).await,
+        Command::Unlock(a) => unlock::run(a).await,
         Command::Audit(c) => audit::run(c).await,
         Command::Backup(a) => backup::run(a).await,
         Command::Restore(a) => restore::run(a).await,

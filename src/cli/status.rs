@@ -26,6 +26,10 @@ pub async fn run(args: Args) -> Result<i32> {
     let rb = common::load_runbook(&args.runbook)?;
     let url = Engine::ledger_url(&rb, common::ledger_override(&args.ledger).as_deref());
     let ledger = Ledger::open(&url).await?;
+    if let Err(e) = ledger.verify_before_acting(&rb.name).await {
+        ledger.close().await;
+        return Err(e);
+    }
     let st = RunStatus::load(&rb, &ledger, &args.runbook.display().to_string()).await;
     ledger.close().await;
     let st = st?;

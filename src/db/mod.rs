@@ -4,6 +4,7 @@
 //! implementation that decodes every column into the engine-neutral [`Value`].
 
 pub mod backup;
+pub mod bookkeeping;
 pub(crate) mod catalog;
 mod class;
 mod dialect;

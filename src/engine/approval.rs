@@ -475,6 +475,7 @@ pub async fn record_decision(
     runbook: &Runbook,
     req: &DecisionRequest<'_>,
 ) -> Result<ApprovalNeed> {
+    ledger.verify_before_acting(&runbook.name).await?;
     let state = ledger
         .latest_run(&runbook.name)
         .await?

@@ -7,5 +7,7 @@ mod rollback;
 pub mod rollback_gate;
 mod run;
 pub mod status;
+mod trust;
 
 pub use run::{Engine, RunOptions, RunOutcome, SessionEnd};
+pub use trust::UnlockReport;

@@ -11,7 +11,7 @@
 
 use super::run::{Engine, Flow, RunOptions, RunOutcome};
 use crate::error::{Error, Result};
-use crate::ledger::{Entry, LockGuard, RollbackStarted, RunCompleted, Status};
+use crate::ledger::{Entry, RollbackStarted, RunCompleted, Status};
 use crate::steps::{Phase, Runbook};
 use crate::vocab::EngineEvent;
 use serde_json::Value;
@@ -84,6 +84,7 @@ impl Engine {
     /// Without a phase, an unfinished rollback attempt of the run is resumed.
     pub async fn rollback(&self, phase: Option<&str>, opts: &RunOptions) -> Result<RunOutcome> {
         let rb = self.runbook.clone();
+        self.verify_ledger().await?;
         let latest = self.ledger.latest_run(&rb.name).await?;
         let unfinished = latest
             .as_ref()
@@ -98,8 +99,9 @@ impl Engine {
             .await
     }
 
-    /// Take the run's locks and run rollback phase `phase` (resuming its unfinished
-    /// attempt, or starting a new one).
+    /// Verify the ledger, take the run's locks (in the ledger and in every target the
+    /// runbook changes), check the targets' anchors, and run rollback phase `phase`
+    /// (resuming its unfinished attempt, or starting a new one).
     pub(super) async fn rollback_run(
         &self,
         run_id: &str,
@@ -107,17 +109,14 @@ impl Engine {
         trigger: &str,
         opts: &RunOptions,
     ) -> Result<RunOutcome> {
-        let guard: LockGuard = self
-            .ledger
-            .acquire_locks(
-                &self.lock_keys(),
-                &self.runbook.name,
-                run_id,
-                &opts.operator,
-            )
-            .await?;
+        self.verify_ledger().await?;
+        let locks = self.take_locks(run_id, &opts.operator).await?;
+        if let Err(e) = self.check_anchors().await {
+            self.release_locks(locks).await;
+            return Err(e);
+        }
         let result = self.rollback_locked(run_id, phase, trigger, opts).await;
-        self.ledger.release(&guard).await;
+        self.release_locks(locks).await;
         result
     }
 
@@ -195,6 +194,8 @@ impl Engine {
                 self.finish(&o).await?;
                 return Ok(o);
             }
+            // Anchored under the run (whose lock this holds), not the attempt's id.
+            self.anchor_done(run_id, def).await?;
             state = self.state(run_id).await?;
         }
         let completed = RunCompleted {

@@ -3,8 +3,8 @@
 use crate::db::Targets;
 use crate::error::{Error, ErrorKind, Result, exit};
 use crate::ledger::{
-    Entry, Ledger, LockGuard, RunAbandoned, RunCompleted, RunResumed, RunStarted, RunState,
-    RunStopped, Status, StepDone, StepFailed, StepStarted,
+    Entry, Ledger, RunAbandoned, RunCompleted, RunResumed, RunStarted, RunState, RunStopped,
+    Status, StepDone, StepFailed, StepStarted,
 };
 use crate::runbook::sha256_hex;
 use crate::steps::{Phase, PriorStep, Runbook, StepContext, StepDef};
@@ -185,6 +185,7 @@ impl Engine {
             let msg = super::approval::command_line_refusal(rb.policy.require_signatures);
             return Err(Error::bad_input(msg));
         }
+        self.verify_ledger().await?;
         let latest = self.ledger.latest_run(&rb.name).await?;
         if let Some(s) = &latest
             && !s.finished
@@ -224,12 +225,13 @@ impl Engine {
             }
             _ => (new_id, false),
         };
-        let guard = self
-            .ledger
-            .acquire_locks(&self.lock_keys(), &rb.name, &run_id, &opts.operator)
-            .await?;
+        let locks = self.take_locks(&run_id, &opts.operator).await?;
+        if let Err(e) = self.check_anchors().await {
+            self.release_locks(locks).await;
+            return Err(e);
+        }
         let result = self.run_locked(&run_id, resumed, opts).await;
-        self.ledger.release(&guard).await;
+        self.release_locks(locks).await;
         let outcome = result?;
         let failed_step = match &outcome {
             RunOutcome::CheckFailed { step, .. } | RunOutcome::Failed { step, .. } => step,
@@ -430,6 +432,7 @@ impl Engine {
                 if let Flow::Stop(o) = flow {
                     return Ok(Some(o));
                 }
+                self.anchor_done(run_id, def).await?;
                 state = self.state(run_id).await?;
             }
         }
@@ -491,6 +494,10 @@ impl Engine {
             title: def.title.clone(),
         });
         tracing::info!(step = def.id, kind, "step started");
+        let anchor = self
+            .ledger
+            .current_anchor(&self.runbook.name, run_id)
+            .await?;
         let prior = self.prior(state);
         let ctx = StepContext {
             run_id: steps_run_id,
@@ -500,6 +507,7 @@ impl Engine {
             targets: &self.targets,
             events: &self.events,
             prior: &prior,
+            anchor: Some(&anchor),
         };
         let started = Instant::now();
         crate::crash::point(&format!("before:{}", def.id));
@@ -617,13 +625,7 @@ impl Engine {
             let _ = self
                 .record::<Value>(&state.run_id, None, Entry::RunStopped(stopped))
                 .await;
-            let keys = self.lock_keys().into_iter().map(|(k, _)| k).collect();
-            self.ledger
-                .release(&LockGuard {
-                    run_id: state.run_id.clone(),
-                    keys,
-                })
-                .await;
+            self.release_run_locks(&state.run_id).await;
         }
     }
 }

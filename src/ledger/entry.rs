@@ -73,6 +73,8 @@ pub enum Entry<E = serde_json::Value> {
     RunAbandoned(RunAbandoned),
     RunStopped(RunStopped),
     RunCompleted(RunCompleted),
+    /// `cutover unlock`: a lock whose holder is gone was released by a person.
+    LockReleased(LockReleased),
     /// `cutover diff data --apply` outside a runbook: what it changed, for the audit
     /// trail (a run of its own; replay ignores it).
     DataApplied(DataApplied),
@@ -228,6 +230,29 @@ pub struct RunStopped {
     /// Who interrupted the run (Ctrl-C).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operator: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LockReleased {
+    /// Who released it, and why.
+    #[serde(default)]
+    pub by: String,
+    #[serde(default)]
+    pub reason: String,
+    /// Where the lock was: a target ("target \"production\" (sqlite://…)") or the ledger.
+    #[serde(default)]
+    pub lock: String,
+    /// The run that held it, and its holder as recorded in the lock.
+    #[serde(default)]
+    pub held_by_run: String,
+    #[serde(default)]
+    pub holder: String,
+    #[serde(default)]
+    pub host: String,
+    #[serde(default)]
+    pub pid: i64,
+    #[serde(default)]
+    pub since: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -2,18 +2,21 @@
 //! as append-only records hash-chained like a git history. Its schema is managed by
 //! refinery migrations in `migrations/`. SQLite by default, PostgreSQL for teams.
 
+mod anchors;
 mod chain;
 mod entry;
 mod locks;
 mod state;
 
-pub use chain::{ChainProblem, VerifyReport};
+pub use crate::db::bookkeeping::{Anchor, AnchorRow, LockRow};
+pub use anchors::TargetAnchors;
+pub use chain::{ChainProblem, VerifyReport, record_hash};
 pub use entry::{
     ApprovalGiven, CheckpointWaiting, DataApplied, DataAppliedBefore, DataAppliedStatements,
-    Decision, Entry, RollbackStarted, RunAbandoned, RunCompleted, RunResumed, RunStarted,
-    RunStopped, Status, StepDone, StepFailed, StepRolledBack, StepStarted,
+    Decision, Entry, LockReleased, RollbackStarted, RunAbandoned, RunCompleted, RunResumed,
+    RunStarted, RunStopped, Status, StepDone, StepFailed, StepRolledBack, StepStarted,
 };
-pub use locks::LockGuard;
+pub use locks::{LockGuard, LockHolder, TargetLock};
 pub use state::{Approval, RollbackAttempt, RunState, StepRecord};
 
 use crate::db::refinery_adapter::RefineryDb;
@@ -23,10 +26,13 @@ use serde::Serialize;
 use std::path::Path;
 
 /// The ledger's own migrations, embedded so the binary is self-contained.
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "V1__ledger",
-    include_str!("../../migrations/V1__ledger.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "V1__ledger",
+        include_str!("../../migrations/V1__ledger.sql"),
+    ),
+    ("V2__trust", include_str!("../../migrations/V2__trust.sql")),
+];
 
 /// One record of the chain.
 #[derive(Debug, Clone, Serialize)]
@@ -260,6 +266,20 @@ impl Ledger {
                     .await?
             }
         };
+        Ok(rows.rows.into_iter().map(row_to_record).collect())
+    }
+
+    /// Every record from `seq` on, in chain order.
+    pub async fn records_from(&self, seq: i64) -> Result<Vec<Record>> {
+        let rows = self
+            .db
+            .query(
+                &format!(
+                    "SELECT seq, runbook, run_id, kind, step_id, payload, created_at, prev_hash, hash FROM ledger_records WHERE seq >= {seq} ORDER BY seq"
+                ),
+                &[],
+            )
+            .await?;
         Ok(rows.rows.into_iter().map(row_to_record).collect())
     }
 

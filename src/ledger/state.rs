@@ -214,6 +214,8 @@ impl RunState {
             }
             // A record of `cutover diff data --apply` outside any run: nothing to replay.
             Entry::DataApplied(_) => {}
+            // `cutover unlock`: a lock released by a person; the run's state is unchanged.
+            Entry::LockReleased(_) => {}
             Entry::RunStopped(e) => self.status = e.status,
             Entry::RunCompleted(e) => {
                 self.status = e.status;

@@ -28,6 +28,8 @@ use std::path::Path;
 /// cutover's own bookkeeping tables, left out of every schema unless asked for.
 pub const BOOKKEEPING_TABLES: &[&str] = &[
     "cutover_marks",
+    "cutover_anchors",
+    "cutover_locks",
     "cutover_copy_progress",
     "refinery_schema_history",
 ];

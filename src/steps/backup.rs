@@ -90,6 +90,9 @@ impl Step for Backup {
     fn targets(&self) -> Vec<String> {
         vec![self.target.clone()]
     }
+    fn writes(&self) -> Vec<String> {
+        vec![self.target.clone()]
+    }
     fn plan(&self, targets: &Targets) -> Vec<String> {
         if let Ok(spec) = targets.spec(&self.target)
             && !self.legacy_file(spec.dialect)
@@ -144,6 +147,7 @@ impl Step for Backup {
                         &dir,
                         self.tables.as_deref(),
                         self.schema.as_deref(),
+                        ctx.anchor,
                         &log,
                     )
                     .await?
@@ -280,6 +284,10 @@ pub struct BackupManifest {
     pub sequences: BTreeMap<String, String>,
     /// Every data file, by name: bytes and SHA-256.
     pub files: BTreeMap<String, FileSum>,
+    /// The ledger's head when a runbook step took the backup (none for `cutover
+    /// backup`): which run and record the backup belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger_anchor: Option<crate::db::bookkeeping::Anchor>,
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -299,6 +307,7 @@ pub async fn take_backup(
     dir: &Path,
     tables: Option<&[String]>,
     schema: Option<&str>,
+    anchor: Option<&crate::db::bookkeeping::Anchor>,
     log: &(dyn Fn(String) + Send + Sync),
 ) -> Result<(BackupManifest, String)> {
     let dialect = crate::db::dialect_of(url)?;
@@ -368,6 +377,7 @@ pub async fn take_backup(
         tables: result.tables,
         sequences: result.sequences,
         files,
+        ledger_anchor: anchor.cloned(),
     };
     let mut text = serde_json::to_string_pretty(&manifest).expect("manifest serializes");
     text.push('\n');

@@ -138,6 +138,9 @@ impl Step for CopyTables {
     fn targets(&self) -> Vec<String> {
         vec![self.from.clone(), self.into.clone()]
     }
+    fn writes(&self) -> Vec<String> {
+        vec![self.into.clone()]
+    }
     fn plan(&self, targets: &Targets) -> Vec<String> {
         let skip = if self.skip_conflicts {
             ", skipping rows already present"
@@ -308,7 +311,7 @@ impl CopyTables {
             already_applied: None,
             tables: Vec::new(),
         };
-        match apply_once(dst, ctx.run_id, ctx.step_id, &stmts, &source).await? {
+        match apply_once(dst, ctx, &stmts, &source).await? {
             Applied::Now { rows, .. } => Ok(StepOutcome::ok(
                 format!(
                     "{n} row(s) read from {}, {rows} inserted into {into_table}{}",

@@ -60,6 +60,9 @@ impl Step for Migrate {
     fn targets(&self) -> Vec<String> {
         vec![self.target.clone()]
     }
+    fn writes(&self) -> Vec<String> {
+        vec![self.target.clone()]
+    }
     fn files_read(&self) -> Vec<PathBuf> {
         vec![self.dir.clone()]
     }

@@ -94,6 +94,9 @@ pub struct StepContext<'a> {
     pub events: &'a EventSink,
     /// Steps completed earlier in this run (in runbook order), e.g. a backup to restore.
     pub prior: &'a [PriorStep],
+    /// The ledger's head as the step starts: a step that changes a target records it
+    /// there in the same transaction as its effects (see `once.rs`).
+    pub anchor: Option<&'a crate::db::bookkeeping::Anchor>,
 }
 
 impl StepContext<'_> {
@@ -122,6 +125,11 @@ pub trait Step: Send + Sync {
     fn kind(&self) -> &'static str;
     /// Names of the targets this step touches.
     fn targets(&self) -> Vec<String>;
+    /// Names of the targets whose state this step changes or records (a backup taken):
+    /// the run locks them and anchors the ledger in them. Reading is not changing.
+    fn writes(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// Lines describing what the step will do, for `validate` and the plan.
     fn plan(&self, targets: &Targets) -> Vec<String>;
     /// Checkpoints are the one kind the engine treats specially.

@@ -1,7 +1,11 @@
 //! Apply a step's statements at most once per run, even across a crash between the
 //! target's commit and the ledger's record: a mark is written in the target, in the
-//! same transaction as the statements (table `cutover_marks`).
+//! same transaction as the statements (table `cutover_marks`). The ledger's head goes
+//! into the same transaction (table `cutover_anchors`), so the target holds proof of
+//! the ledger it was changed under.
 
+use super::StepContext;
+use crate::db::bookkeeping;
 use crate::db::{Db, Statement, Value};
 use crate::error::{Error, Result};
 
@@ -44,16 +48,26 @@ pub enum Applied {
 /// the error names the statement, its line and `source` (file or "inline sql").
 pub async fn apply_once(
     db: &Db,
-    run_id: &str,
-    step_id: &str,
+    ctx: &StepContext<'_>,
     statements: &[Statement],
     source: &str,
 ) -> Result<Applied> {
+    let (run_id, step_id) = (ctx.run_id, ctx.step_id);
     if let Some(n) = already_applied(db, run_id, step_id).await? {
         return Ok(Applied::Before { statements: n });
     }
     let d = db.dialect();
     let mut all = statements.to_vec();
+    if let Some(anchor) = ctx.anchor {
+        bookkeeping::ensure_anchors_table(db).await?;
+        all.push(bookkeeping::anchor_statement(
+            d,
+            anchor,
+            "step_applied",
+            Some(step_id),
+        ));
+    }
+    let ours = all.len() - statements.len() + 1;
     all.push(Statement::new(format!(
         "INSERT INTO {} (run_id, step_id, applied_at, statements) VALUES ({}, {}, {}, {})",
         d.quote_ident(MARKS_TABLE),
@@ -64,7 +78,7 @@ pub async fn apply_once(
     )));
     match db.execute_in_transaction(&all).await {
         Ok(rows) => Ok(Applied::Now {
-            rows: rows.saturating_sub(1),
+            rows: rows.saturating_sub(ours as u64),
             statements: statements.len(),
         }),
         Err(e) if e.index < statements.len() => {

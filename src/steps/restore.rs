@@ -58,6 +58,9 @@ impl Step for Restore {
     fn targets(&self) -> Vec<String> {
         vec![self.target.clone()]
     }
+    fn writes(&self) -> Vec<String> {
+        vec![self.target.clone()]
+    }
     fn plan(&self, _targets: &Targets) -> Vec<String> {
         match &self.tables {
             Some(t) => vec![format!(
@@ -426,11 +429,19 @@ pub async fn restore_backup(
         let present = engine
             .tables(url, redacted, manifest.schema.as_deref())
             .await?;
-        // cutover's own marks are not the application's tables: not "extra".
+        // cutover's own bookkeeping (marks, copy progress, anchors, run locks) is not
+        // the application's tables: not "extra".
+        // (`schema.table` on PostgreSQL: the bare name decides).
+        let ours = [
+            crate::steps::once::MARKS_TABLE,
+            crate::steps::copy::PROGRESS_TABLE,
+            crate::db::bookkeeping::ANCHORS_TABLE,
+            crate::db::bookkeeping::LOCKS_TABLE,
+        ];
         extra = present
             .into_iter()
             .filter(|t| !manifest.tables.contains_key(t))
-            .filter(|t| t != "cutover_marks" && t != crate::steps::copy::PROGRESS_TABLE)
+            .filter(|t| !ours.contains(&t.rsplit_once('.').map_or(t.as_str(), |(_, b)| b)))
             .collect();
     }
     engine

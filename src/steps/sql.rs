@@ -73,6 +73,9 @@ impl Step for Sql {
     fn targets(&self) -> Vec<String> {
         vec![self.target.clone()]
     }
+    fn writes(&self) -> Vec<String> {
+        vec![self.target.clone()]
+    }
     fn files_read(&self) -> Vec<PathBuf> {
         self.file.iter().cloned().collect()
     }
@@ -103,7 +106,7 @@ impl Step for Sql {
             statements.len(),
             db.redacted_url()
         ));
-        match apply_once(&db, ctx.run_id, ctx.step_id, &statements, &source).await? {
+        match apply_once(&db, ctx, &statements, &source).await? {
             Applied::Now { rows, statements } => Ok(StepOutcome::ok(
                 format!("{statements} statement(s) applied, {rows} row(s) affected"),
                 SqlEvidence {

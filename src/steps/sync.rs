@@ -61,6 +61,9 @@ impl Step for SyncTables {
     fn targets(&self) -> Vec<String> {
         vec![self.source.clone(), self.target.clone()]
     }
+    fn writes(&self) -> Vec<String> {
+        vec![self.target.clone()]
+    }
     fn plan(&self, _targets: &Targets) -> Vec<String> {
         let names: Vec<&str> = self.tables.iter().map(|t| t.table.as_str()).collect();
         vec![format!(

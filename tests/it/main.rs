@@ -33,6 +33,7 @@ mod schema_steps;
 mod schema_support;
 mod support;
 mod trust_approvals;
+mod trust_chain;
 mod tui_e2e;
 mod tui_flow;
 mod tui_support;

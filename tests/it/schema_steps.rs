@@ -38,6 +38,7 @@ impl Run {
             targets: &self.targets,
             events: &sink,
             prior: &self.prior,
+            anchor: None,
         };
         let out = def.step.run(&ctx).await;
         if let Ok(o) = &out {

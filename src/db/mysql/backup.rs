@@ -103,7 +103,11 @@ async fn list_tables(c: &mut MySqlConnection, redacted: &str) -> Result<Vec<Stri
     .fetch_all(&mut *c)
     .await
     .map_err(err(redacted))?;
-    Ok(rows.iter().map(|r| r.get::<String, _>(0)).collect())
+    Ok(rows
+        .iter()
+        .map(|r| r.get::<String, _>(0))
+        .filter(|t| !crate::db::bookkeeping::is_trust_table(t))
+        .collect())
 }
 
 async fn hash_tables(

@@ -99,7 +99,11 @@ async fn list_tables(
     .fetch_all(&mut *c)
     .await
     .map_err(err(redacted))?;
-    Ok(rows.iter().map(|r| r.get::<String, _>(0)).collect())
+    Ok(rows
+        .iter()
+        .map(|r| r.get::<String, _>(0))
+        .filter(|t| !crate::db::bookkeeping::is_trust_table(t))
+        .collect())
 }
 
 /// `a` or `s.a` as `schema.table` (unqualified names are in the current schema).

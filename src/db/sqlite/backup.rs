@@ -28,7 +28,12 @@ async fn open(url: &str) -> Result<Db> {
 
 async fn list_tables(db: &Db) -> Result<Vec<String>> {
     let rows = db.query(super::SQL_LIST_TABLES, &[]).await?;
-    Ok(rows.rows.iter().map(|r| r[0].to_string()).collect())
+    Ok(rows
+        .rows
+        .iter()
+        .map(|r| r[0].to_string())
+        .filter(|t| !crate::db::bookkeeping::is_trust_table(t))
+        .collect())
 }
 
 /// Rows and the sum (mod 2^128) of each row's SHA-256 (first 16 bytes) over an
