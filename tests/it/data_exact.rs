@@ -545,3 +545,57 @@ async fn mariadb_json_compares_by_value_against_mariadb_json() {
     let (f, _) = both(&a, &b, opts("j", Strategy::Buckets)).await;
     assert_eq!(f.changed, changed(&[("2", "doc")]));
 }
+
+// ---- 4. every type: MySQL/MariaDB types and PostgreSQL extension, domain, enum and range types ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mariadb_time_year_bit_set_enum_and_spatial_are_compared_exactly() {
+    let Some(pair) = my_pair().await else { return };
+    let ddl = "CREATE TABLE t (id int PRIMARY KEY, tm TIME(1), y YEAR, b BIT(10), s SET('a','b','c'), e ENUM('x','y'), pt POINT, g GEOMETRY)";
+    let same = "(1, '-838:59:59.9', 1901, b'1111111111', 'a,c', 'y', ST_GeomFromText('POINT(1 2)'), ST_GeomFromText('LINESTRING(0 0,1 1)')), (3, '-00:00:00.5', 2155, b'0', '', 'x', NULL, ST_GeomFromText('POLYGON((0 0,1 0,1 1,0 0))'))";
+    let (a, b) = same_table(
+        &pair,
+        ddl,
+        &[&format!("INSERT INTO t VALUES {same}, (2, '100:00:00.1', 2024, b'0000000001', 'a', 'x', ST_GeomFromText('POINT(0.1 0.2)'), ST_GeomFromText('POINT(1 1)'))")],
+        &[&format!("INSERT INTO t VALUES {same}, (2, '-100:00:00.1', 2025, b'0000000010', 'a,b', 'y', ST_GeomFromText('POINT(0.1 0.20000000000000004)'), ST_GeomFromText('LINESTRING(1 1,1 1)'))")],
+    )
+    .await;
+    let (f, s) = both(&a, &b, opts("t", Strategy::Buckets)).await;
+    let want: Vec<(&str, &str)> = ["tm", "y", "b", "s", "e", "pt", "g"]
+        .iter()
+        .map(|c| ("2", *c))
+        .collect();
+    assert_eq!(f.changed, changed(&want), "{:?}", s.notes);
+    assert!(
+        f.only_source.is_empty() && f.only_target.is_empty(),
+        "{f:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pg_hstore_domains_enums_and_ranges_are_compared_exactly() {
+    let Some(pair) = pg_pair().await else { return };
+    let setup = [
+        "CREATE EXTENSION IF NOT EXISTS hstore",
+        "CREATE DOMAIN money2 AS numeric(12,2) CHECK (VALUE >= 0)",
+        "CREATE DOMAIN code AS text CHECK (VALUE <> '')",
+        "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy')",
+        "CREATE TABLE t (id int PRIMARY KEY, h hstore, amt money2, c code, m mood, tr tstzrange, nr numrange)",
+    ];
+    let (a, b) = (pair.0.connect().await, pair.1.connect().await);
+    exec_all(&a, &setup).await;
+    exec_all(&b, &setup).await;
+    let same = "(1, 'a=>1, b=>NULL', 1.50, 'x', 'ok', '[2024-01-01 00:00+00, 2024-02-01 00:00+00)', '[1.5, 2.25]'), (3, '', 0, 'é', 'sad', 'empty', '(,)')";
+    exec_all(&a, &[&format!("INSERT INTO t VALUES {same}, (2, 'a=>1', 1.50, 'x', 'ok', '[2024-01-01 00:00+00,)', '[1.5, 2.25)')")]).await;
+    exec_all(&b, &[&format!("INSERT INTO t VALUES {same}, (2, 'a=>2', 1.51, 'X', 'happy', '[2024-01-01 00:00:00.000001+00,)', '[1.5, 2.250001)')")]).await;
+    let (f, s) = both(&a, &b, opts("t", Strategy::Buckets)).await;
+    let want: Vec<(&str, &str)> = ["h", "amt", "c", "m", "tr", "nr"]
+        .iter()
+        .map(|c| ("2", *c))
+        .collect();
+    assert_eq!(f.changed, changed(&want), "{:?}", s.notes);
+    assert!(
+        f.only_source.is_empty() && f.only_target.is_empty(),
+        "{f:?}"
+    );
+}
