@@ -355,7 +355,7 @@ pub async fn build_plan(source: &Db, target: &Db, opts: &DiffOptions) -> Result<
             match (sc.precision, tc.precision) {
                 (Some(a), Some(b)) if a != b => {
                     notes.push(format!(
-                        "\"{n}\" compared at {} fractional-second digits (source {}, target {})",
+                        "\"{n}\" compared at {} fractional-second digits, the more precise side truncated as MariaDB stores it (source {}, target {})",
                         a.min(b),
                         sc.type_text,
                         tc.type_text
@@ -364,7 +364,7 @@ pub async fn build_plan(source: &Db, target: &Db, opts: &DiffOptions) -> Result<
                 }
                 (Some(a), None) | (None, Some(a)) if a < 6 => {
                     notes.push(format!(
-                        "\"{n}\" compared at {a} fractional-second digits (source {}, target {})",
+                        "\"{n}\" compared at {a} fractional-second digits, the more precise side truncated as MariaDB stores it (source {}, target {})",
                         sc.type_text, tc.type_text
                     ));
                     a

@@ -599,3 +599,46 @@ async fn pg_hstore_domains_enums_and_ranges_are_compared_exactly() {
         "{f:?}"
     );
 }
+
+// ---- 5. notes: a lower precision is reached as MariaDB reaches it ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timestamps_at_a_lower_precision_are_truncated_as_mariadb_stores_them() {
+    let (Some(pg), Some(my)) = (testkit::postgres().await, testkit::mysql().await) else {
+        return;
+    };
+    let (a, b) = (pg.connect().await, my.connect().await);
+    exec_all(
+        &a,
+        &[
+            "CREATE TABLE t (id int PRIMARY KEY, ts timestamp(6), tm time(6))",
+            "INSERT INTO t VALUES (1, '2024-01-01 10:00:00.123999', '10:00:00.123999'), (2, '2024-01-01 10:00:00.124', '10:00:00.124'), (3, '1969-12-31 23:59:59.999999', '00:00:00.000999')",
+        ],
+    )
+    .await;
+    // what MariaDB stores when it is sent the source's values
+    exec_all(
+        &b,
+        &[
+            "CREATE TABLE t (id int PRIMARY KEY, ts DATETIME(3), tm TIME(3))",
+            "INSERT INTO t VALUES (1, '2024-01-01 10:00:00.123999', '10:00:00.123999'), (2, '2024-01-01 10:00:00.123', '10:00:00.123'), (3, '1969-12-31 23:59:59.999999', '00:00:00.000999')",
+        ],
+    )
+    .await;
+    for (src, tgt) in [(&a, &b), (&b, &a)] {
+        let (f, s) = both(src, tgt, opts("t", Strategy::Buckets)).await;
+        assert_eq!(
+            f.changed,
+            changed(&[("2", "ts"), ("2", "tm")]),
+            "{:?}",
+            s.notes
+        );
+        for col in ["ts", "tm"] {
+            assert!(
+                s.notes.iter().any(|n| n.contains(&format!("\"{col}\" compared at 3 fractional-second digits, the more precise side truncated"))),
+                "{col}: {:?}",
+                s.notes
+            );
+        }
+    }
+}
