@@ -642,3 +642,101 @@ async fn timestamps_at_a_lower_precision_are_truncated_as_mariadb_stores_them() 
         }
     }
 }
+
+// ---- 4. a type cutover cannot compare as stated is refused before any row is read ----
+
+async fn interval_vs_time() -> Option<(TestDb, TestDb)> {
+    let (pg, my) = (testkit::postgres().await?, testkit::mysql().await?);
+    let (a, b) = (pg.connect().await, my.connect().await);
+    exec_all(
+        &a,
+        &[
+            "CREATE TABLE t (id int PRIMARY KEY, iv interval)",
+            "INSERT INTO t VALUES (1, '01:00:00'), (2, '02:00:00')",
+        ],
+    )
+    .await;
+    exec_all(
+        &b,
+        &[
+            "CREATE TABLE t (id int PRIMARY KEY, iv TIME)",
+            "INSERT INTO t VALUES (1, '01:00:00'), (2, '02:00:00')",
+        ],
+    )
+    .await;
+    Some((pg, my))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_type_read_only_as_text_is_refused_up_front_with_exit_2_and_the_compare_as_that_works() {
+    let Some((pg, my)) = interval_vs_time().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let diff = |extra: &[&str]| {
+        let mut args = vec![
+            "diff", "data", "--source", &pg.url, "--target", &my.url, "--table", "t",
+        ];
+        args.extend_from_slice(extra);
+        crate::support::cutover(dir.path(), &args)
+    };
+    // no mapping: the two types are named, and the mapping that works
+    let out = diff(&[]);
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.all().contains("\"iv\": source interval vs target time")
+            && out.all().contains("--compare-as iv=text"),
+        "{}",
+        out.all()
+    );
+    // a mapping cutover cannot honour exactly (it reads an interval only as text)
+    for strategy in ["buckets", "merge"] {
+        let out = diff(&["--compare-as", "iv=time", "--strategy", strategy]);
+        assert_eq!(out.code, 2, "{strategy}: {}", out.all());
+        assert!(
+            out.all()
+                .contains("\"iv\": source type interval is read only as text")
+                && out.all().contains("--compare-as iv=text"),
+            "{}",
+            out.all()
+        );
+    }
+    // the one named works
+    let out = diff(&["--compare-as", "iv=text"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+
+    // in a runbook: the step's file and line
+    std::fs::write(
+        dir.path().join("rb.toml"),
+        format!(
+            "name = \"types\"\n[targets]\npg = \"{}\"\nmy = \"{}\"\n\n[[phases]]\nid = \"p\"\n  [[phases.steps]]\n  id = \"drift\"\n  kind = \"diff-data\"\n  source = \"pg\"\n  target = \"my\"\n  table = \"t\"\n  compare_as = {{ iv = \"time\" }}\n",
+            pg.url, my.url
+        ),
+    )
+    .unwrap();
+    let out = crate::support::cutover(dir.path(), &["run", "rb.toml", "--headless"]);
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.all().contains("rb.toml:8")
+            && out.all().contains("step \"drift\"")
+            && out.all().contains("--compare-as iv=text"),
+        "{}",
+        out.all()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mariadb_spatial_values_are_hashed_by_their_exact_bytes() {
+    let Some(pair) = my_pair().await else { return };
+    // only the last bits of one coordinate differ: as text the bytes would pass
+    // through a character set conversion
+    let (a, b) = same_table(
+        &pair,
+        "CREATE TABLE t (id int PRIMARY KEY, pt POINT, g GEOMETRY)",
+        &["INSERT INTO t VALUES (1, ST_GeomFromText('POINT(0.1 0.2)'), ST_GeomFromText('POINT(1 1)')), (2, ST_GeomFromText('POINT(1 2)'), ST_GeomFromText('POINT(0.3 0.5)'))"],
+        &["INSERT INTO t VALUES (1, ST_GeomFromText('POINT(0.1 0.20000000000000004)'), ST_GeomFromText('POINT(1 1)')), (2, ST_GeomFromText('POINT(1 2)'), ST_GeomFromText('POINT(0.30000000000000004 0.5)'))"],
+    )
+    .await;
+    let (f, _) = both(&a, &b, opts("t", Strategy::Buckets)).await;
+    assert_eq!(f.changed, changed(&[("1", "pt"), ("2", "g")]));
+}
