@@ -189,19 +189,15 @@ fn pow10(p: u32) -> i128 {
     10i128.pow(p)
 }
 
-/// Round `units` (in 10^-6 s) to `precision` digits, half away from zero.
-fn round_micros(micros: i128, precision: u32) -> i128 {
-    let p = precision.min(6);
-    let div = pow10(6 - p);
-    if div == 1 {
-        return micros;
-    }
-    let q = micros / div;
-    let r = micros % div;
-    if r.abs() * 2 >= div {
-        q + micros.signum()
+/// `micros` (in 10^-6 s) at `precision` digits, the extra digits cut off as MariaDB
+/// does when it stores a value at a lower precision (`.123999` at 3 digits is `.123`):
+/// timestamps towards the past (`floor`), signed durations towards zero.
+fn truncate_micros(micros: i128, precision: u32, floor: bool) -> i128 {
+    let div = pow10(6 - precision.min(6));
+    if floor {
+        micros.div_euclid(div)
     } else {
-        q
+        micros / div
     }
 }
 
@@ -412,7 +408,7 @@ pub fn normalize(v: &Value, plan: &ColumnPlan) -> Norm {
                 _ => None,
             };
             match t {
-                Some(t) => Norm::Units(round_micros(t, plan.precision)),
+                Some(t) => Norm::Units(truncate_micros(t, plan.precision, false)),
                 None => raw(v),
             }
         }
@@ -429,7 +425,7 @@ pub fn normalize(v: &Value, plan: &ColumnPlan) -> Norm {
                 Some(t) => {
                     let micros =
                         t.timestamp() as i128 * 1_000_000 + t.timestamp_subsec_micros() as i128;
-                    Norm::Units(round_micros(micros, plan.precision))
+                    Norm::Units(truncate_micros(micros, plan.precision, true))
                 }
                 None => raw(v),
             }
@@ -612,13 +608,23 @@ mod tests {
         let tz = normalize(&Value::Text("2024-01-01 12:00:00.1235+02:00".into()), &p);
         let naive = normalize(
             &Value::Timestamp(
-                NaiveDateTime::parse_from_str("2024-01-01 10:00:00.124", "%Y-%m-%d %H:%M:%S%.f")
+                NaiveDateTime::parse_from_str("2024-01-01 10:00:00.123999", "%Y-%m-%d %H:%M:%S%.f")
                     .unwrap(),
             ),
             &p,
         );
+        // extra digits are cut off, as MariaDB stores them
         assert_eq!(tz, naive);
-        assert_eq!(naive.canonical_text().unwrap(), "1704103200124");
+        assert_eq!(naive.canonical_text().unwrap(), "1704103200123");
+        // before 1970 towards the past: 1969-12-31 23:59:59.9995 is .999
+        let old = normalize(&Value::Text("1969-12-31 23:59:59.9995".into()), &p);
+        assert_eq!(old.canonical_text().unwrap(), "-1");
+        // a negative duration towards zero: -00:00:00.5009 is -00:00:00.500
+        let t = normalize(
+            &Value::Text("-00:00:00.5009".into()),
+            &plan(Class::Time, None, 3),
+        );
+        assert_eq!(t.canonical_text().unwrap(), "-500");
     }
 
     #[test]

@@ -268,6 +268,7 @@ pub async fn build_plan(source: &Db, target: &Db, opts: &DiffOptions) -> Result<
 
     let mut columns = Vec::new();
     let mut incompatible = Vec::new();
+    let mut unreadable = Vec::new();
     for (i, n) in names.iter().enumerate() {
         let sc = find(&s, n).expect("source column");
         let tc = counterpart(&s, &t, &sc.name)
@@ -285,12 +286,28 @@ pub async fn build_plan(source: &Db, target: &Db, opts: &DiffOptions) -> Result<
             Some(c) => c,
             None => {
                 incompatible.push(format!(
-                    "\"{n}\": source {} vs target {}",
+                    "\"{n}\": source {} vs target {} (--compare-as {n}=text would compare them by their text)",
                     sc.type_text, tc.type_text
                 ));
                 continue;
             }
         };
+        // a type cutover reads only as its text (interval, inet, enums, ...) cannot be
+        // compared as a number, a time or a UUID: refused before any row is read
+        if !matches!(class, Class::Text | Class::Any) {
+            for (side, c, dynamic) in [
+                ("source", sc, sd.sql().dynamic_typing()),
+                ("target", tc, td.sql().dynamic_typing()),
+            ] {
+                if !dynamic && c.native == Class::Text && !is_text_type(&c.type_text) {
+                    unreadable.push(format!(
+                        "\"{n}\": {side} type {} is read only as text, so it cannot be compared as {} (--compare-as {n}=text would compare it by its text)",
+                        c.type_text,
+                        class.name()
+                    ));
+                }
+            }
+        }
         let scale = if class == Class::Decimal {
             let ss = (sc.native == Class::Decimal).then_some(sc.scale).flatten();
             let ts = (tc.native == Class::Decimal).then_some(tc.scale).flatten();
@@ -355,7 +372,7 @@ pub async fn build_plan(source: &Db, target: &Db, opts: &DiffOptions) -> Result<
             match (sc.precision, tc.precision) {
                 (Some(a), Some(b)) if a != b => {
                     notes.push(format!(
-                        "\"{n}\" compared at {} fractional-second digits (source {}, target {})",
+                        "\"{n}\" compared at {} fractional-second digits, the more precise side truncated as MariaDB stores it (source {}, target {})",
                         a.min(b),
                         sc.type_text,
                         tc.type_text
@@ -364,7 +381,7 @@ pub async fn build_plan(source: &Db, target: &Db, opts: &DiffOptions) -> Result<
                 }
                 (Some(a), None) | (None, Some(a)) if a < 6 => {
                     notes.push(format!(
-                        "\"{n}\" compared at {a} fractional-second digits (source {}, target {})",
+                        "\"{n}\" compared at {a} fractional-second digits, the more precise side truncated as MariaDB stores it (source {}, target {})",
                         sc.type_text, tc.type_text
                     ));
                     a
@@ -407,9 +424,21 @@ pub async fn build_plan(source: &Db, target: &Db, opts: &DiffOptions) -> Result<
             is_key: i < key.len(),
         });
     }
+    let tables = if opts.table == target_table {
+        format!("table \"{}\"", opts.table)
+    } else {
+        format!("tables \"{}\" → \"{target_table}\"", opts.table)
+    };
+    if !unreadable.is_empty() {
+        return Err(Error::bad_input(format!(
+            "{tables}: column types cutover cannot compare exactly as stated: {}",
+            unreadable.join("; ")
+        ))
+        .with_hint("compare such a column by its text (--compare-as COLUMN=text; compare_as = { COLUMN = \"text\" } in a runbook step)"));
+    }
     if !incompatible.is_empty() {
         return Err(Error::bad_input(format!(
-            "column types cannot be compared without a stated mapping: {}",
+            "{tables}: column types cannot be compared without a stated mapping: {}",
             incompatible.join("; ")
         ))
         .with_hint("state how to compare them, e.g. --compare-as COLUMN=text (int, decimal, float, bool, text, bytes, date, time, timestamp, uuid, json)"));

@@ -545,3 +545,198 @@ async fn mariadb_json_compares_by_value_against_mariadb_json() {
     let (f, _) = both(&a, &b, opts("j", Strategy::Buckets)).await;
     assert_eq!(f.changed, changed(&[("2", "doc")]));
 }
+
+// ---- 4. every type: MySQL/MariaDB types and PostgreSQL extension, domain, enum and range types ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mariadb_time_year_bit_set_enum_and_spatial_are_compared_exactly() {
+    let Some(pair) = my_pair().await else { return };
+    let ddl = "CREATE TABLE t (id int PRIMARY KEY, tm TIME(1), y YEAR, b BIT(10), s SET('a','b','c'), e ENUM('x','y'), pt POINT, g GEOMETRY)";
+    let same = "(1, '-838:59:59.9', 1901, b'1111111111', 'a,c', 'y', ST_GeomFromText('POINT(1 2)'), ST_GeomFromText('LINESTRING(0 0,1 1)')), (3, '-00:00:00.5', 2155, b'0', '', 'x', NULL, ST_GeomFromText('POLYGON((0 0,1 0,1 1,0 0))'))";
+    let (a, b) = same_table(
+        &pair,
+        ddl,
+        &[&format!("INSERT INTO t VALUES {same}, (2, '100:00:00.1', 2024, b'0000000001', 'a', 'x', ST_GeomFromText('POINT(0.1 0.2)'), ST_GeomFromText('POINT(1 1)'))")],
+        &[&format!("INSERT INTO t VALUES {same}, (2, '-100:00:00.1', 2025, b'0000000010', 'a,b', 'y', ST_GeomFromText('POINT(0.1 0.20000000000000004)'), ST_GeomFromText('LINESTRING(1 1,1 1)'))")],
+    )
+    .await;
+    let (f, s) = both(&a, &b, opts("t", Strategy::Buckets)).await;
+    let want: Vec<(&str, &str)> = ["tm", "y", "b", "s", "e", "pt", "g"]
+        .iter()
+        .map(|c| ("2", *c))
+        .collect();
+    assert_eq!(f.changed, changed(&want), "{:?}", s.notes);
+    assert!(
+        f.only_source.is_empty() && f.only_target.is_empty(),
+        "{f:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pg_hstore_domains_enums_and_ranges_are_compared_exactly() {
+    let Some(pair) = pg_pair().await else { return };
+    let setup = [
+        "CREATE EXTENSION IF NOT EXISTS hstore",
+        "CREATE DOMAIN money2 AS numeric(12,2) CHECK (VALUE >= 0)",
+        "CREATE DOMAIN code AS text CHECK (VALUE <> '')",
+        "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy')",
+        "CREATE TABLE t (id int PRIMARY KEY, h hstore, amt money2, c code, m mood, tr tstzrange, nr numrange)",
+    ];
+    let (a, b) = (pair.0.connect().await, pair.1.connect().await);
+    exec_all(&a, &setup).await;
+    exec_all(&b, &setup).await;
+    let same = "(1, 'a=>1, b=>NULL', 1.50, 'x', 'ok', '[2024-01-01 00:00+00, 2024-02-01 00:00+00)', '[1.5, 2.25]'), (3, '', 0, 'é', 'sad', 'empty', '(,)')";
+    exec_all(&a, &[&format!("INSERT INTO t VALUES {same}, (2, 'a=>1', 1.50, 'x', 'ok', '[2024-01-01 00:00+00,)', '[1.5, 2.25)')")]).await;
+    exec_all(&b, &[&format!("INSERT INTO t VALUES {same}, (2, 'a=>2', 1.51, 'X', 'happy', '[2024-01-01 00:00:00.000001+00,)', '[1.5, 2.250001)')")]).await;
+    let (f, s) = both(&a, &b, opts("t", Strategy::Buckets)).await;
+    let want: Vec<(&str, &str)> = ["h", "amt", "c", "m", "tr", "nr"]
+        .iter()
+        .map(|c| ("2", *c))
+        .collect();
+    assert_eq!(f.changed, changed(&want), "{:?}", s.notes);
+    assert!(
+        f.only_source.is_empty() && f.only_target.is_empty(),
+        "{f:?}"
+    );
+}
+
+// ---- 5. notes: a lower precision is reached as MariaDB reaches it ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timestamps_at_a_lower_precision_are_truncated_as_mariadb_stores_them() {
+    let (Some(pg), Some(my)) = (testkit::postgres().await, testkit::mysql().await) else {
+        return;
+    };
+    let (a, b) = (pg.connect().await, my.connect().await);
+    exec_all(
+        &a,
+        &[
+            "CREATE TABLE t (id int PRIMARY KEY, ts timestamp(6), tm time(6))",
+            "INSERT INTO t VALUES (1, '2024-01-01 10:00:00.123999', '10:00:00.123999'), (2, '2024-01-01 10:00:00.124', '10:00:00.124'), (3, '1969-12-31 23:59:59.999999', '00:00:00.000999')",
+        ],
+    )
+    .await;
+    // what MariaDB stores when it is sent the source's values
+    exec_all(
+        &b,
+        &[
+            "CREATE TABLE t (id int PRIMARY KEY, ts DATETIME(3), tm TIME(3))",
+            "INSERT INTO t VALUES (1, '2024-01-01 10:00:00.123999', '10:00:00.123999'), (2, '2024-01-01 10:00:00.123', '10:00:00.123'), (3, '1969-12-31 23:59:59.999999', '00:00:00.000999')",
+        ],
+    )
+    .await;
+    for (src, tgt) in [(&a, &b), (&b, &a)] {
+        let (f, s) = both(src, tgt, opts("t", Strategy::Buckets)).await;
+        assert_eq!(
+            f.changed,
+            changed(&[("2", "ts"), ("2", "tm")]),
+            "{:?}",
+            s.notes
+        );
+        for col in ["ts", "tm"] {
+            assert!(
+                s.notes.iter().any(|n| n.contains(&format!("\"{col}\" compared at 3 fractional-second digits, the more precise side truncated"))),
+                "{col}: {:?}",
+                s.notes
+            );
+        }
+    }
+}
+
+// ---- 4. a type cutover cannot compare as stated is refused before any row is read ----
+
+async fn interval_vs_time() -> Option<(TestDb, TestDb)> {
+    let (pg, my) = (testkit::postgres().await?, testkit::mysql().await?);
+    let (a, b) = (pg.connect().await, my.connect().await);
+    exec_all(
+        &a,
+        &[
+            "CREATE TABLE t (id int PRIMARY KEY, iv interval)",
+            "INSERT INTO t VALUES (1, '01:00:00'), (2, '02:00:00')",
+        ],
+    )
+    .await;
+    exec_all(
+        &b,
+        &[
+            "CREATE TABLE t (id int PRIMARY KEY, iv TIME)",
+            "INSERT INTO t VALUES (1, '01:00:00'), (2, '02:00:00')",
+        ],
+    )
+    .await;
+    Some((pg, my))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_type_read_only_as_text_is_refused_up_front_with_exit_2_and_the_compare_as_that_works() {
+    let Some((pg, my)) = interval_vs_time().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let diff = |extra: &[&str]| {
+        let mut args = vec![
+            "diff", "data", "--source", &pg.url, "--target", &my.url, "--table", "t",
+        ];
+        args.extend_from_slice(extra);
+        crate::support::cutover(dir.path(), &args)
+    };
+    // no mapping: the two types are named, and the mapping that works
+    let out = diff(&[]);
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.all().contains("\"iv\": source interval vs target time")
+            && out.all().contains("--compare-as iv=text"),
+        "{}",
+        out.all()
+    );
+    // a mapping cutover cannot honour exactly (it reads an interval only as text)
+    for strategy in ["buckets", "merge"] {
+        let out = diff(&["--compare-as", "iv=time", "--strategy", strategy]);
+        assert_eq!(out.code, 2, "{strategy}: {}", out.all());
+        assert!(
+            out.all()
+                .contains("\"iv\": source type interval is read only as text")
+                && out.all().contains("--compare-as iv=text"),
+            "{}",
+            out.all()
+        );
+    }
+    // the one named works
+    let out = diff(&["--compare-as", "iv=text"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+
+    // in a runbook: the step's file and line
+    std::fs::write(
+        dir.path().join("rb.toml"),
+        format!(
+            "name = \"types\"\n[targets]\npg = \"{}\"\nmy = \"{}\"\n\n[[phases]]\nid = \"p\"\n  [[phases.steps]]\n  id = \"drift\"\n  kind = \"diff-data\"\n  source = \"pg\"\n  target = \"my\"\n  table = \"t\"\n  compare_as = {{ iv = \"time\" }}\n",
+            pg.url, my.url
+        ),
+    )
+    .unwrap();
+    let out = crate::support::cutover(dir.path(), &["run", "rb.toml", "--headless"]);
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.all().contains("rb.toml:8")
+            && out.all().contains("step \"drift\"")
+            && out.all().contains("--compare-as iv=text"),
+        "{}",
+        out.all()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mariadb_spatial_values_are_hashed_by_their_exact_bytes() {
+    let Some(pair) = my_pair().await else { return };
+    // only the last bits of one coordinate differ: as text the bytes would pass
+    // through a character set conversion
+    let (a, b) = same_table(
+        &pair,
+        "CREATE TABLE t (id int PRIMARY KEY, pt POINT, g GEOMETRY)",
+        &["INSERT INTO t VALUES (1, ST_GeomFromText('POINT(0.1 0.2)'), ST_GeomFromText('POINT(1 1)')), (2, ST_GeomFromText('POINT(1 2)'), ST_GeomFromText('POINT(0.3 0.5)'))"],
+        &["INSERT INTO t VALUES (1, ST_GeomFromText('POINT(0.1 0.20000000000000004)'), ST_GeomFromText('POINT(1 1)')), (2, ST_GeomFromText('POINT(1 2)'), ST_GeomFromText('POINT(0.30000000000000004 0.5)'))"],
+    )
+    .await;
+    let (f, _) = both(&a, &b, opts("t", Strategy::Buckets)).await;
+    assert_eq!(f.changed, changed(&[("1", "pt"), ("2", "g")]));
+}

@@ -220,6 +220,12 @@ impl SqlDialect for Mysql {
         let p = self.default_time_precision();
         match fam {
             "bit" => ColumnClass::new(Class::Bytes, false, normalized, engine_type, p),
+            // spatial values by their exact bytes (SRID and WKB): as text they would
+            // pass through a character set conversion that replaces invalid bytes
+            "geometry" | "point" | "linestring" | "polygon" | "multipoint" | "multilinestring"
+            | "multipolygon" | "geometrycollection" | "geomcollection" => {
+                ColumnClass::new(Class::Bytes, false, normalized, engine_type, p)
+            }
             "year" => ColumnClass::new(Class::Int, false, normalized, engine_type, p),
             _ => ColumnClass::of_normalized(normalized, engine_type, p),
         }

@@ -27,8 +27,9 @@ pub(super) fn canonical_text(c: &str, col: &HashColumn) -> String {
         // TIME_TO_SEC keeps the sign and hours beyond 24 (HOUR() drops the sign)
         Class::Time if native == Class::Time => {
             let div = pow10(6 - col.precision.min(6));
+            // extra digits cut off towards zero, as MariaDB stores a TIME(p)
             format!(
-                "CAST(ROUND(TIME_TO_SEC({c}) * {}) AS CHAR)",
+                "CAST(TRUNCATE(TIME_TO_SEC({c}) * {}, 0) AS CHAR)",
                 1_000_000 / div
             )
         }
@@ -40,16 +41,18 @@ pub(super) fn canonical_text(c: &str, col: &HashColumn) -> String {
             if div == 1 {
                 format!("CAST({micros} AS CHAR)")
             } else {
-                format!("CAST(ROUND({micros} / {div}) AS CHAR)")
+                format!("CAST({micros} DIV {div} AS CHAR)")
             }
         }
         Class::Timestamp => {
             let div = pow10(6 - col.precision.min(6));
             let micros = format!("TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', {c})");
+            // extra digits cut off towards the past, as MariaDB stores a DATETIME(p);
+            // the dividend's two decimals give the quotient the six it needs exactly
             let t = if div == 1 {
                 format!("CAST({micros} AS CHAR)")
             } else {
-                format!("CAST(ROUND({micros} / {div}) AS CHAR)")
+                format!("CAST(FLOOR(CAST({micros} AS DECIMAL(24,2)) / {div}) AS CHAR)")
             };
             // a zero date ('0000-00-00 00:00:00', '2024-00-05') has no distance to 1970:
             // it hashes as itself, never as NULL

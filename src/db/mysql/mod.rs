@@ -131,9 +131,14 @@ pub(crate) fn decode_row(row: &MySqlRow) -> Result<Vec<Value>> {
                 // signed and up to 838 hours; a time of day only when it is one
                 // (read as MySqlTime: its TimeDelta conversion loses the sign of
                 // '-00:00:00.5' and misplaces that of '-01:00:00.5')
-                let t = row
-                    .try_get::<sqlx::mysql::types::MySqlTime, _>(i)
-                    .map_err(err)?;
+                let t = match row.try_get::<sqlx::mysql::types::MySqlTime, _>(i) {
+                    Ok(t) => t,
+                    // MariaDB holds up to 838:59:59.999999; sqlx refuses beyond .000000
+                    Err(e) => {
+                        out.push(Value::Text(raw_time_text(row, i).ok_or(e).map_err(err)?));
+                        continue;
+                    }
+                };
                 let tod = NaiveTime::from_hms_micro_opt(
                     t.hours(),
                     t.minutes().into(),
@@ -174,6 +179,35 @@ pub(crate) fn decode_row(row: &MySqlRow) -> Result<Vec<Value>> {
         out.push(v);
     }
     Ok(out)
+}
+
+/// A `TIME` read from the binary protocol's fields (a length byte, then sign, days (4),
+/// hours, minutes, seconds, microseconds (4)) as MySQL writes it.
+fn raw_time_text(row: &MySqlRow, i: usize) -> Option<String> {
+    let v: Vec<u8> = row.try_get_unchecked(i).ok()?;
+    let b = v.get(1..)?;
+    if b.is_empty() {
+        return Some("00:00:00".into());
+    }
+    if b.len() < 8 {
+        return None;
+    }
+    let days = u32::from_le_bytes(b[1..5].try_into().ok()?);
+    let micros = match b.get(8..12) {
+        Some(m) => u32::from_le_bytes(m.try_into().ok()?),
+        None => 0,
+    };
+    let mut s = format!(
+        "{}{:02}:{:02}:{:02}",
+        if b[0] == 1 { "-" } else { "" },
+        days * 24 + u32::from(b[5]),
+        b[6],
+        b[7]
+    );
+    if micros > 0 {
+        s.push_str(&format!(".{micros:06}"));
+    }
+    Some(s)
 }
 
 /// A MySQL `TIME` of any sign and length as text: `-01:00:00`, `838:59:59.000001`.

@@ -41,7 +41,9 @@ pub(super) fn canonical_text(c: &str, col: &HashColumn) -> String {
         Class::Date => format!("to_char({c}, 'YYYY-MM-DD')"),
         Class::Time | Class::Timestamp => {
             let p = col.precision.min(6);
-            format!("round(extract(epoch from {c}) * {})::text", pow10(p))
+            // extra digits cut off (towards the past), as MariaDB stores a value at a
+            // lower precision
+            format!("floor(extract(epoch from {c}) * {})::text", pow10(p))
         }
         Class::Uuid => match native {
             Class::Uuid => format!("({c})::text"),
