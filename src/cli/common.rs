@@ -25,6 +25,23 @@ pub fn load_runbook(path: &std::path::Path) -> crate::Result<Runbook> {
     Ok(rb)
 }
 
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct TargetArgs {
+    /// Use URL for the runbook's target NAME instead of the URL in the file (repeatable).
+    /// The ledger records the run's targets (passwords redacted); give the same
+    /// --target options to every later `run` and `rollback` of this runbook.
+    #[arg(long = "target", value_name = "NAME=URL")]
+    pub targets: Vec<String>,
+}
+
+/// Load a runbook with the command line's `--target NAME=URL` overrides applied.
+pub fn load_runbook_with(path: &std::path::Path, targets: &TargetArgs) -> crate::Result<Runbook> {
+    let overrides = crate::runbook::TargetOverrides::parse(&targets.targets)?;
+    let rb = crate::runbook::load_with(path, &crate::steps::Registry, &overrides)?;
+    crate::logging::init_for_dir(&rb.dir);
+    Ok(rb)
+}
+
 /// Resolve the ledger override: relative sqlite paths are taken from the current directory.
 pub fn ledger_override(args: &LedgerArgs) -> Option<String> {
     args.ledger

@@ -1,4 +1,4 @@
-use super::common::{self, LedgerArgs};
+use super::common::{self, LedgerArgs, TargetArgs};
 use super::plain::PlainRenderer;
 use crate::engine::{Engine, RunOptions};
 use crate::error::{Error, Result};
@@ -27,11 +27,13 @@ pub struct Args {
     #[arg(long, value_name = "SECONDS")]
     pub wait_timeout: Option<u64>,
     #[command(flatten)]
+    pub targets: TargetArgs,
+    #[command(flatten)]
     pub ledger: LedgerArgs,
 }
 
 pub async fn run(args: Args) -> Result<i32> {
-    let rb = common::load_runbook(&args.runbook)?;
+    let rb = common::load_runbook_with(&args.runbook, &args.targets)?;
     if !args.yes {
         if !std::io::stdin().is_terminal() {
             return Err(Error::bad_input(

@@ -1,4 +1,4 @@
-use super::common::{self, LedgerArgs};
+use super::common::{self, LedgerArgs, TargetArgs};
 use super::plain::PlainRenderer;
 use crate::engine::{Engine, RunOptions, RunOutcome, SessionEnd};
 use crate::error::{Error, Result};
@@ -43,6 +43,8 @@ pub struct Args {
     #[arg(long, value_name = "REASON", requires = "new")]
     pub abandon: Option<String>,
     #[command(flatten)]
+    pub targets: TargetArgs,
+    #[command(flatten)]
     pub ledger: LedgerArgs,
 }
 
@@ -58,7 +60,7 @@ pub fn parse_approve_as(s: &str) -> Result<(String, String)> {
 }
 
 pub async fn run(args: Args) -> Result<i32> {
-    let rb = common::load_runbook(&args.runbook)?;
+    let rb = common::load_runbook_with(&args.runbook, &args.targets)?;
     let opts = RunOptions {
         operator: common::operator(args.operator.clone()),
         wait: args.wait,

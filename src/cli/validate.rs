@@ -1,15 +1,16 @@
 use crate::db::Targets;
-use crate::steps::Runbook;
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The runbook file (TOML).
     pub runbook: PathBuf,
+    #[command(flatten)]
+    pub targets: super::common::TargetArgs,
 }
 
 pub async fn run(args: Args) -> crate::Result<i32> {
-    let rb = Runbook::load(&args.runbook)?;
+    let rb = super::common::load_runbook_with(&args.runbook, &args.targets)?;
     let targets = Targets::new(rb.targets.clone());
     say!("{}: ok — runbook \"{}\"", args.runbook.display(), rb.name);
     for t in rb.targets.values() {

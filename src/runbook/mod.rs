@@ -11,7 +11,7 @@ pub use source::SourceFile;
 
 use crate::db::Dialect;
 use crate::db::TargetSpec;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -123,6 +123,75 @@ pub fn load<F: StepFactory>(path: &Path, factory: &F) -> Result<Runbook<F::Step>
     parse(&src, factory)
 }
 
+/// Target URLs given on the command line (`--target NAME=URL`) in place of the
+/// runbook's: each NAME must be a target the runbook declares.
+#[derive(Debug, Clone, Default)]
+pub struct TargetOverrides {
+    /// Target name to URL, as given. A relative SQLite path is taken from the
+    /// current directory, like any path on the command line.
+    pub urls: BTreeMap<String, String>,
+}
+
+impl TargetOverrides {
+    /// Parse `NAME=URL` arguments; a repeated NAME or a missing `=` is bad input.
+    pub fn parse(args: &[String]) -> Result<TargetOverrides> {
+        let mut urls = BTreeMap::new();
+        for a in args {
+            let Some((name, url)) = a.split_once('=') else {
+                return Err(Error::bad_input(format!(
+                    "--target expects NAME=URL (e.g. production=postgres://db/app), got \"{}\"",
+                    crate::redact::scrub(a)
+                )));
+            };
+            let (name, url) = (name.trim(), url.trim());
+            crate::redact::register_url(url);
+            if name.is_empty() || url.is_empty() {
+                return Err(Error::bad_input(format!(
+                    "--target expects NAME=URL, got \"{}\"",
+                    crate::redact::scrub(a)
+                )));
+            }
+            if urls.insert(name.to_string(), url.to_string()).is_some() {
+                return Err(Error::bad_input(format!(
+                    "--target {name}=... is given twice"
+                )));
+            }
+        }
+        Ok(TargetOverrides { urls })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.urls.is_empty()
+    }
+
+    /// The URL and dialect for target `name` when it is overridden.
+    fn resolve(&self, name: &str) -> Result<Option<(String, Dialect)>> {
+        let Some(url) = self.urls.get(name) else {
+            return Ok(None);
+        };
+        crate::redact::check_url(url)
+            .map_err(|m| Error::bad_input(format!("--target {name}: {m}")))?;
+        let dialect = Dialect::from_url(url)
+            .map_err(|e| Error::bad_input(format!("--target {name}: {}", e.message)))?;
+        let url = if dialect.sql().is_file() {
+            resolve_sqlite_url(url, &std::env::current_dir().unwrap_or_default())
+        } else {
+            url.clone()
+        };
+        Ok(Some((url, dialect)))
+    }
+}
+
+/// [`load`] with some targets' URLs replaced by the command line's.
+pub fn load_with<F: StepFactory>(
+    path: &Path,
+    factory: &F,
+    overrides: &TargetOverrides,
+) -> Result<Runbook<F::Step>> {
+    let src = SourceFile::read(path)?;
+    parse_with(&src, factory, overrides)
+}
+
 impl<S> Runbook<S> {
     /// Every step in run order with its phase.
     pub fn steps(&self) -> impl Iterator<Item = (&Phase<S>, &StepDef<S>)> {
@@ -215,6 +284,17 @@ fn url_value(
 }
 
 pub fn parse<F: StepFactory>(src: &SourceFile, factory: &F) -> Result<Runbook<F::Step>> {
+    parse_with(src, factory, &TargetOverrides::default())
+}
+
+/// [`parse`] with some targets' URLs replaced (see [`TargetOverrides`]). An
+/// overridden target's URL in the file is not read at all (so an `${env:...}` it
+/// uses need not be set).
+pub fn parse_with<F: StepFactory>(
+    src: &SourceFile,
+    factory: &F,
+    overrides: &TargetOverrides,
+) -> Result<Runbook<F::Step>> {
     let doc = DeTable::parse(&src.text).map_err(|e| {
         let span = e.span().unwrap_or(0..0);
         src.error(&span, format!("invalid TOML: {}", e.message().trim()))
@@ -260,10 +340,11 @@ pub fn parse<F: StepFactory>(src: &SourceFile, factory: &F) -> Result<Runbook<F:
                     ),
                 ));
             }
-            let (url, dialect) = match v.get_ref() {
+            let (url, dialect) = match (overrides.resolve(&tname)?, v.get_ref()) {
+                (Some(r), _) => r,
                 // shorthand: name = "url"
-                DeValue::String(s) => url_value(src, &v.span(), s, &dir)?,
-                DeValue::Table(tt) => {
+                (None, DeValue::String(s)) => url_value(src, &v.span(), s, &dir)?,
+                (None, DeValue::Table(tt)) => {
                     let tp = Params::new(src, tt, v.span(), format!("target \"{tname}\""));
                     let r = target_url(&tp, "url", &dir)?.ok_or_else(|| {
                         src.error(&v.span(), format!("target \"{tname}\" is missing `url`"))
@@ -272,7 +353,7 @@ pub fn parse<F: StepFactory>(src: &SourceFile, factory: &F) -> Result<Runbook<F:
                     tp.finish()?;
                     r
                 }
-                other => {
+                (None, other) => {
                     return Err(src.error(&v.span(), format!("target \"{tname}\" must be a URL string or a table with `url`, found {}", other.type_str())));
                 }
             };
@@ -287,6 +368,17 @@ pub fn parse<F: StepFactory>(src: &SourceFile, factory: &F) -> Result<Runbook<F:
                 },
             );
         }
+    }
+    if let Some(unknown) = overrides.urls.keys().find(|n| !targets.contains_key(*n)) {
+        return Err(Error::bad_input(format!(
+            "--target {unknown}=...: {} declares no target \"{unknown}\"; its targets are {}",
+            src.path.display(),
+            if targets.is_empty() {
+                "none".to_string()
+            } else {
+                targets.keys().cloned().collect::<Vec<_>>().join(", ")
+            }
+        )));
     }
     let target_names: Vec<String> = targets.keys().cloned().collect();
 

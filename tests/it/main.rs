@@ -19,6 +19,8 @@ mod data_runbook;
 mod db_engines;
 mod db_small_truths;
 mod engines_steps;
+mod examples_billing_mysql;
+mod examples_lerg_pg;
 mod ledger_typed;
 mod rollback_attempts;
 mod rollback_on_failure;
