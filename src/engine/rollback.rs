@@ -110,6 +110,7 @@ impl Engine {
         opts: &RunOptions,
     ) -> Result<RunOutcome> {
         self.verify_ledger().await?;
+        self.check_same_targets(run_id).await?;
         let locks = self.take_locks(run_id, &opts.operator).await?;
         if let Err(e) = self.check_anchors().await {
             self.release_locks(locks).await;

@@ -225,6 +225,9 @@ impl Engine {
             }
             _ => (new_id, false),
         };
+        if resumed {
+            self.check_same_targets(&run_id).await?;
+        }
         let locks = self.take_locks(&run_id, &opts.operator).await?;
         if let Err(e) = self.check_anchors().await {
             self.release_locks(locks).await;
@@ -297,6 +300,34 @@ impl Engine {
             ),
         });
         Ok(())
+    }
+
+    /// Refuse to resume or roll back run `run_id` against other databases than it
+    /// started with: a resume without the run's `--target` overrides would otherwise
+    /// act on the runbook file's own targets.
+    pub(super) async fn check_same_targets(&self, run_id: &str) -> Result<()> {
+        let state = self.state(run_id).await?;
+        if state.targets.is_empty() {
+            return Ok(());
+        }
+        let differ: Vec<String> = self
+            .runbook
+            .targets
+            .values()
+            .filter_map(|t| {
+                let then = state.targets.get(&t.name)?;
+                (*then != t.redacted)
+                    .then(|| format!("{}: started on {then}, now {}", t.name, t.redacted))
+            })
+            .collect();
+        if differ.is_empty() {
+            return Ok(());
+        }
+        Err(Error::bad_input(format!(
+            "run {} started on other databases than this command names ({}); pass the same --target NAME=URL options the run started with, or start a new run with --new --abandon \"REASON\"",
+            short(run_id),
+            differ.join("; ")
+        )))
     }
 
     async fn run_locked(

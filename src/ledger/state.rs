@@ -90,6 +90,10 @@ pub struct RunState {
     pub waiting_at: Option<(String, String)>,
     /// The latest rollback attempt, if the run was ever rolled back.
     pub rollback: Option<RollbackAttempt>,
+    /// The targets the run started with: name to redacted URL (`--target` overrides
+    /// included), so a resume or rollback can refuse to act on other databases.
+    #[serde(skip)]
+    pub targets: BTreeMap<String, String>,
 }
 
 impl RunState {
@@ -117,6 +121,7 @@ impl RunState {
                 self.operator = e.operator;
                 self.started_at = at.clone();
                 self.runbook_hash = e.runbook_hash;
+                self.targets = e.targets;
             }
             Entry::RunResumed(_) => self.status = Status::Running,
             Entry::StepStarted(e) => {

@@ -168,6 +168,31 @@ async fn the_demo_runbook_runs_on_postgres_with_targets_overridden_and_rolls_bac
         st.stdout
     );
 
+    // A rollback without the run's --target options would act on the file's SQLite
+    // targets: refused, naming what differs, and nothing touched.
+    let wrong = cutover(
+        &ws,
+        &["rollback", RUNBOOK, "--phase", "table-restore", "--yes"],
+    );
+    assert_eq!(wrong.code, 2, "{}", wrong.all());
+    assert!(
+        wrong
+            .stderr
+            .contains("started on other databases than this command names")
+            && wrong.stderr.contains("--target NAME=URL"),
+        "{}",
+        wrong.stderr
+    );
+    assert_eq!(
+        scalar(
+            &ws.join("production.db"),
+            "SELECT count(*) FROM sqlite_master WHERE name = 'enhanced_lerg'"
+        )
+        .await,
+        "0",
+        "the SQLite production is still untouched"
+    );
+
     // Table-level: lerg_codes comes back as before the cutover; enhanced_lerg stays.
     let t = with(&["rollback", RUNBOOK, "--phase", "table-restore", "--yes"]);
     assert_eq!(t.code, 0, "{}", t.all());
