@@ -6,6 +6,7 @@ mod checkpoint;
 mod rollback;
 pub mod rollback_gate;
 mod run;
+mod signatures;
 pub mod status;
 mod trust;
 

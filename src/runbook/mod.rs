@@ -1,10 +1,14 @@
 //! Runbooks: TOML files of targets, an approval policy, ordered phases of ordered
 //! steps, and rollback phases. Every error names the file, line and column.
 
+mod context;
+mod overrides;
 mod params;
 mod roster;
 mod source;
 
+pub use context::BuildContext;
+pub use overrides::TargetOverrides;
 pub use params::Params;
 pub use roster::{Roster, RosterEntry, parse_key};
 pub use source::SourceFile;
@@ -121,65 +125,6 @@ struct OnFailureRef {
 pub fn load<F: StepFactory>(path: &Path, factory: &F) -> Result<Runbook<F::Step>> {
     let src = SourceFile::read(path)?;
     parse(&src, factory)
-}
-
-/// Target URLs given on the command line (`--target NAME=URL`) in place of the
-/// runbook's: each NAME must be a target the runbook declares.
-#[derive(Debug, Clone, Default)]
-pub struct TargetOverrides {
-    /// Target name to URL, as given. A relative SQLite path is taken from the
-    /// current directory, like any path on the command line.
-    pub urls: BTreeMap<String, String>,
-}
-
-impl TargetOverrides {
-    /// Parse `NAME=URL` arguments; a repeated NAME or a missing `=` is bad input.
-    pub fn parse(args: &[String]) -> Result<TargetOverrides> {
-        let mut urls = BTreeMap::new();
-        for a in args {
-            let Some((name, url)) = a.split_once('=') else {
-                return Err(Error::bad_input(format!(
-                    "--target expects NAME=URL (e.g. production=postgres://db/app), got \"{}\"",
-                    crate::redact::scrub(a)
-                )));
-            };
-            let (name, url) = (name.trim(), url.trim());
-            crate::redact::register_url(url);
-            if name.is_empty() || url.is_empty() {
-                return Err(Error::bad_input(format!(
-                    "--target expects NAME=URL, got \"{}\"",
-                    crate::redact::scrub(a)
-                )));
-            }
-            if urls.insert(name.to_string(), url.to_string()).is_some() {
-                return Err(Error::bad_input(format!(
-                    "--target {name}=... is given twice"
-                )));
-            }
-        }
-        Ok(TargetOverrides { urls })
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.urls.is_empty()
-    }
-
-    /// The URL and dialect for target `name` when it is overridden.
-    fn resolve(&self, name: &str) -> Result<Option<(String, Dialect)>> {
-        let Some(url) = self.urls.get(name) else {
-            return Ok(None);
-        };
-        crate::redact::check_url(url)
-            .map_err(|m| Error::bad_input(format!("--target {name}: {m}")))?;
-        let dialect = Dialect::from_url(url)
-            .map_err(|e| Error::bad_input(format!("--target {name}: {}", e.message)))?;
-        let url = if dialect.sql().is_file() {
-            resolve_sqlite_url(url, &std::env::current_dir().unwrap_or_default())
-        } else {
-            url.clone()
-        };
-        Ok(Some((url, dialect)))
-    }
 }
 
 /// [`load`] with some targets' URLs replaced by the command line's.
@@ -714,73 +659,4 @@ fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
         .filter(|(d, _)| *d <= 2)
         .min()
         .map(|(_, c)| c)
-}
-
-/// What a step kind needs to know while it is built from the runbook.
-pub struct BuildContext<'a> {
-    pub dir: &'a Path,
-    /// Names of the runbook's targets.
-    pub targets: &'a [String],
-    /// Each target's engine.
-    pub dialects: &'a BTreeMap<String, Dialect>,
-    /// The steps before this one in run order (phases, then rollback phases): id, kind.
-    pub earlier: &'a [(String, String)],
-    /// Is the step in a rollback phase?
-    pub rollback: bool,
-}
-
-impl BuildContext<'_> {
-    /// Read a `target`-like key and check it names a declared target.
-    pub fn target(&self, p: &Params, key: &'static str) -> Result<String> {
-        let name = p.req_str(key)?;
-        self.check_target(p, key, &name)?;
-        Ok(name)
-    }
-    /// Read a `target`-like key naming a declared target whose engine `supported`
-    /// accepts; otherwise the error says `what` is not supported on that engine.
-    pub fn target_on(
-        &self,
-        p: &Params,
-        key: &'static str,
-        supported: fn(Dialect) -> bool,
-        what: &str,
-    ) -> Result<String> {
-        let name = self.target(p, key)?;
-        if let Some(&d) = self.dialects.get(&name)
-            && !supported(d)
-        {
-            let v = p.raw(key).expect("present");
-            return Err(p.value_error(
-                v,
-                format!(
-                    "{what} of {} targets is not supported (target \"{name}\")",
-                    d.name()
-                ),
-            ));
-        }
-        Ok(name)
-    }
-
-    /// The kind of the step `id` built before this one, if any.
-    pub fn earlier_kind(&self, id: &str) -> Option<&str> {
-        self.earlier
-            .iter()
-            .rev()
-            .find(|(i, _)| i == id)
-            .map(|(_, k)| k.as_str())
-    }
-
-    pub fn check_target(&self, p: &Params, key: &'static str, name: &str) -> Result<()> {
-        if !self.targets.iter().any(|t| t == name) {
-            let msg = format!(
-                "unknown target \"{name}\"; declared targets are {}",
-                self.targets.join(", ")
-            );
-            return Err(match p.raw(key) {
-                Some(v) => p.value_error(v, msg),
-                None => p.error_at(key, msg),
-            });
-        }
-        Ok(())
-    }
 }
