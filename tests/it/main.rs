@@ -23,6 +23,7 @@ mod examples_billing_mysql;
 mod examples_data_move_pg;
 mod examples_lerg_pg;
 mod ledger_typed;
+mod restore_crash;
 mod rollback_attempts;
 mod rollback_on_failure;
 mod schema_cli;
