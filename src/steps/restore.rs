@@ -424,6 +424,8 @@ pub async fn restore_backup(
             out
         }
     };
+    // crash points (testkit builds only): backup verified, nothing touched yet
+    crate::crash::point("restore:verified");
     let mut extra = Vec::new();
     if tables.is_none() && !manifest.table_backup {
         let present = engine
@@ -456,11 +458,15 @@ pub async fn restore_backup(
             log,
         })
         .await?;
+    // the tables are back, extra tables not dropped yet, nothing proven
+    crate::crash::point("restore:restored");
     if !extra.is_empty() {
         if drop_extra {
-            for t in &extra {
+            for (n, t) in extra.iter().enumerate() {
                 log(format!("dropping {t} (not in the backup; drop_extra)"));
                 engine.drop_table(url, redacted, t).await?;
+                // part of the extra tables dropped
+                crate::crash::point(&format!("restore:dropped:{}", n + 1));
             }
         } else {
             log(format!(
