@@ -71,6 +71,13 @@ async fn local_data_moves_into_production_keeping_its_admin_then_full_restore_pu
     let r = with(&["run", RB, "--headless", "--approve-as", "dana:dba"]);
     assert_eq!(r.code, 0, "{}", r.all());
     assert!(r.stdout.contains("complete."), "{}", r.stdout);
+    // The users copy skipped production's admin: its count says rows read, not inserted.
+    assert!(
+        r.stdout
+            .contains("users → users: 5 row(s) read, those already in the destination skipped"),
+        "{}",
+        r.stdout
+    );
 
     // The evidence: rows copied per table, sequences reset, every diff equal.
     // (`status` reads the ledger; it takes no --target, the runbook's env names do)

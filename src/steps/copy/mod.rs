@@ -422,6 +422,10 @@ pub struct TableCopy {
     /// This run had copied the whole table before; nothing was done now.
     #[serde(default)]
     pub already_done: bool,
+    /// Rows already in the destination were skipped (`on_conflict = "skip"`): `rows`
+    /// counts the rows read from the source, not how many were inserted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub conflicts_skipped: bool,
 }
 
 impl TableCopy {
@@ -432,8 +436,13 @@ impl TableCopy {
                 self.table, self.into_table, self.rows
             );
         }
+        let what = if self.conflicts_skipped {
+            "row(s) read, those already in the destination skipped"
+        } else {
+            "row(s)"
+        };
         let mut s = format!(
-            "{} → {}: {} row(s), {} bytes, {} ms, {}",
+            "{} → {}: {} {what}, {} bytes, {} ms, {}",
             self.table,
             self.into_table,
             self.rows,

@@ -425,6 +425,7 @@ pub(super) async fn copy_one(
         skipped_generated: plan.skipped_generated.clone(),
         sequences_reset: Vec::new(),
         already_done: false,
+        conflicts_skipped: o.skip_conflicts,
     };
     let mut state = match prior {
         Some(p) if p.done => {
