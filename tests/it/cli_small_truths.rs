@@ -37,6 +37,7 @@ fn output_into_a_closed_pipe_ends_quietly() {
         ));
     }
     std::fs::write(ws.join("big.toml"), big).unwrap();
+    let mut checked = 0;
     for args in [
         &["validate", "big.toml"][..],
         &["status", RUNBOOK],
@@ -44,18 +45,98 @@ fn output_into_a_closed_pipe_ends_quietly() {
         &["audit", "export", RUNBOOK],
         &["audit", "verify", RUNBOOK],
         &["--help"],
-        &["run", "--help"],
+        &[
+            "diff",
+            "schema",
+            "--source",
+            "sqlite://staging.db",
+            "--target",
+            "sqlite://production.db",
+        ],
+        &[
+            "diff",
+            "schema",
+            "--source",
+            "sqlite://staging.db",
+            "--target",
+            "sqlite://production.db",
+            "--format",
+            "sql",
+        ],
+        &[
+            "diff",
+            "data",
+            "--source",
+            "sqlite://staging.db",
+            "--target",
+            "sqlite://production.db",
+            "--table",
+            "profiles",
+        ],
+        &[
+            "sync-check",
+            "--source",
+            "sqlite://staging.db",
+            "--target",
+            "sqlite://production.db",
+        ],
+        &[
+            "snapshot",
+            "capture",
+            "--target",
+            "sqlite://production.db",
+            "--out",
+            "-",
+        ],
+        &[
+            "backup",
+            "--target",
+            "sqlite://production.db",
+            "--out",
+            "piped-backup",
+        ],
     ] {
+        // Its usual exit code (a diff with differences exits 1), then through the pipe.
+        let usual = cutover(&ws, args).code;
+        let _ = std::fs::remove_dir_all(ws.join("piped-backup"));
         let (code, stderr) = piped_to_head(&ws, args);
+        checked += 1;
         assert!(
-            code == 0 || code == 141,
-            "{args:?} exited {code} into a closed pipe:\n{stderr}"
+            code == usual || code == 141,
+            "{args:?} exited {code} into a closed pipe (usually {usual}):\n{stderr}"
         );
         assert!(
             !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
             "{args:?} complained about the closed pipe:\n{stderr}"
         );
     }
+    // Every command's help, which is what prints the most for a new user.
+    for cmd in [
+        "run",
+        "approve",
+        "reject",
+        "status",
+        "rollback",
+        "unlock",
+        "audit",
+        "backup",
+        "restore",
+        "validate",
+        "diff",
+        "copy",
+        "sync-check",
+        "demo",
+        "snapshot",
+    ] {
+        let (code, stderr) = piped_to_head(&ws, &[cmd, "--help"]);
+        assert!(
+            code == 0 || code == 141,
+            "{cmd} --help exited {code}:\n{stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{cmd} --help:\n{stderr}");
+        checked += 1;
+    }
+    assert_eq!(checked, 27);
 }
 
 #[test]
