@@ -161,32 +161,14 @@ pub mod snapshot;
 pub mod sql;
 pub mod sync;
 
-/// Which view shows a kind's evidence. The front-ends match it exhaustively, so a
-/// new kind of evidence cannot be added without a view (or a deliberate JSON view).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EvidenceKind {
-    /// Objects that differ between two schemas (diff-schema, drift-check).
-    SchemaDiff,
-    /// Rows that differ between two tables (diff-data, sync).
-    DataDiff,
-    /// Assertions and whether they held (check).
-    Check,
-    /// The decisions that passed a checkpoint.
-    Checkpoint,
-    /// A file written or read back, with its checksum and row counts (backup, restore).
-    Backup,
-    /// Anything else: shown as JSON.
-    Plain,
-}
-
 /// One step kind: its name in runbooks, what it does, how it is built from its table,
-/// and the kind of evidence it records.
+/// and how its stored evidence reads back as its struct (the TUI matches `Evidence`
+/// exhaustively, so a new kind of evidence cannot land without a view).
 pub struct Kind {
     pub name: &'static str,
     /// One line for help and error messages.
     pub about: &'static str,
     pub build: fn(&Params, &BuildContext) -> Result<Box<dyn Step>>,
-    pub evidence: EvidenceKind,
     /// Reads the kind's stored evidence back as its struct.
     pub read: fn(serde_json::Value) -> serde_json::Result<Evidence>,
 }
@@ -230,84 +212,72 @@ pub const KINDS: &[Kind] = &[
         name: "backup",
         about: "copy a target to a file, with its checksum and row counts",
         build: |p, c| boxed(backup::Backup::build, p, c),
-        evidence: EvidenceKind::Backup,
         read: |v| serde_json::from_value(v).map(Evidence::Backup),
     },
     Kind {
         name: "check",
         about: "assert queries' results",
         build: |p, c| boxed(check::Check::build, p, c),
-        evidence: EvidenceKind::Check,
         read: |v| serde_json::from_value(v).map(Evidence::Check),
     },
     Kind {
         name: "checkpoint",
         about: "stop until the approval policy is met",
         build: |p, c| boxed(checkpoint::Checkpoint::build, p, c),
-        evidence: EvidenceKind::Checkpoint,
         read: |v| serde_json::from_value(v).map(Evidence::Checkpoint),
     },
     Kind {
         name: "copy",
         about: "copy rows of a table from one target into another",
         build: |p, c| boxed(copy::CopyTables::build, p, c),
-        evidence: EvidenceKind::Plain,
         read: |v| serde_json::from_value(v).map(Evidence::Copy),
     },
     Kind {
         name: "diff-schema",
         about: "compare two targets' schemas",
         build: |p, c| boxed(diff_schema::DiffSchema::build, p, c),
-        evidence: EvidenceKind::SchemaDiff,
         read: |v| serde_json::from_value(v).map(Evidence::DiffSchema),
     },
     Kind {
         name: "drift-check",
         about: "compare a target's schema with a snapshot",
         build: |p, c| boxed(drift_check::DriftCheck::build, p, c),
-        evidence: EvidenceKind::SchemaDiff,
         read: |v| serde_json::from_value(v).map(Evidence::DriftCheck),
     },
     Kind {
         name: "diff-data",
         about: "compare two targets' rows",
         build: |p, c| boxed(diff_data::DiffData::build, p, c),
-        evidence: EvidenceKind::DataDiff,
         read: |v| serde_json::from_value(v).map(Evidence::DiffData),
     },
     Kind {
         name: "migrate",
         about: "apply a directory of migrations",
         build: |p, c| boxed(migrate::Migrate::build, p, c),
-        evidence: EvidenceKind::Plain,
         read: |v| serde_json::from_value(v).map(Evidence::Migrate),
     },
     Kind {
         name: "restore",
         about: "restore a target from a backup",
         build: |p, c| boxed(restore::Restore::build, p, c),
-        evidence: EvidenceKind::Backup,
         read: |v| serde_json::from_value(v).map(Evidence::Restore),
     },
     Kind {
         name: "snapshot",
         about: "write a target's schema to a snapshot file",
         build: |p, c| boxed(snapshot::SnapshotStep::build, p, c),
-        evidence: EvidenceKind::Plain,
         read: |v| serde_json::from_value(v).map(Evidence::Snapshot),
     },
     Kind {
         name: "sql",
         about: "run SQL on a target, once per run",
         build: |p, c| boxed(sql::Sql::build, p, c),
-        evidence: EvidenceKind::Plain,
         read: |v| serde_json::from_value(v).map(Evidence::Sql),
     },
     Kind {
         name: "sync",
         about: "make a target's rows match a source's",
         build: |p, c| boxed(sync::SyncTables::build, p, c),
-        evidence: EvidenceKind::DataDiff,
         read: |v| serde_json::from_value(v).map(Evidence::Sync),
     },
 ];
