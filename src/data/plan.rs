@@ -456,7 +456,7 @@ pub async fn build_plan(source: &Db, target: &Db, opts: &DiffOptions) -> Result<
             .map(|c| c.name.as_str())
             .collect();
         notes.push(format!(
-            "columns {} are compared in cutover (tolerance, or values the two engines render differently): rows are streamed, not hashed in the databases",
+            "columns {} are compared in cutover (tolerance, binary data compared as text, or values the two engines render differently): rows are streamed, not hashed in the databases",
             why.join(", ")
         ));
     }

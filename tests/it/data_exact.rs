@@ -740,3 +740,68 @@ async fn mariadb_spatial_values_are_hashed_by_their_exact_bytes() {
     let (f, _) = both(&a, &b, opts("t", Strategy::Buckets)).await;
     assert_eq!(f.changed, changed(&[("1", "pt"), ("2", "g")]));
 }
+
+// ---- --compare-as text on binary data is exact ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_columns_compared_as_text_see_bytes_that_are_not_utf8() {
+    let Some(pair) = my_pair().await else { return };
+    // rows 1 and 2 differ only in bytes that are not valid UTF-8 (a character set
+    // conversion turns both into '?'); row 3 is valid UTF-8 on both sides and equal;
+    // row 4 differs in valid text
+    let (a, b) = same_table(
+        &pair,
+        "CREATE TABLE t (id int PRIMARY KEY, bl BLOB, vb VARBINARY(10), bn BINARY(3))",
+        &["INSERT INTO t VALUES (1, X'61FF', X'00', X'FF0000'), (2, X'00', X'62C0', X'000000'), (3, 'héllo', 'x', 'abc'), (4, 'a', 'b', 'c')"],
+        &["INSERT INTO t VALUES (1, X'61FE', X'00', X'FE0000'), (2, X'00', X'62C1', X'000000'), (3, 'héllo', 'x', 'abc'), (4, 'a', 'B', 'c')"],
+    )
+    .await;
+    let mut o = opts("t", Strategy::Buckets);
+    o.compare_as = ["bl", "vb", "bn"]
+        .iter()
+        .map(|c| (c.to_string(), cutover::db::Class::Text))
+        .collect();
+    let (f, s) = both(&a, &b, o.clone()).await;
+    assert_eq!(
+        f.changed,
+        changed(&[("1", "bl"), ("1", "bn"), ("2", "vb"), ("4", "vb")])
+    );
+    assert!(
+        f.only_source.is_empty() && f.only_target.is_empty(),
+        "{f:?}"
+    );
+    assert!(
+        s.notes
+            .iter()
+            .any(|n| n.contains("binary data compared as text")),
+        "{:?}",
+        s.notes
+    );
+
+    // PostgreSQL bytea against MariaDB BLOB, compared as text: equal invalid bytes are
+    // equal, differing ones differ
+    let (Some(pg), Some(my)) = (testkit::postgres().await, testkit::mysql().await) else {
+        return;
+    };
+    let (p, m) = (pg.connect().await, my.connect().await);
+    exec_all(
+        &p,
+        &[
+            "CREATE TABLE t (id int PRIMARY KEY, bl bytea)",
+            "INSERT INTO t VALUES (1, '\\x61ff'), (2, '\\xff'), (3, 'abc')",
+        ],
+    )
+    .await;
+    exec_all(
+        &m,
+        &[
+            "CREATE TABLE t (id int PRIMARY KEY, bl BLOB)",
+            "INSERT INTO t VALUES (1, X'61FE'), (2, X'FF'), (3, 'abc')",
+        ],
+    )
+    .await;
+    let mut o = opts("t", Strategy::Buckets);
+    o.compare_as = vec![("bl".into(), cutover::db::Class::Text)];
+    let (f, _) = both(&p, &m, o).await;
+    assert_eq!(f.changed, changed(&[("1", "bl")]));
+}
