@@ -805,3 +805,55 @@ async fn binary_columns_compared_as_text_see_bytes_that_are_not_utf8() {
     let (f, _) = both(&p, &m, o).await;
     assert_eq!(f.changed, changed(&[("1", "bl")]));
 }
+
+// ---- PostgreSQL geometric types against MariaDB spatial: refused, no false remedy ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pg_geometric_vs_mariadb_spatial_is_refused_without_suggesting_compare_as_text() {
+    let (Some(pg), Some(my)) = (testkit::postgres().await, testkit::mysql().await) else {
+        return;
+    };
+    let (a, b) = (pg.connect().await, my.connect().await);
+    exec_all(
+        &a,
+        &[
+            "CREATE TABLE t (id int PRIMARY KEY, pt point, name text)",
+            "INSERT INTO t VALUES (1, '(1,2)', 'a'), (2, '(3,4)', 'b')",
+        ],
+    )
+    .await;
+    exec_all(
+        &b,
+        &[
+            "CREATE TABLE t (id int PRIMARY KEY, pt POINT, name TEXT)",
+            "INSERT INTO t VALUES (1, ST_GeomFromText('POINT(1 2)'), 'a'), (2, ST_GeomFromText('POINT(3 4)'), 'b')",
+        ],
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let diff = |extra: &[&str]| {
+        let mut args = vec![
+            "diff", "data", "--source", &pg.url, "--target", &my.url, "--table", "t",
+        ];
+        args.extend_from_slice(extra);
+        crate::support::cutover(dir.path(), &args)
+    };
+    for extra in [
+        &[][..],
+        &["--compare-as", "pt=text"],
+        &["--compare-as", "pt=bytes"],
+    ] {
+        let out = diff(extra);
+        assert_eq!(out.code, 2, "{extra:?}: {}", out.all());
+        assert!(
+            out.all().contains("\"pt\": source point")
+                && out.all().contains("cannot be compared exactly")
+                && !out.all().contains("pt=text"),
+            "{extra:?}: {}",
+            out.all()
+        );
+    }
+    // what the message suggests works: the other columns compared
+    let out = diff(&["--columns", "name"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+}

@@ -9,6 +9,19 @@ use crate::error::Result;
 use futures::future::BoxFuture;
 
 pub struct Mysql;
+
+/// MariaDB's spatial types.
+const SPATIAL: &[&str] = &[
+    "geometry",
+    "point",
+    "linestring",
+    "polygon",
+    "multipoint",
+    "multilinestring",
+    "multipolygon",
+    "geometrycollection",
+    "geomcollection",
+];
 pub(crate) static SQL: Mysql = Mysql;
 
 impl SqlDialect for Mysql {
@@ -215,6 +228,12 @@ impl SqlDialect for Mysql {
     fn default_time_precision(&self) -> u32 {
         0
     }
+    fn geometry_form(&self, type_text: &str) -> Option<&'static str> {
+        let t = type_text.to_ascii_lowercase();
+        SPATIAL
+            .contains(&t.split('(').next().unwrap_or(&t).trim())
+            .then_some("MariaDB spatial bytes (SRID and WKB)")
+    }
     fn column_class(&self, engine_type: &str, normalized: &str) -> ColumnClass {
         let fam = normalized.split('(').next().unwrap_or(normalized);
         let p = self.default_time_precision();
@@ -222,8 +241,7 @@ impl SqlDialect for Mysql {
             "bit" => ColumnClass::new(Class::Bytes, false, normalized, engine_type, p),
             // spatial values by their exact bytes (SRID and WKB): as text they would
             // pass through a character set conversion that replaces invalid bytes
-            "geometry" | "point" | "linestring" | "polygon" | "multipoint" | "multilinestring"
-            | "multipolygon" | "geometrycollection" | "geomcollection" => {
+            f if SPATIAL.contains(&f) => {
                 ColumnClass::new(Class::Bytes, false, normalized, engine_type, p)
             }
             "year" => ColumnClass::new(Class::Int, false, normalized, engine_type, p),

@@ -220,6 +220,15 @@ impl SqlDialect for Postgres {
     fn list_tables_sql(&self) -> &'static str {
         "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1"
     }
+    fn geometry_form(&self, type_text: &str) -> Option<&'static str> {
+        let t = type_text.to_ascii_lowercase();
+        let base = t.rsplit('.').next().unwrap_or(&t);
+        matches!(
+            base,
+            "point" | "line" | "lseg" | "box" | "path" | "polygon" | "circle"
+        )
+        .then_some("PostgreSQL geometric text such as (1,2)")
+    }
     fn column_class(&self, engine_type: &str, normalized: &str) -> ColumnClass {
         if normalized == "oid" {
             return ColumnClass::new(Class::Int, false, normalized, engine_type, 6);
