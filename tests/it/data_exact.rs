@@ -857,3 +857,44 @@ async fn pg_geometric_vs_mariadb_spatial_is_refused_without_suggesting_compare_a
     let out = diff(&["--columns", "name"]);
     assert_eq!(out.code, 0, "{}", out.all());
 }
+
+// ---- JSON integers beyond 2^64 compare exactly ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_integers_beyond_two_to_the_64_are_compared_exactly_across_engines() {
+    let (Some(pg), Some(my)) = (testkit::postgres().await, testkit::mysql().await) else {
+        return;
+    };
+    let lite = testkit::sqlite().await;
+    let ddl = |ty: &str| format!("CREATE TABLE t (id int PRIMARY KEY, j {ty})");
+    // 1: equal, as the same big integer written alike; 2: the big integers differ by
+    // one (equal as doubles); 3: equal by value (key order, 1.0 vs 1)
+    let src = "INSERT INTO t VALUES (1, '{\"n\": 18446744073709551617}'), (2, '[18446744073709551617]'), (3, '{\"a\": 1.0, \"b\": 123456789012345678901234567890}')";
+    let tgt = "INSERT INTO t VALUES (1, '{\"n\": 18446744073709551617}'), (2, '[18446744073709551616]'), (3, '{\"b\": 123456789012345678901234567890, \"a\": 1}')";
+    let dbs = [
+        (lite.connect().await, "json"),
+        (pg.connect().await, "jsonb"),
+        (my.connect().await, "JSON"),
+    ];
+    for (db, ty) in &dbs {
+        exec_all(
+            db,
+            &[
+                &ddl(ty),
+                src,
+                &ddl(ty).replace("TABLE t", "TABLE u"),
+                &tgt.replace("INTO t", "INTO u"),
+            ],
+        )
+        .await;
+    }
+    for (s, sty) in &dbs {
+        for (t, tty) in &dbs {
+            let mut o = opts("t", Strategy::Buckets);
+            o.target_table = Some("u".into());
+            let (f, sum) = both(s, t, o).await;
+            assert_eq!(f.changed, changed(&[("2", "j")]), "{sty} → {tty}: {sum:?}");
+            assert_eq!(sum.changed, 1, "{sty} → {tty}");
+        }
+    }
+}

@@ -63,6 +63,15 @@ impl SqlDialect for Mysql {
     fn md5_bucket(&self, input: &str, modulus: i64) -> String {
         super::hash::md5_bucket(input, modulus)
     }
+    fn select_term(&self, c: &str, col: &HashColumn) -> String {
+        // JSON as its text: every number as written (decoded, integers beyond 2^64
+        // would become doubles)
+        if col.class == Class::Json && col.native == Class::Json {
+            format!("CAST({c} AS CHAR) AS {c}")
+        } else {
+            c.to_string()
+        }
+    }
     fn order_term(&self, c: &str, col: &HashColumn, textual: bool) -> String {
         // the bytes of the UTF-8 form, whatever the column's character set (latin1
         // bytes sort differently from the UTF-8 order cutover merges in)

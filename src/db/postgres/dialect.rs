@@ -27,6 +27,9 @@ impl SqlDialect for Postgres {
         // text (bpchar's without its padding, as its hash has it)
         if matches!(col.class, Class::Text | Class::Any)
             && matches!(col.native, Class::Text | Class::Any)
+            // JSON as its text: every number as written (decoded, integers beyond
+            // 2^64 would become doubles)
+            || (col.class == Class::Json && col.native == Class::Json)
         {
             format!("({c})::text AS {c}")
         } else {
