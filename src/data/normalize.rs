@@ -442,9 +442,9 @@ pub fn normalize(v: &Value, plan: &ColumnPlan) -> Norm {
         },
         Class::Json => match v {
             Value::Json(j) => Norm::Json(canonical_json(j)),
-            Value::Text(s) => serde_json::from_str::<serde_json::Value>(s)
-                .map(|j| Norm::Json(canonical_json(&j)))
-                .unwrap_or_else(|_| raw(v)),
+            Value::Text(s) => canonical_json_text(s)
+                .map(Norm::Json)
+                .unwrap_or_else(|| raw(v)),
             _ => raw(v),
         },
     }
@@ -479,13 +479,8 @@ pub fn canonical_json(v: &serde_json::Value) -> String {
                 out.push(']');
             }
             serde_json::Value::Number(n) => {
-                // 1.0 and 1 are the same JSON number
-                match n.as_f64() {
-                    Some(f) if f.fract() == 0.0 && f.abs() < 9e15 => {
-                        out.push_str(&(f as i64).to_string())
-                    }
-                    _ => out.push_str(&n.to_string()),
-                }
+                let t = n.to_string();
+                out.push_str(&canonical_number(&t).unwrap_or(t))
             }
             other => out.push_str(&other.to_string()),
         }
@@ -493,6 +488,100 @@ pub fn canonical_json(v: &serde_json::Value) -> String {
     let mut s = String::new();
     write(v, &mut s);
     s
+}
+
+/// [`canonical_json`] of JSON text, every number kept exactly as written (serde_json
+/// without its crate-wide `arbitrary_precision` reads integers beyond 2^64 as doubles,
+/// which would make 18446744073709551617 equal 18446744073709551616). None: not JSON.
+pub fn canonical_json_text(text: &str) -> Option<String> {
+    use serde_json::value::RawValue;
+    fn write(raw: &str, out: &mut String) -> Option<()> {
+        let t = raw.trim();
+        match t.as_bytes().first()? {
+            b'{' => {
+                // the last of duplicate keys wins, as serde_json::Value has it
+                let m: std::collections::BTreeMap<String, Box<RawValue>> =
+                    serde_json::from_str(t).ok()?;
+                out.push('{');
+                for (i, (k, v)) in m.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&serde_json::Value::String(k.clone()).to_string());
+                    out.push(':');
+                    write(v.get(), out)?;
+                }
+                out.push('}');
+            }
+            b'[' => {
+                let a: Vec<Box<RawValue>> = serde_json::from_str(t).ok()?;
+                out.push('[');
+                for (i, v) in a.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write(v.get(), out)?;
+                }
+                out.push(']');
+            }
+            b'-' | b'0'..=b'9' => {
+                // validated as a JSON number, then written from its own digits
+                serde_json::from_str::<serde_json::Number>(t).ok()?;
+                out.push_str(&canonical_number(t)?);
+            }
+            _ => out.push_str(
+                &serde_json::from_str::<serde_json::Value>(t)
+                    .ok()?
+                    .to_string(),
+            ),
+        }
+        Some(())
+    }
+    // the whole text must be one JSON value (RawValue pieces are then valid too)
+    let top: Box<RawValue> = serde_json::from_str(text).ok()?;
+    let mut s = String::new();
+    write(top.get(), &mut s)?;
+    Some(s)
+}
+
+/// A JSON number's exact value as canonical text: `1.0`, `1e0` and `1` are all `1`,
+/// `1.50` is `1.5`, `-0` is `0`; integers of any size keep every digit. Plain decimal
+/// notation up to 40 digits either side of the point, otherwise `<digits>e<exponent>`.
+fn canonical_number(t: &str) -> Option<String> {
+    let (neg, t) = match t.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, t),
+    };
+    let (mantissa, exp) = match t.find(['e', 'E']) {
+        Some(i) => (&t[..i], t[i + 1..].parse::<i64>().ok()?),
+        None => (t, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if int.is_empty() || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let all = format!("{int}{frac}");
+    let digits = all.trim_start_matches('0');
+    if digits.is_empty() {
+        return Some("0".into());
+    }
+    let trimmed = digits.trim_end_matches('0');
+    // value = trimmed × 10^e10
+    let e10 = exp - frac.len() as i64 + (digits.len() - trimmed.len()) as i64;
+    let sign = if neg { "-" } else { "" };
+    let n = trimmed.len() as i64;
+    Some(if (0..=40).contains(&e10) {
+        format!("{sign}{trimmed}{}", "0".repeat(e10 as usize))
+    } else if e10 < 0 && -e10 <= 40 {
+        if -e10 < n {
+            let (a, b) = trimmed.split_at((n + e10) as usize);
+            format!("{sign}{a}.{b}")
+        } else {
+            format!("{sign}0.{}{trimmed}", "0".repeat((-e10 - n) as usize))
+        }
+    } else {
+        format!("{sign}{trimmed}e{e10}")
+    })
 }
 
 /// Append one field to a hash input: `N` for NULL; `V<text>;` for values whose text
@@ -558,6 +647,30 @@ pub fn equal_with_tolerance(plan: &ColumnPlan, a: &Norm, b: &Norm) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn json_numbers_compare_exactly_beyond_two_to_the_64() {
+        let c = |t: &str| super::canonical_json_text(t).expect(t);
+        assert_ne!(c("[18446744073709551617]"), c("[18446744073709551616]"));
+        assert_eq!(c("{\"b\": 1.0, \"a\": 1e2}"), "{\"a\":100,\"b\":1}");
+        assert_eq!(c("-0.000"), "0");
+        assert_eq!(
+            c("123456789012345678901234567890"),
+            "123456789012345678901234567890"
+        );
+        assert_eq!(c("1.50e-1"), "0.15");
+        assert_eq!(c("1e300"), "1e300");
+        assert_eq!(c("0.1000000000000000000001"), "0.1000000000000000000001");
+        assert!(super::canonical_json_text("[1,").is_none());
+        assert!(super::canonical_json_text("01").is_none());
+        // the same canonical form from a decoded value (numbers that fit)
+        let v: serde_json::Value =
+            serde_json::from_str(r#"{"b": [1, 2.0, 0.25], "a": 1e2}"#).unwrap();
+        assert_eq!(
+            super::canonical_json(&v),
+            c(r#"{"a": 100, "b": [1, 2, 0.25]}"#)
+        );
+    }
+
     use super::*;
 
     fn plan(class: Class, scale: Option<u32>, precision: u32) -> ColumnPlan {

@@ -268,6 +268,7 @@ pub async fn build_plan(source: &Db, target: &Db, opts: &DiffOptions) -> Result<
 
     let mut columns = Vec::new();
     let mut incompatible = Vec::new();
+    let mut no_common_form = Vec::new();
     let mut unreadable = Vec::new();
     for (i, n) in names.iter().enumerate() {
         let sc = find(&s, n).expect("source column");
@@ -275,6 +276,19 @@ pub async fn build_plan(source: &Db, target: &Db, opts: &DiffOptions) -> Result<
             .or_else(|| find(&t, n))
             .expect("target column");
         let forced = option_for(&opts.compare_as, n);
+        // PostgreSQL's geometric text and MariaDB's WKB bytes: no --compare-as makes
+        // them comparable (as text, '(1,2)' would never equal the WKB of POINT(1 2))
+        if let (Some(a), Some(b)) = (
+            sd.sql().geometry_form(&sc.type_text),
+            td.sql().geometry_form(&tc.type_text),
+        ) && a != b
+        {
+            no_common_form.push(format!(
+                "\"{n}\": source {} ({a}) vs target {} ({b})",
+                sc.type_text, tc.type_text
+            ));
+            continue;
+        }
         let class = match forced.or_else(|| {
             common_class(
                 sc.native,
@@ -429,6 +443,13 @@ pub async fn build_plan(source: &Db, target: &Db, opts: &DiffOptions) -> Result<
     } else {
         format!("tables \"{}\" → \"{target_table}\"", opts.table)
     };
+    if !no_common_form.is_empty() {
+        return Err(Error::bad_input(format!(
+            "{tables}: geometric columns cannot be compared exactly across these engines, with or without --compare-as: {}",
+            no_common_form.join("; ")
+        ))
+        .with_hint("leave such a column out of the comparison (--columns naming the others; columns = [...] in a runbook step), or compare it in a query that renders both sides alike, e.g. as WKT"));
+    }
     if !unreadable.is_empty() {
         return Err(Error::bad_input(format!(
             "{tables}: column types cutover cannot compare exactly as stated: {}",
@@ -456,7 +477,7 @@ pub async fn build_plan(source: &Db, target: &Db, opts: &DiffOptions) -> Result<
             .map(|c| c.name.as_str())
             .collect();
         notes.push(format!(
-            "columns {} are compared in cutover (tolerance, or values the two engines render differently): rows are streamed, not hashed in the databases",
+            "columns {} are compared in cutover (tolerance, binary data compared as text, or values the two engines render differently): rows are streamed, not hashed in the databases",
             why.join(", ")
         ));
     }

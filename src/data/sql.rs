@@ -57,6 +57,13 @@ pub fn pushdown_ok(plan: &ColumnPlan, source: Dialect, target: Dialect) -> bool 
     match plan.class {
         // Float and JSON text differs between engines; the same engine agrees with itself.
         Class::Float | Class::Json => source == target,
+        // binary data compared as text: cutover reads bytes that are valid UTF-8 as text
+        // and any others as bytes, which neither engine can decide in SQL (MariaDB's
+        // CONVERT … USING utf8mb4 turns invalid bytes into '?', PostgreSQL's bytea::text
+        // is its hex escape), so such a column is hashed from streamed rows
+        Class::Text | Class::Any => {
+            plan.source_native != Class::Bytes && plan.target_native != Class::Bytes
+        }
         _ => true,
     }
 }

@@ -431,6 +431,13 @@ pub trait SqlDialect: Send + Sync {
         6
     }
 
+    /// For a geometric or spatial column type (`type_text` as introspected), how this
+    /// engine represents its values; None for any other type. Two engines with
+    /// different representations have no exact common form to compare them by.
+    fn geometry_form(&self, _type_text: &str) -> Option<&'static str> {
+        None
+    }
+
     /// How the data diff compares a column of this engine, from its model column.
     fn column_class(&self, engine_type: &str, normalized: &str) -> ColumnClass {
         ColumnClass::of_normalized(normalized, engine_type, self.default_time_precision())

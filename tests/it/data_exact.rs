@@ -740,3 +740,161 @@ async fn mariadb_spatial_values_are_hashed_by_their_exact_bytes() {
     let (f, _) = both(&a, &b, opts("t", Strategy::Buckets)).await;
     assert_eq!(f.changed, changed(&[("1", "pt"), ("2", "g")]));
 }
+
+// ---- --compare-as text on binary data is exact ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_columns_compared_as_text_see_bytes_that_are_not_utf8() {
+    let Some(pair) = my_pair().await else { return };
+    // rows 1 and 2 differ only in bytes that are not valid UTF-8 (a character set
+    // conversion turns both into '?'); row 3 is valid UTF-8 on both sides and equal;
+    // row 4 differs in valid text
+    let (a, b) = same_table(
+        &pair,
+        "CREATE TABLE t (id int PRIMARY KEY, bl BLOB, vb VARBINARY(10), bn BINARY(3))",
+        &["INSERT INTO t VALUES (1, X'61FF', X'00', X'FF0000'), (2, X'00', X'62C0', X'000000'), (3, 'héllo', 'x', 'abc'), (4, 'a', 'b', 'c')"],
+        &["INSERT INTO t VALUES (1, X'61FE', X'00', X'FE0000'), (2, X'00', X'62C1', X'000000'), (3, 'héllo', 'x', 'abc'), (4, 'a', 'B', 'c')"],
+    )
+    .await;
+    let mut o = opts("t", Strategy::Buckets);
+    o.compare_as = ["bl", "vb", "bn"]
+        .iter()
+        .map(|c| (c.to_string(), cutover::db::Class::Text))
+        .collect();
+    let (f, s) = both(&a, &b, o.clone()).await;
+    assert_eq!(
+        f.changed,
+        changed(&[("1", "bl"), ("1", "bn"), ("2", "vb"), ("4", "vb")])
+    );
+    assert!(
+        f.only_source.is_empty() && f.only_target.is_empty(),
+        "{f:?}"
+    );
+    assert!(
+        s.notes
+            .iter()
+            .any(|n| n.contains("binary data compared as text")),
+        "{:?}",
+        s.notes
+    );
+
+    // PostgreSQL bytea against MariaDB BLOB, compared as text: equal invalid bytes are
+    // equal, differing ones differ
+    let (Some(pg), Some(my)) = (testkit::postgres().await, testkit::mysql().await) else {
+        return;
+    };
+    let (p, m) = (pg.connect().await, my.connect().await);
+    exec_all(
+        &p,
+        &[
+            "CREATE TABLE t (id int PRIMARY KEY, bl bytea)",
+            "INSERT INTO t VALUES (1, '\\x61ff'), (2, '\\xff'), (3, 'abc')",
+        ],
+    )
+    .await;
+    exec_all(
+        &m,
+        &[
+            "CREATE TABLE t (id int PRIMARY KEY, bl BLOB)",
+            "INSERT INTO t VALUES (1, X'61FE'), (2, X'FF'), (3, 'abc')",
+        ],
+    )
+    .await;
+    let mut o = opts("t", Strategy::Buckets);
+    o.compare_as = vec![("bl".into(), cutover::db::Class::Text)];
+    let (f, _) = both(&p, &m, o).await;
+    assert_eq!(f.changed, changed(&[("1", "bl")]));
+}
+
+// ---- PostgreSQL geometric types against MariaDB spatial: refused, no false remedy ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pg_geometric_vs_mariadb_spatial_is_refused_without_suggesting_compare_as_text() {
+    let (Some(pg), Some(my)) = (testkit::postgres().await, testkit::mysql().await) else {
+        return;
+    };
+    let (a, b) = (pg.connect().await, my.connect().await);
+    exec_all(
+        &a,
+        &[
+            "CREATE TABLE t (id int PRIMARY KEY, pt point, name text)",
+            "INSERT INTO t VALUES (1, '(1,2)', 'a'), (2, '(3,4)', 'b')",
+        ],
+    )
+    .await;
+    exec_all(
+        &b,
+        &[
+            "CREATE TABLE t (id int PRIMARY KEY, pt POINT, name TEXT)",
+            "INSERT INTO t VALUES (1, ST_GeomFromText('POINT(1 2)'), 'a'), (2, ST_GeomFromText('POINT(3 4)'), 'b')",
+        ],
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let diff = |extra: &[&str]| {
+        let mut args = vec![
+            "diff", "data", "--source", &pg.url, "--target", &my.url, "--table", "t",
+        ];
+        args.extend_from_slice(extra);
+        crate::support::cutover(dir.path(), &args)
+    };
+    for extra in [
+        &[][..],
+        &["--compare-as", "pt=text"],
+        &["--compare-as", "pt=bytes"],
+    ] {
+        let out = diff(extra);
+        assert_eq!(out.code, 2, "{extra:?}: {}", out.all());
+        assert!(
+            out.all().contains("\"pt\": source point")
+                && out.all().contains("cannot be compared exactly")
+                && !out.all().contains("pt=text"),
+            "{extra:?}: {}",
+            out.all()
+        );
+    }
+    // what the message suggests works: the other columns compared
+    let out = diff(&["--columns", "name"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+}
+
+// ---- JSON integers beyond 2^64 compare exactly ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_integers_beyond_two_to_the_64_are_compared_exactly_across_engines() {
+    let (Some(pg), Some(my)) = (testkit::postgres().await, testkit::mysql().await) else {
+        return;
+    };
+    let lite = testkit::sqlite().await;
+    let ddl = |ty: &str| format!("CREATE TABLE t (id int PRIMARY KEY, j {ty})");
+    // 1: equal, as the same big integer written alike; 2: the big integers differ by
+    // one (equal as doubles); 3: equal by value (key order, 1.0 vs 1)
+    let src = "INSERT INTO t VALUES (1, '{\"n\": 18446744073709551617}'), (2, '[18446744073709551617]'), (3, '{\"a\": 1.0, \"b\": 123456789012345678901234567890}')";
+    let tgt = "INSERT INTO t VALUES (1, '{\"n\": 18446744073709551617}'), (2, '[18446744073709551616]'), (3, '{\"b\": 123456789012345678901234567890, \"a\": 1}')";
+    let dbs = [
+        (lite.connect().await, "json"),
+        (pg.connect().await, "jsonb"),
+        (my.connect().await, "JSON"),
+    ];
+    for (db, ty) in &dbs {
+        exec_all(
+            db,
+            &[
+                &ddl(ty),
+                src,
+                &ddl(ty).replace("TABLE t", "TABLE u"),
+                &tgt.replace("INTO t", "INTO u"),
+            ],
+        )
+        .await;
+    }
+    for (s, sty) in &dbs {
+        for (t, tty) in &dbs {
+            let mut o = opts("t", Strategy::Buckets);
+            o.target_table = Some("u".into());
+            let (f, sum) = both(s, t, o).await;
+            assert_eq!(f.changed, changed(&[("2", "j")]), "{sty} → {tty}: {sum:?}");
+            assert_eq!(sum.changed, 1, "{sty} → {tty}");
+        }
+    }
+}

@@ -9,6 +9,19 @@ use crate::error::Result;
 use futures::future::BoxFuture;
 
 pub struct Mysql;
+
+/// MariaDB's spatial types.
+const SPATIAL: &[&str] = &[
+    "geometry",
+    "point",
+    "linestring",
+    "polygon",
+    "multipoint",
+    "multilinestring",
+    "multipolygon",
+    "geometrycollection",
+    "geomcollection",
+];
 pub(crate) static SQL: Mysql = Mysql;
 
 impl SqlDialect for Mysql {
@@ -49,6 +62,15 @@ impl SqlDialect for Mysql {
     }
     fn md5_bucket(&self, input: &str, modulus: i64) -> String {
         super::hash::md5_bucket(input, modulus)
+    }
+    fn select_term(&self, c: &str, col: &HashColumn) -> String {
+        // JSON as its text: every number as written (decoded, integers beyond 2^64
+        // would become doubles)
+        if col.class == Class::Json && col.native == Class::Json {
+            format!("CAST({c} AS CHAR) AS {c}")
+        } else {
+            c.to_string()
+        }
     }
     fn order_term(&self, c: &str, col: &HashColumn, textual: bool) -> String {
         // the bytes of the UTF-8 form, whatever the column's character set (latin1
@@ -215,6 +237,12 @@ impl SqlDialect for Mysql {
     fn default_time_precision(&self) -> u32 {
         0
     }
+    fn geometry_form(&self, type_text: &str) -> Option<&'static str> {
+        let t = type_text.to_ascii_lowercase();
+        SPATIAL
+            .contains(&t.split('(').next().unwrap_or(&t).trim())
+            .then_some("MariaDB spatial bytes (SRID and WKB)")
+    }
     fn column_class(&self, engine_type: &str, normalized: &str) -> ColumnClass {
         let fam = normalized.split('(').next().unwrap_or(normalized);
         let p = self.default_time_precision();
@@ -222,8 +250,7 @@ impl SqlDialect for Mysql {
             "bit" => ColumnClass::new(Class::Bytes, false, normalized, engine_type, p),
             // spatial values by their exact bytes (SRID and WKB): as text they would
             // pass through a character set conversion that replaces invalid bytes
-            "geometry" | "point" | "linestring" | "polygon" | "multipoint" | "multilinestring"
-            | "multipolygon" | "geometrycollection" | "geomcollection" => {
+            f if SPATIAL.contains(&f) => {
                 ColumnClass::new(Class::Bytes, false, normalized, engine_type, p)
             }
             "year" => ColumnClass::new(Class::Int, false, normalized, engine_type, p),

@@ -27,6 +27,9 @@ impl SqlDialect for Postgres {
         // text (bpchar's without its padding, as its hash has it)
         if matches!(col.class, Class::Text | Class::Any)
             && matches!(col.native, Class::Text | Class::Any)
+            // JSON as its text: every number as written (decoded, integers beyond
+            // 2^64 would become doubles)
+            || (col.class == Class::Json && col.native == Class::Json)
         {
             format!("({c})::text AS {c}")
         } else {
@@ -219,6 +222,15 @@ impl SqlDialect for Postgres {
     }
     fn list_tables_sql(&self) -> &'static str {
         "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1"
+    }
+    fn geometry_form(&self, type_text: &str) -> Option<&'static str> {
+        let t = type_text.to_ascii_lowercase();
+        let base = t.rsplit('.').next().unwrap_or(&t);
+        matches!(
+            base,
+            "point" | "line" | "lseg" | "box" | "path" | "polygon" | "circle"
+        )
+        .then_some("PostgreSQL geometric text such as (1,2)")
     }
     fn column_class(&self, engine_type: &str, normalized: &str) -> ColumnClass {
         if normalized == "oid" {
