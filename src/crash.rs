@@ -26,13 +26,20 @@ pub fn point(_name: &str) {}
 
 /// A forced panic for the tests that prove a panic in a background task fails the
 /// command instead of vanishing: panics when `CUTOVER_PANIC_AT` names this point.
-/// Points: `diff-stream:source`, `diff-stream:target` (the data diff's row readers).
+/// Points: `diff-stream:source`, `diff-stream:target` (the data diff's row readers);
+/// `POINT@N` panics at the Nth time the point is passed instead of the first.
 #[cfg(feature = "testkit")]
 pub fn panic_point(name: &str) {
-    if let Ok(want) = std::env::var("CUTOVER_PANIC_AT")
-        && want == name
-    {
-        panic!("CUTOVER_PANIC_AT={want}: forced panic");
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static PASSED: AtomicUsize = AtomicUsize::new(0);
+    if let Ok(want) = std::env::var("CUTOVER_PANIC_AT") {
+        let (point, nth) = match want.split_once('@') {
+            Some((p, n)) => (p, n.parse::<usize>().unwrap_or(1)),
+            None => (want.as_str(), 1),
+        };
+        if point == name && PASSED.fetch_add(1, Ordering::Relaxed) + 1 >= nth {
+            panic!("CUTOVER_PANIC_AT={want}: forced panic");
+        }
     }
 }
 

@@ -253,6 +253,49 @@ async fn a_panic_while_reading_rows_fails_the_diff_with_exit_3_naming_the_table(
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_midway_through_a_sorted_stream_names_the_key_it_had_reached() {
+    // 5,000 rows streamed in key order; a panic at the 3,000th names the last key the
+    // stream had marked (once a batch of 2,048 rows), so a person knows how far it got.
+    let (s, t) = (testkit::sqlite().await, testkit::sqlite().await);
+    for db in [&s, &t] {
+        let c = db.connect().await;
+        exec_all(
+            &c,
+            &[
+                "CREATE TABLE items (id INTEGER PRIMARY KEY, v TEXT)",
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) INSERT INTO items SELECT i, 'v' || i FROM n",
+            ],
+        )
+        .await;
+        c.close().await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = crate::support::cutover_env(
+        dir.path(),
+        &[
+            "diff",
+            "data",
+            "--source",
+            &s.url,
+            "--target",
+            &t.url,
+            "--table",
+            "items",
+            "--strategy",
+            "merge",
+        ],
+        &[("CUTOVER_PANIC_AT", "diff-stream:source@3000")],
+    );
+    let all = out.all();
+    assert_eq!(out.code, 3, "{all}");
+    assert!(!all.contains("equal"), "{all}");
+    assert!(
+        all.contains("in key order after key (2049)") && all.contains("items"),
+        "{all}"
+    );
+}
+
 // ---- 3. keys whatever the encoding or collation ----
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

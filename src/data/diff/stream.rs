@@ -9,6 +9,17 @@ pub(super) struct Item {
     pub(super) norms: Vec<Norm>,
 }
 
+/// The key of a row the sorted stream read last (updated once a batch, so it costs
+/// nothing per row): a failure while streaming names where in the key order it was.
+type KeyMark = Arc<std::sync::Mutex<Option<String>>>;
+
+fn after_key(mark: Option<&KeyMark>) -> String {
+    match mark.and_then(|m| m.lock().ok().and_then(|k| k.clone())) {
+        Some(k) => format!(" after key ({k})"),
+        None => " before its first rows were compared".into(),
+    }
+}
+
 /// Stream `(bucket, row)` of the rows in `set` buckets, in bucket order, from a task.
 pub(super) fn fetch(
     side: &Side,
@@ -45,11 +56,11 @@ pub(super) fn fetch(
         bucket_span(&set),
         side.table
     );
-    spawn_guarded(tx.clone(), what, async move {
+    spawn_guarded(tx.clone(), what, None, async move {
         let mut out = Batcher::new(tx);
         let st = db.stream(sql, Vec::new());
         if in_db {
-            let read = read_rows(st, name, &mut out, |mut row| {
+            let read = read_rows(st, name, &mut out, None, |mut row| {
                 let b = as_bucket(&row[0]);
                 row.remove(0);
                 let n = norms(&plan, &row);
@@ -63,7 +74,7 @@ pub(super) fn fetch(
             // cutover computes the buckets: keep the selected rows, then hand them over sorted
             let want: HashSet<i64> = set.iter().copied().collect();
             let mut kept: BTreeMap<i64, Vec<Item>> = BTreeMap::new();
-            let read = read_rows(st, name, &mut out, |row| {
+            let read = read_rows(st, name, &mut out, None, |row| {
                 let n = norms(&plan, &row);
                 let b = bucket_of(&plan, &n, modulus);
                 if want.contains(&b) {
@@ -117,12 +128,32 @@ pub(super) fn sorted(side: &Side, plan: &Arc<Plan>) -> mpsc::Receiver<Result<Vec
     let plan = plan.clone();
     let name = side.name();
     let what = format!("streaming the {name} table {} in key order", side.table);
-    spawn_guarded(tx.clone(), what, async move {
+    let mark: KeyMark = Arc::new(std::sync::Mutex::new(None));
+    let guard_mark = mark.clone();
+    spawn_guarded(tx.clone(), what, Some(guard_mark), async move {
         let mut out = Batcher::new(tx);
-        let read = read_rows(db.stream(sql, Vec::new()), name, &mut out, |row| {
-            let n = norms(&plan, &row);
-            Some(Item { raw: row, norms: n })
-        })
+        let mut seen = 0usize;
+        let key_len = plan.key_len.max(1).min(plan.columns.len());
+        let read = read_rows(
+            db.stream(sql, Vec::new()),
+            name,
+            &mut out,
+            Some(&mark),
+            |row| {
+                if seen.is_multiple_of(BATCH)
+                    && let Ok(mut m) = mark.lock()
+                {
+                    let key: Vec<String> = row[..key_len.min(row.len())]
+                        .iter()
+                        .map(|v| v.to_string())
+                        .collect();
+                    *m = Some(key.join(", "));
+                }
+                seen += 1;
+                let n = norms(&plan, &row);
+                Some(Item { raw: row, norms: n })
+            },
+        )
         .await;
         if read {
             out.finish().await;
@@ -146,6 +177,7 @@ fn bucket_span(set: &[i64]) -> String {
 fn spawn_guarded<T: Send + 'static>(
     tx: mpsc::Sender<Result<Vec<T>>>,
     what: String,
+    mark: Option<KeyMark>,
     task: impl std::future::Future<Output = ()> + Send + 'static,
 ) {
     let inner = tokio::spawn(task);
@@ -160,9 +192,14 @@ fn spawn_guarded<T: Send + 'static>(
             } else {
                 e.to_string()
             };
+            let at = if mark.is_some() {
+                after_key(mark.as_ref())
+            } else {
+                String::new()
+            };
             let _ = tx
                 .send(Err(Error::runtime(format!(
-                    "the data diff failed while {what}: {why}"
+                    "the data diff failed while {what}{at}: {why}"
                 ))))
                 .await;
         }
@@ -207,6 +244,7 @@ async fn read_rows<T>(
     mut st: futures::stream::BoxStream<'_, Result<Vec<Value>>>,
     name: &str,
     out: &mut Batcher<T>,
+    mark: Option<&KeyMark>,
     mut item: impl FnMut(Vec<Value>) -> Option<T>,
 ) -> bool {
     while let Some(r) = st.next().await {
@@ -220,7 +258,11 @@ async fn read_rows<T>(
                 }
             }
             Err(e) => {
-                let _ = out.tx.send(Err(e.context(name))).await;
+                let e = match mark {
+                    Some(_) => e.context(format!("{name}{}", after_key(mark))),
+                    None => e.context(name),
+                };
+                let _ = out.tx.send(Err(e)).await;
                 return false;
             }
         }
