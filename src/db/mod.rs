@@ -22,6 +22,7 @@ mod value;
 pub use class::{Class, ColumnClass};
 pub use dialect::{HashColumn, SqlDialect, textual};
 pub use split::{Statement, split_statements};
+pub use sqlite::backup::restore_tables_from_file as sqlite_restore_tables;
 pub use sqlite::sqlite_path;
 pub use targets::{TargetSpec, Targets};
 pub use value::Value;

@@ -7,7 +7,7 @@ use super::{BuildContext, Step, StepContext, StepOutcome};
 use crate::db::Dialect;
 use crate::db::Targets;
 use crate::db::backup::RestoreRequest;
-use crate::db::{self, ConnectOptions, Statement};
+use crate::db::{self, ConnectOptions};
 use crate::error::{Error, Result};
 use crate::runbook::Params;
 use async_trait::async_trait;
@@ -193,50 +193,10 @@ impl Step for Restore {
                     },
                 )
                 .await?;
-                let d = db.dialect();
-                let path = file
-                    .to_str()
-                    .ok_or_else(|| Error::bad_input("backup path is not valid UTF-8"))?;
-                db.execute(&format!(
-                    "ATTACH DATABASE {} AS cutover_backup",
-                    d.quote_literal(path)
-                ))
-                .await?;
-                let mut stmts = Vec::new();
-                for t in tables {
-                    let def = db
-                        .query("SELECT sql FROM cutover_backup.sqlite_master WHERE type = 'table' AND name = ?", &[t.as_str().into()])
-                        .await?;
-                    let Some(create) = def.scalar().map(|v| v.to_string()) else {
-                        db.close().await;
-                        return Err(Error::runtime(format!(
-                            "table \"{t}\" is not in backup {rel}"
-                        )));
-                    };
-                    let q = d.quote_ident(t);
-                    stmts.push(Statement::new(format!("DROP TABLE IF EXISTS main.{q}")));
-                    stmts.push(Statement::new(create));
-                    stmts.push(Statement::new(format!(
-                        "INSERT INTO main.{q} SELECT * FROM cutover_backup.{q}"
-                    )));
-                    let idx = db
-                        .query("SELECT sql FROM cutover_backup.sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL", &[t.as_str().into()])
-                        .await?;
-                    for r in idx.rows {
-                        stmts.push(Statement::new(r[0].to_string()));
-                    }
-                }
-                let res = db.execute_in_transaction(&stmts).await;
-                let _ = db.execute("DETACH DATABASE cutover_backup").await;
+                let res = db::sqlite_restore_tables(&db, &file, tables).await;
                 let counts = sqlite_table_counts(&db, Some(tables)).await;
                 db.close().await;
-                res.map_err(|e| {
-                    Error::runtime(format!(
-                        "table restore failed at statement {}: {} (rolled back)",
-                        e.index + 1,
-                        e.message
-                    ))
-                })?;
+                res?;
                 Ok(StepOutcome::ok(
                     format!(
                         "restored table(s) {} of {} from {rel}",

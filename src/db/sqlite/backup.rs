@@ -151,50 +151,9 @@ impl BackupEngine for SqliteBackup {
                 }
                 Some(tables) => {
                     let db = open(req.url).await?;
-                    let d = db.dialect();
-                    let path = file
-                        .to_str()
-                        .ok_or_else(|| Error::bad_input("backup path is not valid UTF-8"))?;
-                    db.execute(&format!(
-                        "ATTACH DATABASE {} AS cutover_backup",
-                        d.quote_literal(path)
-                    ))
-                    .await?;
-                    let mut stmts = Vec::new();
-                    for t in tables {
-                        let def = db
-                            .query("SELECT sql FROM cutover_backup.sqlite_master WHERE type = 'table' AND name = ?", &[t.as_str().into()])
-                            .await?;
-                        let Some(create) = def.scalar().map(|v| v.to_string()) else {
-                            db.close().await;
-                            return Err(Error::bad_input(format!(
-                                "table \"{t}\" is not in the backup"
-                            )));
-                        };
-                        let q = d.quote_ident(t);
-                        stmts.push(Statement::new(format!("DROP TABLE IF EXISTS main.{q}")));
-                        stmts.push(Statement::new(create));
-                        stmts.push(Statement::new(format!(
-                            "INSERT INTO main.{q} SELECT * FROM cutover_backup.{q}"
-                        )));
-                        let idx = db
-                            .query("SELECT sql FROM cutover_backup.sqlite_master WHERE type IN ('index', 'trigger') AND tbl_name = ? AND sql IS NOT NULL", &[t.as_str().into()])
-                            .await?;
-                        for r in idx.rows {
-                            stmts.push(Statement::new(r[0].to_string()));
-                        }
-                    }
-                    let res = db.execute_in_transaction(&stmts).await;
-                    let _ = db.execute("DETACH DATABASE cutover_backup").await;
+                    let res = restore_tables_from_file(&db, &file, tables).await;
                     db.close().await;
-                    res.map_err(|e| {
-                        Error::runtime(format!(
-                            "table restore failed at statement {}: {} (rolled back)",
-                            e.index + 1,
-                            e.message
-                        ))
-                    })?;
-                    Ok(())
+                    res
                 }
             }
         })
@@ -243,4 +202,60 @@ impl BackupEngine for SqliteBackup {
             out.map(|_| ())
         })
     }
+}
+
+/// Put `tables` back into `db` from the SQLite file `file`: each table dropped,
+/// recreated from the file's definition with its indexes and triggers, and refilled,
+/// all in one transaction. `db` must be a single connection (ATTACH is per connection
+/// and not allowed inside a transaction); the caller closes it.
+pub async fn restore_tables_from_file(
+    db: &Db,
+    file: &std::path::Path,
+    tables: &[String],
+) -> Result<()> {
+    let d = db.dialect();
+    let path = file
+        .to_str()
+        .ok_or_else(|| Error::bad_input("backup path is not valid UTF-8"))?;
+    db.execute(&format!(
+        "ATTACH DATABASE {} AS cutover_backup",
+        d.quote_literal(path)
+    ))
+    .await?;
+    let res = async {
+        let mut stmts = Vec::new();
+        for t in tables {
+            let def = db
+                .query("SELECT sql FROM cutover_backup.sqlite_master WHERE type = 'table' AND name = ?", &[t.as_str().into()])
+                .await?;
+            let Some(create) = def.scalar().map(|v| v.to_string()) else {
+                return Err(Error::bad_input(format!(
+                    "table \"{t}\" is not in the backup {}",
+                    file.display()
+                )));
+            };
+            let q = d.quote_ident(t);
+            stmts.push(Statement::new(format!("DROP TABLE IF EXISTS main.{q}")));
+            stmts.push(Statement::new(create));
+            stmts.push(Statement::new(format!(
+                "INSERT INTO main.{q} SELECT * FROM cutover_backup.{q}"
+            )));
+            let idx = db
+                .query("SELECT sql FROM cutover_backup.sqlite_master WHERE type IN ('index', 'trigger') AND tbl_name = ? AND sql IS NOT NULL", &[t.as_str().into()])
+                .await?;
+            for r in idx.rows {
+                stmts.push(Statement::new(r[0].to_string()));
+            }
+        }
+        db.execute_in_transaction(&stmts).await.map_err(|e| {
+            Error::runtime(format!(
+                "table restore failed at statement {}: {} (rolled back)",
+                e.index + 1,
+                e.message
+            ))
+        })
+    }
+    .await;
+    let _ = db.execute("DETACH DATABASE cutover_backup").await;
+    res.map(|_| ())
 }
