@@ -64,33 +64,10 @@ impl Engine {
                         hazards: need.hazards.clone(),
                         files: need.files.clone(),
                     };
-                    let evidence_hash =
-                        sha256_hex(serde_json::to_string(&evidence).expect("json").as_bytes());
-                    let summary = format!(
-                        "approved by {}",
-                        need.approved_by
-                            .iter()
-                            .map(|(n, r)| format!("{n} ({r})"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    );
-                    let done = StepDone {
-                        kind: "checkpoint".into(),
-                        phase: phase.id.clone(),
-                        summary: summary.clone(),
-                        evidence,
-                        evidence_hash: evidence_hash.clone(),
-                        hazards: None,
-                        elapsed_ms: 0,
-                    };
-                    self.record(run_id, Some(&def.id), Entry::StepDone(done))
-                        .await?;
-                    self.events.emit(EngineEvent::StepFinished {
-                        step: def.id.clone(),
-                        summary,
-                        evidence_hash,
-                        elapsed_ms: started.elapsed().as_millis() as u64,
-                    });
+                    self.record_gate_passed(
+                        run_id, &def.id, &phase.id, evidence, &need, "approved", started,
+                    )
+                    .await?;
                     return Ok(Flow::Continue);
                 }
                 Verdict::Rejected { by, comment } => {
@@ -164,5 +141,47 @@ impl Engine {
             }
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
+    }
+
+    /// Record that a gate (a checkpoint, or a rollback's approval gate) passed: its
+    /// decisions as the step's evidence, a `step_done` for `step`, and the event.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn record_gate_passed(
+        &self,
+        run_id: &str,
+        step: &str,
+        phase: &str,
+        evidence: CheckpointEvidence,
+        need: &crate::vocab::ApprovalNeed,
+        what: &str,
+        started: Instant,
+    ) -> Result<()> {
+        let evidence_hash = sha256_hex(serde_json::to_string(&evidence).expect("json").as_bytes());
+        let summary = format!(
+            "{what} by {}",
+            need.approved_by
+                .iter()
+                .map(|(n, r)| format!("{n} ({r})"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let done = StepDone {
+            kind: "checkpoint".into(),
+            phase: phase.to_string(),
+            summary: summary.clone(),
+            evidence,
+            evidence_hash: evidence_hash.clone(),
+            hazards: None,
+            elapsed_ms: 0,
+        };
+        self.record(run_id, Some(step), Entry::StepDone(done))
+            .await?;
+        self.events.emit(EngineEvent::StepFinished {
+            step: step.to_string(),
+            summary,
+            evidence_hash,
+            elapsed_ms: started.elapsed().as_millis() as u64,
+        });
+        Ok(())
     }
 }

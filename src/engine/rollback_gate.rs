@@ -10,8 +10,7 @@
 use super::approval::{self, Decision, DecisionRequest, Verdict};
 use super::run::{Engine, Flow, RunOptions, RunOutcome};
 use crate::error::{Error, Result};
-use crate::ledger::{ApprovalGiven, CheckpointWaiting, Entry, Ledger, RunState, StepDone};
-use crate::runbook::sha256_hex;
+use crate::ledger::{ApprovalGiven, CheckpointWaiting, Entry, Ledger, RunState};
 use crate::steps::checkpoint::{CheckpointDecision, CheckpointEvidence};
 use crate::steps::{Phase, Runbook};
 use crate::vocab::{ApprovalNeed, EngineEvent};
@@ -215,33 +214,16 @@ impl Engine {
                         hazards: Vec::new(),
                         files: Vec::new(),
                     };
-                    let evidence_hash =
-                        sha256_hex(serde_json::to_string(&evidence).expect("json").as_bytes());
-                    let summary = format!(
-                        "rollback approved by {}",
-                        need.approved_by
-                            .iter()
-                            .map(|(n, r)| format!("{n} ({r})"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    );
-                    let done = StepDone {
-                        kind: "checkpoint".into(),
-                        phase: phase.id.clone(),
-                        summary: summary.clone(),
+                    self.record_gate_passed(
+                        run_id,
+                        &gate,
+                        &phase.id,
                         evidence,
-                        evidence_hash: evidence_hash.clone(),
-                        hazards: None,
-                        elapsed_ms: 0,
-                    };
-                    self.record(run_id, Some(&gate), Entry::StepDone(done))
-                        .await?;
-                    self.events.emit(EngineEvent::StepFinished {
-                        step: gate.clone(),
-                        summary,
-                        evidence_hash,
-                        elapsed_ms: started.elapsed().as_millis() as u64,
-                    });
+                        &need,
+                        "rollback approved",
+                        started,
+                    )
+                    .await?;
                     return Ok(Flow::Continue);
                 }
                 Verdict::Rejected { by, comment } => {
