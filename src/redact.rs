@@ -144,7 +144,11 @@ pub fn redact_url(url: &str) -> String {
 
 /// `password=VALUE` and `password: VALUE` pairs in free text.
 fn scrub_key_values(text: &str) -> String {
+    // The common case (a diff line, a plan line) holds no such key: leave it untouched.
     let lower = text.to_ascii_lowercase();
+    if !lower.contains("password") && !lower.contains("pwd=") {
+        return text.to_string();
+    }
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
     while i < text.len() {

@@ -123,3 +123,12 @@ pub fn say_line(args: std::fmt::Arguments) {
     let _ = writeln!(out, "{args}");
     let _ = out.flush();
 }
+
+/// Command output that is already formatted (with its own line ends): written as it
+/// is, scrubbed line by line like `say!`.
+pub fn say_text(text: &str) {
+    use std::io::Write;
+    let mut out = stdout();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}

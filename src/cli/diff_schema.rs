@@ -56,7 +56,7 @@ pub async fn run(args: Args) -> crate::Result<i32> {
     };
     let cmp = schema::compare(source, target, &opts).await?;
     match args.format {
-        Format::Text => print!("{}", report::text(&cmp, &allow)),
+        Format::Text => super::common::say_text(&report::text(&cmp, &allow)),
         Format::Json => say!(
             "{}",
             serde_json::to_string_pretty(&report::json(&cmp, &allow)).expect("json")
@@ -76,7 +76,7 @@ pub async fn run(args: Args) -> crate::Result<i32> {
                     report::summary(&cmp.diff.changes)
                 ),
             ];
-            print!("{}", cmp.migration.render(&header, &allow));
+            super::common::say_text(&cmp.migration.render(&header, &allow));
         }
     }
     Ok(if cmp.diff.is_equal() {

@@ -34,33 +34,33 @@ pub async fn run(args: Args) -> Result<i32> {
     ledger.close().await;
     let st = st?;
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&st).expect("json")),
+        Format::Json => say!("{}", serde_json::to_string_pretty(&st).expect("json")),
         Format::Text => print_text(&st),
     }
     Ok(0)
 }
 
 fn print_text(st: &RunStatus) {
-    println!("runbook {} ({})", st.runbook, st.runbook_path);
-    println!("ledger  {}", st.ledger);
+    say!("runbook {} ({})", st.runbook, st.runbook_path);
+    say!("ledger  {}", st.ledger);
     match &st.run_id {
-        Some(id) => println!(
+        Some(id) => say!(
             "run     {} — {} (operator {}, started {})",
             &id[..8.min(id.len())],
             st.status,
             st.operator.clone().unwrap_or_default(),
             st.started_at.clone().unwrap_or_default()
         ),
-        None => println!("run     not started"),
+        None => say!("run     not started"),
     }
     let mut phase = String::new();
     for s in &st.steps {
         if s.phase != phase {
             phase = s.phase.clone();
-            println!("  {}{}", phase, if s.rollback { " (rollback)" } else { "" });
+            say!("  {}{}", phase, if s.rollback { " (rollback)" } else { "" });
         }
         let detail = s.error.clone().or(s.summary.clone()).unwrap_or_default();
-        println!(
+        say!(
             "    {:<18} {:<24} {:<10} {}",
             s.state.label(),
             s.id,
@@ -69,9 +69,9 @@ fn print_text(st: &RunStatus) {
         );
     }
     if !st.approvals.is_empty() {
-        println!("approvals");
+        say!("approvals");
         for a in &st.approvals {
-            println!(
+            say!(
                 "  {} {} ({}) {} {}{}{}",
                 a.at,
                 a.approver,
@@ -92,7 +92,7 @@ fn print_text(st: &RunStatus) {
     }
     if let Some(w) = &st.waiting_for {
         if let Some(r) = &w.rejection {
-            println!(
+            say!(
                 "rejected: checkpoint {} by {} ({}){}; the rejection stands, so approving does not let the run go on",
                 w.checkpoint,
                 r.by,
@@ -102,13 +102,13 @@ fn print_text(st: &RunStatus) {
                     .map(|c| format!(": \"{c}\""))
                     .unwrap_or_default()
             );
-            println!("to go on:");
+            say!("to go on:");
             for m in &r.remedies {
-                println!("  {m}");
+                say!("  {m}");
             }
             return;
         }
-        println!(
+        say!(
             "waiting for: checkpoint {} — {} of {} approval(s) from {}",
             w.checkpoint,
             w.approved_by.len(),
@@ -120,10 +120,10 @@ fn print_text(st: &RunStatus) {
             }
         );
         for why in &w.stale {
-            println!("  stale: {why}");
+            say!("  stale: {why}");
         }
         if !w.files.is_empty() {
-            println!(
+            say!(
                 "  an approval covers the runbook, the evidence above and {} file(s) the next steps read: {}",
                 w.files.len(),
                 w.files
@@ -133,6 +133,6 @@ fn print_text(st: &RunStatus) {
                     .join(", ")
             );
         }
-        println!("  {}", w.approve_command);
+        say!("  {}", w.approve_command);
     }
 }

@@ -107,7 +107,7 @@ pub async fn run(args: Args) -> Result<i32> {
             elapsed.as_millis()
         );
         for (s, _) in &deep {
-            print!("{}", crate::data::output::summary_text(s));
+            super::common::say_text(&crate::data::output::summary_text(s));
         }
     }
     Ok(if all_in_step {
