@@ -21,9 +21,12 @@ pub struct Args {
     /// Plain progress lines instead of the terminal UI; never prompts.
     #[arg(long)]
     pub headless: bool,
-    /// Record each checkpoint's approval as NAME:ROLE (marked in the ledger as given on the command line).
-    #[arg(long, value_name = "NAME:ROLE")]
-    pub approve_as: Option<String>,
+    /// Approve each checkpoint as NAME:ROLE (marked in the ledger as given on the command
+    /// line). Repeat it, or separate with commas, to give several identities: at each
+    /// checkpoint those holding a role it accepts approve, up to the number it requires
+    /// (e.g. --approve-as dana:dba --approve-as quinn:qa).
+    #[arg(long, value_name = "NAME:ROLE", value_delimiter = ',')]
+    pub approve_as: Vec<String>,
     /// Delete an existing workspace in --dir and start over.
     #[arg(long)]
     pub fresh: bool,
@@ -304,11 +307,7 @@ pub async fn run(args: Args) -> Result<i32> {
     let rb = common::load_runbook(&runbook)?;
     let opts = RunOptions {
         operator: common::operator(args.operator),
-        approve_as: args
-            .approve_as
-            .as_deref()
-            .map(super::run::parse_approve_as)
-            .transpose()?,
+        approve_as: super::run::parse_approve_as_all(&args.approve_as)?,
         runbook_arg: runbook.display().to_string(),
         ..Default::default()
     };

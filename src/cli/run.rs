@@ -29,9 +29,12 @@ pub struct Args {
     /// With --wait: give up after this many seconds (exit 4).
     #[arg(long, value_name = "SECONDS")]
     pub wait_timeout: Option<u64>,
-    /// Record each checkpoint's approval as NAME:ROLE (marked in the ledger as given on the command line).
-    #[arg(long, value_name = "NAME:ROLE")]
-    pub approve_as: Option<String>,
+    /// Approve each checkpoint as NAME:ROLE (marked in the ledger as given on the command
+    /// line). Repeat it, or separate with commas, to give several identities: at each
+    /// checkpoint those holding a role it accepts approve, up to the number it requires
+    /// (e.g. --approve-as dana:dba --approve-as quinn:qa).
+    #[arg(long, value_name = "NAME:ROLE", value_delimiter = ',')]
+    pub approve_as: Vec<String>,
     /// Who is running this (default $CUTOVER_OPERATOR or $USER). The operator cannot approve its own run.
     #[arg(long)]
     pub operator: Option<String>,
@@ -59,17 +62,18 @@ pub fn parse_approve_as(s: &str) -> Result<(String, String)> {
     }
 }
 
+/// Every `--approve-as` value, in the order given.
+pub fn parse_approve_as_all(values: &[String]) -> Result<Vec<(String, String)>> {
+    values.iter().map(|v| parse_approve_as(v)).collect()
+}
+
 pub async fn run(args: Args) -> Result<i32> {
     let rb = common::load_runbook_with(&args.runbook, &args.targets)?;
     let opts = RunOptions {
         operator: common::operator(args.operator.clone()),
         wait: args.wait,
         wait_timeout: args.wait_timeout.map(Duration::from_secs),
-        approve_as: args
-            .approve_as
-            .as_deref()
-            .map(parse_approve_as)
-            .transpose()?,
+        approve_as: parse_approve_as_all(&args.approve_as)?,
         new_run: args.new,
         abandon: args.abandon.clone(),
         runbook_arg: args.runbook.display().to_string(),

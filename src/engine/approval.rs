@@ -535,6 +535,43 @@ pub async fn record_decision(
     self::need(runbook, &state, req.checkpoint, req.runbook_arg)
 }
 
+/// Which `--approve-as` identities to record at a gate, in the order given: those that
+/// have not approved yet and hold a role the gate accepts, up to the approvals still
+/// missing. When none fits, the first identity is returned alone so the usual refusal
+/// (wrong role, the operator approving their own run…) names what is wrong.
+pub fn command_line_approvers<'a>(
+    ids: &'a [(String, String)],
+    need: &ApprovalNeed,
+) -> Vec<&'a (String, String)> {
+    let missing = (need.required as usize)
+        .saturating_sub(need.approved_by.len())
+        .max(1);
+    let already = |n: &str| {
+        need.approved_by
+            .iter()
+            .any(|(a, _)| normalize_name(a) == normalize_name(n))
+    };
+    let fits = |r: &str| need.roles.is_empty() || need.roles.iter().any(|x| x == r);
+    let mut picked: Vec<&(String, String)> = Vec::new();
+    for id in ids {
+        if picked.len() == missing {
+            break;
+        }
+        let dup = picked
+            .iter()
+            .any(|(n, _)| normalize_name(n) == normalize_name(&id.0));
+        if fits(&id.1) && !already(&id.0) && !dup {
+            picked.push(id);
+        }
+    }
+    if picked.is_empty()
+        && let Some(first) = ids.first()
+    {
+        picked.push(first);
+    }
+    picked
+}
+
 /// Why `--approve-as` is refused under this policy.
 /// Why `req` may not decide at all, whatever the evidence: approvals on the command
 /// line when the policy forbids them, self-approval (names compared after Unicode,

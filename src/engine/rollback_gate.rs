@@ -269,19 +269,21 @@ impl Engine {
                 announced = Some(need.evidence_hash.clone());
                 continue;
             }
-            if let (Some((name, role)), false) = (&opts.approve_as, auto_tried) {
+            if !opts.approve_as.is_empty() && !auto_tried {
                 auto_tried = true;
-                let req = DecisionRequest {
-                    checkpoint: &gate,
-                    approver: name,
-                    role,
-                    decision: Decision::Approve,
-                    comment: Some("approved with --approve-as"),
-                    via: "command-line flag",
-                    runbook_arg: &opts.runbook_arg,
-                    sign_with: None,
-                };
-                record_decision(&self.ledger, rb, &req).await?;
+                for (name, role) in approval::command_line_approvers(&opts.approve_as, &need) {
+                    let req = DecisionRequest {
+                        checkpoint: &gate,
+                        approver: name,
+                        role,
+                        decision: Decision::Approve,
+                        comment: Some("approved with --approve-as"),
+                        via: "command-line flag",
+                        runbook_arg: &opts.runbook_arg,
+                        sign_with: None,
+                    };
+                    record_decision(&self.ledger, rb, &req).await?;
+                }
                 continue;
             }
             let timed_out = opts.wait_timeout.is_some_and(|t| started.elapsed() >= t);

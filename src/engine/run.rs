@@ -22,7 +22,7 @@ pub struct RunOptions {
     /// Give up waiting after this long (exit 4).
     pub wait_timeout: Option<Duration>,
     /// Record each checkpoint's approval as this (name, role), marked as given on the command line.
-    pub approve_as: Option<(String, String)>,
+    pub approve_as: Vec<(String, String)>,
     /// Start a new run even if the last one completed.
     pub new_run: bool,
     /// With `new_run`: the reason for giving up the last run when it is unfinished
@@ -181,7 +181,7 @@ impl Engine {
     /// waits for its approval) continues that rollback instead.
     pub async fn run(&self, opts: &RunOptions) -> Result<RunOutcome> {
         let rb = self.runbook.clone();
-        if opts.approve_as.is_some() && !rb.policy.allow_command_line_approvals {
+        if !opts.approve_as.is_empty() && !rb.policy.allow_command_line_approvals {
             let msg = super::approval::command_line_refusal(rb.policy.require_signatures);
             return Err(Error::bad_input(msg));
         }

@@ -1,5 +1,6 @@
 //! One integration test binary (faster to build than one per file).
 
+mod approve_as_roles;
 mod architecture;
 mod backup_bad_input;
 mod backup_roundtrip;
