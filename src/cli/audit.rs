@@ -22,6 +22,9 @@ pub enum AuditCommand {
         /// Write to this file instead of stdout.
         #[arg(long, short)]
         out: Option<PathBuf>,
+        /// Only this run's records (its id or first characters, as `cutover runs` lists them).
+        #[arg(long, value_name = "ID")]
+        run: Option<String>,
     },
 }
 
@@ -38,19 +41,37 @@ pub enum ExportFormat {
     Jsonl,
 }
 
-async fn open(t: &Target) -> Result<(Ledger, Option<String>)> {
+/// The ledger URL a command names (through its runbook or --ledger), and the runbook's name.
+fn ledger_url(t: &Target) -> Result<(String, Option<String>)> {
     let over = common::ledger_override(&t.ledger);
     match (&t.runbook, over) {
         (Some(p), over) => {
-            let rb = common::load_runbook(p)?;
-            Ok((
-                Ledger::open(&Engine::ledger_url(&rb, over.as_deref())).await?,
-                Some(rb.name),
-            ))
+            let rb = common::load_runbook_read_only(p)?;
+            Ok((Engine::ledger_url(&rb, over.as_deref()), Some(rb.name)))
         }
-        (None, Some(url)) => Ok((Ledger::open(&url).await?, None)),
+        (None, Some(url)) => Ok((url, None)),
         (None, None) => Err(Error::bad_input("name a runbook or give --ledger URL")),
     }
+}
+
+/// Open the ledger a command names; None when it does not exist (never created here:
+/// audit only reads).
+async fn open(t: &Target) -> Result<Option<(Ledger, Option<String>)>> {
+    let (url, name) = ledger_url(t)?;
+    if !Ledger::exists(&url)? {
+        return Ok(None);
+    }
+    Ok(Some((Ledger::open(&url).await?, name)))
+}
+
+/// What a read-only command says when there is no ledger to read.
+fn no_ledger(t: &Target) -> Result<i32> {
+    let (url, _) = ledger_url(t)?;
+    say!(
+        "no ledger at {}: nothing has been recorded yet, so there is nothing to check or export",
+        crate::redact::redact_url(&url)
+    );
+    Ok(0)
 }
 
 pub async fn run(cmd: AuditCommand) -> Result<i32> {
@@ -60,10 +81,43 @@ pub async fn run(cmd: AuditCommand) -> Result<i32> {
             target,
             format: ExportFormat::Jsonl,
             out,
+            run,
         } => {
-            let (ledger, runbook) = open(&target).await?;
+            let Some((ledger, runbook)) = open(&target).await? else {
+                // Nothing recorded: an empty export (the note goes to stderr so a
+                // JSONL consumer reads zero records).
+                eprintln!(
+                    "no ledger at {}: nothing recorded yet",
+                    crate::redact::redact_url(&ledger_url(&target)?.0)
+                );
+                return Ok(0);
+            };
             let records = ledger.records(runbook.as_deref()).await;
             ledger.close().await;
+            let records = match (records, &run) {
+                (Ok(recs), Some(id)) => {
+                    let mut ids: Vec<&str> = recs
+                        .iter()
+                        .map(|r| r.run_id.as_str())
+                        .filter(|r| r.starts_with(id.as_str()))
+                        .collect();
+                    ids.dedup();
+                    ids.sort();
+                    ids.dedup();
+                    match ids.as_slice() {
+                        [one] => {
+                            let one = one.to_string();
+                            Ok(recs.into_iter().filter(|r| r.run_id == one).collect())
+                        }
+                        [] => Err(Error::bad_input(format!("no run \"{id}\" in the ledger"))),
+                        many => Err(Error::bad_input(format!(
+                            "run id \"{id}\" matches {} runs: give more characters",
+                            many.len()
+                        ))),
+                    }
+                }
+                (r, _) => r,
+            };
             let mut w: Box<dyn Write> = match &out {
                 Some(p) => Box::new(
                     std::fs::File::create(p)
@@ -87,8 +141,13 @@ pub async fn run(cmd: AuditCommand) -> Result<i32> {
 /// fine).
 async fn verify(t: &Target) -> Result<i32> {
     let over = common::ledger_override(&t.ledger);
+    if !Ledger::exists(&ledger_url(t)?.0)? {
+        return no_ledger(t);
+    }
     let Some(path) = &t.runbook else {
-        let (ledger, _) = open(t).await?;
+        let Some((ledger, _)) = open(t).await? else {
+            return no_ledger(t);
+        };
         let report = ledger.verify().await;
         let url = ledger.redacted_url().to_string();
         ledger.close().await;

@@ -10,13 +10,48 @@ pub struct LedgerArgs {
     pub ledger: Option<String>,
 }
 
-/// Who is running this command: --operator, else $CUTOVER_OPERATOR, else $USER.
+/// Who is running this command: --operator, else $CUTOVER_OPERATOR, else $USER or
+/// $LOGNAME, else the login name of the process's user id (so an empty environment,
+/// as under cron or `env -i`, still records a real account, never "unknown").
 pub fn operator(explicit: Option<String>) -> String {
-    explicit
-        .or_else(|| std::env::var("CUTOVER_OPERATOR").ok())
-        .or_else(|| std::env::var("USER").ok())
-        .or_else(|| std::env::var("LOGNAME").ok())
-        .unwrap_or_else(|| "unknown".into())
+    let set = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+    set(explicit)
+        .or_else(|| set(std::env::var("CUTOVER_OPERATOR").ok()))
+        .or_else(|| set(std::env::var("USER").ok()))
+        .or_else(|| set(std::env::var("LOGNAME").ok()))
+        .or_else(login_name)
+        .unwrap_or_else(|| format!("uid:{}", unsafe { libc::getuid() }))
+}
+
+/// The user name of the process's real user id, from the password database.
+fn login_name() -> Option<String> {
+    // SAFETY: getpwuid_r writes into our buffers only; the result pointer is checked
+    // before use and the name is copied out before the buffer goes away.
+    unsafe {
+        let mut pwd: libc::passwd = std::mem::zeroed();
+        let mut buf = vec![0 as libc::c_char; 4096];
+        let mut out: *mut libc::passwd = std::ptr::null_mut();
+        let rc = libc::getpwuid_r(
+            libc::getuid(),
+            &mut pwd,
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut out,
+        );
+        if rc != 0 || out.is_null() || pwd.pw_name.is_null() {
+            return None;
+        }
+        let name = std::ffi::CStr::from_ptr(pwd.pw_name)
+            .to_string_lossy()
+            .into_owned();
+        (!name.is_empty()).then_some(name)
+    }
+}
+
+/// Load a runbook for a command that only reads (status, runs, audit): no log file is
+/// opened, so nothing is written next to a runbook that never ran.
+pub fn load_runbook_read_only(path: &std::path::Path) -> crate::Result<Runbook> {
+    Runbook::load(path)
 }
 
 pub fn load_runbook(path: &std::path::Path) -> crate::Result<Runbook> {

@@ -25,6 +25,7 @@ pub mod plain;
 pub mod restore;
 pub mod rollback;
 pub mod run;
+pub mod runs;
 pub mod snapshot;
 pub mod status;
 pub mod sync_check;
@@ -73,8 +74,10 @@ pub enum Command {
     Approve(approve::Args),
     /// Reject a checkpoint: the run stops there.
     Reject(approve::Args),
-    /// Show where the latest run stands and what it waits for.
+    /// Show where the latest run (or --run ID) stands and what it waits for.
     Status(status::Args),
+    /// List every run of a runbook: start, operator, outcome, duration.
+    Runs(runs::Args),
     /// Run the runbook's rollback phases (all, or one with --phase).
     Rollback(rollback::Args),
     /// Release a run lock whose holder is gone (recorded in the ledger with --reason).
@@ -121,6 +124,7 @@ pub async fn dispatch(cli: Cli) -> crate::Result<i32> {
         Command::Approve(a) => approve::run(a, Decision::Approve).await,
         Command::Reject(a) => approve::run(a, Decision::Reject).await,
         Command::Status(a) => status::run(a).await,
+        Command::Runs(a) => runs::run(a).await,
         Command::Rollback(a) => rollback::run(a).await,
         Command::Unlock(a) => unlock::run(a).await,
         Command::Audit(c) => audit::run(c).await,

@@ -12,6 +12,10 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
+    /// Look at this run instead of the latest (its id or first characters, as
+    /// `cutover runs` lists them).
+    #[arg(long, value_name = "ID")]
+    pub run: Option<String>,
     #[command(flatten)]
     pub ledger: LedgerArgs,
 }
@@ -23,16 +27,29 @@ pub enum Format {
 }
 
 pub async fn run(args: Args) -> Result<i32> {
-    let rb = common::load_runbook(&args.runbook)?;
+    let rb = common::load_runbook_read_only(&args.runbook)?;
     let url = Engine::ledger_url(&rb, common::ledger_override(&args.ledger).as_deref());
-    let ledger = Ledger::open(&url).await?;
-    if let Err(e) = ledger.verify_before_acting(&rb.name).await {
+    let arg = args.runbook.display().to_string();
+    let st = if !Ledger::exists(&url)? {
+        // Never ran: say so without creating a ledger.
+        if let Some(id) = &args.run {
+            return Err(crate::error::Error::bad_input(format!(
+                "no run \"{id}\" of runbook \"{}\": it has never run (no ledger at {})",
+                rb.name,
+                crate::redact::redact_url(&url)
+            )));
+        }
+        RunStatus::from_state(&rb, &crate::redact::redact_url(&url), None, &arg)
+    } else {
+        let ledger = Ledger::open(&url).await?;
+        if let Err(e) = ledger.verify_before_acting(&rb.name).await {
+            ledger.close().await;
+            return Err(e);
+        }
+        let st = RunStatus::load_run(&rb, &ledger, args.run.as_deref(), &arg).await;
         ledger.close().await;
-        return Err(e);
-    }
-    let st = RunStatus::load(&rb, &ledger, &args.runbook.display().to_string()).await;
-    ledger.close().await;
-    let st = st?;
+        st?
+    };
     match args.format {
         Format::Json => say!("{}", serde_json::to_string_pretty(&st).expect("json")),
         Format::Text => print_text(&st),

@@ -94,7 +94,27 @@ pub struct RunStatus {
 
 impl RunStatus {
     pub async fn load(runbook: &Runbook, ledger: &Ledger, runbook_arg: &str) -> Result<RunStatus> {
-        let state = ledger.latest_run(&runbook.name).await?;
+        Self::load_run(runbook, ledger, None, runbook_arg).await
+    }
+
+    /// Where run `run` (an id or its first characters) stands, or the latest run's
+    /// standing when `run` is None. An id no run has is bad input, naming the runbook.
+    pub async fn load_run(
+        runbook: &Runbook,
+        ledger: &Ledger,
+        run: Option<&str>,
+        runbook_arg: &str,
+    ) -> Result<RunStatus> {
+        let state = match run {
+            None => ledger.latest_run(&runbook.name).await?,
+            Some(id) => Some(ledger.run_by_id(&runbook.name, id).await?.ok_or_else(|| {
+                crate::error::Error::bad_input(format!(
+                    "no run \"{id}\" of runbook \"{}\" in the ledger {} (`cutover runs {runbook_arg}` lists them)",
+                    runbook.name,
+                    ledger.redacted_url()
+                ))
+            })?),
+        };
         Ok(Self::from_state(
             runbook,
             ledger.redacted_url(),
@@ -197,9 +217,15 @@ impl RunStatus {
             runbook_path: runbook.path.display().to_string(),
             ledger: ledger.to_string(),
             run_id: state.map(|s| s.run_id.clone()),
-            status: state
-                .map(|s| Standing::Run(s.status))
-                .unwrap_or(Standing::NotStarted),
+            // A rejection that stands is how the run ended (until withdrawn), though
+            // the ledger's last status record says it was waiting.
+            status: match state {
+                None => Standing::NotStarted,
+                Some(_) if waiting_for.as_ref().is_some_and(|w| w.rejection.is_some()) => {
+                    Standing::Run(Status::Rejected)
+                }
+                Some(s) => Standing::Run(s.status),
+            },
             operator: state.map(|s| s.operator.clone()),
             started_at: state.map(|s| s.started_at.clone()),
             steps,

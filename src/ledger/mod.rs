@@ -62,6 +62,15 @@ impl Record {
 
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+/// One run as `cutover runs` lists it: its replayed state, when its last record was
+/// written, and how many records it has.
+#[derive(Debug, Clone)]
+pub struct RunListing {
+    pub state: RunState,
+    pub last_at: String,
+    pub records: usize,
+}
+
 pub struct Ledger {
     db: Db,
     redacted: String,
@@ -296,6 +305,68 @@ impl Ledger {
             .query(&sql, &[Value::from(runbook), Value::from(run_id)])
             .await?;
         Ok(rows.rows.into_iter().map(row_to_record).collect())
+    }
+
+    /// Does a ledger exist at `url`? A SQLite ledger is looked for on disk without
+    /// creating it, so read-only commands leave no `.cutover/ledger.db` behind; a
+    /// server ledger is taken to exist (opening it only adds its table).
+    pub fn exists(url: &str) -> Result<bool> {
+        let dialect = crate::db::dialect_of(url)?;
+        if !dialect.sql().is_file() {
+            return Ok(true);
+        }
+        let path = db::sqlite_path(url);
+        Ok(path == ":memory:" || Path::new(&path).exists())
+    }
+
+    /// Every run of a runbook, oldest first, each replayed from its records.
+    pub async fn runs(&self, runbook: &str) -> Result<Vec<RunListing>> {
+        let mut out = Vec::new();
+        for id in self.run_ids(runbook).await? {
+            let recs = self.run_records(runbook, &id).await?;
+            let last_at = recs
+                .last()
+                .map(|r| r.created_at.clone())
+                .unwrap_or_default();
+            out.push(RunListing {
+                state: RunState::from_records(&recs),
+                last_at,
+                records: recs.len(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// The run whose id is or starts with `id` (as `status` prints it: 8 characters).
+    /// None when no run matches; an error naming the candidates when several do.
+    pub async fn run_by_id(&self, runbook: &str, id: &str) -> Result<Option<RunState>> {
+        let ids = self.run_ids(runbook).await?;
+        let hits: Vec<&String> = ids.iter().filter(|r| r.starts_with(id)).collect();
+        match hits.as_slice() {
+            [] => Ok(None),
+            [one] => {
+                let recs = self.run_records(runbook, one).await?;
+                Ok(Some(RunState::from_records(&recs)))
+            }
+            many => Err(Error::bad_input(format!(
+                "run id \"{id}\" matches {} runs of \"{runbook}\" ({}): give more characters",
+                many.len(),
+                many.iter()
+                    .map(|r| &r[..12.min(r.len())])
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+
+    async fn run_ids(&self, runbook: &str) -> Result<Vec<String>> {
+        let d = self.db.dialect();
+        let sql = format!(
+            "SELECT run_id FROM ledger_records WHERE runbook = {} AND kind = 'run_started' ORDER BY seq",
+            d.placeholder(1)
+        );
+        let rows = self.db.query(&sql, &[Value::from(runbook)]).await?;
+        Ok(rows.rows.iter().map(|r| r[0].to_string()).collect())
     }
 
     /// The most recent run of a runbook, if any.

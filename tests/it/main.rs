@@ -9,6 +9,7 @@ mod cli_ledger;
 mod cli_resume;
 mod cli_rollback;
 mod cli_runbook_errors;
+mod cli_runs;
 mod cli_secrets;
 mod cli_small_truths;
 mod copy_engines;
