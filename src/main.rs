@@ -1,5 +1,3 @@
-use clap::Parser;
-
 /// Output to a closed pipe (`cutover status | head -1`) ends the process quietly with
 /// the shell's code for SIGPIPE (141) instead of a panic. The signal itself stays
 /// ignored, so a child process or socket that goes away is an error, not a kill.
@@ -21,7 +19,7 @@ fn quiet_on_closed_pipe() {
 
 fn main() {
     quiet_on_closed_pipe();
-    let cli = match cutover::cli::Cli::try_parse() {
+    let cli = match cutover::cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() {

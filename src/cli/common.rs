@@ -167,3 +167,28 @@ pub fn say_text(text: &str) {
     let _ = out.write_all(text.as_bytes());
     let _ = out.flush();
 }
+
+/// `--format text|json` for commands with machine output; the older `--json` flag is
+/// kept as a hidden alias so scripts written for it still work.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct FormatArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: TextOrJson,
+    /// Same as --format json (kept for older scripts).
+    #[arg(long, hide = true)]
+    pub json: bool,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TextOrJson {
+    #[default]
+    Text,
+    Json,
+}
+
+impl FormatArgs {
+    pub fn is_json(&self) -> bool {
+        self.json || self.format == TextOrJson::Json
+    }
+}

@@ -30,9 +30,9 @@ pub struct Args {
     /// Keep destination rows with the same key instead of failing on them.
     #[arg(long)]
     pub skip_existing: bool,
-    /// JSON output (the copy's evidence per table).
-    #[arg(long)]
-    pub json: bool,
+    /// Output: text, or json (the copy's evidence per table).
+    #[command(flatten)]
+    pub output: super::common::FormatArgs,
 }
 
 pub async fn run(args: Args) -> Result<i32> {
@@ -64,7 +64,7 @@ pub async fn run(args: Args) -> Result<i32> {
         step_id,
         forget_progress: true,
     };
-    let json = args.json;
+    let json = args.output.is_json();
     let log = move |m: String| {
         if !json {
             say!("  {m}");

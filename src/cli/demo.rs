@@ -9,11 +9,6 @@ use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
-#[command(after_help = "\
-Examples:
-  cutover demo --headless --approve-as dana:dba   # the whole cutover, approvals given as dana (dba)
-  cutover demo --headless                         # stops at the first checkpoint (exit 4) and
-                                                  # prints the `cutover approve` command to run")]
 pub struct Args {
     /// Where to write the workspace (default ./cutover-demo). Re-running continues the run there.
     #[arg(long, default_value = "cutover-demo")]

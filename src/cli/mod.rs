@@ -16,11 +16,13 @@ pub mod approve;
 pub mod audit;
 pub mod backup;
 pub mod common;
+pub mod completions;
 pub mod copy;
 pub mod demo;
 pub mod diff;
 pub mod diff_data;
 pub mod diff_schema;
+pub mod examples;
 pub mod plain;
 pub mod restore;
 pub mod rollback;
@@ -107,6 +109,22 @@ pub enum Command {
         #[command(subcommand)]
         command: snapshot::SnapshotCommand,
     },
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (or write one page per command with --out DIR).
+    Man(completions::ManArgs),
+}
+
+/// The command line with every command's examples in its `--help`.
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    examples::with_examples(Cli::command())
+}
+
+/// Parse the process's arguments (the examples shown in `--help`).
+pub fn try_parse() -> Result<Cli, clap::Error> {
+    use clap::FromArgMatches;
+    Cli::from_arg_matches(&command().try_get_matches()?)
 }
 
 /// Run a parsed command; returns the process exit code.
@@ -136,5 +154,7 @@ pub async fn dispatch(cli: Cli) -> crate::Result<i32> {
         Command::SyncCheck(a) => sync_check::run(a).await,
         Command::Demo(a) => demo::run(a).await,
         Command::Snapshot { command } => snapshot::run(command).await,
+        Command::Completions(a) => completions::completions(a),
+        Command::Man(a) => completions::man(a),
     }
 }

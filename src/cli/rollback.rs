@@ -17,6 +17,8 @@ pub struct Args {
     /// Do not ask for confirmation (required when stdin is not a terminal).
     #[arg(long)]
     pub yes: bool,
+    /// Who runs the rollback, as recorded in the ledger (default $CUTOVER_OPERATOR,
+    /// $USER, or the login name).
     #[arg(long)]
     pub operator: Option<String>,
     /// At the rollback's approval gate (policy `rollback_requires_approval`), wait for

@@ -9,11 +9,6 @@ use serde::Serialize;
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
-#[command(after_help = "\
-Examples:
-  cutover runs runbooks/lerg-cutover.toml
-  cutover runs runbooks/lerg-cutover.toml --format json | jq '.[] | select(.status == \"completed\")'
-  cutover status runbooks/lerg-cutover.toml --run 3f9c2a1b     # one of the listed runs")]
 pub struct Args {
     /// The runbook file (TOML).
     pub runbook: PathBuf,

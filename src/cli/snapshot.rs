@@ -24,8 +24,12 @@ pub struct CaptureArgs {
     /// The snapshot file to write (e.g. snapshots/prod.json).
     #[arg(long)]
     pub out: PathBuf,
+    /// Only tables whose name matches PATTERN (`*` and `?` wildcards;
+    /// repeatable). Default: every table.
     #[arg(long, value_name = "PATTERN")]
     pub include: Vec<String>,
+    /// Leave out tables whose name matches PATTERN (`*` and `?`
+    /// wildcards; repeatable), e.g. `cutover_*` for cutover's own bookkeeping.
     #[arg(long, value_name = "PATTERN")]
     pub exclude: Vec<String>,
 }
@@ -37,9 +41,8 @@ pub struct CompareArgs {
     /// The database URL.
     #[arg(long)]
     pub target: String,
-    /// Print JSON instead of text.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub output: super::common::FormatArgs,
 }
 
 pub async fn run(cmd: SnapshotCommand) -> crate::Result<i32> {
@@ -66,7 +69,7 @@ pub async fn run(cmd: SnapshotCommand) -> crate::Result<i32> {
             let now = Snapshot::capture(&d, &then.filter()).await?;
             d.close().await;
             let drift = snapshot::drift(&then, &now);
-            if a.json {
+            if a.output.is_json() {
                 say!(
                     "{}",
                     serde_json::to_string_pretty(&serde_json::json!({
