@@ -79,6 +79,10 @@ pub const EXAMPLES: &[(&str, &str)] = &[
   cutover completions bash > ~/.local/share/bash-completion/completions/cutover
   cutover completions zsh > \"${fpath[1]}/_cutover\"
   eval \"$(cutover completions bash)\"      # this shell only"),
+    ("init", "\
+  cutover init billing-cutover                     # SQLite targets, to try it out
+  cutover init billing-cutover --engine postgres   # targets from STAGING_/PRODUCTION_DATABASE_URL
+  cutover init . --name billing --engine mysql"),
     ("man", "\
   cutover man | man -l -
   cutover man --out /usr/local/share/man/man1"),

@@ -23,6 +23,7 @@ pub mod diff;
 pub mod diff_data;
 pub mod diff_schema;
 pub mod examples;
+pub mod init;
 pub mod plain;
 pub mod restore;
 pub mod rollback;
@@ -109,6 +110,8 @@ pub enum Command {
         #[command(subcommand)]
         command: snapshot::SnapshotCommand,
     },
+    /// Start a new runbook: a commented cutover.toml, migrations/, checks/ and a .gitignore.
+    Init(init::Args),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions(completions::CompletionsArgs),
     /// Print the man page (or write one page per command with --out DIR).
@@ -154,6 +157,7 @@ pub async fn dispatch(cli: Cli) -> crate::Result<i32> {
         Command::SyncCheck(a) => sync_check::run(a).await,
         Command::Demo(a) => demo::run(a).await,
         Command::Snapshot { command } => snapshot::run(command).await,
+        Command::Init(a) => init::run(a),
         Command::Completions(a) => completions::completions(a),
         Command::Man(a) => completions::man(a),
     }

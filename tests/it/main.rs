@@ -6,6 +6,7 @@ mod backup_bad_input;
 mod backup_roundtrip;
 mod cli_demo;
 mod cli_help;
+mod cli_init;
 mod cli_ledger;
 mod cli_resume;
 mod cli_rollback;
