@@ -197,6 +197,25 @@ pub struct DiffDataEvidence {
     pub differences_not_shown: u64,
 }
 
+impl DiffDataEvidence {
+    /// A diff that passed with differences (a report-only step, or fewer than
+    /// `max_differences`) is not a clean pass: the warning says how many, so front-ends
+    /// do not show it as a green tick and the next checkpoint names it.
+    pub fn warning(&self) -> Option<String> {
+        let s = &self.summary;
+        (!self.equal || s.differences() > 0).then(|| {
+            format!(
+                "{} differences in {} (only in source {}, only in target {}, changed {}): passed without being equal",
+                s.differences(),
+                s.source_table,
+                s.only_in_source,
+                s.only_in_target,
+                s.changed
+            )
+        })
+    }
+}
+
 /// One differing row as the evidence records it (`data::output::difference_json`
 /// writes it): cells are JSON scalars, keyed by column name in compared order.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -223,11 +242,12 @@ pub enum DifferenceRecord {
     },
 }
 
-/// One differing cell of a changed row.
+/// One differing cell of a changed row, in the order applying changes it: the
+/// target's value, then the source's value it becomes.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CellChange {
-    pub source: serde_json::Value,
     pub target: serde_json::Value,
+    pub source: serde_json::Value,
 }
 
 /// `{"column": {...}, ...}` read and written in its stored order.
@@ -255,7 +275,7 @@ mod ordered_cells {
         impl<'de> Visitor<'de> for Cells {
             type Value = Vec<(String, CellChange)>;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a map of column to {source, target}")
+                f.write_str("a map of column to {target, source}")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
                 let mut out = Vec::new();
