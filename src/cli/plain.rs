@@ -110,11 +110,10 @@ impl PlainRenderer {
                 summary,
                 ..
             } => {
-                let (mark, warning) = self.mark(step);
+                // the mark only: the warning was printed when the step ran, and the
+                // next checkpoint lists it again
+                let (mark, _) = self.mark(step);
                 let _ = writeln!(out, "  {mark} {step} ({kind}) already done: {summary}");
-                if let Some(w) = warning {
-                    let _ = writeln!(out, "     warning: {w}");
-                }
             }
             EngineEvent::StepProgress { progress, .. } => {
                 let text = progress_text(progress);
@@ -144,7 +143,7 @@ impl PlainRenderer {
             } => {
                 let (mark, warning) = self.mark(step);
                 let _ = writeln!(out, "  {mark} {step}: {summary} ({})", fmt_ms(*elapsed_ms));
-                if let Some(w) = warning {
+                if let Some(w) = warning.filter(|w| w != summary) {
                     let _ = writeln!(out, "     warning: {w}");
                 }
             }

@@ -204,9 +204,10 @@ impl DiffDataEvidence {
     pub fn warning(&self) -> Option<String> {
         let s = &self.summary;
         (!self.equal || s.differences() > 0).then(|| {
+            let n = s.differences();
             format!(
-                "{} differences in {} (only in source {}, only in target {}, changed {}): passed without being equal",
-                s.differences(),
+                "{n} difference{} in {} (only in source {}, only in target {}, changed {}): passed without being equal",
+                if n == 1 { "" } else { "s" },
                 s.source_table,
                 s.only_in_source,
                 s.only_in_target,

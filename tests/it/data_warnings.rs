@@ -74,14 +74,14 @@ async fn report_only_diff_with_differences_warns_and_the_checkpoint_names_it() {
     assert!(all.contains("  ⚠ drift: t: different"), "{all}");
     assert!(!all.contains("✓ drift"), "{all}");
     assert!(
-        all.contains("     warning: 1 differences in t (only in source 0, only in target 0, changed 1): passed without being equal"),
+        all.contains("     warning: 1 difference in t (only in source 0, only in target 0, changed 1): passed without being equal"),
         "{all}"
     );
     assert!(all.contains("  ✓ same-ids: t: equal"), "{all}");
     // the checkpoint names it while it waits
     assert!(
         all.contains("1 warning(s) since the last checkpoint:")
-            && all.contains("       ⚠ drift: 1 differences in t"),
+            && all.contains("       ⚠ drift: 1 difference in t"),
         "{all}"
     );
 
@@ -94,14 +94,14 @@ async fn report_only_diff_with_differences_warns_and_the_checkpoint_names_it() {
     assert_eq!(out.code, 0, "{all}");
     assert!(all.contains("  ⚠ drift (diff-data) already done"), "{all}");
     assert!(
-        all.contains("approved by ana (ops) over 1 warning(s): drift: 1 differences in t"),
+        all.contains("approved by ana (ops) over 1 warning(s): drift: 1 difference in t"),
         "{all}"
     );
     let status = support::cutover(dir, &["audit", "export", "warn.toml", "--format", "jsonl"]);
     assert!(
         status
             .stdout
-            .contains("\"warnings\":[\"drift: 1 differences in t"),
+            .contains("\"warnings\":[\"drift: 1 difference in t"),
         "{}",
         status.all()
     );
