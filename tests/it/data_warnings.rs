@@ -97,6 +97,19 @@ async fn report_only_diff_with_differences_warns_and_the_checkpoint_names_it() {
         all.contains("approved by ana (ops) over 1 warning(s): drift: 1 difference in t"),
         "{all}"
     );
+    let st = support::cutover(dir, &["status", "warn.toml"]);
+    assert!(
+        st.stdout.contains("done ⚠ warning     drift ")
+            && st.stdout.contains("done               same-ids"),
+        "{}",
+        st.all()
+    );
+    let st = support::cutover(dir, &["status", "warn.toml", "--format", "json"]);
+    assert!(
+        st.stdout.contains("\"warning\": \"1 difference in t"),
+        "{}",
+        st.all()
+    );
     let status = support::cutover(dir, &["audit", "export", "warn.toml", "--format", "jsonl"]);
     assert!(
         status
@@ -149,4 +162,45 @@ fn tui_marks_a_diff_step_with_differences_as_a_warning() {
     evidence(&mut b, "users-diff", "diff-data", data_evidence());
     let out = render(&mut b, 100, 30);
     assert!(out.contains("⚠ users-diff"), "{out}");
+}
+
+#[test]
+fn the_checkpoint_dialog_and_a_passed_checkpoint_name_the_warnings() {
+    use crate::tui_support::{at_first_checkpoint, key, need};
+    use crossterm::event::KeyCode;
+    let mut a = at_first_checkpoint(Theme::plain(), &[]);
+    let mut n = need(&[], &[], 1, &["dba"]);
+    n.warnings = vec!["drift-customers: 6 differences in customers".into()];
+    ev(&mut a, EngineEvent::AwaitingApproval { need: n });
+    key(&mut a, KeyCode::Char('a'));
+    let out = render(&mut a, 100, 40);
+    assert!(
+        out.contains("⚠ Warnings since the last checkpoint (1)")
+            && out.contains("drift-customers: 6 differences in customers"),
+        "{out}"
+    );
+
+    // what the passed checkpoint recorded
+    let e = cutover::steps::Evidence::from(cutover::steps::checkpoint::CheckpointEvidence {
+        evidence_hash: "ab".repeat(32),
+        approvals: Vec::new(),
+        hazards: Vec::new(),
+        files: Vec::new(),
+        warnings: vec!["drift-customers: 6 differences in customers".into()],
+    })
+    .to_json();
+    let m = cutover::tui::views::evidence::EvidenceModel::parse("checkpoint", &e);
+    let cutover::tui::views::evidence::Body::Checkpoint(c) = &m.body else {
+        panic!("shown as {}", m.view_name())
+    };
+    let text: Vec<String> = c
+        .lines(&Theme::plain())
+        .iter()
+        .map(|l| l.to_string())
+        .collect();
+    assert!(
+        text.iter()
+            .any(|l| l == "approved over ⚠ drift-customers: 6 differences in customers"),
+        "{text:?}"
+    );
 }
