@@ -243,12 +243,14 @@ pub enum DifferenceRecord {
     },
 }
 
-/// One differing cell of a changed row, in the order applying changes it: the
-/// target's value, then the source's value it becomes.
+/// One differing cell of a changed row: applying turns the target's value into the
+/// source's. (Stored `{source, target}`, the order evidence has always been written
+/// in, so recorded evidence reads back byte for byte; front-ends show it
+/// `target → source`.)
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CellChange {
-    pub target: serde_json::Value,
     pub source: serde_json::Value,
+    pub target: serde_json::Value,
 }
 
 /// `{"column": {...}, ...}` read and written in its stored order.
@@ -276,7 +278,7 @@ mod ordered_cells {
         impl<'de> Visitor<'de> for Cells {
             type Value = Vec<(String, CellChange)>;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a map of column to {target, source}")
+                f.write_str("a map of column to {source, target}")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
                 let mut out = Vec::new();

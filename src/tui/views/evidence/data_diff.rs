@@ -316,6 +316,12 @@ impl DataDiffModel {
         if e.tables.len() > 1 {
             note.push_str(&format!(" (table {} of {})", i + 1, e.tables.len()));
         }
+        if !e.order.is_empty() {
+            note.push_str(&format!(
+                "; written parents first: {} (deletes in reverse)",
+                e.order.join(", ")
+            ));
+        }
         let rows = row_store(&t.differences, &columns);
         Some(DataDiffModel {
             table: Some(t.table.clone()),
