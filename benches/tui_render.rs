@@ -287,6 +287,7 @@ fn main() {
             kind: "diff-data".into(),
             hazards: vec![],
             body: Body::DataDiff(model),
+            warning: None,
         }),
     });
     app.select_step("orders-diff");
@@ -333,6 +334,7 @@ fn main() {
                 rows: small,
                 ..Default::default()
             }),
+            warning: None,
         }),
     });
     app2.select_step("orders-diff");

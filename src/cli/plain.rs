@@ -9,6 +9,8 @@ pub struct PlainRenderer {
     tty: bool,
     last_progress: Option<Instant>,
     bar_shown: bool,
+    /// A step's warning, printed with (and instead of the tick of) its next line.
+    warning: Option<(String, String)>,
 }
 
 fn fmt_ms(ms: u64) -> String {
@@ -43,6 +45,15 @@ impl PlainRenderer {
             tty: std::io::stderr().is_terminal(),
             last_progress: None,
             bar_shown: false,
+            warning: None,
+        }
+    }
+
+    /// The mark of a step that passed: `⚠` with its warning when one came, else `✓`.
+    fn mark(&mut self, step: &str) -> (&'static str, Option<String>) {
+        match self.warning.take() {
+            Some((s, w)) if s == step => ("⚠", Some(w)),
+            _ => ("✓", None),
         }
     }
 
@@ -99,7 +110,10 @@ impl PlainRenderer {
                 summary,
                 ..
             } => {
-                let _ = writeln!(out, "  ✓ {step} ({kind}) already done: {summary}");
+                // the mark only: the warning was printed when the step ran, and the
+                // next checkpoint lists it again
+                let (mark, _) = self.mark(step);
+                let _ = writeln!(out, "  {mark} {step} ({kind}) already done: {summary}");
             }
             EngineEvent::StepProgress { progress, .. } => {
                 let text = progress_text(progress);
@@ -127,7 +141,14 @@ impl PlainRenderer {
                 elapsed_ms,
                 ..
             } => {
-                let _ = writeln!(out, "  ✓ {step}: {summary} ({})", fmt_ms(*elapsed_ms));
+                let (mark, warning) = self.mark(step);
+                let _ = writeln!(out, "  {mark} {step}: {summary} ({})", fmt_ms(*elapsed_ms));
+                if let Some(w) = warning.filter(|w| w != summary) {
+                    let _ = writeln!(out, "     warning: {w}");
+                }
+            }
+            EngineEvent::StepWarning { step, message } => {
+                self.warning = Some((step.clone(), crate::redact::scrub(message)));
             }
             EngineEvent::StepFailed {
                 step,
@@ -159,6 +180,16 @@ impl PlainRenderer {
                 }
                 for why in &need.stale {
                     let _ = writeln!(out, "     stale: {why}");
+                }
+                if !need.warnings.is_empty() {
+                    let _ = writeln!(
+                        out,
+                        "     {} warning(s) since the last checkpoint:",
+                        need.warnings.len()
+                    );
+                    for w in &need.warnings {
+                        let _ = writeln!(out, "       ⚠ {w}");
+                    }
                 }
             }
             EngineEvent::ApprovalRecorded {

@@ -79,11 +79,18 @@ fn print_text(st: &RunStatus) {
         let detail = s.error.clone().or(s.summary.clone()).unwrap_or_default();
         say!(
             "    {:<18} {:<24} {:<10} {}",
-            s.state.label(),
+            if s.warning.is_some() {
+                "done ⚠ warning"
+            } else {
+                s.state.label()
+            },
             s.id,
             s.kind,
             detail
         );
+        if let Some(w) = s.warning.as_ref().filter(|w| *w != &detail) {
+            say!("    {:<18} {w}", "");
+        }
     }
     if !st.approvals.is_empty() {
         say!("approvals");

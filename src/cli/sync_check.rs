@@ -4,7 +4,7 @@
 use super::diff::ProgressPrinter;
 use crate::data::plan::{DiffOptions, build_plan};
 use crate::data::reconcile::SampleSink;
-use crate::data::sync_check::sync_check;
+use crate::data::sync_check::sync_check_filtered;
 use crate::db;
 use crate::error::{Result, exit};
 
@@ -23,6 +23,10 @@ pub struct Args {
     /// The last-updated column (default: updated_at, last_updated, modified_at, ...).
     #[arg(long)]
     pub updated_column: Option<String>,
+    /// Count (and diff, with --deep) only the rows of TABLE matching an SQL condition,
+    /// on both sides: TABLE=CONDITION, e.g. "orders=created_at >= '2024-01-01'". Repeatable.
+    #[arg(long = "where", value_name = "TABLE=CONDITION")]
+    pub where_sql: Vec<String>,
     /// Run the data diff on the tables that are out of step.
     #[arg(long)]
     pub deep: bool,
@@ -31,7 +35,31 @@ pub struct Args {
     pub json: bool,
 }
 
+/// `TABLE=CONDITION` pairs; the condition may itself contain `=`.
+pub fn table_filters(items: &[String]) -> Result<Vec<(String, String)>> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for s in items {
+        let (t, c) = s
+            .split_once('=')
+            .map(|(t, c)| (t.trim(), c.trim()))
+            .filter(|(t, c)| !t.is_empty() && !c.is_empty())
+            .ok_or_else(|| {
+                crate::Error::bad_input(format!(
+                    "--where \"{s}\" must be TABLE=CONDITION, e.g. \"orders=created_at >= '2024-01-01'\""
+                ))
+            })?;
+        if out.iter().any(|(x, _)| x == t) {
+            return Err(crate::Error::bad_input(format!(
+                "--where names table \"{t}\" twice; combine the conditions with AND"
+            )));
+        }
+        out.push((t.to_string(), c.to_string()));
+    }
+    Ok(out)
+}
+
 pub async fn run(args: Args) -> Result<i32> {
+    let filters = table_filters(&args.where_sql)?;
     let (source, target) = tokio::try_join!(
         async {
             db::connect(&args.source)
@@ -45,11 +73,12 @@ pub async fn run(args: Args) -> Result<i32> {
         }
     )?;
     let started = std::time::Instant::now();
-    let checks = sync_check(
+    let checks = sync_check_filtered(
         &source,
         &target,
         args.tables.clone(),
         args.updated_column.clone(),
+        &filters,
     )
     .await?;
     let elapsed = started.elapsed();
@@ -58,6 +87,7 @@ pub async fn run(args: Args) -> Result<i32> {
         for c in checks.iter().filter(|c| c.status == "out_of_step") {
             let opts = DiffOptions {
                 table: c.table.clone(),
+                where_sql: c.filter.clone(),
                 ..Default::default()
             };
             let plan = build_plan(&source, &target, &opts).await?;
@@ -99,6 +129,9 @@ pub async fn run(args: Args) -> Result<i32> {
                 n(c.source_rows),
                 n(c.target_rows)
             );
+            if let Some(f) = &c.filter {
+                say!("  (rows where {f})");
+            }
         }
         say!(
             "{} of {} tables out of step ({} ms)",

@@ -1,4 +1,11 @@
 //! Rendering differences and summaries: text, json, jsonl and csv.
+//!
+//! One direction everywhere: the source is the truth and the target is what changes,
+//! so every format reads as what applying will do. A changed value is shown
+//! `target value → source value` (text), `{"target": .., "source": ..}` in that order
+//! (json, jsonl) and `target,source` columns in that order (csv); a row only in the
+//! source is `+` (applying inserts it), a row only in the target is `-` (applying
+//! deletes it). The TUI's data diff view follows the same rule.
 
 use super::diff::{DiffSink, Difference, Summary};
 use super::plan::Plan;
@@ -59,7 +66,7 @@ pub fn difference_json(plan: &Plan, d: &Difference) -> serde_json::Value {
             for i in columns {
                 ch.insert(
                     plan.columns[*i].name.clone(),
-                    serde_json::json!({"source": jv(&source[*i]), "target": jv(&target[*i])}),
+                    serde_json::json!({"target": jv(&target[*i]), "source": jv(&source[*i])}),
                 );
             }
             serde_json::json!({
@@ -258,7 +265,7 @@ impl Printer {
             .has_headers(false)
             .from_writer(Vec::new());
         if !self.csv_header {
-            w.write_record(["kind", "key", "column", "source", "target"])
+            w.write_record(["kind", "key", "column", "target", "source"])
                 .map_err(|e| Error::runtime(e.to_string()).with_source(e))?;
             self.csv_header = true;
         }
@@ -266,10 +273,10 @@ impl Printer {
         let key = j["key"].to_string();
         match d {
             Difference::OnlyInSource { .. } => {
-                w.write_record(["only_in_source", &key, "", &j["row"].to_string(), ""])
+                w.write_record(["only_in_source", &key, "", "", &j["row"].to_string()])
             }
             Difference::OnlyInTarget { .. } => {
-                w.write_record(["only_in_target", &key, "", "", &j["row"].to_string()])
+                w.write_record(["only_in_target", &key, "", &j["row"].to_string(), ""])
             }
             Difference::Changed {
                 source,
@@ -281,8 +288,8 @@ impl Printer {
                         "changed",
                         &key,
                         &plan.columns[*i].name,
-                        &source[*i].to_string(),
                         &target[*i].to_string(),
+                        &source[*i].to_string(),
                     ])
                     .map_err(|e| Error::runtime(e.to_string()).with_source(e))?;
                 }

@@ -34,6 +34,9 @@ pub struct TableCheck {
     pub target_latest: Option<Value>,
     /// Why the table is out of step.
     pub reasons: Vec<String>,
+    /// The filter both sides were counted under (`--where TABLE=SQL`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
 }
 
 impl TableCheck {
@@ -48,7 +51,12 @@ struct SideFacts {
     col: Option<(String, Class, bool)>,
 }
 
-async fn facts(db: &Db, table: &str, updated: Option<&str>) -> Result<Option<SideFacts>> {
+async fn facts(
+    db: &Db,
+    table: &str,
+    updated: Option<&str>,
+    filter: Option<&str>,
+) -> Result<Option<SideFacts>> {
     let info = match table_info(db, table).await {
         Ok(i) => i,
         Err(e) if e.kind == crate::ErrorKind::BadInput => return Ok(None),
@@ -67,11 +75,18 @@ async fn facts(db: &Db, table: &str, updated: Option<&str>) -> Result<Option<Sid
     });
     let d = db.dialect();
     let t = d.quote_qualified(table);
-    let sql = match &col {
+    let mut sql = match &col {
         Some((c, _, _)) => format!("SELECT COUNT(*), MAX({}) FROM {t}", d.quote_ident(c)),
         None => format!("SELECT COUNT(*) FROM {t}"),
     };
-    let r = db.query(&sql, &[]).await?;
+    if let Some(f) = filter {
+        // a filter is SQL by design, like the data diff's `--where`
+        sql.push_str(&format!(" WHERE {f}"));
+    }
+    let r = db.query(&sql, &[]).await.map_err(|e| match filter {
+        Some(f) => e.context(format!("table {table} with the filter \"{f}\"")),
+        None => e,
+    })?;
     let row = r.rows.into_iter().next().unwrap_or_default();
     Ok(Some(SideFacts {
         rows: row.first().and_then(Value::as_i64).unwrap_or(0) as u64,
@@ -87,18 +102,44 @@ pub async fn sync_check(
     tables: Option<Vec<String>>,
     updated_column: Option<String>,
 ) -> Result<Vec<TableCheck>> {
+    sync_check_filtered(source, target, tables, updated_column, &[]).await
+}
+
+/// [`sync_check`] with a filter per table (`(table, SQL condition)`), applied on both
+/// sides. A filter naming a table that is not checked is bad input.
+pub async fn sync_check_filtered(
+    source: &Db,
+    target: &Db,
+    tables: Option<Vec<String>>,
+    updated_column: Option<String>,
+    filters: &[(String, String)],
+) -> Result<Vec<TableCheck>> {
     let tables = match tables {
         Some(t) if !t.is_empty() => t,
         _ => list_tables(source).await?,
     };
+    for (t, _) in filters {
+        if !tables.iter().any(|x| x == t) {
+            return Err(crate::Error::bad_input(format!(
+                "a filter names table \"{t}\", which is not checked; checked: {}",
+                tables.join(", ")
+            )));
+        }
+    }
     let checks = tables.iter().map(|t| {
         let uc = updated_column.clone();
+        let filter = filters
+            .iter()
+            .find(|(name, _)| name == t)
+            .map(|(_, f)| f.as_str());
         async move {
             let (s, g) = tokio::try_join!(
-                facts(source, t, uc.as_deref()),
-                facts(target, t, uc.as_deref())
+                facts(source, t, uc.as_deref(), filter),
+                facts(target, t, uc.as_deref(), filter)
             )?;
-            Ok::<_, crate::Error>(judge(t, s, g))
+            let mut c = judge(t, s, g);
+            c.filter = filter.map(str::to_string);
+            Ok::<_, crate::Error>(c)
         }
     });
     futures::future::try_join_all(checks).await
@@ -114,6 +155,7 @@ fn judge(table: &str, s: Option<SideFacts>, t: Option<SideFacts>) -> TableCheck 
         source_latest: None,
         target_latest: None,
         reasons: Vec::new(),
+        filter: None,
     };
     let (s, t) = match (s, t) {
         (None, _) => {

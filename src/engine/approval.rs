@@ -182,6 +182,32 @@ pub fn hazards_before(runbook: &Runbook, state: &RunState, checkpoint: &str) -> 
     out
 }
 
+/// Steps since the previous checkpoint, up to `checkpoint`, that passed with a
+/// warning (`steps::Evidence::warning`), as `step: warning`.
+pub fn warnings_before(runbook: &Runbook, state: &RunState, checkpoint: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (_, s) in runbook.steps() {
+        if s.id == checkpoint {
+            break;
+        }
+        if s.step.checkpoint().is_some() {
+            out.clear();
+            continue;
+        }
+        let Some(r) = state.steps.get(&s.id) else {
+            continue;
+        };
+        if r.state != crate::vocab::StepState::Done {
+            continue;
+        }
+        if let Some(w) = crate::steps::read_evidence(&r.kind, &r.evidence).and_then(|e| e.warning())
+        {
+            out.push(format!("{}: {w}", s.id));
+        }
+    }
+    out
+}
+
 /// What a checkpoint requires now, who has validly approved it, and whether a
 /// rejection stands.
 pub fn need(
@@ -268,6 +294,7 @@ pub fn need(
         files: bound.files,
         stale,
         rejection,
+        warnings: warnings_before(runbook, state, checkpoint),
     })
 }
 

@@ -63,6 +63,7 @@ impl Engine {
                         approvals,
                         hazards: need.hazards.clone(),
                         files: need.files.clone(),
+                        warnings: need.warnings.clone(),
                     };
                     self.record_gate_passed(
                         run_id, &def.id, &phase.id, evidence, &need, "approved", started,
@@ -159,7 +160,7 @@ impl Engine {
         started: Instant,
     ) -> Result<()> {
         let evidence_hash = sha256_hex(serde_json::to_string(&evidence).expect("json").as_bytes());
-        let summary = format!(
+        let mut summary = format!(
             "{what} by {}",
             need.approved_by
                 .iter()
@@ -167,6 +168,17 @@ impl Engine {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
+        if !need.warnings.is_empty() {
+            summary.push_str(&format!(
+                " over {} warning(s): {}",
+                need.warnings.len(),
+                need.warnings
+                    .iter()
+                    .map(|w| w.split(" (").next().unwrap_or(w))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ));
+        }
         let done = StepDone {
             kind: "checkpoint".into(),
             phase: phase.to_string(),

@@ -82,6 +82,7 @@ pub fn need(runbook: &Runbook, state: &RunState, runbook_arg: &str) -> Option<Ap
         files: Vec::new(),
         stale: Vec::new(),
         rejection: None,
+        warnings: Vec::new(),
     })
 }
 
@@ -213,6 +214,7 @@ impl Engine {
                         approvals,
                         hazards: Vec::new(),
                         files: Vec::new(),
+                        warnings: Vec::new(),
                     };
                     self.record_gate_passed(
                         run_id,

@@ -481,6 +481,14 @@ impl Engine {
             .get(&def.id)
             .and_then(|s| s.summary.clone())
             .unwrap_or_default();
+        if let Some(message) = state.steps.get(&def.id).and_then(|r| {
+            crate::steps::read_evidence(&r.kind, &r.evidence).and_then(|e| e.warning())
+        }) {
+            self.events.emit(EngineEvent::StepWarning {
+                step: def.id.clone(),
+                message,
+            });
+        }
         self.events.emit(EngineEvent::StepAlreadyDone {
             phase: phase.id.clone(),
             step: def.id.clone(),
@@ -569,6 +577,13 @@ impl Engine {
                 self.record(run_id, Some(&def.id), Entry::StepDone(done))
                     .await?;
                 tracing::info!(step = def.id, "step done: {}", out.summary);
+                if let Some(message) = out.evidence.warning() {
+                    tracing::warn!(step = def.id, "passed with a warning: {message}");
+                    self.events.emit(EngineEvent::StepWarning {
+                        step: def.id.clone(),
+                        message,
+                    });
+                }
                 self.events.emit(EngineEvent::StepFinished {
                     step: def.id.clone(),
                     summary: out.summary,

@@ -24,6 +24,10 @@ pub struct StepStatus {
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
     pub elapsed_ms: Option<u64>,
+    /// Done, but not cleanly (`steps::Evidence::warning`: a data diff that found
+    /// differences without failing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -156,6 +160,10 @@ impl RunStatus {
                     started_at: r.and_then(|r| r.started_at.clone()),
                     finished_at: r.and_then(|r| r.finished_at.clone()),
                     elapsed_ms: r.and_then(|r| r.elapsed_ms),
+                    warning: r
+                        .filter(|r| r.state == StepState::Done)
+                        .and_then(|r| crate::steps::read_evidence(&r.kind, &r.evidence))
+                        .and_then(|e| e.warning()),
                 }
             })
             .collect();

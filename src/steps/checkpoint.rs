@@ -84,6 +84,10 @@ pub struct CheckpointEvidence {
     /// steps after the checkpoint refuse to run if one changed since.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<(String, String)>,
+    /// Steps since the previous checkpoint that passed with a warning (a data diff that
+    /// found differences), one line each: what the approvers were shown.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// One approver's current decision at a checkpoint.

@@ -197,6 +197,26 @@ pub struct DiffDataEvidence {
     pub differences_not_shown: u64,
 }
 
+impl DiffDataEvidence {
+    /// A diff that passed with differences (a report-only step, or fewer than
+    /// `max_differences`) is not a clean pass: the warning says how many, so front-ends
+    /// do not show it as a green tick and the next checkpoint names it.
+    pub fn warning(&self) -> Option<String> {
+        let s = &self.summary;
+        (!self.equal || s.differences() > 0).then(|| {
+            let n = s.differences();
+            format!(
+                "{n} difference{} in {} (only in source {}, only in target {}, changed {}): passed without being equal",
+                if n == 1 { "" } else { "s" },
+                s.source_table,
+                s.only_in_source,
+                s.only_in_target,
+                s.changed
+            )
+        })
+    }
+}
+
 /// One differing row as the evidence records it (`data::output::difference_json`
 /// writes it): cells are JSON scalars, keyed by column name in compared order.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -223,7 +243,10 @@ pub enum DifferenceRecord {
     },
 }
 
-/// One differing cell of a changed row.
+/// One differing cell of a changed row: applying turns the target's value into the
+/// source's. (Stored `{source, target}`, the order evidence has always been written
+/// in, so recorded evidence reads back byte for byte; front-ends show it
+/// `target → source`.)
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CellChange {
     pub source: serde_json::Value,

@@ -29,6 +29,7 @@ pub enum Evidence {
     Snapshot(snapshot::SnapshotEvidence),
     Sql(sql::SqlEvidence),
     Sync(sync::SyncEvidence),
+    SyncCheck(sync_check::SyncCheckEvidence),
     /// Nothing recorded (JSON null).
     #[default]
     None,
@@ -38,6 +39,15 @@ impl Evidence {
     /// The evidence as the JSON stored in the ledger.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::to_value(self).expect("evidence serializes")
+    }
+    /// What a person should notice about a step that passed: shown instead of a plain
+    /// tick, and named at the next checkpoint. `None` for a clean pass.
+    pub fn warning(&self) -> Option<String> {
+        match self {
+            Evidence::DiffData(e) => e.warning(),
+            Evidence::SyncCheck(e) => e.warning(),
+            _ => None,
+        }
     }
 }
 
@@ -160,6 +170,7 @@ pub mod restore;
 pub mod snapshot;
 pub mod sql;
 pub mod sync;
+pub mod sync_check;
 
 /// One step kind: its name in runbooks, what it does, how it is built from its table,
 /// and how its stored evidence reads back as its struct (the TUI matches `Evidence`
@@ -196,6 +207,7 @@ evidence_from!(
     Snapshot(snapshot::SnapshotEvidence),
     Sql(sql::SqlEvidence),
     Sync(sync::SyncEvidence),
+    SyncCheck(sync_check::SyncCheckEvidence),
 );
 
 fn boxed<S: Step + 'static>(
@@ -279,6 +291,12 @@ pub const KINDS: &[Kind] = &[
         about: "make a target's rows match a source's",
         build: |p, c| boxed(sync::SyncTables::build, p, c),
         read: |v| serde_json::from_value(v).map(Evidence::Sync),
+    },
+    Kind {
+        name: "sync-check",
+        about: "compare row counts and latest updates of tables on two targets",
+        build: |p, c| boxed(sync_check::SyncCheck::build, p, c),
+        read: |v| serde_json::from_value(v).map(Evidence::SyncCheck),
     },
 ];
 

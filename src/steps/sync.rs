@@ -1,15 +1,17 @@
-//! `sync`: bring tables of a target in line with a source: diff, apply the INSERT/
-//! UPDATE/DELETE delta (one transaction per table, or per batch with
-//! `batch_commit = true`), re-diff, and fail unless the re-diff is equal. Re-running
-//! after an interruption applies only what is still different. Put a `checkpoint`
-//! (after a `diff-data` showing the deltas) in front of it to approve the changes.
+//! `sync`: bring tables of a target in line with a source: diff every table, apply the
+//! INSERT/UPDATE/DELETE delta in foreign-key order — inserts and updates parents before
+//! children, then deletes children before parents — in one transaction (or per batch
+//! with `batch_commit = true`), re-diff, and fail unless every table is equal.
+//! Re-running after an interruption applies only what is still different. Put a
+//! `checkpoint` (after a `diff-data` showing the deltas) in front of it to approve the
+//! changes.
 
 use super::diff_data::read_options;
 use super::{BuildContext, Step, StepContext, StepOutcome};
 use crate::data::plan::DiffOptions;
-use crate::data::reconcile::sync_table;
+use crate::data::sync_many::sync_tables;
 use crate::db::Targets;
-use crate::error::{ErrorKind, Result};
+use crate::error::Result;
 use crate::runbook::Params;
 use async_trait::async_trait;
 
@@ -66,63 +68,83 @@ impl Step for SyncTables {
     }
     fn plan(&self, _targets: &Targets) -> Vec<String> {
         let names: Vec<&str> = self.tables.iter().map(|t| t.table.as_str()).collect();
-        vec![format!(
+        let mut lines = vec![format!(
             "apply inserts/updates/deletes to {} so that {} equal {} on {}, then re-diff",
             self.target,
             names.join(", "),
             names.join(", "),
             self.source
-        )]
+        )];
+        if self.tables.len() > 1 {
+            lines.push(format!(
+                "{} foreign keys decide the order: inserts and updates parents first, deletes children first, {}",
+                self.target,
+                if self.batch_commit {
+                    "committed per batch"
+                } else {
+                    "all in one transaction"
+                }
+            ));
+        }
+        lines
     }
     async fn run(&self, ctx: &StepContext<'_>) -> Result<StepOutcome> {
         let src = ctx.targets.get(&self.source).await?;
         let dst = ctx.targets.get(&self.target).await?;
-        let mut per_table = Vec::new();
+        let o = sync_tables(
+            &src,
+            &dst,
+            &self.tables,
+            self.batch_size,
+            self.batch_commit,
+            &|p| ctx.progress(p),
+        )
+        .await?;
+        if o.tables.len() > 1 {
+            ctx.log(format!(
+                "written in foreign-key order: {} (deletes in reverse)",
+                o.order.join(", ")
+            ));
+        }
+        for n in &o.notes {
+            ctx.log(format!("note: {n}"));
+        }
         let (mut ins, mut upd, mut del) = (0u64, 0u64, 0u64);
-        let mut failure = None;
-        for opts in &self.tables {
-            match sync_table(&src, &dst, opts, self.batch_size, self.batch_commit, &|p| {
-                ctx.progress(p)
-            })
-            .await
-            {
-                Ok(o) => {
-                    ctx.log(format!(
-                        "{}: {} inserted, {} updated, {} deleted; re-diff equal",
-                        opts.table, o.inserts, o.updates, o.deletes
-                    ));
-                    ins += o.inserts;
-                    upd += o.updates;
-                    del += o.deletes;
-                    per_table.push(SyncedTable::Synced(TableSynced {
-                        table: opts.table.clone(),
-                        inserts: o.inserts,
-                        updates: o.updates,
-                        deletes: o.deletes,
-                        applied: o.applied,
-                        before: SyncBefore {
-                            source_rows: o.before.source_rows,
-                            target_rows: o.before.target_rows,
-                            only_in_source: o.before.only_in_source,
-                            only_in_target: o.before.only_in_target,
-                            changed: o.before.changed,
-                            column_changes: o.before.column_changes.clone(),
-                        },
-                        equal_after: o.after.equal(),
-                        rows_after: o.after.target_rows,
-                        differences: super::diff_data::DifferenceRecord::from_samples(o.samples)?,
-                    }));
+        let mut per_table = Vec::new();
+        for t in o.tables {
+            ctx.log(format!(
+                "{}: {} inserted, {} updated, {} deleted; re-diff {}",
+                t.table,
+                t.inserts,
+                t.updates,
+                t.deletes,
+                if t.after.equal() {
+                    "equal"
+                } else {
+                    "STILL DIFFERENT"
                 }
-                Err(e) if e.kind == ErrorKind::CheckFailed => {
-                    failure = Some(e.message.clone());
-                    per_table.push(SyncedTable::Failed {
-                        table: opts.table.clone(),
-                        error: e.message.clone(),
-                    });
-                    break;
-                }
-                Err(e) => return Err(e.context(format!("table {}", opts.table))),
-            }
+            ));
+            ins += t.inserts;
+            upd += t.updates;
+            del += t.deletes;
+            per_table.push(SyncedTable::Synced(TableSynced {
+                table: t.table,
+                inserts: t.inserts,
+                updates: t.updates,
+                deletes: t.deletes,
+                applied: None,
+                before: SyncBefore {
+                    source_rows: t.before.source_rows,
+                    target_rows: t.before.target_rows,
+                    only_in_source: t.before.only_in_source,
+                    only_in_target: t.before.only_in_target,
+                    changed: t.before.changed,
+                    column_changes: t.before.column_changes.clone(),
+                },
+                equal_after: t.after.equal(),
+                rows_after: t.after.target_rows,
+                differences: super::diff_data::DifferenceRecord::from_samples(t.samples)?,
+            }));
         }
         Ok(StepOutcome {
             summary: format!(
@@ -135,9 +157,16 @@ impl Step for SyncTables {
                 target: self.target.clone(),
                 batch_commit: self.batch_commit,
                 tables: per_table,
+                order: if self.tables.len() > 1 {
+                    o.order
+                } else {
+                    Vec::new()
+                },
+                notes: o.notes,
+                applied: Some(o.applied),
             }
             .into(),
-            failure,
+            failure: o.failure,
             hazards: Vec::new(),
         })
     }
@@ -151,13 +180,23 @@ pub struct SyncEvidence {
     pub target: String,
     pub batch_commit: bool,
     pub tables: Vec<SyncedTable>,
+    /// The tables in the order they were written (parents first; deletes went in
+    /// reverse), when more than one was synced.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub order: Vec<String>,
+    /// What the foreign-key order could not honour (cycles, self-references).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// How all the tables' statements were applied together.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied: Option<crate::data::apply::Applied>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(untagged)]
 pub enum SyncedTable {
     Synced(TableSynced),
-    /// The table the sync stopped at.
+    /// The table a sync stopped at (recorded by releases that synced table by table).
     Failed {
         table: String,
         error: String,
@@ -170,8 +209,11 @@ pub struct TableSynced {
     pub inserts: u64,
     pub updates: u64,
     pub deletes: u64,
-    /// How the changes were applied (`data::reconcile`'s record of it).
-    pub applied: crate::data::apply::Applied,
+    /// How this table's changes were applied, in evidence recorded when each table
+    /// was applied on its own; now every table goes in one application, recorded as
+    /// the evidence's `applied`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied: Option<crate::data::apply::Applied>,
     pub before: SyncBefore,
     pub equal_after: bool,
     pub rows_after: u64,

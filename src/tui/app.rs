@@ -224,6 +224,9 @@ impl App {
             Action::Evidence { step, model } => {
                 if let Some(s) = self.state.step_mut(&step) {
                     s.hazards = model.hazards.clone();
+                    if model.warning.is_some() {
+                        s.warning = model.warning.clone();
+                    }
                     s.evidence = Some(model);
                 }
             }

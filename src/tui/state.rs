@@ -42,6 +42,8 @@ pub struct StepView {
     pub progress: Option<Progress>,
     pub evidence: Option<Arc<EvidenceModel>>,
     pub hazards: Vec<Hazard>,
+    /// Passed, but not cleanly: shown `⚠` instead of `✓`, with this line.
+    pub warning: Option<String>,
 }
 
 impl StepView {
@@ -57,6 +59,7 @@ impl StepView {
             progress: None,
             evidence: None,
             hazards: Vec::new(),
+            warning: None,
         }
     }
     pub fn id(&self) -> &str {
@@ -387,6 +390,7 @@ impl AppState {
                 s.started_at = Some(Instant::now());
                 s.progress = None;
                 s.error = None;
+                s.warning = None;
                 if !targets.is_empty() {
                     s.plan.targets = targets.clone();
                 }
@@ -511,6 +515,12 @@ impl AppState {
                     checkpoint,
                     format!("{decision} by {approver} ({role})"),
                 );
+            }
+            EngineEvent::StepWarning { step, message } => {
+                if let Some(s) = self.step_mut(step) {
+                    s.warning = Some(message.clone());
+                }
+                self.event_log(Level::Warn, step, format!("warning: {message}"));
             }
             EngineEvent::RunFinished {
                 outcome, exit_code, ..

@@ -94,6 +94,9 @@ pub struct ApprovalNeed {
     pub stale: Vec<String>,
     /// A rejection that stands for this evidence, and what to do about it.
     pub rejection: Option<Box<StandingRejection>>,
+    /// Steps since the previous checkpoint that passed with a warning, one line each
+    /// (`drift-customers: 6 differences in customers (...)`).
+    pub warnings: Vec<String>,
 }
 
 /// A rejection that stops the run until it is withdrawn or the evidence changes.
@@ -168,6 +171,12 @@ pub enum EngineEvent {
         run_id: String,
         outcome: String,
         exit_code: i32,
+    },
+    /// A step passed, but not cleanly (a data diff that found differences and was only
+    /// reporting them). Sent just before the step's `StepFinished` or `StepAlreadyDone`.
+    StepWarning {
+        step: String,
+        message: String,
     },
 }
 

@@ -58,6 +58,16 @@ async fn control_panel_runbook_syncs_the_drifted_sqlite_copy_from_mariadb() {
     );
     assert!(all.contains("connectors: different"), "{all}");
     assert!(all.contains("discount_groups: different"), "{all}");
+    // the quick look and the drift found are warnings, named again at the checkpoint
+    assert!(all.contains("  ⚠ sync-check: "), "{all}");
+    assert!(
+        all.contains("  ⚠ drift-customers: customers: different"),
+        "{all}"
+    );
+    assert!(
+        all.contains("       ⚠ drift-customers: 6 differences in customers"),
+        "{all}"
+    );
 
     // approved by someone with the ops role: applied and verified equal
     let out = support::cutover_env(

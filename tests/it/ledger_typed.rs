@@ -579,6 +579,14 @@ fn evidence_of_every_kind_reads_back_as_its_struct() {
             r#"{"source":"staging","target":"production","batch_commit":false,"tables":[{"table":"users","inserts":1,"updates":2,"deletes":0,"applied":{"statements":3,"batches":1,"rows_affected":3,"batch_commit":false},"before":{"source_rows":5,"target_rows":4,"only_in_source":1,"only_in_target":0,"changed":2,"column_changes":{"email":2}},"equal_after":true,"rows_after":5,"differences":[{"kind":"changed","key":{"id":1},"changes":{"email":{"source":"a@x","target":"b@x"}}}]},{"table":"orders","error":"3 differences remain"}]}"#,
         ),
         (
+            "sync",
+            r#"{"source":"main","target":"local","batch_commit":false,"tables":[{"table":"children","inserts":1,"updates":2,"deletes":1,"before":{"source_rows":4,"target_rows":4,"only_in_source":1,"only_in_target":1,"changed":2,"column_changes":{"parent_id":2}},"equal_after":true,"rows_after":4,"differences":[]}],"order":["parents","children"],"applied":{"statements":6,"batches":1,"rows_affected":6,"batch_commit":false}}"#,
+        ),
+        (
+            "sync-check",
+            r#"{"source":"main","target":"local","in_step":false,"tables":[{"table":"orders","status":"out_of_step","source_rows":3,"target_rows":4,"updated_column":"updated_at","source_latest":"2024-03-03","target_latest":null,"reasons":["row counts differ: source 3, target 4"],"filter":"id < 10"}],"elapsed_ms":7}"#,
+        ),
+        (
             "diff-data",
             r#"{"source":"a","target":"b","equal":false,"summary":{"source_table":"t","target_table":"t","key":["id"],"multiset":false,"source_rows":2,"target_rows":1,"only_in_source":1,"only_in_target":0,"changed":0,"unchanged":1,"duplicate_rows":0,"column_changes":{},"columns":[{"name":"id","target_name":"id","class":"int","scale":null,"precision":0,"tolerance":null,"source_type":"INTEGER","target_type":"INTEGER","is_key":true}],"notes":[],"stats":{"strategy":"merge","hashed_in":"cutover","levels":0,"buckets":0,"differing_buckets":0,"rows_fetched":3},"elapsed_ms":1},"differences":[{"kind":"only_in_source","key":{"id":2},"row":{"id":2}}],"differences_not_shown":0}"#,
         ),

@@ -159,7 +159,8 @@ fn million(n: usize) -> DataDiffModel {
             &id,
             &[
                 (Some("same"), Some("same")),
-                (Some(&old), Some(&new)),
+                // source (the truth) holds the new value, the target the old one
+                (Some(&new), Some(&old)),
                 (Some(&amount), Some(&amount)),
                 (None, Some("2026-11-21T02:00:00Z")),
             ],
@@ -188,6 +189,7 @@ fn a_million_row_diff_scrolls_to_the_end_and_shows_the_right_rows() {
             kind: "diff-data".into(),
             hazards: vec![],
             body: Body::DataDiff(million(1_000_000)),
+            warning: None,
         }),
     });
     a.select_step("users-diff");
@@ -201,7 +203,7 @@ fn a_million_row_diff_scrolls_to_the_end_and_shows_the_right_rows() {
     let out = render(&mut a, 100, 30);
     assert!(!out.contains("row 1,000,000/"), "{out}");
     key(&mut a, KeyCode::Char('g'));
-    assert!(render(&mut a, 100, 30).contains("old-0 "));
+    assert!(render(&mut a, 100, 30).contains("new-0 "));
 }
 
 #[test]
@@ -347,7 +349,8 @@ fn the_evidence_the_schema_and_data_steps_record_gets_its_views() {
     evidence(&mut a, "users-diff", "diff-data", data_step_evidence());
     a.select_step("users-diff");
     let out = render(&mut a, 100, 30);
-    assert!(out.contains("0.15 → 0.10"), "{out}");
+    // target value → source value: what applying does
+    assert!(out.contains("0.10 → 0.15"), "{out}");
     assert!(out.contains("+1 not listed"), "{out}");
     insta::assert_snapshot!("data_step_evidence_100x30", out);
 }
@@ -442,7 +445,7 @@ fn sync_evidence_shows_the_deltas_it_applied() {
                 inserts: 0,
                 updates: 0,
                 deletes: 0,
-                applied: applied(0),
+                applied: Some(applied(0)),
                 before: before(&groups),
                 equal_after: true,
                 rows_after: 3,
@@ -453,13 +456,16 @@ fn sync_evidence_shows_the_deltas_it_applied() {
                 inserts: 2,
                 updates: 1,
                 deletes: 1,
-                applied: applied(4),
+                applied: Some(applied(4)),
                 before: before(&customers_summary()),
                 equal_after: true,
                 rows_after: 120,
                 differences: customers_differences(),
             }),
         ],
+        order: Vec::new(),
+        notes: Vec::new(),
+        applied: None,
     })
     .to_json();
     let m = EvidenceModel::parse("sync", &v);

@@ -411,6 +411,7 @@ pub fn need(
         files: Vec::new(),
         stale: Vec::new(),
         rejection: None,
+        warnings: Vec::new(),
     }
 }
 

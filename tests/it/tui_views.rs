@@ -200,7 +200,7 @@ fn data_diff_summary_columns_and_rows() {
     a.update(Action::ShowTab(Tab::Evidence));
     let out = render(&mut a, 100, 30);
     assert!(
-        out.contains("ana@staging.example → ana@prod.example"),
+        out.contains("ana@prod.example → ana@staging.example"),
         "{out}"
     );
     assert!(out.contains("changes by column email 2 · plan 1"), "{out}");

@@ -243,6 +243,18 @@ impl CheckpointDialog {
             })
             .collect();
         out.extend(hazards::lines(&hz, theme));
+        if !need.warnings.is_empty() {
+            out.push(Line::from(Span::styled(
+                format!(
+                    "⚠ Warnings since the last checkpoint ({})",
+                    need.warnings.len()
+                ),
+                theme.warn(),
+            )));
+            for w in &need.warnings {
+                out.push(Line::from(Span::styled(format!("  {w}"), theme.text())));
+            }
+        }
         if let Some(r) = &need.rejection {
             out.push(Line::from(Span::styled(
                 format!(

@@ -184,10 +184,14 @@ impl Component for RunbookView {
                 let marker = if is_current { "▸" } else { " " };
                 let mut spans = vec![
                     Span::styled(marker, theme.key()),
-                    Span::styled(
-                        format!("{} ", Theme::state_icon(s.state)),
-                        theme.state(s.state),
-                    ),
+                    if s.state == StepState::Done && s.warning.is_some() {
+                        Span::styled("⚠ ", theme.warn())
+                    } else {
+                        Span::styled(
+                            format!("{} ", Theme::state_icon(s.state)),
+                            theme.state(s.state),
+                        )
+                    },
                     Span::styled(
                         format!("{} ", fit(s.id(), id_w)),
                         if is_current {

@@ -21,6 +21,8 @@ pub struct CheckpointModel {
     pub evidence_hash: Option<String>,
     pub decisions: Vec<Decided>,
     pub hazards: Vec<String>,
+    /// Steps that passed with a warning before the checkpoint (what approvers saw).
+    pub warnings: Vec<String>,
 }
 
 impl CheckpointModel {
@@ -41,6 +43,7 @@ impl CheckpointModel {
                 })
                 .collect(),
             hazards: e.hazards.clone(),
+            warnings: e.warnings.clone(),
         }
     }
 
@@ -75,6 +78,12 @@ impl CheckpointModel {
             if let Some(c) = &d.comment {
                 out.push(Line::from(Span::raw(format!("    “{c}”"))));
             }
+        }
+        for w in &self.warnings {
+            out.push(Line::from(vec![
+                Span::styled("approved over ⚠ ", theme.warn()),
+                Span::raw(w.clone()),
+            ]));
         }
         if !self.hazards.is_empty() {
             out.push(Line::from(vec![

@@ -2,6 +2,10 @@
 //! differing rows with changed cells highlighted. Rows live in one compact arena
 //! (a million rows stay a few hundred MB at most) and only the visible window is
 //! ever turned into widgets, so scrolling a million rows costs what scrolling ten does.
+//!
+//! Direction as everywhere else (`data::output`): what applying will do. A row only
+//! in the source is `+` (inserted), only in the target `-` (deleted), and a changed
+//! cell reads `target value → source value`.
 
 use crate::steps::diff_data::{DiffDataEvidence, DifferenceRecord};
 use crate::steps::sync::{SyncEvidence, SyncedTable, TableSynced};
@@ -23,8 +27,8 @@ pub enum RowKind {
 impl RowKind {
     pub fn mark(self) -> &'static str {
         match self {
-            RowKind::OnlyInSource => "-",
-            RowKind::OnlyInTarget => "+",
+            RowKind::OnlyInSource => "+",
+            RowKind::OnlyInTarget => "-",
             RowKind::Changed => "~",
         }
     }
@@ -312,6 +316,12 @@ impl DataDiffModel {
         if e.tables.len() > 1 {
             note.push_str(&format!(" (table {} of {})", i + 1, e.tables.len()));
         }
+        if !e.order.is_empty() {
+            note.push_str(&format!(
+                "; written parents first: {} (deletes in reverse)",
+                e.order.join(", ")
+            ));
+        }
         let rows = row_store(&t.differences, &columns);
         Some(DataDiffModel {
             table: Some(t.table.clone()),
@@ -358,9 +368,9 @@ impl DataDiffModel {
             )),
         ]));
         out.push(Line::from(vec![
-            Span::styled("- only in source ", theme.removed()),
+            Span::styled("+ only in source ", theme.added()),
             Span::raw(n(c.only_in_source)),
-            Span::styled("  + only in target ", theme.added()),
+            Span::styled("  - only in target ", theme.removed()),
             Span::raw(n(c.only_in_target)),
             Span::styled("  ~ changed ", theme.warn()),
             Span::raw(n(c.changed)),
@@ -462,8 +472,8 @@ impl DataDiffModel {
         let rows = (*top..end).map(|i| {
             let r = self.rows.row(i);
             let mark_style = match r.kind {
-                RowKind::OnlyInSource => theme.removed(),
-                RowKind::OnlyInTarget => theme.added(),
+                RowKind::OnlyInSource => theme.added(),
+                RowKind::OnlyInTarget => theme.removed(),
                 RowKind::Changed => theme.warn(),
             };
             let mut cells = vec![
@@ -475,14 +485,15 @@ impl DataDiffModel {
                 let show = |v: Option<&str>| v.unwrap_or("NULL").to_string();
                 let line = match r.kind {
                     RowKind::Changed if d => {
-                        let text = format!("{} → {}", show(o), show(n));
+                        // what applying does: the target's value becomes the source's
+                        let text = format!("{} → {}", show(n), show(o));
                         Line::from(Span::styled(truncate(&text, *w), theme.changed_word(true)))
                     }
                     RowKind::OnlyInSource => {
-                        Line::from(Span::styled(truncate(&show(o), *w), theme.removed()))
+                        Line::from(Span::styled(truncate(&show(o), *w), theme.added()))
                     }
                     RowKind::OnlyInTarget => {
-                        Line::from(Span::styled(truncate(&show(n), *w), theme.added()))
+                        Line::from(Span::styled(truncate(&show(n), *w), theme.removed()))
                     }
                     RowKind::Changed => {
                         let v = o.or(n);

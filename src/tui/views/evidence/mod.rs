@@ -15,6 +15,7 @@ pub mod hazards;
 pub mod json;
 pub mod pane;
 pub mod schema_diff;
+pub mod sync_check;
 
 use crate::steps::Evidence;
 use crate::vocab::Hazard;
@@ -28,6 +29,7 @@ pub enum Body {
     Checkpoint(checkpoint::CheckpointModel),
     Backup(backup::BackupModel),
     Json(json::JsonModel),
+    SyncCheck(sync_check::SyncCheckModel),
 }
 
 /// A step's evidence, ready to draw.
@@ -36,6 +38,8 @@ pub struct EvidenceModel {
     pub kind: String,
     pub hazards: Vec<Hazard>,
     pub body: Body,
+    /// The step passed, but not cleanly (`steps::Evidence::warning`).
+    pub warning: Option<String>,
 }
 
 impl EvidenceModel {
@@ -44,14 +48,15 @@ impl EvidenceModel {
     /// Never fails: evidence that does not read (written by hand, by another tool or
     /// by a later release) and kinds without a view of their own are shown as JSON.
     pub fn parse(kind: &str, evidence: &Value) -> EvidenceModel {
-        let (hazards, body) = match crate::steps::read_evidence(kind, evidence) {
-            Some(typed) => (hazards::of(&typed), Self::typed(&typed)),
-            None => (hazards::recorded(evidence), None),
+        let (hazards, body, warning) = match crate::steps::read_evidence(kind, evidence) {
+            Some(typed) => (hazards::of(&typed), Self::typed(&typed), typed.warning()),
+            None => (hazards::recorded(evidence), None, None),
         };
         EvidenceModel {
             kind: kind.to_string(),
             hazards,
             body: body.unwrap_or_else(|| Body::Json(json::JsonModel::new(evidence))),
+            warning,
         }
     }
 
@@ -72,6 +77,9 @@ impl EvidenceModel {
             )),
             Evidence::DiffData(e) => Some(Body::DataDiff(data_diff::DataDiffModel::from_diff(e))),
             Evidence::Sync(e) => data_diff::DataDiffModel::from_sync(e).map(Body::DataDiff),
+            Evidence::SyncCheck(e) => Some(Body::SyncCheck(
+                sync_check::SyncCheckModel::from_evidence(e),
+            )),
             Evidence::Copy(_)
             | Evidence::Migrate(_)
             | Evidence::Snapshot(_)
@@ -88,6 +96,7 @@ impl EvidenceModel {
             Body::Checkpoint(_) => "checkpoint decisions",
             Body::Backup(_) => "backup manifest",
             Body::Json(_) => "evidence",
+            Body::SyncCheck(_) => "sync check",
         }
     }
 }

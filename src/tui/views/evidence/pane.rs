@@ -162,6 +162,9 @@ impl Component for EvidencePane {
             return;
         };
         let mut lines = header_lines(step, theme);
+        if let (StepState::Done, Some(w)) = (step.state, &step.warning) {
+            lines.push(Line::from(Span::styled(format!("⚠ {w}"), theme.warn())));
+        }
         let hazards: Vec<_> = match &step.evidence {
             Some(m) if !m.hazards.is_empty() => m.hazards.clone(),
             _ => step.hazards.clone(),
@@ -185,6 +188,7 @@ impl Component for EvidencePane {
                     Some(Body::Checkpoint(m)) => lines.extend(m.lines(theme)),
                     Some(Body::Backup(m)) => lines.extend(m.lines(theme)),
                     Some(Body::Json(m)) => lines.extend(m.lines(theme)),
+                    Some(Body::SyncCheck(m)) => lines.extend(m.lines(theme)),
                     Some(Body::DataDiff(_)) => unreachable!("handled above"),
                     None => {
                         if step.state == StepState::Done && step.evidence_hash.is_some() {
