@@ -60,7 +60,8 @@ pub const EXAMPLES: &[(&str, &str)] = &[
     ("sync-check", "\
   cutover sync-check --source sqlite://main.db --target sqlite://local.db
   cutover sync-check --source sqlite://main.db --target sqlite://local.db --tables sites --updated-column updated_at --deep
-  cutover sync-check --source sqlite://main.db --target sqlite://local.db --json"),
+  cutover sync-check --source sqlite://main.db --target sqlite://local.db --where \"orders=created_at >= '2026-01-01'\"
+  cutover sync-check --source sqlite://main.db --target sqlite://local.db --format json"),
     ("demo", "\
   cutover demo                                    # the LERG cutover in the terminal UI
   cutover demo --headless --approve-as dana:dba   # the whole cutover, approvals given as dana (dba)

@@ -30,9 +30,8 @@ pub struct Args {
     /// Run the data diff on the tables that are out of step.
     #[arg(long)]
     pub deep: bool,
-    /// JSON output.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub output: super::common::FormatArgs,
 }
 
 /// `TABLE=CONDITION` pairs; the condition may itself contain `=`.
@@ -91,7 +90,7 @@ pub async fn run(args: Args) -> Result<i32> {
                 ..Default::default()
             };
             let plan = build_plan(&source, &target, &opts).await?;
-            let pp = ProgressPrinter::new(format!("diff {}", c.table), args.json);
+            let pp = ProgressPrinter::new(format!("diff {}", c.table), args.output.is_json());
             let show = |p| pp.show(p);
             let mut sink = SampleSink::new(20);
             let s = crate::data::diff(&source, &target, plan, &mut sink, &show).await;
@@ -100,7 +99,7 @@ pub async fn run(args: Args) -> Result<i32> {
         }
     }
     let all_in_step = checks.iter().all(|c| c.in_step());
-    if args.json {
+    if args.output.is_json() {
         let v = serde_json::json!({
             "in_step": all_in_step,
             "elapsed_ms": elapsed.as_millis() as u64,
