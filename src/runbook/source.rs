@@ -65,8 +65,47 @@ impl SourceFile {
         format!("{}:{l}:{c}", self.display)
     }
 
-    /// A bad-input error located at `span`.
+    /// A bad-input error located at `span`: `file:line:col: message` first (what
+    /// editors and scripts parse), then the line itself with a caret under the span.
     pub fn error(&self, span: &Range<usize>, msg: impl std::fmt::Display) -> Error {
-        Error::bad_input(format!("{}: {msg}", self.location(span)))
+        Error::bad_input(format!(
+            "{}: {msg}\n{}",
+            self.location(span),
+            self.snippet(span)
+        ))
+    }
+
+    /// The line holding `span.start`, numbered, with carets under the span (to the end
+    /// of that line when the span goes on):
+    ///
+    /// ```text
+    ///    |
+    /// 12 |   kind = "bakup"
+    ///    |          ^^^^^^^
+    /// ```
+    pub fn snippet(&self, span: &Range<usize>) -> String {
+        let (line, col) = self.line_col(span.start);
+        let start = self.line_starts[line - 1];
+        let end = self.text[start..]
+            .find('\n')
+            .map_or(self.text.len(), |i| start + i);
+        let text = self.text[start..end].trim_end_matches('\r');
+        // Keep tabs in the indent so the caret lines up however tabs are shown.
+        let indent: String = text
+            .chars()
+            .take(col - 1)
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect();
+        let span_end = span.end.clamp(span.start, start + text.len());
+        let width = self.text[span.start.min(span_end)..span_end]
+            .chars()
+            .count()
+            .max(1);
+        let num = line.to_string();
+        let pad = " ".repeat(num.len());
+        format!(
+            "{pad} |\n{num} | {text}\n{pad} | {indent}{}",
+            "^".repeat(width)
+        )
     }
 }

@@ -133,3 +133,27 @@ fn validate_prints_the_plan_including_mysql_ddl_caveat() {
         out.stdout
     );
 }
+
+/// The first line stays `file:line:col: message` (editors jump to it); under it the
+/// offending line is quoted with a caret under the column.
+#[test]
+fn an_error_quotes_the_line_with_a_caret_under_the_column() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rb = tmp.path().join("rb.toml");
+    std::fs::write(
+        &rb,
+        "name = \"x\"\n\n[targets]\nprod = \"sqlite://p.db\"\n\n[[phases]]\nid = \"p\"\n\n  [[phases.steps]]\n  id = \"s\"\n\tkind = \"bakup\"\n",
+    )
+    .unwrap();
+    let out = crate::support::cutover(tmp.path(), &["validate", "rb.toml"]);
+    assert_eq!(out.code, 2, "{}", out.all());
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert!(
+        lines[0].starts_with("error: rb.toml:11:9: unknown step kind \"bakup\""),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(lines[1], "   |");
+    assert_eq!(lines[2], "11 | \tkind = \"bakup\"");
+    assert_eq!(lines[3], "   | \t       ^^^^^^^", "{}", out.stderr);
+}
