@@ -56,7 +56,9 @@ pub async fn run(args: Args) -> crate::Result<i32> {
     };
     let cmp = schema::compare(source, target, &opts).await?;
     match args.format {
-        Format::Text => super::common::say_text(&report::text(&cmp, &allow)),
+        Format::Text => {
+            super::common::say_text(&super::style::unified_diff(&report::text(&cmp, &allow)))
+        }
         Format::Json => say!(
             "{}",
             serde_json::to_string_pretty(&report::json(&cmp, &allow)).expect("json")

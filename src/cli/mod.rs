@@ -31,6 +31,7 @@ pub mod run;
 pub mod runs;
 pub mod snapshot;
 pub mod status;
+pub mod style;
 pub mod sync_check;
 pub mod unlock;
 pub mod validate;
@@ -67,6 +68,15 @@ pub struct Cli {
         env = "CUTOVER_CONNECT_TIMEOUT"
     )]
     pub connect_timeout: f64,
+    /// Colour in the output: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN"
+    )]
+    pub color: style::ColorChoice,
 }
 
 #[derive(Subcommand, Debug)]
@@ -140,6 +150,7 @@ pub async fn dispatch(cli: Cli) -> crate::Result<i32> {
         )));
     }
     crate::db::set_connect_timeout(std::time::Duration::from_secs_f64(cli.connect_timeout));
+    style::init(cli.color);
     match cli.command {
         Command::Run(a) => run::run(a).await,
         Command::Approve(a) => approve::run(a, Decision::Approve).await,

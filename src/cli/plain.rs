@@ -1,6 +1,7 @@
 //! The headless front-end: renders engine events as plain progress lines (a progress
 //! bar on a terminal, periodic lines otherwise).
 
+use super::style;
 use crate::vocab::{EngineEvent, Progress};
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
@@ -50,10 +51,10 @@ impl PlainRenderer {
     }
 
     /// The mark of a step that passed: `⚠` with its warning when one came, else `✓`.
-    fn mark(&mut self, step: &str) -> (&'static str, Option<String>) {
+    fn mark(&mut self, step: &str) -> (String, Option<String>) {
         match self.warning.take() {
-            Some((s, w)) if s == step => ("⚠", Some(w)),
-            _ => ("✓", None),
+            Some((s, w)) if s == step => (style::warn("⚠"), Some(w)),
+            _ => (style::good("✓"), None),
         }
     }
 
@@ -144,7 +145,7 @@ impl PlainRenderer {
                 let (mark, warning) = self.mark(step);
                 let _ = writeln!(out, "  {mark} {step}: {summary} ({})", fmt_ms(*elapsed_ms));
                 if let Some(w) = warning.filter(|w| w != summary) {
-                    let _ = writeln!(out, "     warning: {w}");
+                    let _ = writeln!(out, "     {} {w}", style::warn("warning:"));
                 }
             }
             EngineEvent::StepWarning { step, message } => {
@@ -157,7 +158,12 @@ impl PlainRenderer {
                 ..
             } => {
                 let what = if *check_failed { "FAILED" } else { "ERROR" };
-                let _ = writeln!(out, "  ✗ {step} {what}: {error}");
+                let _ = writeln!(
+                    out,
+                    "  {} {step} {}: {error}",
+                    style::bad("✗"),
+                    style::bad(what)
+                );
             }
             EngineEvent::AwaitingApproval { need } => {
                 let have = need.approved_by.len();
@@ -168,11 +174,20 @@ impl PlainRenderer {
                 };
                 let _ = writeln!(
                     out,
-                    "  ⏸ checkpoint {} \"{}\": {have} of {} approval(s) from {roles}; evidence sha256 {}",
-                    need.checkpoint, need.title, need.required, need.evidence_hash
+                    "  {} checkpoint {} \"{}\": {have} of {} approval(s) from {roles}; evidence sha256 {}",
+                    style::wait("⏸"),
+                    need.checkpoint,
+                    need.title,
+                    need.required,
+                    need.evidence_hash
                 );
                 if !need.hazards.is_empty() {
-                    let _ = writeln!(out, "     hazards: {}", need.hazards.join(", "));
+                    let _ = writeln!(
+                        out,
+                        "     {} {}",
+                        style::warn("hazards:"),
+                        style::warn(&need.hazards.join(", "))
+                    );
                 }
                 if !need.files.is_empty() {
                     let files: Vec<&str> = need.files.iter().map(|(p, _)| p.as_str()).collect();
@@ -188,7 +203,7 @@ impl PlainRenderer {
                         need.warnings.len()
                     );
                     for w in &need.warnings {
-                        let _ = writeln!(out, "       ⚠ {w}");
+                        let _ = writeln!(out, "       {} {w}", style::warn("⚠"));
                     }
                 }
             }

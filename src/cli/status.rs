@@ -77,17 +77,21 @@ fn print_text(st: &RunStatus) {
             say!("  {}{}", phase, if s.rollback { " (rollback)" } else { "" });
         }
         let detail = s.error.clone().or(s.summary.clone()).unwrap_or_default();
-        say!(
-            "    {:<18} {:<24} {:<10} {}",
-            if s.warning.is_some() {
-                "done ⚠ warning"
-            } else {
-                s.state.label()
-            },
-            s.id,
-            s.kind,
-            detail
-        );
+        let state = if s.warning.is_some() {
+            "done ⚠ warning"
+        } else {
+            s.state.label()
+        };
+        // Pad before painting: escape codes have no width.
+        let padded = format!("{state:<18}");
+        let painted = match s.state {
+            _ if s.warning.is_some() => super::style::warn(&padded),
+            crate::vocab::StepState::Done => super::style::good(&padded),
+            crate::vocab::StepState::Failed => super::style::bad(&padded),
+            crate::vocab::StepState::AwaitingApproval => super::style::wait(&padded),
+            _ => padded,
+        };
+        say!("    {painted} {:<24} {:<10} {}", s.id, s.kind, detail);
         if let Some(w) = s.warning.as_ref().filter(|w| *w != &detail) {
             say!("    {:<18} {w}", "");
         }

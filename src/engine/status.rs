@@ -70,15 +70,20 @@ impl Standing {
     }
 }
 
+/// In words, for text: "not started", "awaiting approval", "rolled back".
 impl std::fmt::Display for Standing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(&self.as_str().replace('_', " "))
     }
 }
 
+/// JSON has the snake_case value (`not_started`, `awaiting_approval`); text the words.
 impl Serialize for Standing {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
+        s.serialize_str(match self {
+            Standing::NotStarted => "not_started",
+            Standing::Run(st) => st.as_str(),
+        })
     }
 }
 

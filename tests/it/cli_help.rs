@@ -167,3 +167,51 @@ fn the_man_page_names_every_command() {
             .contains("approve\\-as")
     );
 }
+
+/// Colour only where a person reads it: never in a pipe, never with NO_COLOR, and
+/// with --color always even in a pipe (so this test can tell the difference).
+#[test]
+fn no_escape_sequences_in_pipes_or_under_no_color_and_colour_when_asked() {
+    let (_tmp, ws) = crate::support::demo_workspace();
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let out = crate::support::cutover_env(&ws, args, env);
+        format!("{}{}", out.stdout, out.stderr)
+    };
+    let plain = run(&["run", crate::support::RUNBOOK, "--headless"], &[]);
+    assert!(plain.contains('✓') && !plain.contains('\x1b'), "{plain}");
+    let diff = [
+        "diff",
+        "schema",
+        "--source",
+        "sqlite://staging.db",
+        "--target",
+        "sqlite://production.db",
+    ];
+    assert!(!run(&diff, &[]).contains('\x1b'));
+    assert!(!run(&diff, &[("NO_COLOR", "1")]).contains('\x1b'));
+    let mut always = diff.to_vec();
+    always.push("--color=always");
+    let coloured = run(&always, &[]);
+    assert!(coloured.contains("\x1b[32m+"), "{coloured}");
+    let mut never = diff.to_vec();
+    never.push("--color=never");
+    assert!(!run(&never, &[("NO_COLOR", "")]).contains('\x1b'));
+    let status = run(
+        &["status", crate::support::RUNBOOK, "--color", "always"],
+        &[],
+    );
+    assert!(status.contains("\x1b[32mdone"), "{status}");
+    assert!(status.contains("awaiting approval"), "{status}");
+    let json = run(
+        &[
+            "status",
+            crate::support::RUNBOOK,
+            "--format",
+            "json",
+            "--color",
+            "always",
+        ],
+        &[],
+    );
+    assert!(!json.contains('\x1b'), "JSON is never coloured: {json}");
+}
