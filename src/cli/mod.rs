@@ -30,6 +30,7 @@ pub mod status;
 pub mod sync_check;
 pub mod unlock;
 pub mod validate;
+pub mod verify;
 
 use clap::{Parser, Subcommand};
 
@@ -104,6 +105,8 @@ pub enum Command {
         #[command(subcommand)]
         command: snapshot::SnapshotCommand,
     },
+    /// Run checks (files under checks/) against databases: every result with expected and actual, as text, JSON, JUnit, GitHub annotations or Markdown.
+    Verify(verify::Args),
 }
 
 /// Run a parsed command; returns the process exit code.
@@ -132,5 +135,6 @@ pub async fn dispatch(cli: Cli) -> crate::Result<i32> {
         Command::SyncCheck(a) => sync_check::run(a).await,
         Command::Demo(a) => demo::run(a).await,
         Command::Snapshot { command } => snapshot::run(command).await,
+        Command::Verify(a) => verify::run(a).await,
     }
 }
