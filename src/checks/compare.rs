@@ -207,31 +207,43 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-/// A duration for people: `850ms`, `3.2s`, `2h 5m`.
+/// A duration for people: `850ms`, `3.20s`, `15m`, `2h 5m`, `1d`.
 pub fn show_duration(d: Duration) -> String {
     let s = d.as_secs_f64();
     if s < 1e-3 {
-        format!("{:.0}us", s * 1e6)
-    } else if s < 1.0 {
+        return format!("{:.0}us", s * 1e6);
+    }
+    if s < 1.0 {
         let ms = s * 1e3;
-        if ms < 10.0 {
+        return if ms.fract() == 0.0 {
+            format!("{ms:.0}ms")
+        } else if ms < 10.0 {
             format!("{ms:.2}ms")
         } else {
             format!("{ms:.1}ms")
-        }
-    } else if s < 60.0 {
-        format!("{s:.2}s")
-    } else if s < 3600.0 {
-        format!("{}m {}s", (s / 60.0) as u64, (s % 60.0) as u64)
-    } else if s < 86400.0 {
-        format!("{}h {}m", (s / 3600.0) as u64, ((s % 3600.0) / 60.0) as u64)
-    } else {
-        format!(
-            "{}d {}h",
-            (s / 86400.0) as u64,
-            ((s % 86400.0) / 3600.0) as u64
-        )
+        };
     }
+    if s < 60.0 {
+        return if s.fract() == 0.0 {
+            format!("{s:.0}s")
+        } else {
+            format!("{s:.2}s")
+        };
+    }
+    let total = s as u64;
+    let parts = [
+        (total / 86400, "d"),
+        (total % 86400 / 3600, "h"),
+        (total % 3600 / 60, "m"),
+        (total % 60, "s"),
+    ];
+    let first = parts.iter().position(|(n, _)| *n > 0).unwrap_or(3);
+    parts[first..(first + 2).min(4)]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, u)| format!("{n}{u}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -265,5 +277,8 @@ mod tests {
         assert_eq!(parse_duration("15m").unwrap(), Duration::from_secs(900));
         assert!(parse_duration("200").unwrap_err().contains("no unit"));
         assert!(parse_duration("5 parsecs").is_err());
+        assert_eq!(show_duration(Duration::from_millis(200)), "200ms");
+        assert_eq!(show_duration(Duration::from_secs(86400)), "1d");
+        assert_eq!(show_duration(Duration::from_secs(7500)), "2h 5m");
     }
 }

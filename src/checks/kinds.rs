@@ -428,9 +428,10 @@ fn reconcile(
         }
         for (i, name) in names.iter().enumerate() {
             let (p, q) = (&vx[i], &vy[i]);
-            let is_sum = name.starts_with("sum(");
+            // counts exactly; sums, minima and maxima exactly or within the tolerance
+            let is_count = i == 0;
             let same = match (as_decimal(p), as_decimal(q)) {
-                (Some(m), Some(n)) if is_sum => (m - n).abs() <= tolerance,
+                (Some(m), Some(n)) if !is_count => (m - n).abs() <= tolerance,
                 (Some(m), Some(n)) => m.normalize() == n.normalize(),
                 _ => p.loosely_equals(q),
             };
@@ -455,9 +456,9 @@ fn reconcile(
         format!(" per {}", group_by.join(", "))
     };
     let tol = if tolerance.is_zero() {
-        ", sums exact".to_string()
+        ", exactly".to_string()
     } else {
-        format!(", sums within {tolerance}")
+        format!(", sum/min/max within {tolerance}")
     };
     Verdict::new(
         differ == 0,

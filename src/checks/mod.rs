@@ -64,7 +64,7 @@ pub enum CheckKind {
         query: Option<Query>,
     },
     /// Per group of `group_by`: count, and sum/min/max of each of `columns`, equal on
-    /// both targets (sums exactly as decimals, or within `tolerance`).
+    /// both targets (as exact decimals; sum/min/max may differ by `tolerance`, counts never).
     Reconcile {
         table: String,
         group_by: Vec<String>,

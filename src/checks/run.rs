@@ -6,6 +6,7 @@ use super::kinds::evaluate;
 use super::{Check, CheckResult, Status};
 use crate::db::Targets;
 use futures::StreamExt;
+use futures::future::BoxFuture;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy)]
@@ -29,15 +30,18 @@ impl Default for RunOptions {
 /// times out or cannot run is reported and the others still run.
 pub async fn run_checks(checks: &[Check], targets: &Targets, opts: RunOptions) -> Vec<CheckResult> {
     let jobs = opts.jobs.max(1);
-    let mut results: Vec<(usize, CheckResult)> = futures::stream::iter(
-        checks
-            .iter()
-            .enumerate()
-            .map(|(i, c)| async move { (i, run_one(c, targets, opts.default_timeout).await) }),
-    )
-    .buffer_unordered(jobs)
-    .collect()
-    .await;
+    // Boxed so the future stays `Send` for any lifetime (steps run it inside async_trait).
+    let futures: Vec<BoxFuture<'_, (usize, CheckResult)>> = checks
+        .iter()
+        .enumerate()
+        .map(|(i, c)| -> BoxFuture<'_, (usize, CheckResult)> {
+            Box::pin(async move { (i, run_one(c, targets, opts.default_timeout).await) })
+        })
+        .collect();
+    let mut results: Vec<(usize, CheckResult)> = futures::stream::iter(futures)
+        .buffer_unordered(jobs)
+        .collect()
+        .await;
     results.sort_by_key(|(i, _)| *i);
     results.into_iter().map(|(_, r)| r).collect()
 }

@@ -3,6 +3,7 @@
 mod architecture;
 mod backup_bad_input;
 mod backup_roundtrip;
+mod checks_kinds;
 mod cli_demo;
 mod cli_ledger;
 mod cli_resume;

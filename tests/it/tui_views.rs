@@ -241,6 +241,7 @@ fn check_results_expected_vs_actual() {
             actual: "439".into(),
             passed: false,
             detail: Default::default(),
+            results: Vec::new(),
         })
         .to_json(),
     );
