@@ -110,9 +110,14 @@ fn xml_escape(s: &str) -> String {
     o
 }
 
-/// Text content of an element: escaped, newlines kept.
+/// Text content of an element, as CDATA (what JUnit readers expect); a `]]>` inside
+/// is split across two sections, and characters XML forbids are left out.
 fn xml_text(s: &str) -> String {
-    xml_escape(s).replace("&#10;", "\n")
+    let clean: String = s
+        .chars()
+        .filter(|&c| c == '\n' || c == '\t' || (c as u32) >= 0x20)
+        .collect();
+    format!("<![CDATA[{}]]>", clean.replace("]]>", "]]]]><![CDATA[>"))
 }
 
 /// JUnit XML: a `<testsuite>` per suite, a `<testcase>` per check. A failed check is a

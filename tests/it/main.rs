@@ -44,3 +44,4 @@ mod tui_flow;
 mod tui_support;
 mod tui_views;
 mod validate_refusals;
+mod verify_cli;
