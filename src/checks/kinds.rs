@@ -14,17 +14,15 @@ use std::time::{Duration, Instant};
 /// A check's verdict before it is dressed as a result.
 pub(super) struct Verdict {
     pub passed: bool,
-    pub expected: String,
     pub actual: String,
     pub details: Vec<String>,
     pub latency: Option<Latency>,
 }
 
 impl Verdict {
-    fn new(passed: bool, expected: impl Into<String>, actual: impl Into<String>) -> Verdict {
+    fn new(passed: bool, actual: impl Into<String>) -> Verdict {
         Verdict {
             passed,
-            expected: expected.into(),
             actual: actual.into(),
             details: Vec::new(),
             latency: None,
@@ -90,7 +88,6 @@ pub(super) async fn evaluate(c: &Check, targets: &Targets) -> Result<Verdict> {
             if rows.rows.len() != 1 || rows.columns.len() != 1 {
                 return Ok(Verdict::new(
                     false,
-                    expect.to_string(),
                     format!(
                         "{} row(s) of {} column(s), not one value",
                         rows.rows.len(),
@@ -99,11 +96,7 @@ pub(super) async fn evaluate(c: &Check, targets: &Targets) -> Result<Verdict> {
                 ));
             }
             let v = &rows.rows[0][0];
-            Ok(Verdict::new(
-                expect.holds(v),
-                expect.to_string(),
-                v.to_string(),
-            ))
+            Ok(Verdict::new(expect.holds(v), v.to_string()))
         }
         CheckKind::NoRows { query, show } => {
             let rows = run_query(c, &db, query).await?;
@@ -114,7 +107,7 @@ pub(super) async fn evaluate(c: &Check, targets: &Targets) -> Result<Verdict> {
                 .take(*show)
                 .map(|r| show_row(&rows.columns, r))
                 .collect();
-            Ok(Verdict::new(n == 0, "no rows", format!("{n} row(s)")).with_details(details))
+            Ok(Verdict::new(n == 0, format!("{n} row(s)")).with_details(details))
         }
         CheckKind::RowCountMatch { table, query } => {
             let other = other.expect("two targets");
@@ -122,11 +115,7 @@ pub(super) async fn evaluate(c: &Check, targets: &Targets) -> Result<Verdict> {
                 count(c, &db, table.as_deref(), query.as_ref()),
                 count(c, &other, table.as_deref(), query.as_ref())
             )?;
-            Ok(Verdict::new(
-                x == y,
-                format!("the same row count on {a} and {b}"),
-                format!("{a} {x}, {b} {y}"),
-            ))
+            Ok(Verdict::new(x == y, format!("{a} {x}, {b} {y}")))
         }
         CheckKind::Reconcile {
             table,
@@ -139,7 +128,7 @@ pub(super) async fn evaluate(c: &Check, targets: &Targets) -> Result<Verdict> {
                 aggregates(c, &db, table, group_by, columns),
                 aggregates(c, &other, table, group_by, columns)
             )?;
-            Ok(reconcile(a, &b, &x, &y, group_by, columns, *tolerance))
+            Ok(reconcile(a, &b, &x, &y, columns, *tolerance))
         }
         CheckKind::Freshness {
             table,
@@ -156,15 +145,10 @@ pub(super) async fn evaluate(c: &Check, targets: &Targets) -> Result<Verdict> {
                 .query(&sql, &[])
                 .await
                 .map_err(|e| e.context(format!("{}: latest {column} of {table}", c.id)))?;
-            let expected = format!(
-                "latest {table}.{column} at most {} old",
-                show_duration(*max_age)
-            );
             let v = rows.scalar().cloned().unwrap_or(Value::Null);
             if v.is_null() {
                 return Ok(Verdict::new(
                     false,
-                    expected,
                     "no value (the table is empty or the column all NULL)",
                 ));
             }
@@ -177,7 +161,6 @@ pub(super) async fn evaluate(c: &Check, targets: &Targets) -> Result<Verdict> {
             let age = (Utc::now() - latest).to_std().unwrap_or(Duration::ZERO);
             Ok(Verdict::new(
                 age <= *max_age,
-                expected,
                 format!("latest {v} ({} old)", show_duration(age)),
             ))
         }
@@ -209,7 +192,6 @@ pub(super) async fn evaluate(c: &Check, targets: &Targets) -> Result<Verdict> {
             let ms = |d: Duration| (d.as_secs_f64() * 1e6).round() / 1e3;
             let mut v = Verdict::new(
                 p95 < *p95_under,
-                format!("p95 < {}", show_duration(*p95_under)),
                 format!(
                     "p95 {} (p50 {}, max {}; {runs} runs after {warmup} warm-up)",
                     show_duration(p95),
@@ -236,13 +218,8 @@ pub(super) async fn evaluate(c: &Check, targets: &Targets) -> Result<Verdict> {
                 .iter()
                 .map(crate::schema::report::change_line)
                 .collect();
-            let name = snapshot
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
             Ok(Verdict::new(
                 lines.is_empty(),
-                format!("the schema in {name}"),
                 if lines.is_empty() {
                     "the same schema".to_string()
                 } else {
@@ -284,11 +261,6 @@ pub(super) async fn evaluate(c: &Check, targets: &Targets) -> Result<Verdict> {
             let n = s.differences();
             Ok(Verdict::new(
                 n <= *max_differences,
-                if *max_differences == 0 {
-                    format!("the same rows of {table} on {a} and {b}")
-                } else {
-                    format!("at most {max_differences} differing row(s) of {table}")
-                },
                 format!(
                     "{n} differing row(s): {} only on {a}, {} only on {b}, {} changed ({} and {} rows)",
                     s.only_in_source, s.only_in_target, s.changed, s.source_rows, s.target_rows
@@ -403,7 +375,6 @@ fn reconcile(
     b: &str,
     x: &Groups,
     y: &Groups,
-    group_by: &[String],
     columns: &[String],
     tolerance: Decimal,
 ) -> Verdict {
@@ -445,24 +416,8 @@ fn reconcile(
         }
     }
     lines.truncate(20);
-    let what = if columns.is_empty() {
-        "count".to_string()
-    } else {
-        format!("count, sum/min/max of {}", columns.join(", "))
-    };
-    let per = if group_by.is_empty() {
-        String::new()
-    } else {
-        format!(" per {}", group_by.join(", "))
-    };
-    let tol = if tolerance.is_zero() {
-        ", exactly".to_string()
-    } else {
-        format!(", sum/min/max within {tolerance}")
-    };
     Verdict::new(
         differ == 0,
-        format!("{what}{per} equal on {a} and {b}{tol}"),
         if differ == 0 {
             format!("{} group(s) equal", keys.len())
         } else {
@@ -470,6 +425,68 @@ fn reconcile(
         },
     )
     .with_details(lines)
+}
+
+/// What a check expects, in words (the same whether it then passes, fails, times out
+/// or cannot run).
+pub(super) fn expected(c: &Check) -> String {
+    let a = &c.targets[0];
+    let b = c.targets.get(1).map(String::as_str).unwrap_or("");
+    match &c.kind {
+        CheckKind::Value { expect, .. } => expect.to_string(),
+        CheckKind::NoRows { .. } => "no rows".into(),
+        CheckKind::RowCountMatch { .. } => format!("the same row count on {a} and {b}"),
+        CheckKind::Reconcile {
+            group_by,
+            columns,
+            tolerance,
+            ..
+        } => {
+            let what = if columns.is_empty() {
+                "count".to_string()
+            } else {
+                format!("count, sum/min/max of {}", columns.join(", "))
+            };
+            let per = if group_by.is_empty() {
+                String::new()
+            } else {
+                format!(" per {}", group_by.join(", "))
+            };
+            let tol = if tolerance.is_zero() {
+                ", exactly".to_string()
+            } else {
+                format!(", sum/min/max within {tolerance}")
+            };
+            format!("{what}{per} equal on {a} and {b}{tol}")
+        }
+        CheckKind::Freshness {
+            table,
+            column,
+            max_age,
+        } => format!(
+            "latest {table}.{column} at most {} old",
+            show_duration(*max_age)
+        ),
+        CheckKind::Latency { p95_under, .. } => format!("p95 < {}", show_duration(*p95_under)),
+        CheckKind::Schema { snapshot } => format!(
+            "the schema in {}",
+            snapshot
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        ),
+        CheckKind::DataDiff {
+            table,
+            max_differences,
+            ..
+        } => {
+            if *max_differences == 0 {
+                format!("the same rows of {table} on {a} and {b}")
+            } else {
+                format!("at most {max_differences} differing row(s) of {table}")
+            }
+        }
+    }
 }
 
 /// A timestamp-like value as UTC (a timestamp without zone is taken as UTC).

@@ -2,7 +2,7 @@
 //! `jobs` connections per target), each within its timeout, every one reported.
 
 use super::compare::show_duration;
-use super::kinds::evaluate;
+use super::kinds::{evaluate, expected};
 use super::{Check, CheckResult, Status};
 use crate::db::Targets;
 use futures::StreamExt;
@@ -62,7 +62,7 @@ pub async fn run_one(c: &Check, targets: &Targets, default_timeout: Duration) ->
         file: c.file.display().to_string(),
         line: c.line,
         status: Status::Passed,
-        expected: String::new(),
+        expected: expected(c),
         actual: String::new(),
         message: String::new(),
         duration_ms,
@@ -77,11 +77,10 @@ pub async fn run_one(c: &Check, targets: &Targets, default_timeout: Duration) ->
                 Status::Failed
             };
             r.message = if v.passed {
-                format!("{}: {} as expected ({})", c.title(), v.actual, v.expected)
+                format!("{}: {} as expected ({})", c.title(), v.actual, r.expected)
             } else {
-                format!("{}: expected {}, got {}", c.title(), v.expected, v.actual)
+                format!("{}: expected {}, got {}", c.title(), r.expected, v.actual)
             };
-            r.expected = v.expected;
             r.actual = v.actual;
             r.details = v.details;
             r.latency = v.latency;

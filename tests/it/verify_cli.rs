@@ -335,6 +335,10 @@ async fn times_out(url: &str, slow: &str) {
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(v["results"][0]["status"], "timed_out", "{}", out.stdout);
     assert_eq!(v["results"][0]["actual"], "no answer within 1s");
+    assert_eq!(
+        v["results"][0]["expected"], ">= 0",
+        "what it would have checked"
+    );
     assert_eq!(v["results"][1]["status"], "passed");
     assert!(
         took < std::time::Duration::from_secs(10),
