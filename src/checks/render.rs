@@ -308,3 +308,62 @@ pub fn markdown(report: &Report) -> String {
     }
     o
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::Severity;
+
+    fn result(id: &str, status: Status, message: &str) -> CheckResult {
+        CheckResult {
+            id: id.into(),
+            suite: "s".into(),
+            kind: "no-rows".into(),
+            description: None,
+            severity: Severity::Error,
+            targets: vec!["db".into()],
+            file: "checks/s/a \"b\".toml".into(),
+            line: 3,
+            status,
+            expected: "no rows".into(),
+            actual: "1 row(s)".into(),
+            message: message.into(),
+            duration_ms: 5,
+            details: vec!["note=]]> & <tag>".into()],
+            latency: None,
+        }
+    }
+
+    #[test]
+    fn junit_keeps_awkward_text_intact() {
+        let r = Report::new(
+            vec![result(
+                "x",
+                Status::Failed,
+                "x: expected <no rows>, got \"1\" & more",
+            )],
+            5,
+        );
+        let xml = junit(&r);
+        assert!(
+            xml.contains("message=\"x: expected &lt;no rows&gt;, got &quot;1&quot; &amp; more\"")
+        );
+        assert!(xml.contains("file=\"checks/s/a &quot;b&quot;.toml\""));
+        // `]]>` cannot end the CDATA section early
+        assert!(xml.contains("note=]]]]><![CDATA[> & <tag>"), "{xml}");
+    }
+
+    #[test]
+    fn github_escapes_newlines_and_property_separators() {
+        let r = Report::new(
+            vec![result("x", Status::TimedOut, "x: 100% slow\nstill")],
+            5,
+        );
+        let out = github(&r);
+        let first = out.lines().next().unwrap();
+        assert_eq!(
+            first,
+            "::error file=checks/s/a \"b\".toml,line=3,title=timed out s/x::x: 100%25 slow%0Astill%0Anote=]]> & <tag>"
+        );
+    }
+}
