@@ -32,7 +32,9 @@ impl CheckModel {
                         query: None,
                         expected: Some(r.expected.clone()),
                         actual: Some(r.actual.clone()),
-                        passed: Some(r.status == crate::checks::Status::Passed || r.is_warning()),
+                        // a warning neither passed nor failed the step: shown unmarked
+                        passed: (!r.is_warning())
+                            .then_some(r.status == crate::checks::Status::Passed),
                         message: (r.status != crate::checks::Status::Passed)
                             .then(|| r.message.clone()),
                     })
