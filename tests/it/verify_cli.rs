@@ -530,3 +530,57 @@ async fn a_check_step_reports_every_failing_check() {
         st.stdout
     );
 }
+
+/// A check step names checks by id; an id the suite lacks, or a check reading a target
+/// the runbook does not declare, is refused when the runbook is read (exit 2).
+#[tokio::test]
+async fn a_check_step_selects_checks_by_id_and_refuses_bad_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let url = sqlite_app(tmp.path()).await;
+    write(tmp.path(), "checks/shop/items.toml", SUITE);
+    let runbook = |checks: &str, target: &str| {
+        format!(
+            "name = \"rb\"\n[targets]\n{target} = \"{url}\"\n[[phases]]\nid = \"verify\"\n  [[phases.steps]]\n  id = \"shop-checks\"\n  kind = \"check\"\n  suite = \"checks/shop\"\n  checks = {checks}\n"
+        )
+    };
+    write(
+        tmp.path(),
+        "ok.toml",
+        &runbook("[\"three-items\", \"no-eu\"]", "app"),
+    );
+    let out = cutover(tmp.path(), &["run", "ok.toml", "--headless"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stdout.contains(
+            "✓ shop-checks: checks of checks/shop: 1 of 2 passed (1 passed, 0 failed, 1 warning(s)"
+        ),
+        "{}",
+        out.stdout
+    );
+
+    write(
+        tmp.path(),
+        "typo.toml",
+        &runbook("[\"three-itemz\"]", "app"),
+    );
+    let out = cutover(tmp.path(), &["validate", "typo.toml"]);
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr.contains("typo.toml:10:12: no check \"three-itemz\"; the suite has three-items, four-items, no-eu"),
+        "{}",
+        out.stderr
+    );
+
+    write(
+        tmp.path(),
+        "undeclared.toml",
+        &runbook("[\"three-items\"]", "shop_db"),
+    );
+    let out = cutover(tmp.path(), &["validate", "undeclared.toml"]);
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr.contains("checks/shop/items.toml:5:10: check \"three-items\" reads target \"app\", which the runbook does not declare (declared: shop_db)"),
+        "{}",
+        out.stderr
+    );
+}
