@@ -9,6 +9,7 @@ pub mod error;
 pub mod redact;
 
 pub use error::{Error, ErrorKind, Result};
+pub mod checks;
 pub mod cli;
 pub mod ledger;
 pub mod logging;

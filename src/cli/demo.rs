@@ -80,6 +80,11 @@ pub const FILES: &[(&str, &str)] = &[
         "checks/lerg/profiles_unchanged.sql",
         include_str!("../../checks/lerg/profiles_unchanged.sql"),
     ),
+    // The LERG verification as a suite: `cutover verify checks/lerg --target ...`.
+    (
+        "checks/lerg/lerg.toml",
+        include_str!("../../checks/lerg/lerg.toml"),
+    ),
 ];
 
 /// In-service NANP area codes (from libphonenumber via ../shared/data/nanp).

@@ -80,6 +80,10 @@ pub const EXAMPLES: &[(&str, &str)] = &[
   cutover completions bash > ~/.local/share/bash-completion/completions/cutover
   cutover completions zsh > \"${fpath[1]}/_cutover\"
   eval \"$(cutover completions bash)\"      # this shell only"),
+    ("verify", "\
+  cutover verify lerg --target production=sqlite://production.db --target staging=sqlite://staging.db
+  cutover verify checks --target db=postgres://ci@localhost/app --format junit --output verify.xml
+  cutover verify checks/billing.toml --target db=mysql://root@localhost/billing --format github --jobs 8"),
     ("init", "\
   cutover init billing-cutover                     # SQLite targets, to try it out
   cutover init billing-cutover --engine postgres   # targets from STAGING_/PRODUCTION_DATABASE_URL

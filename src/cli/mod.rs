@@ -35,6 +35,7 @@ pub mod style;
 pub mod sync_check;
 pub mod unlock;
 pub mod validate;
+pub mod verify;
 
 use clap::{Parser, Subcommand};
 
@@ -120,6 +121,8 @@ pub enum Command {
         #[command(subcommand)]
         command: snapshot::SnapshotCommand,
     },
+    /// Run checks (files under checks/) against databases: every result with expected and actual, as text, JSON, JUnit, GitHub annotations or Markdown.
+    Verify(verify::Args),
     /// Start a new runbook: a commented cutover.toml, migrations/, checks/ and a .gitignore.
     Init(init::Args),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
@@ -168,6 +171,7 @@ pub async fn dispatch(cli: Cli) -> crate::Result<i32> {
         Command::SyncCheck(a) => sync_check::run(a).await,
         Command::Demo(a) => demo::run(a).await,
         Command::Snapshot { command } => snapshot::run(command).await,
+        Command::Verify(a) => verify::run(a).await,
         Command::Init(a) => init::run(a),
         Command::Completions(a) => completions::completions(a),
         Command::Man(a) => completions::man(a),

@@ -28,6 +28,8 @@ impl TargetSpec {
 pub struct Targets {
     specs: BTreeMap<String, TargetSpec>,
     open: Mutex<BTreeMap<String, Db>>,
+    /// Connections each target's pool may open (`None`: the default of `db::connect`).
+    max_connections: Option<u32>,
 }
 
 impl Targets {
@@ -35,7 +37,14 @@ impl Targets {
         Targets {
             specs,
             open: Mutex::new(BTreeMap::new()),
+            max_connections: None,
         }
+    }
+
+    /// Open at most `n` connections to each target (`cutover verify --jobs`).
+    pub fn with_max_connections(mut self, n: u32) -> Self {
+        self.max_connections = Some(n.max(1));
+        self
     }
 
     pub fn spec(&self, name: &str) -> Result<&TargetSpec> {
@@ -58,9 +67,17 @@ impl Targets {
         if let Some(db) = open.get(name) {
             return Ok(db.clone());
         }
-        let db = db::connect(&spec.url)
-            .await
-            .map_err(|e| e.context(format!("target \"{name}\"")))?;
+        let db = match self.max_connections {
+            None => db::connect(&spec.url).await,
+            Some(n) => {
+                let opts = db::ConnectOptions {
+                    max_connections: n,
+                    ..Default::default()
+                };
+                db::connect_with(&spec.url, opts).await
+            }
+        };
+        let db = db.map_err(|e| e.context(format!("target \"{name}\"")))?;
         open.insert(name.to_string(), db.clone());
         Ok(db)
     }

@@ -3,7 +3,9 @@
 //! - `expect = 440` (or a string, float, boolean): the query's single value equals it;
 //! - `expect_rows = 0`: the query returns exactly that many rows (0: "no offending rows");
 //! - `compare_with = "other-target"`: the same query returns the same rows on both targets
-//!   (e.g. row counts equal across two targets).
+//!   (e.g. row counts equal across two targets);
+//! - `suite = "DIR|FILE"` (with optional `checks = [ids]`): check files, each reported
+//!   (see `check_suite.rs` and docs/checks.md).
 
 use super::{BuildContext, Step, StepContext, StepOutcome};
 use crate::db::Targets;
@@ -17,6 +19,15 @@ enum Expect {
     Scalar(Value),
     Rows(i64),
     SameAs(String),
+}
+
+/// Build a `check` step: the suite form when `suite` or `checks` is given, else one query.
+pub fn build(p: &Params, ctx: &BuildContext) -> Result<Box<dyn Step>> {
+    if p.has("suite") || p.has("checks") {
+        Ok(Box::new(super::check_suite::CheckSuite::build(p, ctx)?))
+    } else {
+        Ok(Box::new(Check::build(p, ctx)?))
+    }
 }
 
 pub struct Check {
@@ -210,6 +221,7 @@ impl Step for Check {
             actual: actual.clone(),
             passed,
             detail,
+            results: Vec::new(),
         };
         if passed {
             Ok(StepOutcome::ok(
@@ -241,6 +253,9 @@ pub struct CheckEvidence {
     pub passed: bool,
     #[serde(default)]
     pub detail: CheckDetail,
+    /// The suite form: every check's result (empty, and not written, for one query).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub results: Vec<crate::checks::CheckResult>,
 }
 
 /// What backs a check's verdict besides the two values.

@@ -159,6 +159,7 @@ pub trait Step: Send + Sync {
 pub mod backup;
 pub mod backup_path;
 pub mod check;
+pub mod check_suite;
 pub mod checkpoint;
 pub mod copy;
 pub mod diff_data;
@@ -229,7 +230,7 @@ pub const KINDS: &[Kind] = &[
     Kind {
         name: "check",
         about: "assert queries' results",
-        build: |p, c| boxed(check::Check::build, p, c),
+        build: check::build,
         read: |v| serde_json::from_value(v).map(Evidence::Check),
     },
     Kind {

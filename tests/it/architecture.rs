@@ -12,7 +12,7 @@ const LAYERS: &[&[&str]] = &[
     // one folder per engine behind a trait
     &["db"],
     // models and algorithms
-    &["schema", "data", "ledger", "runbook", "testkit"],
+    &["schema", "data", "ledger", "runbook", "testkit", "checks"],
     &["steps"],
     &["engine"],
     // front-ends

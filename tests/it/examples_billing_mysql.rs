@@ -153,6 +153,7 @@ async fn billing_fails_on_orphans_rolls_back_to_equal_then_completes_once_fixed(
         "✓ tax-rates-loaded",
         "✓ every-customer-taxable",
         "✓ invoice-lookup-indexed",
+        "✓ invoice-lookup-latency",
     ] {
         assert!(r.stdout.contains(check), "{check}:\n{}", r.stdout);
     }

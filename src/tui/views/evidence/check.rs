@@ -20,8 +20,27 @@ pub struct CheckModel {
 }
 
 impl CheckModel {
-    /// From the evidence a `check` step records: one assertion.
+    /// From the evidence a `check` step records: one assertion, or each check of a suite.
     pub fn from_evidence(e: &CheckEvidence) -> CheckModel {
+        if !e.results.is_empty() {
+            return CheckModel {
+                items: e
+                    .results
+                    .iter()
+                    .map(|r| CheckItem {
+                        name: format!("{} ({})", r.title(), r.verdict()),
+                        query: None,
+                        expected: Some(r.expected.clone()),
+                        actual: Some(r.actual.clone()),
+                        // a warning neither passed nor failed the step: shown unmarked
+                        passed: (!r.is_warning())
+                            .then_some(r.status == crate::checks::Status::Passed),
+                        message: (r.status != crate::checks::Status::Passed)
+                            .then(|| r.message.clone()),
+                    })
+                    .collect(),
+            };
+        }
         CheckModel {
             items: vec![CheckItem {
                 name: e.description.clone().unwrap_or_else(|| "check".into()),

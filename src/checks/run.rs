@@ -1,0 +1,105 @@
+//! Running checks: at most `jobs` at once (and, with the pools `verify` opens, at most
+//! `jobs` connections per target), each within its timeout, every one reported.
+
+use super::compare::show_duration;
+use super::kinds::{evaluate, expected};
+use super::{Check, CheckResult, Status};
+use crate::db::Targets;
+use futures::StreamExt;
+use futures::future::BoxFuture;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy)]
+pub struct RunOptions {
+    /// Checks run at once (at least 1).
+    pub jobs: usize,
+    /// For checks that set no `timeout`.
+    pub default_timeout: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            jobs: 4,
+            default_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Run every check; results come back in the order of `checks`. A check that fails,
+/// times out or cannot run is reported and the others still run.
+pub async fn run_checks(checks: &[Check], targets: &Targets, opts: RunOptions) -> Vec<CheckResult> {
+    let jobs = opts.jobs.max(1);
+    // Boxed so the future stays `Send` for any lifetime (steps run it inside async_trait).
+    let futures: Vec<BoxFuture<'_, (usize, CheckResult)>> = checks
+        .iter()
+        .enumerate()
+        .map(|(i, c)| -> BoxFuture<'_, (usize, CheckResult)> {
+            Box::pin(async move { (i, run_one(c, targets, opts.default_timeout).await) })
+        })
+        .collect();
+    let mut results: Vec<(usize, CheckResult)> = futures::stream::iter(futures)
+        .buffer_unordered(jobs)
+        .collect()
+        .await;
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Run one check within its timeout.
+pub async fn run_one(c: &Check, targets: &Targets, default_timeout: Duration) -> CheckResult {
+    let limit = c.timeout.unwrap_or(default_timeout);
+    let started = Instant::now();
+    let outcome = tokio::time::timeout(limit, evaluate(c, targets)).await;
+    let duration_ms = started.elapsed().as_millis() as u64;
+    let mut r = CheckResult {
+        id: c.id.clone(),
+        suite: c.suite.clone(),
+        kind: c.kind.name().to_string(),
+        description: c.description.clone(),
+        severity: c.severity,
+        targets: c.targets.clone(),
+        file: c.file.display().to_string(),
+        line: c.line,
+        status: Status::Passed,
+        expected: expected(c),
+        actual: String::new(),
+        message: String::new(),
+        duration_ms,
+        details: Vec::new(),
+        latency: None,
+    };
+    match outcome {
+        Ok(Ok(v)) => {
+            r.status = if v.passed {
+                Status::Passed
+            } else {
+                Status::Failed
+            };
+            r.message = if v.passed {
+                format!("{}: {} as expected ({})", c.title(), v.actual, r.expected)
+            } else {
+                format!("{}: expected {}, got {}", c.title(), r.expected, v.actual)
+            };
+            r.actual = v.actual;
+            r.details = v.details;
+            r.latency = v.latency;
+        }
+        Ok(Err(e)) => {
+            r.status = Status::Error;
+            r.actual = "could not run".into();
+            r.message = format!("{}: could not run: {}", c.title(), e.message);
+        }
+        Err(_) => {
+            r.status = Status::TimedOut;
+            r.actual = format!("no answer within {}", show_duration(limit));
+            r.message = format!(
+                "{}: timed out after {} (its timeout); nothing was concluded",
+                c.title(),
+                show_duration(limit)
+            );
+        }
+    }
+    r.message = crate::redact::scrub(&r.message);
+    r
+}
