@@ -10,6 +10,7 @@
 
 pub mod ddl;
 pub mod diff;
+pub mod lint;
 pub mod migrate;
 pub mod model;
 pub mod report;
