@@ -21,6 +21,7 @@ pub mod demo;
 pub mod diff;
 pub mod diff_data;
 pub mod diff_schema;
+pub mod lint;
 pub mod plain;
 pub mod restore;
 pub mod rollback;
@@ -104,6 +105,8 @@ pub enum Command {
         #[command(subcommand)]
         command: snapshot::SnapshotCommand,
     },
+    /// Report the hazards of SQL and migration files (drop-table, truncate, delete without WHERE, ...) for CI; exit 1 on an unacknowledged error.
+    Lint(lint::Args),
 }
 
 /// Run a parsed command; returns the process exit code.
@@ -132,5 +135,6 @@ pub async fn dispatch(cli: Cli) -> crate::Result<i32> {
         Command::SyncCheck(a) => sync_check::run(a).await,
         Command::Demo(a) => demo::run(a).await,
         Command::Snapshot { command } => snapshot::run(command).await,
+        Command::Lint(a) => lint::run(a).await,
     }
 }

@@ -152,6 +152,9 @@ impl PlainRenderer {
                 );
                 if !need.hazards.is_empty() {
                     let _ = writeln!(out, "     hazards: {}", need.hazards.join(", "));
+                    for h in need.hazard_details.iter().filter(|h| h.at.is_some()) {
+                        let _ = writeln!(out, "       {}", h.line());
+                    }
                 }
                 if !need.files.is_empty() {
                     let files: Vec<&str> = need.files.iter().map(|(p, _)| p.as_str()).collect();

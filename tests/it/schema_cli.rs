@@ -395,8 +395,10 @@ fn demo_shows_what_production_lacks_before_the_first_checkpoint() {
         out.contains("1 table missing in target, 4 columns missing in target"),
         "{out}"
     );
+    // The diff's generated migration would drop lerg_codes, but the runbook never runs
+    // it: the first checkpoint carries only what the steps it lets run will execute.
     assert!(
-        out.contains("hazards: drop-table"),
-        "the checkpoint shows the hazards: {out}"
+        !out.contains("hazards:"),
+        "no hazard from the generated diff at the first checkpoint: {out}"
     );
 }

@@ -109,11 +109,13 @@ pub struct StatementHazard {
     pub allowed: Option<String>,
 }
 
-/// A script's hazards, in line order.
+/// A script's hazards, in line order, and its malformed allow comments.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ScriptHazards {
     pub statements: usize,
     pub hazards: Vec<StatementHazard>,
+    /// `cutover:allow` comments that do not read (they acknowledge nothing).
+    pub bad_allows: Vec<AllowError>,
 }
 
 /// A malformed `cutover:allow` comment.
@@ -129,8 +131,9 @@ struct Allow {
     reason: String,
 }
 
-fn allows(script: &str) -> Result<Vec<Allow>, AllowError> {
+fn allows(script: &str) -> (Vec<Allow>, Vec<AllowError>) {
     let mut out = Vec::new();
+    let mut bad = Vec::new();
     for (line, text) in tokens::line_comments(script) {
         let Some(rest) = text.strip_prefix("cutover:allow") else {
             continue;
@@ -141,31 +144,34 @@ fn allows(script: &str) -> Result<Vec<Allow>, AllowError> {
             .map(|(c, r)| (c, r.trim()))
             .unwrap_or((rest, ""));
         if codes.is_empty() {
-            return Err(AllowError {
+            bad.push(AllowError {
                 line,
                 message:
                     "`-- cutover:allow` names no hazard code (write `-- cutover:allow CODE reason`)"
                         .into(),
             });
+            continue;
         }
         let codes: Vec<String> = codes.split(',').map(|c| c.trim().to_string()).collect();
-        if let Some(bad) = codes.iter().find(|c| !is_known_code(c)) {
-            return Err(AllowError {
+        if let Some(unknown) = codes.iter().find(|c| !is_known_code(c)) {
+            bad.push(AllowError {
                 line,
                 message: format!(
-                    "unknown hazard code \"{bad}\" in `-- cutover:allow`; known codes: {}",
+                    "unknown hazard code \"{unknown}\" in `-- cutover:allow`; known codes: {}",
                     known_codes().join(", ")
                 ),
             });
+            continue;
         }
         if reason.is_empty() {
-            return Err(AllowError {
+            bad.push(AllowError {
                 line,
                 message: format!(
                     "`-- cutover:allow {}` gives no reason (write `-- cutover:allow CODE reason`)",
                     codes.join(",")
                 ),
             });
+            continue;
         }
         out.push(Allow {
             line,
@@ -173,13 +179,13 @@ fn allows(script: &str) -> Result<Vec<Allow>, AllowError> {
             reason: reason.to_string(),
         });
     }
-    Ok(out)
+    (out, bad)
 }
 
 /// The hazards of a script's statements. `dialect` is the engine it runs on, when
 /// known: `implicit-commit-ddl` needs MySQL/MariaDB, and some rewrites are PostgreSQL's.
-pub fn script_hazards(script: &str, dialect: Option<Dialect>) -> Result<ScriptHazards, AllowError> {
-    let allows = allows(script)?;
+pub fn script_hazards(script: &str, dialect: Option<Dialect>) -> ScriptHazards {
+    let (allows, bad_allows) = allows(script);
     let statements = split_statements(script);
     // (first line, last line) of each statement, and its hazards.
     let mut spans: Vec<(usize, usize)> = Vec::new();
@@ -226,9 +232,11 @@ pub fn script_hazards(script: &str, dialect: Option<Dialect>) -> Result<ScriptHa
                 severity: Severity::of("implicit-commit-ddl"),
                 object: String::new(),
                 message: format!(
-                    "{} of the {} statements are DDL (line {}), which MySQL/MariaDB commits as it runs: the script is not atomic, and a failure part-way leaves what ran before it applied",
+                    "{} of its {} statements {} DDL (line{} {}), which MySQL/MariaDB commits as it runs: the script is not atomic, and a failure part-way leaves what ran before it applied",
                     ddl_lines.len(),
                     statements.len(),
+                    if ddl_lines.len() == 1 { "is" } else { "are" },
+                    if ddl_lines.len() == 1 { "" } else { "s" },
                     lines.join(", ")
                 ),
                 line: first,
@@ -249,10 +257,11 @@ pub fn script_hazards(script: &str, dialect: Option<Dialect>) -> Result<ScriptHa
     }
     let mut hazards: Vec<StatementHazard> = found.into_iter().map(|(_, h)| h).collect();
     hazards.sort_by_key(|h| h.line);
-    Ok(ScriptHazards {
+    ScriptHazards {
         statements: statements.len(),
         hazards,
-    })
+        bad_allows,
+    }
 }
 
 #[cfg(test)]
@@ -261,7 +270,6 @@ mod tests {
 
     fn codes(sql: &str, d: Option<Dialect>) -> Vec<(&'static str, usize)> {
         script_hazards(sql, d)
-            .unwrap()
             .hazards
             .iter()
             .map(|h| (h.code, h.line))
@@ -305,8 +313,7 @@ mod tests {
         let h = script_hazards(
             "ALTER TABLE u ALTER COLUMN f TYPE varchar(10) USING f::text;",
             None,
-        )
-        .unwrap();
+        );
         assert!(
             h.hazards[0].message.contains("to varchar(10):"),
             "{:?}",
@@ -338,7 +345,7 @@ mod tests {
     #[test]
     fn allow_comments_cover_their_statement() {
         let sql = "-- cutover:allow drop-table archived in backups/lerg\nDROP TABLE a;\nDROP TABLE b; -- cutover:allow drop-table,truncate b was empty\nDROP TABLE c;";
-        let h = script_hazards(sql, None).unwrap().hazards;
+        let h = script_hazards(sql, None).hazards;
         assert_eq!(h[0].allowed.as_deref(), Some("archived in backups/lerg"));
         assert_eq!(h[1].allowed.as_deref(), Some("b was empty"));
         assert_eq!(h[2].allowed, None, "{h:?}");
@@ -346,8 +353,8 @@ mod tests {
 
     #[test]
     fn bad_allow_comments_name_their_line() {
-        let e = script_hazards("SELECT 1;\n-- cutover:allow drop-everything because", None)
-            .unwrap_err();
+        let h = script_hazards("SELECT 1;\n-- cutover:allow drop-everything because", None);
+        let e = &h.bad_allows[0];
         assert_eq!(e.line, 2);
         assert!(
             e.message
@@ -355,7 +362,15 @@ mod tests {
             "{}",
             e.message
         );
-        let e = script_hazards("-- cutover:allow drop-table\nDROP TABLE a;", None).unwrap_err();
-        assert!(e.message.contains("no reason"), "{}", e.message);
+        let h = script_hazards("-- cutover:allow drop-table\nDROP TABLE a;", None);
+        assert!(
+            h.bad_allows[0].message.contains("no reason"),
+            "{:?}",
+            h.bad_allows
+        );
+        assert_eq!(
+            h.hazards[0].allowed, None,
+            "a comment that does not read acknowledges nothing"
+        );
     }
 }
