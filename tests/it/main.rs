@@ -22,6 +22,7 @@ mod engines_steps;
 mod examples_billing_mysql;
 mod examples_data_move_pg;
 mod examples_lerg_pg;
+mod golden;
 mod ledger_typed;
 mod restore_crash;
 mod rollback_attempts;
