@@ -42,6 +42,7 @@ mod trust_approvals;
 mod trust_chain;
 mod tui_e2e;
 mod tui_flow;
+mod tui_hazards;
 mod tui_support;
 mod tui_views;
 mod validate_refusals;
