@@ -175,6 +175,16 @@ fn sql_hazards_raise_the_checkpoint_per_policy() {
         "-- start over\nDELETE FROM t;\nUPDATE t\n  SET a = 2;\n",
     )
     .unwrap();
+    // validate shows them in the plan, before anything runs
+    let v = cutover(ws, &["validate", "rb.toml"]);
+    assert_eq!(v.code, 0, "{}", v.all());
+    assert!(
+        v.stdout.contains(
+            "hazard delete-without-where at wipe.sql:2: deletes every row of t (no WHERE)"
+        ),
+        "{}",
+        v.stdout
+    );
     let run = cutover(ws, &["run", "rb.toml", "--headless"]);
     assert_eq!(run.code, 4, "{}", run.all());
     let st = status(ws, "rb.toml");
