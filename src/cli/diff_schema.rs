@@ -15,7 +15,10 @@ pub enum Format {
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = concat!(
-    "Exit codes: 0 equal, 1 different, 2 bad input, 3 connection or runtime error.\n\n",
+    "Exit codes: 0 equal, 1 different, 2 bad input, 3 connection or runtime error.\n",
+    "With --format sql, writing a plan is not a failure: exit 0 whether or not there\n",
+    "are differences (like `git diff`), so `diff schema --format sql > plan.sql` runs in\n",
+    "`set -e` scripts; add --exit-code to exit 1 when there are.\n\n",
     "Hazard codes (--allow-hazards): drop-table, drop-column, narrow-type,\n",
     "not-null-without-default, drop-fk-index, generated-to-plain, plain-to-generated,\n",
     "enum-label-removed, table-rewrite. Hazardous statements are\n",
@@ -42,6 +45,9 @@ pub struct Args {
     /// A table with at least this many rows makes a rewrite a `table-rewrite` hazard.
     #[arg(long, default_value_t = schema::migrate::DEFAULT_LARGE_TABLE_ROWS, value_name = "N")]
     pub large_table_rows: u64,
+    /// With --format sql: exit 1 when the schemas differ (text and json always do).
+    #[arg(long)]
+    pub exit_code: bool,
 }
 
 pub async fn run(args: Args) -> crate::Result<i32> {
@@ -81,7 +87,8 @@ pub async fn run(args: Args) -> crate::Result<i32> {
             super::common::say_text(&cmp.migration.render(&header, &allow));
         }
     }
-    Ok(if cmp.diff.is_equal() {
+    let plan_only = args.format == Format::Sql && !args.exit_code;
+    Ok(if cmp.diff.is_equal() || plan_only {
         exit::OK
     } else {
         exit::CHECK_FAILED

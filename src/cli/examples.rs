@@ -84,6 +84,10 @@ pub const EXAMPLES: &[(&str, &str)] = &[
   cutover verify lerg --target production=sqlite://production.db --target staging=sqlite://staging.db
   cutover verify checks --target db=postgres://ci@localhost/app --format junit --output verify.xml
   cutover verify checks/billing.toml --target db=mysql://root@localhost/billing --format github --jobs 8"),
+    ("lint", "\
+  cutover lint migrations/
+  cutover lint migrations/V7__drop_legacy.sql --dialect postgres
+  cutover lint runbooks/billing-mysql/migrations --dialect mysql --format github"),
     ("init", "\
   cutover init billing-cutover                     # SQLite targets, to try it out
   cutover init billing-cutover --engine postgres   # targets from STAGING_/PRODUCTION_DATABASE_URL

@@ -24,6 +24,7 @@ pub mod diff_data;
 pub mod diff_schema;
 pub mod examples;
 pub mod init;
+pub mod lint;
 pub mod plain;
 pub mod restore;
 pub mod rollback;
@@ -129,6 +130,8 @@ pub enum Command {
     Completions(completions::CompletionsArgs),
     /// Print the man page (or write one page per command with --out DIR).
     Man(completions::ManArgs),
+    /// Report the hazards of SQL and migration files (drop-table, truncate, delete without WHERE, ...) for CI; exit 1 on an unacknowledged error.
+    Lint(lint::Args),
 }
 
 /// The command line with every command's examples in its `--help`.
@@ -175,5 +178,6 @@ pub async fn dispatch(cli: Cli) -> crate::Result<i32> {
         Command::Init(a) => init::run(a),
         Command::Completions(a) => completions::completions(a),
         Command::Man(a) => completions::man(a),
+        Command::Lint(a) => lint::run(a).await,
     }
 }

@@ -188,6 +188,9 @@ impl PlainRenderer {
                         style::warn("hazards:"),
                         style::warn(&need.hazards.join(", "))
                     );
+                    for h in need.hazard_details.iter().filter(|h| h.at.is_some()) {
+                        let _ = writeln!(out, "       {}", h.line());
+                    }
                 }
                 if !need.files.is_empty() {
                     let files: Vec<&str> = need.files.iter().map(|(p, _)| p.as_str()).collect();

@@ -150,6 +150,9 @@ fn print_text(st: &RunStatus) {
         for why in &w.stale {
             say!("  stale: {why}");
         }
+        for h in &w.hazard_details {
+            say!("  hazard {}", h.line());
+        }
         if !w.files.is_empty() {
             say!(
                 "  an approval covers the runbook, the evidence above and {} file(s) the next steps read: {}",

@@ -31,6 +31,9 @@ pub async fn run(args: Args) -> crate::Result<i32> {
                 s.step.kind(),
                 s.step.plan(&targets).join("; ")
             );
+            for h in s.step.foreseen_hazards() {
+                say!("    {:<24} hazard {}", "", h.line());
+            }
         }
     }
     Ok(crate::error::exit::OK)

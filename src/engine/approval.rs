@@ -208,6 +208,26 @@ pub fn warnings_before(runbook: &Runbook, state: &RunState, checkpoint: &str) ->
     out
 }
 
+/// Hazards foreseen in the SQL that the steps a checkpoint lets run (up to the next
+/// checkpoint) will execute, at `file:line`. The first checkpoint also carries those of
+/// the steps before it, which ran with no checkpoint ahead of them.
+pub fn foreseen_hazards(runbook: &Runbook, checkpoint: &str) -> Vec<Hazard> {
+    let steps: Vec<_> = runbook.steps().map(|(_, s)| s).collect();
+    let Some(at) = steps.iter().position(|s| s.id == checkpoint) else {
+        return Vec::new();
+    };
+    let first = !steps[..at].iter().any(|s| s.step.checkpoint().is_some());
+    let before = if first { &steps[..at] } else { &[][..] };
+    let after = steps[at + 1..]
+        .iter()
+        .take_while(|s| s.step.checkpoint().is_none());
+    before
+        .iter()
+        .chain(after)
+        .flat_map(|s| s.step.foreseen_hazards())
+        .collect()
+}
+
 /// What a checkpoint requires now, who has validly approved it, and whether a
 /// rejection stands.
 pub fn need(
@@ -229,7 +249,18 @@ pub fn need(
         ))
     })?;
     let policy = &runbook.policy;
-    let hazards = hazards_before(runbook, state, checkpoint);
+    let mut hazards = hazards_before(runbook, state, checkpoint);
+    for h in foreseen_hazards(runbook, checkpoint) {
+        if !hazards.contains(&h) {
+            hazards.push(h);
+        }
+    }
+    let mut codes: Vec<String> = Vec::new();
+    for h in &hazards {
+        if !codes.contains(&h.code) {
+            codes.push(h.code.clone());
+        }
+    }
     let mut required = spec.approvals.unwrap_or(policy.approvals);
     let mut roles = spec.roles.clone().unwrap_or_else(|| policy.roles.clone());
     if !hazards.is_empty() {
@@ -287,7 +318,8 @@ pub fn need(
         required,
         roles,
         approved_by,
-        hazards: hazards.iter().map(|h| h.code.clone()).collect(),
+        hazards: codes,
+        hazard_details: hazards,
         approve_command: format!(
             "cutover approve {runbook_arg} --checkpoint {checkpoint} --as NAME --role {role_hint}{sign} --comment \"...\""
         ),

@@ -62,6 +62,7 @@ impl Engine {
                         evidence_hash: need.evidence_hash.clone(),
                         approvals,
                         hazards: need.hazards.clone(),
+                        hazard_details: need.hazard_details.clone(),
                         files: need.files.clone(),
                         warnings: need.warnings.clone(),
                     };
@@ -106,6 +107,7 @@ impl Engine {
                         required: need.required,
                         roles: need.roles.clone(),
                         hazards: need.hazards.clone(),
+                        hazard_details: need.hazard_details.clone(),
                     };
                     self.record::<Value>(run_id, Some(&def.id), Entry::CheckpointWaiting(waiting))
                         .await?;

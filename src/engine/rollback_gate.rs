@@ -76,6 +76,7 @@ pub fn need(runbook: &Runbook, state: &RunState, runbook_arg: &str) -> Option<Ap
         roles,
         approved_by,
         hazards: Vec::new(),
+        hazard_details: Vec::new(),
         approve_command: format!(
             "cutover approve {runbook_arg} --checkpoint {gate} --as NAME --role {role_hint} --comment \"...\""
         ),
@@ -213,6 +214,7 @@ impl Engine {
                         evidence_hash: need.evidence_hash.clone(),
                         approvals,
                         hazards: Vec::new(),
+                        hazard_details: Vec::new(),
                         files: Vec::new(),
                         warnings: Vec::new(),
                     };
@@ -262,6 +264,7 @@ impl Engine {
                         required: need.required,
                         roles: need.roles.clone(),
                         hazards: Vec::new(),
+                        hazard_details: Vec::new(),
                     };
                     self.record::<Value>(run_id, Some(&gate), Entry::CheckpointWaiting(waiting))
                         .await?;

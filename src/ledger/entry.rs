@@ -166,6 +166,9 @@ pub struct CheckpointWaiting {
     /// Hazard codes raised since the previous checkpoint.
     #[serde(default)]
     pub hazards: Vec<String>,
+    /// The hazards one by one, with their messages and `file:line`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hazard_details: Vec<Hazard>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -10,6 +10,7 @@
 
 pub mod ddl;
 pub mod diff;
+pub mod lint;
 pub mod migrate;
 pub mod model;
 pub mod report;
@@ -94,10 +95,38 @@ impl Filter {
         if !self.keep_bookkeeping && BOOKKEEPING_TABLES.contains(&bare) {
             return false;
         }
+        // An excluded schema takes everything in it along.
+        if let Some((ns, _)) = qname.split_once('.')
+            && self.excludes_schema(ns)
+        {
+            return false;
+        }
         if !self.include.is_empty() && !self.include.iter().any(hit) {
             return false;
         }
         !self.exclude.iter().any(hit)
+    }
+
+    /// Whether `--exclude` names the schema (namespace) `ns` itself.
+    pub fn excludes_schema(&self, ns: &str) -> bool {
+        self.exclude.iter().any(|p| glob(p, ns))
+    }
+
+    /// Whether a catalog object's label names an excluded schema: `on schema s to x`,
+    /// or a qualified `s.name` (a grant on a routine, a domain, a collation).
+    fn names_excluded_schema(&self, label: &str) -> bool {
+        if self.exclude.is_empty() {
+            return false;
+        }
+        let words: Vec<&str> = label.split_whitespace().collect();
+        words.iter().enumerate().any(|(i, w)| {
+            let ns = if i > 0 && words[i - 1] == "schema" {
+                Some(*w)
+            } else {
+                w.split_once('.').map(|(ns, _)| ns)
+            };
+            ns.is_some_and(|ns| self.excludes_schema(ns))
+        })
     }
 
     pub fn apply(&self, s: &mut Schema) {
@@ -110,8 +139,30 @@ impl Filter {
             .retain(|f| self.matches(&model::qualified(&f.schema, &f.name)));
         s.objects.retain(|o| match &o.table {
             Some(t) => self.matches(t),
-            None => self.matches(&o.name),
+            None => self.matches(&o.name) && !self.names_excluded_schema(&o.name),
         });
+        // Schemas (namespaces): an excluded one goes; with --include, one stays when
+        // its name is included or something included lives in it.
+        let lives_in = |ns: &str, s: &Schema| {
+            let ns = Some(ns.to_string());
+            s.tables.iter().any(|t| t.schema == ns)
+                || s.views.iter().any(|v| v.schema == ns)
+                || s.sequences.iter().any(|q| q.schema == ns)
+                || s.enums.iter().any(|e| e.schema == ns)
+                || s.functions.iter().any(|f| f.schema == ns)
+        };
+        let keep: Vec<String> = s
+            .schemas
+            .iter()
+            .filter(|ns| !self.excludes_schema(ns))
+            .filter(|ns| {
+                self.include.is_empty()
+                    || self.include.iter().any(|p| glob(p, ns))
+                    || lives_in(ns, s)
+            })
+            .cloned()
+            .collect();
+        s.schemas = keep;
         if !self.include.is_empty() {
             // uncovered kinds cannot be told apart by name: an --include selection leaves them out
             s.unmodelled.clear();

@@ -77,9 +77,13 @@ pub struct CheckpointEvidence {
     /// The hash of the evidence before the checkpoint that the approvers saw.
     pub evidence_hash: String,
     pub approvals: Vec<CheckpointDecision>,
-    /// Hazard codes raised since the previous checkpoint.
+    /// Hazard codes the approval covered: those of the SQL the steps after the
+    /// checkpoint run, and those earlier steps raised.
     #[serde(default)]
     pub hazards: Vec<String>,
+    /// The same hazards one by one, with their messages and `file:line`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hazard_details: Vec<crate::vocab::Hazard>,
     /// The files the approvals covered (path relative to the runbook, sha256): the
     /// steps after the checkpoint refuse to run if one changed since.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

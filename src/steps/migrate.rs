@@ -10,13 +10,15 @@ use crate::error::{Error, Result};
 use crate::runbook::Params;
 use crate::vocab::ProgressMeter;
 use async_trait::async_trait;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 pub struct Migrate {
     target: String,
     dir: PathBuf,
     dir_label: String,
+    /// The target's engine, for reading the statements (known when the runbook names it).
+    dialect: Option<Dialect>,
 }
 
 impl Migrate {
@@ -30,10 +32,12 @@ impl Migrate {
                 format!("\"{dir_label}\" is not a directory of V<n>__name.sql migrations"),
             ));
         }
+        let dialect = ctx.dialects.get(&target).copied();
         let m = Migrate {
             target,
             dir,
             dir_label,
+            dialect,
         };
         m.load().map_err(|e| p.error_at("dir", e.message))?;
         Ok(m)
@@ -65,6 +69,18 @@ impl Step for Migrate {
     }
     fn files_read(&self) -> Vec<PathBuf> {
         vec![self.dir.clone()]
+    }
+    /// Every migration in the directory: those already applied are skipped when it
+    /// runs, but which they are is known only by asking the target.
+    fn foreseen_hazards(&self) -> Vec<super::Hazard> {
+        super::foresee::sql_files(&self.dir)
+            .iter()
+            .flat_map(|f| {
+                let rel = f.strip_prefix(&self.dir).unwrap_or(f);
+                let label = Path::new(&self.dir_label).join(rel).display().to_string();
+                super::foresee::file(f, &label, self.dialect)
+            })
+            .collect()
     }
     fn plan(&self, targets: &Targets) -> Vec<String> {
         let names: Vec<String> = self

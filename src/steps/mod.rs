@@ -153,6 +153,12 @@ pub trait Step: Send + Sync {
     fn files_read(&self) -> Vec<std::path::PathBuf> {
         Vec::new()
     }
+    /// Hazards in the SQL the step will run, read before it runs (see `foresee.rs`):
+    /// the checkpoint that lets the step run carries them, so the person approving
+    /// sees `drop-table at drop_lerg_codes.sql:1` before the table is dropped.
+    fn foreseen_hazards(&self) -> Vec<Hazard> {
+        Vec::new()
+    }
     async fn run(&self, ctx: &StepContext<'_>) -> Result<StepOutcome>;
 }
 
@@ -165,6 +171,7 @@ pub mod copy;
 pub mod diff_data;
 pub mod diff_schema;
 pub mod drift_check;
+pub mod foresee;
 pub mod migrate;
 pub mod once;
 pub mod restore;

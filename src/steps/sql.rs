@@ -1,7 +1,7 @@
 //! `sql`: a script file or inline SQL against one target, in one transaction.
 
 use super::once::{Applied, apply_once};
-use super::{BuildContext, Step, StepContext, StepOutcome};
+use super::{BuildContext, Hazard, Step, StepContext, StepOutcome};
 use crate::db::Targets;
 use crate::db::split_statements;
 use crate::error::Result;
@@ -15,6 +15,8 @@ pub struct Sql {
     /// The file as written in the runbook, for messages.
     file_label: Option<String>,
     inline: Option<String>,
+    /// The target's engine, for reading the statements (known when the runbook names it).
+    dialect: Option<crate::db::Dialect>,
 }
 
 impl Sql {
@@ -38,11 +40,13 @@ impl Sql {
             }
             _ => {}
         }
+        let dialect = ctx.dialects.get(&target).copied();
         Ok(Sql {
             target,
             file,
             file_label,
             inline,
+            dialect,
         })
     }
 
@@ -78,6 +82,19 @@ impl Step for Sql {
     }
     fn files_read(&self) -> Vec<PathBuf> {
         self.file.iter().cloned().collect()
+    }
+    fn foreseen_hazards(&self) -> Vec<Hazard> {
+        match (&self.file, &self.inline) {
+            (Some(f), _) => {
+                let label = self
+                    .file_label
+                    .clone()
+                    .unwrap_or_else(|| f.display().to_string());
+                super::foresee::file(f, &label, self.dialect)
+            }
+            (None, Some(s)) => super::foresee::script(s, "inline sql", self.dialect),
+            (None, None) => Vec::new(),
+        }
     }
     fn plan(&self, targets: &Targets) -> Vec<String> {
         let what = match (&self.file_label, &self.inline) {

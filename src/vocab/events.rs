@@ -82,8 +82,11 @@ pub struct ApprovalNeed {
     pub roles: Vec<String>,
     /// Valid (non-stale) approvals so far: (approver, role).
     pub approved_by: Vec<(String, String)>,
-    /// Hazard codes raised by earlier steps that this checkpoint covers.
+    /// Hazard codes this checkpoint covers (each once): those of the SQL the steps it
+    /// lets run will execute, and those earlier steps raised.
     pub hazards: Vec<String>,
+    /// The same hazards one by one, with their messages and `file:line`.
+    pub hazard_details: Vec<crate::vocab::Hazard>,
     /// The command another person runs to approve.
     pub approve_command: String,
     /// The files the approval binds to, read by the steps it lets run before the next

@@ -119,6 +119,8 @@ async fn control_panel_runbook_syncs_the_drifted_sqlite_copy_from_mariadb() {
         .await
         .unwrap();
     assert_eq!(gone.scalar().and_then(|v| v.as_i64()), Some(0));
+    local.close().await;
+    super::golden::assert_golden("control-panel-local", &local_url);
 }
 
 #[tokio::test]

@@ -177,4 +177,5 @@ async fn billing_fails_on_orphans_rolls_back_to_equal_then_completes_once_fixed(
         2
     );
     assert_eq!(cutover_env(&dir, &["audit", "verify", rb], &env).code, 0);
+    super::golden::assert_golden("billing-mysql", &prod.url);
 }

@@ -89,6 +89,7 @@ async fn local_data_moves_into_production_keeping_its_admin_then_full_restore_pu
     let s: serde_json::Value =
         serde_json::from_str(&st.stdout).unwrap_or_else(|e| panic!("{e}: {}", st.all()));
     assert_eq!(s["status"], "completed", "{}", st.stdout);
+    super::golden::assert_golden("data-move-postgres", &prod.url);
     for (step_id, (table, rows)) in [
         "copy-users",
         "copy-customers",

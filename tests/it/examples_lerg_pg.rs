@@ -133,6 +133,7 @@ async fn the_demo_runbook_runs_on_postgres_with_targets_overridden_and_rolls_bac
     );
     assert!(r.stdout.contains("complete."), "{}", r.stdout);
     assert!(!r.all().contains(SECRET), "{}", r.all());
+    super::golden::assert_golden("lerg-cutover-postgres", &prod.url);
     // It ran on PostgreSQL, not on the workspace's SQLite files.
     assert_eq!(
         pg_scalar(&prod.url, "SELECT count(*) FROM enhanced_lerg").await,

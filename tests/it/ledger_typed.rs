@@ -146,13 +146,7 @@ fn replay_of_each_entry_kind() {
     assert_eq!(s1.evidence, serde_json::json!({"statements": 1}));
     assert_eq!(s1.evidence_hash.as_deref(), Some("eh1"));
     assert_eq!(s1.elapsed_ms, Some(12));
-    assert_eq!(
-        s1.hazards,
-        vec![Hazard {
-            code: "drop_table".into(),
-            message: "drops t".into()
-        }]
-    );
+    assert_eq!(s1.hazards, vec![Hazard::new("drop_table", "drops t")]);
     assert!(st.is_done("s1"));
 
     let st = at(4);
@@ -339,6 +333,7 @@ impl Rules {
                 required: need.required,
                 roles: need.roles,
                 hazards: need.hazards,
+                hazard_details: need.hazard_details,
             }),
         )
         .await;
@@ -463,11 +458,7 @@ async fn hazards_raise_what_a_checkpoint_requires() {
     assert_eq!(quiet.roles, vec!["dba".to_string()]);
     assert!(quiet.hazards.is_empty());
 
-    let r = Rules::waiting(vec![Hazard {
-        code: "drop_table".into(),
-        message: "drops t".into(),
-    }])
-    .await;
+    let r = Rules::waiting(vec![Hazard::new("drop_table", "drops t")]).await;
     let need = r.need().await;
     assert_eq!(need.required, 2, "one extra approval for hazards");
     assert_eq!(need.roles, vec!["dba".to_string(), "security".to_string()]);

@@ -92,12 +92,44 @@ async fn diff_schema_text_json_sql_and_exit_codes() {
         "{blocked}"
     );
 
+    // Writing a plan is not a failure (issue 11): exit 0 like `git diff`, so
+    // `diff schema --format sql > plan.sql` survives `set -e`; --exit-code asks for 1.
     let (code, sql, _) = cutover(&[
         "diff", "schema", "--source", &a.url, "--target", &b.url, "--format", "sql",
     ]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 0);
     assert!(sql.contains("-- HAZARD drop-column"), "{sql}");
     assert!(sql.contains("\nCREATE TABLE \"profiles\""), "{sql}");
+    let (code, again, _) = cutover(&[
+        "diff",
+        "schema",
+        "--source",
+        &a.url,
+        "--target",
+        &b.url,
+        "--format",
+        "sql",
+        "--exit-code",
+    ]);
+    assert_eq!(code, 1, "--exit-code: differences exit 1");
+    assert_eq!(again, sql);
+    let (code, _, _) = cutover(&[
+        "diff",
+        "schema",
+        "--source",
+        &a.url,
+        "--target",
+        &a.url,
+        "--format",
+        "sql",
+        "--exit-code",
+    ]);
+    assert_eq!(code, 0, "--exit-code: equal exits 0");
+    let (_, help, _) = cutover(&["diff", "schema", "--help"]);
+    assert!(
+        help.contains("writing a plan is not a failure") && help.contains("--exit-code"),
+        "{help}"
+    );
 
     // --include narrows the comparison; --exclude drops objects from it
     let (code, out, _) = cutover(&[
@@ -395,8 +427,10 @@ fn demo_shows_what_production_lacks_before_the_first_checkpoint() {
         out.contains("1 table missing in target, 4 columns missing in target"),
         "{out}"
     );
+    // The diff's generated migration would drop lerg_codes, but the runbook never runs
+    // it: the first checkpoint carries only what the steps it lets run will execute.
     assert!(
-        out.contains("hazards: drop-table"),
-        "the checkpoint shows the hazards: {out}"
+        !out.contains("hazards:"),
+        "no hazard from the generated diff at the first checkpoint: {out}"
     );
 }

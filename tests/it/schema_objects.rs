@@ -16,7 +16,8 @@ fn diff_sql(dir: &std::path::Path, src: &str, tgt: &str, allow: &str) -> String 
         args.extend(["--allow-hazards", allow]);
     }
     let out = cutover(dir, &args);
-    assert_eq!(out.code, 1, "{}", out.all());
+    // Writing a plan exits 0 (issue 11); --exit-code would make differences exit 1.
+    assert_eq!(out.code, 0, "{}", out.all());
     out.stdout
 }
 

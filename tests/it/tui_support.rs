@@ -405,6 +405,7 @@ pub fn need(
             .map(|(a, r)| (a.to_string(), r.to_string()))
             .collect(),
         hazards: hazards.iter().map(|h| h.to_string()).collect(),
+        hazard_details: Vec::new(),
         approve_command:
             "cutover approve runbooks/lerg.toml --checkpoint plan-approved --as NAME --role dba"
                 .into(),

@@ -228,20 +228,20 @@ impl CheckpointDialog {
                     .unwrap_or_else(|| s.hazards.clone())
             })
             .collect();
-        let hz: Vec<Hazard> = need
-            .hazards
-            .iter()
-            .map(|code| {
-                known
-                    .iter()
-                    .find(|h| &h.code == code)
-                    .cloned()
-                    .unwrap_or(Hazard {
-                        code: code.clone(),
-                        message: String::new(),
-                    })
-            })
-            .collect();
+        let hz: Vec<Hazard> = if !need.hazard_details.is_empty() {
+            need.hazard_details.clone()
+        } else {
+            need.hazards
+                .iter()
+                .map(|code| {
+                    known
+                        .iter()
+                        .find(|h| &h.code == code)
+                        .cloned()
+                        .unwrap_or(Hazard::new(code.clone(), String::new()))
+                })
+                .collect()
+        };
         out.extend(hazards::lines(&hz, theme));
         if !need.warnings.is_empty() {
             out.push(Line::from(Span::styled(

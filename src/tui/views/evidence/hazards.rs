@@ -15,18 +15,13 @@ pub fn of(evidence: &Evidence) -> Vec<Hazard> {
         Evidence::DiffSchema(e) => e
             .hazards
             .iter()
-            .map(|h| Hazard {
-                code: h.code.clone(),
-                message: h.message.clone(),
-            })
+            .map(|h| Hazard::new(h.code.clone(), h.message.clone()))
             .collect(),
+        Evidence::Checkpoint(e) if !e.hazard_details.is_empty() => e.hazard_details.clone(),
         Evidence::Checkpoint(e) => e
             .hazards
             .iter()
-            .map(|code| Hazard {
-                code: code.clone(),
-                message: String::new(),
-            })
+            .map(|code| Hazard::new(code.clone(), String::new()))
             .collect(),
         _ => Vec::new(),
     }
@@ -56,11 +51,8 @@ pub fn recorded(evidence: &Value) -> Vec<Hazard> {
     r.hazards
         .into_iter()
         .map(|h| match h {
-            One::Code(code) => Hazard {
-                code,
-                message: String::new(),
-            },
-            One::Full { code, message } => Hazard { code, message },
+            One::Code(code) => Hazard::new(code, String::new()),
+            One::Full { code, message } => Hazard::new(code, message),
         })
         .collect()
 }
@@ -76,6 +68,9 @@ pub fn lines(hazards: &[Hazard], theme: &Theme) -> Vec<Line<'static>> {
     ))];
     for h in hazards {
         let mut spans = vec![Span::raw("  "), Span::styled(h.code.clone(), theme.warn())];
+        if let Some(at) = &h.at {
+            spans.push(Span::styled(format!("  {at}"), theme.dim()));
+        }
         if !h.message.is_empty() {
             spans.push(Span::raw(format!("  {}", h.message)));
         }

@@ -167,7 +167,13 @@ impl Component for EvidencePane {
         }
         let hazards: Vec<_> = match &step.evidence {
             Some(m) if !m.hazards.is_empty() => m.hazards.clone(),
-            _ => step.hazards.clone(),
+            // A checkpoint waiting for approval: the hazards it will cover.
+            _ => match state.need.as_ref() {
+                Some(n) if n.checkpoint == step.id() && step.hazards.is_empty() => {
+                    n.hazard_details.clone()
+                }
+                _ => step.hazards.clone(),
+            },
         };
         lines.extend(super::hazards::lines(&hazards, theme));
         match step.evidence.as_deref().map(|m| &m.body) {

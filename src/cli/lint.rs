@@ -1,0 +1,228 @@
+//! `cutover lint`: the hazards of migration and SQL files, for CI, without a database.
+//! The same reading of statements as the checkpoints of a run (`schema::lint`).
+
+use crate::db::Dialect;
+use crate::error::{Error, Result, exit};
+use crate::schema::lint::{ERROR_CODES, ScriptHazards, Severity, script_hazards};
+use std::path::PathBuf;
+
+pub const LINT_HELP: &str = "\
+Every statement is read for the same hazard codes a generated migration raises
+(drop-table, drop-column, narrow-type, not-null-without-default, table-rewrite)
+plus truncate, delete-without-where, update-without-where, rename-table,
+rename-column and, with --dialect mysql, implicit-commit-ddl.
+
+Errors (exit 1 unless acknowledged): drop-table, drop-column, truncate,
+delete-without-where. The others are warnings. Acknowledge a hazard in the file,
+on the statement's line or just above it, with its code and a reason:
+
+  -- cutover:allow drop-table lerg_codes was archived by backup-lerg-codes
+  DROP TABLE lerg_codes;
+
+Exit codes: 0 no unacknowledged error, 1 an unacknowledged error, 2 bad input
+(a missing file, a directory with no .sql file, a malformed cutover:allow comment).";
+
+#[derive(clap::Args, Debug)]
+#[command(after_help = LINT_HELP)]
+pub struct Args {
+    /// SQL files, or directories whose .sql files (recursively) are read.
+    #[arg(required = true, value_name = "FILES|DIR")]
+    pub paths: Vec<PathBuf>,
+    /// The engine the SQL runs on: sqlite, postgres or mysql (mariadb). Without it,
+    /// hazards that depend on the engine (implicit-commit-ddl, PostgreSQL rewrites)
+    /// are not reported.
+    #[arg(long, value_parser = parse_dialect)]
+    pub dialect: Option<Dialect>,
+    /// Output format: text, json, or github (workflow annotations).
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq)]
+pub enum Format {
+    Text,
+    Json,
+    Github,
+}
+
+fn parse_dialect(s: &str) -> std::result::Result<Dialect, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "sqlite" => Ok(Dialect::Sqlite),
+        "postgres" | "postgresql" | "pg" => Ok(Dialect::Postgres),
+        "mysql" | "mariadb" => Ok(Dialect::Mysql),
+        _ => Err(format!(
+            "unknown dialect \"{s}\"; expected sqlite, postgres or mysql"
+        )),
+    }
+}
+
+/// One file's report.
+#[derive(Debug, serde::Serialize)]
+pub struct FileReport {
+    pub path: String,
+    pub statements: usize,
+    pub hazards: Vec<crate::schema::lint::StatementHazard>,
+}
+
+/// The whole report (`--format json`).
+#[derive(Debug, serde::Serialize)]
+pub struct LintReport {
+    pub format: &'static str,
+    pub version: u32,
+    pub dialect: Option<&'static str>,
+    pub error_codes: &'static [&'static str],
+    pub files: Vec<FileReport>,
+    pub errors: usize,
+    pub warnings: usize,
+    pub acknowledged: usize,
+}
+
+/// The files named: a file as given, a directory's `.sql` files.
+fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let found = crate::steps::foresee::sql_files(p);
+            if found.is_empty() {
+                return Err(Error::bad_input(format!(
+                    "{}: no .sql file in this directory",
+                    p.display()
+                )));
+            }
+            out.extend(found);
+        } else if p.is_file() {
+            out.push(p.clone());
+        } else {
+            return Err(Error::bad_input(format!(
+                "{}: no such file or directory",
+                p.display()
+            )));
+        }
+    }
+    Ok(out)
+}
+
+pub fn report(paths: &[PathBuf], dialect: Option<Dialect>) -> Result<LintReport> {
+    let mut reports = Vec::new();
+    let mut bad = Vec::new();
+    for f in files(paths)? {
+        let text = std::fs::read_to_string(&f)
+            .map_err(|e| Error::bad_input(format!("{}: cannot read: {e}", f.display())))?;
+        let label = f.display().to_string();
+        let ScriptHazards {
+            statements,
+            hazards,
+            bad_allows,
+        } = script_hazards(&text, dialect);
+        bad.extend(
+            bad_allows
+                .into_iter()
+                .map(|b| format!("{label}:{}: {}", b.line, b.message)),
+        );
+        reports.push(FileReport {
+            path: label,
+            statements,
+            hazards,
+        });
+    }
+    if !bad.is_empty() {
+        return Err(Error::bad_input(bad.join("\n")));
+    }
+    let all = || reports.iter().flat_map(|r| r.hazards.iter());
+    let errors = all()
+        .filter(|h| h.severity == Severity::Error && h.allowed.is_none())
+        .count();
+    let warnings = all()
+        .filter(|h| h.severity == Severity::Warning && h.allowed.is_none())
+        .count();
+    let acknowledged = all().filter(|h| h.allowed.is_some()).count();
+    Ok(LintReport {
+        format: "cutover-lint",
+        version: 1,
+        dialect: dialect.map(|d| d.name()),
+        error_codes: ERROR_CODES,
+        files: reports,
+        errors,
+        warnings,
+        acknowledged,
+    })
+}
+
+pub async fn run(args: Args) -> Result<i32> {
+    let r = report(&args.paths, args.dialect)?;
+    match args.format {
+        Format::Json => say!("{}", serde_json::to_string_pretty(&r).expect("json")),
+        Format::Text => print_text(&r),
+        Format::Github => print_github(&r),
+    }
+    Ok(if r.errors > 0 {
+        exit::CHECK_FAILED
+    } else {
+        exit::OK
+    })
+}
+
+fn print_text(r: &LintReport) {
+    for f in &r.files {
+        for h in &f.hazards {
+            match &h.allowed {
+                Some(why) => say!(
+                    "{}:{}: allowed {}: {} (acknowledged: {why})",
+                    f.path,
+                    h.line,
+                    h.code,
+                    h.message
+                ),
+                None => say!(
+                    "{}:{}: {} {}: {}",
+                    f.path,
+                    h.line,
+                    h.severity.name(),
+                    h.code,
+                    h.message
+                ),
+            }
+        }
+    }
+    let statements: usize = r.files.iter().map(|f| f.statements).sum();
+    say!(
+        "{} file(s), {statements} statement(s): {} error(s), {} warning(s), {} acknowledged{}",
+        r.files.len(),
+        r.errors,
+        r.warnings,
+        r.acknowledged,
+        if r.errors > 0 {
+            " — acknowledge an intended one with `-- cutover:allow CODE reason` above its statement"
+        } else {
+            ""
+        }
+    );
+}
+
+/// GitHub workflow annotations: `::error file=F,line=N,title=CODE::message`.
+fn print_github(r: &LintReport) {
+    fn esc(s: &str) -> String {
+        s.replace('%', "%25")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A")
+    }
+    fn prop(s: &str) -> String {
+        esc(s).replace(':', "%3A").replace(',', "%2C")
+    }
+    for f in &r.files {
+        for h in &f.hazards {
+            let (level, msg) = match &h.allowed {
+                Some(why) => ("notice", format!("{} (acknowledged: {why})", h.message)),
+                None if h.severity == Severity::Error => ("error", h.message.clone()),
+                None => ("warning", h.message.clone()),
+            };
+            say!(
+                "::{level} file={},line={},title={}::{}",
+                prop(&f.path),
+                h.line,
+                prop(h.code),
+                esc(&msg)
+            );
+        }
+    }
+}
