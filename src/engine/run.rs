@@ -539,6 +539,11 @@ impl Engine {
             events: &self.events,
             prior: &prior,
             anchor: Some(&anchor),
+            batches: Some(&super::batches::RunBatches {
+                ledger: &self.ledger,
+                runbook: &self.runbook.name,
+                run_id,
+            }),
         };
         let started = Instant::now();
         crate::crash::point(&format!("before:{}", def.id));

@@ -78,6 +78,33 @@ pub enum Entry<E = serde_json::Value> {
     /// `cutover diff data --apply` outside a runbook: what it changed, for the audit
     /// trail (a run of its own; replay ignores it).
     DataApplied(DataApplied),
+    /// A batched step (backfill, consolidate) committed a batch in its target: its
+    /// high-water mark, so a resume continues after it (replay ignores it).
+    BatchCommitted(BatchCommitted),
+}
+
+/// One committed batch of a batched step, recorded right after the target's commit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchCommitted {
+    #[serde(default)]
+    pub kind: String,
+    /// The run whose effects these are (the run itself, or a rollback attempt).
+    #[serde(default)]
+    pub effects_of: String,
+    /// What the batches walk: a table, or `legacy → target` for a consolidate.
+    #[serde(default)]
+    pub scope: String,
+    /// 1-based number of the batch in the step (counting earlier attempts).
+    #[serde(default)]
+    pub batch: u64,
+    /// The last key the batch covered, as text.
+    #[serde(default)]
+    pub high_water: String,
+    /// Rows the step has done (filled, merged) and could not do, after this batch.
+    #[serde(default)]
+    pub rows_done: u64,
+    #[serde(default)]
+    pub rows_failed: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

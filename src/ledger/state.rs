@@ -221,6 +221,8 @@ impl RunState {
             Entry::DataApplied(_) => {}
             // `cutover unlock`: a lock released by a person; the run's state is unchanged.
             Entry::LockReleased(_) => {}
+            // A batched step's high-water mark: read by the step itself when it resumes.
+            Entry::BatchCommitted(_) => {}
             Entry::RunStopped(e) => self.status = e.status,
             Entry::RunCompleted(e) => {
                 self.status = e.status;

@@ -29,6 +29,7 @@ pub enum Evidence {
     Snapshot(snapshot::SnapshotEvidence),
     Sql(sql::SqlEvidence),
     Sync(sync::SyncEvidence),
+    Backfill(backfill::BackfillEvidence),
     /// Nothing recorded (JSON null).
     #[default]
     None,
@@ -97,6 +98,20 @@ pub struct StepContext<'a> {
     /// The ledger's head as the step starts: a step that changes a target records it
     /// there in the same transaction as its effects (see `once.rs`).
     pub anchor: Option<&'a crate::db::bookkeeping::Anchor>,
+    /// Where a batched step (backfill, consolidate) records each committed batch's
+    /// high-water mark in the ledger and reads it back when it resumes; `None` outside
+    /// a run (the target's own mark still makes the step resumable).
+    pub batches: Option<&'a dyn BatchLedger>,
+}
+
+/// The ledger as a batched step sees it: its own batch marks in this run.
+#[async_trait]
+pub trait BatchLedger: Send + Sync {
+    /// Append a committed batch's mark for `step_id`.
+    async fn record_batch(&self, step_id: &str, mark: &crate::ledger::BatchCommitted)
+    -> Result<()>;
+    /// The marks recorded for `step_id` in this run, oldest first.
+    async fn batches(&self, step_id: &str) -> Result<Vec<crate::ledger::BatchCommitted>>;
 }
 
 impl StepContext<'_> {
@@ -146,8 +161,10 @@ pub trait Step: Send + Sync {
     async fn run(&self, ctx: &StepContext<'_>) -> Result<StepOutcome>;
 }
 
+pub mod backfill;
 pub mod backup;
 pub mod backup_path;
+pub mod batch;
 pub mod check;
 pub mod checkpoint;
 pub mod copy;
@@ -196,6 +213,7 @@ evidence_from!(
     Snapshot(snapshot::SnapshotEvidence),
     Sql(sql::SqlEvidence),
     Sync(sync::SyncEvidence),
+    Backfill(backfill::BackfillEvidence),
 );
 
 fn boxed<S: Step + 'static>(
@@ -279,6 +297,12 @@ pub const KINDS: &[Kind] = &[
         about: "make a target's rows match a source's",
         build: |p, c| boxed(sync::SyncTables::build, p, c),
         read: |v| serde_json::from_value(v).map(Evidence::Sync),
+    },
+    Kind {
+        name: "backfill",
+        about: "fill a column's NULLs in resumable batches, capturing the rows left unfilled",
+        build: |p, c| boxed(backfill::Backfill::build, p, c),
+        read: |v| serde_json::from_value(v).map(Evidence::Backfill),
     },
 ];
 

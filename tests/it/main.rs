@@ -35,6 +35,7 @@ mod schema_roundtrip;
 mod schema_snapshot;
 mod schema_steps;
 mod schema_support;
+mod steps_backfill;
 mod support;
 mod trust_approvals;
 mod trust_chain;

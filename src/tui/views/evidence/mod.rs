@@ -77,6 +77,7 @@ impl EvidenceModel {
             | Evidence::Snapshot(_)
             | Evidence::Sql(_)
             | Evidence::None => None,
+            Evidence::Backfill(_) => None,
         }
     }
 
