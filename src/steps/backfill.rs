@@ -115,7 +115,9 @@ impl Backfill {
         let batch = match p.count("batch")? {
             None => DEFAULT_BATCH,
             Some(0) => {
-                return Err(p.error_at("batch", "`batch` (rows per transaction) must be at least 1"));
+                return Err(
+                    p.error_at("batch", "`batch` (rows per transaction) must be at least 1")
+                );
             }
             Some(n) => n,
         };

@@ -28,13 +28,15 @@ pub struct Mark {
     pub batches: u64,
     /// Every batch is done (and any closing statements ran).
     pub done: bool,
+    /// Step-specific counters (JSON), committed with the batch.
+    pub detail: Option<String>,
 }
 
 pub async fn ensure_progress_table(db: &Db) -> Result<()> {
     let d = db.dialect();
     let key = d.sql().key_text_type();
     db.execute(&format!(
-        "CREATE TABLE IF NOT EXISTS {} (run_id {key} NOT NULL, step_id {key} NOT NULL, scope {key} NOT NULL, high_water_sql TEXT, high_water TEXT, rows_done BIGINT NOT NULL, rows_failed BIGINT NOT NULL, batches BIGINT NOT NULL, done INTEGER NOT NULL, PRIMARY KEY (run_id, step_id, scope))",
+        "CREATE TABLE IF NOT EXISTS {} (run_id {key} NOT NULL, step_id {key} NOT NULL, scope {key} NOT NULL, high_water_sql TEXT, high_water TEXT, rows_done BIGINT NOT NULL, rows_failed BIGINT NOT NULL, batches BIGINT NOT NULL, done INTEGER NOT NULL, detail TEXT, PRIMARY KEY (run_id, step_id, scope))",
         d.quote_ident(PROGRESS_TABLE)
     ))
     .await?;
@@ -47,7 +49,7 @@ pub async fn read_mark(db: &Db, run_id: &str, step_id: &str, scope: &str) -> Res
     let rows = db
         .query(
             &format!(
-                "SELECT high_water_sql, high_water, rows_done, rows_failed, batches, done FROM {} WHERE run_id = {} AND step_id = {} AND scope = {}",
+                "SELECT high_water_sql, high_water, rows_done, rows_failed, batches, done, detail FROM {} WHERE run_id = {} AND step_id = {} AND scope = {}",
                 d.quote_ident(PROGRESS_TABLE),
                 d.placeholder(1),
                 d.placeholder(2),
@@ -72,6 +74,7 @@ pub async fn read_mark(db: &Db, run_id: &str, step_id: &str, scope: &str) -> Res
         rows_failed: num(&r[3]),
         batches: num(&r[4]),
         done: num(&r[5]) != 0,
+        detail: text(&r[6]),
     }))
 }
 
@@ -95,7 +98,7 @@ pub fn mark_statements(
             lit(scope)
         )),
         Statement::new(format!(
-            "INSERT INTO {t} (run_id, step_id, scope, high_water_sql, high_water, rows_done, rows_failed, batches, done) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {})",
+            "INSERT INTO {t} (run_id, step_id, scope, high_water_sql, high_water, rows_done, rows_failed, batches, done, detail) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
             lit(run_id),
             lit(step_id),
             lit(scope),
@@ -104,7 +107,8 @@ pub fn mark_statements(
             m.rows_done,
             m.rows_failed,
             m.batches,
-            m.done as i32
+            m.done as i32,
+            opt(&m.detail)
         )),
     ]
 }

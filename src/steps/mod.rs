@@ -30,6 +30,7 @@ pub enum Evidence {
     Sql(sql::SqlEvidence),
     Sync(sync::SyncEvidence),
     Backfill(backfill::BackfillEvidence),
+    Consolidate(consolidate::ConsolidateEvidence),
     /// Nothing recorded (JSON null).
     #[default]
     None,
@@ -167,6 +168,7 @@ pub mod backup_path;
 pub mod batch;
 pub mod check;
 pub mod checkpoint;
+pub mod consolidate;
 pub mod copy;
 pub mod diff_data;
 pub mod diff_schema;
@@ -214,6 +216,7 @@ evidence_from!(
     Sql(sql::SqlEvidence),
     Sync(sync::SyncEvidence),
     Backfill(backfill::BackfillEvidence),
+    Consolidate(consolidate::ConsolidateEvidence),
 );
 
 fn boxed<S: Step + 'static>(
@@ -303,6 +306,12 @@ pub const KINDS: &[Kind] = &[
         about: "fill a column's NULLs in resumable batches, capturing the rows left unfilled",
         build: |p, c| boxed(backfill::Backfill::build, p, c),
         read: |v| serde_json::from_value(v).map(Evidence::Backfill),
+    },
+    Kind {
+        name: "consolidate",
+        about: "merge legacy tables into a table by a natural key, recording conflicts",
+        build: |p, c| boxed(consolidate::Consolidate::build, p, c),
+        read: |v| serde_json::from_value(v).map(Evidence::Consolidate),
     },
 ];
 

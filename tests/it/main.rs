@@ -36,6 +36,7 @@ mod schema_snapshot;
 mod schema_steps;
 mod schema_support;
 mod steps_backfill;
+mod steps_consolidate;
 mod support;
 mod trust_approvals;
 mod trust_chain;

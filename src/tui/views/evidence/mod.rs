@@ -77,7 +77,7 @@ impl EvidenceModel {
             | Evidence::Snapshot(_)
             | Evidence::Sql(_)
             | Evidence::None => None,
-            Evidence::Backfill(_) => None,
+            Evidence::Backfill(_) | Evidence::Consolidate(_) => None,
         }
     }
 
