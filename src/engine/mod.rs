@@ -2,6 +2,7 @@
 //! ledger before moving on, resumes after a crash, and stops at checkpoints.
 
 pub mod approval;
+pub mod checklist;
 mod checkpoint;
 mod rollback;
 pub mod rollback_gate;

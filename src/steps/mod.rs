@@ -29,6 +29,7 @@ pub enum Evidence {
     Snapshot(snapshot::SnapshotEvidence),
     Sql(sql::SqlEvidence),
     Sync(sync::SyncEvidence),
+    Checklist(checklist::ChecklistEvidence),
     /// Nothing recorded (JSON null).
     #[default]
     None,
@@ -136,6 +137,10 @@ pub trait Step: Send + Sync {
     fn checkpoint(&self) -> Option<&crate::steps::checkpoint::CheckpointSpec> {
         None
     }
+    /// Checklists wait for people too: the engine handles them (see `engine/checklist.rs`).
+    fn checklist(&self) -> Option<&crate::steps::checklist::ChecklistSpec> {
+        None
+    }
     /// Every file the step reads when it runs (migrations, SQL scripts, query files,
     /// snapshots), resolved against the runbook's directory. A checkpoint's approval
     /// binds to their content, so editing one after the approval makes it stale.
@@ -149,6 +154,7 @@ pub trait Step: Send + Sync {
 pub mod backup;
 pub mod backup_path;
 pub mod check;
+pub mod checklist;
 pub mod checkpoint;
 pub mod copy;
 pub mod diff_data;
@@ -196,6 +202,7 @@ evidence_from!(
     Snapshot(snapshot::SnapshotEvidence),
     Sql(sql::SqlEvidence),
     Sync(sync::SyncEvidence),
+    Checklist(checklist::ChecklistEvidence),
 );
 
 fn boxed<S: Step + 'static>(
@@ -279,6 +286,12 @@ pub const KINDS: &[Kind] = &[
         about: "make a target's rows match a source's",
         build: |p, c| boxed(sync::SyncTables::build, p, c),
         read: |v| serde_json::from_value(v).map(Evidence::Sync),
+    },
+    Kind {
+        name: "checklist",
+        about: "wait until people tick every item pass (or one fail)",
+        build: |p, c| boxed(checklist::Checklist::build, p, c),
+        read: |v| serde_json::from_value(v).map(Evidence::Checklist),
     },
 ];
 
