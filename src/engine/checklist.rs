@@ -287,7 +287,7 @@ pub async fn record_tick(
                     req.by, roster.source
                 ));
             }
-            Some(e) if !e.roles.iter().any(|r| *r == role) => {
+            Some(e) if !e.roles.contains(&role) => {
                 return refuse(format!(
                     "the roster ({}, {}) gives {} the role(s) {}, none of which may tick checklist \"{}\"{}",
                     roster.source,
