@@ -15,6 +15,7 @@ macro_rules! say {
 pub mod approve;
 pub mod audit;
 pub mod backup;
+pub mod checklist;
 pub mod common;
 pub mod copy;
 pub mod demo;
@@ -104,6 +105,8 @@ pub enum Command {
         #[command(subcommand)]
         command: snapshot::SnapshotCommand,
     },
+    /// Tick a checklist item pass or fail for the run waiting at it (from any terminal).
+    Checklist(checklist::Args),
 }
 
 /// Run a parsed command; returns the process exit code.
@@ -132,5 +135,6 @@ pub async fn dispatch(cli: Cli) -> crate::Result<i32> {
         Command::SyncCheck(a) => sync_check::run(a).await,
         Command::Demo(a) => demo::run(a).await,
         Command::Snapshot { command } => snapshot::run(command).await,
+        Command::Checklist(a) => checklist::run(a).await,
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod approval;
 mod batches;
+pub mod checklist;
 mod checkpoint;
 mod rollback;
 pub mod rollback_gate;

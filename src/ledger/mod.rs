@@ -17,8 +17,9 @@ pub use entry::{
     RunCompleted, RunResumed, RunStarted, RunStopped, Status, StepDone, StepFailed, StepRolledBack,
     StepStarted,
 };
+pub use entry::{ChecklistTicked, ChecklistWaiting};
 pub use locks::{LockGuard, LockHolder, TargetLock};
-pub use state::{Approval, RollbackAttempt, RunState, StepRecord};
+pub use state::{Approval, ChecklistTick, RollbackAttempt, RunState, StepRecord};
 
 use crate::db::refinery_adapter::RefineryDb;
 use crate::db::{self, ConnectOptions, Db, Dialect, Statement, Value};

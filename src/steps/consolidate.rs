@@ -123,7 +123,9 @@ impl Consolidate {
         let batch = match p.count("batch")? {
             None => DEFAULT_BATCH,
             Some(0) => {
-                return Err(p.error_at("batch", "`batch` (rows per transaction) must be at least 1"));
+                return Err(
+                    p.error_at("batch", "`batch` (rows per transaction) must be at least 1")
+                );
             }
             Some(n) => n,
         };

@@ -29,6 +29,7 @@ pub enum Evidence {
     Snapshot(snapshot::SnapshotEvidence),
     Sql(sql::SqlEvidence),
     Sync(sync::SyncEvidence),
+    Checklist(checklist::ChecklistEvidence),
     Backfill(backfill::BackfillEvidence),
     Consolidate(consolidate::ConsolidateEvidence),
     /// Nothing recorded (JSON null).
@@ -152,6 +153,10 @@ pub trait Step: Send + Sync {
     fn checkpoint(&self) -> Option<&crate::steps::checkpoint::CheckpointSpec> {
         None
     }
+    /// Checklists wait for people too: the engine handles them (see `engine/checklist.rs`).
+    fn checklist(&self) -> Option<&crate::steps::checklist::ChecklistSpec> {
+        None
+    }
     /// Every file the step reads when it runs (migrations, SQL scripts, query files,
     /// snapshots), resolved against the runbook's directory. A checkpoint's approval
     /// binds to their content, so editing one after the approval makes it stale.
@@ -167,6 +172,7 @@ pub mod backup;
 pub mod backup_path;
 pub mod batch;
 pub mod check;
+pub mod checklist;
 pub mod checkpoint;
 pub mod consolidate;
 pub mod copy;
@@ -215,6 +221,7 @@ evidence_from!(
     Snapshot(snapshot::SnapshotEvidence),
     Sql(sql::SqlEvidence),
     Sync(sync::SyncEvidence),
+    Checklist(checklist::ChecklistEvidence),
     Backfill(backfill::BackfillEvidence),
     Consolidate(consolidate::ConsolidateEvidence),
 );
@@ -300,6 +307,12 @@ pub const KINDS: &[Kind] = &[
         about: "make a target's rows match a source's",
         build: |p, c| boxed(sync::SyncTables::build, p, c),
         read: |v| serde_json::from_value(v).map(Evidence::Sync),
+    },
+    Kind {
+        name: "checklist",
+        about: "wait until people tick every item pass (or one fail)",
+        build: |p, c| boxed(checklist::Checklist::build, p, c),
+        read: |v| serde_json::from_value(v).map(Evidence::Checklist),
     },
     Kind {
         name: "backfill",

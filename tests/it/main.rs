@@ -3,6 +3,7 @@
 mod architecture;
 mod backup_bad_input;
 mod backup_roundtrip;
+mod checklist_step;
 mod cli_demo;
 mod cli_ledger;
 mod cli_resume;
@@ -40,6 +41,7 @@ mod steps_consolidate;
 mod support;
 mod trust_approvals;
 mod trust_chain;
+mod tui_checklist;
 mod tui_e2e;
 mod tui_flow;
 mod tui_support;

@@ -9,6 +9,7 @@
 
 pub mod backup;
 pub mod check;
+pub mod checklist;
 pub mod checkpoint;
 pub mod data_diff;
 pub mod hazards;
@@ -28,6 +29,7 @@ pub enum Body {
     Checkpoint(checkpoint::CheckpointModel),
     Backup(backup::BackupModel),
     Json(json::JsonModel),
+    Checklist(checklist::ChecklistModel),
 }
 
 /// A step's evidence, ready to draw.
@@ -72,6 +74,9 @@ impl EvidenceModel {
             )),
             Evidence::DiffData(e) => Some(Body::DataDiff(data_diff::DataDiffModel::from_diff(e))),
             Evidence::Sync(e) => data_diff::DataDiffModel::from_sync(e).map(Body::DataDiff),
+            Evidence::Checklist(e) => {
+                Some(Body::Checklist(checklist::ChecklistModel::from_evidence(e)))
+            }
             Evidence::Copy(_)
             | Evidence::Migrate(_)
             | Evidence::Snapshot(_)
@@ -89,6 +94,7 @@ impl EvidenceModel {
             Body::Checkpoint(_) => "checkpoint decisions",
             Body::Backup(_) => "backup manifest",
             Body::Json(_) => "evidence",
+            Body::Checklist(_) => "checklist",
         }
     }
 }

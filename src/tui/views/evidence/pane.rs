@@ -185,6 +185,7 @@ impl Component for EvidencePane {
                     Some(Body::Checkpoint(m)) => lines.extend(m.lines(theme)),
                     Some(Body::Backup(m)) => lines.extend(m.lines(theme)),
                     Some(Body::Json(m)) => lines.extend(m.lines(theme)),
+                    Some(Body::Checklist(m)) => lines.extend(m.lines(theme)),
                     Some(Body::DataDiff(_)) => unreachable!("handled above"),
                     None => {
                         if step.state == StepState::Done && step.evidence_hash.is_some() {
