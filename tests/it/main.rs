@@ -21,6 +21,7 @@ mod db_engines;
 mod db_small_truths;
 mod engines_steps;
 mod examples_billing_mysql;
+mod examples_customer_dashboard;
 mod examples_data_move_pg;
 mod examples_lerg_pg;
 mod ledger_typed;
