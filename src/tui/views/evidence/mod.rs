@@ -7,10 +7,12 @@
 //! Models are built off the UI thread (a million-row data diff takes a while to
 //! parse); views only ever build what is visible.
 
+pub mod backfill;
 pub mod backup;
 pub mod check;
 pub mod checklist;
 pub mod checkpoint;
+pub mod consolidate;
 pub mod data_diff;
 pub mod hazards;
 pub mod json;
@@ -30,6 +32,8 @@ pub enum Body {
     Backup(backup::BackupModel),
     Json(json::JsonModel),
     Checklist(checklist::ChecklistModel),
+    Backfill(backfill::BackfillModel),
+    Consolidate(consolidate::ConsolidateModel),
 }
 
 /// A step's evidence, ready to draw.
@@ -82,7 +86,12 @@ impl EvidenceModel {
             | Evidence::Snapshot(_)
             | Evidence::Sql(_)
             | Evidence::None => None,
-            Evidence::Backfill(_) | Evidence::Consolidate(_) => None,
+            Evidence::Backfill(e) => {
+                Some(Body::Backfill(backfill::BackfillModel::from_evidence(e)))
+            }
+            Evidence::Consolidate(e) => Some(Body::Consolidate(
+                consolidate::ConsolidateModel::from_evidence(e),
+            )),
         }
     }
 
@@ -95,6 +104,8 @@ impl EvidenceModel {
             Body::Backup(_) => "backup manifest",
             Body::Json(_) => "evidence",
             Body::Checklist(_) => "checklist",
+            Body::Backfill(_) => "backfill",
+            Body::Consolidate(_) => "consolidate",
         }
     }
 }
