@@ -190,8 +190,7 @@ pub async fn resume_mark(
         .batches(ctx.step_id)
         .await?
         .into_iter()
-        .filter(|b| b.effects_of == ctx.run_id && b.scope == scope)
-        .next_back();
+        .rfind(|b| b.effects_of == ctx.run_id && b.scope == scope);
     let ledger_batches = last.as_ref().map(|b| b.batch).unwrap_or(0);
     if ledger_batches > target.batches {
         return Err(Error::runtime(format!(
