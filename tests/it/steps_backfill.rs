@@ -150,6 +150,11 @@ async fn backfill_by_email_fills_matches_captures_orphans_and_reports_the_rate()
             "{e}: {}",
             r.stdout
         );
+        assert!(
+            r.stdout.contains("/50 rows ("),
+            "{e}: progress in rows of the NULLs there were: {}",
+            r.stdout
+        );
         let ev = evidence(dir, "fill");
         assert_eq!(ev["rows_filled"], 46, "{e}: {ev}");
         assert_eq!(ev["rows_unfilled"], 4, "{e}: {ev}");

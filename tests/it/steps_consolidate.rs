@@ -234,3 +234,57 @@ async fn kill_9_after_a_committed_batch_resumes_to_the_uninterrupted_end_state()
         );
     }
 }
+
+#[tokio::test]
+async fn with_two_legacy_tables_the_named_one_wins_its_column_and_the_other_only_fills_gaps() {
+    for db in testkit::all_engines().await {
+        let e = db.dialect.name();
+        seed(&db, false).await;
+        let c = db.connect().await;
+        c.execute("CREATE TABLE orders_archive (order_no VARCHAR(20) PRIMARY KEY, customer_email VARCHAR(100), state VARCHAR(20), total INTEGER)")
+            .await
+            .unwrap();
+        // A2: the archive says 'returned' (orders says 'shipped'); L2: the archive has the
+        // e-mail orders lacks; X1 only in the archive.
+        c.execute("INSERT INTO orders_archive VALUES ('A2', 'b@x.org', 'returned', 20), ('L2', 'l2@x.org', 'paid', 2), ('X1', 'x1@x.org', 'new', 9)")
+            .await
+            .unwrap();
+        c.close().await;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let rb = runbook(&db.url)
+            .replace(
+                "from = \"orders\"",
+                "from = [\"orders\", \"orders_archive\"]",
+            )
+            .replace(
+                "precedence = { status = \"orders\" }",
+                "precedence = { status = \"orders_archive\" }",
+            );
+        std::fs::write(dir.join("rb.toml"), rb).unwrap();
+        let r = cutover(dir, &["run", "rb.toml", "--headless"]);
+        assert_eq!(r.code, 0, "{e}: {}", r.all());
+        assert!(
+            r.stdout.contains("consumer_orders ← orders, orders_archive: 8 inserted, 3 updated, 2 unchanged, 4 conflict(s)"),
+            "{e}: {}",
+            r.stdout
+        );
+        let state = end_state(&db.url).await;
+        // The archive wins status over both the storefront and orders; orders' status
+        // conflicts are resolved "target kept" because it is not the named source.
+        assert!(
+            state.contains("A2|b@x.org|returned|20|NULL"),
+            "{e}: {state}"
+        );
+        assert!(state.contains("A3|c@x.org|new|30|NULL"), "{e}: {state}");
+        assert!(
+            state.contains("L2|l2@x.org|paid|2|legacy"),
+            "{e}: the archive filled the gap: {state}"
+        );
+        assert!(state.contains("X1|x1@x.org|new|9|NULL"), "{e}: {state}");
+        assert!(
+            state.contains("A2|status|new|returned|orders_archive wins"),
+            "{e}: {state}"
+        );
+    }
+}
