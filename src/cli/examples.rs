@@ -88,6 +88,9 @@ pub const EXAMPLES: &[(&str, &str)] = &[
   cutover lint migrations/
   cutover lint migrations/V7__drop_legacy.sql --dialect postgres
   cutover lint runbooks/billing-mysql/migrations --dialect mysql --format github"),
+    ("checklist", "\
+  cutover checklist cutover.toml --item tech-login --pass --as quinn --note \"logged in on iOS and Android\"
+  cutover checklist cutover.toml --item scanner-mobile --fail --as quinn --note \"camera permission prompt loops\""),
     ("init", "\
   cutover init billing-cutover                     # SQLite targets, to try it out
   cutover init billing-cutover --engine postgres   # targets from STAGING_/PRODUCTION_DATABASE_URL

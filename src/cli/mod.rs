@@ -15,6 +15,7 @@ macro_rules! say {
 pub mod approve;
 pub mod audit;
 pub mod backup;
+pub mod checklist;
 pub mod common;
 pub mod completions;
 pub mod copy;
@@ -132,6 +133,8 @@ pub enum Command {
     Man(completions::ManArgs),
     /// Report the hazards of SQL and migration files (drop-table, truncate, delete without WHERE, ...) for CI; exit 1 on an unacknowledged error.
     Lint(lint::Args),
+    /// Tick a checklist item pass or fail for the run waiting at it (from any terminal).
+    Checklist(checklist::Args),
 }
 
 /// The command line with every command's examples in its `--help`.
@@ -179,5 +182,6 @@ pub async fn dispatch(cli: Cli) -> crate::Result<i32> {
         Command::Completions(a) => completions::completions(a),
         Command::Man(a) => completions::man(a),
         Command::Lint(a) => lint::run(a).await,
+        Command::Checklist(a) => checklist::run(a).await,
     }
 }

@@ -177,6 +177,24 @@ pub fn report_outcome(outcome: &RunOutcome, opts: &RunOptions, ledger_url: &str)
                 );
             }
         }
+        RunOutcome::AwaitingChecklist { step, pending, .. } => {
+            say!(
+                "stopped at checklist \"{step}\": {} item(s) not ticked yet:",
+                pending.len()
+            );
+            for (id, text) in pending {
+                say!("  [ ] {id}: {text}");
+            }
+            say!("tick each from any terminal (or the TUI) with:");
+            say!(
+                "  cutover checklist {} --step {step} --item ID --pass --as NAME [--role ROLE] [--note \"...\"]{ledger_flag}",
+                opts.runbook_arg
+            );
+            say!(
+                "  (--fail instead of --pass stops the run there)\nthen continue with:\n  cutover run {} --headless{ledger_flag}",
+                opts.runbook_arg
+            );
+        }
         RunOutcome::CheckFailed { step, message, .. } => {
             eprintln!(
                 "run stopped: step \"{step}\": {}",

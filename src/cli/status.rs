@@ -118,6 +118,39 @@ fn print_text(st: &RunStatus) {
             );
         }
     }
+    for c in &st.checklists {
+        let e = &c.checklist;
+        say!(
+            "checklist {} — {}: {} of {} passed, {} failed, {} open{}",
+            c.step,
+            e.title,
+            e.passed,
+            e.items.len(),
+            e.failed,
+            e.pending,
+            if c.roles.is_empty() {
+                String::new()
+            } else {
+                format!(" (ticked by {})", c.roles.join(" or "))
+            }
+        );
+        for i in &e.items {
+            say!(
+                "  {} {:<16} {}{}{}",
+                i.outcome.label(),
+                i.id,
+                i.text,
+                match (&i.by, &i.role, &i.at) {
+                    (Some(by), Some(role), Some(at)) => format!(" — {by} ({role}) {at}"),
+                    _ => String::new(),
+                },
+                i.note
+                    .as_ref()
+                    .map(|n| format!(" \"{n}\""))
+                    .unwrap_or_default()
+            );
+        }
+    }
     if let Some(w) = &st.waiting_for {
         if let Some(r) = &w.rejection {
             say!(

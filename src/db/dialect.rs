@@ -423,6 +423,34 @@ pub trait SqlDialect: Send + Sync {
         name: &'a str,
     ) -> BoxFuture<'a, Result<Option<Table>>>;
 
+    /// `UPDATE target SET column = value` for the target's rows that `on` joins to a row
+    /// of `source` and that `filter` keeps. Tables are quoted names, referred to by
+    /// those names in `value`, `on` and `filter` (no aliases). PostgreSQL and SQLite
+    /// (3.33+) spell it `UPDATE … FROM`.
+    fn update_from(
+        &self,
+        target: &str,
+        column: &str,
+        value: &str,
+        source: &str,
+        on: &str,
+        filter: &str,
+    ) -> String {
+        format!("UPDATE {target} SET {column} = {value} FROM {source} WHERE ({on}) AND {filter}")
+    }
+
+    /// `expr` converted to text (a key written to a text column).
+    fn cast_text(&self, expr: &str) -> String {
+        format!("CAST({expr} AS TEXT)")
+    }
+
+    /// Statements that bound, for the rest of the current transaction, how long a
+    /// statement waits for a lock and how long it may run (milliseconds); empty where
+    /// the engine has no such setting.
+    fn batch_timeouts(&self, _lock_ms: u64, _statement_ms: u64) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Every base table of the database, by name.
     fn list_tables_sql(&self) -> &'static str;
 

@@ -55,6 +55,39 @@ macro_rules! impl_database {
                 Ok(total)
             }
 
+            async fn execute_in_transaction_each(
+                &self,
+                statements: &[$crate::db::Statement],
+            ) -> std::result::Result<Vec<u64>, $crate::db::StatementError> {
+                let fail = |index: usize, line: usize, e: sqlx::Error| $crate::db::StatementError {
+                    index,
+                    line,
+                    message: $crate::redact::scrub(&match &e {
+                        sqlx::Error::Database(d) => d.message().to_string(),
+                        other => other.to_string(),
+                    }),
+                };
+                let mut tx = self.pool.begin().await.map_err(|e| fail(0, 0, e))?;
+                let mut each = Vec::with_capacity(statements.len());
+                for (i, st) in statements.iter().enumerate() {
+                    match sqlx::raw_sql(sqlx::AssertSqlSafe(st.sql.clone()))
+                        .execute(&mut *tx)
+                        .await
+                    {
+                        Ok(r) => each.push(r.rows_affected()),
+                        Err(e) => {
+                            let err = fail(i, st.line, e);
+                            let _ = tx.rollback().await;
+                            return Err(err);
+                        }
+                    }
+                }
+                tx.commit()
+                    .await
+                    .map_err(|e| fail(statements.len(), 0, e))?;
+                Ok(each)
+            }
+
             async fn query(
                 &self,
                 sql: &str,

@@ -143,6 +143,13 @@ pub trait Database: Send + Sync {
         statements: &[Statement],
     ) -> std::result::Result<u64, StatementError>;
 
+    /// Like [`Database::execute_in_transaction`], with the rows each statement affected
+    /// (a batch that must tell its own rows from its bookkeeping's).
+    async fn execute_in_transaction_each(
+        &self,
+        statements: &[Statement],
+    ) -> std::result::Result<Vec<u64>, StatementError>;
+
     /// Run a query with positional parameters and collect every row.
     async fn query(&self, sql: &str, params: &[Value]) -> Result<Rows>;
 

@@ -2,6 +2,8 @@
 //! ledger before moving on, resumes after a crash, and stops at checkpoints.
 
 pub mod approval;
+mod batches;
+pub mod checklist;
 mod checkpoint;
 mod rollback;
 pub mod rollback_gate;

@@ -63,6 +63,12 @@ pub enum RunOutcome {
     RolledBack {
         run_id: String,
     },
+    /// Stopped at a checklist whose items are not all ticked: (id, text) of each open one.
+    AwaitingChecklist {
+        run_id: String,
+        step: String,
+        pending: Vec<(String, String)>,
+    },
 }
 
 /// How a front-end's session with the engine ended.
@@ -81,7 +87,9 @@ impl RunOutcome {
             RunOutcome::Completed { .. }
             | RunOutcome::AlreadyComplete { .. }
             | RunOutcome::RolledBack { .. } => exit::OK,
-            RunOutcome::AwaitingApproval { .. } => exit::AWAITING_APPROVAL,
+            RunOutcome::AwaitingApproval { .. } | RunOutcome::AwaitingChecklist { .. } => {
+                exit::AWAITING_APPROVAL
+            }
             RunOutcome::CheckFailed { .. } | RunOutcome::Rejected { .. } => exit::CHECK_FAILED,
             RunOutcome::Failed { error, .. } => match error.kind {
                 ErrorKind::BadInput => exit::BAD_INPUT,
@@ -98,6 +106,7 @@ impl RunOutcome {
             RunOutcome::Rejected { .. } => "rejected",
             RunOutcome::Failed { .. } => "failed",
             RunOutcome::RolledBack { .. } => "rolled back",
+            RunOutcome::AwaitingChecklist { .. } => "awaiting checklist",
         }
     }
 }
@@ -391,10 +400,13 @@ impl Engine {
             | RunOutcome::CheckFailed { run_id, .. }
             | RunOutcome::Rejected { run_id, .. }
             | RunOutcome::Failed { run_id, .. }
-            | RunOutcome::RolledBack { run_id } => run_id.clone(),
+            | RunOutcome::RolledBack { run_id }
+            | RunOutcome::AwaitingChecklist { run_id, .. } => run_id.clone(),
         };
         let status = match outcome {
-            RunOutcome::AwaitingApproval { .. } => Some(Status::AwaitingApproval),
+            RunOutcome::AwaitingApproval { .. } | RunOutcome::AwaitingChecklist { .. } => {
+                Some(Status::AwaitingApproval)
+            }
             RunOutcome::CheckFailed { .. } => Some(Status::CheckFailed),
             RunOutcome::Rejected { .. } => Some(Status::Rejected),
             RunOutcome::Failed { .. } => Some(Status::Failed),
@@ -457,6 +469,8 @@ impl Engine {
                 }
                 let flow = if def.step.checkpoint().is_some() {
                     self.checkpoint(run_id, phase, def, opts).await?
+                } else if def.step.checklist().is_some() {
+                    self.checklist(run_id, phase, def, opts).await?
                 } else {
                     self.step(run_id, phase, def, &state).await?
                 };
@@ -547,6 +561,11 @@ impl Engine {
             events: &self.events,
             prior: &prior,
             anchor: Some(&anchor),
+            batches: Some(&super::batches::RunBatches {
+                ledger: &self.ledger,
+                runbook: &self.runbook.name,
+                run_id,
+            }),
         };
         let started = Instant::now();
         crate::crash::point(&format!("before:{}", def.id));

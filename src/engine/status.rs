@@ -99,6 +99,20 @@ pub struct RunStatus {
     pub steps: Vec<StepStatus>,
     pub approvals: Vec<ApprovalStatus>,
     pub waiting_for: Option<ApprovalNeed>,
+    /// Every checklist the run reached: its items and who ticked each.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checklists: Vec<ChecklistStatus>,
+}
+
+/// A checklist the run reached: live from the ticks while it waits, as recorded once
+/// its step ended.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChecklistStatus {
+    pub step: String,
+    pub state: StepState,
+    /// The roles whose ticks count (empty: any).
+    pub roles: Vec<String>,
+    pub checklist: crate::steps::checklist::ChecklistEvidence,
 }
 
 impl RunStatus {
@@ -147,6 +161,14 @@ impl RunStatus {
             .flat_map(|p| p.steps.iter().map(move |s| (p, s)))
             .map(|(p, s)| {
                 let r = st.steps.get(&s.id);
+                let live = s
+                    .step
+                    .checklist()
+                    .filter(|_| r.is_some_and(|r| r.state == StepState::AwaitingApproval))
+                    .map(|spec| {
+                        Evidence::Checklist(super::checklist::standing(runbook, st, &s.id, spec))
+                            .to_json()
+                    });
                 StepStatus {
                     phase: p.id.clone(),
                     rollback: p.rollback,
@@ -158,9 +180,10 @@ impl RunStatus {
                     summary: r.and_then(|r| r.summary.clone()),
                     error: r.and_then(|r| r.error.clone()),
                     evidence_hash: r.and_then(|r| r.evidence_hash.clone()),
-                    evidence: r
-                        .map(|r| stored_evidence(s.step.kind(), &r.evidence))
-                        .unwrap_or(serde_json::Value::Null),
+                    evidence: live.unwrap_or_else(|| {
+                        r.map(|r| stored_evidence(s.step.kind(), &r.evidence))
+                            .unwrap_or(serde_json::Value::Null)
+                    }),
                     hazards: r.map(|r| r.hazards.clone()).unwrap_or_default(),
                     started_at: r.and_then(|r| r.started_at.clone()),
                     finished_at: r.and_then(|r| r.finished_at.clone()),
@@ -225,7 +248,21 @@ impl RunStatus {
             }
             _ => None,
         };
+        let checklists = runbook
+            .steps()
+            .filter_map(|(_, s)| Some((s, s.step.checklist()?, st.steps.get(&s.id)?)))
+            .map(|(s, spec, r)| ChecklistStatus {
+                step: s.id.clone(),
+                state: r.state,
+                roles: super::checklist::roles(runbook, spec),
+                checklist: match read_evidence("checklist", &r.evidence) {
+                    Some(Evidence::Checklist(e)) if r.state == StepState::Done => e,
+                    _ => super::checklist::standing(runbook, st, &s.id, spec),
+                },
+            })
+            .collect();
         RunStatus {
+            checklists,
             runbook: runbook.name.clone(),
             runbook_path: runbook.path.display().to_string(),
             ledger: ledger.to_string(),

@@ -78,6 +78,37 @@ pub enum Entry<E = serde_json::Value> {
     /// `cutover diff data --apply` outside a runbook: what it changed, for the audit
     /// trail (a run of its own; replay ignores it).
     DataApplied(DataApplied),
+    /// A batched step (backfill, consolidate) committed a batch in its target: its
+    /// high-water mark, so a resume continues after it (replay ignores it).
+    BatchCommitted(BatchCommitted),
+    /// A person marked a checklist item pass or fail (`cutover checklist`, the TUI).
+    ChecklistTick(ChecklistTicked),
+    /// The run reached a checklist and stopped to wait for its items to be ticked.
+    ChecklistWaiting(ChecklistWaiting),
+}
+
+/// One committed batch of a batched step, recorded right after the target's commit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchCommitted {
+    #[serde(default)]
+    pub kind: String,
+    /// The run whose effects these are (the run itself, or a rollback attempt).
+    #[serde(default)]
+    pub effects_of: String,
+    /// What the batches walk: a table, or `legacy → target` for a consolidate.
+    #[serde(default)]
+    pub scope: String,
+    /// 1-based number of the batch in the step (counting earlier attempts).
+    #[serde(default)]
+    pub batch: u64,
+    /// The last key the batch covered, as text.
+    #[serde(default)]
+    pub high_water: String,
+    /// Rows the step has done (filled, merged) and could not do, after this batch.
+    #[serde(default)]
+    pub rows_done: u64,
+    #[serde(default)]
+    pub rows_failed: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -296,6 +327,36 @@ pub struct DataAppliedBefore {
     pub only_in_source: u64,
     pub only_in_target: u64,
     pub changed: u64,
+}
+
+/// One tick of a checklist item, recorded under the run and the checklist step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChecklistTicked {
+    pub item: String,
+    /// The item's id and wording the person confirmed (a reworded item needs a new tick).
+    pub item_hash: String,
+    pub passed: bool,
+    pub by: String,
+    pub role: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// "cli" (cutover checklist) or "tui".
+    #[serde(default)]
+    pub via: String,
+    #[serde(default)]
+    pub runbook_hash: String,
+    /// An SSH signature (armored SSHSIG, namespace "cutover") over the tick.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChecklistWaiting {
+    #[serde(default)]
+    pub phase: String,
+    /// Items not ticked yet when the run stopped.
+    #[serde(default)]
+    pub pending: Vec<String>,
 }
 
 fn completed() -> Status {

@@ -12,12 +12,14 @@ pub use crate::db::bookkeeping::{Anchor, AnchorRow, LockRow};
 pub use anchors::TargetAnchors;
 pub use chain::{ChainProblem, VerifyReport, record_hash};
 pub use entry::{
-    ApprovalGiven, CheckpointWaiting, DataApplied, DataAppliedBefore, DataAppliedStatements,
-    Decision, Entry, LockReleased, RollbackStarted, RunAbandoned, RunCompleted, RunResumed,
-    RunStarted, RunStopped, Status, StepDone, StepFailed, StepRolledBack, StepStarted,
+    ApprovalGiven, BatchCommitted, CheckpointWaiting, DataApplied, DataAppliedBefore,
+    DataAppliedStatements, Decision, Entry, LockReleased, RollbackStarted, RunAbandoned,
+    RunCompleted, RunResumed, RunStarted, RunStopped, Status, StepDone, StepFailed, StepRolledBack,
+    StepStarted,
 };
+pub use entry::{ChecklistTicked, ChecklistWaiting};
 pub use locks::{LockGuard, LockHolder, TargetLock};
-pub use state::{Approval, RollbackAttempt, RunState, StepRecord};
+pub use state::{Approval, ChecklistTick, RollbackAttempt, RunState, StepRecord};
 
 use crate::db::refinery_adapter::RefineryDb;
 use crate::db::{self, ConnectOptions, Db, Dialect, Statement, Value};

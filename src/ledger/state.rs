@@ -28,6 +28,23 @@ pub struct Approval {
     pub withdraws: Vec<String>,
 }
 
+/// A checklist item ticked pass or fail, as replayed.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChecklistTick {
+    pub seq: i64,
+    /// The checklist step.
+    pub step: String,
+    pub item: String,
+    pub item_hash: String,
+    pub passed: bool,
+    pub by: String,
+    pub role: String,
+    pub note: Option<String>,
+    pub via: String,
+    pub at: String,
+    pub signature: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct StepRecord {
     pub step_id: String,
@@ -86,6 +103,8 @@ pub struct RunState {
     pub finished: bool,
     pub steps: BTreeMap<String, StepRecord>,
     pub approvals: Vec<Approval>,
+    /// Checklist items ticked, in ledger order.
+    pub ticks: Vec<ChecklistTick>,
     /// The checkpoint the run last stopped at, with the evidence hash shown then.
     pub waiting_at: Option<(String, String)>,
     /// The latest rollback attempt, if the run was ever rolled back.
@@ -217,10 +236,32 @@ impl RunState {
                 self.status = Status::Abandoned;
                 self.finished = true;
             }
+            Entry::ChecklistTick(e) => self.ticks.push(ChecklistTick {
+                seq: r.seq,
+                step: step.to_string(),
+                item: e.item,
+                item_hash: e.item_hash,
+                passed: e.passed,
+                by: e.by,
+                role: e.role,
+                note: e.note,
+                via: e.via,
+                at: at.clone(),
+                signature: e.signature,
+            }),
+            Entry::ChecklistWaiting(e) => {
+                self.status = Status::AwaitingApproval;
+                let s = self.steps.entry(step.to_string()).or_insert_with(|| {
+                    new_step("checklist", &e.phase, StepState::AwaitingApproval)
+                });
+                s.state = StepState::AwaitingApproval;
+            }
             // A record of `cutover diff data --apply` outside any run: nothing to replay.
             Entry::DataApplied(_) => {}
             // `cutover unlock`: a lock released by a person; the run's state is unchanged.
             Entry::LockReleased(_) => {}
+            // A batched step's high-water mark: read by the step itself when it resumes.
+            Entry::BatchCommitted(_) => {}
             Entry::RunStopped(e) => self.status = e.status,
             Entry::RunCompleted(e) => {
                 self.status = e.status;
@@ -237,6 +278,11 @@ impl RunState {
         if self.waiting_at.as_ref().is_some_and(|(c, _)| c == step) {
             self.waiting_at = None;
         }
+    }
+
+    /// The ticks recorded for checklist step `step`, in ledger order.
+    pub fn ticks_of(&self, step: &str) -> Vec<&ChecklistTick> {
+        self.ticks.iter().filter(|t| t.step == step).collect()
     }
 
     pub fn is_done(&self, step: &str) -> bool {

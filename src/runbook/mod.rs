@@ -51,6 +51,9 @@ pub struct ApprovalPolicy {
     pub allow_command_line_approvals: bool,
     /// Roles that may withdraw someone else's rejection (the rejecter always may).
     pub withdraw_rejection_roles: Vec<String>,
+    /// Roles whose ticks count on checklists (empty: the policy's `roles`; a
+    /// checklist's own `roles` overrides both).
+    pub checklist_roles: Vec<String>,
 }
 
 impl Default for ApprovalPolicy {
@@ -68,6 +71,7 @@ impl Default for ApprovalPolicy {
             require_signatures: false,
             allow_command_line_approvals: true,
             withdraw_rejection_roles: Vec::new(),
+            checklist_roles: Vec::new(),
         }
     }
 }
@@ -378,6 +382,7 @@ pub fn parse_with<F: StepFactory>(
             .unwrap_or(!policy.require_signatures);
         policy.withdraw_rejection_roles =
             p.str_list("withdraw_rejection_roles")?.unwrap_or_default();
+        policy.checklist_roles = p.str_list("checklist_roles")?.unwrap_or_default();
         policy.roster = Roster::parse(&p, &dir, policy.require_signatures)?;
         if policy.require_signatures && policy.roster.is_none() {
             return Err(p.error_at(

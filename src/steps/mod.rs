@@ -30,6 +30,9 @@ pub enum Evidence {
     Sql(sql::SqlEvidence),
     Sync(sync::SyncEvidence),
     SyncCheck(sync_check::SyncCheckEvidence),
+    Checklist(checklist::ChecklistEvidence),
+    Backfill(backfill::BackfillEvidence),
+    Consolidate(consolidate::ConsolidateEvidence),
     /// Nothing recorded (JSON null).
     #[default]
     None,
@@ -107,6 +110,20 @@ pub struct StepContext<'a> {
     /// The ledger's head as the step starts: a step that changes a target records it
     /// there in the same transaction as its effects (see `once.rs`).
     pub anchor: Option<&'a crate::db::bookkeeping::Anchor>,
+    /// Where a batched step (backfill, consolidate) records each committed batch's
+    /// high-water mark in the ledger and reads it back when it resumes; `None` outside
+    /// a run (the target's own mark still makes the step resumable).
+    pub batches: Option<&'a dyn BatchLedger>,
+}
+
+/// The ledger as a batched step sees it: its own batch marks in this run.
+#[async_trait]
+pub trait BatchLedger: Send + Sync {
+    /// Append a committed batch's mark for `step_id`.
+    async fn record_batch(&self, step_id: &str, mark: &crate::ledger::BatchCommitted)
+    -> Result<()>;
+    /// The marks recorded for `step_id` in this run, oldest first.
+    async fn batches(&self, step_id: &str) -> Result<Vec<crate::ledger::BatchCommitted>>;
 }
 
 impl StepContext<'_> {
@@ -146,6 +163,10 @@ pub trait Step: Send + Sync {
     fn checkpoint(&self) -> Option<&crate::steps::checkpoint::CheckpointSpec> {
         None
     }
+    /// Checklists wait for people too: the engine handles them (see `engine/checklist.rs`).
+    fn checklist(&self) -> Option<&crate::steps::checklist::ChecklistSpec> {
+        None
+    }
     /// Every file the step reads when it runs (migrations, SQL scripts, query files,
     /// snapshots), resolved against the runbook's directory. A checkpoint's approval
     /// binds to their content, so editing one after the approval makes it stale.
@@ -162,11 +183,15 @@ pub trait Step: Send + Sync {
     async fn run(&self, ctx: &StepContext<'_>) -> Result<StepOutcome>;
 }
 
+pub mod backfill;
 pub mod backup;
 pub mod backup_path;
+pub mod batch;
 pub mod check;
 pub mod check_suite;
+pub mod checklist;
 pub mod checkpoint;
+pub mod consolidate;
 pub mod copy;
 pub mod diff_data;
 pub mod diff_schema;
@@ -216,6 +241,9 @@ evidence_from!(
     Sql(sql::SqlEvidence),
     Sync(sync::SyncEvidence),
     SyncCheck(sync_check::SyncCheckEvidence),
+    Checklist(checklist::ChecklistEvidence),
+    Backfill(backfill::BackfillEvidence),
+    Consolidate(consolidate::ConsolidateEvidence),
 );
 
 fn boxed<S: Step + 'static>(
@@ -305,6 +333,24 @@ pub const KINDS: &[Kind] = &[
         about: "compare row counts and latest updates of tables on two targets",
         build: |p, c| boxed(sync_check::SyncCheck::build, p, c),
         read: |v| serde_json::from_value(v).map(Evidence::SyncCheck),
+    },
+    Kind {
+        name: "checklist",
+        about: "wait until people tick every item pass (or one fail)",
+        build: |p, c| boxed(checklist::Checklist::build, p, c),
+        read: |v| serde_json::from_value(v).map(Evidence::Checklist),
+    },
+    Kind {
+        name: "backfill",
+        about: "fill a column's NULLs in resumable batches, capturing the rows left unfilled",
+        build: |p, c| boxed(backfill::Backfill::build, p, c),
+        read: |v| serde_json::from_value(v).map(Evidence::Backfill),
+    },
+    Kind {
+        name: "consolidate",
+        about: "merge legacy tables into a table by a natural key, recording conflicts",
+        build: |p, c| boxed(consolidate::Consolidate::build, p, c),
+        read: |v| serde_json::from_value(v).map(Evidence::Consolidate),
     },
 ];
 

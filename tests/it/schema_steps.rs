@@ -39,6 +39,7 @@ impl Run {
             events: &sink,
             prior: &self.prior,
             anchor: None,
+            batches: None,
         };
         let out = def.step.run(&ctx).await;
         if let Ok(o) = &out {

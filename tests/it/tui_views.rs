@@ -615,6 +615,34 @@ fn check_suite_results_each_listed() {
                     "1 row(s)",
                 ),
             ],
+#[test]
+fn backfill_evidence_shows_rate_against_its_minimum_and_where_the_orphans_are() {
+    let mut a = app(state(), Theme::plain());
+    started(&mut a);
+    start(&mut a, "verify", "geographic-npas", "backfill");
+    finish(&mut a, "geographic-npas", "97 of 100 filled", 40);
+    evidence(
+        &mut a,
+        "geographic-npas",
+        "backfill",
+        cutover::steps::Evidence::from(cutover::steps::backfill::BackfillEvidence {
+            target: "production".into(),
+            table: "consumer_orders".into(),
+            column: "customer_id".into(),
+            source: "customers.id from customers on lower(trim(customers.email)) = lower(trim(consumer_orders.email))".into(),
+            rows_filled: 88,
+            rows_unfilled: 12,
+            success_rate: Some(0.88),
+            min_success_rate: Some(0.95),
+            batches: 4,
+            batch_size: 25,
+            resumed_after: Some("CO-0050".into()),
+            errors_table: "validation_errors".into(),
+            errors_csv: Some("out/orphans.csv".into()),
+            longest_batch_ms: Some(12),
+            elapsed_ms: 40,
+            already_done: None,
+            notes: Vec::new(),
         })
         .to_json(),
     );
@@ -628,4 +656,91 @@ fn check_suite_results_each_listed() {
         out.contains("expected = 3") && out.contains("actual   2"),
         "{out}"
     );
+    assert!(out.contains("success rate  88.0% (minimum 95.0%)"), "{out}");
+    assert!(
+        out.contains("left NULL     12 → validation_errors and out/orphans.csv"),
+        "{out}"
+    );
+    assert!(out.contains("resumed after CO-0050"), "{out}");
+    assert_snapshot!(out);
+}
+
+#[test]
+fn consolidate_evidence_shows_counts_per_source_and_each_conflict_resolution() {
+    use cutover::steps::consolidate::*;
+    let mut a = app(state(), Theme::plain());
+    started(&mut a);
+    start(&mut a, "verify", "geographic-npas", "consolidate");
+    finish(&mut a, "geographic-npas", "merged", 40);
+    evidence(
+        &mut a,
+        "geographic-npas",
+        "consolidate",
+        cutover::steps::Evidence::from(ConsolidateEvidence {
+            target: "production".into(),
+            into: "consumer_orders".into(),
+            key: vec!["order_number".into()],
+            inserted: 15,
+            updated: 2,
+            unchanged: 3,
+            conflicts: 2,
+            sources: vec![SourceMerge {
+                table: "orders".into(),
+                rows_read: 20,
+                inserted: 15,
+                updated: 2,
+                unchanged: 3,
+                conflicts: 2,
+                batches: 2,
+                resumed_after: None,
+            }],
+            conflict_rows: vec![
+                Conflict {
+                    source: "orders".into(),
+                    key: "CO-0002".into(),
+                    column: "status".into(),
+                    target_value: "delivered".into(),
+                    source_value: "refunded".into(),
+                    resolution: "orders wins".into(),
+                },
+                Conflict {
+                    source: "orders".into(),
+                    key: "CO-0003".into(),
+                    column: "amount".into(),
+                    target_value: "30".into(),
+                    source_value: "35".into(),
+                    resolution: "target kept".into(),
+                },
+            ],
+            conflicts_table: "consolidate_conflicts".into(),
+            conflicts_csv: Some("out/conflicts.csv".into()),
+            corrections: vec![CorrectionApplied {
+                set: "category = 'pacific'".into(),
+                filter: "npa IN ('670', '671', '684')".into(),
+                rows: 3,
+            }],
+            elapsed_ms: 40,
+            notes: Vec::new(),
+        })
+        .to_json(),
+    );
+    a.update(Action::ShowTab(Tab::Evidence));
+    let out = render(&mut a, 140, 30);
+    assert!(
+        out.contains("orders: 20 read, 15 inserted, 2 updated, 3 unchanged, 2 conflict(s)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("orders CO-0002.status: target delivered vs orders refunded → orders wins"),
+        "{out}"
+    );
+    assert!(
+        out.contains("orders CO-0003.amount: target 30 vs orders 35 → target kept"),
+        "{out}"
+    );
+    assert!(
+        out.contains("SET category = 'pacific' WHERE npa IN ('670', '671', '684'): 3 row(s)"),
+        "{out}"
+    );
+    assert_snapshot!(out);
 }

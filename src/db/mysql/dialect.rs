@@ -202,6 +202,30 @@ impl SqlDialect for Mysql {
     fn key_text_type(&self) -> &'static str {
         "VARCHAR(200)"
     }
+    fn update_from(
+        &self,
+        target: &str,
+        column: &str,
+        value: &str,
+        source: &str,
+        on: &str,
+        filter: &str,
+    ) -> String {
+        format!(
+            "UPDATE {target} JOIN {source} ON ({on}) SET {target}.{column} = {value} WHERE {filter}"
+        )
+    }
+    fn cast_text(&self, expr: &str) -> String {
+        format!("CAST({expr} AS CHAR)")
+    }
+    /// InnoDB's lock wait is whole seconds and applies to the session; a statement
+    /// time limit differs between MySQL (SELECT only) and MariaDB, so none is set.
+    fn batch_timeouts(&self, lock_ms: u64, _statement_ms: u64) -> Vec<String> {
+        vec![format!(
+            "SET SESSION innodb_lock_wait_timeout = {}",
+            lock_ms.div_ceil(1000).max(1)
+        )]
+    }
     fn insert_skipping_conflicts(&self) -> (&'static str, &'static str) {
         ("INSERT IGNORE INTO", "")
     }

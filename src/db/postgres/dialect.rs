@@ -183,6 +183,12 @@ impl SqlDialect for Postgres {
         Box::pin(super::catalog::introspect(db))
     }
 
+    fn batch_timeouts(&self, lock_ms: u64, statement_ms: u64) -> Vec<String> {
+        vec![
+            format!("SET LOCAL lock_timeout = {lock_ms}"),
+            format!("SET LOCAL statement_timeout = {statement_ms}"),
+        ]
+    }
     fn insert_skipping_conflicts(&self) -> (&'static str, &'static str) {
         ("INSERT INTO", " ON CONFLICT DO NOTHING")
     }

@@ -32,14 +32,20 @@ pub(super) async fn poll_status(
         }
     };
     for s in &st.steps {
-        if s.evidence.is_null() || !matches!(s.state, StepState::Done | StepState::Failed) {
+        // A checklist waiting for ticks shows its items as they stand (keyed by content).
+        let live = s.state == StepState::AwaitingApproval && s.kind == "checklist";
+        if s.evidence.is_null() || !(live || matches!(s.state, StepState::Done | StepState::Failed))
+        {
             continue;
         }
-        let key = s
-            .evidence_hash
-            .clone()
-            .or_else(|| s.finished_at.clone())
-            .unwrap_or_default();
+        let key = if live {
+            crate::runbook::sha256_hex(s.evidence.to_string().as_bytes())
+        } else {
+            s.evidence_hash
+                .clone()
+                .or_else(|| s.finished_at.clone())
+                .unwrap_or_default()
+        };
         if loaded.get(&s.id) == Some(&key) {
             continue;
         }

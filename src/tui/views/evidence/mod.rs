@@ -7,9 +7,12 @@
 //! Models are built off the UI thread (a million-row data diff takes a while to
 //! parse); views only ever build what is visible.
 
+pub mod backfill;
 pub mod backup;
 pub mod check;
+pub mod checklist;
 pub mod checkpoint;
+pub mod consolidate;
 pub mod data_diff;
 pub mod hazards;
 pub mod json;
@@ -30,6 +33,9 @@ pub enum Body {
     Backup(backup::BackupModel),
     Json(json::JsonModel),
     SyncCheck(sync_check::SyncCheckModel),
+    Checklist(checklist::ChecklistModel),
+    Backfill(backfill::BackfillModel),
+    Consolidate(consolidate::ConsolidateModel),
 }
 
 /// A step's evidence, ready to draw.
@@ -80,11 +86,20 @@ impl EvidenceModel {
             Evidence::SyncCheck(e) => Some(Body::SyncCheck(
                 sync_check::SyncCheckModel::from_evidence(e),
             )),
+            Evidence::Checklist(e) => {
+                Some(Body::Checklist(checklist::ChecklistModel::from_evidence(e)))
+            }
             Evidence::Copy(_)
             | Evidence::Migrate(_)
             | Evidence::Snapshot(_)
             | Evidence::Sql(_)
             | Evidence::None => None,
+            Evidence::Backfill(e) => {
+                Some(Body::Backfill(backfill::BackfillModel::from_evidence(e)))
+            }
+            Evidence::Consolidate(e) => Some(Body::Consolidate(
+                consolidate::ConsolidateModel::from_evidence(e),
+            )),
         }
     }
 
@@ -97,6 +112,9 @@ impl EvidenceModel {
             Body::Backup(_) => "backup manifest",
             Body::Json(_) => "evidence",
             Body::SyncCheck(_) => "sync check",
+            Body::Checklist(_) => "checklist",
+            Body::Backfill(_) => "backfill",
+            Body::Consolidate(_) => "consolidate",
         }
     }
 }

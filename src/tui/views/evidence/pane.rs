@@ -195,6 +195,9 @@ impl Component for EvidencePane {
                     Some(Body::Backup(m)) => lines.extend(m.lines(theme)),
                     Some(Body::Json(m)) => lines.extend(m.lines(theme)),
                     Some(Body::SyncCheck(m)) => lines.extend(m.lines(theme)),
+                    Some(Body::Checklist(m)) => lines.extend(m.lines(theme)),
+                    Some(Body::Backfill(m)) => lines.extend(m.lines(theme)),
+                    Some(Body::Consolidate(m)) => lines.extend(m.lines(theme)),
                     Some(Body::DataDiff(_)) => unreachable!("handled above"),
                     None => {
                         if step.state == StepState::Done && step.evidence_hash.is_some() {
