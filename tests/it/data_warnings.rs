@@ -185,6 +185,7 @@ fn the_checkpoint_dialog_and_a_passed_checkpoint_name_the_warnings() {
         evidence_hash: "ab".repeat(32),
         approvals: Vec::new(),
         hazards: Vec::new(),
+        hazard_details: Vec::new(),
         files: Vec::new(),
         warnings: vec!["drift-customers: 6 differences in customers".into()],
     })

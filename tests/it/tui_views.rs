@@ -555,66 +555,6 @@ fn a_stale_approval_names_the_changed_file_and_a_rejection_says_what_to_do() {
     assert!(out.contains("cutover run rb.toml --new"), "{out}");
 }
 
-/// A `check` step that ran a suite: the evidence view lists every check with expected
-/// and actual, the failing one marked FAIL, a warning neither PASS nor FAIL.
-#[test]
-fn check_suite_results_each_listed() {
-    use cutover::checks::{CheckResult, Severity, Status};
-    let result = |id: &str, severity, status, expected: &str, actual: &str| CheckResult {
-        id: id.into(),
-        suite: "lerg".into(),
-        kind: "value".into(),
-        description: None,
-        severity,
-        targets: vec!["production".into()],
-        file: "checks/lerg/lerg.toml".into(),
-        line: 1,
-        status,
-        expected: expected.into(),
-        actual: actual.into(),
-        message: format!("{id}: expected {expected}, got {actual}"),
-        duration_ms: 1,
-        details: vec![],
-        latency: None,
-    };
-    let mut a = app(state(), Theme::plain());
-    started(&mut a);
-    start(&mut a, "verify", "geographic-npas", "check");
-    evidence(
-        &mut a,
-        "geographic-npas",
-        "check",
-        cutover::steps::Evidence::from(cutover::steps::check::CheckEvidence {
-            target: "production".into(),
-            query: "suite ../checks/lerg".into(),
-            description: None,
-            expected: "3 check(s) pass".into(),
-            actual: "1 passed, 1 failed, 1 warning(s), 0 timed out, 0 error(s)".into(),
-            passed: false,
-            detail: Default::default(),
-            results: vec![
-                result(
-                    "npa-438-present",
-                    Severity::Error,
-                    Status::Passed,
-                    "= 1",
-                    "1",
-                ),
-                result(
-                    "pacific-categorized",
-                    Severity::Error,
-                    Status::Failed,
-                    "= 3",
-                    "2",
-                ),
-                result(
-                    "stale-cache",
-                    Severity::Warning,
-                    Status::Failed,
-                    "no rows",
-                    "1 row(s)",
-                ),
-            ],
 #[test]
 fn backfill_evidence_shows_rate_against_its_minimum_and_where_the_orphans_are() {
     let mut a = app(state(), Theme::plain());
@@ -648,14 +588,6 @@ fn backfill_evidence_shows_rate_against_its_minimum_and_where_the_orphans_are() 
     );
     a.update(Action::ShowTab(Tab::Evidence));
     let out = render(&mut a, 100, 30);
-    assert!(out.contains("Checks: 1 passed, 1 failed"), "{out}");
-    assert!(out.contains("PASS npa-438-present (passed)"), "{out}");
-    assert!(out.contains("FAIL pacific-categorized (failed)"), "{out}");
-    assert!(out.contains("---- stale-cache (warning)"), "{out}");
-    assert!(
-        out.contains("expected = 3") && out.contains("actual   2"),
-        "{out}"
-    );
     assert!(out.contains("success rate  88.0% (minimum 95.0%)"), "{out}");
     assert!(
         out.contains("left NULL     12 → validation_errors and out/orphans.csv"),
@@ -743,4 +675,79 @@ fn consolidate_evidence_shows_counts_per_source_and_each_conflict_resolution() {
         "{out}"
     );
     assert_snapshot!(out);
+}
+
+/// A `check` step that ran a suite: the evidence view lists every check with expected
+/// and actual, the failing one marked FAIL, a warning neither PASS nor FAIL.
+#[test]
+fn check_suite_results_each_listed() {
+    use cutover::checks::{CheckResult, Severity, Status};
+    let result = |id: &str, severity, status, expected: &str, actual: &str| CheckResult {
+        id: id.into(),
+        suite: "lerg".into(),
+        kind: "value".into(),
+        description: None,
+        severity,
+        targets: vec!["production".into()],
+        file: "checks/lerg/lerg.toml".into(),
+        line: 1,
+        status,
+        expected: expected.into(),
+        actual: actual.into(),
+        message: format!("{id}: expected {expected}, got {actual}"),
+        duration_ms: 1,
+        details: vec![],
+        latency: None,
+    };
+    let mut a = app(state(), Theme::plain());
+    started(&mut a);
+    start(&mut a, "verify", "geographic-npas", "check");
+    evidence(
+        &mut a,
+        "geographic-npas",
+        "check",
+        cutover::steps::Evidence::from(cutover::steps::check::CheckEvidence {
+            target: "production".into(),
+            query: "suite ../checks/lerg".into(),
+            description: None,
+            expected: "3 check(s) pass".into(),
+            actual: "1 passed, 1 failed, 1 warning(s), 0 timed out, 0 error(s)".into(),
+            passed: false,
+            detail: Default::default(),
+            results: vec![
+                result(
+                    "npa-438-present",
+                    Severity::Error,
+                    Status::Passed,
+                    "= 1",
+                    "1",
+                ),
+                result(
+                    "pacific-categorized",
+                    Severity::Error,
+                    Status::Failed,
+                    "= 3",
+                    "2",
+                ),
+                result(
+                    "stale-cache",
+                    Severity::Warning,
+                    Status::Failed,
+                    "no rows",
+                    "1 row(s)",
+                ),
+            ],
+        })
+        .to_json(),
+    );
+    a.update(Action::ShowTab(Tab::Evidence));
+    let out = render(&mut a, 100, 30);
+    assert!(out.contains("Checks: 1 passed, 1 failed"), "{out}");
+    assert!(out.contains("PASS npa-438-present (passed)"), "{out}");
+    assert!(out.contains("FAIL pacific-categorized (failed)"), "{out}");
+    assert!(out.contains("---- stale-cache (warning)"), "{out}");
+    assert!(
+        out.contains("expected = 3") && out.contains("actual   2"),
+        "{out}"
+    );
 }
