@@ -30,6 +30,7 @@ pub enum Evidence {
     Sql(sql::SqlEvidence),
     Sync(sync::SyncEvidence),
     Checklist(checklist::ChecklistEvidence),
+    Command(command::CommandEvidence),
     /// Nothing recorded (JSON null).
     #[default]
     None,
@@ -156,6 +157,7 @@ pub mod backup_path;
 pub mod check;
 pub mod checklist;
 pub mod checkpoint;
+pub mod command;
 pub mod copy;
 pub mod diff_data;
 pub mod diff_schema;
@@ -203,6 +205,7 @@ evidence_from!(
     Sql(sql::SqlEvidence),
     Sync(sync::SyncEvidence),
     Checklist(checklist::ChecklistEvidence),
+    Command(command::CommandEvidence),
 );
 
 fn boxed<S: Step + 'static>(
@@ -292,6 +295,12 @@ pub const KINDS: &[Kind] = &[
         about: "wait until people tick every item pass (or one fail)",
         build: |p, c| boxed(checklist::Checklist::build, p, c),
         read: |v| serde_json::from_value(v).map(Evidence::Checklist),
+    },
+    Kind {
+        name: "command",
+        about: "run an external program (the application's migrate, build or test)",
+        build: |p, c| boxed(command::Command::build, p, c),
+        read: |v| serde_json::from_value(v).map(Evidence::Command),
     },
 ];
 

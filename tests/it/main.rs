@@ -11,6 +11,7 @@ mod cli_rollback;
 mod cli_runbook_errors;
 mod cli_secrets;
 mod cli_small_truths;
+mod command_step;
 mod copy_engines;
 mod data_cli;
 mod data_diff;

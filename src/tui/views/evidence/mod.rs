@@ -11,6 +11,7 @@ pub mod backup;
 pub mod check;
 pub mod checklist;
 pub mod checkpoint;
+pub mod command;
 pub mod data_diff;
 pub mod hazards;
 pub mod json;
@@ -30,6 +31,7 @@ pub enum Body {
     Backup(backup::BackupModel),
     Json(json::JsonModel),
     Checklist(checklist::ChecklistModel),
+    Command(command::CommandModel),
 }
 
 /// A step's evidence, ready to draw.
@@ -77,6 +79,7 @@ impl EvidenceModel {
             Evidence::Checklist(e) => {
                 Some(Body::Checklist(checklist::ChecklistModel::from_evidence(e)))
             }
+            Evidence::Command(e) => Some(Body::Command(command::CommandModel::from_evidence(e))),
             Evidence::Copy(_)
             | Evidence::Migrate(_)
             | Evidence::Snapshot(_)
@@ -94,6 +97,7 @@ impl EvidenceModel {
             Body::Backup(_) => "backup manifest",
             Body::Json(_) => "evidence",
             Body::Checklist(_) => "checklist",
+            Body::Command(_) => "command output",
         }
     }
 }

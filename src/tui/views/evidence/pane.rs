@@ -186,6 +186,7 @@ impl Component for EvidencePane {
                     Some(Body::Backup(m)) => lines.extend(m.lines(theme)),
                     Some(Body::Json(m)) => lines.extend(m.lines(theme)),
                     Some(Body::Checklist(m)) => lines.extend(m.lines(theme)),
+                    Some(Body::Command(m)) => lines.extend(m.lines(theme)),
                     Some(Body::DataDiff(_)) => unreachable!("handled above"),
                     None => {
                         if step.state == StepState::Done && step.evidence_hash.is_some() {
