@@ -37,6 +37,7 @@ mod schema_roundtrip;
 mod schema_snapshot;
 mod schema_steps;
 mod schema_support;
+mod server_messages;
 mod support;
 mod trust_approvals;
 mod trust_chain;
