@@ -31,6 +31,8 @@ pub enum Evidence {
     Sync(sync::SyncEvidence),
     Checklist(checklist::ChecklistEvidence),
     Command(command::CommandEvidence),
+    ImportCsv(import_csv::ImportCsvEvidence),
+    ExportCsv(export_csv::ExportCsvEvidence),
     /// Nothing recorded (JSON null).
     #[default]
     None,
@@ -162,6 +164,8 @@ pub mod copy;
 pub mod diff_data;
 pub mod diff_schema;
 pub mod drift_check;
+pub mod export_csv;
+pub mod import_csv;
 pub mod migrate;
 pub mod once;
 pub mod restore;
@@ -206,6 +210,8 @@ evidence_from!(
     Sync(sync::SyncEvidence),
     Checklist(checklist::ChecklistEvidence),
     Command(command::CommandEvidence),
+    ImportCsv(import_csv::ImportCsvEvidence),
+    ExportCsv(export_csv::ExportCsvEvidence),
 );
 
 fn boxed<S: Step + 'static>(
@@ -301,6 +307,18 @@ pub const KINDS: &[Kind] = &[
         about: "run an external program (the application's migrate, build or test)",
         build: |p, c| boxed(command::Command::build, p, c),
         read: |v| serde_json::from_value(v).map(Evidence::Command),
+    },
+    Kind {
+        name: "import-csv",
+        about: "load a CSV file into a table, every field type-checked first",
+        build: |p, c| boxed(import_csv::ImportCsv::build, p, c),
+        read: |v| serde_json::from_value(v).map(Evidence::ImportCsv),
+    },
+    Kind {
+        name: "export-csv",
+        about: "write a table or a query's rows to a CSV file",
+        build: |p, c| boxed(export_csv::ExportCsv::build, p, c),
+        read: |v| serde_json::from_value(v).map(Evidence::ExportCsv),
     },
 ];
 

@@ -13,6 +13,7 @@ mod cli_secrets;
 mod cli_small_truths;
 mod command_step;
 mod copy_engines;
+mod csv_steps;
 mod data_cli;
 mod data_diff;
 mod data_exact;

@@ -80,6 +80,8 @@ impl EvidenceModel {
                 Some(Body::Checklist(checklist::ChecklistModel::from_evidence(e)))
             }
             Evidence::Command(e) => Some(Body::Command(command::CommandModel::from_evidence(e))),
+            // Counts and file names read well as JSON.
+            Evidence::ImportCsv(_) | Evidence::ExportCsv(_) => None,
             Evidence::Copy(_)
             | Evidence::Migrate(_)
             | Evidence::Snapshot(_)
