@@ -44,10 +44,19 @@ pub fn init_for_dir(dir: &Path) {
     let writer = ScrubbingFile(Arc::new(Mutex::new(file)));
     let filter = tracing_subscriber::EnvFilter::try_from_env("CUTOVER_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let ok = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    // The file gets what CUTOVER_LOG lets through; PostgreSQL notices reach a step's
+    // capture whatever the level (crate::db::notices).
+    let ok = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(move || writer.clone())
+                .with_filter(filter),
+        )
+        .with(crate::db::notices::NoticeLayer::filtered())
         .try_init()
         .is_ok();
     if ok {

@@ -396,6 +396,13 @@ pub trait SqlDialect: Send + Sync {
 
     // ---- server administration (tests) ----
 
+    /// The query listing the warnings of the statement just executed on the same
+    /// connection (MySQL `SHOW WARNINGS`: Level, Code, Message), read while a step
+    /// captures server messages (`db::notices`); None where they come another way.
+    fn warnings_query(&self) -> Option<&'static str> {
+        None
+    }
+
     /// The database to connect to for creating and dropping others; None for files.
     fn admin_database(&self) -> Option<&'static str> {
         None

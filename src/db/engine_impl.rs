@@ -30,7 +30,7 @@ macro_rules! impl_database {
                     index,
                     line,
                     message: $crate::redact::scrub(&match &e {
-                        sqlx::Error::Database(d) => d.message().to_string(),
+                        sqlx::Error::Database(d) => $crate::db::database_error_text(d.as_ref()),
                         other => other.to_string(),
                     }),
                 };
@@ -41,7 +41,33 @@ macro_rules! impl_database {
                         .execute(&mut *tx)
                         .await
                     {
-                        Ok(r) => total += r.rows_affected(),
+                        Ok(r) => {
+                            total += r.rows_affected();
+                            if let Some(q) = $dialect
+                                .sql()
+                                .warnings_query()
+                                .filter(|_| $crate::db::notices::capturing())
+                                && let Ok(rows) = sqlx::raw_sql(sqlx::AssertSqlSafe(q.to_string()))
+                                    .fetch_all(&mut *tx)
+                                    .await
+                            {
+                                for r in &rows {
+                                    if let Ok(v) = decode_row(r) {
+                                        let cell = |i: usize| {
+                                            v.get(i).map(|x| x.to_string()).unwrap_or_default()
+                                        };
+                                        $crate::db::notices::record(format!(
+                                            "{} {}: {} (statement {}, line {})",
+                                            cell(0).to_uppercase(),
+                                            cell(1),
+                                            cell(2),
+                                            i + 1,
+                                            st.line
+                                        ));
+                                    }
+                                }
+                            }
+                        }
                         Err(e) => {
                             let err = fail(i, st.line, e);
                             let _ = tx.rollback().await;

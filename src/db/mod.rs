@@ -11,6 +11,7 @@ mod dialect;
 mod engine_impl;
 pub mod model;
 mod mysql;
+pub mod notices;
 mod postgres;
 pub mod refinery_adapter;
 mod split;
@@ -241,10 +242,20 @@ pub async fn connect_with(url: &str, opts: ConnectOptions) -> Result<Db> {
     dialect.sql().connect(url, &redacted, opts).await
 }
 
+/// A server's error as a person reads it: the message, and what the server adds to
+/// it (PostgreSQL's DETAIL and HINT).
+pub(crate) fn database_error_text(d: &dyn sqlx::error::DatabaseError) -> String {
+    postgres::error_details(d).unwrap_or_else(|| d.message().to_string())
+}
+
 /// Turn an sqlx error into a user-facing, redacted error naming the database.
 pub(crate) fn sqlx_error(redacted_url: &str, e: sqlx::Error) -> Error {
     let err = match &e {
-        sqlx::Error::Database(d) => Error::runtime(format!("{}: {}", redacted_url, d.message())),
+        sqlx::Error::Database(d) => Error::runtime(format!(
+            "{}: {}",
+            redacted_url,
+            database_error_text(d.as_ref())
+        )),
         sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
         | sqlx::Error::PoolTimedOut

@@ -136,10 +136,20 @@ impl Step for Migrate {
             db: db.as_ref(),
             on_apply: Some(Box::new(on_apply)),
         };
-        let report = runner
-            .run_async(&mut conn)
-            .await
-            .map_err(|e| migrate_error(&e, db.redacted_url(), &self.dir_label, db.dialect()))?;
+        // PostgreSQL NOTICE/WARNING (RAISE NOTICE in a migration), MySQL warnings.
+        let capture = crate::db::notices::Capture::start();
+        let report = runner.run_async(&mut conn).await;
+        let messages = capture.take();
+        drop(capture);
+        for m in &messages {
+            ctx.log(format!("server: {m}"));
+        }
+        let report = report.map_err(|e| {
+            with_messages(
+                migrate_error(&e, db.redacted_url(), &self.dir_label, db.dialect()),
+                &messages,
+            )
+        })?;
         let applied: Vec<String> = report
             .applied_migrations()
             .iter()
@@ -163,9 +173,23 @@ impl Step for Migrate {
                 dir: self.dir_label.clone(),
                 applied,
                 migrations: all,
+                messages,
             },
         ))
     }
+}
+
+/// An error with the server messages that came before it (a `RAISE NOTICE` saying
+/// how far a migration got).
+pub(crate) fn with_messages(mut e: Error, messages: &[String]) -> Error {
+    if !messages.is_empty() {
+        e.message = format!(
+            "{}\n  server messages before the failure:\n    {}",
+            e.message,
+            messages.join("\n    ")
+        );
+    }
+    e
 }
 
 fn migrate_error(e: &refinery_core::Error, url: &str, dir: &str, dialect: Dialect) -> Error {
@@ -194,4 +218,7 @@ pub struct MigrateEvidence {
     pub dir: String,
     pub applied: Vec<String>,
     pub migrations: Vec<String>,
+    /// What the server said while migrating: PostgreSQL NOTICE/WARNING, MySQL warnings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub messages: Vec<String>,
 }

@@ -33,6 +33,9 @@ pub enum Evidence {
     Checklist(checklist::ChecklistEvidence),
     Backfill(backfill::BackfillEvidence),
     Consolidate(consolidate::ConsolidateEvidence),
+    Command(command::CommandEvidence),
+    ImportCsv(import_csv::ImportCsvEvidence),
+    ExportCsv(export_csv::ExportCsvEvidence),
     /// Nothing recorded (JSON null).
     #[default]
     None,
@@ -191,12 +194,15 @@ pub mod check;
 pub mod check_suite;
 pub mod checklist;
 pub mod checkpoint;
+pub mod command;
 pub mod consolidate;
 pub mod copy;
 pub mod diff_data;
 pub mod diff_schema;
 pub mod drift_check;
+pub mod export_csv;
 pub mod foresee;
+pub mod import_csv;
 pub mod migrate;
 pub mod once;
 pub mod restore;
@@ -244,6 +250,9 @@ evidence_from!(
     Checklist(checklist::ChecklistEvidence),
     Backfill(backfill::BackfillEvidence),
     Consolidate(consolidate::ConsolidateEvidence),
+    Command(command::CommandEvidence),
+    ImportCsv(import_csv::ImportCsvEvidence),
+    ExportCsv(export_csv::ExportCsvEvidence),
 );
 
 fn boxed<S: Step + 'static>(
@@ -351,6 +360,24 @@ pub const KINDS: &[Kind] = &[
         about: "merge legacy tables into a table by a natural key, recording conflicts",
         build: |p, c| boxed(consolidate::Consolidate::build, p, c),
         read: |v| serde_json::from_value(v).map(Evidence::Consolidate),
+    },
+    Kind {
+        name: "command",
+        about: "run an external program (the application's migrate, build or test)",
+        build: |p, c| boxed(command::Command::build, p, c),
+        read: |v| serde_json::from_value(v).map(Evidence::Command),
+    },
+    Kind {
+        name: "import-csv",
+        about: "load a CSV file into a table, every field type-checked first",
+        build: |p, c| boxed(import_csv::ImportCsv::build, p, c),
+        read: |v| serde_json::from_value(v).map(Evidence::ImportCsv),
+    },
+    Kind {
+        name: "export-csv",
+        about: "write a table or a query's rows to a CSV file",
+        build: |p, c| boxed(export_csv::ExportCsv::build, p, c),
+        read: |v| serde_json::from_value(v).map(Evidence::ExportCsv),
     },
 ];
 

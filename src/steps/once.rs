@@ -76,20 +76,16 @@ pub async fn apply_once(
         d.quote_literal(&chrono::Utc::now().to_rfc3339()),
         statements.len()
     )));
+    // What the server said about cutover's own bookkeeping above is not the script's.
+    crate::db::notices::discard();
     match db.execute_in_transaction(&all).await {
         Ok(rows) => Ok(Applied::Now {
             rows: rows.saturating_sub(ours as u64),
             statements: statements.len(),
         }),
         Err(e) if e.index < statements.len() => {
-            let first: String = statements[e.index]
-                .sql
-                .lines()
-                .next()
-                .unwrap_or("")
-                .chars()
-                .take(100)
-                .collect();
+            // The statement itself, not the comment above it.
+            let (line, first) = statement_head(&statements[e.index]);
             let rolled = if d.transactional_ddl() {
                 "the transaction was rolled back: nothing was changed".to_string()
             } else {
@@ -97,7 +93,7 @@ pub async fn apply_once(
             };
             Err(Error::runtime(format!(
                 "{source}:{}: statement {} of {} failed on {}: {}\n  statement: {first}\n  {rolled}",
-                e.line,
+                line,
                 e.index + 1,
                 statements.len(),
                 db.redacted_url(),
@@ -110,6 +106,35 @@ pub async fn apply_once(
             e.message
         ))),
     }
+}
+
+/// A statement's first line of SQL, skipping blank lines and comments written above
+/// it (`--`, `/* ... */` on lines of their own), and that line's number in the script.
+fn statement_head(st: &Statement) -> (usize, String) {
+    let mut in_block = false;
+    for l in st.sql.lines() {
+        let t = l.trim();
+        if in_block {
+            in_block = !t.contains("*/");
+            continue;
+        }
+        if t.is_empty() || t.starts_with("--") {
+            continue;
+        }
+        if t.starts_with("/*") {
+            in_block = !t.contains("*/");
+            if !in_block && t.ends_with("*/") {
+                continue;
+            }
+            if in_block {
+                continue;
+            }
+        }
+        // `line` is already where the SQL starts (the splitter skips comments).
+        return (st.line, t.chars().take(100).collect());
+    }
+    let first = st.sql.lines().next().unwrap_or("").trim();
+    (st.line, first.chars().take(100).collect())
 }
 
 /// What of the statements before a failed one stayed applied on an engine whose DDL

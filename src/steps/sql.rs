@@ -123,7 +123,17 @@ impl Step for Sql {
             statements.len(),
             db.redacted_url()
         ));
-        match apply_once(&db, ctx, &statements, &source).await? {
+        // PostgreSQL NOTICE/WARNING raised by the script, MySQL warnings.
+        let capture = crate::db::notices::Capture::start();
+        let applied = apply_once(&db, ctx, &statements, &source).await;
+        let messages = capture.take();
+        drop(capture);
+        for m in &messages {
+            ctx.log(format!("server: {m}"));
+        }
+        let applied = applied.map_err(|e| super::migrate::with_messages(e, &messages))?;
+        let mut messages = Some(messages);
+        match applied {
             Applied::Now { rows, statements } => Ok(StepOutcome::ok(
                 format!("{statements} statement(s) applied, {rows} row(s) affected"),
                 SqlEvidence {
@@ -133,6 +143,7 @@ impl Step for Sql {
                     rows_affected: Some(rows),
                     already_applied: None,
                     sha256: crate::runbook::sha256_hex(text.as_bytes()),
+                    messages: messages.take().unwrap_or_default(),
                 },
             )),
             Applied::Before { statements } => Ok(StepOutcome::ok(
@@ -144,6 +155,7 @@ impl Step for Sql {
                     rows_affected: None,
                     already_applied: Some(true),
                     sha256: crate::runbook::sha256_hex(text.as_bytes()),
+                    messages: messages.take().unwrap_or_default(),
                 },
             )),
         }
@@ -163,4 +175,7 @@ pub struct SqlEvidence {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub already_applied: Option<bool>,
     pub sha256: String,
+    /// What the server said while running it: PostgreSQL NOTICE/WARNING, MySQL warnings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub messages: Vec<String>,
 }

@@ -78,3 +78,52 @@ fn checklist_lists_items_with_pass_fail_and_notes() {
     assert!(out.contains("note camera denied on iOS"), "{out}");
     assert_snapshot!("checklist_items_100x30", out);
 }
+
+/// The command step's view (same file: the views of the step kinds in docs/steps.md).
+#[test]
+fn command_output_shows_how_it_ended_and_its_streams() {
+    let mut a = app(state(), Theme::plain());
+    started(&mut a);
+    start(&mut a, "verify", "geographic-npas", "command");
+    let e = cutover::steps::command::CommandEvidence {
+        command: "php artisan migrate --force".into(),
+        shell: false,
+        cwd: "app".into(),
+        env: vec!["DATABASE_URL=${env:PROD_DATABASE_URL}".into()],
+        exit_code: Some(1),
+        signal: None,
+        success_codes: vec![0],
+        elapsed_ms: 840,
+        stdout: "Migrating: 2026_11_01_add_billing\n".into(),
+        stdout_bytes: 34,
+        stdout_truncated: false,
+        stderr: "SQLSTATE[42S01]: table already exists\n".into(),
+        stderr_bytes: 70_000,
+        stderr_truncated: true,
+    };
+    evidence(
+        &mut a,
+        "geographic-npas",
+        "command",
+        cutover::steps::Evidence::from(e).to_json(),
+    );
+    a.update(Action::ShowTab(Tab::Evidence));
+    let out = render(&mut a, 100, 30);
+    assert!(
+        out.contains("exit 1 after 840 ms (success: exit 0)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("DATABASE_URL=${env:PROD_DATABASE_URL}"),
+        "{out}"
+    );
+    assert!(
+        out.contains("stderr (70000 byte(s), last part kept)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("SQLSTATE[42S01]: table already exists"),
+        "{out}"
+    );
+    assert_snapshot!("command_output_100x30", out);
+}

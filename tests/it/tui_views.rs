@@ -273,6 +273,7 @@ fn backup_manifest_and_json_fallback() {
             rows_affected: Some(0),
             already_applied: None,
             sha256: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".into(),
+            messages: Vec::new(),
         })
         .to_json(),
     );

@@ -238,6 +238,9 @@ impl SqlDialect for Mysql {
     fn backup(&self) -> &'static dyn crate::db::backup::BackupEngine {
         &super::backup::BACKUP
     }
+    fn warnings_query(&self) -> Option<&'static str> {
+        Some("SHOW WARNINGS")
+    }
     fn tag(&self) -> &'static str {
         "my"
     }

@@ -277,6 +277,19 @@ fn numeric_text(b: &[u8]) -> std::result::Result<String, sqlx::Error> {
     ))
 }
 
+/// A PostgreSQL error's message with its DETAIL and HINT lines; None for other engines.
+pub(crate) fn error_details(d: &dyn sqlx::error::DatabaseError) -> Option<String> {
+    let pg = d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()?;
+    let mut out = pg.message().to_string();
+    if let Some(detail) = pg.detail() {
+        out.push_str(&format!("\n  DETAIL: {detail}"));
+    }
+    if let Some(hint) = pg.hint() {
+        out.push_str(&format!("\n  HINT: {hint}"));
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

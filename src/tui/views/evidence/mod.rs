@@ -12,6 +12,7 @@ pub mod backup;
 pub mod check;
 pub mod checklist;
 pub mod checkpoint;
+pub mod command;
 pub mod consolidate;
 pub mod data_diff;
 pub mod hazards;
@@ -36,6 +37,7 @@ pub enum Body {
     Checklist(checklist::ChecklistModel),
     Backfill(backfill::BackfillModel),
     Consolidate(consolidate::ConsolidateModel),
+    Command(command::CommandModel),
 }
 
 /// A step's evidence, ready to draw.
@@ -89,6 +91,9 @@ impl EvidenceModel {
             Evidence::Checklist(e) => {
                 Some(Body::Checklist(checklist::ChecklistModel::from_evidence(e)))
             }
+            Evidence::Command(e) => Some(Body::Command(command::CommandModel::from_evidence(e))),
+            // Counts and file names read well as JSON.
+            Evidence::ImportCsv(_) | Evidence::ExportCsv(_) => None,
             Evidence::Copy(_)
             | Evidence::Migrate(_)
             | Evidence::Snapshot(_)
@@ -115,6 +120,7 @@ impl EvidenceModel {
             Body::Checklist(_) => "checklist",
             Body::Backfill(_) => "backfill",
             Body::Consolidate(_) => "consolidate",
+            Body::Command(_) => "command output",
         }
     }
 }

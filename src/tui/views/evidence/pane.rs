@@ -198,6 +198,7 @@ impl Component for EvidencePane {
                     Some(Body::Checklist(m)) => lines.extend(m.lines(theme)),
                     Some(Body::Backfill(m)) => lines.extend(m.lines(theme)),
                     Some(Body::Consolidate(m)) => lines.extend(m.lines(theme)),
+                    Some(Body::Command(m)) => lines.extend(m.lines(theme)),
                     Some(Body::DataDiff(_)) => unreachable!("handled above"),
                     None => {
                         if step.state == StepState::Done && step.evidence_hash.is_some() {
