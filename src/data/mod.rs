@@ -10,6 +10,7 @@ pub mod plan;
 pub mod reconcile;
 pub mod sql;
 pub mod sync_check;
+mod timestamp_text;
 
 pub use diff::{Collect, DiffSink, Difference, Summary, diff};
 pub use plan::{DiffOptions, Plan, Strategy, build_plan};

@@ -16,6 +16,7 @@ mod data_diff;
 mod data_exact;
 mod data_exact_prop;
 mod data_runbook;
+mod data_sqlite_local;
 mod db_engines;
 mod db_small_truths;
 mod engines_steps;
