@@ -54,7 +54,7 @@ export -f psql_ mariadb_
 export PGHOST PGPORT PGUSER MYHOST MYUSER DB BIN TMP
 
 echo "setting up $ROWS rows in SQLite a.db, b.db (scattered changes), c.db (identical) ..." >&2
-sqlite3 "$TMP/a.db" <<SQL
+sqlite3 "$TMP/a.db" >/dev/null <<SQL
 PRAGMA journal_mode = OFF;
 CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER NOT NULL, s TEXT NOT NULL, r REAL NOT NULL, ts TEXT NOT NULL);
 WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < $ROWS)
@@ -82,7 +82,7 @@ psql_ -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATAB
 psql_ -d "$DB" -c "CREATE TABLE t (id bigint PRIMARY KEY, n bigint NOT NULL, s text NOT NULL, r double precision NOT NULL, ts timestamp NOT NULL)"
 psql_ -d "$DB" -c "\\copy t FROM '$TMP/a.csv' (FORMAT csv)" -c "VACUUM ANALYZE t"
 mariadb_ -e "DROP DATABASE IF EXISTS $DB; CREATE DATABASE $DB CHARACTER SET utf8mb4"
-mariadb_ --local-infile=1 "$DB" <<SQL
+mariadb_ --local-infile=1 "$DB" >/dev/null <<SQL
 CREATE TABLE t (id bigint PRIMARY KEY, n bigint NOT NULL, s varchar(100) NOT NULL, r double NOT NULL, ts datetime NOT NULL);
 LOAD DATA LOCAL INFILE '$TMP/a.csv' INTO TABLE t FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '"';
 ANALYZE TABLE t;
@@ -128,7 +128,7 @@ differences() {
     python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["summary"]; print(s["only_in_source"]+s["only_in_target"]+s["changed"], s["stats"]["strategy"])' "$1" 2>/dev/null || echo "error: $(tail -2 "${1%.out}.err")"
 }
 
-row() { printf "%-40s %9s %9s %9s   %s\n" "$@"; }
+row() { printf "%-52s %9s %9s %9s   %s\n" "$@"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 
 # case LABEL FLOOR_NAME FLOOR_CMD CUTOVER_SOURCE CUTOVER_TARGET_FILE
