@@ -11,6 +11,7 @@ pub mod reconcile;
 pub mod sql;
 pub mod sync_check;
 pub mod sync_many;
+mod timestamp_text;
 
 pub use diff::{Collect, DiffSink, Difference, Summary, diff};
 pub use plan::{DiffOptions, Plan, Strategy, build_plan};

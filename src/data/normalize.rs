@@ -226,6 +226,9 @@ fn decimal_at(d: Decimal, scale: Option<u32>) -> Decimal {
 
 /// Parse the timestamp formats SQLite files commonly hold (text, or unix seconds).
 pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
+    if let Some(t) = super::timestamp_text::parse_plain(s) {
+        return Some(t);
+    }
     let t = s.trim();
     if let Ok(d) = DateTime::parse_from_rfc3339(t) {
         return Some(d.with_timezone(&Utc));

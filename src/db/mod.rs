@@ -25,6 +25,7 @@ pub use dialect::{HashColumn, SqlDialect, textual};
 pub use split::{Statement, split_statements};
 pub use sqlite::backup::restore_tables_from_file as sqlite_restore_tables;
 pub use sqlite::sqlite_path;
+pub(crate) use sqlite::stream as sqlite_stream;
 pub use targets::{TargetSpec, Targets};
 pub use value::Value;
 

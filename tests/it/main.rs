@@ -25,6 +25,7 @@ mod data_direction;
 mod data_exact;
 mod data_exact_prop;
 mod data_runbook;
+mod data_sqlite_local;
 mod data_sync_check;
 mod data_sync_fk;
 mod data_warnings;

@@ -14,6 +14,7 @@
 mod buckets;
 mod merge;
 mod side;
+mod sqlite_local;
 mod stream;
 
 use super::normalize::{ColumnPlan, Norm, equal_with_tolerance, md5_of, normalize, row_hash};
@@ -134,8 +135,9 @@ pub async fn diff(
     let strategy = plan.strategy;
     let started = std::time::Instant::now();
     let plan = Arc::new(plan);
-    let s = Side::new(source, &plan, true);
-    let t = Side::new(target, &plan, false);
+    let mut s = Side::new(source, &plan, true);
+    let mut t = Side::new(target, &plan, false);
+    tokio::join!(sqlite_local::locate(&mut s), sqlite_local::locate(&mut t));
     check_unique(&s, &t, &plan).await?;
     let mut summary = Summary {
         source_table: plan.source_table.clone(),
@@ -157,11 +159,15 @@ pub async fn diff(
         ..Default::default()
     };
 
+    // a SQLite side is read whole by cutover whatever the strategy: merge at once
+    let sqlite_side = s.local.is_some() || t.local.is_some();
     let merge_now = strategy == Some(Strategy::Merge)
-        || (!plan.pushdown && !plan.multiset && strategy.is_none());
+        || ((!plan.pushdown || sqlite_side) && !plan.multiset && strategy.is_none());
     if merge_now {
         stats.strategy = "merge".into();
-        merge(&s, &t, &plan, &mut summary, sink, progress, None).await?;
+        if !sqlite_local::merge_files(&s, &t, &plan, &mut summary, sink, progress).await? {
+            merge(&s, &t, &plan, &mut summary, sink, progress, None).await?;
+        }
     } else {
         // level 1: about 40 rows per bucket by the catalog's row estimate
         let (ea, eb) = tokio::join!(estimate_rows(&s), estimate_rows(&t));

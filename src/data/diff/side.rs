@@ -18,6 +18,8 @@ pub(super) struct Side {
     /// Does this database compute hashes itself?
     pub(super) server: bool,
     pub(super) is_source: bool,
+    /// The SQLite file behind this side, read directly (see `sqlite_local`).
+    pub(super) local: Option<std::path::PathBuf>,
 }
 
 impl Side {
@@ -58,6 +60,7 @@ impl Side {
             selects,
             server: plan.pushdown && d.sql().hashes_in_sql(),
             is_source,
+            local: None,
         }
     }
     pub(super) fn name(&self) -> &'static str {

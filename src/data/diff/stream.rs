@@ -99,9 +99,8 @@ pub(super) fn fetch(
     rx
 }
 
-/// Stream rows sorted by key (or by every column for a multiset), from a task.
-pub(super) fn sorted(side: &Side, plan: &Arc<Plan>) -> mpsc::Receiver<Result<Vec<Item>>> {
-    let (tx, rx) = mpsc::channel(4);
+/// The query reading one side sorted by key (or by every column for a multiset).
+pub(super) fn sorted_sql(side: &Side, plan: &Plan) -> String {
     let order_cols = if plan.multiset {
         plan.columns.len()
     } else {
@@ -117,13 +116,22 @@ pub(super) fn sorted(side: &Side, plan: &Arc<Plan>) -> mpsc::Receiver<Result<Vec
             )
         })
         .collect();
-    let sql = format!(
+    format!(
         "SELECT {} FROM {}{} ORDER BY {}",
         side.select_cols(),
         side.table,
         side.where_clause(plan, None),
         order.join(", ")
-    );
+    )
+}
+
+/// Stream rows sorted by key (or by every column for a multiset), from a task.
+pub(super) fn sorted(side: &Side, plan: &Arc<Plan>) -> mpsc::Receiver<Result<Vec<Item>>> {
+    let sql = sorted_sql(side, plan);
+    if let Some(file) = &side.local {
+        return super::sqlite_local::sorted(file.clone(), sql, side, plan);
+    }
+    let (tx, rx) = mpsc::channel(4);
     let db = side.db.clone();
     let plan = plan.clone();
     let name = side.name();

@@ -2,6 +2,7 @@ pub(crate) mod backup;
 pub(crate) mod catalog;
 mod dialect;
 mod sqlparse;
+pub(crate) mod stream;
 mod table;
 pub(crate) mod types;
 pub(crate) use dialect::SQL;
