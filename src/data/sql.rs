@@ -75,6 +75,25 @@ pub fn norm_text(d: Dialect, col: &str, plan: &ColumnPlan, native: Native) -> St
 
 pub use crate::db::textual;
 
+/// Which 64-bit row hash the databases compute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowHash {
+    /// The first 64 bits of the MD5 of the canonical serialization: what cutover
+    /// computes itself too, so any pair of engines agrees.
+    Md5,
+    /// The engine's own fast hash (both sides the same engine): columns of the same
+    /// type on both sides serialized by the engine's own exact text.
+    Native,
+}
+
+/// Does the column have the same declared type on both sides, compared as itself (no
+/// conversion, no rounding)? Then one engine renders both sides alike.
+fn same_type(p: &ColumnPlan) -> bool {
+    p.source_native == p.target_native
+        && p.class == p.source_native
+        && p.source_type.eq_ignore_ascii_case(&p.target_type)
+}
+
 /// The serialized hash input of the given columns, each (quoted column, plan, native).
 fn input(d: Dialect, cols: &[Col]) -> String {
     let sql = d.sql();
@@ -83,6 +102,30 @@ fn input(d: Dialect, cols: &[Col]) -> String {
         .map(|(c, p, n)| sql.hash_field(&norm_text(d, c, p, *n), textual(p.class), n.nullable))
         .collect();
     sql.concat(&parts)
+}
+
+/// The native hash's input: same-type columns by the engine's own text.
+fn native_input(d: Dialect, cols: &[Col]) -> String {
+    let sql = d.sql();
+    let fields: Vec<(String, bool, bool)> = cols
+        .iter()
+        .map(|(c, p, n)| {
+            let t = same_type(p)
+                .then(|| sql.native_text(c, &hash_column(p, *n), &p.source_type))
+                .flatten()
+                .unwrap_or_else(|| norm_text(d, c, p, *n));
+            (t, textual(p.class), n.nullable)
+        })
+        .collect();
+    sql.native_input(&fields)
+}
+
+/// The 64-bit hash of a row's columns.
+pub fn row_hash(d: Dialect, cols: &[Col], hash: RowHash) -> String {
+    match hash {
+        RowHash::Md5 => d.sql().md5_64(&input(d, cols)),
+        RowHash::Native => d.sql().native_hash_64(&native_input(d, cols)),
+    }
 }
 
 /// Is the bucket of these key columns the key itself modulo the bucket count?
@@ -150,6 +193,7 @@ pub fn aggregate_sql(
     table: &str,
     where_clause: &str,
     within: Option<(i64, &[i64])>,
+    hash: RowHash,
 ) -> String {
     let keys = &cols[key_range];
     let mut conds = Vec::new();
@@ -172,8 +216,45 @@ pub fn aggregate_sql(
     format!(
         "SELECT b, COUNT(*), SUM(h) FROM (SELECT {} AS b, {} AS h FROM {table}{w}) s GROUP BY b",
         bucket(d, keys, modulus),
-        d.sql().md5_64(&input(d, cols)),
+        row_hash(d, cols, hash),
     )
+}
+
+/// The per-bucket `(b, count, hash sum)` query of one side over one range of its
+/// integer key `[from, to)`, buckets being `width` consecutive key values from `origin`
+/// (so a range's buckets are its own, and an index range scan reads it).
+#[allow(clippy::too_many_arguments)]
+pub fn range_aggregate_sql(
+    d: Dialect,
+    cols: &[Col],
+    origin: i64,
+    width: i64,
+    (from, to): (i64, i64),
+    table: &str,
+    where_sql: Option<&str>,
+    hash: RowHash,
+) -> String {
+    let k = &cols[0].0;
+    let mut w = format!("{k} >= {from} AND {k} < {to}");
+    if let Some(extra) = where_sql {
+        w = format!("({extra}) AND {w}");
+    }
+    format!(
+        "SELECT b, COUNT(*), SUM(h) FROM (SELECT {} AS b, {} AS h FROM {table} WHERE {w}{}) s GROUP BY b",
+        range_bucket(d, k, origin, width),
+        row_hash(d, cols, hash),
+        d.sql().subquery_fence(),
+    )
+}
+
+/// The bucket of quoted integer key `k`: `(k - origin) / width`.
+pub fn range_bucket(d: Dialect, k: &str, origin: i64, width: i64) -> String {
+    let shifted = if origin < 0 {
+        format!("{k} + {}", -(origin as i128))
+    } else {
+        format!("{k} - {origin}")
+    };
+    d.sql().int_div(&shifted, width)
 }
 
 #[cfg(test)]

@@ -124,6 +124,58 @@ pub trait SqlDialect: Send + Sync {
         format!("(('x' || substr(md5({input}), 1, 8))::bit(32)::bigint % {modulus})")
     }
 
+    /// The engine's own fast row hash, used when both sides are this engine: its name
+    /// for the summary, and a query that fails where the server lacks it. None: the
+    /// portable MD5 is the only hash.
+    fn native_hash(&self) -> Option<(&'static str, &'static str)> {
+        None
+    }
+
+    /// Statements run before a native-hash aggregate, in its transaction.
+    fn native_setup(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// The native 64-bit hash of `input` as an integer (summed mod 2^64 per bucket).
+    fn native_hash_64(&self, input: &str) -> String {
+        self.md5_64(input)
+    }
+
+    /// A cheaper text of quoted column `c` than its canonical text, exact for the
+    /// engine's own type: used by the native hash when both sides have this same type
+    /// (so both render it alike) and no conversion is asked for. None: canonical text.
+    fn native_text(&self, _c: &str, _col: &HashColumn, _type_text: &str) -> Option<String> {
+        None
+    }
+
+    /// The native hash's input: fields `(text, textual, nullable)` joined unambiguously
+    /// (only one engine reads it, so it need not match cutover's own serialization):
+    /// `;` between fields, free text after its byte length, NULL as `N` where a value
+    /// always starts with `V` or a digit.
+    fn native_input(&self, fields: &[(String, bool, bool)]) -> String {
+        let parts: Vec<String> = fields
+            .iter()
+            .map(|(t, textual, nullable)| match (textual, nullable) {
+                (false, false) => t.clone(),
+                (true, false) => format!("octet_length({t}), {t}"),
+                (false, true) => format!("coalesce('V' || {t}, 'N')"),
+                (true, true) => format!("coalesce(octet_length({t}) || ':' || {t}, 'N')"),
+            })
+            .collect();
+        format!("concat_ws(';', {})", parts.join(", "))
+    }
+
+    /// What keeps a subquery from being inlined (so an expression it computes once is
+    /// not computed again by each reference outside it).
+    fn subquery_fence(&self) -> &'static str {
+        ""
+    }
+
+    /// `c` (a non-negative integer expression) divided by `d`, truncated.
+    fn int_div(&self, c: &str, d: i64) -> String {
+        format!("({c}) / {d}")
+    }
+
     /// How the diff selects quoted column `c` to read its values: the column itself,
     /// or (PostgreSQL, compared as text) its text, so that any type, however the
     /// driver would decode it, can be compared as text.

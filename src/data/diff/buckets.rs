@@ -23,9 +23,9 @@ pub(super) async fn aggregate(
             &side.table,
             &side.where_clause(plan, None),
             within,
+            side.hash,
         );
-        // room for every bucket in memory: a spilling hash aggregate doubles the scan
-        let setup = side.dialect.sql().aggregate_setup();
+        let setup = side.aggregate_setup();
         let rows = side
             .db
             .query_with_setup(&setup, &sql)

@@ -13,6 +13,7 @@
 
 mod buckets;
 mod merge;
+mod ranges;
 mod side;
 mod stream;
 
@@ -73,6 +74,10 @@ pub struct Stats {
     pub differing_buckets: u64,
     /// Rows downloaded to compare value by value (both sides).
     pub rows_fetched: u64,
+    /// The row hash: `hashtextextended` or `crc32+crc32c` (each engine's own, both
+    /// sides the same engine), `md5` (portable), empty when nothing was hashed.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub hash: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
@@ -134,9 +139,15 @@ pub async fn diff(
     let strategy = plan.strategy;
     let started = std::time::Instant::now();
     let plan = Arc::new(plan);
-    let s = Side::new(source, &plan, true);
-    let t = Side::new(target, &plan, false);
+    let mut s = Side::new(source, &plan, true);
+    let mut t = Side::new(target, &plan, false);
     check_unique(&s, &t, &plan).await?;
+    let native = native_hash(&s, &t, &plan).await;
+    if native.is_some() {
+        s.hash = sql::RowHash::Native;
+        t.hash = sql::RowHash::Native;
+    }
+    let hash_name = native.unwrap_or("md5").to_string();
     let mut summary = Summary {
         source_table: plan.source_table.clone(),
         target_table: plan.target_table.clone(),
@@ -159,10 +170,39 @@ pub async fn diff(
 
     let merge_now = strategy == Some(Strategy::Merge)
         || (!plan.pushdown && !plan.multiset && strategy.is_none());
+    let ranges = if merge_now {
+        None
+    } else {
+        ranges::plan(&s, &t, &plan).await?
+    };
     if merge_now {
         stats.strategy = "merge".into();
         merge(&s, &t, &plan, &mut summary, sink, progress, None).await?;
+    } else if let Some(r) = &ranges {
+        stats.strategy = "buckets".into();
+        stats.hash = hash_name.clone();
+        let mut counter = Counter {
+            summary: &mut summary,
+            sink,
+            plan: &plan,
+            unpaired: None,
+        };
+        let may_merge = strategy != Some(Strategy::Buckets);
+        let (rs, rt) = ranges::run(
+            &s,
+            &t,
+            &plan,
+            r,
+            &mut counter,
+            &mut stats,
+            progress,
+            may_merge,
+        )
+        .await?;
+        summary.source_rows = rs;
+        summary.target_rows = rt;
     } else {
+        stats.hash = hash_name.clone();
         // level 1: about 40 rows per bucket by the catalog's row estimate
         let (ea, eb) = tokio::join!(estimate_rows(&s), estimate_rows(&t));
         let level1 = level1_buckets(ea.into_iter().chain(eb).max().unwrap_or(0));
@@ -272,7 +312,7 @@ pub async fn diff(
             stats.rows_fetched = fetched;
         }
     }
-    if stats.strategy == "merge" || stats.strategy == "buckets+merge" {
+    if ranges.is_none() && (stats.strategy == "merge" || stats.strategy == "buckets+merge") {
         stats.rows_fetched = summary.source_rows + summary.target_rows;
     }
     summary.unchanged = summary
@@ -281,6 +321,17 @@ pub async fn diff(
     summary.stats = stats;
     summary.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(summary)
+}
+
+/// The engine's own row hash when both sides are that engine, hashed in the database
+/// with nothing converted between engines, and the server has it (probed): its name.
+async fn native_hash(s: &Side, t: &Side, plan: &Plan) -> Option<&'static str> {
+    if !(s.server && t.server) || s.dialect != t.dialect || plan.portable_hash {
+        return None;
+    }
+    let (name, probe) = s.dialect.sql().native_hash()?;
+    let (a, b) = tokio::join!(s.db.query(probe, &[]), t.db.query(probe, &[]));
+    (a.is_ok() && b.is_ok()).then_some(name)
 }
 
 /// True when the error means the diff could not run (not a difference).

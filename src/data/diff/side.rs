@@ -18,6 +18,8 @@ pub(super) struct Side {
     /// Does this database compute hashes itself?
     pub(super) server: bool,
     pub(super) is_source: bool,
+    /// The row hash its database computes (set once both sides are known).
+    pub(super) hash: sql::RowHash,
 }
 
 impl Side {
@@ -58,7 +60,17 @@ impl Side {
             selects,
             server: plan.pushdown && d.sql().hashes_in_sql(),
             is_source,
+            hash: sql::RowHash::Md5,
         }
+    }
+    /// Statements run before an aggregate query, in its transaction.
+    pub(super) fn aggregate_setup(&self) -> Vec<String> {
+        // room for every bucket in memory: a spilling hash aggregate doubles the scan
+        let mut setup = self.dialect.sql().aggregate_setup();
+        if self.hash == sql::RowHash::Native {
+            setup.extend(self.dialect.sql().native_setup());
+        }
+        setup
     }
     pub(super) fn name(&self) -> &'static str {
         if self.is_source { "source" } else { "target" }

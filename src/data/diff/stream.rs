@@ -101,6 +101,15 @@ pub(super) fn fetch(
 
 /// Stream rows sorted by key (or by every column for a multiset), from a task.
 pub(super) fn sorted(side: &Side, plan: &Arc<Plan>) -> mpsc::Receiver<Result<Vec<Item>>> {
+    sorted_where(side, plan, None)
+}
+
+/// [`sorted`], keeping only the rows matching `extra` (a condition on this side).
+pub(super) fn sorted_where(
+    side: &Side,
+    plan: &Arc<Plan>,
+    extra: Option<String>,
+) -> mpsc::Receiver<Result<Vec<Item>>> {
     let (tx, rx) = mpsc::channel(4);
     let order_cols = if plan.multiset {
         plan.columns.len()
@@ -121,7 +130,7 @@ pub(super) fn sorted(side: &Side, plan: &Arc<Plan>) -> mpsc::Receiver<Result<Vec
         "SELECT {} FROM {}{} ORDER BY {}",
         side.select_cols(),
         side.table,
-        side.where_clause(plan, None),
+        side.where_clause(plan, extra),
         order.join(", ")
     );
     let db = side.db.clone();
