@@ -104,28 +104,51 @@ fn input(d: Dialect, cols: &[Col]) -> String {
     sql.concat(&parts)
 }
 
-/// The native hash's input: same-type columns by the engine's own text.
+/// The native hash's input: same-type columns by the engine's own text; free text
+/// after the other columns, so the last needs no length.
 fn native_input(d: Dialect, cols: &[Col]) -> String {
     let sql = d.sql();
-    let fields: Vec<(String, bool, bool)> = cols
+    let mut fields: Vec<(bool, crate::db::NativeField)> = cols
         .iter()
         .map(|(c, p, n)| {
-            let t = same_type(p)
+            let text = same_type(p)
                 .then(|| sql.native_text(c, &hash_column(p, *n), &p.source_type))
                 .flatten()
                 .unwrap_or_else(|| norm_text(d, c, p, *n));
-            (t, textual(p.class), n.nullable)
+            let field = crate::db::NativeField {
+                text,
+                sized: textual(p.class),
+                nullable: n.nullable,
+            };
+            (textual(p.class), field)
         })
         .collect();
+    fields.sort_by_key(|(t, _)| *t);
+    if let Some((true, last)) = fields.last_mut() {
+        last.sized = false;
+    }
+    let fields: Vec<_> = fields.into_iter().map(|(_, f)| f).collect();
     sql.native_input(&fields)
 }
 
-/// The 64-bit hash of a row's columns.
-pub fn row_hash(d: Dialect, cols: &[Col], hash: RowHash) -> String {
-    match hash {
-        RowHash::Md5 => d.sql().md5_64(&input(d, cols)),
-        RowHash::Native => d.sql().native_hash_64(&native_input(d, cols)),
-    }
+/// `SUM(…)` of each part of the 64-bit hash of a row's columns (see
+/// [`combine_sums`]).
+pub fn hash_sums(d: Dialect, cols: &[Col], hash: RowHash) -> String {
+    let parts = match hash {
+        RowHash::Md5 => vec![d.sql().md5_64(&input(d, cols))],
+        RowHash::Native => d.sql().native_hash_parts(&native_input(d, cols)),
+    };
+    parts
+        .iter()
+        .map(|p| format!("SUM({p})"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A bucket's hash sum mod 2^64 from its part sums (one 64-bit, or 32-bit halves high
+/// first).
+pub fn combine_sums(sums: impl Iterator<Item = u64>) -> u64 {
+    sums.fold(0u64, |acc, s| acc.wrapping_shl(32).wrapping_add(s))
 }
 
 /// Is the bucket of these key columns the key itself modulo the bucket count?
@@ -214,9 +237,10 @@ pub fn aggregate_sql(
         format!(" WHERE {}", conds.join(" AND "))
     };
     format!(
-        "SELECT b, COUNT(*), SUM(h) FROM (SELECT {} AS b, {} AS h FROM {table}{w}) s GROUP BY b",
+        "SELECT {} AS b, COUNT(*), {} FROM {table}{w} GROUP BY 1{}",
         bucket(d, keys, modulus),
-        row_hash(d, cols, hash),
+        hash_sums(d, cols, hash),
+        d.sql().unordered_group(),
     )
 }
 
@@ -240,10 +264,10 @@ pub fn range_aggregate_sql(
         w = format!("({extra}) AND {w}");
     }
     format!(
-        "SELECT b, COUNT(*), SUM(h) FROM (SELECT {} AS b, {} AS h FROM {table} WHERE {w}{}) s GROUP BY b",
+        "SELECT {} AS b, COUNT(*), {} FROM {table} WHERE {w} GROUP BY 1{}",
         range_bucket(d, k, origin, width),
-        row_hash(d, cols, hash),
-        d.sql().subquery_fence(),
+        hash_sums(d, cols, hash),
+        d.sql().unordered_group(),
     )
 }
 

@@ -23,6 +23,16 @@ pub struct HashColumn {
     pub exact_scale: bool,
 }
 
+/// One field of the native hash's input.
+#[derive(Debug, Clone)]
+pub struct NativeField {
+    /// The SQL expression of its text.
+    pub text: String,
+    /// Free text followed by more fields: prefixed with its byte length.
+    pub sized: bool,
+    pub nullable: bool,
+}
+
 /// Is this class's canonical text free text (length-prefixed when serialized)?
 pub fn textual(class: Class) -> bool {
     matches!(class, Class::Text | Class::Any | Class::Json)
@@ -136,9 +146,11 @@ pub trait SqlDialect: Send + Sync {
         Vec::new()
     }
 
-    /// The native 64-bit hash of `input` as an integer (summed mod 2^64 per bucket).
-    fn native_hash_64(&self, input: &str) -> String {
-        self.md5_64(input)
+    /// The native 64-bit hash of `input` as integer parts, each summed per bucket: one
+    /// 64-bit part, or 32-bit halves high first (summing small integers is cheaper on
+    /// some engines); the bucket's hash sum mod 2^64 is `Σ high · 2^32 + Σ low`.
+    fn native_hash_parts(&self, input: &str) -> Vec<String> {
+        vec![self.md5_64(input)]
     }
 
     /// A cheaper text of quoted column `c` than its canonical text, exact for the
@@ -148,26 +160,30 @@ pub trait SqlDialect: Send + Sync {
         None
     }
 
-    /// The native hash's input: fields `(text, textual, nullable)` joined unambiguously
-    /// (only one engine reads it, so it need not match cutover's own serialization):
-    /// `;` between fields, free text after its byte length, NULL as `N` where a value
-    /// always starts with `V` or a digit.
-    fn native_input(&self, fields: &[(String, bool, bool)]) -> String {
+    /// The native hash's input: the fields joined unambiguously (only one engine reads
+    /// it, so it need not match cutover's own serialization). `;` between fields, which
+    /// no field that is not free text contains; free text after its byte length, but
+    /// for the last field (free text comes last), which runs to the end; a NULL is `N`
+    /// where a nullable field's value starts with `V` or a digit.
+    fn native_input(&self, fields: &[NativeField]) -> String {
         let parts: Vec<String> = fields
             .iter()
-            .map(|(t, textual, nullable)| match (textual, nullable) {
-                (false, false) => t.clone(),
-                (true, false) => format!("octet_length({t}), {t}"),
-                (false, true) => format!("coalesce('V' || {t}, 'N')"),
-                (true, true) => format!("coalesce(octet_length({t}) || ':' || {t}, 'N')"),
+            .map(|f| {
+                let t = &f.text;
+                match (f.sized, f.nullable) {
+                    (false, false) => t.clone(),
+                    (true, false) => format!("octet_length({t}), {t}"),
+                    (false, true) => format!("coalesce('V' || {t}, 'N')"),
+                    (true, true) => format!("coalesce(octet_length({t}) || ':' || {t}, 'N')"),
+                }
             })
             .collect();
         format!("concat_ws(';', {})", parts.join(", "))
     }
 
-    /// What keeps a subquery from being inlined (so an expression it computes once is
-    /// not computed again by each reference outside it).
-    fn subquery_fence(&self) -> &'static str {
+    /// What follows a GROUP BY whose groups may come in any order (MariaDB otherwise
+    /// sorts them).
+    fn unordered_group(&self) -> &'static str {
         ""
     }
 

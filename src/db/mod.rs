@@ -20,7 +20,7 @@ pub mod types;
 mod value;
 
 pub use class::{Class, ColumnClass};
-pub use dialect::{HashColumn, SqlDialect, textual};
+pub use dialect::{HashColumn, NativeField, SqlDialect, textual};
 pub use split::{Statement, split_statements};
 pub use sqlite::backup::restore_tables_from_file as sqlite_restore_tables;
 pub use sqlite::sqlite_path;

@@ -15,6 +15,7 @@ mod data_cli;
 mod data_diff;
 mod data_exact;
 mod data_exact_prop;
+mod data_native;
 mod data_runbook;
 mod db_engines;
 mod db_small_truths;

@@ -36,7 +36,8 @@ pub(super) async fn aggregate(
             let n = r[1].as_i64().unwrap_or(0) as u64;
             let e = out.entry(b).or_insert((0, 0));
             e.0 += n;
-            e.1 = e.1.wrapping_add(as_u64_mod(&r[2]));
+            e.1 =
+                e.1.wrapping_add(sql::combine_sums(r[2..].iter().map(as_u64_mod)));
         }
         return Ok(out);
     }

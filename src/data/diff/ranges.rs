@@ -189,7 +189,8 @@ async fn aggregate(side: &Side, plan: &Plan, r: &Ranges, range: (i64, i64)) -> R
         let n = row.get(1).and_then(Value::as_i64).unwrap_or(0) as u64;
         let e = out.entry(as_bucket(&row[0])).or_insert((0, 0));
         e.0 += n;
-        e.1 = e.1.wrapping_add(as_u64_mod(&row[2]));
+        e.1 =
+            e.1.wrapping_add(sql::combine_sums(row[2..].iter().map(as_u64_mod)));
     }
     Ok(out)
 }

@@ -25,11 +25,8 @@ impl SqlDialect for Postgres {
     fn native_hash(&self) -> Option<(&'static str, &'static str)> {
         Some(("hashtextextended", "SELECT hashtextextended('', 0)"))
     }
-    fn native_hash_64(&self, input: &str) -> String {
-        format!("hashtextextended({input}, 0)")
-    }
-    fn subquery_fence(&self) -> &'static str {
-        " OFFSET 0"
+    fn native_hash_parts(&self, input: &str) -> Vec<String> {
+        vec![format!("hashtextextended({input}, 0)")]
     }
     fn native_text(&self, c: &str, col: &HashColumn, _type_text: &str) -> Option<String> {
         super::hash::native_text(c, col)
