@@ -150,6 +150,15 @@ pub trait Database: Send + Sync {
     /// in one transaction on one connection, so the settings apply to that query only.
     async fn query_with_setup(&self, setup: &[String], sql: &str) -> Result<Rows>;
 
+    /// [`Database::query_with_setup`], handing each row to `each` as it arrives instead
+    /// of collecting them (memory bounded by the driver's buffer).
+    async fn query_each_with_setup(
+        &self,
+        setup: &[String],
+        sql: &str,
+        each: &mut (dyn FnMut(Vec<Value>) + Send),
+    ) -> Result<()>;
+
     /// Stream the rows of a query; memory stays bounded by the consumer.
     fn stream<'a>(&'a self, sql: String, params: Vec<Value>) -> BoxStream<'a, Result<Vec<Value>>>;
 

@@ -172,9 +172,15 @@ async fn aggregate(side: &Side, plan: &Plan, r: &Ranges, range: (i64, i64)) -> R
         plan.where_sql.as_deref(),
         side.hash,
     );
-    let rows = side
-        .db
-        .query_with_setup(&side.aggregate_setup(), &sql)
+    let mut out: Agg = HashMap::new();
+    side.db
+        .query_each_with_setup(&side.aggregate_setup(), &sql, &mut |row| {
+            let n = row.get(1).and_then(Value::as_i64).unwrap_or(0) as u64;
+            let e = out.entry(as_bucket(&row[0])).or_insert((0, 0));
+            e.0 += n;
+            e.1 =
+                e.1.wrapping_add(sql::combine_sums(row[2..].iter().map(as_u64_mod)));
+        })
         .await
         .map_err(|e| {
             e.context(format!(
@@ -184,14 +190,6 @@ async fn aggregate(side: &Side, plan: &Plan, r: &Ranges, range: (i64, i64)) -> R
                 range.1 - 1
             ))
         })?;
-    let mut out: Agg = HashMap::with_capacity(rows.rows.len());
-    for row in rows.rows {
-        let n = row.get(1).and_then(Value::as_i64).unwrap_or(0) as u64;
-        let e = out.entry(as_bucket(&row[0])).or_insert((0, 0));
-        e.0 += n;
-        e.1 =
-            e.1.wrapping_add(sql::combine_sums(row[2..].iter().map(as_u64_mod)));
-    }
     Ok(out)
 }
 
