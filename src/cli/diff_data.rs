@@ -181,11 +181,14 @@ pub async fn run(args: Args) -> Result<i32> {
         Format::Text | Format::Json => Some(100),
         _ => None,
     });
+    let pp = std::sync::Arc::new(ProgressPrinter::new(
+        format!("diff {}", args.table),
+        args.quiet,
+    ));
     let mut sink = Tee {
-        printer: Printer::new(args.format, limit, super::common::stdout()),
+        printer: Printer::new(args.format, limit, pp.below(super::common::stdout())),
         sql: (args.emit_sql.is_some() || args.apply).then(|| SqlSink::new(target.dialect())),
     };
-    let pp = ProgressPrinter::new(format!("diff {}", args.table), args.quiet);
     let show = |p| pp.show(p);
     let result = crate::data::diff(&source, &target, plan, &mut sink, &show).await;
     pp.done();

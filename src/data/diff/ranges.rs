@@ -119,6 +119,9 @@ pub(super) async fn run(
     let step = r.width as i128 * CHUNK_BUCKETS as i128;
     let chunks = ((r.end - r.origin as i128) + step - 1) / step;
     let mut meter = ProgressMeter::new("rows hashed", Some(r.estimate));
+    if let Some(p) = meter.tick(0, true) {
+        progress(p);
+    }
     let (mut rows_s, mut rows_t) = (0u64, 0u64);
     stats.levels = 1;
     for c in 0..chunks {
