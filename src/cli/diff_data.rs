@@ -7,6 +7,7 @@ use crate::data::normalize::Class;
 use crate::data::output::{Format, Printer};
 use crate::data::plan::{DiffOptions, Plan, Strategy, build_plan};
 use crate::data::reconcile::SampleSink;
+use crate::data::spool::ScriptSpool;
 use crate::db;
 use crate::error::{Error, Result, exit};
 use rust_decimal::Decimal;
@@ -137,10 +138,15 @@ impl Args {
 struct Tee {
     printer: Printer,
     sql: Option<SqlSink>,
+    /// `--emit-sql` without `--apply`: statements written as they come.
+    spool: Option<ScriptSpool>,
 }
 impl DiffSink for Tee {
     fn difference(&mut self, plan: &Plan, d: Difference) -> Result<()> {
         if let Some(s) = &mut self.sql {
+            s.difference(plan, d.clone())?;
+        }
+        if let Some(s) = &mut self.spool {
             s.difference(plan, d.clone())?;
         }
         self.printer.difference(plan, d)
@@ -187,7 +193,11 @@ pub async fn run(args: Args) -> Result<i32> {
     ));
     let mut sink = Tee {
         printer: Printer::new(args.format, limit, pp.below(super::common::stdout())),
-        sql: (args.emit_sql.is_some() || args.apply).then(|| SqlSink::new(target.dialect())),
+        sql: args.apply.then(|| SqlSink::new(target.dialect())),
+        spool: match (&args.emit_sql, args.apply) {
+            (Some(path), false) => Some(ScriptSpool::create(target.dialect(), path)?),
+            _ => None,
+        },
     };
     let show = |p| pp.show(p);
     let result = crate::data::diff(&source, &target, plan, &mut sink, &show).await;
@@ -195,18 +205,15 @@ pub async fn run(args: Args) -> Result<i32> {
     let summary = result?;
     let statements = sink.sql.take().map(|s| s.statements).unwrap_or_default();
 
-    if let Some(path) = &args.emit_sql {
-        let header = format!(
-            "cutover diff data: make {} ({}) equal to {} ({})\n{} statements; only in source {}, only in target {}, changed {}",
-            target.redacted_url(),
-            summary.target_table,
-            source.redacted_url(),
-            summary.source_table,
-            statements.len(),
-            summary.only_in_source,
-            summary.only_in_target,
-            summary.changed
-        );
+    if let (Some(path), Some(spool)) = (&args.emit_sql, sink.spool.take()) {
+        let n = spool.statements;
+        spool.finish(&emit_header(&source, &target, &summary, n as usize))?;
+        if !args.quiet {
+            eprintln!("wrote {n} statements to {}", path.display());
+        }
+    }
+    if let (Some(path), true) = (&args.emit_sql, args.apply) {
+        let header = emit_header(&source, &target, &summary, statements.len());
         std::fs::write(path, script(&header, &statements))
             .map_err(|e| Error::runtime(format!("cannot write {}: {e}", path.display())))?;
         if !args.quiet {
@@ -298,6 +305,26 @@ pub async fn run(args: Args) -> Result<i32> {
     } else {
         exit::CHECK_FAILED
     })
+}
+
+/// The comment at the top of an `--emit-sql` script.
+fn emit_header(
+    source: &db::Db,
+    target: &db::Db,
+    summary: &crate::data::Summary,
+    statements: usize,
+) -> String {
+    format!(
+        "cutover diff data: make {} ({}) equal to {} ({})\n{} statements; only in source {}, only in target {}, changed {}",
+        target.redacted_url(),
+        summary.target_table,
+        source.redacted_url(),
+        summary.source_table,
+        statements,
+        summary.only_in_source,
+        summary.only_in_target,
+        summary.changed
+    )
 }
 
 fn counts(statements: &[crate::db::Statement]) -> (u64, u64, u64) {
