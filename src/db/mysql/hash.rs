@@ -99,8 +99,11 @@ pub(super) fn md5_bucket(input: &str, modulus: i64) -> String {
 pub(super) fn native_text(c: &str, col: &HashColumn, type_text: &str) -> Option<String> {
     let t = type_text.to_ascii_lowercase();
     let fits = match col.class {
-        Class::Int => true,
-        Class::Decimal => col.exact_scale,
+        // the integer types only (a BIT's bare value is its bytes, which may hold ';')
+        Class::Int => ["tinyint", "smallint", "mediumint", "int", "bigint"]
+            .iter()
+            .any(|p| t.starts_with(p)),
+        Class::Decimal => col.exact_scale && (t.starts_with("decimal") || t.starts_with("numeric")),
         Class::Timestamp => t.starts_with("datetime"),
         Class::Date => t == "date",
         Class::Time => t.starts_with("time") && !t.starts_with("timestamp"),
