@@ -208,6 +208,7 @@ pub fn in_list(expr: &str, set: &[i64]) -> String {
 /// The per-bucket `(b, count, hash sum)` query of one side; `within` keeps only rows
 /// whose bucket at the previous level is in the set. (No subquery fence: PostgreSQL
 /// keeps the scan parallel.)
+#[allow(clippy::too_many_arguments)]
 pub fn aggregate_sql(
     d: Dialect,
     cols: &[Col],

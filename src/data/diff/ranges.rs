@@ -106,6 +106,7 @@ async fn key_span(side: &Side, plan: &Plan) -> Result<(Option<i128>, Option<i128
 
 /// Hash and compare chunk by chunk; differences go to `counter`. Returns the rows of
 /// each side.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn run(
     s: &Side,
     t: &Side,
