@@ -1,25 +1,30 @@
 #!/usr/bin/env bash
-# cutover diff data vs reladiff (hashdiff) vs the floor, measured in the same session.
+# cutover diff data vs reladiff (hashdiff) vs the floors, measured in the same session.
 #
-#   benches/diff_vs_reladiff.sh                  # 10M rows PostgreSQL, 1M rows PG vs MariaDB
-#   ROWS=1000000 CROSS_ROWS=100000 benches/diff_vs_reladiff.sh
+#   benches/diff_vs_reladiff.sh                  # 10M rows PostgreSQL, 1M MariaDB and PG vs MariaDB
+#   ROWS=1000000 MARIA_ROWS=1000000 CROSS_ROWS=100000 benches/diff_vs_reladiff.sh
 #
-# Environment: ROWS (default 10000000), CROSS_ROWS (1000000), RUNS (3), RELADIFF_RUNS
-# (RUNS), PGHOST/PGPORT/PGUSER (127.0.0.1/5432/postgres), MYHOST/MYUSER (127.0.0.1/root),
-# CUTOVER_BIN (target/release/cutover, built if missing), VENV (reladiff's virtualenv),
-# KEEP=1 keeps the benchmark databases.
+# Environment: ROWS (default 10000000), MARIA_ROWS (1000000), CROSS_ROWS (1000000), RUNS
+# (3), RELADIFF_RUNS (RUNS), PGHOST/PGPORT/PGUSER (127.0.0.1/5432/postgres),
+# MYHOST/MYUSER (127.0.0.1/root), CUTOVER_BIN (target/release/cutover, built if
+# missing), VENV (reladiff's virtualenv), KEEP=1 keeps the benchmark databases.
 #
-# Cases on two PostgreSQL tables (bigint key, int, text, numeric(12,2), timestamptz):
-#   (a) identical;
-#   (b) 0.12% changed, scattered: every 1000th row updated, every 5000th deleted
-#       (other rows than the updated ones), one inserted.
-# The floor: both tables hashed in the database (count + sum of 64-bit md5 of each row),
-# both queries at once. Then 1M rows PostgreSQL vs MariaDB (same data, default
-# case-insensitive collation on MariaDB): false positives of each tool (must be 0).
+# Cases on two tables of one engine (bigint key, int, text, numeric(12,2), timestamp):
+#   (a) PostgreSQL, identical;
+#   (b) PostgreSQL, 0.12% changed, scattered: every 1000th row updated, every 5000th
+#       deleted (other rows than the updated ones), one inserted;
+#   (c) MariaDB, identical.
+# Two floors, each both tables scanned at once by the databases themselves, nothing
+# compared: the fast one with the engine's own hash (PostgreSQL
+# sum(hashtextextended(concat(cols), 0)), MariaDB sum(crc32(concat(cols)))), and the
+# portable one (count + sum of the first 64 bits of an MD5 per row). Then PostgreSQL vs
+# MariaDB (same data, default case-insensitive collation on MariaDB): false positives
+# of each tool (must be 0). Peak memory is the maximum resident set of the process.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ROWS="${ROWS:-10000000}"
+MARIA_ROWS="${MARIA_ROWS:-1000000}"
 CROSS_ROWS="${CROSS_ROWS:-1000000}"
 RUNS="${RUNS:-3}"
 RELADIFF_RUNS="${RELADIFF_RUNS:-$RUNS}"
@@ -90,14 +95,26 @@ measure() {
     done
 }
 
+# floor ENGINE fast|md5 TABLE1 TABLE2: both tables hashed by their database at once
 floor_cmd() {
-    local q="SELECT count(*), sum(('x' || substr(md5(x::text), 1, 16))::bit(64)::bigint) FROM"
-    psql_ -d "$DB" -Atc "$q $1 x" >/dev/null &
-    psql_ -d "$DB" -Atc "$q $2 x" >/dev/null &
+    local q
+    case "$1/$2" in
+    pg/fast) q="SELECT count(*), sum(hashtextextended(concat(id, n, t, amount, ts), 0)) FROM" ;;
+    pg/md5) q="SELECT count(*), sum(('x' || substr(md5(x::text), 1, 16))::bit(64)::bigint) FROM" ;;
+    my/fast) q="SELECT count(*), sum(crc32(concat(id, n, t, amount, ts))) FROM" ;;
+    my/md5) q="SELECT count(*), sum(cast(conv(substring(md5(concat(id, n, t, amount, ts)), 1, 16), 16, 10) as unsigned)) FROM" ;;
+    esac
+    if [ "$1" = pg ]; then
+        psql_ -d "$DB" -Atc "$q $3 x" >/dev/null &
+        psql_ -d "$DB" -Atc "$q $4 x" >/dev/null &
+    else
+        mysql_ "$DB" -e "$q $3 x" >/dev/null &
+        mysql_ "$DB" -e "$q $4 x" >/dev/null &
+    fi
     wait
 }
-export -f floor_cmd psql_
-export PGHOST PGPORT PGUSER DB
+export -f floor_cmd psql_ mysql_
+export PGHOST PGPORT PGUSER DB MYHOST MYUSER
 
 cutover_diff() { # SOURCE_URL TABLE TARGET_URL TABLE
     "$BIN" diff data -q --format json --limit 0 --source "$1" --table "$2" --target "$3" --target-table "$4"
@@ -106,7 +123,7 @@ export -f cutover_diff
 export BIN
 
 cutover_differences() {
-    python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["summary"]; print(s["only_in_source"]+s["only_in_target"]+s["changed"], s["stats"]["strategy"])' "$1" 2>/dev/null || echo "error: $(tail -2 "${1%.out}.err")"
+    python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["summary"]; print(s["only_in_source"]+s["only_in_target"]+s["changed"], s["stats"]["strategy"], s["stats"].get("hash", ""))' "$1" 2>/dev/null || echo "error: $(tail -2 "${1%.out}.err")"
 }
 reladiff_differences() { # lines of JSONL output = rows reported (a changed row is reported once per side)
     if [ -s "${1%.out}.err" ] && grep -qi "error\|traceback" "${1%.out}.err"; then echo "error: $(tail -1 "${1%.out}.err")"; else wc -l <"$1"; fi
@@ -114,32 +131,48 @@ reladiff_differences() { # lines of JSONL output = rows reported (a changed row 
 
 row() { printf "%-10s %10s %10s   %s\n" "$@"; }
 
-run_case() { # LABEL TABLE_B
-    local label="$1" tb="$2"
+run_case() { # LABEL ENGINE(pg|my) ROWS TABLE_B
+    local label="$1" engine="$2" rows="$3" tb="$4" url url_py
+    if [ "$engine" = pg ]; then url="$PG_URL" url_py="$PG_URL_PY"; else url="$MY_URL" url_py="$MY_URL"; fi
     echo
-    echo "== $label: $ROWS rows, tables a and $tb =="
-    measure floor "$RUNS" bash -c "floor_cmd a $tb"
-    measure cutover "$RUNS" bash -c "cutover_diff $PG_URL a $PG_URL $tb"
+    echo "== $label: $rows rows, tables a and $tb =="
+    measure floor "$RUNS" bash -c "floor_cmd $engine fast a $tb"
+    measure floor_md5 "$RUNS" bash -c "floor_cmd $engine md5 a $tb"
+    measure cutover "$RUNS" bash -c "cutover_diff $url a $url $tb"
     row tool "median s" "peak MiB" "runs (s) / differences reported"
-    local f c r
+    local f m c r=""
     f=$(median <"$TMP/floor.s")
+    m=$(median <"$TMP/floor_md5.s")
     c=$(median <"$TMP/cutover.s")
-    row floor "$f" "-" "$(tr '\n' ' ' <"$TMP/floor.s")"
+    row "floor" "$f" "-" "$(tr '\n' ' ' <"$TMP/floor.s")(engine's own hash)"
+    row "floor md5" "$m" "-" "$(tr '\n' ' ' <"$TMP/floor_md5.s")(portable MD5)"
     row cutover "$c" "$(median <"$TMP/cutover.m")" "$(tr '\n' ' ' <"$TMP/cutover.s")/ $(cutover_differences "$TMP/cutover.out")"
     if [ -n "$RELADIFF" ]; then
-        measure reladiff "$RELADIFF_RUNS" "$RELADIFF" "$PG_URL_PY" a "$PG_URL_PY" "$tb" -a hashdiff -k id -c n -c t -c amount -c ts --json
+        measure reladiff "$RELADIFF_RUNS" "$RELADIFF" "$url_py" a "$url_py" "$tb" -a hashdiff -k id -c n -c t -c amount -c ts --json
         r=$(median <"$TMP/reladiff.s")
         row reladiff "$r" "$(median <"$TMP/reladiff.m")" "$(tr '\n' ' ' <"$TMP/reladiff.s")/ $(reladiff_differences "$TMP/reladiff.out") rows"
     fi
-    awk -v c="$c" -v f="$f" -v r="${r:-}" 'BEGIN {
-        printf "ratios: cutover/floor %.2f", c / f;
+    awk -v c="$c" -v f="$f" -v m="$m" -v r="$r" 'BEGIN {
+        printf "ratios: cutover/floor %.2f, cutover/floor md5 %.2f", c / f, c / m;
         if (r != "") printf ", reladiff/floor %.2f, reladiff/cutover %.2f", r / f, r / c;
         printf "\n" }'
 }
 
-echo "cutover $("$BIN" --version | awk '{print $2}') vs $([ -n "$RELADIFF" ] && "$RELADIFF" --version 2>/dev/null | head -1 || echo 'no reladiff'); $(nproc) cores; PostgreSQL $(psql_ -d postgres -Atc 'show server_version')"
-run_case "(a) identical" b
-run_case "(b) scattered: every 1000th updated, every 5000th deleted, 1 inserted ($EXPECTED differences)" c
+echo "cutover $("$BIN" --version | awk '{print $2}') vs $([ -n "$RELADIFF" ] && "$RELADIFF" --version 2>/dev/null | head -1 || echo 'no reladiff'); $(nproc) cores; PostgreSQL $(psql_ -d postgres -Atc 'show server_version'); MariaDB $(mysql_ -N -e 'select version()')"
+run_case "(a) PostgreSQL identical" pg "$ROWS" b
+run_case "(b) PostgreSQL scattered: every 1000th updated, every 5000th deleted, 1 inserted ($EXPECTED differences)" pg "$ROWS" c
+
+echo "setting up $MARIA_ROWS rows x 2 tables on MariaDB ..." >&2
+mysql_ -e "DROP DATABASE IF EXISTS $DB; CREATE DATABASE $DB CHARACTER SET utf8mb4"
+mysql_ "$DB" <<SQL
+CREATE TABLE a (id bigint PRIMARY KEY, n int NOT NULL, t varchar(40) NOT NULL, amount decimal(12,2) NOT NULL, ts datetime(6) NOT NULL);
+INSERT INTO a SELECT seq, (seq * 7) % 100000, MD5(seq), (seq % 100000) / 100,
+    TIMESTAMP '2020-01-01 00:00:00' + INTERVAL seq SECOND + INTERVAL (seq % 1000) MICROSECOND
+FROM seq_1_to_$MARIA_ROWS;
+CREATE TABLE b LIKE a; INSERT INTO b SELECT * FROM a;
+ANALYZE TABLE a; ANALYZE TABLE b;
+SQL
+run_case "(c) MariaDB identical" my "$MARIA_ROWS" b
 
 echo
 echo "== cross-engine: $CROSS_ROWS rows, PostgreSQL vs MariaDB (identical data: every reported difference is a false positive) =="
@@ -150,7 +183,6 @@ INSERT INTO x SELECT g, (g * 7) % 100000, md5(g::text), ((g % 100000) / 100.0)::
 FROM generate_series(1, $CROSS_ROWS) g;
 VACUUM ANALYZE x;
 SQL
-mysql_ -e "DROP DATABASE IF EXISTS $DB; CREATE DATABASE $DB CHARACTER SET utf8mb4"
 mysql_ "$DB" <<SQL
 CREATE TABLE x (id bigint PRIMARY KEY, n int NOT NULL, t varchar(40) NOT NULL, amount decimal(14,4) NOT NULL, ts datetime(6) NOT NULL);
 INSERT INTO x SELECT seq, (seq * 7) % 100000, MD5(seq), (seq % 100000) / 100,
@@ -158,8 +190,10 @@ INSERT INTO x SELECT seq, (seq * 7) % 100000, MD5(seq), (seq % 100000) / 100,
 FROM seq_1_to_$CROSS_ROWS;
 ANALYZE TABLE x;
 SQL
+measure floor_x "$RUNS" bash -c "psql_ -d $DB -Atc \"SELECT count(*), sum(('x' || substr(md5(x::text), 1, 16))::bit(64)::bigint) FROM x\" >/dev/null & mysql_ $DB -e \"SELECT count(*), sum(cast(conv(substring(md5(concat(id, n, t, amount, ts)), 1, 16), 16, 10) as unsigned)) FROM x\" >/dev/null; wait"
 measure cutover_x "$RUNS" bash -c "cutover_diff $PG_URL x $MY_URL x"
 row tool "median s" "peak MiB" "runs (s) / false positives"
+row "floor md5" "$(median <"$TMP/floor_x.s")" "-" "$(tr '\n' ' ' <"$TMP/floor_x.s")(both sides' MD5 scan at once)"
 row cutover "$(median <"$TMP/cutover_x.s")" "$(median <"$TMP/cutover_x.m")" "$(tr '\n' ' ' <"$TMP/cutover_x.s")/ $(cutover_differences "$TMP/cutover_x.out")"
 if [ -n "$RELADIFF" ]; then
     measure reladiff_x "$RELADIFF_RUNS" "$RELADIFF" "$PG_URL_PY" x "mysql://$MYUSER@$MYHOST/$DB" x -a hashdiff -k id -c n -c t -c amount -c ts --json

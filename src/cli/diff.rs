@@ -25,6 +25,8 @@ pub async fn run(cmd: DiffCommand) -> crate::Result<i32> {
 pub struct ProgressPrinter {
     tty: bool,
     quiet: bool,
+    /// A bar is on the terminal's last line (not ended by a newline).
+    drawn: std::sync::atomic::AtomicBool,
     last: std::sync::Mutex<Option<std::time::Instant>>,
     started: std::time::Instant,
     label: String,
@@ -36,6 +38,7 @@ impl ProgressPrinter {
         ProgressPrinter {
             tty: std::io::stderr().is_terminal(),
             quiet,
+            drawn: Default::default(),
             last: std::sync::Mutex::new(None),
             started: std::time::Instant::now(),
             label: label.into(),
@@ -103,6 +106,7 @@ impl ProgressPrinter {
                 _ => String::new(),
             };
             eprint!("\r\x1b[2K{} {bar}{count} {rate}{eta}", self.label);
+            self.drawn.store(true, std::sync::atomic::Ordering::SeqCst);
         } else {
             eprintln!("{}: {count} ({rate}){eta}", self.label);
         }
@@ -110,8 +114,75 @@ impl ProgressPrinter {
 
     /// End the bar's line (terminal only).
     pub fn done(&self) {
-        if self.tty && !self.quiet && self.last.lock().expect("progress lock").is_some() {
+        if self.drawn.swap(false, std::sync::atomic::Ordering::SeqCst) {
             eprintln!();
         }
+    }
+
+    /// Wipe the bar so that a result line takes its place; the next progress draws it
+    /// again below. Only when the results go to the same terminal.
+    pub fn clear(&self) {
+        use std::io::IsTerminal;
+        let _held = self.last.lock().expect("progress lock");
+        if std::io::stdout().is_terminal()
+            && self.drawn.swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            eprint!("\r\x1b[2K");
+        }
+    }
+
+    /// `out` writing whole lines, each after wiping the bar: results never land on the
+    /// bar's line (what indicatif's `suspend` does).
+    pub fn below(
+        self: &std::sync::Arc<Self>,
+        out: Box<dyn std::io::Write + Send>,
+    ) -> Box<dyn std::io::Write + Send> {
+        Box::new(BelowBar {
+            out,
+            bar: self.clone(),
+            line: Vec::new(),
+        })
+    }
+}
+
+/// Writes whole lines to `out`, wiping the progress bar before each.
+struct BelowBar {
+    out: Box<dyn std::io::Write + Send>,
+    bar: std::sync::Arc<ProgressPrinter>,
+    line: Vec<u8>,
+}
+
+impl BelowBar {
+    fn emit(&mut self) -> std::io::Result<()> {
+        if self.line.is_empty() {
+            return Ok(());
+        }
+        self.bar.clear();
+        self.out.write_all(&self.line)?;
+        self.line.clear();
+        self.out.flush()
+    }
+}
+
+impl std::io::Write for BelowBar {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut rest = buf;
+        while let Some(i) = rest.iter().position(|b| *b == b'\n') {
+            self.line.extend_from_slice(&rest[..=i]);
+            self.emit()?;
+            rest = &rest[i + 1..];
+        }
+        self.line.extend_from_slice(rest);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.emit()?;
+        self.out.flush()
+    }
+}
+
+impl Drop for BelowBar {
+    fn drop(&mut self) {
+        let _ = self.emit();
     }
 }

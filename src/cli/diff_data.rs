@@ -7,6 +7,7 @@ use crate::data::normalize::Class;
 use crate::data::output::{Format, Printer};
 use crate::data::plan::{DiffOptions, Plan, Strategy, build_plan};
 use crate::data::reconcile::SampleSink;
+use crate::data::spool::ScriptSpool;
 use crate::db;
 use crate::error::{Error, Result, exit};
 use rust_decimal::Decimal;
@@ -137,10 +138,15 @@ impl Args {
 struct Tee {
     printer: Printer,
     sql: Option<SqlSink>,
+    /// `--emit-sql` without `--apply`: statements written as they come.
+    spool: Option<ScriptSpool>,
 }
 impl DiffSink for Tee {
     fn difference(&mut self, plan: &Plan, d: Difference) -> Result<()> {
         if let Some(s) = &mut self.sql {
+            s.difference(plan, d.clone())?;
+        }
+        if let Some(s) = &mut self.spool {
             s.difference(plan, d.clone())?;
         }
         self.printer.difference(plan, d)
@@ -181,29 +187,33 @@ pub async fn run(args: Args) -> Result<i32> {
         Format::Text | Format::Json => Some(100),
         _ => None,
     });
+    let pp = std::sync::Arc::new(ProgressPrinter::new(
+        format!("diff {}", args.table),
+        args.quiet,
+    ));
     let mut sink = Tee {
-        printer: Printer::new(args.format, limit, super::common::stdout()),
-        sql: (args.emit_sql.is_some() || args.apply).then(|| SqlSink::new(target.dialect())),
+        printer: Printer::new(args.format, limit, pp.below(super::common::stdout())),
+        sql: args.apply.then(|| SqlSink::new(target.dialect())),
+        spool: match (&args.emit_sql, args.apply) {
+            (Some(path), false) => Some(ScriptSpool::create(target.dialect(), path)?),
+            _ => None,
+        },
     };
-    let pp = ProgressPrinter::new(format!("diff {}", args.table), args.quiet);
     let show = |p| pp.show(p);
     let result = crate::data::diff(&source, &target, plan, &mut sink, &show).await;
     pp.done();
     let summary = result?;
     let statements = sink.sql.take().map(|s| s.statements).unwrap_or_default();
 
-    if let Some(path) = &args.emit_sql {
-        let header = format!(
-            "cutover diff data: make {} ({}) equal to {} ({})\n{} statements; only in source {}, only in target {}, changed {}",
-            target.redacted_url(),
-            summary.target_table,
-            source.redacted_url(),
-            summary.source_table,
-            statements.len(),
-            summary.only_in_source,
-            summary.only_in_target,
-            summary.changed
-        );
+    if let (Some(path), Some(spool)) = (&args.emit_sql, sink.spool.take()) {
+        let n = spool.statements;
+        spool.finish(&emit_header(&source, &target, &summary, n as usize))?;
+        if !args.quiet {
+            eprintln!("wrote {n} statements to {}", path.display());
+        }
+    }
+    if let (Some(path), true) = (&args.emit_sql, args.apply) {
+        let header = emit_header(&source, &target, &summary, statements.len());
         std::fs::write(path, script(&header, &statements))
             .map_err(|e| Error::runtime(format!("cannot write {}: {e}", path.display())))?;
         if !args.quiet {
@@ -295,6 +305,26 @@ pub async fn run(args: Args) -> Result<i32> {
     } else {
         exit::CHECK_FAILED
     })
+}
+
+/// The comment at the top of an `--emit-sql` script.
+fn emit_header(
+    source: &db::Db,
+    target: &db::Db,
+    summary: &crate::data::Summary,
+    statements: usize,
+) -> String {
+    format!(
+        "cutover diff data: make {} ({}) equal to {} ({})\n{} statements; only in source {}, only in target {}, changed {}",
+        target.redacted_url(),
+        summary.target_table,
+        source.redacted_url(),
+        summary.source_table,
+        statements,
+        summary.only_in_source,
+        summary.only_in_target,
+        summary.changed
+    )
 }
 
 fn counts(statements: &[crate::db::Statement]) -> (u64, u64, u64) {

@@ -8,6 +8,7 @@ pub mod normalize;
 pub mod output;
 pub mod plan;
 pub mod reconcile;
+pub mod spool;
 pub mod sql;
 pub mod sync_check;
 pub mod sync_many;

@@ -175,9 +175,14 @@ pub fn summary_text(s: &Summary) -> String {
         out.push_str(&format!("  note: {n}\n"));
     }
     out.push_str(&format!(
-        "  strategy: {} (hashed in {}; {} buckets, {} differing, {} rows fetched) in {} ms\n",
+        "  strategy: {} (hashed in {}{}; {} buckets, {} differing, {} rows fetched) in {} ms\n",
         s.stats.strategy,
         s.stats.hashed_in,
+        if s.stats.hash.is_empty() {
+            String::new()
+        } else {
+            format!(" with {}", s.stats.hash)
+        },
         s.stats.buckets,
         s.stats.differing_buckets,
         s.stats.rows_fetched,

@@ -48,6 +48,10 @@ pub struct Plan {
     pub multiset: bool,
     /// Whether both databases compute the row hashes themselves.
     pub pushdown: bool,
+    /// Hash with the portable MD5 even when both sides are one engine with a faster
+    /// hash of its own (to compare the two; the answer is the same).
+    #[serde(skip)]
+    pub portable_hash: bool,
     /// Things the user should know about how values were compared.
     pub notes: Vec<String>,
     /// Key given by the user and not declared unique on this side: check for duplicates.
@@ -488,6 +492,7 @@ pub async fn build_plan(source: &Db, target: &Db, opts: &DiffOptions) -> Result<
         columns,
         multiset,
         pushdown,
+        portable_hash: false,
         notes,
         check_unique,
         where_sql: opts.where_sql.clone(),

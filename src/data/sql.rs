@@ -75,6 +75,25 @@ pub fn norm_text(d: Dialect, col: &str, plan: &ColumnPlan, native: Native) -> St
 
 pub use crate::db::textual;
 
+/// Which 64-bit row hash the databases compute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowHash {
+    /// The first 64 bits of the MD5 of the canonical serialization: what cutover
+    /// computes itself too, so any pair of engines agrees.
+    Md5,
+    /// The engine's own fast hash (both sides the same engine): columns of the same
+    /// type on both sides serialized by the engine's own exact text.
+    Native,
+}
+
+/// Does the column have the same declared type on both sides, compared as itself (no
+/// conversion, no rounding)? Then one engine renders both sides alike.
+fn same_type(p: &ColumnPlan) -> bool {
+    p.source_native == p.target_native
+        && p.class == p.source_native
+        && p.source_type.eq_ignore_ascii_case(&p.target_type)
+}
+
 /// The serialized hash input of the given columns, each (quoted column, plan, native).
 fn input(d: Dialect, cols: &[Col]) -> String {
     let sql = d.sql();
@@ -83,6 +102,53 @@ fn input(d: Dialect, cols: &[Col]) -> String {
         .map(|(c, p, n)| sql.hash_field(&norm_text(d, c, p, *n), textual(p.class), n.nullable))
         .collect();
     sql.concat(&parts)
+}
+
+/// The native hash's input: same-type columns by the engine's own text; free text
+/// after the other columns, so the last needs no length.
+fn native_input(d: Dialect, cols: &[Col]) -> String {
+    let sql = d.sql();
+    let mut fields: Vec<(bool, crate::db::NativeField)> = cols
+        .iter()
+        .map(|(c, p, n)| {
+            let text = same_type(p)
+                .then(|| sql.native_text(c, &hash_column(p, *n), &p.source_type))
+                .flatten()
+                .unwrap_or_else(|| norm_text(d, c, p, *n));
+            let field = crate::db::NativeField {
+                text,
+                sized: textual(p.class),
+                nullable: n.nullable,
+            };
+            (textual(p.class), field)
+        })
+        .collect();
+    fields.sort_by_key(|(t, _)| *t);
+    if let Some((true, last)) = fields.last_mut() {
+        last.sized = false;
+    }
+    let fields: Vec<_> = fields.into_iter().map(|(_, f)| f).collect();
+    sql.native_input(&fields)
+}
+
+/// `SUM(…)` of each part of the 64-bit hash of a row's columns (see
+/// [`combine_sums`]).
+pub fn hash_sums(d: Dialect, cols: &[Col], hash: RowHash) -> String {
+    let parts = match hash {
+        RowHash::Md5 => vec![d.sql().md5_64(&input(d, cols))],
+        RowHash::Native => d.sql().native_hash_parts(&native_input(d, cols)),
+    };
+    parts
+        .iter()
+        .map(|p| format!("SUM({p})"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A bucket's hash sum mod 2^64 from its part sums (one 64-bit, or 32-bit halves high
+/// first).
+pub fn combine_sums(sums: impl Iterator<Item = u64>) -> u64 {
+    sums.fold(0u64, |acc, s| acc.wrapping_shl(32).wrapping_add(s))
 }
 
 /// Is the bucket of these key columns the key itself modulo the bucket count?
@@ -142,6 +208,7 @@ pub fn in_list(expr: &str, set: &[i64]) -> String {
 /// The per-bucket `(b, count, hash sum)` query of one side; `within` keeps only rows
 /// whose bucket at the previous level is in the set. (No subquery fence: PostgreSQL
 /// keeps the scan parallel.)
+#[allow(clippy::too_many_arguments)]
 pub fn aggregate_sql(
     d: Dialect,
     cols: &[Col],
@@ -150,6 +217,7 @@ pub fn aggregate_sql(
     table: &str,
     where_clause: &str,
     within: Option<(i64, &[i64])>,
+    hash: RowHash,
 ) -> String {
     let keys = &cols[key_range];
     let mut conds = Vec::new();
@@ -170,10 +238,48 @@ pub fn aggregate_sql(
         format!(" WHERE {}", conds.join(" AND "))
     };
     format!(
-        "SELECT b, COUNT(*), SUM(h) FROM (SELECT {} AS b, {} AS h FROM {table}{w}) s GROUP BY b",
+        "SELECT {} AS b, COUNT(*), {} FROM {table}{w} GROUP BY 1{}",
         bucket(d, keys, modulus),
-        d.sql().md5_64(&input(d, cols)),
+        hash_sums(d, cols, hash),
+        d.sql().unordered_group(),
     )
+}
+
+/// The per-bucket `(b, count, hash sum)` query of one side over one range of its
+/// integer key `[from, to)`, buckets being `width` consecutive key values from `origin`
+/// (so a range's buckets are its own, and an index range scan reads it).
+#[allow(clippy::too_many_arguments)]
+pub fn range_aggregate_sql(
+    d: Dialect,
+    cols: &[Col],
+    origin: i64,
+    width: i64,
+    (from, to): (i64, i64),
+    table: &str,
+    where_sql: Option<&str>,
+    hash: RowHash,
+) -> String {
+    let k = &cols[0].0;
+    let mut w = format!("{k} >= {from} AND {k} < {to}");
+    if let Some(extra) = where_sql {
+        w = format!("({extra}) AND {w}");
+    }
+    format!(
+        "SELECT {} AS b, COUNT(*), {} FROM {table} WHERE {w} GROUP BY 1{}",
+        range_bucket(d, k, origin, width),
+        hash_sums(d, cols, hash),
+        d.sql().unordered_group(),
+    )
+}
+
+/// The bucket of quoted integer key `k`: `(k - origin) / width`.
+pub fn range_bucket(d: Dialect, k: &str, origin: i64, width: i64) -> String {
+    let shifted = if origin < 0 {
+        format!("{k} + {}", -(origin as i128))
+    } else {
+        format!("{k} - {origin}")
+    };
+    d.sql().int_div(&shifted, width)
 }
 
 #[cfg(test)]

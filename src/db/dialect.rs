@@ -23,6 +23,16 @@ pub struct HashColumn {
     pub exact_scale: bool,
 }
 
+/// One field of the native hash's input.
+#[derive(Debug, Clone)]
+pub struct NativeField {
+    /// The SQL expression of its text.
+    pub text: String,
+    /// Free text followed by more fields: prefixed with its byte length.
+    pub sized: bool,
+    pub nullable: bool,
+}
+
 /// Is this class's canonical text free text (length-prefixed when serialized)?
 pub fn textual(class: Class) -> bool {
     matches!(class, Class::Text | Class::Any | Class::Json)
@@ -122,6 +132,64 @@ pub trait SqlDialect: Send + Sync {
     /// A bucket from the first 32 bits of the MD5 of `input`.
     fn md5_bucket(&self, input: &str, modulus: i64) -> String {
         format!("(('x' || substr(md5({input}), 1, 8))::bit(32)::bigint % {modulus})")
+    }
+
+    /// The engine's own fast row hash, used when both sides are this engine: its name
+    /// for the summary, and a query that fails where the server lacks it. None: the
+    /// portable MD5 is the only hash.
+    fn native_hash(&self) -> Option<(&'static str, &'static str)> {
+        None
+    }
+
+    /// Statements run before a native-hash aggregate, in its transaction.
+    fn native_setup(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// The native 64-bit hash of `input` as integer parts, each summed per bucket: one
+    /// 64-bit part, or 32-bit halves high first (summing small integers is cheaper on
+    /// some engines); the bucket's hash sum mod 2^64 is `Σ high · 2^32 + Σ low`.
+    fn native_hash_parts(&self, input: &str) -> Vec<String> {
+        vec![self.md5_64(input)]
+    }
+
+    /// A cheaper text of quoted column `c` than its canonical text, exact for the
+    /// engine's own type: used by the native hash when both sides have this same type
+    /// (so both render it alike) and no conversion is asked for. None: canonical text.
+    fn native_text(&self, _c: &str, _col: &HashColumn, _type_text: &str) -> Option<String> {
+        None
+    }
+
+    /// The native hash's input: the fields joined unambiguously (only one engine reads
+    /// it, so it need not match cutover's own serialization). `;` between fields, which
+    /// no field that is not free text contains; free text after its byte length, but
+    /// for the last field (free text comes last), which runs to the end; a NULL is `N`
+    /// where a nullable field's value starts with `V` or a digit.
+    fn native_input(&self, fields: &[NativeField]) -> String {
+        let parts: Vec<String> = fields
+            .iter()
+            .map(|f| {
+                let t = &f.text;
+                match (f.sized, f.nullable) {
+                    (false, false) => t.clone(),
+                    (true, false) => format!("octet_length({t}), {t}"),
+                    (false, true) => format!("coalesce('V' || {t}, 'N')"),
+                    (true, true) => format!("coalesce(octet_length({t}) || ':' || {t}, 'N')"),
+                }
+            })
+            .collect();
+        format!("concat_ws(';', {})", parts.join(", "))
+    }
+
+    /// What follows a GROUP BY whose groups may come in any order (MariaDB otherwise
+    /// sorts them).
+    fn unordered_group(&self) -> &'static str {
+        ""
+    }
+
+    /// `c` (a non-negative integer expression) divided by `d`, truncated.
+    fn int_div(&self, c: &str, d: i64) -> String {
+        format!("({c}) / {d}")
     }
 
     /// How the diff selects quoted column `c` to read its values: the column itself,

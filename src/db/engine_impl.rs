@@ -169,6 +169,32 @@ macro_rules! impl_database {
                 Ok($crate::db::Rows { columns, rows: out })
             }
 
+            async fn query_each_with_setup(
+                &self,
+                setup: &[String],
+                sql: &str,
+                each: &mut (dyn FnMut(Vec<$crate::db::Value>) + Send),
+            ) -> $crate::error::Result<()> {
+                use futures::TryStreamExt;
+                let err = |e| $crate::db::sqlx_error(&self.redacted, e);
+                let mut tx = self.pool.begin().await.map_err(err)?;
+                for s in setup {
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(s.clone()))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(err)?;
+                }
+                {
+                    let mut rows =
+                        sqlx::query::<$db>(sqlx::AssertSqlSafe(sql.to_string())).fetch(&mut *tx);
+                    while let Some(r) = rows.try_next().await.map_err(err)? {
+                        each(decode_row(&r)?);
+                    }
+                }
+                tx.commit().await.map_err(err)?;
+                Ok(())
+            }
+
             fn stream<'a>(
                 &'a self,
                 sql: String,

@@ -21,7 +21,7 @@ pub mod types;
 mod value;
 
 pub use class::{Class, ColumnClass};
-pub use dialect::{HashColumn, SqlDialect, textual};
+pub use dialect::{HashColumn, NativeField, SqlDialect, textual};
 pub use split::{Statement, split_statements};
 pub use sqlite::backup::restore_tables_from_file as sqlite_restore_tables;
 pub use sqlite::sqlite_path;
@@ -158,6 +158,15 @@ pub trait Database: Send + Sync {
     /// Run `setup` statements (e.g. PostgreSQL `SET LOCAL work_mem`) and then a query,
     /// in one transaction on one connection, so the settings apply to that query only.
     async fn query_with_setup(&self, setup: &[String], sql: &str) -> Result<Rows>;
+
+    /// [`Database::query_with_setup`], handing each row to `each` as it arrives instead
+    /// of collecting them (memory bounded by the driver's buffer).
+    async fn query_each_with_setup(
+        &self,
+        setup: &[String],
+        sql: &str,
+        each: &mut (dyn FnMut(Vec<Value>) + Send),
+    ) -> Result<()>;
 
     /// Stream the rows of a query; memory stays bounded by the consumer.
     fn stream<'a>(&'a self, sql: String, params: Vec<Value>) -> BoxStream<'a, Result<Vec<Value>>>;

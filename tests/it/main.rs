@@ -24,6 +24,7 @@ mod data_diff;
 mod data_direction;
 mod data_exact;
 mod data_exact_prop;
+mod data_native;
 mod data_runbook;
 mod data_sqlite_local;
 mod data_sync_check;

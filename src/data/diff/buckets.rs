@@ -23,21 +23,21 @@ pub(super) async fn aggregate(
             &side.table,
             &side.where_clause(plan, None),
             within,
+            side.hash,
         );
-        // room for every bucket in memory: a spilling hash aggregate doubles the scan
-        let setup = side.dialect.sql().aggregate_setup();
-        let rows = side
-            .db
-            .query_with_setup(&setup, &sql)
+        let setup = side.aggregate_setup();
+        // one row per bucket, taken as it comes (never a million rows held at once)
+        side.db
+            .query_each_with_setup(&setup, &sql, &mut |r| {
+                let b = as_bucket(&r[0]);
+                let n = r[1].as_i64().unwrap_or(0) as u64;
+                let e = out.entry(b).or_insert((0, 0));
+                e.0 += n;
+                e.1 =
+                    e.1.wrapping_add(sql::combine_sums(r[2..].iter().map(as_u64_mod)));
+            })
             .await
             .map_err(|e| e.context(side.name()))?;
-        for r in rows.rows {
-            let b = as_bucket(&r[0]);
-            let n = r[1].as_i64().unwrap_or(0) as u64;
-            let e = out.entry(b).or_insert((0, 0));
-            e.0 += n;
-            e.1 = e.1.wrapping_add(as_u64_mod(&r[2]));
-        }
         return Ok(out);
     }
     let sql = format!(
@@ -86,9 +86,11 @@ pub(super) async fn estimate_rows(side: &Side) -> Option<u64> {
         .and_then(|n| u64::try_from(n).ok())
 }
 
-/// First-level bucket count: a prime giving about 40 rows per bucket.
+/// First-level bucket count: a prime giving about 40 rows per bucket, at most 262,139
+/// (each side's bucket map then stays near 13 MiB; bigger tables get fuller buckets,
+/// which the second level splits where they differ).
 pub(super) fn level1_buckets(rows: u64) -> i64 {
-    const PRIMES: [i64; 5] = [4093, 16381, 65521, 262139, 1048573];
+    const PRIMES: [i64; 4] = [4093, 16381, 65521, 262139];
     PRIMES
         .into_iter()
         .find(|p| *p as u64 * 40 >= rows)

@@ -13,6 +13,7 @@
 
 mod buckets;
 mod merge;
+mod ranges;
 mod side;
 mod sqlite_local;
 mod stream;
@@ -74,6 +75,10 @@ pub struct Stats {
     pub differing_buckets: u64,
     /// Rows downloaded to compare value by value (both sides).
     pub rows_fetched: u64,
+    /// The row hash: `hashtextextended` or `crc32+crc32c` (each engine's own, both
+    /// sides the same engine), `md5` (portable), empty when nothing was hashed.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub hash: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
@@ -139,6 +144,12 @@ pub async fn diff(
     let mut t = Side::new(target, &plan, false);
     tokio::join!(sqlite_local::locate(&mut s), sqlite_local::locate(&mut t));
     check_unique(&s, &t, &plan).await?;
+    let native = native_hash(&s, &t, &plan).await;
+    if native.is_some() {
+        s.hash = sql::RowHash::Native;
+        t.hash = sql::RowHash::Native;
+    }
+    let hash_name = native.unwrap_or("md5").to_string();
     let mut summary = Summary {
         source_table: plan.source_table.clone(),
         target_table: plan.target_table.clone(),
@@ -163,12 +174,41 @@ pub async fn diff(
     let sqlite_side = s.local.is_some() || t.local.is_some();
     let merge_now = strategy == Some(Strategy::Merge)
         || ((!plan.pushdown || sqlite_side) && !plan.multiset && strategy.is_none());
+    let ranges = if merge_now {
+        None
+    } else {
+        ranges::plan(&s, &t, &plan).await?
+    };
     if merge_now {
         stats.strategy = "merge".into();
         if !sqlite_local::merge_files(&s, &t, &plan, &mut summary, sink, progress).await? {
             merge(&s, &t, &plan, &mut summary, sink, progress, None).await?;
         }
+    } else if let Some(r) = &ranges {
+        stats.strategy = "buckets".into();
+        stats.hash = hash_name.clone();
+        let mut counter = Counter {
+            summary: &mut summary,
+            sink,
+            plan: &plan,
+            unpaired: None,
+        };
+        let may_merge = strategy != Some(Strategy::Buckets);
+        let (rs, rt) = ranges::run(
+            &s,
+            &t,
+            &plan,
+            r,
+            &mut counter,
+            &mut stats,
+            progress,
+            may_merge,
+        )
+        .await?;
+        summary.source_rows = rs;
+        summary.target_rows = rt;
     } else {
+        stats.hash = hash_name.clone();
         // level 1: about 40 rows per bucket by the catalog's row estimate
         let (ea, eb) = tokio::join!(estimate_rows(&s), estimate_rows(&t));
         let level1 = level1_buckets(ea.into_iter().chain(eb).max().unwrap_or(0));
@@ -278,7 +318,7 @@ pub async fn diff(
             stats.rows_fetched = fetched;
         }
     }
-    if stats.strategy == "merge" || stats.strategy == "buckets+merge" {
+    if ranges.is_none() && (stats.strategy == "merge" || stats.strategy == "buckets+merge") {
         stats.rows_fetched = summary.source_rows + summary.target_rows;
     }
     summary.unchanged = summary
@@ -287,6 +327,17 @@ pub async fn diff(
     summary.stats = stats;
     summary.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(summary)
+}
+
+/// The engine's own row hash when both sides are that engine, hashed in the database
+/// with nothing converted between engines, and the server has it (probed): its name.
+async fn native_hash(s: &Side, t: &Side, plan: &Plan) -> Option<&'static str> {
+    if !(s.server && t.server) || s.dialect != t.dialect || plan.portable_hash {
+        return None;
+    }
+    let (name, probe) = s.dialect.sql().native_hash()?;
+    let (a, b) = tokio::join!(s.db.query(probe, &[]), t.db.query(probe, &[]));
+    (a.is_ok() && b.is_ok()).then_some(name)
 }
 
 /// True when the error means the diff could not run (not a difference).
@@ -303,6 +354,6 @@ mod tests {
         assert_eq!(level1_buckets(0), 4093);
         assert_eq!(level1_buckets(1_000_000), 65521);
         assert_eq!(level1_buckets(10_000_000), 262139);
-        assert_eq!(level1_buckets(u64::MAX), 1048573);
+        assert_eq!(level1_buckets(u64::MAX), 262139);
     }
 }

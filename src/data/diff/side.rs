@@ -20,6 +20,8 @@ pub(super) struct Side {
     pub(super) is_source: bool,
     /// The SQLite file behind this side, read directly (see `sqlite_local`).
     pub(super) local: Option<std::path::PathBuf>,
+    /// The row hash its database computes (set once both sides are known).
+    pub(super) hash: sql::RowHash,
 }
 
 impl Side {
@@ -61,7 +63,17 @@ impl Side {
             server: plan.pushdown && d.sql().hashes_in_sql(),
             is_source,
             local: None,
+            hash: sql::RowHash::Md5,
         }
+    }
+    /// Statements run before an aggregate query, in its transaction.
+    pub(super) fn aggregate_setup(&self) -> Vec<String> {
+        // room for every bucket in memory: a spilling hash aggregate doubles the scan
+        let mut setup = self.dialect.sql().aggregate_setup();
+        if self.hash == sql::RowHash::Native {
+            setup.extend(self.dialect.sql().native_setup());
+        }
+        setup
     }
     pub(super) fn name(&self) -> &'static str {
         if self.is_source { "source" } else { "target" }

@@ -63,8 +63,8 @@ pub(super) async fn merge_files(
     }
     let job = Job {
         plan: plan.clone(),
-        source: (fs, sorted_sql(s, plan), s.table.clone()),
-        target: (ft, sorted_sql(t, plan), t.table.clone()),
+        source: (fs, sorted_sql(s, plan, None), s.table.clone()),
+        target: (ft, sorted_sql(t, plan, None), t.table.clone()),
     };
     let (tx, mut rx) = mpsc::channel::<Result<Vec<Found>>>(8);
     let reader = tokio::task::spawn_blocking(move || job.run(tx));

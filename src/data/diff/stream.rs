@@ -99,8 +99,9 @@ pub(super) fn fetch(
     rx
 }
 
-/// The query reading one side sorted by key (or by every column for a multiset).
-pub(super) fn sorted_sql(side: &Side, plan: &Plan) -> String {
+/// The query reading one side sorted by key (or by every column for a multiset),
+/// keeping only the rows matching `extra` (a condition on this side) when given.
+pub(super) fn sorted_sql(side: &Side, plan: &Plan, extra: Option<String>) -> String {
     let order_cols = if plan.multiset {
         plan.columns.len()
     } else {
@@ -120,14 +121,23 @@ pub(super) fn sorted_sql(side: &Side, plan: &Plan) -> String {
         "SELECT {} FROM {}{} ORDER BY {}",
         side.select_cols(),
         side.table,
-        side.where_clause(plan, None),
+        side.where_clause(plan, extra),
         order.join(", ")
     )
 }
 
 /// Stream rows sorted by key (or by every column for a multiset), from a task.
 pub(super) fn sorted(side: &Side, plan: &Arc<Plan>) -> mpsc::Receiver<Result<Vec<Item>>> {
-    let sql = sorted_sql(side, plan);
+    sorted_where(side, plan, None)
+}
+
+/// [`sorted`], keeping only the rows matching `extra` (a condition on this side).
+pub(super) fn sorted_where(
+    side: &Side,
+    plan: &Arc<Plan>,
+    extra: Option<String>,
+) -> mpsc::Receiver<Result<Vec<Item>>> {
+    let sql = sorted_sql(side, plan, extra);
     if let Some(file) = &side.local {
         return super::sqlite_local::sorted(file.clone(), sql, side, plan);
     }

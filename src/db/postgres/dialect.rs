@@ -22,6 +22,15 @@ impl SqlDialect for Postgres {
     fn canonical_text(&self, c: &str, col: &HashColumn) -> String {
         super::hash::canonical_text(c, col)
     }
+    fn native_hash(&self) -> Option<(&'static str, &'static str)> {
+        Some(("hashtextextended", "SELECT hashtextextended('', 0)"))
+    }
+    fn native_hash_parts(&self, input: &str) -> Vec<String> {
+        vec![format!("hashtextextended({input}, 0)")]
+    }
+    fn native_text(&self, c: &str, col: &HashColumn, _type_text: &str) -> Option<String> {
+        super::hash::native_text(c, col)
+    }
     fn select_term(&self, c: &str, col: &HashColumn) -> String {
         // interval, arrays, inet, money, hstore, ranges, geometric types...: their
         // text (bpchar's without its padding, as its hash has it)
@@ -49,6 +58,13 @@ impl SqlDialect for Postgres {
     fn aggregate_setup(&self) -> Vec<String> {
         // room for every bucket in memory: a spilling hash aggregate doubles the scan
         vec!["SET LOCAL work_mem = '128MB'".to_string()]
+    }
+    fn native_setup(&self) -> Vec<String> {
+        // dates and times as text in one form on both sides (the native hash's texts)
+        vec![
+            "SET LOCAL TimeZone = 'UTC'".to_string(),
+            "SET LOCAL DateStyle = 'ISO, YMD'".to_string(),
+        ]
     }
     fn nulls_first(&self, term: &str) -> String {
         format!("{term} NULLS FIRST")

@@ -70,3 +70,16 @@ pub(super) fn order_term(c: &str, col: &HashColumn, textual: bool) -> String {
         format!("{c} NULLS FIRST")
     }
 }
+
+/// The text of a date, time or timestamp column whose two sides have the same type:
+/// its own output (ISO, UTC, with era and `infinity`; the diff's setup fixes the
+/// session's DateStyle and TimeZone), exact at the type's precision and far cheaper
+/// than the epoch arithmetic of its canonical text.
+pub(super) fn native_text(c: &str, col: &HashColumn) -> Option<String> {
+    match col.class {
+        Class::Date | Class::Time | Class::Timestamp if col.native == col.class => {
+            Some(format!("({c})::text"))
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,293 @@
+//! Issue 13: when both sides are the same engine, the databases hash rows with their own
+//! fast hash (PostgreSQL `hashtextextended`, MariaDB CRC32 + CRC32C) instead of MD5.
+//! The answer must not change: each test plants differences and checks that the native
+//! hash, the portable MD5 and the streamed merge report exactly the same rows and
+//! columns, and that the summary names the hash used. Tables with one integer key are
+//! hashed range by range of the key, with progress as it goes.
+
+use crate::data_exact::{Found, exec_all};
+use cutover::data::diff::Summary;
+use cutover::data::{DiffOptions, Strategy, build_plan, diff};
+use cutover::db::Db;
+use cutover::testkit::{self, TestDb};
+use cutover::vocab::Progress;
+use std::sync::Mutex;
+
+/// How one diff was run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Way {
+    Native,
+    Portable,
+    Merge,
+}
+
+async fn run(src: &Db, tgt: &Db, table: &str, way: Way) -> (Found, Summary) {
+    let o = DiffOptions {
+        table: table.into(),
+        strategy: Some(if way == Way::Merge {
+            Strategy::Merge
+        } else {
+            Strategy::Buckets
+        }),
+        ..Default::default()
+    };
+    let mut plan = build_plan(src, tgt, &o)
+        .await
+        .unwrap_or_else(|e| panic!("plan {table} {way:?}: {e}"));
+    plan.portable_hash = way == Way::Portable;
+    let mut f = Found::default();
+    let s = diff(src, tgt, plan, &mut f, &|_| {})
+        .await
+        .unwrap_or_else(|e| panic!("diff {table} {way:?}: {e}"));
+    (f, s)
+}
+
+/// The three ways agree; the native one names `hash`, the portable one MD5.
+async fn all_ways(src: &Db, tgt: &Db, table: &str, hash: &str) -> Found {
+    let (native, ns) = run(src, tgt, table, Way::Native).await;
+    let (portable, ps) = run(src, tgt, table, Way::Portable).await;
+    let (merged, _) = run(src, tgt, table, Way::Merge).await;
+    assert_eq!(ns.stats.hash, hash, "{table}: {:?}", ns.stats);
+    assert_eq!(ps.stats.hash, "md5", "{table}: {:?}", ps.stats);
+    assert_eq!(native, portable, "{table}: native vs portable hash");
+    assert_eq!(native, merged, "{table}: native hash vs merge");
+    for s in [&ns, &ps] {
+        assert_eq!(
+            (s.only_in_source, s.only_in_target, s.changed),
+            (
+                native.only_source.len() as u64,
+                native.only_target.len() as u64,
+                native
+                    .changed
+                    .iter()
+                    .map(|c| &c.0)
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .len() as u64
+            ),
+            "{table}: counts"
+        );
+    }
+    native
+}
+
+fn strings(xs: &[&str]) -> std::collections::BTreeSet<String> {
+    xs.iter().map(|x| x.to_string()).collect()
+}
+
+fn pairs(xs: &[(&str, &str)]) -> std::collections::BTreeSet<(String, String)> {
+    xs.iter()
+        .map(|(k, c)| (k.to_string(), c.to_string()))
+        .collect()
+}
+
+async fn pair(pg: bool) -> Option<(TestDb, TestDb)> {
+    if pg {
+        Some((testkit::postgres().await?, testkit::postgres().await?))
+    } else {
+        Some((testkit::mysql().await?, testkit::mysql().await?))
+    }
+}
+
+/// Decimals at different scales (one column the same type on both sides, one not),
+/// timestamps at different precisions and at the same one, NULL against '' and a
+/// change the rounding hides, on an integer key (hashed by key ranges).
+async fn values_table(pg: bool) {
+    let Some(dbs) = pair(pg).await else { return };
+    let (a, b) = (dbs.0.connect().await, dbs.1.connect().await);
+    let (ts3, ts6, same_ts) = if pg {
+        ("timestamp(3)", "timestamp(6)", "timestamptz")
+    } else {
+        ("datetime(3)", "datetime(6)", "datetime(6)")
+    };
+    let ddl = |amount_scale: u32, ts: &str| {
+        format!(
+            "CREATE TABLE v (id bigint PRIMARY KEY, amount decimal(12,{amount_scale}), price decimal(10,2) NOT NULL, at {ts}, seen {same_ts} NOT NULL, note varchar(20), label varchar(20) NOT NULL)"
+        )
+    };
+    exec_all(&a, &[&ddl(2, ts3)]).await;
+    exec_all(&b, &[&ddl(4, ts6)]).await;
+    let (src, tgt): (Vec<String>, Vec<String>) = (1..=300)
+        .map(|i| {
+            let base = |amount: &str, at: &str, note: &str, price: &str, seen: &str| {
+                format!(
+                    "INSERT INTO v VALUES ({i}, {amount}, {price}, {at}, {seen}, {note}, 'l{i}')"
+                )
+            };
+            let seen = "'2024-05-01 10:00:00.123456'";
+            let s = base("1.25", "'2024-01-01 10:00:00.123'", "''", "9.50", seen);
+            let t = match i {
+                // 1.2549 compared at scale 2 is 1.25: equal (noted)
+                7 => base("1.2549", "'2024-01-01 10:00:00.123'", "''", "9.50", seen),
+                // 1.2551 rounds to 1.26: changed
+                8 => base("1.2551", "'2024-01-01 10:00:00.123'", "''", "9.50", seen),
+                // the extra digits are cut off: .123999 is .123, equal
+                40 => base("1.25", "'2024-01-01 10:00:00.123999'", "''", "9.50", seen),
+                // .124 is a change
+                41 => base("1.25", "'2024-01-01 10:00:00.124'", "''", "9.50", seen),
+                // NULL is not ''
+                99 => base("1.25", "'2024-01-01 10:00:00.123'", "NULL", "9.50", seen),
+                // same-type decimal and timestamp columns
+                150 => base("1.25", "'2024-01-01 10:00:00.123'", "''", "9.51", seen),
+                151 => base(
+                    "1.25",
+                    "'2024-01-01 10:00:00.123'",
+                    "''",
+                    "9.50",
+                    "'2024-05-01 10:00:00.123457'",
+                ),
+                _ => s.clone(),
+            };
+            (s, t)
+        })
+        .unzip();
+    let src: Vec<&str> = src.iter().map(String::as_str).collect();
+    let mut tgt: Vec<&str> = tgt.iter().map(String::as_str).collect();
+    // a row only in the source, one only in the target
+    tgt.retain(|s| !s.starts_with("INSERT INTO v VALUES (200,"));
+    exec_all(&a, &src).await;
+    exec_all(&b, &tgt).await;
+    let extra = "INSERT INTO v VALUES (5000, 1, 1, NULL, '2024-05-01 10:00:00', NULL, 'x')";
+    exec_all(&b, &[extra]).await;
+    let f = all_ways(
+        &a,
+        &b,
+        "v",
+        if pg {
+            "hashtextextended"
+        } else {
+            "crc32+crc32c"
+        },
+    )
+    .await;
+    assert_eq!(f.only_source, strings(&["200"]));
+    assert_eq!(f.only_target, strings(&["5000"]));
+    assert_eq!(
+        f.changed,
+        pairs(&[
+            ("8", "amount"),
+            ("41", "at"),
+            ("99", "note"),
+            ("150", "price"),
+            ("151", "seen")
+        ])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pg_native_hash_reports_what_md5_and_the_merge_report() {
+    values_table(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mariadb_native_hash_reports_what_md5_and_the_merge_report() {
+    values_table(false).await;
+}
+
+/// Text keys (bucketed by MD5 of the key, rows hashed natively): unicode keys, keys
+/// differing only by case (distinct, even under MariaDB's case-insensitive collation,
+/// so the key is given and the table keeps both), NULL against '' in a value.
+async fn text_keys(pg: bool) {
+    let Some(dbs) = pair(pg).await else { return };
+    let (a, b) = (dbs.0.connect().await, dbs.1.connect().await);
+    let ddl = if pg {
+        "CREATE TABLE k (code varchar(20) PRIMARY KEY, v varchar(20))"
+    } else {
+        "CREATE TABLE k (code varchar(20) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PRIMARY KEY, v varchar(20))"
+    };
+    exec_all(&a, &[ddl]).await;
+    exec_all(&b, &[ddl]).await;
+    exec_all(
+        &a,
+        &["INSERT INTO k VALUES ('é', 'a'), ('e', 'a'), ('Straße', 'a'), ('abc', 'a'), ('ABC', 'a'), ('日本', ''), ('x', NULL)"],
+    )
+    .await;
+    exec_all(
+        &b,
+        &["INSERT INTO k VALUES ('é', 'b'), ('e', 'a'), ('Strasse', 'a'), ('abc', 'a'), ('ABC', 'A'), ('日本', NULL), ('x', NULL)"],
+    )
+    .await;
+    let f = all_ways(
+        &a,
+        &b,
+        "k",
+        if pg {
+            "hashtextextended"
+        } else {
+            "crc32+crc32c"
+        },
+    )
+    .await;
+    assert_eq!(f.only_source, strings(&["Straße"]));
+    assert_eq!(f.only_target, strings(&["Strasse"]));
+    assert_eq!(f.changed, pairs(&[("é", "v"), ("ABC", "v"), ("日本", "v")]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pg_native_hash_on_unicode_and_case_differing_text_keys() {
+    text_keys(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mariadb_native_hash_on_unicode_and_case_differing_text_keys() {
+    text_keys(false).await;
+}
+
+/// 200,000 rows with gaps and negative keys, changes scattered: hashed over several key
+/// ranges, with progress after each (rows hashed, of the catalog's estimate) before the
+/// end; every planted difference found, the same as the merge.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pg_integer_keys_are_hashed_range_by_range_with_progress_as_it_goes() {
+    let Some(dbs) = pair(true).await else { return };
+    let (a, b) = (dbs.0.connect().await, dbs.1.connect().await);
+    for db in [&a, &b] {
+        exec_all(
+            db,
+            &[
+                "CREATE TABLE r (id bigint PRIMARY KEY, n int NOT NULL, t text NOT NULL)",
+                "INSERT INTO r SELECT g * 3 - 150000, g % 97, md5(g::text) FROM generate_series(1, 200000) g",
+                "ANALYZE r",
+            ],
+        )
+        .await;
+    }
+    exec_all(
+        &b,
+        &[
+            "UPDATE r SET n = n + 1 WHERE id % 7919 = 0",
+            "DELETE FROM r WHERE id = 3",
+            "INSERT INTO r VALUES (1, 1, 'gap')",
+        ],
+    )
+    .await;
+    let expected_changed: std::collections::BTreeSet<(String, String)> = (1..=200000i64)
+        .map(|g| g * 3 - 150000)
+        .filter(|id| id % 7919 == 0 && *id != 3)
+        .map(|id| (id.to_string(), "n".to_string()))
+        .collect();
+    let events: Mutex<Vec<Progress>> = Mutex::new(Vec::new());
+    let o = DiffOptions {
+        table: "r".into(),
+        ..Default::default()
+    };
+    let plan = build_plan(&a, &b, &o).await.expect("plan");
+    let mut f = Found::default();
+    let record = |p: Progress| events.lock().unwrap().push(p);
+    let s = diff(&a, &b, plan, &mut f, &record).await.expect("diff");
+    assert_eq!(f.only_source, strings(&["3"]));
+    assert_eq!(f.only_target, strings(&["1"]));
+    assert_eq!(f.changed, expected_changed);
+    assert_eq!((s.source_rows, s.target_rows), (200000, 200000));
+    assert_eq!(s.stats.hash, "hashtextextended");
+    let (merged, _) = run(&a, &b, "r", Way::Merge).await;
+    assert_eq!(merged, f, "ranges vs merge");
+    let events = events.into_inner().unwrap();
+    let hashed: Vec<&Progress> = events.iter().filter(|p| p.unit == "rows hashed").collect();
+    assert!(
+        hashed
+            .iter()
+            .any(|p| p.total.is_some_and(|t| p.done > 0 && p.done < t)),
+        "progress before the end: {events:?}"
+    );
+    let last = hashed.last().expect("progress");
+    assert_eq!((last.done, last.total), (400000, Some(400000)), "{last:?}");
+}
