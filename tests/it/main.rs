@@ -2,6 +2,7 @@
 
 mod architecture;
 mod backup_bad_input;
+mod backup_hash_exact;
 mod backup_roundtrip;
 mod cli_demo;
 mod cli_ledger;
