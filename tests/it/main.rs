@@ -12,6 +12,7 @@ mod cli_runbook_errors;
 mod cli_secrets;
 mod cli_small_truths;
 mod copy_engines;
+mod copy_keyless;
 mod data_cli;
 mod data_diff;
 mod data_exact;
