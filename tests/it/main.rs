@@ -21,6 +21,7 @@ mod data_runbook;
 mod db_engines;
 mod db_small_truths;
 mod engines_steps;
+mod examples_billing_levels;
 mod examples_billing_mysql;
 mod examples_data_move_pg;
 mod examples_lerg_pg;
