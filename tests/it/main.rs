@@ -41,6 +41,7 @@ mod schema_support;
 mod support;
 mod trust_approvals;
 mod trust_chain;
+mod tui_backup_view;
 mod tui_e2e;
 mod tui_flow;
 mod tui_support;
