@@ -16,6 +16,7 @@ mod copy_keyless;
 mod data_cli;
 mod data_diff;
 mod data_exact;
+mod data_exact_binary_keys;
 mod data_exact_prop;
 mod data_runbook;
 mod db_engines;
