@@ -18,6 +18,7 @@ mod data_diff;
 mod data_exact;
 mod data_exact_binary_keys;
 mod data_exact_prop;
+mod data_exact_prop_types;
 mod data_runbook;
 mod db_engines;
 mod db_small_truths;
