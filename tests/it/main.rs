@@ -13,6 +13,7 @@ mod cli_secrets;
 mod cli_small_truths;
 mod copy_engines;
 mod copy_keyless;
+mod copy_keys_after;
 mod data_cli;
 mod data_diff;
 mod data_exact;
