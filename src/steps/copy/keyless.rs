@@ -8,6 +8,9 @@ use crate::db::{Db, Moved, Statement, Value};
 use crate::error::Result;
 use futures::StreamExt;
 
+/// Turns a batch of rows into statements and their size in bytes.
+pub(super) type InsertFn<'a> = dyn Fn(&[Vec<Value>]) -> Result<(Vec<Statement>, u64)> + Sync + 'a;
+
 /// Stream `select` from `src` into `dst` in one transaction: `insert` turns a batch of
 /// at most `batch` rows into statements (and their size), `mark` makes the progress
 /// statements from what moved, run last in the same transaction.
@@ -17,7 +20,7 @@ pub(super) async fn copy(
     into: &str,
     select: String,
     batch: u64,
-    insert: &(dyn Fn(&[Vec<Value>]) -> Result<(Vec<Statement>, u64)> + Sync),
+    insert: &InsertFn<'_>,
     mark: &(dyn Fn(Moved) -> Vec<Statement> + Sync),
 ) -> Result<Moved> {
     let moved = std::sync::Mutex::new(Moved::default());
