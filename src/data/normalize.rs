@@ -97,7 +97,9 @@ pub struct ColumnPlan {
 }
 
 /// A normalized value: equal data gives equal `Norm`s whatever the engine.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// Ordered variant by variant (the order below), except text against bytes (see the
+/// `Ord` impl).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Norm {
     /// Sorts first, like `NULLS FIRST`.
     Null,
@@ -115,6 +117,55 @@ pub enum Norm {
     Json(String),
     /// A value that could not be read as its column's class: compared as its text.
     Raw(String),
+}
+
+impl Norm {
+    fn rank(&self) -> u8 {
+        match self {
+            Norm::Null => 0,
+            Norm::Bool(_) => 1,
+            Norm::Int(_) => 2,
+            Norm::Dec(_) => 3,
+            Norm::Float(_) => 4,
+            Norm::Units(_) => 5,
+            Norm::Date(_) => 6,
+            Norm::Uuid(_) => 7,
+            Norm::Text(_) => 8,
+            Norm::Bytes(_) => 9,
+            Norm::Json(_) => 10,
+            Norm::Raw(_) => 11,
+        }
+    }
+}
+
+impl PartialOrd for Norm {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+/// A binary column compared as text holds `Text` where its bytes are UTF-8 and `Bytes`
+/// where they are not: those two sort by their bytes together, as a database sorts a
+/// binary key (the merge needs the order the rows arrive in); equal bytes cannot occur
+/// as both, and would sort text first. Every other pair sorts by variant, then value.
+impl Ord for Norm {
+    fn cmp(&self, o: &Self) -> Ordering {
+        use Norm::*;
+        match (self, o) {
+            (Null, Null) => Ordering::Equal,
+            (Bool(a), Bool(b)) => a.cmp(b),
+            (Int(a), Int(b)) | (Units(a), Units(b)) => a.cmp(b),
+            (Dec(a), Dec(b)) => a.cmp(b),
+            (Float(a), Float(b)) => a.cmp(b),
+            (Date(a), Date(b)) => a.cmp(b),
+            (Uuid(a), Uuid(b)) => a.cmp(b),
+            (Text(a), Text(b)) | (Json(a), Json(b)) | (Raw(a), Raw(b)) => a.cmp(b),
+            (Bytes(a), Bytes(b)) => a.cmp(b),
+            (Text(a), Bytes(b)) => a.as_bytes().cmp(b.as_slice()).then(Ordering::Less),
+            (Bytes(a), Text(b)) => a.as_slice().cmp(b.as_bytes()).then(Ordering::Greater),
+            _ => self.rank().cmp(&o.rank()),
+        }
+    }
 }
 
 /// f64 with total ordering and -0.0 == 0.0.

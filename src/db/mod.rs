@@ -16,6 +16,7 @@ mod postgres;
 pub mod refinery_adapter;
 mod split;
 mod sqlite;
+mod stream_tx;
 mod targets;
 pub mod types;
 mod value;
@@ -223,6 +224,7 @@ pub fn dialect_of(url: &str) -> Result<Dialect> {
 }
 
 pub type Db = Arc<dyn Database>;
+pub use stream_tx::execute_streamed_in_transaction;
 
 /// Options for opening a database.
 #[derive(Debug, Clone, Copy)]

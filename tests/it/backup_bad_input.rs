@@ -373,3 +373,83 @@ async fn single_tables_from_a_whole_postgres_backup_are_refused_not_half_restore
     assert_eq!(scalar(&d, "SELECT v FROM t").await, "changed");
     d.close().await;
 }
+
+/// A directory holding `prog`, a stand-in that answers `--version` with `version` and
+/// fails if anything else is asked of it.
+fn old_tool(dir: &Path, prog: &str, version: &str) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = dir.join("old-tools");
+    std::fs::create_dir_all(&bin).unwrap();
+    let p = bin.join(prog);
+    std::fs::write(
+        &p,
+        format!(
+            "#!/bin/sh\nif [ \"$1\" = --version ]; then echo '{version}'; exit 0; fi\necho 'this stand-in dumps nothing' >&2; exit 9\n"
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+#[tokio::test]
+async fn a_dump_tool_older_than_the_server_is_refused_before_it_runs() {
+    let Some(pg) = testkit::postgres().await else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let path = old_tool(tmp.path(), "pg_dump", "pg_dump (PostgreSQL) 9.6.24");
+    let o = support::cutover_env(
+        tmp.path(),
+        &["backup", "--target", &pg.url, "--out", "bk"],
+        &[("PATH", &path)],
+    );
+    assert_eq!(o.code, 3, "{}", o.all());
+    assert!(
+        o.stderr
+            .contains("pg_dump 9.6 is older than the server (PostgreSQL 1"),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        !o.all().contains("this stand-in dumps nothing"),
+        "refused before the tool was asked to dump: {}",
+        o.all()
+    );
+    assert!(!tmp.path().join("bk/COMPLETE").exists());
+}
+
+#[tokio::test]
+async fn a_mariadb_dump_older_than_the_server_is_refused_before_it_runs() {
+    let Some(my) = testkit::mysql().await else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let path = old_tool(
+        tmp.path(),
+        "mariadb-dump",
+        "mariadb-dump  Ver 10.19 Distrib 10.1.48-MariaDB, for debian-linux-gnu (x86_64)",
+    );
+    let o = support::cutover_env(
+        tmp.path(),
+        &["backup", "--target", &my.url, "--out", "bk"],
+        &[("PATH", &path)],
+    );
+    assert_eq!(o.code, 3, "{}", o.all());
+    assert!(
+        o.stderr
+            .contains("mariadb-dump 10.1 is older than the server"),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        !o.all().contains("this stand-in dumps nothing"),
+        "{}",
+        o.all()
+    );
+    assert!(!tmp.path().join("bk/COMPLETE").exists());
+}

@@ -143,21 +143,51 @@ async fn round_trip(work: &TestDb, twin: &TestDb, fixture: &str, damage: &str, s
 }
 
 #[tokio::test]
-async fn postgres_round_trip_restores_rows_sequences_view_function_trigger_and_policy() {
+async fn postgres_round_trip_restores_rows_sequences_view_function_trigger_policy_grants_and_extension()
+ {
     let (Some(work), Some(twin)) = (testkit::postgres().await, testkit::postgres().await) else {
         return;
     };
     let url = work.url.clone();
+    // a role of this test's own (roles are the server's, not the database's), granted
+    // SELECT on items, and an extension: both are in the backup and must come back
+    let role = format!("{}_reader", work.name);
+    let admin = work.connect().await;
+    exec(&admin, &format!("CREATE ROLE \"{role}\" NOLOGIN")).await;
+    admin.close().await;
+    let fixture =
+        format!("{PG_FIXTURE}\nGRANT SELECT ON items TO \"{role}\";\nCREATE EXTENSION pg_trgm;");
     round_trip(
         &work,
         &twin,
-        PG_FIXTURE,
-        "DROP TABLE audit CASCADE; UPDATE items SET price = price + 1, note = 'changed' WHERE id <= 2;
-         SELECT setval('items_id_seq', 9999); DROP POLICY own_rows ON items; DROP VIEW expensive;",
+        &fixture,
+        &format!("DROP TABLE audit CASCADE; UPDATE items SET price = price + 1, note = 'changed' WHERE id <= 2;
+         SELECT setval('items_id_seq', 9999); DROP POLICY own_rows ON items; DROP VIEW expensive;
+         REVOKE SELECT ON items FROM \"{role}\"; DROP EXTENSION pg_trgm;"),
         "SELECT last_value FROM items_id_seq",
     )
     .await;
     let w = cutover::db::connect(&url).await.unwrap();
+    assert_eq!(
+        scalar(
+            &w,
+            &format!("SELECT has_table_privilege('{role}', 'items', 'SELECT')::text")
+        )
+        .await,
+        "true",
+        "the grant came back"
+    );
+    assert_eq!(
+        scalar(&w, "SELECT (similarity('cutover', 'cutovers') > 0.5)::text").await,
+        "true",
+        "the extension came back and works"
+    );
+    // the role goes once nothing in either database refers to it
+    exec(&w, &format!("DROP OWNED BY \"{role}\"")).await;
+    let t = twin.connect().await;
+    exec(&t, &format!("DROP OWNED BY \"{role}\"")).await;
+    t.close().await;
+    exec(&w, &format!("DROP ROLE \"{role}\"")).await;
     assert_eq!(
         scalar(
             &w,

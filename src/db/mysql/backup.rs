@@ -35,7 +35,7 @@ async fn connect(url: &str, redacted: &str) -> Result<MySqlConnection> {
         .map_err(|e| crate::db::connect_error(redacted, e))
 }
 
-fn q(ident: &str) -> String {
+pub(super) fn q(ident: &str) -> String {
     format!("`{}`", ident.replace('`', "``"))
 }
 
@@ -110,47 +110,6 @@ async fn list_tables(c: &mut MySqlConnection, redacted: &str) -> Result<Vec<Stri
         .collect())
 }
 
-async fn hash_tables(
-    c: &mut MySqlConnection,
-    redacted: &str,
-    tables: &[String],
-) -> Result<BTreeMap<String, TableHash>> {
-    let mut out = BTreeMap::new();
-    for t in tables {
-        let cols = sqlx::query(
-            "SELECT CAST(column_name AS CHAR) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position",
-        )
-        .bind(t)
-        .fetch_all(&mut *c)
-        .await
-        .map_err(err(redacted))?;
-        let fields: Vec<String> = cols
-            .iter()
-            .map(|r| {
-                let c = q(&r.get::<String, _>(0));
-                format!("COALESCE(CONCAT('V', LENGTH({c}), ':', {c}), 'N')")
-            })
-            .collect();
-        let sql = format!(
-            "SELECT COUNT(*), CAST(COALESCE(SUM(CAST(CONV(SUBSTRING(MD5(CONCAT({})), 1, 16), 16, 10) AS UNSIGNED)), 0) AS CHAR) FROM {}",
-            fields.join(", '|', "),
-            q(t)
-        );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .fetch_one(&mut *c)
-            .await
-            .map_err(err(redacted))?;
-        out.insert(
-            t.clone(),
-            TableHash {
-                rows: row.get::<i64, _>(0) as u64,
-                hash: row.get::<String, _>(1),
-            },
-        );
-    }
-    Ok(out)
-}
-
 impl BackupEngine for MySqlBackup {
     fn tool_plan(&self, whole: bool) -> String {
         let found = dump_tool()
@@ -177,6 +136,8 @@ impl BackupEngine for MySqlBackup {
                 .await
                 .map_err(err(r))?;
             let (prog, tool_name) = check_tool(&server)?;
+            // the second connection hashing beside the first (backup_hash.rs)
+            let mut c2 = connect(req.url, r).await?;
             let tables = match req.tables {
                 None => list_tables(&mut c, r).await?,
                 Some(names) => {
@@ -202,6 +163,12 @@ impl BackupEngine for MySqlBackup {
                     .await
                     .map_err(err(r))?;
                 c.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+                    .await
+                    .map_err(err(r))?;
+                c2.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                    .await
+                    .map_err(err(r))?;
+                c2.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
                     .await
                     .map_err(err(r))?;
                 let file = if req.tables.is_none() { "database.sql.zst" } else { "tables.sql.zst" };
@@ -242,7 +209,7 @@ impl BackupEngine for MySqlBackup {
                 };
                 let writing = tokio::spawn(writer);
                 let err_text = tokio::spawn(errors);
-                let hashes = hash_tables(&mut c, r, &tables).await;
+                let hashes = super::backup_hash::hash_tables(&mut c, &mut c2, r, &tables).await;
                 writing
                     .await
                     .map_err(|e| Error::runtime(format!("{prog} output: {e}")))??;
@@ -255,10 +222,11 @@ impl BackupEngine for MySqlBackup {
                     )));
                 }
                 c.execute("COMMIT").await.map_err(err(r))?;
+                c2.execute("COMMIT").await.map_err(err(r))?;
                 Ok(BackupResult {
                     server_version: server.clone(),
                     tool: format!("{tool_name} --single-transaction"),
-                    consistency: "FLUSH TABLES WITH READ LOCK held from before our START TRANSACTION WITH CONSISTENT SNAPSHOT until the dump (--single-transaction) finished: writes were blocked, so the dump and the hashes saw the same data".into(),
+                    consistency: "FLUSH TABLES WITH READ LOCK held from before the START TRANSACTION WITH CONSISTENT SNAPSHOT of our two hashing connections until the dump (--single-transaction) finished: writes were blocked, so the dump and the hashes saw the same data".into(),
                     files: vec![file.to_string()],
                     tables: hashes?,
                     sequences: BTreeMap::new(),
@@ -339,11 +307,8 @@ impl BackupEngine for MySqlBackup {
             let mut c = connect(url, redacted).await?;
             let all = list_tables(&mut c, redacted).await?;
             let present: Vec<String> = tables.iter().filter(|t| all.contains(t)).cloned().collect();
-            c.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
-                .await
-                .map_err(err(redacted))?;
-            let out = hash_tables(&mut c, redacted, &present).await?;
-            c.execute("COMMIT").await.map_err(err(redacted))?;
+            let mut c2 = connect(url, redacted).await?;
+            let out = super::backup_hash::hash_tables(&mut c, &mut c2, redacted, &present).await?;
             Ok(out)
         })
     }

@@ -142,8 +142,10 @@ async fn hash_tables(
     }
     let mut out = BTreeMap::new();
     for t in tables {
+        // sum(int8) is exact (a numeric result, accumulated in 128 bits): the same
+        // value a per-row cast to numeric gave, without a numeric addition per row
         let sql = format!(
-            "SELECT count(*)::int8, coalesce(sum(hashtextextended(\"cutover row\"::text, 0)::numeric), 0)::text FROM ONLY {} AS \"cutover row\"",
+            "SELECT count(*)::int8, coalesce(sum(hashtextextended(\"cutover row\"::text, 0)), 0)::text FROM ONLY {} AS \"cutover row\"",
             quote_qualified(t)
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))

@@ -46,6 +46,11 @@ impl SqlDialect for Postgres {
         }
     }
     fn order_term(&self, c: &str, col: &HashColumn, textual: bool) -> String {
+        // bytea compared as text: by its bytes, the order cutover merges text and
+        // bytes that are not UTF-8 in (normalize.rs)
+        if textual && col.native == Class::Bytes {
+            return format!("{c} NULLS FIRST");
+        }
         super::hash::order_term(c, col, textual)
     }
     fn exact_term(&self, c: &str, textual: bool) -> String {

@@ -14,6 +14,9 @@
 //! A query (`query = "..."`) is copied the old way: all rows in one transaction,
 //! applied at most once per run.
 
+mod deferred;
+mod keyless;
+mod progress;
 mod tables;
 
 use super::once::{Applied, apply_once};
@@ -25,6 +28,7 @@ use crate::runbook::Params;
 use crate::schema::ddl::Ddl;
 use async_trait::async_trait;
 use futures::StreamExt;
+use progress::*;
 use std::time::Instant;
 pub use tables::copy_tables;
 use tables::*;
