@@ -28,6 +28,7 @@ const RUNBOOK: &str = include_str!("init_files/runbook.toml");
 const MIGRATION: &str = include_str!("init_files/V1__example.sql");
 const CHECK: &str = include_str!("init_files/example_has_rows.sql");
 const GITIGNORE: &str = include_str!("init_files/gitignore");
+const SUITE: &str = include_str!("init_files/smoke.toml");
 
 fn targets(engine: Engine) -> &'static str {
     match engine {
@@ -93,10 +94,11 @@ pub fn run(args: Args) -> Result<i32> {
         .replace("{{FILE}}", &file.display().to_string())
         .replace("{{RUN_HINT}}", run_hint)
         .replace("{{TARGETS}}", targets(args.engine));
-    let files: [(PathBuf, &str); 4] = [
+    let files: [(PathBuf, &str); 5] = [
         (file.clone(), runbook.as_str()),
         (args.dir.join("migrations/V1__example.sql"), MIGRATION),
         (args.dir.join("checks/example_has_rows.sql"), CHECK),
+        (args.dir.join("checks/smoke.toml"), SUITE),
         (args.dir.join(".gitignore"), GITIGNORE),
     ];
     for (path, text) in &files {

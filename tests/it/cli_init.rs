@@ -84,10 +84,12 @@ fn the_commented_steps_are_real_steps_once_uncommented() {
         }
         out.push('\n');
     }
-    assert!(uncommented >= 6, "{uncommented} commented steps");
+    assert!(uncommented >= 14, "{uncommented} commented steps");
     std::fs::write(&path, out).unwrap();
     std::fs::create_dir_all(tmp.path().join("rb/sql")).unwrap();
     std::fs::write(tmp.path().join("rb/sql/fix_data.sql"), "SELECT 1;\n").unwrap();
+    std::fs::create_dir_all(tmp.path().join("rb/data")).unwrap();
+    std::fs::write(tmp.path().join("rb/data/prices.csv"), "id,price\n").unwrap();
     let v = cutover(tmp.path(), &["validate", "rb/cutover.toml"]);
     assert_eq!(v.code, 0, "{}", v.all());
     for kind in [
