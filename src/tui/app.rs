@@ -121,6 +121,22 @@ impl App {
                         *scroll = scroll.saturating_sub(1);
                         Some(Action::Tick)
                     }
+                    KeyCode::PageDown | KeyCode::Char(' ') => {
+                        *scroll = scroll.saturating_add(10);
+                        Some(Action::Tick)
+                    }
+                    KeyCode::PageUp => {
+                        *scroll = scroll.saturating_sub(10);
+                        Some(Action::Tick)
+                    }
+                    KeyCode::Char('g') | KeyCode::Home => {
+                        *scroll = 0;
+                        Some(Action::Tick)
+                    }
+                    KeyCode::Char('G') | KeyCode::End => {
+                        *scroll = u16::MAX;
+                        Some(Action::Tick)
+                    }
                     _ => Some(Action::ClosePopup),
                 },
                 Popup::Checkpoint(d) => d.handle_key(key, &self.state),
@@ -370,6 +386,47 @@ impl App {
         ]))
     }
 
+    /// The keys of the focused view first, then the global ones (cut at the width).
+    pub fn footer_keys(&self) -> Vec<(&'static str, &'static str)> {
+        let mut keys: Vec<(&str, &str)> = match (self.focus, self.tab) {
+            (Focus::Runbook, _) => vec![
+                ("j/k", "select"),
+                ("Enter", "evidence"),
+                ("c", "follow"),
+                ("g/G", "first/last"),
+            ],
+            (Focus::Right, Tab::Evidence) => vec![
+                ("j/k", "scroll"),
+                ("PgUp/PgDn", "page"),
+                ("g/G", "top/end"),
+                ("v", "side by side"),
+                ("h/l", "columns"),
+                ("Esc", "back"),
+            ],
+            (Focus::Right, Tab::Log) => vec![
+                ("f", "level"),
+                ("j/k", "scroll"),
+                ("G", "follow"),
+                ("Esc", "back"),
+            ],
+            (Focus::Right, Tab::History) => {
+                vec![("j/k", "select"), ("g/G", "first/last"), ("Esc", "back")]
+            }
+        };
+        // While a checkpoint waits, deciding is the key that matters most.
+        if self.state.need.is_some() {
+            keys.insert(0, ("a", "approve"));
+        }
+        keys.insert(0, ("?", "help"));
+        keys.extend([
+            ("Tab", "focus"),
+            ("1-3", "tabs"),
+            ("q", "quit"),
+            ("R", "rollback"),
+        ]);
+        keys
+    }
+
     fn footer(&self, width: u16) -> Line<'static> {
         let t = &self.theme;
         if let Some(f) = &self.flash {
@@ -378,19 +435,18 @@ impl App {
                 t.warn(),
             ));
         }
-        let keys: &[(&str, &str)] = &[
-            ("q", "quit"),
-            ("?", "help"),
-            ("Tab", "focus"),
-            ("1-3", "tabs"),
-            ("a", "approve"),
-            ("R", "rollback"),
-            ("j/k", "move"),
+        let keys = self.footer_keys();
+        let name = match (self.focus, self.tab) {
+            (Focus::Runbook, _) => "Runbook",
+            (Focus::Right, tab) => tab.label(),
+        };
+        let mut spans = vec![
+            Span::styled(format!(" {name} "), t.selected()),
+            Span::raw(" "),
         ];
-        let mut spans = vec![Span::raw(" ")];
-        let mut used = 1;
+        let mut used = name.len() + 3;
         for (k, what) in keys {
-            let w = k.len() + what.len() + 3;
+            let w = k.chars().count() + what.chars().count() + 3;
             if used + w > width as usize {
                 break;
             }
@@ -449,9 +505,10 @@ impl App {
         }
         f.render_widget(Paragraph::new(self.footer(area.width)), foot);
         match self.popup.as_mut() {
-            Some(Popup::Help { scroll }) => popups::help::draw(f, area, &theme, *scroll),
-            Some(Popup::Checkpoint(d)) => d.draw(f, area, &self.state, &theme, true),
-            Some(Popup::Rollback(d)) => d.draw(f, area, &self.state, &theme, true),
+            Some(Popup::Help { scroll }) => popups::help::draw(f, area, &theme, scroll),
+            // Dialogs cover the panes, never the status line, the banner or the footer.
+            Some(Popup::Checkpoint(d)) => d.draw(f, body, &self.state, &theme, true),
+            Some(Popup::Rollback(d)) => d.draw(f, body, &self.state, &theme, true),
             Some(Popup::Quit) => popups::quit::draw(
                 f,
                 area,

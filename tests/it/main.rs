@@ -47,6 +47,7 @@ mod trust_approvals;
 mod trust_chain;
 mod tui_e2e;
 mod tui_flow;
+mod tui_shell;
 mod tui_support;
 mod tui_views;
 mod validate_refusals;

@@ -49,6 +49,7 @@ impl Component for HistoryView {
         let block = Block::default()
             .borders(Borders::ALL)
             .border_style(theme.border(focused))
+            .border_type(theme.border_type(focused))
             .title(Span::styled(
                 format!(" History ({} records) ", state.history.len()),
                 theme.title(),

@@ -93,6 +93,7 @@ impl Component for LogView {
         let block = Block::default()
             .borders(Borders::ALL)
             .border_style(theme.border(focused))
+            .border_type(theme.border_type(focused))
             .title(Span::styled(title, theme.title()));
         let inner = block.inner(area);
         f.render_widget(block, area);

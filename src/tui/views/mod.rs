@@ -4,6 +4,7 @@ pub mod evidence;
 pub mod history;
 pub mod log;
 pub mod runbook;
+pub mod waiting;
 
 use ratatui::text::{Line, Span};
 use unicode_width::UnicodeWidthStr;

@@ -126,7 +126,8 @@ impl Component for EvidencePane {
             }
             return Some(Action::Tick);
         }
-        let max = self.lines.saturating_sub(1);
+        // The last page shows the last line at the bottom, never a blank page.
+        let max = self.lines.saturating_sub(page);
         match key.code {
             KeyCode::Char('j') | KeyCode::Down => self.scroll = (self.scroll + 1).min(max),
             KeyCode::Char('k') | KeyCode::Up => self.scroll = self.scroll.saturating_sub(1),
@@ -148,6 +149,7 @@ impl Component for EvidencePane {
         let block = Block::default()
             .borders(Borders::ALL)
             .border_style(theme.border(focused))
+            .border_type(theme.border_type(focused))
             .title(Span::styled(title, theme.title()));
         let inner = block.inner(area);
         f.render_widget(block, area);
@@ -162,6 +164,11 @@ impl Component for EvidencePane {
             return;
         };
         let mut lines = header_lines(step, theme);
+        // A waiting checkpoint leads with what the approver must weigh.
+        if let Some(need) = state.need.as_ref().filter(|n| n.checkpoint == step.id()) {
+            let lead = crate::tui::views::waiting::lines(state, need, theme);
+            lines.splice(1..1, lead);
+        }
         if let (StepState::Done, Some(w)) = (step.state, &step.warning) {
             lines.push(Line::from(Span::styled(format!("⚠ {w}"), theme.warn())));
         }
@@ -196,15 +203,16 @@ impl Component for EvidencePane {
                         }
                     }
                 }
-                self.lines = lines.len();
                 self.page = inner.height.max(1) as usize;
-                self.scroll = self.scroll.min(self.lines.saturating_sub(1));
                 let wrap = !self.side_by_side;
-                let mut p = Paragraph::new(lines).scroll((self.scroll as u16, 0));
+                let mut p = Paragraph::new(lines);
                 if wrap {
                     p = p.wrap(Wrap { trim: false });
                 }
-                f.render_widget(p, inner);
+                // Rows as drawn (wrapped), so the clamp holds for long lines too.
+                self.lines = p.line_count(inner.width);
+                self.scroll = self.scroll.min(self.lines.saturating_sub(self.page));
+                f.render_widget(p.scroll((self.scroll as u16, 0)), inner);
             }
         }
     }

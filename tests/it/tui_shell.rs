@@ -1,0 +1,198 @@
+//! The app shell around the views (issue 14): a waiting checkpoint's pane led by what
+//! the approver weighs, focus that follows the tab keys, a footer per focused view,
+//! `/` filters, scrolling clamped at the end, help and dialogs that fit 80x24.
+
+use crate::tui_support::*;
+use cutover::tui::state::{ApprovalRow, StatusView};
+use cutover::tui::{Action, App, Theme};
+use cutover::vocab::Decision;
+use insta::assert_snapshot;
+
+/// Waiting at plan-approved with a hazard from the schema diff, a warning from a data
+/// diff, one approval that counts and one gone stale.
+fn waiting_with_hazards_and_approvals() -> App {
+    let mut a = at_first_checkpoint(Theme::plain(), &["H001-drop-table"]);
+    let mut n = need(&["H001-drop-table"], &[("bob", "dba")], 2, &["dba", "lead"]);
+    n.warnings = vec!["users-diff: 10 differing rows in profiles (4 changed, 6 missing)".into()];
+    n.stale = vec!["carol's approval: lerg/migrations/V2__drop.sql changed since".into()];
+    a.update(Action::Status(StatusView {
+        run_id: Some("3f2a9c1be0d4".into()),
+        operator: Some("alice".into()),
+        steps: vec![],
+        approvals: vec![
+            ApprovalRow {
+                checkpoint: "plan-approved".into(),
+                approver: "carol".into(),
+                role: "dba".into(),
+                decision: Decision::Approve,
+                comment: Some("before the edit".into()),
+                evidence_hash: Some("00ff".into()),
+                stale: true,
+            },
+            ApprovalRow {
+                checkpoint: "plan-approved".into(),
+                approver: "bob".into(),
+                role: "dba".into(),
+                decision: Decision::Approve,
+                comment: Some("diff reviewed".into()),
+                evidence_hash: Some("9b1c".into()),
+                stale: false,
+            },
+        ],
+        waiting: Some(n),
+        allow_self_approval: Some(false),
+    }));
+    a.select_step("plan-approved");
+    a
+}
+
+#[test]
+fn waiting_checkpoint_pane_leads_with_hazards_findings_and_approvals() {
+    let mut a = waiting_with_hazards_and_approvals();
+    let big = render(&mut a, 120, 40);
+    // No dialog open: the pane itself says it.
+    assert!(a.popup.is_none());
+    for want in [
+        "Awaiting approval 1/2 (dba or lead)",
+        "still needs 1 more approval, from role lead",
+        "H001-drop-table",
+        "H001-drop-table from schema-diff: dropping table lerg_codes",
+        "users-diff: 10 differing rows in profiles",
+        "✓ bob (dba)",
+        "stale carol (dba)",
+        "stale: carol's approval: lerg/migrations/V2__drop.sql changed since",
+    ] {
+        assert!(big.contains(want), "missing {want:?}:\n{big}");
+    }
+    // The hazards come before the step's own plan and instructions.
+    let hz = big.find("H001-drop-table").unwrap();
+    let look = big.find("look at:").unwrap();
+    assert!(hz < look, "{big}");
+    assert_snapshot!("checkpoint_pane_120x40", big);
+    let small = render(&mut a, 80, 24);
+    assert!(small.contains("Awaiting approval 1/2"), "{small}");
+    assert!(small.contains("H001-drop-table"), "{small}");
+    assert_snapshot!("checkpoint_pane_80x24", small);
+}
+
+#[test]
+fn a_checkpoint_not_waiting_shows_no_approval_summary() {
+    let mut a = waiting_with_hazards_and_approvals();
+    a.select_step("cleanup-approved");
+    let out = render(&mut a, 120, 40);
+    assert!(!out.contains("Awaiting approval"), "{out}");
+}
+
+#[test]
+fn each_event_is_logged_once() {
+    use cutover::tui::driver::{echoes_an_event, parse_log_line};
+    let echoes = [
+        r#"2026-11-28T22:00:00.000001Z DEBUG cutover::event: StepStarted { phase: "prepare", step: "backup" }"#,
+        r#"2026-11-28T22:00:00.000002Z  INFO cutover::engine::run: step started step="backup" kind="backup""#,
+        r#"2026-11-28T22:00:00.000003Z  INFO cutover::engine::run: step done: 2 tables step="backup""#,
+        r#"2026-11-28T22:00:00.000004Z  INFO cutover::steps: copied 440 rows step="copy""#,
+    ];
+    for l in echoes {
+        let line = parse_log_line(l).unwrap();
+        assert!(
+            echoes_an_event(&line),
+            "{l} is shown from its event already"
+        );
+    }
+    let own = r#"2026-11-28T22:00:00.000005Z  WARN cutover::db::postgres: slow statement 3.2s"#;
+    assert!(!echoes_an_event(&parse_log_line(own).unwrap()));
+}
+
+#[test]
+fn focus_follows_the_tab_keys_and_the_footer_lists_the_focused_views_keys() {
+    use crossterm::event::KeyCode;
+    let mut a = at_first_checkpoint(Theme::plain(), &[]);
+    let out = render(&mut a, 80, 24);
+    let footer = out.lines().last().unwrap().to_string();
+    assert!(
+        footer.contains("Runbook") && footer.contains("j/k select"),
+        "{footer}"
+    );
+    // The focused pane has the thick border.
+    assert!(out.contains("┏ Runbook"), "{out}");
+    key(&mut a, KeyCode::Char('2'));
+    // `f` works at once: no Tab needed after `2`.
+    key(&mut a, KeyCode::Char('f'));
+    let out = render(&mut a, 80, 24);
+    assert!(out.contains("Log ≥WARN"), "{out}");
+    assert!(out.contains("┏ Log"), "{out}");
+    assert!(out.contains("┌ Runbook"), "{out}");
+    let footer = out.lines().last().unwrap().to_string();
+    assert!(
+        footer.contains("Log") && footer.contains("f level"),
+        "{footer}"
+    );
+    assert_snapshot!("log_focused_80x24", out);
+}
+
+#[test]
+fn help_fits_and_scrolls_to_its_last_line_and_no_further() {
+    use crossterm::event::KeyCode;
+    let mut a = at_first_checkpoint(Theme::plain(), &[]);
+    key(&mut a, KeyCode::Char('?'));
+    let big = render(&mut a, 120, 40);
+    // Every binding fits on screen, none cut.
+    assert!(
+        big.contains("quit (asks while the run is going; the run stays resumable)"),
+        "{big}"
+    );
+    assert!(big.contains("close without doing anything"), "{big}");
+    assert_snapshot!("help_120x40", big);
+    let small = render(&mut a, 80, 24);
+    assert!(
+        small.contains("of "),
+        "the title says where in the list: {small}"
+    );
+    assert_snapshot!("help_top_80x24", small);
+    key(&mut a, KeyCode::End);
+    let end = render(&mut a, 80, 24);
+    assert!(end.contains("close without doing anything"), "{end}");
+    // Scrolling on does not move past the end.
+    key(&mut a, KeyCode::Char('j'));
+    key(&mut a, KeyCode::Char('j'));
+    assert_eq!(render(&mut a, 80, 24), end);
+    assert_snapshot!("help_end_80x24", end);
+}
+
+#[test]
+fn checkpoint_dialog_leaves_status_banner_and_footer_visible_at_80x24() {
+    let mut a = waiting_with_hazards_and_approvals();
+    a.update(Action::OpenCheckpoint);
+    let out = render(&mut a, 80, 24);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].contains("awaiting approval"), "{out}");
+    assert!(lines[22].contains("plan-approved awaits approval"), "{out}");
+    assert!(lines[23].contains("? help"), "{out}");
+    assert!(out.contains("Checkpoint plan-approved"), "{out}");
+    assert_snapshot!("checkpoint_dialog_80x24", out);
+}
+
+#[test]
+fn evidence_end_key_never_scrolls_to_a_blank_page() {
+    use crossterm::event::KeyCode;
+    let mut a = waiting_with_hazards_and_approvals();
+    key(&mut a, KeyCode::Tab);
+    // A pane shorter than its text: 80x24 shows 19 of its rows.
+    let top = render(&mut a, 80, 24);
+    assert!(!top.contains("plan wait for approval"), "{top}");
+    key(&mut a, KeyCode::End);
+    let end = render(&mut a, 80, 24);
+    // The last line is on the pane's last row, and the page above it is full.
+    let rows: Vec<&str> = end.lines().collect();
+    assert!(
+        rows[20].contains("plan wait for approval: plan approved"),
+        "{end}"
+    );
+    assert!(rows[21].contains("┗"), "{end}");
+    assert!(rows[3].contains("dropping table lerg_codes"), "{end}");
+    // More End or j presses do not move past the end.
+    key(&mut a, KeyCode::End);
+    key(&mut a, KeyCode::Char('j'));
+    assert_eq!(render(&mut a, 80, 24), end);
+    assert_snapshot!("evidence_end_80x24", end);
+}
