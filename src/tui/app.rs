@@ -8,6 +8,7 @@ use super::popups::{self, checkpoint::CheckpointDialog, rollback::RollbackDialog
 use super::state::AppState;
 use super::theme::Theme;
 use super::views::evidence::pane::EvidencePane;
+use super::views::filter::Filter;
 use super::views::history::HistoryView;
 use super::views::log::LogView;
 use super::views::runbook::RunbookView;
@@ -149,6 +150,9 @@ impl App {
                 },
             };
         }
+        if let Some(a) = self.filter_key(key) {
+            return Some(a);
+        }
         match key.code {
             KeyCode::Char('q') => return Some(Action::RequestQuit),
             KeyCode::Char('?') => return Some(Action::ToggleHelp),
@@ -170,6 +174,64 @@ impl App {
                 Tab::History => self.history.handle_key(key, state),
             },
         }
+    }
+
+    /// The `/` filter of the focused view (the evidence pane has none).
+    pub fn focused_filter(&mut self) -> Option<&mut Filter> {
+        match (self.focus, self.tab) {
+            (Focus::Runbook, _) => Some(&mut self.runbook.filter),
+            (Focus::Right, Tab::Log) => Some(&mut self.log.filter),
+            (Focus::Right, Tab::History) => Some(&mut self.history.filter),
+            (Focus::Right, Tab::Evidence) => None,
+        }
+    }
+
+    /// `/` starts typing a filter for the focused view; while typing, keys edit it
+    /// (Enter keeps it, Esc clears it); Esc also clears a kept filter.
+    fn filter_key(&mut self, key: KeyEvent) -> Option<Action> {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        let Some(filter) = self.focused_filter() else {
+            if key.code == KeyCode::Char('/') {
+                return Some(Action::Flash(
+                    "/ filters the runbook, the log and the history (Tab or 2, 3 first)".into(),
+                ));
+            }
+            return None;
+        };
+        if !filter.editing {
+            match key.code {
+                KeyCode::Char('/') => filter.editing = true,
+                KeyCode::Esc if filter.active() => filter.text.clear(),
+                _ => return None,
+            }
+        } else {
+            match key.code {
+                KeyCode::Enter => filter.editing = false,
+                KeyCode::Esc => {
+                    filter.text.clear();
+                    filter.editing = false;
+                }
+                KeyCode::Backspace => {
+                    filter.text.pop();
+                }
+                KeyCode::Char('u') if ctrl => filter.text.clear(),
+                KeyCode::Char(c) if !ctrl => filter.text.push(c),
+                _ => {}
+            }
+        }
+        // What was selected may be filtered out: start from the top of what is kept.
+        match self.focus {
+            Focus::Runbook => {
+                self.runbook.follow = false;
+                self.runbook.selected = 0;
+                self.sync_selection();
+            }
+            Focus::Right => {
+                self.log.back = 0;
+                self.history.selected = None;
+            }
+        }
+        Some(Action::Tick)
     }
 
     /// Apply an action; may return a follow-up action.
@@ -390,6 +452,7 @@ impl App {
     pub fn footer_keys(&self) -> Vec<(&'static str, &'static str)> {
         let mut keys: Vec<(&str, &str)> = match (self.focus, self.tab) {
             (Focus::Runbook, _) => vec![
+                ("/", "filter"),
                 ("j/k", "select"),
                 ("Enter", "evidence"),
                 ("c", "follow"),
@@ -405,6 +468,7 @@ impl App {
             ],
             (Focus::Right, Tab::Log) => vec![
                 ("f", "level"),
+                ("/", "filter"),
                 ("j/k", "scroll"),
                 ("G", "follow"),
                 ("Esc", "back"),
@@ -434,6 +498,15 @@ impl App {
                 truncate(&format!(" {f}"), width as usize),
                 t.warn(),
             ));
+        }
+        if let Some(fl) = [&self.runbook.filter, &self.log.filter, &self.history.filter]
+            .into_iter()
+            .find(|fl| fl.editing)
+        {
+            return Line::from(vec![
+                Span::styled(format!(" /{}▏", fl.text), t.key()),
+                Span::styled("  Enter keep · Esc clear · Ctrl-U erase", t.dim()),
+            ]);
         }
         let keys = self.footer_keys();
         let name = match (self.focus, self.tab) {

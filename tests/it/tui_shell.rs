@@ -196,3 +196,95 @@ fn evidence_end_key_never_scrolls_to_a_blank_page() {
     assert_eq!(render(&mut a, 80, 24), end);
     assert_snapshot!("evidence_end_80x24", end);
 }
+
+fn press(a: &mut App, code: crossterm::event::KeyCode) {
+    key(a, code);
+}
+
+#[test]
+fn slash_filters_the_steps_and_esc_clears_it() {
+    use crossterm::event::KeyCode;
+    let mut a = at_first_checkpoint(Theme::plain(), &[]);
+    press(&mut a, KeyCode::Char('/'));
+    type_text(&mut a, "diff");
+    let typing = render(&mut a, 80, 24);
+    assert!(
+        typing.lines().last().unwrap().contains("/diff▏"),
+        "{typing}"
+    );
+    press(&mut a, KeyCode::Enter);
+    let big = render(&mut a, 120, 40);
+    assert!(
+        big.contains("schema-diff") && big.contains("users-diff"),
+        "{big}"
+    );
+    for gone in [
+        "backup-production",
+        "plan-approved ",
+        "drop-lerg-codes",
+        "Verify",
+    ] {
+        assert!(
+            !big.lines().any(|l| l.starts_with("┃") && l.contains(gone)),
+            "{gone} still listed:\n{big}"
+        );
+    }
+    assert!(big.contains("/diff (2 of 9)"), "{big}");
+    assert_snapshot!("filtered_steps_120x40", big);
+    let small = render(&mut a, 80, 24);
+    assert_snapshot!("filtered_steps_80x24", small);
+    // j moves within what is kept: the second match, and its evidence.
+    press(&mut a, KeyCode::Char('j'));
+    let moved = render(&mut a, 120, 40);
+    assert_eq!(a.evidence.step.as_deref(), Some("users-diff"), "{moved}");
+    press(&mut a, KeyCode::Esc);
+    let all = render(&mut a, 120, 40);
+    assert!(
+        all.contains("backup-production") && all.contains("drop-lerg-codes"),
+        "{all}"
+    );
+    assert!(!all.contains("/diff"), "{all}");
+}
+
+#[test]
+fn slash_filters_log_lines_and_history_records() {
+    use crossterm::event::KeyCode;
+    use cutover::tui::state::{ChainStatus, LedgerRow};
+    let mut a = at_first_checkpoint(Theme::plain(), &[]);
+    press(&mut a, KeyCode::Char('2'));
+    press(&mut a, KeyCode::Char('/'));
+    type_text(&mut a, "schema");
+    press(&mut a, KeyCode::Enter);
+    let out = render(&mut a, 80, 24);
+    assert!(out.contains("schema-diff started"), "{out}");
+    assert!(!out.contains("backup-production started"), "{out}");
+    assert!(out.contains("Log ≥INFO /schema (2 of "), "{out}");
+    assert_snapshot!("filtered_log_80x24", out);
+    press(&mut a, KeyCode::Char('3'));
+    let rows = [
+        ("run_started", None, "run by alice"),
+        ("step_finished", Some("backup-production"), "backed up"),
+        ("step_finished", Some("schema-diff"), "3 differences"),
+        ("approval", Some("plan-approved"), "approve by bob (dba)"),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, (k, s, d))| LedgerRow {
+        seq: i as i64 + 1,
+        created_at: "02:10:00".into(),
+        kind: k.to_string(),
+        step_id: s.map(str::to_string),
+        hash: format!("{:0>64}", format!("a{i}")),
+        detail: d.to_string(),
+    })
+    .collect();
+    a.update(Action::History(rows, ChainStatus::Verified { records: 4 }));
+    press(&mut a, KeyCode::Char('/'));
+    type_text(&mut a, "bob");
+    press(&mut a, KeyCode::Enter);
+    let out = render(&mut a, 120, 40);
+    assert!(out.contains("/bob (1 of 4)"), "{out}");
+    assert!(out.contains("approve by bob"), "{out}");
+    assert!(!out.contains("backed up"), "{out}");
+    assert_snapshot!("filtered_history_120x40", out);
+}

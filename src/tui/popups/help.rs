@@ -32,6 +32,11 @@ pub const KEYMAP: &[(&str, &str, &str)] = &[
         "open the checkpoint dialog (approve or reject)",
     ),
     ("anywhere", "R", "roll back (asks for a typed confirmation)"),
+    (
+        "anywhere",
+        "/",
+        "filter the focused list (steps, log, history); Enter keeps, Esc clears",
+    ),
     ("runbook", "j k ↑ ↓", "select a step"),
     ("runbook", "g G", "first / last step"),
     ("runbook", "c", "follow the current step again"),

@@ -1,6 +1,7 @@
 //! One file per view. Evidence views live under `evidence/`, one file per kind.
 
 pub mod evidence;
+pub mod filter;
 pub mod history;
 pub mod log;
 pub mod runbook;
