@@ -259,3 +259,53 @@ fn an_approval_from_another_process_is_picked_up_live() {
     assert_eq!(cp["state"], "awaiting_approval", "{st}");
     assert_eq!(st["approvals"][0]["approver"], "carol", "{st}");
 }
+
+#[test]
+fn waiting_pane_leads_with_hazards_and_focus_follows_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(t) = Tmux::start("focus", &demo_cmd(dir.path())) else {
+        return;
+    };
+    t.wait_for("plan-approved awaits approval 0/1", 60);
+    // The waiting checkpoint's pane says what to weigh without opening the dialog.
+    t.wait_for("Awaiting approval 0/1", 10);
+    let s = t.screen();
+    assert!(s.contains("⚠ Hazards"), "{s}");
+    assert!(s.contains("No approvals yet"), "{s}");
+    assert!(s.contains("┏ Runbook"), "the runbook has focus first:\n{s}");
+    // `2` shows the log and focuses it: `f` changes its level with no Tab between.
+    t.keys(&["2", "f"]);
+    t.wait_for("Log ≥WARN", 10);
+    let s = t.screen();
+    assert!(s.contains("┏ Log"), "{s}");
+    assert!(s.contains("┌ Runbook"), "{s}");
+    assert!(
+        s.contains(" Log  ? help"),
+        "the footer lists the log's keys:\n{s}"
+    );
+    t.keys(&["q", "y"]);
+    t.wait_for("EXIT=", 20);
+}
+
+#[test]
+fn slash_filters_the_steps_in_a_real_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(t) = Tmux::start("filter", &demo_cmd(dir.path())) else {
+        return;
+    };
+    t.wait_for("plan-approved awaits approval 0/1", 60);
+    assert!(t.screen().contains("consolidate-legacy"));
+    t.keys(&["/"]);
+    t.text("plan");
+    t.wait_for("/plan▏", 10);
+    t.keys(&["Enter"]);
+    t.wait_for("/plan (1 of ", 10);
+    let s = t.screen();
+    assert!(!s.contains("consolidate-legacy"), "{s}");
+    assert!(s.contains("plan-approved"), "{s}");
+    t.keys(&["Escape"]);
+    t.wait_for("consolidate-legacy", 10);
+    assert!(!t.screen().contains("/plan"));
+    t.keys(&["q", "y"]);
+    t.wait_for("EXIT=", 20);
+}
