@@ -182,6 +182,9 @@ impl App {
             (Focus::Runbook, _) => Some(&mut self.runbook.filter),
             (Focus::Right, Tab::Log) => Some(&mut self.log.filter),
             (Focus::Right, Tab::History) => Some(&mut self.history.filter),
+            (Focus::Right, Tab::Evidence) if self.evidence.shows_rows(&self.state) => {
+                Some(&mut self.evidence.filter)
+            }
             (Focus::Right, Tab::Evidence) => None,
         }
     }
@@ -193,7 +196,7 @@ impl App {
         let Some(filter) = self.focused_filter() else {
             if key.code == KeyCode::Char('/') {
                 return Some(Action::Flash(
-                    "/ filters the runbook, the log and the history (Tab or 2, 3 first)".into(),
+                    "/ filters the steps, the log, the history and a data diff's rows".into(),
                 ));
             }
             return None;
@@ -229,6 +232,8 @@ impl App {
             Focus::Right => {
                 self.log.back = 0;
                 self.history.selected = None;
+                self.evidence.row = 0;
+                self.evidence.top = 0;
             }
         }
         Some(Action::Tick)
@@ -458,12 +463,19 @@ impl App {
                 ("c", "follow"),
                 ("g/G", "first/last"),
             ],
+            (Focus::Right, Tab::Evidence) if self.evidence.shows_rows(&self.state) => vec![
+                ("/", "filter rows"),
+                ("j/k", "row"),
+                ("h/l", "columns"),
+                ("PgUp/PgDn", "page"),
+                ("g/G", "first/last"),
+                ("Esc", "back"),
+            ],
             (Focus::Right, Tab::Evidence) => vec![
                 ("j/k", "scroll"),
                 ("PgUp/PgDn", "page"),
                 ("g/G", "top/end"),
                 ("v", "side by side"),
-                ("h/l", "columns"),
                 ("Esc", "back"),
             ],
             (Focus::Right, Tab::Log) => vec![
@@ -499,9 +511,14 @@ impl App {
                 t.warn(),
             ));
         }
-        if let Some(fl) = [&self.runbook.filter, &self.log.filter, &self.history.filter]
-            .into_iter()
-            .find(|fl| fl.editing)
+        if let Some(fl) = [
+            &self.runbook.filter,
+            &self.log.filter,
+            &self.history.filter,
+            &self.evidence.filter,
+        ]
+        .into_iter()
+        .find(|fl| fl.editing)
         {
             return Line::from(vec![
                 Span::styled(format!(" /{}▏", fl.text), t.key()),

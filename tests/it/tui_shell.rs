@@ -288,3 +288,30 @@ fn slash_filters_log_lines_and_history_records() {
     assert!(!out.contains("backed up"), "{out}");
     assert_snapshot!("filtered_history_120x40", out);
 }
+
+#[test]
+fn slash_filters_data_diff_rows_and_summaries_wrap_at_80x24() {
+    use crossterm::event::KeyCode;
+    let mut a = app(state(), Theme::plain());
+    started(&mut a);
+    start(&mut a, "migrate", "users-diff", "diff-data");
+    finish(&mut a, "users-diff", "5 differing rows", 310);
+    evidence(&mut a, "users-diff", "diff-data", data_evidence());
+    press(&mut a, KeyCode::Char('1'));
+    let all = render(&mut a, 80, 24);
+    // The warning line is wrapped, not cut.
+    assert!(all.contains("only in source"), "{all}");
+    assert!(all.contains("Old Test") && all.contains("Cy Diaz"), "{all}");
+    press(&mut a, KeyCode::Char('/'));
+    type_text(&mut a, "diaz");
+    press(&mut a, KeyCode::Enter);
+    let small = render(&mut a, 80, 24);
+    assert!(small.contains("/diaz (1 of 5)"), "{small}");
+    assert!(small.contains("+ 12  Cy Diaz"), "{small}");
+    assert!(!small.contains("Old Test"), "{small}");
+    assert!(small.contains("row 1/1"), "{small}");
+    assert_snapshot!("filtered_data_diff_80x24", small);
+    assert_snapshot!("filtered_data_diff_120x40", render(&mut a, 120, 40));
+    press(&mut a, KeyCode::Esc);
+    assert!(render(&mut a, 80, 24).contains("Old Test"));
+}

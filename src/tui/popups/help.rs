@@ -35,7 +35,7 @@ pub const KEYMAP: &[(&str, &str, &str)] = &[
     (
         "anywhere",
         "/",
-        "filter the focused list (steps, log, history); Enter keeps, Esc clears",
+        "filter the focused list (steps, log, history, data-diff rows); Enter keeps, Esc clears",
     ),
     ("runbook", "j k ↑ ↓", "select a step"),
     ("runbook", "g G", "first / last step"),
