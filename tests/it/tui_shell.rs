@@ -315,3 +315,57 @@ fn slash_filters_data_diff_rows_and_summaries_wrap_at_80x24() {
     press(&mut a, KeyCode::Esc);
     assert!(render(&mut a, 80, 24).contains("Old Test"));
 }
+
+fn ctrl(a: &mut App, c: char) {
+    let k = crossterm::event::KeyEvent::new(
+        crossterm::event::KeyCode::Char(c),
+        crossterm::event::KeyModifiers::CONTROL,
+    );
+    let mut next = a.handle_key(k);
+    while let Some(x) = next.take() {
+        next = a.update(x);
+    }
+}
+
+#[test]
+fn dialog_fields_edit_at_a_cursor() {
+    use crossterm::event::KeyCode;
+    use cutover::tui::app::Popup;
+    let mut a = at_first_checkpoint(Theme::plain(), &[]);
+    a.update(Action::OpenCheckpoint);
+    let name = |a: &App| match &a.popup {
+        Some(Popup::Checkpoint(d)) => d.name.clone(),
+        _ => panic!("dialog closed"),
+    };
+    type_text(&mut a, "bo");
+    // ← then type: inserted before the cursor, not appended.
+    press(&mut a, KeyCode::Left);
+    type_text(&mut a, "x");
+    assert_eq!(name(&a), "bxo");
+    press(&mut a, KeyCode::Delete);
+    assert_eq!(name(&a), "bx");
+    press(&mut a, KeyCode::Home);
+    type_text(&mut a, "a ");
+    assert_eq!(name(&a), "a bx");
+    press(&mut a, KeyCode::End);
+    press(&mut a, KeyCode::Backspace);
+    assert_eq!(name(&a), "a b");
+    ctrl(&mut a, 'w');
+    assert_eq!(name(&a), "a ");
+    ctrl(&mut a, 'u');
+    assert_eq!(name(&a), "");
+    type_text(&mut a, "bob");
+    let out = render(&mut a, 80, 24);
+    assert!(out.contains("Name      › bob"), "{out}");
+    // Left/Right on the buttons still move between them (not into a field).
+    press(&mut a, KeyCode::Tab);
+    press(&mut a, KeyCode::Tab);
+    press(&mut a, KeyCode::Tab);
+    press(&mut a, KeyCode::Right);
+    match &a.popup {
+        Some(Popup::Checkpoint(d)) => {
+            assert_eq!(d.focus, cutover::tui::popups::checkpoint::Field::Reject)
+        }
+        _ => panic!("dialog closed"),
+    }
+}

@@ -52,6 +52,16 @@ pub const KEYMAP: &[(&str, &str, &str)] = &[
     ("dialog", "Tab Shift-Tab", "next / previous field"),
     ("dialog", "Enter", "next field; on a button: press it"),
     ("dialog", "Esc", "close without doing anything"),
+    (
+        "dialog",
+        "← → Home End",
+        "move the cursor in a text field (also Ctrl-A, Ctrl-E)",
+    ),
+    (
+        "dialog",
+        "Ctrl-W/U/K",
+        "erase a word back, to the start, to the end (Backspace, Delete: a character)",
+    ),
 ];
 
 /// Words of `s` in lines of at most `width` columns (a word longer than that is cut).
