@@ -14,9 +14,11 @@ use super::views::log::LogView;
 use super::views::runbook::RunbookView;
 use super::views::{short_hash, truncate};
 use crate::vocab::StepState;
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Layout, Position, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use tokio::sync::mpsc::UnboundedSender;
@@ -52,6 +54,9 @@ pub struct App {
     offered: Option<String>,
     /// Open the checkpoint dialog by itself when a checkpoint starts waiting.
     pub auto_open: bool,
+    /// Where the runbook and the right pane (tab bar included) were last drawn.
+    runbook_area: Rect,
+    right_area: Rect,
 }
 
 impl App {
@@ -71,6 +76,8 @@ impl App {
             requests: None,
             offered: None,
             auto_open: false,
+            runbook_area: Rect::default(),
+            right_area: Rect::default(),
         };
         app.sync_selection();
         app
@@ -357,8 +364,69 @@ impl App {
                 self.request(Request::Refresh);
             }
             Action::Flash(m) => self.flash = Some(m),
+            Action::Mouse(m) => return self.mouse(m),
         }
         None
+    }
+
+    /// A click selects the step under it (and focuses the runbook) or focuses the right
+    /// pane or switches its tab; the wheel scrolls what is under the pointer as j/k do.
+    /// A popup takes no mouse input: it is closed or answered with keys.
+    fn mouse(&mut self, m: MouseEvent) -> Option<Action> {
+        if self.popup.is_some() {
+            return None;
+        }
+        let at = Position::new(m.column, m.row);
+        let in_runbook = self.runbook_area.contains(at);
+        let in_right = self.right_area.contains(at);
+        match m.kind {
+            MouseEventKind::Down(MouseButton::Left) if in_runbook => {
+                self.focus = Focus::Runbook;
+                let a = self.runbook.list_area;
+                if a.contains(at)
+                    && let Some(Some(i)) = self.runbook.row_steps.get((m.row - a.y) as usize)
+                {
+                    self.runbook.selected = *i;
+                    self.runbook.follow = false;
+                    self.sync_selection();
+                }
+                Some(Action::Tick)
+            }
+            MouseEventKind::Down(MouseButton::Left) if m.row == self.right_area.y => {
+                // The tab bar: " 1 Evidence  2 Log  3 History "
+                let mut x = self.right_area.x;
+                for (i, tab) in Tab::ALL.iter().enumerate() {
+                    let w = format!(" {} {} ", i + 1, tab.label()).len() as u16;
+                    if m.column >= x && m.column < x + w {
+                        return Some(Action::ShowTab(*tab));
+                    }
+                    x += w;
+                }
+                None
+            }
+            MouseEventKind::Down(MouseButton::Left) if in_right => {
+                self.focus = Focus::Right;
+                Some(Action::Tick)
+            }
+            MouseEventKind::ScrollDown | MouseEventKind::ScrollUp if in_runbook || in_right => {
+                self.focus = if in_runbook {
+                    Focus::Runbook
+                } else {
+                    Focus::Right
+                };
+                let code = if m.kind == MouseEventKind::ScrollDown {
+                    KeyCode::Down
+                } else {
+                    KeyCode::Up
+                };
+                let mut next = None;
+                for _ in 0..3 {
+                    next = self.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
+                }
+                next
+            }
+            _ => None,
+        }
     }
 
     fn after_state_change(&mut self) {
@@ -564,6 +632,8 @@ impl App {
         let left_w = (area.width * 2 / 5).clamp(36.min(area.width), 56);
         let [left, right] =
             Layout::horizontal([Constraint::Length(left_w), Constraint::Min(0)]).areas(body);
+        self.runbook_area = left;
+        self.right_area = right;
         let theme = self.theme;
         self.runbook
             .draw(f, left, &self.state, &theme, self.focus == Focus::Runbook);

@@ -309,3 +309,32 @@ fn slash_filters_the_steps_in_a_real_terminal() {
     t.keys(&["q", "y"]);
     t.wait_for("EXIT=", 20);
 }
+
+#[test]
+fn a_mouse_click_selects_a_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(t) = Tmux::start("mouse", &demo_cmd(dir.path())) else {
+        return;
+    };
+    t.wait_for("plan-approved awaits approval 0/1", 60);
+    let screen = t.screen();
+    let (x, y) = screen
+        .lines()
+        .enumerate()
+        .find_map(|(y, l)| {
+            l.find("consolidate-legacy")
+                .map(|b| (l[..b].chars().count(), y))
+        })
+        .expect("step on screen");
+    // What a terminal sends for a left click with mouse reporting on (SGR, 1-based).
+    t.text(&format!(
+        "\x1b[<0;{};{}M\x1b[<0;{};{}m",
+        x + 1,
+        y + 1,
+        x + 1,
+        y + 1
+    ));
+    t.wait_for("consolidate-legacy sql", 10);
+    t.keys(&["q", "y"]);
+    t.wait_for("EXIT=", 20);
+}

@@ -369,3 +369,50 @@ fn dialog_fields_edit_at_a_cursor() {
         _ => panic!("dialog closed"),
     }
 }
+
+fn mouse(a: &mut App, kind: crossterm::event::MouseEventKind, column: u16, row: u16) {
+    let m = crossterm::event::MouseEvent {
+        kind,
+        column,
+        row,
+        modifiers: crossterm::event::KeyModifiers::NONE,
+    };
+    let mut next = a.update(Action::Mouse(m));
+    while let Some(x) = next.take() {
+        next = a.update(x);
+    }
+}
+
+/// (column, row) of the first cell of `needle` on the screen.
+fn find(screen: &str, needle: &str) -> (u16, u16) {
+    for (y, l) in screen.lines().enumerate() {
+        let l = l.trim_matches('"');
+        if let Some(b) = l.find(needle) {
+            return (l[..b].chars().count() as u16, y as u16);
+        }
+    }
+    panic!("{needle} not on screen:\n{screen}");
+}
+
+#[test]
+fn a_click_selects_a_step_and_the_wheel_scrolls() {
+    use crossterm::event::{MouseButton, MouseEventKind};
+    let mut a = at_first_checkpoint(Theme::plain(), &[]);
+    let out = render(&mut a, 80, 24);
+    let (x, y) = find(&out, "users-diff");
+    mouse(&mut a, MouseEventKind::Down(MouseButton::Left), x, y);
+    let out = render(&mut a, 80, 24);
+    assert_eq!(a.evidence.step.as_deref(), Some("users-diff"), "{out}");
+    assert!(out.contains("users-diff diff-data pending"), "{out}");
+    // A click on a tab shows it and focuses it.
+    let (x, y) = find(&out, "2 Log");
+    mouse(&mut a, MouseEventKind::Down(MouseButton::Left), x, y);
+    let out = render(&mut a, 80, 24);
+    assert!(out.contains("┏ Log"), "{out}");
+    // The wheel over the runbook moves the selection three steps, and focuses it.
+    let (x, y) = find(&out, "Migrate");
+    mouse(&mut a, MouseEventKind::ScrollUp, x, y);
+    let out = render(&mut a, 80, 24);
+    assert!(out.contains("┏ Runbook"), "{out}");
+    assert_eq!(a.evidence.step.as_deref(), Some("schema-diff"), "{out}");
+}

@@ -24,6 +24,10 @@ pub struct RunbookView {
     /// Follow the engine's current step until the user moves the selection.
     pub follow: bool,
     top: usize,
+    /// At the last draw: the list's area and, per visible row, the step index on it
+    /// (None for a phase title), so a click selects the step under it.
+    pub list_area: Rect,
+    pub row_steps: Vec<Option<usize>>,
 }
 
 impl Default for RunbookView {
@@ -33,6 +37,8 @@ impl Default for RunbookView {
             selected: 0,
             follow: true,
             top: 0,
+            list_area: Rect::default(),
+            row_steps: Vec::new(),
         }
     }
 }
@@ -190,6 +196,7 @@ impl Component for RunbookView {
         let id_w = w.saturating_sub(4 + dur_w + target_w + usize::from(show_target));
 
         let mut lines: Vec<Line> = Vec::new();
+        let mut line_steps: Vec<Option<usize>> = Vec::new();
         let mut selected_line = 0usize;
         let mut idx = 0usize;
         for phase in &state.phases {
@@ -197,6 +204,7 @@ impl Component for RunbookView {
                 continue;
             }
             let tag = if phase.rollback { "↺ " } else { "" };
+            line_steps.push(None);
             lines.push(Line::from(Span::styled(
                 truncate(&format!("{tag}{}", phase.title), w),
                 if phase.rollback {
@@ -242,6 +250,7 @@ impl Component for RunbookView {
                     line = line.style(theme.selected());
                     selected_line = lines.len();
                 }
+                line_steps.push(Some(idx));
                 lines.push(line);
                 idx += 1;
             }
@@ -254,6 +263,8 @@ impl Component for RunbookView {
         }
         self.top = self.top.min(lines.len().saturating_sub(h));
         let visible: Vec<Line> = lines.into_iter().skip(self.top).take(h).collect();
+        self.list_area = list_area;
+        self.row_steps = line_steps.into_iter().skip(self.top).take(h).collect();
         f.render_widget(Paragraph::new(visible), list_area);
         if let Some((id, p)) = progress {
             f.render_widget(
