@@ -416,3 +416,24 @@ fn a_click_selects_a_step_and_the_wheel_scrolls() {
     assert!(out.contains("┏ Runbook"), "{out}");
     assert_eq!(a.evidence.step.as_deref(), Some("schema-diff"), "{out}");
 }
+
+#[test]
+fn the_rollback_word_can_be_corrected_in_place() {
+    use crossterm::event::KeyCode;
+    use cutover::tui::app::Popup;
+    let mut a = at_first_checkpoint(Theme::plain(), &[]);
+    a.update(Action::OpenRollback);
+    type_text(&mut a, "rollbak");
+    press(&mut a, KeyCode::Left);
+    type_text(&mut a, "c");
+    match &a.popup {
+        Some(Popup::Rollback(d)) => assert_eq!(d.typed, "rollback"),
+        _ => panic!("dialog closed"),
+    }
+    press(&mut a, KeyCode::Enter);
+    // Accepted: the rollback starts (the dialog waits for its result).
+    match &a.popup {
+        Some(Popup::Rollback(d)) => assert!(d.pending && d.error.is_none()),
+        _ => panic!("dialog closed"),
+    }
+}
