@@ -70,6 +70,8 @@ pub enum Action {
     },
     RollbackResult(Result<String, String>),
     Flash(String),
+    /// A click or wheel turn: selects, focuses and scrolls what is under it.
+    Mouse(crossterm::event::MouseEvent),
 }
 
 /// What the UI asks the worker (engine and ledger side) to do.

@@ -8,14 +8,17 @@ use super::popups::{self, checkpoint::CheckpointDialog, rollback::RollbackDialog
 use super::state::AppState;
 use super::theme::Theme;
 use super::views::evidence::pane::EvidencePane;
+use super::views::filter::Filter;
 use super::views::history::HistoryView;
 use super::views::log::LogView;
 use super::views::runbook::RunbookView;
 use super::views::{short_hash, truncate};
 use crate::vocab::StepState;
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Layout, Position, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use tokio::sync::mpsc::UnboundedSender;
@@ -51,6 +54,9 @@ pub struct App {
     offered: Option<String>,
     /// Open the checkpoint dialog by itself when a checkpoint starts waiting.
     pub auto_open: bool,
+    /// Where the runbook and the right pane (tab bar included) were last drawn.
+    runbook_area: Rect,
+    right_area: Rect,
 }
 
 impl App {
@@ -70,6 +76,8 @@ impl App {
             requests: None,
             offered: None,
             auto_open: false,
+            runbook_area: Rect::default(),
+            right_area: Rect::default(),
         };
         app.sync_selection();
         app
@@ -121,6 +129,22 @@ impl App {
                         *scroll = scroll.saturating_sub(1);
                         Some(Action::Tick)
                     }
+                    KeyCode::PageDown | KeyCode::Char(' ') => {
+                        *scroll = scroll.saturating_add(10);
+                        Some(Action::Tick)
+                    }
+                    KeyCode::PageUp => {
+                        *scroll = scroll.saturating_sub(10);
+                        Some(Action::Tick)
+                    }
+                    KeyCode::Char('g') | KeyCode::Home => {
+                        *scroll = 0;
+                        Some(Action::Tick)
+                    }
+                    KeyCode::Char('G') | KeyCode::End => {
+                        *scroll = u16::MAX;
+                        Some(Action::Tick)
+                    }
                     _ => Some(Action::ClosePopup),
                 },
                 Popup::Checkpoint(d) => d.handle_key(key, &self.state),
@@ -132,6 +156,9 @@ impl App {
                     _ => Some(Action::ClosePopup),
                 },
             };
+        }
+        if let Some(a) = self.filter_key(key) {
+            return Some(a);
         }
         match key.code {
             KeyCode::Char('q') => return Some(Action::RequestQuit),
@@ -154,6 +181,69 @@ impl App {
                 Tab::History => self.history.handle_key(key, state),
             },
         }
+    }
+
+    /// The `/` filter of the focused view (the evidence pane has none).
+    pub fn focused_filter(&mut self) -> Option<&mut Filter> {
+        match (self.focus, self.tab) {
+            (Focus::Runbook, _) => Some(&mut self.runbook.filter),
+            (Focus::Right, Tab::Log) => Some(&mut self.log.filter),
+            (Focus::Right, Tab::History) => Some(&mut self.history.filter),
+            (Focus::Right, Tab::Evidence) if self.evidence.shows_rows(&self.state) => {
+                Some(&mut self.evidence.filter)
+            }
+            (Focus::Right, Tab::Evidence) => None,
+        }
+    }
+
+    /// `/` starts typing a filter for the focused view; while typing, keys edit it
+    /// (Enter keeps it, Esc clears it); Esc also clears a kept filter.
+    fn filter_key(&mut self, key: KeyEvent) -> Option<Action> {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        let Some(filter) = self.focused_filter() else {
+            if key.code == KeyCode::Char('/') {
+                return Some(Action::Flash(
+                    "/ filters the steps, the log, the history and a data diff's rows".into(),
+                ));
+            }
+            return None;
+        };
+        if !filter.editing {
+            match key.code {
+                KeyCode::Char('/') => filter.editing = true,
+                KeyCode::Esc if filter.active() => filter.text.clear(),
+                _ => return None,
+            }
+        } else {
+            match key.code {
+                KeyCode::Enter => filter.editing = false,
+                KeyCode::Esc => {
+                    filter.text.clear();
+                    filter.editing = false;
+                }
+                KeyCode::Backspace => {
+                    filter.text.pop();
+                }
+                KeyCode::Char('u') if ctrl => filter.text.clear(),
+                KeyCode::Char(c) if !ctrl => filter.text.push(c),
+                _ => {}
+            }
+        }
+        // What was selected may be filtered out: start from the top of what is kept.
+        match self.focus {
+            Focus::Runbook => {
+                self.runbook.follow = false;
+                self.runbook.selected = 0;
+                self.sync_selection();
+            }
+            Focus::Right => {
+                self.log.back = 0;
+                self.history.selected = None;
+                self.evidence.row = 0;
+                self.evidence.top = 0;
+            }
+        }
+        Some(Action::Tick)
     }
 
     /// Apply an action; may return a follow-up action.
@@ -274,8 +364,69 @@ impl App {
                 self.request(Request::Refresh);
             }
             Action::Flash(m) => self.flash = Some(m),
+            Action::Mouse(m) => return self.mouse(m),
         }
         None
+    }
+
+    /// A click selects the step under it (and focuses the runbook) or focuses the right
+    /// pane or switches its tab; the wheel scrolls what is under the pointer as j/k do.
+    /// A popup takes no mouse input: it is closed or answered with keys.
+    fn mouse(&mut self, m: MouseEvent) -> Option<Action> {
+        if self.popup.is_some() {
+            return None;
+        }
+        let at = Position::new(m.column, m.row);
+        let in_runbook = self.runbook_area.contains(at);
+        let in_right = self.right_area.contains(at);
+        match m.kind {
+            MouseEventKind::Down(MouseButton::Left) if in_runbook => {
+                self.focus = Focus::Runbook;
+                let a = self.runbook.list_area;
+                if a.contains(at)
+                    && let Some(Some(i)) = self.runbook.row_steps.get((m.row - a.y) as usize)
+                {
+                    self.runbook.selected = *i;
+                    self.runbook.follow = false;
+                    self.sync_selection();
+                }
+                Some(Action::Tick)
+            }
+            MouseEventKind::Down(MouseButton::Left) if m.row == self.right_area.y => {
+                // The tab bar: " 1 Evidence  2 Log  3 History "
+                let mut x = self.right_area.x;
+                for (i, tab) in Tab::ALL.iter().enumerate() {
+                    let w = format!(" {} {} ", i + 1, tab.label()).len() as u16;
+                    if m.column >= x && m.column < x + w {
+                        return Some(Action::ShowTab(*tab));
+                    }
+                    x += w;
+                }
+                None
+            }
+            MouseEventKind::Down(MouseButton::Left) if in_right => {
+                self.focus = Focus::Right;
+                Some(Action::Tick)
+            }
+            MouseEventKind::ScrollDown | MouseEventKind::ScrollUp if in_runbook || in_right => {
+                self.focus = if in_runbook {
+                    Focus::Runbook
+                } else {
+                    Focus::Right
+                };
+                let code = if m.kind == MouseEventKind::ScrollDown {
+                    KeyCode::Down
+                } else {
+                    KeyCode::Up
+                };
+                let mut next = None;
+                for _ in 0..3 {
+                    next = self.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
+                }
+                next
+            }
+            _ => None,
+        }
     }
 
     fn after_state_change(&mut self) {
@@ -370,6 +521,56 @@ impl App {
         ]))
     }
 
+    /// The keys of the focused view first, then the global ones (cut at the width).
+    pub fn footer_keys(&self) -> Vec<(&'static str, &'static str)> {
+        let mut keys: Vec<(&str, &str)> = match (self.focus, self.tab) {
+            (Focus::Runbook, _) => vec![
+                ("/", "filter"),
+                ("j/k", "select"),
+                ("Enter", "evidence"),
+                ("c", "follow"),
+                ("g/G", "first/last"),
+            ],
+            (Focus::Right, Tab::Evidence) if self.evidence.shows_rows(&self.state) => vec![
+                ("/", "filter rows"),
+                ("j/k", "row"),
+                ("h/l", "columns"),
+                ("PgUp/PgDn", "page"),
+                ("g/G", "first/last"),
+                ("Esc", "back"),
+            ],
+            (Focus::Right, Tab::Evidence) => vec![
+                ("j/k", "scroll"),
+                ("PgUp/PgDn", "page"),
+                ("g/G", "top/end"),
+                ("v", "side by side"),
+                ("Esc", "back"),
+            ],
+            (Focus::Right, Tab::Log) => vec![
+                ("f", "level"),
+                ("/", "filter"),
+                ("j/k", "scroll"),
+                ("G", "follow"),
+                ("Esc", "back"),
+            ],
+            (Focus::Right, Tab::History) => {
+                vec![("j/k", "select"), ("g/G", "first/last"), ("Esc", "back")]
+            }
+        };
+        // While a checkpoint waits, deciding is the key that matters most.
+        if self.state.need.is_some() {
+            keys.insert(0, ("a", "approve"));
+        }
+        keys.insert(0, ("?", "help"));
+        keys.extend([
+            ("Tab", "focus"),
+            ("1-3", "tabs"),
+            ("q", "quit"),
+            ("R", "rollback"),
+        ]);
+        keys
+    }
+
     fn footer(&self, width: u16) -> Line<'static> {
         let t = &self.theme;
         if let Some(f) = &self.flash {
@@ -378,19 +579,32 @@ impl App {
                 t.warn(),
             ));
         }
-        let keys: &[(&str, &str)] = &[
-            ("q", "quit"),
-            ("?", "help"),
-            ("Tab", "focus"),
-            ("1-3", "tabs"),
-            ("a", "approve"),
-            ("R", "rollback"),
-            ("j/k", "move"),
+        if let Some(fl) = [
+            &self.runbook.filter,
+            &self.log.filter,
+            &self.history.filter,
+            &self.evidence.filter,
+        ]
+        .into_iter()
+        .find(|fl| fl.editing)
+        {
+            return Line::from(vec![
+                Span::styled(format!(" /{}▏", fl.text), t.key()),
+                Span::styled("  Enter keep · Esc clear · Ctrl-U erase", t.dim()),
+            ]);
+        }
+        let keys = self.footer_keys();
+        let name = match (self.focus, self.tab) {
+            (Focus::Runbook, _) => "Runbook",
+            (Focus::Right, tab) => tab.label(),
+        };
+        let mut spans = vec![
+            Span::styled(format!(" {name} "), t.selected()),
+            Span::raw(" "),
         ];
-        let mut spans = vec![Span::raw(" ")];
-        let mut used = 1;
+        let mut used = name.len() + 3;
         for (k, what) in keys {
-            let w = k.len() + what.len() + 3;
+            let w = k.chars().count() + what.chars().count() + 3;
             if used + w > width as usize {
                 break;
             }
@@ -418,6 +632,8 @@ impl App {
         let left_w = (area.width * 2 / 5).clamp(36.min(area.width), 56);
         let [left, right] =
             Layout::horizontal([Constraint::Length(left_w), Constraint::Min(0)]).areas(body);
+        self.runbook_area = left;
+        self.right_area = right;
         let theme = self.theme;
         self.runbook
             .draw(f, left, &self.state, &theme, self.focus == Focus::Runbook);
@@ -449,9 +665,10 @@ impl App {
         }
         f.render_widget(Paragraph::new(self.footer(area.width)), foot);
         match self.popup.as_mut() {
-            Some(Popup::Help { scroll }) => popups::help::draw(f, area, &theme, *scroll),
-            Some(Popup::Checkpoint(d)) => d.draw(f, area, &self.state, &theme, true),
-            Some(Popup::Rollback(d)) => d.draw(f, area, &self.state, &theme, true),
+            Some(Popup::Help { scroll }) => popups::help::draw(f, area, &theme, scroll),
+            // Dialogs cover the panes, never the status line, the banner or the footer.
+            Some(Popup::Checkpoint(d)) => d.draw(f, body, &self.state, &theme, true),
+            Some(Popup::Rollback(d)) => d.draw(f, body, &self.state, &theme, true),
             Some(Popup::Quit) => popups::quit::draw(
                 f,
                 area,

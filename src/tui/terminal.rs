@@ -22,7 +22,12 @@ pub type Term = Terminal<CrosstermBackend<Stdout>>;
 /// Put the terminal back as we found it. Safe to call more than once.
 pub fn restore() {
     let _ = disable_raw_mode();
-    let _ = execute!(io::stdout(), LeaveAlternateScreen, crossterm::cursor::Show);
+    let _ = execute!(
+        io::stdout(),
+        crossterm::event::DisableMouseCapture,
+        LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
 }
 
 /// Restores the terminal when dropped (early returns, errors).
@@ -44,7 +49,12 @@ pub fn init() -> io::Result<(Term, Guard)> {
     }));
     enable_raw_mode()?;
     let guard = Guard;
-    execute!(io::stdout(), EnterAlternateScreen, crossterm::cursor::Hide)?;
+    execute!(
+        io::stdout(),
+        EnterAlternateScreen,
+        crossterm::cursor::Hide,
+        crossterm::event::EnableMouseCapture
+    )?;
     let term = Terminal::new(CrosstermBackend::new(io::stdout()))?;
     Ok((term, guard))
 }
@@ -61,6 +71,7 @@ pub fn spawn_input(
                 Ok(true) => match event::read() {
                     Ok(Event::Key(k)) => Action::Key(k),
                     Ok(Event::Resize(w, h)) => Action::Resize(w, h),
+                    Ok(Event::Mouse(m)) => Action::Mouse(m),
                     Ok(_) => continue,
                     Err(_) => break,
                 },

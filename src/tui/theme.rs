@@ -53,6 +53,14 @@ impl Theme {
             self.dim()
         }
     }
+    /// The focused pane has a thick border, so focus shows without colour too.
+    pub fn border_type(&self, focused: bool) -> ratatui::widgets::BorderType {
+        if focused {
+            ratatui::widgets::BorderType::Thick
+        } else {
+            ratatui::widgets::BorderType::Plain
+        }
+    }
     /// The selected row in a list or table.
     pub fn selected(&self) -> Style {
         Style::default().add_modifier(Modifier::REVERSED)

@@ -153,7 +153,7 @@ async fn cli_text_json_csv_and_tui_agree_on_direction() {
         screen
             .lines()
             .find(|l| l.contains(needle))
-            .and_then(|l| l.split('│').nth(3))
+            .and_then(|l| l.split(['│', '┃']).nth(3))
             .map(|cell| cell.trim_start().chars().next())
     };
     assert_eq!(row_mark("new-row"), Some(Some('+')), "{screen}");

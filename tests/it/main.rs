@@ -69,6 +69,7 @@ mod tui_checklist;
 mod tui_e2e;
 mod tui_flow;
 mod tui_hazards;
+mod tui_shell;
 mod tui_support;
 mod tui_views;
 mod validate_refusals;

@@ -30,10 +30,21 @@ pub(super) fn tail_log(tx: &UnboundedSender<Action>, pos: &mut u64) {
     };
     *pos += last_nl as u64 + 1;
     for line in String::from_utf8_lossy(&buf[..=last_nl]).lines() {
-        if let Some(l) = parse_log_line(line) {
+        if let Some(l) = parse_log_line(line).filter(|l| !echoes_an_event(l)) {
             let _ = tx.send(Action::Log(l));
         }
     }
+}
+
+/// A tracing line that repeats an engine event the Logs view already shows from the
+/// event itself (each event is logged once): the debug copy of every event, the
+/// engine's "step started"/"step done", and a step's own log lines (`StepLog`).
+pub fn echoes_an_event(l: &LogLine) -> bool {
+    let target = l.target.rsplit(": ").next().unwrap_or(&l.target);
+    target == "cutover::event"
+        || target == "cutover::steps"
+        || (target == "cutover::engine::run"
+            && (l.message.starts_with("step started") || l.message.starts_with("step done")))
 }
 
 /// `2026-11-21T08:16:10.123456Z  INFO cutover::engine: message` -> LogLine.

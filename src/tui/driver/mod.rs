@@ -10,7 +10,7 @@ mod log_tail;
 mod polls;
 mod worker;
 
-pub use log_tail::parse_log_line;
+pub use log_tail::{echoes_an_event, parse_log_line};
 pub use polls::status_view;
 
 use super::action::{Action, Request};

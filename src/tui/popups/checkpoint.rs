@@ -12,7 +12,7 @@ use crate::tui::views::evidence::hazards;
 use crate::tui::views::truncate;
 use crate::vocab::ApprovalNeed;
 use crate::vocab::Hazard;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -41,6 +41,8 @@ pub struct CheckpointDialog {
     /// A decision was sent and no answer came yet.
     pub pending: bool,
     scroll: u16,
+    /// Cursor (char index) in the focused text field; at its end when focus moves.
+    pub cursor: usize,
 }
 
 /// What the policy still requires, in words.
@@ -89,6 +91,9 @@ impl CheckpointDialog {
             error: None,
             pending: false,
             scroll: 0,
+            cursor: std::env::var("CUTOVER_APPROVER")
+                .map(|n| n.chars().count())
+                .unwrap_or(0),
         }
     }
 
@@ -124,6 +129,7 @@ impl CheckpointDialog {
         } else {
             (i + n - 1) % n
         }];
+        self.cursor = self.text_mut().map_or(0, |t| t.chars().count());
     }
 
     /// Check the form; Err(reason) is shown in the dialog.
@@ -376,17 +382,16 @@ impl Component for CheckpointDialog {
                     Field::Approve
                 };
             }
-            KeyCode::Backspace => {
-                if let Some(t) = self.text_mut() {
-                    t.pop();
+            _ => {
+                let mut cursor = self.cursor;
+                let edited = self
+                    .text_mut()
+                    .is_some_and(|t| super::input::edit(t, &mut cursor, key));
+                self.cursor = cursor;
+                if !edited {
+                    return None;
                 }
             }
-            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                if let Some(t) = self.text_mut() {
-                    t.push(c);
-                }
-            }
-            _ => return None,
         }
         Some(Action::Tick)
     }
@@ -419,22 +424,21 @@ impl Component for CheckpointDialog {
         let field = |label: &str, value: &str, me: Field, hint: &str| -> Line<'static> {
             let focused = self.focus == me;
             let shown = if value.is_empty() && !focused {
-                Span::styled(hint.to_string(), theme.dim())
+                vec![Span::styled(hint.to_string(), theme.dim())]
+            } else if focused {
+                super::input::spans(value, self.cursor, fw, theme)
             } else {
-                let mut v = value.to_string();
-                if focused {
-                    v.push('▏');
-                }
-                Span::raw(truncate(&v, fw))
+                vec![Span::raw(truncate(value, fw))]
             };
-            Line::from(vec![
+            let mut spans = vec![
                 Span::styled(
                     format!("{label:<10}"),
                     if focused { theme.key() } else { theme.dim() },
                 ),
                 Span::raw(if focused { "› " } else { "  " }),
-                shown,
-            ])
+            ];
+            spans.extend(shown);
+            Line::from(spans)
         };
         let mut lines = vec![
             field("Name", &self.name, Field::Name, "who you are (recorded)"),

@@ -2,6 +2,7 @@
 
 pub mod checkpoint;
 pub mod help;
+pub mod input;
 pub mod quit;
 pub mod rollback;
 

@@ -6,7 +6,7 @@ use crate::tui::action::Action;
 use crate::tui::component::Component;
 use crate::tui::state::AppState;
 use crate::tui::theme::Theme;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -19,6 +19,8 @@ pub struct RollbackDialog {
     /// Index among the rollback phases.
     pub selected: usize,
     pub typed: String,
+    /// Cursor (char index) in `typed`.
+    pub cursor: usize,
     pub error: Option<String>,
     pub pending: bool,
 }
@@ -34,9 +36,6 @@ impl Component for RollbackDialog {
                 self.selected = (self.selected + 1).min(phases.len().saturating_sub(1))
             }
             KeyCode::Up | KeyCode::BackTab => self.selected = self.selected.saturating_sub(1),
-            KeyCode::Backspace => {
-                self.typed.pop();
-            }
             KeyCode::Enter => {
                 let Some(p) = phases.get(self.selected) else {
                     self.error = Some("this runbook has no rollback phase".into());
@@ -52,10 +51,11 @@ impl Component for RollbackDialog {
                     phase: p.id.clone(),
                 });
             }
-            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                self.typed.push(c)
+            _ => {
+                if !super::input::edit(&mut self.typed, &mut self.cursor, key) {
+                    return None;
+                }
             }
-            _ => return None,
         }
         Some(Action::Tick)
     }
@@ -94,10 +94,9 @@ impl Component for RollbackDialog {
             }
         }
         lines.push(Line::from(""));
-        lines.push(Line::from(vec![
-            Span::raw(format!("Type {CONFIRM_WORD} to confirm: ")),
-            Span::styled(format!("{}▏", self.typed), theme.key()),
-        ]));
+        let mut typed = vec![Span::raw(format!("Type {CONFIRM_WORD} to confirm: "))];
+        typed.extend(super::input::spans(&self.typed, self.cursor, 30, theme));
+        lines.push(Line::from(typed));
         lines.push(Line::from(Span::styled(
             "Enter start · ↑/↓ choose phase · Esc cancel",
             theme.dim(),

@@ -3,8 +3,9 @@
 
 use crate::tui::action::Action;
 use crate::tui::component::Component;
-use crate::tui::state::{AppState, ChainStatus};
+use crate::tui::state::{AppState, ChainStatus, LedgerRow};
 use crate::tui::theme::Theme;
+use crate::tui::views::filter::Filter;
 use crate::tui::views::truncate;
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
@@ -14,15 +15,35 @@ use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, Wrap};
 
 #[derive(Debug, Default)]
 pub struct HistoryView {
+    /// `/`: only the records whose kind, step, detail or hash contain the text.
+    pub filter: Filter,
     /// Selected record (index); None: follow the newest.
     pub selected: Option<usize>,
     top: usize,
     page: usize,
 }
 
+impl HistoryView {
+    /// The records listed (all, or those the filter keeps), oldest first.
+    pub fn records<'a>(&self, state: &'a AppState) -> Vec<&'a LedgerRow> {
+        state
+            .history
+            .iter()
+            .filter(|r| {
+                self.filter.matches(&[
+                    &r.kind,
+                    r.step_id.as_deref().unwrap_or(""),
+                    &r.detail,
+                    &r.hash,
+                ])
+            })
+            .collect()
+    }
+}
+
 impl Component for HistoryView {
     fn handle_key(&mut self, key: KeyEvent, state: &AppState) -> Option<Action> {
-        let n = state.history.len();
+        let n = self.records(state).len();
         if n == 0 {
             return None;
         }
@@ -49,10 +70,15 @@ impl Component for HistoryView {
         let block = Block::default()
             .borders(Borders::ALL)
             .border_style(theme.border(focused))
-            .title(Span::styled(
-                format!(" History ({} records) ", state.history.len()),
-                theme.title(),
-            ));
+            .border_type(theme.border_type(focused))
+            .title(Line::from(vec![
+                Span::styled(
+                    format!(" History ({} records) ", state.history.len()),
+                    theme.title(),
+                ),
+                self.filter
+                    .title_span(self.records(state).len(), state.history.len(), theme),
+            ]));
         let inner = block.inner(area);
         f.render_widget(block, area);
         let [chain_area, detail_area, table_area] = Layout::vertical([
@@ -74,10 +100,14 @@ impl Component for HistoryView {
         };
         f.render_widget(Paragraph::new(Line::from(chain)), chain_area);
 
-        let n = state.history.len();
-        let sel = self.selected.unwrap_or(n.saturating_sub(1));
+        let records = self.records(state);
+        let n = records.len();
+        let sel = self
+            .selected
+            .unwrap_or(n.saturating_sub(1))
+            .min(n.saturating_sub(1));
         // The selected record in full: what it says, and its hash.
-        if let Some(r) = state.history.get(sel) {
+        if let Some(r) = records.get(sel) {
             let head = vec![
                 Span::styled(format!("#{} {} ", r.seq, r.kind), theme.title()),
                 Span::styled(
@@ -111,26 +141,23 @@ impl Component for HistoryView {
         let show_time = w >= 80;
         let fixed = 4 + 15 + 13 + 3 + if show_time { 9 } else { 0 };
         let detail_w = w.saturating_sub(fixed).max(8);
-        let rows = state.history[self.top..end]
-            .iter()
-            .enumerate()
-            .map(|(i, r)| {
-                let mut cells = vec![Line::from(r.seq.to_string())];
-                if show_time {
-                    cells.push(Line::from(Span::styled(r.created_at.clone(), theme.dim())));
-                }
-                cells.extend([
-                    Line::from(truncate(&r.kind, 15)),
-                    Line::from(truncate(r.step_id.as_deref().unwrap_or(""), 13)),
-                    Line::from(truncate(&r.detail, detail_w)),
-                ]);
-                let row = Row::new(cells);
-                if self.top + i == sel && self.selected.is_some() {
-                    row.style(theme.selected())
-                } else {
-                    row
-                }
-            });
+        let rows = records[self.top..end].iter().enumerate().map(|(i, r)| {
+            let mut cells = vec![Line::from(r.seq.to_string())];
+            if show_time {
+                cells.push(Line::from(Span::styled(r.created_at.clone(), theme.dim())));
+            }
+            cells.extend([
+                Line::from(truncate(&r.kind, 15)),
+                Line::from(truncate(r.step_id.as_deref().unwrap_or(""), 13)),
+                Line::from(truncate(&r.detail, detail_w)),
+            ]);
+            let row = Row::new(cells);
+            if self.top + i == sel && self.selected.is_some() {
+                row.style(theme.selected())
+            } else {
+                row
+            }
+        });
         let mut widths = vec![Constraint::Length(4)];
         let mut names = vec!["seq"];
         if show_time {

@@ -5,6 +5,7 @@ use crate::tui::action::Action;
 use crate::tui::component::Component;
 use crate::tui::state::{AppState, Level, LogLine};
 use crate::tui::theme::Theme;
+use crate::tui::views::filter::Filter;
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -15,6 +16,8 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 pub struct LogView {
     /// Lowest level shown.
     pub min_level: Level,
+    /// `/`: only the lines whose message or source contain the text.
+    pub filter: Filter,
     /// Lines scrolled back from the end (0: follow the tail).
     pub back: usize,
     page: usize,
@@ -24,6 +27,7 @@ impl Default for LogView {
     fn default() -> Self {
         LogView {
             min_level: Level::Info,
+            filter: Filter::default(),
             back: 0,
             page: 10,
         }
@@ -36,6 +40,7 @@ impl LogView {
             .logs
             .iter()
             .filter(|l| l.level >= self.min_level)
+            .filter(|l| self.filter.matches(&[&l.message, &l.target]))
             .collect()
     }
     fn cycle_level(&mut self) {
@@ -85,14 +90,24 @@ impl Component for LogView {
         } else {
             "scrolled"
         };
-        let title = format!(
-            " Log ≥{} ({}) {follow} · f: level ",
-            self.min_level.label(),
-            lines.len()
-        );
+        // The filter (and what it keeps) first: the title is cut on narrow panes.
+        let title = if self.filter.active() || self.filter.editing {
+            format!(
+                " Log ≥{}{} {follow} ",
+                self.min_level.label(),
+                self.filter.title(lines.len(), state.logs.len())
+            )
+        } else {
+            format!(
+                " Log ≥{} ({}) {follow} · f: level ",
+                self.min_level.label(),
+                lines.len()
+            )
+        };
         let block = Block::default()
             .borders(Borders::ALL)
             .border_style(theme.border(focused))
+            .border_type(theme.border_type(focused))
             .title(Span::styled(title, theme.title()));
         let inner = block.inner(area);
         f.render_widget(block, area);
@@ -129,7 +144,14 @@ impl Component for LogView {
             .collect();
         if out.is_empty() {
             f.render_widget(
-                Paragraph::new(Span::styled("no log lines at this level yet", theme.dim())),
+                Paragraph::new(Span::styled(
+                    if self.filter.active() {
+                        format!("no log lines at this level match /{}", self.filter.text)
+                    } else {
+                        "no log lines at this level yet".to_string()
+                    },
+                    theme.dim(),
+                )),
                 inner,
             );
         } else {

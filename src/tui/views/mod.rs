@@ -1,9 +1,11 @@
 //! One file per view. Evidence views live under `evidence/`, one file per kind.
 
 pub mod evidence;
+pub mod filter;
 pub mod history;
 pub mod log;
 pub mod runbook;
+pub mod waiting;
 
 use ratatui::text::{Line, Span};
 use unicode_width::UnicodeWidthStr;

@@ -5,6 +5,7 @@ use crate::tui::action::Action;
 use crate::tui::component::Component;
 use crate::tui::state::{AppState, StepView};
 use crate::tui::theme::Theme;
+use crate::tui::views::filter::Filter;
 use crate::tui::views::{fit, fmt_ms, thousands, truncate};
 use crate::vocab::{Progress, StepState};
 use crossterm::event::{KeyCode, KeyEvent};
@@ -16,34 +17,57 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 
 #[derive(Debug)]
 pub struct RunbookView {
+    /// `/`: only the steps whose id, kind, title or targets contain the text.
+    pub filter: Filter,
     /// Index into the flattened step list.
     pub selected: usize,
     /// Follow the engine's current step until the user moves the selection.
     pub follow: bool,
     top: usize,
+    /// At the last draw: the list's area and, per visible row, the step index on it
+    /// (None for a phase title), so a click selects the step under it.
+    pub list_area: Rect,
+    pub row_steps: Vec<Option<usize>>,
 }
 
 impl Default for RunbookView {
     fn default() -> Self {
         RunbookView {
+            filter: Filter::default(),
             selected: 0,
             follow: true,
             top: 0,
+            list_area: Rect::default(),
+            row_steps: Vec::new(),
         }
     }
 }
 
-fn step_ids(state: &AppState) -> Vec<&str> {
-    state.steps().map(|(_, s)| s.id()).collect()
+fn shown(s: &StepView, filter: &Filter) -> bool {
+    filter.matches(&[
+        s.id(),
+        &s.plan.kind,
+        &s.plan.title,
+        &s.plan.targets.join(","),
+    ])
+}
+
+/// The steps listed (all of them, or those the filter keeps), in order.
+fn step_ids<'a>(state: &'a AppState, filter: &Filter) -> Vec<&'a str> {
+    state
+        .steps()
+        .filter(|(_, s)| shown(s, filter))
+        .map(|(_, s)| s.id())
+        .collect()
 }
 
 impl RunbookView {
     pub fn selected_step<'a>(&self, state: &'a AppState) -> Option<&'a str> {
-        step_ids(state).get(self.selected).copied()
+        step_ids(state, &self.filter).get(self.selected).copied()
     }
 
     pub fn select(&mut self, state: &AppState, id: &str) {
-        if let Some(i) = step_ids(state).iter().position(|s| *s == id) {
+        if let Some(i) = step_ids(state, &self.filter).iter().position(|s| *s == id) {
             self.selected = i;
         }
     }
@@ -55,7 +79,7 @@ impl RunbookView {
         {
             self.select(state, &cur);
         }
-        let n = step_ids(state).len();
+        let n = step_ids(state, &self.filter).len();
         self.selected = self.selected.min(n.saturating_sub(1));
     }
 }
@@ -112,7 +136,7 @@ pub fn gauge_line(step: &str, p: &Progress, width: usize, theme: &Theme) -> Vec<
 
 impl Component for RunbookView {
     fn handle_key(&mut self, key: KeyEvent, state: &AppState) -> Option<Action> {
-        let n = step_ids(state).len();
+        let n = step_ids(state, &self.filter).len();
         match key.code {
             KeyCode::Char('j') | KeyCode::Down => {
                 self.selected = (self.selected + 1).min(n.saturating_sub(1));
@@ -143,10 +167,16 @@ impl Component for RunbookView {
     fn draw(&mut self, f: &mut Frame, area: Rect, state: &AppState, theme: &Theme, focused: bool) {
         let (done, total) = state.overall();
         let title = format!(" Runbook {done}/{total} ");
+        let all = state.steps().count();
+        let kept = step_ids(state, &self.filter).len();
         let block = Block::default()
             .borders(Borders::ALL)
             .border_style(theme.border(focused))
-            .title(Span::styled(title, theme.title()));
+            .border_type(theme.border_type(focused))
+            .title(Line::from(vec![
+                Span::styled(title, theme.title()),
+                self.filter.title_span(kept, all, theme),
+            ]));
         let inner = block.inner(area);
         f.render_widget(block, area);
 
@@ -166,10 +196,15 @@ impl Component for RunbookView {
         let id_w = w.saturating_sub(4 + dur_w + target_w + usize::from(show_target));
 
         let mut lines: Vec<Line> = Vec::new();
+        let mut line_steps: Vec<Option<usize>> = Vec::new();
         let mut selected_line = 0usize;
         let mut idx = 0usize;
         for phase in &state.phases {
+            if !phase.steps.iter().any(|s| shown(s, &self.filter)) {
+                continue;
+            }
             let tag = if phase.rollback { "↺ " } else { "" };
+            line_steps.push(None);
             lines.push(Line::from(Span::styled(
                 truncate(&format!("{tag}{}", phase.title), w),
                 if phase.rollback {
@@ -178,7 +213,7 @@ impl Component for RunbookView {
                     theme.title()
                 },
             )));
-            for s in &phase.steps {
+            for s in phase.steps.iter().filter(|s| shown(s, &self.filter)) {
                 let is_current = state.current.as_deref() == Some(s.id());
                 let dur = live_ms(s, state).map(fmt_ms).unwrap_or_default();
                 let marker = if is_current { "▸" } else { " " };
@@ -215,6 +250,7 @@ impl Component for RunbookView {
                     line = line.style(theme.selected());
                     selected_line = lines.len();
                 }
+                line_steps.push(Some(idx));
                 lines.push(line);
                 idx += 1;
             }
@@ -227,6 +263,8 @@ impl Component for RunbookView {
         }
         self.top = self.top.min(lines.len().saturating_sub(h));
         let visible: Vec<Line> = lines.into_iter().skip(self.top).take(h).collect();
+        self.list_area = list_area;
+        self.row_steps = line_steps.into_iter().skip(self.top).take(h).collect();
         f.render_widget(Paragraph::new(visible), list_area);
         if let Some((id, p)) = progress {
             f.render_widget(

@@ -402,6 +402,39 @@ impl DataDiffModel {
         selected: usize,
         hscroll: usize,
     ) {
+        self.draw_kept(f, area, theme, top, selected, hscroll, None)
+    }
+
+    /// Rows (their indexes) that contain `text` in the key or any value, case-insensitive.
+    pub fn rows_matching(&self, text: &str) -> Vec<usize> {
+        let needle = text.to_lowercase();
+        let has = |s: &str| s.to_lowercase().contains(&needle);
+        (0..self.rows.len())
+            .filter(|&i| {
+                let r = self.rows.row(i);
+                has(r.key)
+                    || (0..self.columns.len()).any(|c| {
+                        let (o, n, _) = r.cell(c);
+                        o.is_some_and(has) || n.is_some_and(has)
+                    })
+            })
+            .collect()
+    }
+
+    /// As [`Self::draw`], listing only the rows in `kept` (a `/` filter); `top` and
+    /// `selected` then count within `kept`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn draw_kept(
+        &self,
+        f: &mut Frame,
+        area: Rect,
+        theme: &Theme,
+        top: &mut usize,
+        selected: usize,
+        hscroll: usize,
+        kept: Option<&[usize]>,
+    ) {
+        let at = |i: usize| kept.map_or(i, |k| k[i]);
         let summary = self.summary_lines(theme);
         let w = (area.width as usize).max(1);
         let wrapped: usize = summary.iter().map(|l| l.width().div_ceil(w).max(1)).sum();
@@ -412,7 +445,7 @@ impl DataDiffModel {
         if table_area.height < 2 {
             return;
         }
-        let total = self.rows.len();
+        let total = kept.map_or(self.rows.len(), <[usize]>::len);
         let body_h = (table_area.height - 2) as usize; // header + footer line
         // Keep the selection in view.
         if selected < *top {
@@ -431,7 +464,7 @@ impl DataDiffModel {
         // Width of the key column from the visible window only.
         let mut key_w = key_name.chars().count().max(3);
         for i in *top..end {
-            key_w = key_w.max(self.rows.row(i).key.chars().count());
+            key_w = key_w.max(self.rows.row(at(i)).key.chars().count());
         }
         let key_w = key_w.min(18);
         let avail = table_area.width.saturating_sub(2 + key_w as u16 + 1) as usize;
@@ -442,7 +475,7 @@ impl DataDiffModel {
         for c in hscroll..self.columns.len() {
             let mut w = self.columns[c].chars().count().max(4);
             for i in *top..end {
-                let (o, n, d) = self.rows.row(i).cell(c);
+                let (o, n, d) = self.rows.row(at(i)).cell(c);
                 let cw = if d {
                     o.unwrap_or("NULL").chars().count() + 3 + n.unwrap_or("NULL").chars().count()
                 } else {
@@ -470,7 +503,7 @@ impl DataDiffModel {
                 .map(|(c, w)| Line::from(Span::styled(fit(&self.columns[*c], *w), theme.title()))),
         );
         let rows = (*top..end).map(|i| {
-            let r = self.rows.row(i);
+            let r = self.rows.row(at(i));
             let mark_style = match r.kind {
                 RowKind::OnlyInSource => theme.added(),
                 RowKind::OnlyInTarget => theme.removed(),

@@ -6,6 +6,7 @@ use crate::tui::action::Action;
 use crate::tui::component::Component;
 use crate::tui::state::{AppState, StepView};
 use crate::tui::theme::Theme;
+use crate::tui::views::filter::Filter;
 use crate::tui::views::{fmt_ms, short_hash};
 use crate::vocab::StepState;
 use crossterm::event::{KeyCode, KeyEvent};
@@ -28,6 +29,10 @@ pub struct EvidencePane {
     page: usize,
     /// Lines at the last draw (for clamping scroll).
     lines: usize,
+    /// `/` on a data diff: only the rows containing the text.
+    pub filter: Filter,
+    /// (step, filter text, rows kept): computed once per filter, not per frame.
+    kept: Option<(String, String, Vec<usize>)>,
 }
 
 impl EvidencePane {
@@ -38,7 +43,35 @@ impl EvidencePane {
             self.hscroll = 0;
             self.top = 0;
             self.row = 0;
+            self.filter = Filter::default();
+            self.kept = None;
         }
+    }
+
+    /// Does the pane show a data diff (the evidence with rows to filter)?
+    pub fn shows_rows(&self, state: &AppState) -> bool {
+        matches!(self.model(state).map(|m| &m.body), Some(Body::DataDiff(_)))
+    }
+
+    /// The data-diff rows the filter keeps (None: no filter, every row).
+    fn kept_rows(&mut self, state: &AppState) -> Option<&[usize]> {
+        if !self.filter.active() {
+            self.kept = None;
+            return None;
+        }
+        let step = self.step.clone()?;
+        let fresh = self
+            .kept
+            .as_ref()
+            .is_some_and(|(s, t, _)| *s == step && *t == self.filter.text);
+        if !fresh {
+            let Some(Body::DataDiff(d)) = self.model(state).map(|m| &m.body) else {
+                return None;
+            };
+            let rows = d.rows_matching(&self.filter.text);
+            self.kept = Some((step, self.filter.text.clone(), rows));
+        }
+        self.kept.as_ref().map(|(_, _, r)| r.as_slice())
     }
 
     fn model<'a>(&self, state: &'a AppState) -> Option<&'a EvidenceModel> {
@@ -110,7 +143,12 @@ impl Component for EvidencePane {
             let Some(Body::DataDiff(d)) = self.model(state).map(|m| &m.body) else {
                 return None;
             };
-            let last = d.rows.len().saturating_sub(1);
+            let ncols = d.columns.len();
+            let total = d.rows.len();
+            let last = self
+                .kept_rows(state)
+                .map_or(total, <[usize]>::len)
+                .saturating_sub(1);
             match key.code {
                 KeyCode::Char('j') | KeyCode::Down => self.row = (self.row + 1).min(last),
                 KeyCode::Char('k') | KeyCode::Up => self.row = self.row.saturating_sub(1),
@@ -119,14 +157,15 @@ impl Component for EvidencePane {
                 KeyCode::Char('g') | KeyCode::Home => self.row = 0,
                 KeyCode::Char('G') | KeyCode::End => self.row = last,
                 KeyCode::Char('l') | KeyCode::Right => {
-                    self.hscroll = (self.hscroll + 1).min(d.columns.len().saturating_sub(1))
+                    self.hscroll = (self.hscroll + 1).min(ncols.saturating_sub(1))
                 }
                 KeyCode::Char('h') | KeyCode::Left => self.hscroll = self.hscroll.saturating_sub(1),
                 _ => return None,
             }
             return Some(Action::Tick);
         }
-        let max = self.lines.saturating_sub(1);
+        // The last page shows the last line at the bottom, never a blank page.
+        let max = self.lines.saturating_sub(page);
         match key.code {
             KeyCode::Char('j') | KeyCode::Down => self.scroll = (self.scroll + 1).min(max),
             KeyCode::Char('k') | KeyCode::Up => self.scroll = self.scroll.saturating_sub(1),
@@ -141,13 +180,19 @@ impl Component for EvidencePane {
     }
 
     fn draw(&mut self, f: &mut Frame, area: Rect, state: &AppState, theme: &Theme, focused: bool) {
-        let title = match self.model(state) {
+        let mut title = match self.model(state) {
             Some(m) => format!(" Evidence: {} ", m.view_name()),
             None => " Evidence ".to_string(),
         };
+        if let Some(Body::DataDiff(d)) = self.model(state).map(|m| &m.body) {
+            let all = d.rows.len();
+            let kept = self.kept_rows(state).map_or(all, <[usize]>::len);
+            title.push_str(&self.filter.title(kept, all));
+        }
         let block = Block::default()
             .borders(Borders::ALL)
             .border_style(theme.border(focused))
+            .border_type(theme.border_type(focused))
             .title(Span::styled(title, theme.title()));
         let inner = block.inner(area);
         f.render_widget(block, area);
@@ -162,6 +207,11 @@ impl Component for EvidencePane {
             return;
         };
         let mut lines = header_lines(step, theme);
+        // A waiting checkpoint leads with what the approver must weigh.
+        if let Some(need) = state.need.as_ref().filter(|n| n.checkpoint == step.id()) {
+            let lead = crate::tui::views::waiting::lines(state, need, theme);
+            lines.splice(1..1, lead);
+        }
         if let (StepState::Done, Some(w)) = (step.state, &step.warning) {
             lines.push(Line::from(Span::styled(format!("⚠ {w}"), theme.warn())));
         }
@@ -178,12 +228,18 @@ impl Component for EvidencePane {
         lines.extend(super::hazards::lines(&hazards, theme));
         match step.evidence.as_deref().map(|m| &m.body) {
             Some(Body::DataDiff(d)) => {
-                let hh = (lines.len() as u16).min(inner.height / 3).max(1);
+                // The header wraps (summaries are not cut at 80 columns), up to half the pane.
+                let head_p = Paragraph::new(lines).wrap(Wrap { trim: false });
+                let hh = (head_p.line_count(inner.width) as u16)
+                    .min(inner.height / 2)
+                    .max(1);
                 let [head, body] =
                     Layout::vertical([Constraint::Length(hh), Constraint::Min(0)]).areas(inner);
-                f.render_widget(Paragraph::new(lines), head);
+                f.render_widget(head_p, head);
                 self.page = body.height.saturating_sub(6).max(1) as usize;
-                d.draw(f, body, theme, &mut self.top, self.row, self.hscroll);
+                self.kept_rows(state);
+                let kept = self.kept.as_ref().map(|(_, _, r)| r.as_slice());
+                d.draw_kept(f, body, theme, &mut self.top, self.row, self.hscroll, kept);
             }
             body => {
                 match body {
@@ -206,15 +262,16 @@ impl Component for EvidencePane {
                         }
                     }
                 }
-                self.lines = lines.len();
                 self.page = inner.height.max(1) as usize;
-                self.scroll = self.scroll.min(self.lines.saturating_sub(1));
                 let wrap = !self.side_by_side;
-                let mut p = Paragraph::new(lines).scroll((self.scroll as u16, 0));
+                let mut p = Paragraph::new(lines);
                 if wrap {
                     p = p.wrap(Wrap { trim: false });
                 }
-                f.render_widget(p, inner);
+                // Rows as drawn (wrapped), so the clamp holds for long lines too.
+                self.lines = p.line_count(inner.width);
+                self.scroll = self.scroll.min(self.lines.saturating_sub(self.page));
+                f.render_widget(p.scroll((self.scroll as u16, 0)), inner);
             }
         }
     }
