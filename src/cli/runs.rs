@@ -99,29 +99,39 @@ pub async fn run(args: Args) -> Result<i32> {
                 say!("runbook {}: no runs yet", rb.name);
                 return Ok(0);
             }
+            let table: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| {
+                    let started = r
+                        .started_at
+                        .get(..19)
+                        .unwrap_or(&r.started_at)
+                        .replace('T', " ");
+                    let outcome = r.status.replace('_', " ");
+                    let outcome = match r.status.as_str() {
+                        "completed" => super::style::good(&outcome),
+                        "failed" | "check_failed" | "rejected" => super::style::bad(&outcome),
+                        "awaiting_approval" => super::style::wait(&outcome),
+                        _ => outcome,
+                    };
+                    vec![
+                        r.run_id[..8.min(r.run_id.len())].to_string(),
+                        started,
+                        r.operator.clone(),
+                        outcome,
+                        human_duration(r.duration_secs),
+                    ]
+                })
+                .collect();
             say!(
-                "{:<10} {:<20} {:<14} {:<18} {:>9}",
-                "RUN",
-                "STARTED (UTC)",
-                "OPERATOR",
-                "OUTCOME",
-                "DURATION"
+                "{}",
+                super::style::table(
+                    0,
+                    &["run", "started (UTC)", "operator", "outcome", "duration"],
+                    table,
+                    &[4]
+                )
             );
-            for r in &rows {
-                let started = r
-                    .started_at
-                    .get(..19)
-                    .unwrap_or(&r.started_at)
-                    .replace('T', " ");
-                say!(
-                    "{:<10} {:<20} {:<14} {:<18} {:>9}",
-                    &r.run_id[..8.min(r.run_id.len())],
-                    started,
-                    r.operator,
-                    r.status.replace('_', " "),
-                    human_duration(r.duration_secs)
-                );
-            }
             say!(
                 "{} run(s); look at one with: cutover status {} --run ID",
                 rows.len(),

@@ -70,11 +70,16 @@ fn print_text(st: &RunStatus) {
         ),
         None => say!("run     not started"),
     }
+    // One table for every phase, so columns line up whatever the step ids' lengths.
+    // Phase titles go between the table's lines, not in its first column.
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let mut titles: Vec<(usize, String)> = Vec::new();
     let mut phase = String::new();
     for s in &st.steps {
         if s.phase != phase {
             phase = s.phase.clone();
-            say!("  {}{}", phase, if s.rollback { " (rollback)" } else { "" });
+            let title = format!("{}{}", phase, if s.rollback { " (rollback)" } else { "" });
+            titles.push((rows.len(), format!("  {}", super::style::strong(&title))));
         }
         let detail = s.error.clone().or(s.summary.clone()).unwrap_or_default();
         let state = if s.warning.is_some() {
@@ -82,19 +87,25 @@ fn print_text(st: &RunStatus) {
         } else {
             s.state.label()
         };
-        // Pad before painting: escape codes have no width.
-        let padded = format!("{state:<18}");
         let painted = match s.state {
-            _ if s.warning.is_some() => super::style::warn(&padded),
-            crate::vocab::StepState::Done => super::style::good(&padded),
-            crate::vocab::StepState::Failed => super::style::bad(&padded),
-            crate::vocab::StepState::AwaitingApproval => super::style::wait(&padded),
-            _ => padded,
+            _ if s.warning.is_some() => super::style::warn(state),
+            crate::vocab::StepState::Done => super::style::good(state),
+            crate::vocab::StepState::Failed => super::style::bad(state),
+            crate::vocab::StepState::AwaitingApproval => super::style::wait(state),
+            _ => state.to_string(),
         };
-        say!("    {painted} {:<24} {:<10} {}", s.id, s.kind, detail);
+        rows.push(vec![painted, s.id.clone(), s.kind.clone(), detail.clone()]);
         if let Some(w) = s.warning.as_ref().filter(|w| *w != &detail) {
-            say!("    {:<18} {w}", "");
+            rows.push(vec![String::new(), String::new(), String::new(), w.clone()]);
         }
+    }
+    let table = super::style::table(4, &[], rows, &[]);
+    let mut titles = titles.into_iter().peekable();
+    for (i, line) in table.lines().enumerate() {
+        while let Some((_, t)) = titles.next_if(|(at, _)| *at == i) {
+            say!("{t}");
+        }
+        say!("{line}");
     }
     if !st.approvals.is_empty() {
         say!("approvals");

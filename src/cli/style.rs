@@ -105,3 +105,33 @@ pub fn unified_diff(text: &str) -> String {
     }
     out
 }
+
+/// A plain text table (comfy-table): columns as wide as their widest cell, so a long
+/// step id or table name widens its column instead of pushing the rest out of line;
+/// no borders, two spaces between columns, `right` the indexes of numeric columns.
+/// Cells may carry colour: widths are measured without the escape codes.
+pub fn table(indent: usize, header: &[&str], rows: Vec<Vec<String>>, right: &[usize]) -> String {
+    use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
+    let mut t = Table::new();
+    t.load_preset(presets::NOTHING)
+        .set_content_arrangement(ContentArrangement::Disabled);
+    if !header.is_empty() {
+        t.set_header(header.iter().map(|h| strong(h)));
+    }
+    for r in rows {
+        t.add_row(r);
+    }
+    for &i in right {
+        if let Some(c) = t.column_mut(i) {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    for c in t.column_iter_mut() {
+        c.set_padding((0, 2));
+    }
+    let pad = " ".repeat(indent);
+    t.lines()
+        .map(|l| format!("{pad}{}", l.trim_end()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

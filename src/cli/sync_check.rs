@@ -108,30 +108,40 @@ pub async fn run(args: Args) -> Result<i32> {
         });
         say!("{}", serde_json::to_string_pretty(&v).expect("json"));
     } else {
-        say!(
-            "{:<32} {:<18} {:>10} {:>10}  latest",
-            "table",
-            "status",
-            "source",
-            "target"
-        );
+        let mut rows = Vec::new();
         for c in &checks {
             let n = |x: Option<u64>| x.map(|v| v.to_string()).unwrap_or_else(|| "-".into());
             let latest = match (&c.updated_column, &c.source_latest, &c.target_latest) {
                 (Some(col), Some(s), Some(t)) => format!("{col}: {s} / {t}"),
                 _ => String::new(),
             };
-            say!(
-                "{:<32} {:<18} {:>10} {:>10}  {latest}",
-                c.table,
-                c.status.replace('_', " "),
-                n(c.source_rows),
-                n(c.target_rows)
-            );
+            let status = c.status.replace('_', " ");
+            let status = if c.in_step() {
+                super::style::good(&status)
+            } else {
+                super::style::warn(&status)
+            };
+            let mut table = c.table.clone();
             if let Some(f) = &c.filter {
-                say!("  (rows where {f})");
+                table.push_str(&format!(" (rows where {f})"));
             }
+            rows.push(vec![
+                table,
+                status,
+                n(c.source_rows),
+                n(c.target_rows),
+                latest,
+            ]);
         }
+        say!(
+            "{}",
+            super::style::table(
+                0,
+                &["table", "status", "source", "target", "latest"],
+                rows,
+                &[2, 3]
+            )
+        );
         say!(
             "{} of {} tables out of step ({} ms)",
             checks.iter().filter(|c| !c.in_step()).count(),

@@ -63,7 +63,7 @@ async fn cli_where_per_table_counts_only_the_matching_rows_on_both_sides() {
     let out = support::cutover(dir, &args);
     assert_eq!(out.code, 0, "{}", out.all());
     assert!(
-        out.stdout.contains("  (rows where id < 3)"),
+        out.stdout.contains("orders (rows where id < 3)"),
         "{}",
         out.all()
     );
