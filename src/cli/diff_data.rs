@@ -192,7 +192,15 @@ pub async fn run(args: Args) -> Result<i32> {
         args.quiet,
     ));
     let mut sink = Tee {
-        printer: Printer::new(args.format, limit, pp.below(super::common::stdout())),
+        printer: Printer::new(
+            args.format,
+            limit,
+            pp.below(if args.format == Format::Text {
+                super::style::data_diff_lines(super::common::stdout())
+            } else {
+                super::common::stdout()
+            }),
+        ),
         sql: args.apply.then(|| SqlSink::new(target.dialect())),
         spool: match (&args.emit_sql, args.apply) {
             (Some(path), false) => Some(ScriptSpool::create(target.dialect(), path)?),

@@ -135,3 +135,63 @@ pub fn table(indent: usize, header: &[&str], rows: Vec<Vec<String>>, right: &[us
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// A writer that colours a text data diff's lines as they pass: `+ only in source`
+/// green, `- only in target` red, `~ changed` yellow; everything else as is. Without
+/// colour it is `out` itself.
+pub fn data_diff_lines(out: Box<dyn std::io::Write + Send>) -> Box<dyn std::io::Write + Send> {
+    if !enabled() {
+        return out;
+    }
+    Box::new(DiffLines {
+        out,
+        line: Vec::new(),
+    })
+}
+
+struct DiffLines {
+    out: Box<dyn std::io::Write + Send>,
+    line: Vec<u8>,
+}
+
+impl DiffLines {
+    fn emit(&mut self) -> std::io::Result<()> {
+        if self.line.is_empty() {
+            return Ok(());
+        }
+        let text = String::from_utf8_lossy(&self.line).into_owned();
+        let (body, nl) = match text.strip_suffix('\n') {
+            Some(b) => (b, "\n"),
+            None => (text.as_str(), ""),
+        };
+        let painted = if body.starts_with("+ ") {
+            good(body)
+        } else if body.starts_with("- ") {
+            bad(body)
+        } else if body.starts_with("~ ") {
+            warn(body)
+        } else {
+            body.to_string()
+        };
+        self.line.clear();
+        self.out.write_all(painted.as_bytes())?;
+        self.out.write_all(nl.as_bytes())
+    }
+}
+
+impl std::io::Write for DiffLines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        for &b in buf {
+            self.line.push(b);
+            if b == b'\n' {
+                self.emit()?;
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.emit()?;
+        self.out.flush()
+    }
+}

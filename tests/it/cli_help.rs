@@ -196,6 +196,28 @@ fn no_escape_sequences_in_pipes_or_under_no_color_and_colour_when_asked() {
     let mut never = diff.to_vec();
     never.push("--color=never");
     assert!(!run(&never, &[("NO_COLOR", "")]).contains('\x1b'));
+    let data = [
+        "diff",
+        "data",
+        "--source",
+        "sqlite://staging.db",
+        "--target",
+        "sqlite://production-initial.db",
+        "--table",
+        "profiles",
+    ];
+    let plain_rows = run(&data, &[]);
+    assert!(
+        plain_rows.contains("- only in target") && !plain_rows.contains('\x1b'),
+        "{plain_rows}"
+    );
+    let mut data_always = data.to_vec();
+    data_always.push("--color=always");
+    let coloured_rows = run(&data_always, &[]);
+    assert!(
+        coloured_rows.contains("\x1b[31m- only in target"),
+        "{coloured_rows}"
+    );
     let status = run(
         &["status", crate::support::RUNBOOK, "--color", "always"],
         &[],
