@@ -31,7 +31,7 @@ pub struct Args {
     /// The engine the SQL runs on: sqlite, postgres or mysql (mariadb). Without it,
     /// hazards that depend on the engine (implicit-commit-ddl, PostgreSQL rewrites)
     /// are not reported.
-    #[arg(long, value_parser = parse_dialect)]
+    #[arg(long, value_parser = Dialect::from_name)]
     pub dialect: Option<Dialect>,
     /// Output format: text, json, or github (workflow annotations).
     #[arg(long, value_enum, default_value = "text")]
@@ -43,17 +43,6 @@ pub enum Format {
     Text,
     Json,
     Github,
-}
-
-fn parse_dialect(s: &str) -> std::result::Result<Dialect, String> {
-    match s.to_ascii_lowercase().as_str() {
-        "sqlite" => Ok(Dialect::Sqlite),
-        "postgres" | "postgresql" | "pg" => Ok(Dialect::Postgres),
-        "mysql" | "mariadb" => Ok(Dialect::Mysql),
-        _ => Err(format!(
-            "unknown dialect \"{s}\"; expected sqlite, postgres or mysql"
-        )),
-    }
 }
 
 /// One file's report.

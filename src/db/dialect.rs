@@ -526,6 +526,17 @@ pub trait SqlDialect: Send + Sync {
         Vec::new()
     }
 
+    /// What [`SqlDialect::batch_timeouts`] sets, in words for a step's plan.
+    fn describe_batch_timeouts(&self, _lock_ms: u64, _statement_ms: u64) -> String {
+        "SQLite: one writer at a time, no lock or statement timeout".into()
+    }
+
+    /// Does a type change or a volatile column default rewrite the whole table under
+    /// an exclusive lock (PostgreSQL)? The SQL linter raises `table-rewrite` for them.
+    fn ddl_rewrites_tables(&self) -> bool {
+        false
+    }
+
     /// Every base table of the database, by name.
     fn list_tables_sql(&self) -> &'static str;
 

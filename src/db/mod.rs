@@ -61,6 +61,19 @@ impl Dialect {
         }
     }
 
+    /// An engine named on the command line: `sqlite`, `postgres` (`postgresql`, `pg`)
+    /// or `mysql` (`mariadb`), any case.
+    pub fn from_name(name: &str) -> std::result::Result<Dialect, String> {
+        match name.to_ascii_lowercase().as_str() {
+            "sqlite" => Ok(Dialect::Sqlite),
+            "postgres" | "postgresql" | "pg" => Ok(Dialect::Postgres),
+            "mysql" | "mariadb" => Ok(Dialect::Mysql),
+            _ => Err(format!(
+                "unknown dialect \"{name}\"; expected sqlite, postgres or mysql"
+            )),
+        }
+    }
+
     /// This engine's SQL: the one registry from dialect to implementation.
     /// Adding an engine is a folder under `src/db/` implementing [`SqlDialect`], a
     /// variant of this enum with its URL schemes in `from_url`, and one line here.

@@ -354,16 +354,12 @@ impl Step for Backfill {
                 .map(|(s, _)| format!(" and to {s}"))
                 .unwrap_or_default()
         ));
-        let timeouts = match targets.spec(&self.target).map(|t| t.dialect) {
-            Ok(Dialect::Postgres) => format!(
-                "lock timeout {} ms, statement timeout {} ms per batch",
-                self.lock_timeout_ms, self.statement_timeout_ms
-            ),
-            Ok(Dialect::Mysql) => format!(
-                "lock wait timeout {} s per batch (no statement timeout on MySQL/MariaDB)",
-                self.lock_timeout_ms.div_ceil(1000).max(1)
-            ),
-            _ => "SQLite: one writer at a time, no lock or statement timeout".into(),
+        let timeouts = match targets.spec(&self.target) {
+            Ok(t) => t
+                .dialect
+                .sql()
+                .describe_batch_timeouts(self.lock_timeout_ms, self.statement_timeout_ms),
+            Err(_) => "SQLite: one writer at a time, no lock or statement timeout".into(),
         };
         v.push(timeouts);
         if let Some(r) = self.min_success_rate {

@@ -244,6 +244,13 @@ impl SqlDialect for Mysql {
     fn cast_text(&self, expr: &str) -> String {
         format!("CAST({expr} AS CHAR)")
     }
+    fn describe_batch_timeouts(&self, lock_ms: u64, _statement_ms: u64) -> String {
+        format!(
+            "lock wait timeout {} s per batch (no statement timeout on MySQL/MariaDB)",
+            lock_ms.div_ceil(1000).max(1)
+        )
+    }
+
     /// InnoDB's lock wait is whole seconds and applies to the session; a statement
     /// time limit differs between MySQL (SELECT only) and MariaDB, so none is set.
     fn batch_timeouts(&self, lock_ms: u64, _statement_ms: u64) -> Vec<String> {

@@ -204,6 +204,14 @@ impl SqlDialect for Postgres {
         Box::pin(super::catalog::introspect(db))
     }
 
+    fn describe_batch_timeouts(&self, lock_ms: u64, statement_ms: u64) -> String {
+        format!("lock timeout {lock_ms} ms, statement timeout {statement_ms} ms per batch")
+    }
+
+    fn ddl_rewrites_tables(&self) -> bool {
+        true
+    }
+
     fn batch_timeouts(&self, lock_ms: u64, statement_ms: u64) -> Vec<String> {
         vec![
             format!("SET LOCAL lock_timeout = {lock_ms}"),

@@ -127,7 +127,7 @@ fn statement(t: &[Token], dialect: Option<Dialect>) -> Vec<Found> {
         return Vec::new();
     };
     let base = first.depth;
-    let pg = dialect == Some(Dialect::Postgres);
+    let pg = dialect.is_some_and(|d| d.sql().ddl_rewrites_tables());
     if first.is("DROP") {
         let i = skip(t, 1, &["TEMPORARY", "TEMP"]);
         if i > 1 || !t.get(i).is_some_and(|x| x.is("TABLE")) {
@@ -257,7 +257,7 @@ fn alter_action(
     base: usize,
     dialect: Option<Dialect>,
 ) -> Vec<Found> {
-    let pg = dialect == Some(Dialect::Postgres);
+    let pg = dialect.is_some_and(|d| d.sql().ddl_rewrites_tables());
     let at = |k: usize| t.get(k);
     let Some(a0) = at(s) else {
         return Vec::new();
