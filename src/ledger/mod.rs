@@ -323,20 +323,27 @@ impl Ledger {
 
     /// Every run of a runbook, oldest first, each replayed from its records.
     pub async fn runs(&self, runbook: &str) -> Result<Vec<RunListing>> {
-        let mut out = Vec::new();
-        for id in self.run_ids(runbook).await? {
-            let recs = self.run_records(runbook, &id).await?;
-            let last_at = recs
-                .last()
-                .map(|r| r.created_at.clone())
-                .unwrap_or_default();
-            out.push(RunListing {
-                state: RunState::from_records(&recs),
-                last_at,
-                records: recs.len(),
-            });
+        // One read of the runbook's records, grouped by run in the order runs started.
+        let mut by_run: std::collections::HashMap<String, Vec<Record>> = Default::default();
+        let mut order = Vec::new();
+        for r in self.records(Some(runbook)).await? {
+            if r.kind == "run_started" && !by_run.contains_key(&r.run_id) {
+                order.push(r.run_id.clone());
+            }
+            by_run.entry(r.run_id.clone()).or_default().push(r);
         }
-        Ok(out)
+        Ok(order
+            .into_iter()
+            .filter_map(|id| by_run.remove(&id))
+            .map(|recs| RunListing {
+                state: RunState::from_records(&recs),
+                last_at: recs
+                    .last()
+                    .map(|r| r.created_at.clone())
+                    .unwrap_or_default(),
+                records: recs.len(),
+            })
+            .collect())
     }
 
     /// The run whose id is or starts with `id` (as `status` prints it: 8 characters).
