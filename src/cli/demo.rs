@@ -18,8 +18,11 @@ pub struct Args {
     pub headless: bool,
     /// Approve each checkpoint as NAME:ROLE (marked in the ledger as given on the command
     /// line). Repeat it, or separate with commas, to give several identities: at each
-    /// checkpoint those holding a role it accepts approve, up to the number it requires
-    /// (e.g. --approve-as dana:dba --approve-as quinn:qa).
+    /// checkpoint those holding a role it accepts approve, up to the number it requires.
+    /// The demo's five checkpoints belong to ops, dba, deploy, qa and lead
+    /// (e.g. --approve-as olu:ops,dana:dba,dev:deploy,quinn:qa,lee:lead). The demo has no
+    /// application to test: the identity in role qa also ticks its integration-test
+    /// checklist, and the ledger and output say the demo did it.
     #[arg(long, value_name = "NAME:ROLE", value_delimiter = ',')]
     pub approve_as: Vec<String>,
     /// Delete an existing workspace in --dir and start over.
@@ -48,20 +51,29 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../runbooks/lerg/migrations/V2__profiles_billing.sql"),
     ),
     (
-        "runbooks/lerg/sql/consolidate_legacy.sql",
-        include_str!("../../runbooks/lerg/sql/consolidate_legacy.sql"),
-    ),
-    (
-        "runbooks/lerg/sql/categorize_pacific.sql",
-        include_str!("../../runbooks/lerg/sql/categorize_pacific.sql"),
+        "runbooks/lerg/migrations/V3__trial_fixed_date.sql",
+        include_str!("../../runbooks/lerg/migrations/V3__trial_fixed_date.sql"),
     ),
     (
         "runbooks/lerg/sql/drop_lerg_codes.sql",
         include_str!("../../runbooks/lerg/sql/drop_lerg_codes.sql"),
     ),
     (
+        "runbooks/lerg/sql/optimize.sql",
+        include_str!("../../runbooks/lerg/sql/optimize.sql"),
+    ),
+    (
         "runbooks/lerg/sql/rollback_schema.sql",
         include_str!("../../runbooks/lerg/sql/rollback_schema.sql"),
+    ),
+    // Stands in for the plan's function deployment (phase 3); written executable.
+    (
+        "runbooks/lerg/deploy/deploy-functions.sh",
+        include_str!("../../runbooks/lerg/deploy/deploy-functions.sh"),
+    ),
+    (
+        "runbooks/lerg/deploy/functions.txt",
+        include_str!("../../runbooks/lerg/deploy/functions.txt"),
     ),
     ("runbooks/lerg/data/npa.csv", NPA_CSV),
     (
@@ -200,13 +212,16 @@ pub async fn build_databases(dir: &Path) -> Result<()> {
         )));
     }
 
-    // Staging is production's base schema with both migrations already applied.
+    // Staging is production's base schema with the migrations already applied.
     let mut staging = vec![Statement::new(PROFILES_TABLE)];
     staging.extend(split_statements(include_str!(
         "../../runbooks/lerg/migrations/V1__create_enhanced_lerg.sql"
     )));
     staging.extend(split_statements(include_str!(
         "../../runbooks/lerg/migrations/V2__profiles_billing.sql"
+    )));
+    staging.extend(split_statements(include_str!(
+        "../../runbooks/lerg/migrations/V3__trial_fixed_date.sql"
     )));
     for n in &geo {
         staging.push(Statement::new(format!(
@@ -258,6 +273,11 @@ pub async fn write_workspace(dir: &Path) -> Result<()> {
             std::fs::create_dir_all(parent)?;
         }
         std::fs::write(&p, text)?;
+        #[cfg(unix)]
+        if rel.ends_with(".sh") {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755))?;
+        }
     }
     std::fs::create_dir_all(dir.join("backups"))?;
     build_databases(dir).await
@@ -309,6 +329,9 @@ pub async fn run(args: Args) -> Result<i32> {
         operator: common::operator(args.operator),
         approve_as: super::run::parse_approve_as_all(&args.approve_as)?,
         runbook_arg: runbook.display().to_string(),
+        // The demo has no application to test: its checklist is ticked in the name of
+        // the --approve-as identity whose role may tick it, and says so.
+        demo_ticks: true,
         ..Default::default()
     };
     if !args.headless && common::is_terminal_stdout() {

@@ -64,7 +64,7 @@ pub const EXAMPLES: &[(&str, &str)] = &[
   cutover sync-check --source sqlite://main.db --target sqlite://local.db --format json"),
     ("demo", "\
   cutover demo                                    # the LERG cutover in the terminal UI
-  cutover demo --headless --approve-as dana:dba   # the whole cutover, approvals given as dana (dba)
+  cutover demo --headless --approve-as olu:ops,dana:dba,dev:deploy,quinn:qa,lee:lead   # the whole plan, each checkpoint by its owner
   cutover demo --headless                         # stops at the first checkpoint (exit 4)
   cutover demo --dir /tmp/lerg --no-run           # write the workspace only"),
     ("snapshot capture", "\

@@ -77,6 +77,7 @@ pub async fn run(args: Args) -> Result<i32> {
         new_run: args.new,
         abandon: args.abandon.clone(),
         runbook_arg: args.runbook.display().to_string(),
+        demo_ticks: false,
     };
     let ledger = common::ledger_override(&args.ledger);
     if !args.headless && common::is_terminal_stdout() {

@@ -30,6 +30,10 @@ pub struct RunOptions {
     pub abandon: Option<String>,
     /// How the runbook was named on the command line, for the commands we print.
     pub runbook_arg: String,
+    /// `cutover demo` only: at a checklist, tick every open item pass in the name of
+    /// the first `approve_as` identity whose role may tick it (recorded via "demo",
+    /// with a note saying the demo did it: it has no application to test).
+    pub demo_ticks: bool,
 }
 
 #[derive(Debug, Clone)]

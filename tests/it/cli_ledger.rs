@@ -53,7 +53,7 @@ async fn audit_verify_detects_edit_delete_and_reorder() {
         .as_i64()
         .unwrap();
     db.execute(&format!(
-        "UPDATE ledger_records SET payload = replace(payload, 'dana', 'mallory') WHERE seq = {seq}"
+        "UPDATE ledger_records SET payload = replace(payload, '\"olu\"', '\"mallory\"') WHERE seq = {seq}"
     ))
     .await
     .unwrap();
@@ -118,51 +118,47 @@ async fn an_approval_through_a_postgres_ledger_releases_a_waiting_run() {
     .spawn()
     .unwrap();
     // A DBA elsewhere: same runbook file, same PostgreSQL ledger, another process.
-    wait_for_status(&ws, &["--ledger", &pg.url], |v| {
-        v["waiting_for"]["checkpoint"] == "plan-approved"
-    });
-    assert!(
-        !ws.join("runbooks/.cutover/ledger.db").exists(),
-        "the PostgreSQL ledger was used, not a local file"
-    );
-    let ap = cutover(
-        &ws,
-        &[
-            "approve",
-            RUNBOOK,
-            "--checkpoint",
-            "plan-approved",
-            "--as",
-            "dana",
-            "--role",
-            "dba",
-            "--ledger",
-            &pg.url,
-        ],
-    );
-    assert_eq!(ap.code, 0, "{}", ap.all());
-    wait_for_status(&ws, &["--ledger", &pg.url], |v| {
-        v["waiting_for"]["checkpoint"] == "drop-approved"
-    });
-    assert_eq!(
-        cutover(
+    // Each checkpoint's owner approves from elsewhere as the run reaches it, and QA
+    // ticks the integration tests there.
+    for (i, (checkpoint, name, role)) in [
+        ("plan-approved", "olu", "ops"),
+        ("migration-verified", "dana", "dba"),
+        ("functions-tested", "dev", "deploy"),
+        ("tests-passed", "quinn", "qa"),
+        ("ready-for-production", "lee", "lead"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        if checkpoint == "tests-passed" {
+            tick_when_reached(&ws, &pg.url);
+        }
+        wait_for_status(&ws, &["--ledger", &pg.url], |v| {
+            v["waiting_for"]["checkpoint"] == checkpoint
+        });
+        if i == 0 {
+            assert!(
+                !ws.join("runbooks/.cutover/ledger.db").exists(),
+                "the PostgreSQL ledger was used, not a local file"
+            );
+        }
+        let ap = cutover(
             &ws,
             &[
                 "approve",
                 RUNBOOK,
                 "--checkpoint",
-                "drop-approved",
+                checkpoint,
                 "--as",
-                "ravi",
+                name,
                 "--role",
-                "dba",
+                role,
                 "--ledger",
-                &pg.url
-            ]
-        )
-        .code,
-        0
-    );
+                &pg.url,
+            ],
+        );
+        assert_eq!(ap.code, 0, "{}", ap.all());
+    }
     let status = run.wait().unwrap();
     assert_eq!(status.code(), Some(0));
     let v = cutover(&ws, &["audit", "verify", "--ledger", &pg.url]);
@@ -175,6 +171,42 @@ async fn an_approval_through_a_postgres_ledger_releases_a_waiting_run() {
         )
         .await
         .unwrap();
-    assert_eq!(n.scalar().and_then(|v| v.as_i64()), Some(2));
+    assert_eq!(n.scalar().and_then(|v| v.as_i64()), Some(5));
     db.close().await;
+}
+
+/// Tick the demo's integration tests pass as quinn (qa) through ledger `url` once the
+/// waiting run has reached the checklist (a tick before that is refused).
+fn tick_when_reached(ws: &std::path::Path, url: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    for item in ["lerg-integrity", "billing", "user-experience", "frontend"] {
+        loop {
+            let out = cutover(
+                ws,
+                &[
+                    "checklist",
+                    RUNBOOK,
+                    "--item",
+                    item,
+                    "--pass",
+                    "--as",
+                    "quinn",
+                    "--role",
+                    "qa",
+                    "--ledger",
+                    url,
+                ],
+            );
+            if out.code == 0 {
+                break;
+            }
+            assert!(
+                out.stderr.contains("has not reached checklist")
+                    && std::time::Instant::now() < deadline,
+                "{}",
+                out.all()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
 }

@@ -6,12 +6,7 @@
 use super::support::*;
 
 async fn uninterrupted_state() -> String {
-    let (_tmp, ws) = demo_workspace();
-    let out = cutover(
-        &ws,
-        &["run", RUNBOOK, "--headless", "--approve-as", "dana:dba"],
-    );
-    assert_eq!(out.code, 0, "{}", out.all());
+    let (_tmp, ws) = completed_demo();
     dump_sqlite(&ws.join("production.db")).await
 }
 
@@ -19,7 +14,7 @@ async fn crash_then_resume(point: &str) -> (String, String) {
     let (_tmp, ws) = demo_workspace();
     let crashed = cutover_env(
         &ws,
-        &["run", RUNBOOK, "--headless", "--approve-as", "dana:dba"],
+        &["run", RUNBOOK, "--headless", "--approve-as", DEMO_APPROVERS],
         &[("CUTOVER_CRASH_AT", point)],
     );
     assert_eq!(
@@ -30,12 +25,12 @@ async fn crash_then_resume(point: &str) -> (String, String) {
     );
     let resumed = cutover(
         &ws,
-        &["run", RUNBOOK, "--headless", "--approve-as", "dana:dba"],
+        &["run", RUNBOOK, "--headless", "--approve-as", DEMO_APPROVERS],
     );
     assert_eq!(
         resumed.code,
-        0,
-        "resume after kill at {point}: {}",
+        4,
+        "resume after kill at {point} goes on to the integration-test checklist: {}",
         resumed.all()
     );
     assert!(
@@ -43,6 +38,12 @@ async fn crash_then_resume(point: &str) -> (String, String) {
         "{}",
         resumed.stdout
     );
+    tick_integration_tests(&ws);
+    let done = cutover(
+        &ws,
+        &["run", RUNBOOK, "--headless", "--approve-as", DEMO_APPROVERS],
+    );
+    assert_eq!(done.code, 0, "{}", done.all());
     let verify = cutover(&ws, &["audit", "verify", RUNBOOK]);
     assert_eq!(verify.code, 0, "{}", verify.all());
     (dump_sqlite(&ws.join("production.db")).await, resumed.stdout)
@@ -56,7 +57,7 @@ async fn kill_9_during_migrate_and_consolidate_resumes_to_the_same_state() {
     let (state, out) = crash_then_resume("migration:schema:2").await;
     assert_eq!(state, expected, "after kill during migrate");
     assert!(
-        out.contains("applied 1 of 2 migration(s): V2__profiles_billing"),
+        out.contains("applied 2 of 3 migration(s): V2__profiles_billing, V3__trial_fixed_date"),
         "V1 must not be applied twice: {out}"
     );
     // The worst moment: consolidation committed on the target, the ledger not told yet.
@@ -65,7 +66,12 @@ async fn kill_9_during_migrate_and_consolidate_resumes_to_the_same_state() {
         state, expected,
         "after kill between commit and ledger record"
     );
-    assert!(out.contains("already applied in this run"), "{out}");
+    // The consolidation's batch committed with its high-water mark: the resumed step
+    // goes on after it and counts each legacy row once.
+    assert!(
+        out.contains("consolidate-legacy: enhanced_lerg ← lerg_codes: 429 inserted, 0 updated"),
+        "{out}"
+    );
     // Killed when a copy step had started but done nothing.
     let (state, _) = crash_then_resume("before:add-missing-npas").await;
     assert_eq!(state, expected, "after kill at the start of a step");
@@ -178,9 +184,9 @@ async fn a_second_concurrent_run_is_refused_naming_the_holder() {
                 "--checkpoint",
                 "plan-approved",
                 "--as",
-                "dana",
+                "olu",
                 "--role",
-                "dba"
+                "ops"
             ]
         )
         .code,

@@ -1,4 +1,5 @@
-//! The demo's three rollback levels: table-level restore, schema rollback, full restore.
+//! The demo's three rollback levels on demand: data (table backups), schema, immediate
+//! (the complete backup).
 
 use super::support::*;
 use std::path::{Path, PathBuf};
@@ -37,18 +38,18 @@ async fn rollback_levels_restore_what_they_promise() {
     assert!(
         no_phase
             .stderr
-            .contains("choose one with --phase: full-restore"),
+            .contains("choose one with --phase: immediate-rollback (Immediate rollback: restore the complete backup), schema-rollback"),
         "{}",
         no_phase.stderr
     );
-    let no_yes = cutover(&ws, &["rollback", RUNBOOK, "--phase", "full-restore"]);
+    let no_yes = cutover(&ws, &["rollback", RUNBOOK, "--phase", "immediate-rollback"]);
     assert_eq!(no_yes.code, 2, "{}", no_yes.all());
     assert!(no_yes.stderr.contains("--yes"), "{}", no_yes.stderr);
 
-    // Table-level: the dropped legacy table comes back with its 429 rows; the rest stays.
+    // Data level: the dropped legacy table comes back with its 429 rows; the rest stays.
     let t = cutover(
         &ws,
-        &["rollback", RUNBOOK, "--phase", "table-restore", "--yes"],
+        &["rollback", RUNBOOK, "--phase", "data-rollback", "--yes"],
     );
     assert_eq!(t.code, 0, "{}", t.all());
     assert_eq!(
@@ -60,10 +61,16 @@ async fn rollback_levels_restore_what_they_promise() {
         "440"
     );
 
-    // Full restore: production is exactly as backed up (checksum verified first).
+    // Immediate: production is exactly as backed up (checksum verified first).
     let f = cutover(
         &ws,
-        &["rollback", RUNBOOK, "--phase", "full-restore", "--yes"],
+        &[
+            "rollback",
+            RUNBOOK,
+            "--phase",
+            "immediate-rollback",
+            "--yes",
+        ],
     );
     assert_eq!(f.code, 0, "{}", f.all());
     assert!(f.stdout.contains("sha256 verified"), "{}", f.stdout);
@@ -78,11 +85,24 @@ async fn rollback_levels_restore_what_they_promise() {
 async fn schema_rollback_keeps_the_users() {
     let (_t, ws) = completed_demo();
     let prod = ws.join("production.db");
+    // After the cleanup phase lerg_codes is gone: the data level first brings it back
+    // from its final backup, then the schema level undoes the migrations.
+    let d = cutover(
+        &ws,
+        &["rollback", RUNBOOK, "--phase", "data-rollback", "--yes"],
+    );
+    assert_eq!(d.code, 0, "{}", d.all());
     let s = cutover(
         &ws,
         &["rollback", RUNBOOK, "--phase", "schema-rollback", "--yes"],
     );
     assert_eq!(s.code, 0, "{}", s.all());
+    assert!(
+        s.stdout
+            .contains("old-schema-back: production_before and production: schemas equal"),
+        "{}",
+        s.stdout
+    );
     assert_eq!(
         scalar(
             &prod,
@@ -112,7 +132,13 @@ async fn restore_refuses_a_backup_whose_checksum_changed() {
     std::fs::write(&backup, bytes).unwrap();
     let f = cutover(
         &ws,
-        &["rollback", RUNBOOK, "--phase", "full-restore", "--yes"],
+        &[
+            "rollback",
+            RUNBOOK,
+            "--phase",
+            "immediate-rollback",
+            "--yes",
+        ],
     );
     assert_eq!(f.code, 3, "{}", f.all());
     assert!(

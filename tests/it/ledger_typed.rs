@@ -492,6 +492,21 @@ fn a_ledger_from_the_previous_release_verifies_and_reads() {
         ws.join(RUNBOOK),
     )
     .unwrap();
+    // ... and the files it read as they were then (its approvals bind to their content).
+    std::fs::remove_file(ws.join("runbooks/lerg/migrations/V3__trial_fixed_date.sql")).unwrap();
+    for f in [
+        "consolidate_legacy",
+        "categorize_pacific",
+        "rollback_schema",
+    ] {
+        std::fs::copy(
+            fixture
+                .with_file_name("previous-release-lerg/sql")
+                .join(format!("{f}.sql")),
+            ws.join(format!("runbooks/lerg/sql/{f}.sql")),
+        )
+        .unwrap();
+    }
 
     let v = cutover(&ws, &["audit", "verify", RUNBOOK]);
     assert_eq!(v.code, 0, "{}", v.all());

@@ -37,6 +37,7 @@ mod data_sync_fk;
 mod data_warnings;
 mod db_engines;
 mod db_small_truths;
+mod demo_rollback_levels;
 mod engines_steps;
 mod examples_billing_levels;
 mod examples_billing_mysql;

@@ -424,7 +424,7 @@ fn demo_shows_what_production_lacks_before_the_first_checkpoint() {
     let cp_at = out.find("checkpoint plan-approved").expect(&out);
     assert!(diff_at < cp_at, "{out}");
     assert!(
-        out.contains("1 table missing in target, 4 columns missing in target"),
+        out.contains("1 table missing in target, 5 columns missing in target"),
         "{out}"
     );
     // The diff's generated migration would drop lerg_codes, but the runbook never runs

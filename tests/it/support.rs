@@ -121,6 +121,7 @@ pub async fn dump_sqlite(path: &Path) -> String {
         // Bookkeeping whose rows carry the run id: its shape is compared, not its rows.
         if name == "cutover_marks"
             || name == "cutover_copy_progress"
+            || name == "cutover_batch_progress"
             || name == "refinery_schema_history"
             || t[1].to_string().starts_with("CREATE INDEX")
         {
@@ -151,12 +152,46 @@ pub async fn scalar(path: &Path, sql: &str) -> String {
     r.scalar().map(|v| v.to_string()).unwrap_or_default()
 }
 
-/// A demo workspace whose run completed with approvals given as dana (dba).
+/// The demo's five checkpoint owners, one per phase: preparation (ops), migration
+/// (dba), functions (deploy), integration tests (qa), go-live (lead).
+pub const DEMO_APPROVERS: &str = "olu:ops,dana:dba,dev:deploy,quinn:qa,lee:lead";
+
+/// Tick every item of the demo's integration-test checklist pass, as quinn (qa), the
+/// way a tester does from another terminal.
+pub fn tick_integration_tests(ws: &Path) {
+    for item in ["lerg-integrity", "billing", "user-experience", "frontend"] {
+        let out = cutover(
+            ws,
+            &[
+                "checklist",
+                RUNBOOK,
+                "--item",
+                item,
+                "--pass",
+                "--as",
+                "quinn",
+                "--role",
+                "qa",
+            ],
+        );
+        assert_eq!(out.code, 0, "tick {item}: {}", out.all());
+    }
+}
+
+/// A demo workspace whose run completed: `cutover run` with the five owners'
+/// approvals, stopping at the integration-test checklist, ticked by quinn (qa).
 pub fn completed_demo() -> (tempfile::TempDir, PathBuf) {
     let (tmp, ws) = demo_workspace();
     let out = cutover(
         &ws,
-        &["run", RUNBOOK, "--headless", "--approve-as", "dana:dba"],
+        &["run", RUNBOOK, "--headless", "--approve-as", DEMO_APPROVERS],
+    );
+    assert_eq!(out.code, 4, "stops at the checklist: {}", out.all());
+    assert!(out.stdout.contains("integration-tests"), "{}", out.all());
+    tick_integration_tests(&ws);
+    let out = cutover(
+        &ws,
+        &["run", RUNBOOK, "--headless", "--approve-as", DEMO_APPROVERS],
     );
     assert_eq!(out.code, 0, "{}", out.all());
     (tmp, ws)
