@@ -32,6 +32,9 @@ pub const BOOKKEEPING_TABLES: &[&str] = &[
     "cutover_anchors",
     "cutover_locks",
     "cutover_copy_progress",
+    // backfill's and consolidate's high-water marks (steps::batch::PROGRESS_TABLE):
+    // their rows carry run ids, like the marks.
+    "cutover_batch_progress",
     "refinery_schema_history",
 ];
 
@@ -47,7 +50,7 @@ pub async fn introspect(db: &Db) -> Result<Schema> {
 pub struct Filter {
     pub include: Vec<String>,
     pub exclude: Vec<String>,
-    /// Keep `cutover_marks`, `cutover_copy_progress` and `refinery_schema_history`.
+    /// Keep the bookkeeping tables ([`BOOKKEEPING_TABLES`]).
     pub keep_bookkeeping: bool,
 }
 

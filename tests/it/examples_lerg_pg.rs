@@ -1,7 +1,7 @@
 //! The LERG demo's runbook against PostgreSQL, its targets given on the command line
 //! (`--target NAME=URL`): the demo's data loaded into fresh databases, the run to
-//! completion with approvals, then the three rollback levels, each ending with a data
-//! diff against the pre-cutover database.
+//! completion with its five owners' approvals and QA's checklist, then the three
+//! rollback levels, each ending with a data diff against the pre-cutover database.
 
 use super::support::*;
 use cutover::testkit;
@@ -113,23 +113,67 @@ async fn the_demo_runbook_runs_on_postgres_with_targets_overridden_and_rolls_bac
     );
     assert!(!v.all().contains(SECRET), "{}", v.all());
 
-    // The whole cutover, on PostgreSQL, with approvals.
-    let r = with(&["run", RUNBOOK, "--headless", "--approve-as", "dana:dba"]);
-    assert_eq!(r.code, 0, "{}", r.all());
+    // The whole cutover, on PostgreSQL, its five checkpoints approved by their owners;
+    // QA ticks the integration tests when the run stops at them.
+    let first = with(&["run", RUNBOOK, "--headless", "--approve-as", DEMO_APPROVERS]);
+    assert_eq!(first.code, 4, "{}", first.all());
+    assert!(
+        first
+            .stdout
+            .contains("stopped at checklist \"integration-tests\""),
+        "{}",
+        first.all()
+    );
+    tick_integration_tests(&ws);
+    let rest = with(&["run", RUNBOOK, "--headless", "--approve-as", DEMO_APPROVERS]);
+    assert_eq!(rest.code, 0, "{}", rest.all());
+    let r = Out {
+        code: rest.code,
+        stdout: format!("{}{}", first.stdout, rest.stdout),
+        stderr: format!("{}{}", first.stderr, rest.stderr),
+    };
     assert!(
         r.stdout.contains("pg_dump 15") || r.stdout.contains("pg_dump"),
         "{}",
         r.stdout
     );
     assert!(
-        r.stdout.contains("applied 2 of 2 migration(s)"),
+        r.stdout.contains("applied 3 of 3 migration(s)"),
         "{}",
         r.stdout
     );
-    assert!(
-        r.stdout.contains("438 present: 1 as expected"),
-        "{}",
-        r.stdout
+    for line in [
+        "consolidate-legacy: enhanced_lerg ← lerg_codes: 429 inserted, 0 updated, 0 unchanged, 0 conflict(s); corrected 3 row(s)",
+        "set-trial-dates: 11 of 11 row(s) of profiles.trial_expires_at filled",
+        "success-criteria: checks of ../checks/lerg: 9 of 9 passed",
+        "lookup-latency: checks of ../checks/lerg: 1 of 1 passed",
+    ] {
+        assert!(r.stdout.contains(line), "{line}: {}", r.stdout);
+    }
+    let st = cutover(&ws, &["status", RUNBOOK, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&st.stdout).unwrap();
+    let mut owners: Vec<(String, String)> = v["approvals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["checkpoint"].as_str().unwrap().to_string(),
+                a["role"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    owners.sort();
+    assert_eq!(
+        owners,
+        [
+            ("functions-tested", "deploy"),
+            ("migration-verified", "dba"),
+            ("plan-approved", "ops"),
+            ("ready-for-production", "lead"),
+            ("tests-passed", "qa"),
+        ]
+        .map(|(c, r)| (c.to_string(), r.to_string()))
     );
     assert!(r.stdout.contains("complete."), "{}", r.stdout);
     assert!(!r.all().contains(SECRET), "{}", r.all());
@@ -173,7 +217,7 @@ async fn the_demo_runbook_runs_on_postgres_with_targets_overridden_and_rolls_bac
     // targets: refused, naming what differs, and nothing touched.
     let wrong = cutover(
         &ws,
-        &["rollback", RUNBOOK, "--phase", "table-restore", "--yes"],
+        &["rollback", RUNBOOK, "--phase", "data-rollback", "--yes"],
     );
     assert_eq!(wrong.code, 2, "{}", wrong.all());
     assert!(
@@ -194,8 +238,8 @@ async fn the_demo_runbook_runs_on_postgres_with_targets_overridden_and_rolls_bac
         "the SQLite production is still untouched"
     );
 
-    // Table-level: lerg_codes comes back as before the cutover; enhanced_lerg stays.
-    let t = with(&["rollback", RUNBOOK, "--phase", "table-restore", "--yes"]);
+    // Data level: lerg_codes comes back as before the cutover; enhanced_lerg stays.
+    let t = with(&["rollback", RUNBOOK, "--phase", "data-rollback", "--yes"]);
     assert_eq!(t.code, 0, "{}", t.all());
     let d = diff_table(&ws, &before.url, &prod.url, "lerg_codes");
     assert_eq!(d.code, 0, "lerg_codes equal to before: {}", d.all());
@@ -216,18 +260,31 @@ async fn the_demo_runbook_runs_on_postgres_with_targets_overridden_and_rolls_bac
         assert_eq!(d.code, 0, "{table} after the schema rollback: {}", d.all());
     }
 
-    // Full restore: production changed again after the rollbacks; the restore brings
-    // every table back to the pre-cutover state.
+    // Immediate: production changed again after the rollbacks; the complete backup
+    // brings every table back to the pre-cutover state, and the rollback's own last
+    // steps say so.
     let db = cutover::db::connect(&prod.url).await.unwrap();
     db.execute("UPDATE profiles SET email = 'changed@example.com' WHERE id = 1; DELETE FROM lerg_codes WHERE npa = '201'")
         .await
         .unwrap();
     db.close().await;
     assert_eq!(diff_table(&ws, &before.url, &prod.url, "profiles").code, 1);
-    let f = with(&["rollback", RUNBOOK, "--phase", "full-restore", "--yes"]);
+    let f = with(&[
+        "rollback",
+        RUNBOOK,
+        "--phase",
+        "immediate-rollback",
+        "--yes",
+    ]);
     assert_eq!(f.code, 0, "{}", f.all());
     assert!(
         f.stdout.contains("proven equal to the backup"),
+        "{}",
+        f.stdout
+    );
+    assert!(
+        f.stdout
+            .contains("schema-as-before: production_before and production: schemas equal"),
         "{}",
         f.stdout
     );

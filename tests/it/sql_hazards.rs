@@ -30,7 +30,8 @@ fn codes_at(waiting: &Value) -> Vec<(String, String)> {
 /// The demo: nothing at `plan-approved` (the schema diff's generated migration would
 /// drop lerg_codes, but the runbook never runs it, and the migrations and scripts up to
 /// the next checkpoint drop nothing); `drop-table` from drop_lerg_codes.sql:1 at
-/// `drop-approved`, shown before the table is dropped and kept in the evidence after.
+/// `tests-passed`, the checkpoint that lets the cleanup phase run, shown before the
+/// table is dropped and kept in the evidence after.
 #[test]
 fn demo_checkpoints_carry_the_hazards_of_the_sql_they_let_run() {
     let (_tmp, ws) = demo_workspace();
@@ -62,14 +63,32 @@ fn demo_checkpoints_carry_the_hazards_of_the_sql_they_let_run() {
             "--checkpoint",
             "plan-approved",
             "--as",
-            "dana",
+            "olu",
             "--role",
-            "dba",
+            "ops",
             "--comment",
             "plan read",
         ],
     );
     assert_eq!(ok.code, 0, "{}", ok.all());
+    // Checkpoints 2 and 3 let no destructive SQL run; the run stops at the checklist.
+    let to_checklist = cutover(
+        &ws,
+        &[
+            "run",
+            RUNBOOK,
+            "--headless",
+            "--approve-as",
+            "dana:dba,dev:deploy",
+        ],
+    );
+    assert_eq!(to_checklist.code, 4, "{}", to_checklist.all());
+    assert!(
+        !to_checklist.stdout.contains("hazards:"),
+        "{}",
+        to_checklist.stdout
+    );
+    tick_integration_tests(&ws);
     let second = cutover(&ws, &["run", RUNBOOK, "--headless"]);
     assert_eq!(second.code, 4, "{}", second.all());
     assert!(
@@ -80,7 +99,7 @@ fn demo_checkpoints_carry_the_hazards_of_the_sql_they_let_run() {
         second.stdout
     );
     let st = status(&ws, RUNBOOK);
-    assert_eq!(st["waiting_for"]["checkpoint"], "drop-approved");
+    assert_eq!(st["waiting_for"]["checkpoint"], "tests-passed");
     assert_eq!(
         codes_at(&st["waiting_for"]),
         vec![(
@@ -99,7 +118,7 @@ fn demo_checkpoints_carry_the_hazards_of_the_sql_they_let_run() {
     assert_eq!(
         cutover(
             &ws,
-            &["run", RUNBOOK, "--headless", "--approve-as", "dana:dba"]
+            &["run", RUNBOOK, "--headless", "--approve-as", DEMO_APPROVERS]
         )
         .code,
         0
@@ -109,7 +128,7 @@ fn demo_checkpoints_carry_the_hazards_of_the_sql_they_let_run() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|s| s["id"] == "drop-approved")
+        .find(|s| s["id"] == "tests-passed")
         .unwrap();
     assert_eq!(cp["evidence"]["hazards"], serde_json::json!(["drop-table"]));
     assert_eq!(

@@ -3,7 +3,7 @@
 //! roster's roles decide, names compared normalized; signed approvals that
 //! `ssh-keygen -Y verify` accepts; a rejection stands until withdrawn.
 
-use crate::support::{RUNBOOK, cutover, cutover_env, demo_workspace, scalar};
+use crate::support::{RUNBOOK, cutover, cutover_env, scalar};
 use std::path::Path;
 use std::process::Command;
 
@@ -34,13 +34,43 @@ fn status_json(ws: &Path) -> serde_json::Value {
     serde_json::from_str(&out.stdout).unwrap()
 }
 
+/// The demo's policy as the tests below start from: one role, dba, deciding every
+/// checkpoint (the demo's own checkpoints each name their phase's owner; what is
+/// tested here is how approvals bind, not who owns which phase).
+const ONE_ROLE: &str = "[policy]\napprovals = 1\nroles = [\"dba\"]\nallow_self_approval = false\n";
+
+/// A demo workspace (not run) whose checkpoints all follow the policy's roles, with
+/// the policy [`ONE_ROLE`].
+fn demo_workspace() -> (tempfile::TempDir, std::path::PathBuf) {
+    let (tmp, ws) = crate::support::demo_workspace();
+    let p = ws.join(RUNBOOK);
+    let text = std::fs::read_to_string(&p).unwrap();
+    let start = text
+        .find("[policy]\n")
+        .expect("the demo runbook has a policy");
+    let end = start
+        + text[start..]
+            .find("\n\n")
+            .expect("a blank line after the policy");
+    let mut text = format!("{}{ONE_ROLE}{}", &text[..start], &text[end + 1..]);
+    for owner in ["ops", "dba", "deploy", "qa", "lead"] {
+        let line = format!("  roles = [\"{owner}\"]\n");
+        assert!(
+            text.contains(&line),
+            "the demo's checkpoint owned by {owner}"
+        );
+        text = text.replace(&line, "");
+    }
+    std::fs::write(&p, text).unwrap();
+    (tmp, ws)
+}
+
 /// Rewrite the demo runbook's `[policy]` table.
 fn set_policy(ws: &Path, policy: &str) {
     let p = ws.join(RUNBOOK);
     let text = std::fs::read_to_string(&p).unwrap();
-    let old = "[policy]\napprovals = 1\nroles = [\"dba\"]\nallow_self_approval = false\n";
-    assert!(text.contains(old), "the demo runbook's policy changed");
-    std::fs::write(&p, text.replace(old, policy)).unwrap();
+    assert!(text.contains(ONE_ROLE), "the demo runbook's policy changed");
+    std::fs::write(&p, text.replace(ONE_ROLE, policy)).unwrap();
 }
 
 #[test]
@@ -85,8 +115,8 @@ fn a_migration_edited_after_approval_makes_it_stale_and_is_not_applied() {
         "11"
     );
     let v = status_json(&ws);
-    assert_eq!(v["steps"][2]["id"], "plan-approved");
-    assert_ne!(v["steps"][2]["state"], "done", "{v:#}");
+    assert_eq!(v["steps"][5]["id"], "plan-approved");
+    assert_ne!(v["steps"][5]["state"], "done", "{v:#}");
     let stale = v["waiting_for"]["stale"].to_string();
     assert!(
         stale.contains(
@@ -188,7 +218,10 @@ fn only_the_roster_decides_in_the_roles_it_gives() {
     assert_eq!(out.code, 0, "{}", out.all());
     assert_eq!(run(&ws).code, 4, "the run goes on to the next checkpoint");
     let v = status_json(&ws);
-    assert_eq!(v["waiting_for"]["checkpoint"], "drop-approved", "{v:#}");
+    assert_eq!(
+        v["waiting_for"]["checkpoint"], "migration-verified",
+        "{v:#}"
+    );
 }
 
 fn keygen(dir: &Path, name: &str) -> (std::path::PathBuf, String) {
@@ -306,7 +339,7 @@ fn signed_approvals_verify_with_ssh_keygen_and_a_forged_signature_is_refused() {
     let out = run(&ws);
     assert_eq!(out.code, 4, "{}", out.all());
     let v = status_json(&ws);
-    assert_eq!(v["waiting_for"]["checkpoint"], "drop-approved");
+    assert_eq!(v["waiting_for"]["checkpoint"], "migration-verified");
 
     // Someone with write access to the ledger appends a well-chained approval of the
     // next checkpoint as dana, carrying dana's earlier signature: it does not count,
@@ -337,7 +370,7 @@ fn signed_approvals_verify_with_ssh_keygen_and_a_forged_signature_is_refused() {
             withdraws: Vec::new(),
         });
         ledger
-            .append_entry("lerg-cutover", &run_id, Some("drop-approved"), &e)
+            .append_entry("lerg-cutover", &run_id, Some("migration-verified"), &e)
             .await
             .unwrap();
         ledger.close().await;
@@ -446,7 +479,7 @@ fn a_rejection_stands_until_withdrawn_and_approve_says_so() {
     );
     assert_eq!(
         status_json(&ws)["waiting_for"]["checkpoint"],
-        "drop-approved"
+        "migration-verified"
     );
 }
 

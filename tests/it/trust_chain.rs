@@ -73,7 +73,7 @@ fn approve(ws: &Path, who: &str) -> Out {
             "--as",
             who,
             "--role",
-            "dba",
+            "ops",
         ],
     )
 }
@@ -212,10 +212,11 @@ async fn truncation_wipe_and_an_older_copy_are_caught_by_the_targets_anchors() {
     let (t, ws) = at_first_checkpoint();
     let older = t.path().join("older-ledger.db");
     snapshot_file(&ws.join(LEDGER), &older).await;
-    let done = cutover(
-        &ws,
-        &["run", RUNBOOK, "--headless", "--approve-as", "dana:dba"],
-    );
+    let approvers = ["run", RUNBOOK, "--headless", "--approve-as", DEMO_APPROVERS];
+    let at_checklist = cutover(&ws, &approvers);
+    assert_eq!(at_checklist.code, 4, "{}", at_checklist.all());
+    tick_integration_tests(&ws);
+    let done = cutover(&ws, &approvers);
     assert_eq!(done.code, 0, "{}", done.all());
     let ok = verify(&ws);
     assert_eq!(ok.code, 0, "{}", ok.all());

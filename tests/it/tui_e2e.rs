@@ -119,14 +119,15 @@ fn demo_cmd(dir: &Path) -> String {
     )
 }
 
-/// Approve the waiting checkpoint from the dialog as `name` (dba) with a comment,
+/// Approve the waiting checkpoint from the dialog as `name` (in the role the dialog
+/// prefills: the one the checkpoint names) with a comment,
 /// typing the checkpoint id as confirmation when hazards were raised before it.
 fn approve_in_dialog(t: &Tmux, checkpoint: &str, name: &str, comment: &str) {
     t.keys(&["a"]);
     t.wait_for("Approve ]", 10);
     let hazardous = t.screen().contains("Confirm ");
     t.text(name);
-    t.keys(&["Tab", "Tab"]); // role is prefilled with the policy's role (dba)
+    t.keys(&["Tab", "Tab"]); // role is prefilled with the checkpoint's role
     t.text(comment);
     t.keys(&["Tab"]);
     if hazardous {
@@ -152,7 +153,7 @@ fn status_json(dir: &Path) -> serde_json::Value {
 }
 
 #[test]
-fn demo_in_a_terminal_approve_both_checkpoints_in_the_dialog_and_quit() {
+fn demo_in_a_terminal_approve_the_five_checkpoints_in_the_dialog_and_quit() {
     let dir = tempfile::tempdir().unwrap();
     let Some(t) = Tmux::start("dialog", &demo_cmd(dir.path())) else {
         return;
@@ -168,18 +169,53 @@ fn demo_in_a_terminal_approve_both_checkpoints_in_the_dialog_and_quit() {
     t.wait_for("self-approval refused", 10);
     t.keys(&["Escape"]);
     approve_in_dialog(&t, "plan-approved", "bob", "backup manifest checked");
-    t.wait_for("approval of plan-approved recorded as bob (dba)", 20);
-    t.wait_for("drop-approved awaits approval 0/1", 60);
-    // drop-approved lets drop_lerg_codes.sql run: the dialog names the hazard at its
+    t.wait_for("approval of plan-approved recorded as bob (ops)", 20);
+    // The dialog prefills the role the checkpoint names: its phase's owner.
+    for (checkpoint, role) in [
+        ("migration-verified", "dba"),
+        ("functions-tested", "deploy"),
+    ] {
+        t.wait_for(&format!("{checkpoint} awaits approval 0/1"), 60);
+        approve_in_dialog(&t, checkpoint, "bob", "looked at it");
+        t.wait_for(
+            &format!("approval of {checkpoint} recorded as bob ({role})"),
+            20,
+        );
+    }
+    // QA ticks the integration tests from another terminal; the waiting run sees them.
+    let runbook = dir.path().join("ws/runbooks/lerg-cutover.toml");
+    for item in ["lerg-integrity", "billing", "user-experience", "frontend"] {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let out = crate::support::command(dir.path(), &["checklist"])
+                .arg(&runbook)
+                .args(["--item", item, "--pass", "--as", "quinn", "--role", "qa"])
+                .output()
+                .unwrap();
+            if out.status.success() {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    t.wait_for("tests-passed awaits approval 0/1", 60);
+    // tests-passed lets drop_lerg_codes.sql run: the dialog names the hazard at its
     // file and line, and approving without typing the checkpoint id is refused.
     t.keys(&["a"]);
-    t.wait_for("type drop-approved to approve despite hazards", 10);
+    t.wait_for("type tests-passed to approve despite hazards", 10);
     t.wait_for("lerg/sql/drop_lerg_codes.sql:1", 10);
     t.text("bob");
     t.keys(&["Tab", "Tab", "Tab", "Tab", "Enter"]);
-    t.wait_for("hazards were raised: type drop-approved", 10);
+    t.wait_for("hazards were raised: type tests-passed", 10);
     t.keys(&["Escape"]);
-    approve_in_dialog(&t, "drop-approved", "bob", "final backup verified");
+    approve_in_dialog(&t, "tests-passed", "bob", "final backup verified");
+    t.wait_for("ready-for-production awaits approval 0/1", 60);
+    approve_in_dialog(&t, "ready-for-production", "bob", "go live");
     t.wait_for("finished: completed", 60);
     let screen = t.screen();
     assert!(screen.contains("✓ drop-lerg-codes"), "{screen}");
@@ -192,11 +228,12 @@ fn demo_in_a_terminal_approve_both_checkpoints_in_the_dialog_and_quit() {
     let st = status_json(dir.path());
     assert_eq!(st["status"], "completed", "{st}");
     let approvals = st["approvals"].as_array().unwrap();
-    assert_eq!(approvals.len(), 2, "{st}");
+    assert_eq!(approvals.len(), 5, "{st}");
     assert_eq!(approvals[0]["approver"], "bob");
     assert_eq!(approvals[0]["via"], "tui");
     assert_eq!(approvals[0]["comment"], "backup manifest checked");
-    assert_eq!(approvals[1]["comment"], "final backup verified");
+    assert_eq!(approvals[3]["comment"], "final backup verified");
+    assert_eq!(approvals[4]["role"], "lead");
 }
 
 #[test]
@@ -214,7 +251,7 @@ fn an_approval_from_another_process_is_picked_up_live() {
             "--as",
             "carol",
             "--role",
-            "dba",
+            "ops",
         ])
         .args(["--comment", "looked at it from my desk"])
         .env("CUTOVER_OPERATOR", "carol")
@@ -226,7 +263,7 @@ fn an_approval_from_another_process_is_picked_up_live() {
         String::from_utf8_lossy(&out.stderr)
     );
     // The waiting run sees it and carries on by itself to the next checkpoint.
-    let seen = t.wait_for("drop-approved awaits approval 0/1", 30);
+    let seen = t.wait_for("migration-verified awaits approval 0/1", 30);
     eprintln!("approval from another process on screen after {seen:?}");
     // The ledger's history shows who approved, and the checkpoint passed.
     t.keys(&["3", "g"]);
@@ -238,7 +275,7 @@ fn an_approval_from_another_process_is_picked_up_live() {
         }
         t.keys(&["j"]);
     }
-    t.wait_for("approve by carol (dba)", 10);
+    t.wait_for("approve by carol (ops)", 10);
     t.wait_for("looked at it from my desk", 10);
     // Quit while waiting: asked first; the run stays resumable and says how.
     t.keys(&["q"]);
@@ -247,7 +284,7 @@ fn an_approval_from_another_process_is_picked_up_live() {
     t.wait_for("EXIT=4", 20);
     let screen = t.screen();
     assert!(
-        screen.contains("stopped at checkpoint \"drop-approved\""),
+        screen.contains("stopped at checkpoint \"migration-verified\""),
         "{screen}"
     );
     let st = status_json(dir.path());
@@ -256,7 +293,7 @@ fn an_approval_from_another_process_is_picked_up_live() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|s| s["id"] == "drop-approved")
+        .find(|s| s["id"] == "migration-verified")
         .unwrap();
     assert_eq!(cp["state"], "awaiting_approval", "{st}");
     assert_eq!(st["approvals"][0]["approver"], "carol", "{st}");
@@ -338,7 +375,7 @@ fn a_mouse_click_selects_a_step() {
         x + 1,
         y + 1
     ));
-    t.wait_for("consolidate-legacy sql", 10);
+    t.wait_for("consolidate-legacy consolidate", 10);
     t.keys(&["q", "y"]);
     t.wait_for("EXIT=", 20);
 }
