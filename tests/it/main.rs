@@ -66,6 +66,7 @@ mod trust_approvals;
 mod trust_chain;
 mod tui_backup_view;
 mod tui_checklist;
+mod tui_checklist_ticks;
 mod tui_e2e;
 mod tui_flow;
 mod tui_hazards;

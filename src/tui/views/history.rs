@@ -21,6 +21,8 @@ pub struct HistoryView {
     pub selected: Option<usize>,
     top: usize,
     page: usize,
+    /// Where the records' rows were last drawn (below the table's header), for clicks.
+    rows_area: Rect,
 }
 
 impl HistoryView {
@@ -38,6 +40,21 @@ impl HistoryView {
                 ])
             })
             .collect()
+    }
+
+    /// A left click on a record's row selects it.
+    pub fn click(&mut self, state: &AppState, x: u16, y: u16) -> Option<Action> {
+        if !self
+            .rows_area
+            .contains(ratatui::layout::Position::new(x, y))
+        {
+            return None;
+        }
+        let i = self.top + (y - self.rows_area.y) as usize;
+        if i < self.records(state).len() {
+            self.selected = Some(i);
+        }
+        Some(Action::Tick)
     }
 }
 
@@ -136,6 +153,11 @@ impl Component for HistoryView {
         }
         self.top = self.top.min(n.saturating_sub(h.max(1)));
         let end = (self.top + h).min(n);
+        self.rows_area = Rect {
+            y: table_area.y + 1,
+            height: (end - self.top) as u16,
+            ..table_area
+        };
         let w = table_area.width as usize;
         // Narrow panes drop the time column (the selected record above still shows it).
         let show_time = w >= 80;
