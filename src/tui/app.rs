@@ -596,13 +596,14 @@ impl App {
                 ("PgUp/PgDn", "page"),
                 ("Esc", "back"),
             ],
-            (Focus::Right, Tab::Evidence) => vec![
-                ("j/k", "scroll"),
-                ("PgUp/PgDn", "page"),
-                ("g/G", "top/end"),
-                ("v", "side by side"),
-                ("Esc", "back"),
-            ],
+            (Focus::Right, Tab::Evidence) => {
+                let mut k = vec![("j/k", "scroll"), ("PgUp/PgDn", "page"), ("g/G", "top/end")];
+                if self.evidence.shows_schema_diff(&self.state) {
+                    k.push(("v", "side by side"));
+                }
+                k.push(("Esc", "back"));
+                k
+            }
             (Focus::Right, Tab::Log) => vec![
                 ("f", "level"),
                 ("/", "filter"),

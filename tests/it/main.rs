@@ -72,6 +72,7 @@ mod tui_flow;
 mod tui_hazards;
 mod tui_mouse_rows;
 mod tui_shell;
+mod tui_sizes;
 mod tui_support;
 mod tui_views;
 mod validate_refusals;

@@ -89,7 +89,12 @@ fn records() -> Vec<LedgerRow> {
         .map(|i| LedgerRow {
             seq: i,
             created_at: format!("02:{i:02}:00"),
-            kind: if i == 1 { "run_started" } else { "step_finished" }.into(),
+            kind: if i == 1 {
+                "run_started"
+            } else {
+                "step_finished"
+            }
+            .into(),
             step_id: (i > 1).then(|| format!("step-{i}")),
             hash: format!("{:0>64}", format!("b{i}")),
             detail: format!("record number {i}"),
@@ -101,7 +106,10 @@ fn records() -> Vec<LedgerRow> {
 fn a_click_selects_a_history_record_and_the_wheel_moves_the_selection() {
     for (w, h) in [(80, 24), (120, 40)] {
         let mut a = at_first_checkpoint(Theme::plain(), &[]);
-        a.update(Action::History(records(), ChainStatus::Verified { records: 12 }));
+        a.update(Action::History(
+            records(),
+            ChainStatus::Verified { records: 12 },
+        ));
         a.update(Action::ShowTab(Tab::History));
         let out = render(&mut a, w, h);
         // Newest followed: its detail is shown above the table.
@@ -111,7 +119,10 @@ fn a_click_selects_a_history_record_and_the_wheel_moves_the_selection() {
         assert_eq!(a.history.selected, Some(8), "{w}x{h}: {out}");
         assert!(out.contains("#9 step_finished step-9"), "{w}x{h}: {out}");
         if w >= 120 {
-            assert!(out.contains(&format!("hash {:0>64}", "b9")), "{w}x{h}: {out}");
+            assert!(
+                out.contains(&format!("hash {:0>64}", "b9")),
+                "{w}x{h}: {out}"
+            );
         }
         let at = find(&out, "step-9 ");
         mouse(&mut a, MouseEventKind::ScrollUp, at);

@@ -98,24 +98,38 @@ impl Component for HistoryView {
             ]));
         let inner = block.inner(area);
         f.render_widget(block, area);
+        let cw = inner.width as usize;
+        let chain = match &state.chain {
+            ChainStatus::Unknown => Span::styled("chain: not verified yet", theme.dim()),
+            ChainStatus::Verified { records } => {
+                let long = format!(
+                    "✓ chain verified: {records} records, no edits, deletions or reordering"
+                );
+                // Narrow panes say the same in fewer words rather than cut it.
+                let text = if long.chars().count() <= cw {
+                    long
+                } else {
+                    format!("✓ chain verified: {records} records, none changed")
+                };
+                Span::styled(truncate(&text, cw), theme.ok())
+            }
+            // Why the chain broke is read in full: up to two lines.
+            ChainStatus::Broken { seq, reason } => Span::styled(
+                truncate(&format!("✗ chain BROKEN at record {seq}: {reason}"), cw * 2),
+                theme.bad(),
+            ),
+        };
+        let chain_h = if chain.width() > cw { 2 } else { 1 };
         let [chain_area, detail_area, table_area] = Layout::vertical([
-            Constraint::Length(1),
+            Constraint::Length(chain_h),
             Constraint::Length(3),
             Constraint::Min(0),
         ])
         .areas(inner);
-        let chain = match &state.chain {
-            ChainStatus::Unknown => Span::styled("chain: not verified yet", theme.dim()),
-            ChainStatus::Verified { records } => Span::styled(
-                format!("✓ chain verified: {records} records, no edits, deletions or reordering"),
-                theme.ok(),
-            ),
-            ChainStatus::Broken { seq, reason } => Span::styled(
-                format!("✗ chain BROKEN at record {seq}: {reason}"),
-                theme.bad(),
-            ),
-        };
-        f.render_widget(Paragraph::new(Line::from(chain)), chain_area);
+        f.render_widget(
+            Paragraph::new(Line::from(chain)).wrap(Wrap { trim: false }),
+            chain_area,
+        );
 
         let records = self.records(state);
         let n = records.len();
@@ -140,7 +154,10 @@ impl Component for HistoryView {
                 d,
             );
             f.render_widget(
-                Paragraph::new(Span::styled(format!("hash {}", r.hash), theme.dim())),
+                Paragraph::new(Span::styled(
+                    truncate(&format!("hash {}", r.hash), hline.width as usize),
+                    theme.dim(),
+                )),
                 hline,
             );
         }

@@ -121,6 +121,14 @@ impl EvidencePane {
         None
     }
 
+    /// Does the pane show a schema diff (the evidence `v` lays out side by side)?
+    pub fn shows_schema_diff(&self, state: &AppState) -> bool {
+        matches!(
+            self.model(state).map(|m| &m.body),
+            Some(Body::SchemaDiff(_))
+        )
+    }
+
     /// Does the pane show a data diff (the evidence with rows to filter)?
     pub fn shows_rows(&self, state: &AppState) -> bool {
         matches!(self.model(state).map(|m| &m.body), Some(Body::DataDiff(_)))
