@@ -174,6 +174,12 @@ impl App {
             KeyCode::Char('a') => return Some(Action::OpenCheckpoint),
             KeyCode::Char('R') => return Some(Action::OpenRollback),
             KeyCode::Esc if self.focus == Focus::Right => return Some(Action::FocusNext),
+            // A checklist waiting for ticks: p/f tick its selected item from the runbook too.
+            KeyCode::Char(c @ ('p' | 'f')) if self.focus == Focus::Runbook => {
+                if let Some(a) = self.evidence.open_tick(&self.state, Some(c == 'p')) {
+                    return Some(a);
+                }
+            }
             _ => {}
         }
         let state = &self.state;
@@ -574,6 +580,13 @@ impl App {
     /// The keys of the focused view first, then the global ones (cut at the width).
     pub fn footer_keys(&self) -> Vec<(&'static str, &'static str)> {
         let mut keys: Vec<(&str, &str)> = match (self.focus, self.tab) {
+            (Focus::Runbook, _) if self.evidence.tickable(&self.state).is_some() => vec![
+                ("p/f", "tick item pass/fail"),
+                ("Enter", "choose item"),
+                ("/", "filter"),
+                ("j/k", "select"),
+                ("c", "follow"),
+            ],
             (Focus::Runbook, _) => vec![
                 ("/", "filter"),
                 ("j/k", "select"),

@@ -335,3 +335,19 @@ fn find(screen: &str, needle: &str) -> (u16, u16) {
     }
     panic!("{needle} not on screen:\n{screen}");
 }
+
+#[test]
+fn p_and_f_tick_from_the_runbook_too_and_the_footer_says_so() {
+    let mut a = waiting_at_checklist();
+    press(&mut a, KeyCode::Char('j'));
+    press(&mut a, KeyCode::Tab); // back to the runbook
+    let out = render(&mut a, 120, 40);
+    assert!(out.contains("┏ Runbook"), "{out}");
+    assert!(out.contains("p/f tick item pass/fail"), "{out}");
+    press(&mut a, KeyCode::Char('p'));
+    match &a.popup {
+        Some(cutover::tui::app::Popup::Tick(d)) => assert_eq!(d.item, "scanner"),
+        _ => panic!("no tick dialog:\n{}", render(&mut a, 120, 40)),
+    }
+    assert!(render(&mut a, 120, 40).contains("Tick scanner pass"));
+}

@@ -41,6 +41,11 @@ pub const KEYMAP: &[(&str, &str, &str)] = &[
     ("runbook", "g G", "first / last step"),
     ("runbook", "c", "follow the current step again"),
     ("runbook", "Enter l →", "read the selected step's evidence"),
+    (
+        "runbook",
+        "p f",
+        "checklist waiting: tick its selected item pass / fail",
+    ),
     ("evidence", "j k ↑ ↓", "scroll (data diff: select a row)"),
     ("evidence", "PgUp PgDn Space", "scroll a page"),
     ("evidence", "g G", "top / bottom"),

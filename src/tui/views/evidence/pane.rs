@@ -78,7 +78,7 @@ impl EvidencePane {
     }
 
     /// The tick dialog's request for the selected item.
-    fn open_tick(&self, state: &AppState, passed: Option<bool>) -> Option<Action> {
+    pub fn open_tick(&self, state: &AppState, passed: Option<bool>) -> Option<Action> {
         let m = self.tickable(state)?;
         let item = m.evidence.items.get(self.item)?;
         Some(Action::OpenTick {
