@@ -624,9 +624,13 @@ impl App {
                 ("G", "follow"),
                 ("Esc", "back"),
             ],
-            (Focus::Right, Tab::History) => {
-                vec![("j/k", "select"), ("g/G", "first/last"), ("Esc", "back")]
-            }
+            (Focus::Right, Tab::History) => vec![
+                ("/", "filter"),
+                ("j/k", "select"),
+                ("[ ]", "run"),
+                ("g/G", "first/last"),
+                ("Esc", "back"),
+            ],
         };
         // While a checkpoint waits, deciding is the key that matters most.
         if self.state.need.is_some() {

@@ -104,6 +104,8 @@ pub struct StatusView {
 #[derive(Debug, Clone, PartialEq)]
 pub struct LedgerRow {
     pub seq: i64,
+    /// The run the record belongs to (the history view shows one run or all).
+    pub run_id: String,
     pub created_at: String,
     pub kind: String,
     pub step_id: Option<String>,

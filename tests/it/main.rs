@@ -70,6 +70,7 @@ mod tui_checklist_ticks;
 mod tui_e2e;
 mod tui_flow;
 mod tui_hazards;
+mod tui_history_runs;
 mod tui_mouse_rows;
 mod tui_shell;
 mod tui_sizes;

@@ -88,6 +88,7 @@ fn records() -> Vec<LedgerRow> {
     (1..=12)
         .map(|i| LedgerRow {
             seq: i,
+            run_id: "3f2a9c1be0d4".into(),
             created_at: format!("02:{i:02}:00"),
             kind: if i == 1 {
                 "run_started"

@@ -476,6 +476,7 @@ fn with_history() -> App {
     .enumerate()
     .map(|(i, (k, s, d))| LedgerRow {
         seq: i as i64 + 1,
+        run_id: "3f2a9c1be0d4".into(),
         created_at: format!("02:1{i}:00"),
         kind: k.to_string(),
         step_id: s.map(str::to_string),

@@ -60,6 +60,11 @@ pub const KEYMAP: &[(&str, &str, &str)] = &[
     ("log", "j k PgUp PgDn g G", "scroll; G follows the tail"),
     ("history", "j k PgUp PgDn g G", "select a ledger record"),
     (
+        "history",
+        "[ ]",
+        "list the previous / next run's records (or every run's)",
+    ),
+    (
         "mouse",
         "click, wheel",
         "select a step, tab, row, record or checklist item (again: tick it); wheel scrolls",

@@ -19,6 +19,8 @@ pub struct HistoryView {
     pub filter: Filter,
     /// Selected record (index); None: follow the newest.
     pub selected: Option<usize>,
+    /// The run whose records are listed (`[` `]` step through); None: every run.
+    pub run: Option<String>,
     top: usize,
     page: usize,
     /// Where the records' rows were last drawn (below the table's header), for clicks.
@@ -26,11 +28,44 @@ pub struct HistoryView {
 }
 
 impl HistoryView {
-    /// The records listed (all, or those the filter keeps), oldest first.
+    /// The runs the ledger holds for this runbook, oldest first.
+    pub fn runs(state: &AppState) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for r in &state.history {
+            if !r.run_id.is_empty() && !out.contains(&r.run_id.as_str()) {
+                out.push(&r.run_id);
+            }
+        }
+        out
+    }
+
+    /// Show the next (or previous) run's records, passing through "every run".
+    pub fn step_run(&mut self, state: &AppState, forward: bool) {
+        let runs = Self::runs(state);
+        // Positions: 0 = every run, 1..=n = the runs.
+        let n = runs.len() + 1;
+        let at = self
+            .run
+            .as_deref()
+            .and_then(|id| runs.iter().position(|r| *r == id))
+            .map_or(0, |i| i + 1);
+        let next = if forward {
+            (at + 1) % n
+        } else {
+            (at + n - 1) % n
+        };
+        self.run = (next > 0).then(|| runs[next - 1].to_string());
+        self.selected = None;
+        self.top = 0;
+    }
+
+    /// The records listed (the chosen run's or all, and those the filter keeps),
+    /// oldest first.
     pub fn records<'a>(&self, state: &'a AppState) -> Vec<&'a LedgerRow> {
         state
             .history
             .iter()
+            .filter(|r| self.run.as_ref().is_none_or(|id| *id == r.run_id))
             .filter(|r| {
                 self.filter.matches(&[
                     &r.kind,
@@ -58,8 +93,40 @@ impl HistoryView {
     }
 }
 
+impl HistoryView {
+    /// The title: how many records, and which run is listed ("run 3f2a9c1b (2 of 3)")
+    /// or how many runs there are.
+    fn title_span(&self, state: &AppState, theme: &Theme) -> Span<'static> {
+        let runs = Self::runs(state);
+        let all = state.history.len();
+        match &self.run {
+            Some(id) => {
+                let i = runs.iter().position(|r| r == id).map_or(0, |i| i + 1);
+                let mine = state.history.iter().filter(|r| &r.run_id == id).count();
+                Span::styled(
+                    format!(
+                        " History run {} ({i} of {}): {mine} records ",
+                        &id[..id.len().min(8)],
+                        runs.len()
+                    ),
+                    theme.title(),
+                )
+            }
+            None if runs.len() > 1 => Span::styled(
+                format!(" History ({all} records, {} runs) ", runs.len()),
+                theme.title(),
+            ),
+            None => Span::styled(format!(" History ({all} records) "), theme.title()),
+        }
+    }
+}
+
 impl Component for HistoryView {
     fn handle_key(&mut self, key: KeyEvent, state: &AppState) -> Option<Action> {
+        if let KeyCode::Char(c @ ('[' | ']')) = key.code {
+            self.step_run(state, c == ']');
+            return Some(Action::Tick);
+        }
         let n = self.records(state).len();
         if n == 0 {
             return None;
@@ -89,10 +156,7 @@ impl Component for HistoryView {
             .border_style(theme.border(focused))
             .border_type(theme.border_type(focused))
             .title(Line::from(vec![
-                Span::styled(
-                    format!(" History ({} records) ", state.history.len()),
-                    theme.title(),
-                ),
+                self.title_span(state, theme),
                 self.filter
                     .title_span(self.records(state).len(), state.history.len(), theme),
             ]));
