@@ -40,6 +40,19 @@ pub struct Decision {
     pub evidence_hash: String,
 }
 
+/// A checklist item ticked pass or fail in the tick dialog, recorded in the ledger as
+/// `cutover checklist RUNBOOK --item ID --pass|--fail --as NAME` records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tick {
+    pub step: String,
+    pub item: String,
+    pub passed: bool,
+    pub by: String,
+    /// `None`: the roster gives the person their one role that may tick.
+    pub role: Option<String>,
+    pub note: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub enum Action {
     Key(KeyEvent),
@@ -70,6 +83,15 @@ pub enum Action {
     },
     RollbackResult(Result<String, String>),
     Flash(String),
+    /// Open the tick dialog for a checklist item (`passed`: the verdict offered first).
+    OpenTick {
+        step: String,
+        item: String,
+        passed: Option<bool>,
+    },
+    SubmitTick(Tick),
+    /// The ledger's answer to a tick: Ok(message) or Err(reason, e.g. a role it does not take).
+    TickResult(Result<String, String>),
     /// A click or wheel turn: selects, focuses and scrolls what is under it.
     Mouse(crossterm::event::MouseEvent),
 }
@@ -78,6 +100,8 @@ pub enum Action {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
     Decide(Decision),
+    /// Record a checklist tick (the engine waiting at the checklist picks it up).
+    Tick(Tick),
     Rollback {
         phase: String,
     },

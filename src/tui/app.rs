@@ -4,7 +4,9 @@
 
 use super::action::{Action, Request, Tab};
 use super::component::Component;
-use super::popups::{self, checkpoint::CheckpointDialog, rollback::RollbackDialog};
+use super::popups::{
+    self, checkpoint::CheckpointDialog, rollback::RollbackDialog, tick::TickDialog,
+};
 use super::state::AppState;
 use super::theme::Theme;
 use super::views::evidence::pane::EvidencePane;
@@ -33,6 +35,7 @@ pub enum Popup {
     Help { scroll: u16 },
     Checkpoint(CheckpointDialog),
     Rollback(RollbackDialog),
+    Tick(TickDialog),
     Quit,
 }
 
@@ -149,6 +152,7 @@ impl App {
                 },
                 Popup::Checkpoint(d) => d.handle_key(key, &self.state),
                 Popup::Rollback(d) => d.handle_key(key, &self.state),
+                Popup::Tick(d) => d.handle_key(key, &self.state),
                 Popup::Quit => match key.code {
                     KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Char('q') => {
                         Some(Action::Quit)
@@ -170,6 +174,12 @@ impl App {
             KeyCode::Char('a') => return Some(Action::OpenCheckpoint),
             KeyCode::Char('R') => return Some(Action::OpenRollback),
             KeyCode::Esc if self.focus == Focus::Right => return Some(Action::FocusNext),
+            // A checklist waiting for ticks: p/f tick its selected item from the runbook too.
+            KeyCode::Char(c @ ('p' | 'f')) if self.focus == Focus::Runbook => {
+                if let Some(a) = self.evidence.open_tick(&self.state, Some(c == 'p')) {
+                    return Some(a);
+                }
+            }
             _ => {}
         }
         let state = &self.state;
@@ -364,6 +374,39 @@ impl App {
                 self.request(Request::Refresh);
             }
             Action::Flash(m) => self.flash = Some(m),
+            Action::OpenTick { step, item, passed } => {
+                self.popup = Some(Popup::Tick(TickDialog::new(
+                    &self.state,
+                    &step,
+                    &item,
+                    passed,
+                )));
+            }
+            Action::SubmitTick(t) => {
+                self.flash = Some(format!(
+                    "recording {} {} by {}…",
+                    t.item,
+                    if t.passed { "pass" } else { "fail" },
+                    t.by
+                ));
+                self.request(Request::Tick(t));
+            }
+            Action::TickResult(r) => match r {
+                Ok(msg) => {
+                    if matches!(self.popup, Some(Popup::Tick(_))) {
+                        self.popup = None;
+                    }
+                    self.flash = Some(msg);
+                    self.request(Request::Refresh);
+                }
+                Err(reason) => {
+                    if let Some(Popup::Tick(d)) = self.popup.as_mut() {
+                        d.pending = false;
+                        d.error = Some(reason.clone());
+                    }
+                    self.flash = Some(format!("refused: {reason}"));
+                }
+            },
             Action::Mouse(m) => return self.mouse(m),
         }
         None
@@ -373,6 +416,13 @@ impl App {
     /// pane or switches its tab; the wheel scrolls what is under the pointer as j/k do.
     /// A popup takes no mouse input: it is closed or answered with keys.
     fn mouse(&mut self, m: MouseEvent) -> Option<Action> {
+        if let Some(Popup::Tick(d)) = self.popup.as_mut() {
+            // The tick dialog's buttons answer clicks.
+            return match m.kind {
+                MouseEventKind::Down(MouseButton::Left) => d.click(&self.state, m.column, m.row),
+                _ => None,
+            };
+        }
         if self.popup.is_some() {
             return None;
         }
@@ -406,7 +456,13 @@ impl App {
             }
             MouseEventKind::Down(MouseButton::Left) if in_right => {
                 self.focus = Focus::Right;
-                Some(Action::Tick)
+                let (x, y) = (m.column, m.row);
+                let next = match self.tab {
+                    Tab::Evidence => self.evidence.click(&self.state, x, y),
+                    Tab::History => self.history.click(&self.state, x, y),
+                    Tab::Log => None,
+                };
+                next.or(Some(Action::Tick))
             }
             MouseEventKind::ScrollDown | MouseEventKind::ScrollUp if in_runbook || in_right => {
                 self.focus = if in_runbook {
@@ -524,6 +580,13 @@ impl App {
     /// The keys of the focused view first, then the global ones (cut at the width).
     pub fn footer_keys(&self) -> Vec<(&'static str, &'static str)> {
         let mut keys: Vec<(&str, &str)> = match (self.focus, self.tab) {
+            (Focus::Runbook, _) if self.evidence.tickable(&self.state).is_some() => vec![
+                ("p/f", "tick item pass/fail"),
+                ("Enter", "choose item"),
+                ("/", "filter"),
+                ("j/k", "select"),
+                ("c", "follow"),
+            ],
             (Focus::Runbook, _) => vec![
                 ("/", "filter"),
                 ("j/k", "select"),
@@ -539,13 +602,21 @@ impl App {
                 ("g/G", "first/last"),
                 ("Esc", "back"),
             ],
-            (Focus::Right, Tab::Evidence) => vec![
-                ("j/k", "scroll"),
+            (Focus::Right, Tab::Evidence) if self.evidence.tickable(&self.state).is_some() => vec![
+                ("j/k", "item"),
+                ("p", "pass"),
+                ("f", "fail"),
                 ("PgUp/PgDn", "page"),
-                ("g/G", "top/end"),
-                ("v", "side by side"),
                 ("Esc", "back"),
             ],
+            (Focus::Right, Tab::Evidence) => {
+                let mut k = vec![("j/k", "scroll"), ("PgUp/PgDn", "page"), ("g/G", "top/end")];
+                if self.evidence.shows_schema_diff(&self.state) {
+                    k.push(("v", "side by side"));
+                }
+                k.push(("Esc", "back"));
+                k
+            }
             (Focus::Right, Tab::Log) => vec![
                 ("f", "level"),
                 ("/", "filter"),
@@ -553,9 +624,13 @@ impl App {
                 ("G", "follow"),
                 ("Esc", "back"),
             ],
-            (Focus::Right, Tab::History) => {
-                vec![("j/k", "select"), ("g/G", "first/last"), ("Esc", "back")]
-            }
+            (Focus::Right, Tab::History) => vec![
+                ("/", "filter"),
+                ("j/k", "select"),
+                ("[ ]", "run"),
+                ("g/G", "first/last"),
+                ("Esc", "back"),
+            ],
         };
         // While a checkpoint waits, deciding is the key that matters most.
         if self.state.need.is_some() {
@@ -669,6 +744,7 @@ impl App {
             // Dialogs cover the panes, never the status line, the banner or the footer.
             Some(Popup::Checkpoint(d)) => d.draw(f, body, &self.state, &theme, true),
             Some(Popup::Rollback(d)) => d.draw(f, body, &self.state, &theme, true),
+            Some(Popup::Tick(d)) => d.draw(f, body, &self.state, &theme, true),
             Some(Popup::Quit) => popups::quit::draw(
                 f,
                 area,

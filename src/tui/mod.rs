@@ -21,7 +21,7 @@ pub mod terminal;
 pub mod theme;
 pub mod views;
 
-pub use action::{Action, Decision, Request, Tab};
+pub use action::{Action, Decision, Request, Tab, Tick};
 pub use app::App;
 pub use state::{AppState, PhasePlan, StepPlan};
 pub use theme::Theme;

@@ -4,7 +4,7 @@
 use super::views::evidence::EvidenceModel;
 use crate::vocab::Hazard;
 use crate::vocab::{ApprovalNeed, Decision, EngineEvent, Progress, StepState};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -104,6 +104,8 @@ pub struct StatusView {
 #[derive(Debug, Clone, PartialEq)]
 pub struct LedgerRow {
     pub seq: i64,
+    /// The run the record belongs to (the history view shows one run or all).
+    pub run_id: String,
     pub created_at: String,
     pub kind: String,
     pub step_id: Option<String>,
@@ -189,6 +191,10 @@ pub struct AppState {
     pub live_clock: bool,
     /// A rollback was started from the UI and has not finished.
     pub rolling_back: bool,
+    /// Checklist step id → the roles that may tick it (empty: any role), from the policy.
+    pub checklist_roles: HashMap<String, Vec<String>>,
+    /// The policy has a roster: it gives a person their role (the role may be left out).
+    pub roster: bool,
 }
 
 impl AppState {
@@ -218,7 +224,22 @@ impl AppState {
             outcome: None,
             live_clock: true,
             rolling_back: false,
+            checklist_roles: HashMap::new(),
+            roster: false,
         }
+    }
+
+    /// Who may tick the runbook's checklists, as the policy says (`engine::checklist::roles`).
+    pub fn with_checklist_policy_of(mut self, rb: &crate::steps::Runbook) -> Self {
+        self.checklist_roles = rb
+            .steps()
+            .filter_map(|(_, s)| {
+                let spec = s.step.checklist()?;
+                Some((s.id.clone(), crate::engine::checklist::roles(rb, spec)))
+            })
+            .collect();
+        self.roster = rb.policy.roster.is_some();
+        self
     }
 
     /// The plan of a parsed runbook: phases, then rollback phases.

@@ -448,3 +448,103 @@ async fn a_progress_gauge_appears_during_a_long_diff() {
     t.keys(&["q"]);
     t.wait_for("EXIT=", 20);
 }
+
+/// (column, row) of `needle` on the screen, 1-based as a terminal reports the mouse.
+fn screen_at(screen: &str, needle: &str) -> (usize, usize) {
+    screen
+        .lines()
+        .enumerate()
+        .find_map(|(y, l)| l.find(needle).map(|b| (l[..b].chars().count() + 1, y + 1)))
+        .unwrap_or_else(|| panic!("{needle} not on screen:\n{screen}"))
+}
+
+/// A left click as a terminal with mouse reporting on sends it (SGR).
+fn sgr_click(t: &Tmux, (x, y): (usize, usize)) {
+    t.text(&format!("\x1b[<0;{x};{y}M\x1b[<0;{x};{y}m"));
+}
+
+/// A go-live checklist ticked in the real terminal: the first item with keys (`p`, a
+/// note, Enter, Enter), the second with the mouse (click it, click it again, click
+/// `[ Pass ]`); the waiting run then goes on to its last step and finishes, and the
+/// ledger says who ticked each item and that it came from the TUI.
+#[test]
+fn checklist_items_ticked_in_a_real_terminal_let_the_run_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("app.db"), "").unwrap();
+    std::fs::write(
+        d.join("rb.toml"),
+        r#"name = "golive"
+[targets]
+app = "sqlite://app.db"
+[policy]
+checklist_roles = ["qa"]
+
+[[phases]]
+id = "p"
+  [[phases.steps]]
+  id = "seed"
+  kind = "sql"
+  target = "app"
+  sql = "CREATE TABLE shipped (id INT PRIMARY KEY); INSERT INTO shipped VALUES (1);"
+
+  [[phases.steps]]
+  id = "go-live"
+  kind = "checklist"
+  title = "Go-live checklist"
+  items = [
+    { id = "tech-login", text = "A technician can log in" },
+    { id = "scanner", text = "The scanner works on mobile" },
+  ]
+
+  [[phases.steps]]
+  id = "after"
+  kind = "sql"
+  target = "app"
+  sql = "INSERT INTO shipped VALUES (2)"
+"#,
+    )
+    .unwrap();
+    let rb = d.join("rb.toml").display().to_string();
+    let cmd = crate::support::shell_command(
+        &["run", &rb],
+        &[("CUTOVER_OPERATOR", "quinn"), ("NO_COLOR", "1")],
+    );
+    let Some(t) = Tmux::start("checklist", &cmd) else {
+        return;
+    };
+    t.wait_for("Go-live checklist: 0 passed, 0 failed, 2 open", 60);
+    t.keys(&["1", "p"]);
+    t.wait_for("Tick tech-login pass", 10);
+    t.text("logged in from the depot");
+    t.keys(&["Enter", "Enter"]);
+    t.wait_for("Go-live checklist: 1 passed, 0 failed, 1 open", 10);
+    let at = screen_at(&t.screen(), "scanner");
+    sgr_click(&t, at);
+    t.wait_for("› ---- scanner", 10);
+    sgr_click(&t, at);
+    t.wait_for("Tick scanner", 10);
+    sgr_click(&t, screen_at(&t.screen(), "[ Pass ]"));
+    t.wait_for("finished: completed", 30);
+    let s = t.screen();
+    assert!(s.contains("✓ after"), "{s}");
+    t.keys(&["q"]);
+    t.wait_for("EXIT=0", 20);
+    let out = crate::support::cutover(d, &["status", &rb, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let step = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "go-live")
+        .unwrap()
+        .clone();
+    for (i, note) in [(0, Some("logged in from the depot")), (1, None)] {
+        let item = &step["evidence"]["items"][i];
+        assert_eq!(item["outcome"], "pass", "{step}");
+        assert_eq!(item["by"], "quinn", "{step}");
+        assert_eq!(item["role"], "qa", "{step}");
+        assert_eq!(item["via"], "tui", "{step}");
+        assert_eq!(item["note"].as_str(), note, "{step}");
+    }
+}

@@ -271,6 +271,7 @@ fn slash_filters_log_lines_and_history_records() {
     .enumerate()
     .map(|(i, (k, s, d))| LedgerRow {
         seq: i as i64 + 1,
+        run_id: "3f2a9c1be0d4".into(),
         created_at: "02:10:00".into(),
         kind: k.to_string(),
         step_id: s.map(str::to_string),

@@ -355,6 +355,7 @@ fn rows() -> Vec<LedgerRow> {
         .enumerate()
         .map(|(i, (k, s, d))| LedgerRow {
             seq: i as i64 + 1,
+            run_id: "3f2a9c1be0d4".into(),
             created_at: format!("02:1{i}:00"),
             kind: k.to_string(),
             step_id: s.map(str::to_string),
@@ -392,14 +393,14 @@ fn history_with_chain_verified_and_broken() {
 fn help_overlay_lists_every_binding() {
     let mut a = at_first_checkpoint(Theme::plain(), &[]);
     a.update(Action::ToggleHelp);
-    let big = render(&mut a, 100, 32);
+    let big = render(&mut a, 100, 36);
     for (_, keys, what) in cutover::tui::popups::help::KEYMAP {
         assert!(
             big.contains(keys) && big.contains(&what[..what.len().min(30)]),
             "{keys} missing:\n{big}"
         );
     }
-    assert_snapshot!("help_100x32", big);
+    assert_snapshot!("help_100x36", big);
     assert_snapshot!("help_80x24", render(&mut a, 80, 24));
 }
 

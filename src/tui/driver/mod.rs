@@ -8,6 +8,7 @@
 
 mod log_tail;
 mod polls;
+pub mod tick;
 mod worker;
 
 pub use log_tail::{echoes_an_event, parse_log_line};
@@ -44,7 +45,8 @@ pub struct TuiEnd {
 
 /// Run (or resume) `rb` with the terminal UI.
 pub async fn run(rb: Runbook, ledger: Option<&str>, mut opts: RunOptions) -> Result<TuiEnd> {
-    let mut state = AppState::new(rb.name.clone(), AppState::plan_of(&rb));
+    let mut state =
+        AppState::new(rb.name.clone(), AppState::plan_of(&rb)).with_checklist_policy_of(&rb);
     state.path = Some(opts.runbook_arg.clone());
     state.allow_self_approval = Some(rb.policy.allow_self_approval);
     // The UI waits at checkpoints: approvals come from the dialog or another terminal.

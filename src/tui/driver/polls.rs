@@ -99,6 +99,7 @@ pub(super) async fn poll_history(engine: &Engine, tx: &UnboundedSender<Action>) 
         .iter()
         .map(|r| LedgerRow {
             seq: r.seq,
+            run_id: r.run_id.clone(),
             created_at: r
                 .created_at
                 .get(11..19)

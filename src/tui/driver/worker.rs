@@ -67,6 +67,11 @@ pub(super) async fn worker(
                     let _ = tx.send(Action::DecisionResult(r));
                     history_now = true;
                 }
+                Some(Request::Tick(t)) => {
+                    let r = super::tick::record(&engine.ledger, &engine.runbook, &opts.runbook_arg, &t).await;
+                    let _ = tx.send(Action::TickResult(r));
+                    history_now = true;
+                }
                 Some(Request::Rollback { phase }) => {
                     let r = rollback(&engine, &opts, &run_slot, &outcome, &phase, &tx).await;
                     let _ = tx.send(Action::RollbackResult(r));

@@ -407,18 +407,28 @@ impl Component for CheckpointDialog {
                 theme.title(),
             ));
         let inner = block.inner(r);
-        f.render_widget(block, r);
         let hazardous = Self::hazardous(state);
+        // Fields, the buttons and a line for the error (which may wrap to two).
         let form_h = 3 + u16::from(hazardous) + 1 + 2;
         let [info, form] =
             Layout::vertical([Constraint::Min(0), Constraint::Length(form_h)]).areas(inner);
         let lines = self.info_lines(state, theme, info.width as usize);
-        f.render_widget(
-            Paragraph::new(lines)
-                .wrap(Wrap { trim: false })
-                .scroll((self.scroll, 0)),
-            info,
-        );
+        let p = Paragraph::new(lines).wrap(Wrap { trim: false });
+        // On a small terminal the information may not fit: the title says how to read on.
+        let rows = p.line_count(info.width) as u16;
+        self.scroll = self.scroll.min(rows.saturating_sub(info.height));
+        let block = if rows > info.height {
+            let more = if self.scroll + info.height < rows {
+                "PgDn: more"
+            } else {
+                "PgUp: back"
+            };
+            block.title_bottom(Span::styled(format!(" {more} "), theme.dim()))
+        } else {
+            block
+        };
+        f.render_widget(block, r);
+        f.render_widget(p.scroll((self.scroll, 0)), info);
 
         let fw = (form.width as usize).saturating_sub(12);
         let field = |label: &str, value: &str, me: Field, hint: &str| -> Line<'static> {

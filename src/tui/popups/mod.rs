@@ -5,6 +5,7 @@ pub mod help;
 pub mod input;
 pub mod quit;
 pub mod rollback;
+pub mod tick;
 
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 

@@ -402,7 +402,7 @@ impl DataDiffModel {
         selected: usize,
         hscroll: usize,
     ) {
-        self.draw_kept(f, area, theme, top, selected, hscroll, None)
+        self.draw_kept(f, area, theme, top, selected, hscroll, None);
     }
 
     /// Rows (their indexes) that contain `text` in the key or any value, case-insensitive.
@@ -422,7 +422,8 @@ impl DataDiffModel {
     }
 
     /// As [`Self::draw`], listing only the rows in `kept` (a `/` filter); `top` and
-    /// `selected` then count within `kept`.
+    /// `selected` then count within `kept`. Returns where the rows were drawn (the
+    /// first line is row `top`), for mouse clicks.
     #[allow(clippy::too_many_arguments)]
     pub fn draw_kept(
         &self,
@@ -433,7 +434,7 @@ impl DataDiffModel {
         selected: usize,
         hscroll: usize,
         kept: Option<&[usize]>,
-    ) {
+    ) -> Rect {
         let at = |i: usize| kept.map_or(i, |k| k[i]);
         let summary = self.summary_lines(theme);
         let w = (area.width as usize).max(1);
@@ -443,7 +444,7 @@ impl DataDiffModel {
             Layout::vertical([Constraint::Length(sh), Constraint::Min(0)]).areas(area);
         f.render_widget(Paragraph::new(summary).wrap(Wrap { trim: false }), sum_area);
         if table_area.height < 2 {
-            return;
+            return Rect::default();
         }
         let total = kept.map_or(self.rows.len(), <[usize]>::len);
         let body_h = (table_area.height - 2) as usize; // header + footer line
@@ -572,5 +573,11 @@ impl DataDiffModel {
         }
         foot_text.push_str("  (j/k h/l PgUp/PgDn g/G)");
         f.render_widget(Paragraph::new(Span::styled(foot_text, theme.dim())), foot);
+        // Below the header line: one line a row, as many as were drawn.
+        Rect {
+            y: t_area.y + 1,
+            height: (end - *top) as u16,
+            ..t_area
+        }
     }
 }

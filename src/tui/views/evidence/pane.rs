@@ -33,6 +33,15 @@ pub struct EvidencePane {
     pub filter: Filter,
     /// (step, filter text, rows kept): computed once per filter, not per frame.
     kept: Option<(String, String, Vec<usize>)>,
+    /// A checklist open for ticks: the selected item.
+    pub item: usize,
+    /// The item last scrolled into view (scroll follows the selection once per move).
+    item_shown: Option<usize>,
+    /// Each item's rows in the content (as drawn, wrapped), for scrolling and clicks.
+    item_rows: Vec<std::ops::Range<usize>>,
+    /// Where the content was drawn (inside the border), and a data diff's rows.
+    content: Rect,
+    diff_rows: Rect,
 }
 
 impl EvidencePane {
@@ -45,7 +54,79 @@ impl EvidencePane {
             self.row = 0;
             self.filter = Filter::default();
             self.kept = None;
+            self.item = 0;
+            self.item_shown = None;
+            self.item_rows.clear();
         }
+    }
+
+    /// The checklist shown, when its items can be ticked here: the run has reached it
+    /// and it has not completed (a failed checklist can be ticked again).
+    pub fn tickable<'a>(
+        &self,
+        state: &'a AppState,
+    ) -> Option<&'a super::checklist::ChecklistModel> {
+        let step = state.step(self.step.as_deref()?)?;
+        let Some(Body::Checklist(m)) = step.evidence.as_deref().map(|m| &m.body) else {
+            return None;
+        };
+        let open = matches!(
+            step.state,
+            StepState::Running | StepState::AwaitingApproval | StepState::Failed
+        );
+        (open && state.run_id.is_some() && !m.evidence.items.is_empty()).then_some(m)
+    }
+
+    /// The tick dialog's request for the selected item.
+    pub fn open_tick(&self, state: &AppState, passed: Option<bool>) -> Option<Action> {
+        let m = self.tickable(state)?;
+        let item = m.evidence.items.get(self.item)?;
+        Some(Action::OpenTick {
+            step: self.step.clone()?,
+            item: item.id.clone(),
+            passed,
+        })
+    }
+
+    /// A left click at (x, y): selects the data-diff row or the checklist item under it;
+    /// a click on the item already selected opens its tick dialog.
+    pub fn click(&mut self, state: &AppState, x: u16, y: u16) -> Option<Action> {
+        let at = ratatui::layout::Position::new(x, y);
+        if self.shows_rows(state) {
+            if !self.diff_rows.contains(at) {
+                return None;
+            }
+            let total = match self.kept_rows(state) {
+                Some(k) => k.len(),
+                None => match self.model(state).map(|m| &m.body) {
+                    Some(Body::DataDiff(d)) => d.rows.len(),
+                    _ => 0,
+                },
+            };
+            let row = self.top + (y - self.diff_rows.y) as usize;
+            if row < total {
+                self.row = row;
+            }
+            return Some(Action::Tick);
+        }
+        if self.tickable(state).is_some() && self.content.contains(at) {
+            let row = self.scroll + (y - self.content.y) as usize;
+            let hit = self.item_rows.iter().position(|r| r.contains(&row))?;
+            if hit == self.item {
+                return self.open_tick(state, None);
+            }
+            self.item = hit;
+            return Some(Action::Tick);
+        }
+        None
+    }
+
+    /// Does the pane show a schema diff (the evidence `v` lays out side by side)?
+    pub fn shows_schema_diff(&self, state: &AppState) -> bool {
+        matches!(
+            self.model(state).map(|m| &m.body),
+            Some(Body::SchemaDiff(_))
+        )
     }
 
     /// Does the pane show a data diff (the evidence with rows to filter)?
@@ -135,6 +216,35 @@ pub fn header_lines(s: &StepView, theme: &Theme) -> Vec<Line<'static>> {
     out
 }
 
+/// Line ranges as row ranges once `lines` are drawn `width` wide (wrapped or not).
+fn rows_of(
+    items: &[std::ops::Range<usize>],
+    lines: &[Line<'_>],
+    width: u16,
+    wrap: bool,
+) -> Vec<std::ops::Range<usize>> {
+    if items.is_empty() {
+        return Vec::new();
+    }
+    let mut first_row = Vec::with_capacity(lines.len() + 1);
+    let mut row = 0;
+    for l in lines {
+        first_row.push(row);
+        row += if wrap {
+            Paragraph::new(l.clone())
+                .wrap(Wrap { trim: false })
+                .line_count(width)
+        } else {
+            1
+        };
+    }
+    first_row.push(row);
+    items
+        .iter()
+        .map(|r| first_row[r.start]..first_row[r.end])
+        .collect()
+}
+
 impl Component for EvidencePane {
     fn handle_key(&mut self, key: KeyEvent, state: &AppState) -> Option<Action> {
         let is_data = matches!(self.model(state).map(|m| &m.body), Some(Body::DataDiff(_)));
@@ -163,6 +273,29 @@ impl Component for EvidencePane {
                 _ => return None,
             }
             return Some(Action::Tick);
+        }
+        if let Some(m) = self.tickable(state) {
+            let last = m.evidence.items.len() - 1;
+            match key.code {
+                KeyCode::Char('j') | KeyCode::Down => self.item = (self.item + 1).min(last),
+                KeyCode::Char('k') | KeyCode::Up => self.item = self.item.saturating_sub(1),
+                KeyCode::Char('g') | KeyCode::Home => self.item = 0,
+                KeyCode::Char('G') | KeyCode::End => self.item = last,
+                KeyCode::Char('p') => return self.open_tick(state, Some(true)),
+                KeyCode::Char('f') => return self.open_tick(state, Some(false)),
+                KeyCode::Enter => return self.open_tick(state, None),
+                _ => {}
+            }
+            if matches!(
+                key.code,
+                KeyCode::Char('j' | 'k' | 'g' | 'G')
+                    | KeyCode::Down
+                    | KeyCode::Up
+                    | KeyCode::Home
+                    | KeyCode::End
+            ) {
+                return Some(Action::Tick);
+            }
         }
         // The last page shows the last line at the bottom, never a blank page.
         let max = self.lines.saturating_sub(page);
@@ -196,6 +329,8 @@ impl Component for EvidencePane {
             .title(Span::styled(title, theme.title()));
         let inner = block.inner(area);
         f.render_widget(block, area);
+        self.content = inner;
+        self.diff_rows = Rect::default();
         let Some(step) = self.step.as_deref().and_then(|id| state.step(id)) else {
             f.render_widget(
                 Paragraph::new(Span::styled(
@@ -239,9 +374,12 @@ impl Component for EvidencePane {
                 self.page = body.height.saturating_sub(6).max(1) as usize;
                 self.kept_rows(state);
                 let kept = self.kept.as_ref().map(|(_, _, r)| r.as_slice());
-                d.draw_kept(f, body, theme, &mut self.top, self.row, self.hscroll, kept);
+                self.diff_rows =
+                    d.draw_kept(f, body, theme, &mut self.top, self.row, self.hscroll, kept);
             }
             body => {
+                let mut items: Vec<std::ops::Range<usize>> = Vec::new();
+                let tickable = self.tickable(state).is_some();
                 match body {
                     Some(Body::SchemaDiff(m)) => {
                         lines.extend(m.lines(theme, inner.width, self.side_by_side))
@@ -251,6 +389,16 @@ impl Component for EvidencePane {
                     Some(Body::Backup(m)) => lines.extend(m.lines(theme)),
                     Some(Body::Json(m)) => lines.extend(m.lines(theme)),
                     Some(Body::SyncCheck(m)) => lines.extend(m.lines(theme)),
+                    Some(Body::Checklist(m)) if tickable => {
+                        self.item = self.item.min(m.evidence.items.len().saturating_sub(1));
+                        let (more, spans) = m.lines_ticking(theme, Some(self.item));
+                        let at = lines.len();
+                        items = spans
+                            .into_iter()
+                            .map(|r| r.start + at..r.end + at)
+                            .collect();
+                        lines.extend(more);
+                    }
                     Some(Body::Checklist(m)) => lines.extend(m.lines(theme)),
                     Some(Body::Backfill(m)) => lines.extend(m.lines(theme)),
                     Some(Body::Consolidate(m)) => lines.extend(m.lines(theme)),
@@ -264,12 +412,25 @@ impl Component for EvidencePane {
                 }
                 self.page = inner.height.max(1) as usize;
                 let wrap = !self.side_by_side;
+                let item_rows = rows_of(&items, &lines, inner.width, wrap);
                 let mut p = Paragraph::new(lines);
                 if wrap {
                     p = p.wrap(Wrap { trim: false });
                 }
                 // Rows as drawn (wrapped), so the clamp holds for long lines too.
                 self.lines = p.line_count(inner.width);
+                self.item_rows = item_rows;
+                if let Some(r) = self.item_rows.get(self.item).cloned()
+                    && self.item_shown != Some(self.item)
+                {
+                    // Scroll the selected item into view once after it moved.
+                    if r.start < self.scroll {
+                        self.scroll = r.start;
+                    } else if r.end > self.scroll + self.page {
+                        self.scroll = (r.end - self.page).min(r.start);
+                    }
+                    self.item_shown = Some(self.item);
+                }
                 self.scroll = self.scroll.min(self.lines.saturating_sub(self.page));
                 f.render_widget(p.scroll((self.scroll as u16, 0)), inner);
             }
