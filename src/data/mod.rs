@@ -12,6 +12,7 @@ pub mod spool;
 pub mod sql;
 pub mod sync_check;
 pub mod sync_many;
+pub mod sync_record;
 mod timestamp_text;
 
 pub use diff::{Collect, DiffSink, Difference, Summary, diff};
