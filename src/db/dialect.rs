@@ -526,6 +526,19 @@ pub trait SqlDialect: Send + Sync {
         Vec::new()
     }
 
+    /// A prefix that bounds the next statement's run time to `statement_ms` where the
+    /// engine bounds one statement rather than the transaction (MariaDB's `SET STATEMENT
+    /// max_statement_time = … FOR`); None where [`SqlDialect::batch_timeouts`] already
+    /// bounds it (PostgreSQL) or nothing can (SQLite; MySQL, whose
+    /// `max_execution_time` bounds SELECTs only). Asks the server which it is.
+    fn statement_time_prefix<'a>(
+        &self,
+        _db: &'a Db,
+        _statement_ms: u64,
+    ) -> BoxFuture<'a, Result<Option<String>>> {
+        Box::pin(async { Ok(None) })
+    }
+
     /// What [`SqlDialect::batch_timeouts`] sets, in words for a step's plan.
     fn describe_batch_timeouts(&self, _lock_ms: u64, _statement_ms: u64) -> String {
         "SQLite: one writer at a time, no lock or statement timeout".into()

@@ -427,6 +427,11 @@ impl Step for Backfill {
             let timeouts = d
                 .sql()
                 .batch_timeouts(self.lock_timeout_ms, self.statement_timeout_ms);
+            let bounded = d
+                .sql()
+                .statement_time_prefix(&db, self.statement_timeout_ms)
+                .await?
+                .unwrap_or_default();
             let mut longest = Duration::ZERO;
             loop {
                 let lo = mark.high_water_sql.clone();
@@ -462,8 +467,8 @@ impl Step for Backfill {
                     "0",
                 ));
                 let fill_at = stmts.len();
-                stmts.push(Statement::new(sql.fill(&range)));
-                stmts.push(Statement::new(sql.errors(&range)));
+                stmts.push(Statement::new(format!("{bounded}{}", sql.fill(&range))));
+                stmts.push(Statement::new(format!("{bounded}{}", sql.errors(&range))));
                 stmts.push(batch::add_counts(
                     &db,
                     ctx.run_id,

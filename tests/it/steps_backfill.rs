@@ -356,3 +356,66 @@ async fn kill_9_after_a_committed_batch_resumes_to_the_uninterrupted_end_state()
         );
     }
 }
+
+/// A batch that runs longer than `statement_timeout_ms` is stopped by the server
+/// (PostgreSQL `statement_timeout`, MariaDB `SET STATEMENT max_statement_time … FOR`):
+/// the step fails naming the batch and its key range, and nothing of it is kept.
+#[tokio::test]
+async fn a_batch_over_its_statement_timeout_is_stopped_by_the_server_and_named() {
+    let mut dbs = Vec::new();
+    if let Some(pg) = testkit::postgres().await {
+        dbs.push((
+            pg,
+            "expression = \"consumer_orders.id + length(pg_sleep(0.2)::text)\"",
+            "canceling statement due to statement timeout",
+        ));
+    }
+    if let Some(my) = testkit::mysql().await {
+        dbs.push((
+            my,
+            "expression = \"consumer_orders.id + SLEEP(0.2)\"",
+            "max_statement_time",
+        ));
+    }
+    for (db, slow, says) in dbs {
+        seed(&db).await;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        std::fs::write(
+            dir.join("rb.toml"),
+            runbook(&db.url, slow, "statement_timeout_ms = 300"),
+        )
+        .unwrap();
+        let e = db.dialect.name();
+        let plan = cutover(dir, &["validate", "rb.toml"]);
+        assert!(
+            plan.all().contains("statement timeout 300 ms"),
+            "{e}: {}",
+            plan.all()
+        );
+        let started = std::time::Instant::now();
+        let r = cutover(dir, &["run", "rb.toml", "--headless"]);
+        assert_eq!(r.code, 3, "{e}: {}", r.all());
+        assert!(
+            r.all().contains(
+                "batch 1 of consumer_orders.customer_id (id from the first row up to 7) failed while filling"
+            ) && r.all().contains(says),
+            "{e}: {}",
+            r.all()
+        );
+        // seven rows of 0.2 s each would take 1.4 s: the server stopped it before
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{e}"
+        );
+        assert_eq!(
+            scalar_at(
+                &db.url,
+                "SELECT count(*) FROM consumer_orders WHERE customer_id IS NOT NULL"
+            )
+            .await,
+            "0",
+            "{e}: the batch was rolled back"
+        );
+    }
+}

@@ -244,15 +244,40 @@ impl SqlDialect for Mysql {
     fn cast_text(&self, expr: &str) -> String {
         format!("CAST({expr} AS CHAR)")
     }
-    fn describe_batch_timeouts(&self, lock_ms: u64, _statement_ms: u64) -> String {
+    fn describe_batch_timeouts(&self, lock_ms: u64, statement_ms: u64) -> String {
         format!(
-            "lock wait timeout {} s per batch (no statement timeout on MySQL/MariaDB)",
+            "lock wait timeout {} s per batch; statement timeout {statement_ms} ms per batch statement on MariaDB (SET STATEMENT max_statement_time), none on MySQL (its max_execution_time bounds SELECTs only)",
             lock_ms.div_ceil(1000).max(1)
         )
     }
 
-    /// InnoDB's lock wait is whole seconds and applies to the session; a statement
-    /// time limit differs between MySQL (SELECT only) and MariaDB, so none is set.
+    /// MariaDB bounds one statement with `SET STATEMENT max_statement_time = S FOR …`
+    /// (seconds, fractions allowed), whatever the statement; MySQL's
+    /// `MAX_EXECUTION_TIME` hint and variable bound read-only SELECTs only, so a batch's
+    /// UPDATE cannot be bounded there.
+    fn statement_time_prefix<'a>(
+        &self,
+        db: &'a Db,
+        statement_ms: u64,
+    ) -> BoxFuture<'a, Result<Option<String>>> {
+        Box::pin(async move {
+            let v = db.query("SELECT VERSION()", &[]).await?;
+            let mariadb = v
+                .scalar()
+                .map(|v| v.to_string().contains("MariaDB"))
+                .unwrap_or(false);
+            Ok(mariadb.then(|| {
+                format!(
+                    "SET STATEMENT max_statement_time = {}.{:03} FOR ",
+                    statement_ms / 1000,
+                    statement_ms % 1000
+                )
+            }))
+        })
+    }
+
+    /// InnoDB's lock wait is whole seconds and applies to the session; the statement
+    /// time limit is per statement (see `statement_time_prefix`).
     fn batch_timeouts(&self, lock_ms: u64, _statement_ms: u64) -> Vec<String> {
         vec![format!(
             "SET SESSION innodb_lock_wait_timeout = {}",
