@@ -2,6 +2,7 @@
 //! a cheap sync check, and the statements that bring a target in line with its source.
 
 pub mod apply;
+pub mod csv_quoted;
 pub mod diff;
 pub mod introspect;
 pub mod normalize;
