@@ -1,5 +1,6 @@
 //! MySQL/MariaDB's SQL.
 
+use crate::db::Value;
 use crate::db::{
     Class, ColumnClass, ConnectOptions, Db, SqlDialect,
     dialect::HashColumn,
@@ -249,6 +250,28 @@ impl SqlDialect for Mysql {
             "lock wait timeout {} s per batch; statement timeout {statement_ms} ms per batch statement on MariaDB (SET STATEMENT max_statement_time), none on MySQL (its max_execution_time bounds SELECTs only)",
             lock_ms.div_ceil(1000).max(1)
         )
+    }
+
+    fn cancel_tagged<'a>(&self, db: &'a Db, tag: &'a str) -> BoxFuture<'a, Result<u64>> {
+        Box::pin(async move {
+            // the tag is a parameter, so this query's own text does not contain it
+            let r = db
+                .query(
+                    "SELECT id FROM information_schema.PROCESSLIST WHERE id <> CONNECTION_ID() AND command <> 'Sleep' AND LOCATE(?, info) > 0",
+                    &[Value::from(tag)],
+                )
+                .await?;
+            let mut n = 0;
+            for row in &r.rows {
+                if let Some(id) = row.first().and_then(Value::as_i64) {
+                    // gone already is fine: it finished between the two statements
+                    if db.execute(&format!("KILL QUERY {id}")).await.is_ok() {
+                        n += 1;
+                    }
+                }
+            }
+            Ok(n)
+        })
     }
 
     /// MariaDB bounds one statement with `SET STATEMENT max_statement_time = S FOR …`
