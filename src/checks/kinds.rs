@@ -44,23 +44,29 @@ fn show_row(columns: &[String], row: &[Value]) -> String {
         .join(", ")
 }
 
-async fn run_query(c: &Check, db: &Db, q: &Query) -> Result<Rows> {
+async fn run_query(c: &Check, db: &Db, q: &Query, tag: &str) -> Result<Rows> {
     let sql = query_for(q, &c.params, db.dialect());
-    db.query(&sql, &[])
+    db.query(&tagged(tag, &sql), &[])
         .await
         .map_err(|e| e.context(format!("{} ({})", c.id, q.label)))
 }
 
 /// One count from a query or a table.
-async fn count(c: &Check, db: &Db, table: Option<&str>, q: Option<&Query>) -> Result<i64> {
+async fn count(
+    c: &Check,
+    db: &Db,
+    table: Option<&str>,
+    q: Option<&Query>,
+    tag: &str,
+) -> Result<i64> {
     let rows = match (table, q) {
         (Some(t), _) => {
             let sql = format!("SELECT count(*) FROM {}", db.dialect().quote_qualified(t));
-            db.query(&sql, &[])
+            db.query(&tagged(tag, &sql), &[])
                 .await
                 .map_err(|e| e.context(format!("{}: count of {t}", c.id)))?
         }
-        (None, Some(q)) => run_query(c, db, q).await?,
+        (None, Some(q)) => run_query(c, db, q, tag).await?,
         (None, None) => unreachable!("parse requires table or query"),
     };
     match (rows.rows.len(), rows.scalar().and_then(Value::as_i64)) {
@@ -74,7 +80,14 @@ async fn count(c: &Check, db: &Db, table: Option<&str>, q: Option<&Query>) -> Re
     }
 }
 
-pub(super) async fn evaluate(c: &Check, targets: &Targets) -> Result<Verdict> {
+/// `sql` with the check's tag in a leading comment, so the server's list of running
+/// queries shows which check runs it (and a timed-out one can be cancelled by it).
+fn tagged(tag: &str, sql: &str) -> String {
+    format!("/* {tag} */ {sql}")
+}
+
+/// Evaluate the check; every query it runs itself carries `tag` (see [`tagged`]).
+pub(super) async fn evaluate(c: &Check, targets: &Targets, tag: &str) -> Result<Verdict> {
     let db = targets.get(&c.targets[0]).await?;
     let other = match c.targets.get(1) {
         Some(t) => Some(targets.get(t).await?),
@@ -84,7 +97,7 @@ pub(super) async fn evaluate(c: &Check, targets: &Targets) -> Result<Verdict> {
     let b = c.targets.get(1).cloned().unwrap_or_default();
     match &c.kind {
         CheckKind::Value { query, expect } => {
-            let rows = run_query(c, &db, query).await?;
+            let rows = run_query(c, &db, query, tag).await?;
             if rows.rows.len() != 1 || rows.columns.len() != 1 {
                 return Ok(Verdict::new(
                     false,
@@ -99,7 +112,7 @@ pub(super) async fn evaluate(c: &Check, targets: &Targets) -> Result<Verdict> {
             Ok(Verdict::new(expect.holds(v), v.to_string()))
         }
         CheckKind::NoRows { query, show } => {
-            let rows = run_query(c, &db, query).await?;
+            let rows = run_query(c, &db, query, tag).await?;
             let n = rows.rows.len();
             let details = rows
                 .rows
@@ -112,8 +125,8 @@ pub(super) async fn evaluate(c: &Check, targets: &Targets) -> Result<Verdict> {
         CheckKind::RowCountMatch { table, query } => {
             let other = other.expect("two targets");
             let (x, y) = tokio::try_join!(
-                count(c, &db, table.as_deref(), query.as_ref()),
-                count(c, &other, table.as_deref(), query.as_ref())
+                count(c, &db, table.as_deref(), query.as_ref(), tag),
+                count(c, &other, table.as_deref(), query.as_ref(), tag)
             )?;
             Ok(Verdict::new(x == y, format!("{a} {x}, {b} {y}")))
         }
@@ -125,8 +138,8 @@ pub(super) async fn evaluate(c: &Check, targets: &Targets) -> Result<Verdict> {
         } => {
             let other = other.expect("two targets");
             let (x, y) = tokio::try_join!(
-                aggregates(c, &db, table, group_by, columns),
-                aggregates(c, &other, table, group_by, columns)
+                aggregates(tag, c, &db, table, group_by, columns),
+                aggregates(tag, c, &other, table, group_by, columns)
             )?;
             Ok(reconcile(a, &b, &x, &y, columns, *tolerance))
         }
@@ -142,7 +155,7 @@ pub(super) async fn evaluate(c: &Check, targets: &Targets) -> Result<Verdict> {
                 d.quote_qualified(table)
             );
             let rows = db
-                .query(&sql, &[])
+                .query(&tagged(tag, &sql), &[])
                 .await
                 .map_err(|e| e.context(format!("{}: latest {column} of {table}", c.id)))?;
             let v = rows.scalar().cloned().unwrap_or(Value::Null);
@@ -172,14 +185,14 @@ pub(super) async fn evaluate(c: &Check, targets: &Targets) -> Result<Verdict> {
         } => {
             let sql = query_for(query, &c.params, db.dialect());
             for _ in 0..*warmup {
-                db.query(&sql, &[])
+                db.query(&tagged(tag, &sql), &[])
                     .await
                     .map_err(|e| e.context(format!("{} ({})", c.id, query.label)))?;
             }
             let mut times = Vec::with_capacity(*runs as usize);
             for _ in 0..*runs {
                 let t = Instant::now();
-                db.query(&sql, &[])
+                db.query(&tagged(tag, &sql), &[])
                     .await
                     .map_err(|e| e.context(format!("{} ({})", c.id, query.label)))?;
                 times.push(t.elapsed());
@@ -321,6 +334,7 @@ impl DiffSink for Described {
 type Groups = BTreeMap<String, Vec<Value>>;
 
 async fn aggregates(
+    tag: &str,
     c: &Check,
     db: &Db,
     table: &str,
@@ -352,7 +366,7 @@ async fn aggregates(
         ));
     }
     let rows = db
-        .query(&sql, &[])
+        .query(&tagged(tag, &sql), &[])
         .await
         .map_err(|e| e.context(format!("{}: aggregates of {table}", c.id)))?;
     let k = group_by.len();

@@ -4,6 +4,7 @@
 use super::compare::show_duration;
 use super::kinds::{evaluate, expected};
 use super::{Check, CheckResult, Status};
+
 use crate::db::Targets;
 use futures::StreamExt;
 use futures::future::BoxFuture;
@@ -46,11 +47,52 @@ pub async fn run_checks(checks: &[Check], targets: &Targets, opts: RunOptions) -
     results.into_iter().map(|(_, r)| r).collect()
 }
 
+/// Ask each server of a timed-out check to stop what the check left running there,
+/// on a connection of its own (the pool's may all be busy): how it went, for the
+/// message.
+async fn cancel(c: &Check, targets: &Targets, tag: &str) -> String {
+    let mut said = Vec::new();
+    for name in &c.targets {
+        let Ok(spec) = targets.spec(name) else {
+            continue;
+        };
+        if spec.dialect.sql().is_file() {
+            continue;
+        }
+        let one = crate::db::ConnectOptions {
+            create_if_missing: false,
+            max_connections: 1,
+        };
+        let attempt = async {
+            let db = crate::db::connect_with(&spec.url, one).await?;
+            let n = db.dialect().sql().cancel_tagged(&db, tag).await;
+            db.close().await;
+            n
+        };
+        match tokio::time::timeout(Duration::from_secs(10), attempt).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => said.push(format!("{n} query(ies) cancelled on {name}")),
+            Ok(Err(e)) => said.push(format!("could not cancel on {name}: {}", e.message)),
+            Err(_) => said.push(format!("could not cancel on {name}: no answer")),
+        }
+    }
+    if said.is_empty() {
+        String::new()
+    } else {
+        format!("; {}", said.join(", "))
+    }
+}
+
 /// Run one check within its timeout.
 pub async fn run_one(c: &Check, targets: &Targets, default_timeout: Duration) -> CheckResult {
     let limit = c.timeout.unwrap_or(default_timeout);
     let started = Instant::now();
-    let outcome = tokio::time::timeout(limit, evaluate(c, targets)).await;
+    let tag = format!(
+        "cutover check {} {}",
+        c.id.replace("*/", ""),
+        uuid::Uuid::new_v4().simple()
+    );
+    let outcome = tokio::time::timeout(limit, evaluate(c, targets, &tag)).await;
     let duration_ms = started.elapsed().as_millis() as u64;
     let mut r = CheckResult {
         id: c.id.clone(),
@@ -94,9 +136,10 @@ pub async fn run_one(c: &Check, targets: &Targets, default_timeout: Duration) ->
             r.status = Status::TimedOut;
             r.actual = format!("no answer within {}", show_duration(limit));
             r.message = format!(
-                "{}: timed out after {} (its timeout); nothing was concluded",
+                "{}: timed out after {} (its timeout); nothing was concluded{}",
                 c.title(),
-                show_duration(limit)
+                show_duration(limit),
+                cancel(c, targets, &tag).await
             );
         }
     }

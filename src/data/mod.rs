@@ -2,6 +2,7 @@
 //! a cheap sync check, and the statements that bring a target in line with its source.
 
 pub mod apply;
+pub mod csv_quoted;
 pub mod diff;
 pub mod introspect;
 pub mod normalize;
@@ -12,6 +13,7 @@ pub mod spool;
 pub mod sql;
 pub mod sync_check;
 pub mod sync_many;
+pub mod sync_record;
 mod timestamp_text;
 
 pub use diff::{Collect, DiffSink, Difference, Summary, diff};

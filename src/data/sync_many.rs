@@ -17,6 +17,7 @@ use super::apply::{Applied, apply, statements_for};
 use super::diff::{DiffSink, Difference, Summary, diff};
 use super::plan::{DiffOptions, Plan, build_plan};
 use super::reconcile::SampleSink;
+use super::sync_record::SyncRecords;
 use crate::db::{Db, Statement};
 use crate::error::Result;
 use crate::vocab::Progress;
@@ -123,11 +124,25 @@ struct DeltaSink {
     updated: u64,
     deleted: u64,
     sample: SampleSink,
+    /// The table's name as given, and the deltas-table rows of its differences.
+    table: String,
+    records: Option<SyncRecords>,
+    recorded: Vec<Statement>,
+    seq: u64,
 }
 
 impl DiffSink for DeltaSink {
     fn difference(&mut self, plan: &Plan, d: Difference) -> Result<()> {
         let sts = statements_for(self.dialect, plan, &d);
+        if let Some(r) = &self.records {
+            self.recorded.extend(r.delta_statements(
+                self.dialect,
+                &self.table,
+                plan,
+                &d,
+                &mut self.seq,
+            ));
+        }
         match &d {
             Difference::OnlyInSource { .. } => {
                 self.inserted += sts.len() as u64;
@@ -172,19 +187,30 @@ pub struct ManyOutcome {
     pub applied: Applied,
     /// Set when a table still differs after applying.
     pub failure: Option<String>,
+    /// Rows written to the deltas table (0 without one).
+    pub deltas_recorded: u64,
 }
 
 /// Diff every table, apply all the statements in foreign-key order (one transaction,
 /// or committed per batch), and diff every table again. Nothing is applied when a diff
 /// fails; an error applying rolls back everything not yet committed.
+///
+/// With `records`, the sync also writes its log and deltas rows (see `sync_record.rs`)
+/// after the changes, in the same transaction (with `batch_commit`, in the last
+/// batches), and settles each log row once its table was diffed again.
 pub async fn sync_tables(
     source: &Db,
     target: &Db,
     tables: &[DiffOptions],
     batch_size: usize,
     batch_commit: bool,
+    records: Option<&SyncRecords>,
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<ManyOutcome> {
+    if let Some(r) = records {
+        r.ensure_tables(target).await?;
+    }
+    let mut seq = 0u64;
     let names: Vec<String> = tables
         .iter()
         .map(|o| o.target_table.clone().unwrap_or_else(|| o.table.clone()))
@@ -203,10 +229,15 @@ pub async fn sync_tables(
             updated: 0,
             deleted: 0,
             sample: SampleSink::new(20),
+            table: opts.table.clone(),
+            records: records.cloned(),
+            recorded: Vec::new(),
+            seq,
         };
         let before = diff(source, target, plan, &mut sink, progress)
             .await
             .map_err(|e| e.context(format!("table {}", opts.table)))?;
+        seq = sink.seq;
         deltas.push((before, sink));
     }
     let mut statements: Vec<Statement> = Vec::new();
@@ -222,13 +253,42 @@ pub async fn sync_tables(
     for &i in order.parents_first.iter().rev() {
         push(&mut deltas[i].1.deletes);
     }
-    let applied = apply(target, &statements, batch_size, batch_commit).await?;
+    // the records go last: they commit with (or after) the changes they describe
+    let mut deltas_recorded = 0u64;
+    let mut logged = 0u64;
+    if let Some(r) = records {
+        let mut extra = Vec::new();
+        for (_, sink) in &mut deltas {
+            deltas_recorded += sink.recorded.len() as u64;
+            extra.append(&mut sink.recorded);
+        }
+        for (n, (_, sink)) in deltas.iter().enumerate() {
+            let counts = (sink.inserted, sink.updated, sink.deleted);
+            if let Some(s) = r.log_statement(target.dialect(), n as u64 + 1, &sink.table, counts) {
+                extra.push(s);
+                logged += 1;
+            }
+        }
+        for mut s in extra {
+            s.line = statements.len() + 1;
+            statements.push(s);
+        }
+    }
+    let recorded = deltas_recorded + logged;
+    let mut applied = apply(target, &statements, batch_size, batch_commit).await?;
+    // the records' own rows are not rows the sync changed
+    applied.statements -= recorded;
+    applied.rows_affected = applied.rows_affected.saturating_sub(recorded);
     drop(statements);
     let mut out = Vec::with_capacity(tables.len());
     let mut failure = None;
-    for (opts, (before, sink)) in tables.iter().zip(deltas) {
+    for (n, (opts, (before, sink))) in tables.iter().zip(deltas).enumerate() {
         let plan = build_plan(source, target, opts).await?;
         let after = diff(source, target, plan, &mut SampleSink::new(0), progress).await?;
+        if let Some(r) = records {
+            r.settle(target, n as u64 + 1, after.target_rows, after.equal())
+                .await?;
+        }
         if !after.equal() && failure.is_none() {
             failure = Some(format!(
                 "after applying {} statements, {} → {} still differs: only in source {}, only in target {}, changed {}",
@@ -260,5 +320,6 @@ pub async fn sync_tables(
         tables: out,
         applied,
         failure,
+        deltas_recorded,
     })
 }

@@ -526,6 +526,28 @@ pub trait SqlDialect: Send + Sync {
         Vec::new()
     }
 
+    /// Cancel, on the server, the statements other connections are running whose text
+    /// contains `tag` (a timed-out check's queries carry one in a comment): PostgreSQL
+    /// `pg_cancel_backend`, MySQL/MariaDB `KILL QUERY`. `db` should be a connection of
+    /// its own (the pool's may all be busy). Returns how many were asked to stop; 0
+    /// where the engine runs in this process (SQLite).
+    fn cancel_tagged<'a>(&self, _db: &'a Db, _tag: &'a str) -> BoxFuture<'a, Result<u64>> {
+        Box::pin(async { Ok(0) })
+    }
+
+    /// A prefix that bounds the next statement's run time to `statement_ms` where the
+    /// engine bounds one statement rather than the transaction (MariaDB's `SET STATEMENT
+    /// max_statement_time = … FOR`); None where [`SqlDialect::batch_timeouts`] already
+    /// bounds it (PostgreSQL) or nothing can (SQLite; MySQL, whose
+    /// `max_execution_time` bounds SELECTs only). Asks the server which it is.
+    fn statement_time_prefix<'a>(
+        &self,
+        _db: &'a Db,
+        _statement_ms: u64,
+    ) -> BoxFuture<'a, Result<Option<String>>> {
+        Box::pin(async { Ok(None) })
+    }
+
     /// What [`SqlDialect::batch_timeouts`] sets, in words for a step's plan.
     fn describe_batch_timeouts(&self, _lock_ms: u64, _statement_ms: u64) -> String {
         "SQLite: one writer at a time, no lock or statement timeout".into()

@@ -38,7 +38,8 @@ pub struct Backfill {
     target: String,
     table: String,
     column: String,
-    key: Option<String>,
+    /// The key columns named (`key = "id"` or `key = ["a", "b"]`); default the primary key.
+    key: Option<Vec<String>>,
     fill: Fill,
     batch: u64,
     pause_ms: u64,
@@ -78,7 +79,13 @@ impl Backfill {
         let target = ctx.target(p, "target")?;
         let table = p.req_str("table")?;
         let column = p.req_str("column")?;
-        let key = p.str("key")?;
+        let key = p.str_list("key")?;
+        if key.as_ref().is_some_and(|k| k.is_empty()) {
+            return Err(p.error_at(
+                "key",
+                "`key` names at least one column (unique together, ordered)",
+            ));
+        }
         let fill = match (
             p.str("expression")?,
             p.str("from")?,
@@ -169,8 +176,8 @@ impl Backfill {
         })
     }
 
-    /// The key column: the one named, else the table's single-column primary key.
-    async fn key_column(&self, db: &Db) -> Result<String> {
+    /// The key columns: those named, else the table's primary key (one column or more).
+    async fn key_columns(&self, db: &Db) -> Result<Vec<String>> {
         let d = db.dialect();
         let t = d
             .sql()
@@ -189,24 +196,21 @@ impl Backfill {
                 self.table, self.column
             )));
         }
-        if let Some(k) = &self.key {
-            if t.column(k).is_none() {
-                return Err(Error::bad_input(format!(
-                    "backfill: table \"{}\" has no key column \"{k}\"",
-                    self.table
-                )));
+        if let Some(keys) = &self.key {
+            for k in keys {
+                if t.column(k).is_none() {
+                    return Err(Error::bad_input(format!(
+                        "backfill: table \"{}\" has no key column \"{k}\"",
+                        self.table
+                    )));
+                }
             }
-            return Ok(k.clone());
+            return Ok(keys.clone());
         }
-        match t.primary_key.as_ref().map(|pk| pk.columns.as_slice()) {
-            Some([one]) => Ok(one.clone()),
-            Some(many) => Err(Error::bad_input(format!(
-                "backfill: table \"{}\" has a primary key of {} columns; name one unique, ordered column with `key`",
-                self.table,
-                many.len()
-            ))),
-            None => Err(Error::bad_input(format!(
-                "backfill: table \"{}\" has no primary key; name a unique, ordered column with `key`",
+        match t.primary_key.as_ref().map(|pk| pk.columns.clone()) {
+            Some(cols) if !cols.is_empty() => Ok(cols),
+            _ => Err(Error::bad_input(format!(
+                "backfill: table \"{}\" has no primary key; name columns unique together with `key` (e.g. key = [\"region\", \"id\"])",
                 self.table
             ))),
         }
@@ -216,10 +220,10 @@ impl Backfill {
 /// The SQL a batch runs, built once per step.
 struct BatchSql {
     d: Dialect,
-    /// Quoted table, column and key, the key qualified by the table.
+    /// Quoted table, column and key columns, the key qualified by the table.
     table: String,
     column: String,
-    key: String,
+    key: Vec<String>,
     fill: Fill,
     errors: String,
     run_id: String,
@@ -230,11 +234,38 @@ struct BatchSql {
 }
 
 impl BatchSql {
-    fn range(&self, lo: Option<&str>, hi: &str) -> String {
+    /// The key as one SQL term: the column, or a row value `(a, b)` compared in order
+    /// (row values compare lexicographically on all three engines).
+    fn key_term(&self) -> String {
+        tuple(&self.key)
+    }
+    /// Rows after the mark `lo` (SQL literals, one per key column).
+    fn after(&self, lo: &[String]) -> String {
+        format!("{} > {}", self.key_term(), tuple(lo))
+    }
+    fn range(&self, lo: Option<&[String]>, hi: &[String]) -> String {
+        let upto = format!("{} <= {}", self.key_term(), tuple(hi));
         match lo {
-            Some(lo) => format!("{k} > {lo} AND {k} <= {hi}", k = self.key),
-            None => format!("{} <= {hi}", self.key),
+            Some(lo) => format!("{} AND {upto}", self.after(lo)),
+            None => upto,
         }
+    }
+    /// The key as text for the validation table: the column's text, or the columns'
+    /// texts joined by ", ".
+    fn key_text(&self) -> String {
+        let sql = self.d.sql();
+        if self.key.len() == 1 {
+            return sql.cast_text(&self.key[0]);
+        }
+        let sep = self.d.quote_literal(", ");
+        let mut parts = Vec::new();
+        for (i, k) in self.key.iter().enumerate() {
+            if i > 0 {
+                parts.push(sep.clone());
+            }
+            parts.push(sql.cast_text(k));
+        }
+        sql.concat(&parts)
     }
     fn fill(&self, range: &str) -> String {
         let filter = format!("{range} AND {}.{} IS NULL", self.table, self.column);
@@ -269,7 +300,7 @@ impl BatchSql {
             lit(&self.step_id),
             lit(&self.table_name),
             lit(&self.column_name),
-            self.d.sql().cast_text(&self.key),
+            self.key_text(),
             lit(&self.reason),
             lit(&chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
             self.table,
@@ -291,33 +322,68 @@ async fn ensure_errors_table(db: &Db, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// `a` or `(a, b, …)`.
+fn tuple(parts: &[String]) -> String {
+    match parts {
+        [one] => one.clone(),
+        many => format!("({})", many.join(", ")),
+    }
+}
+
+/// The mark's key literals: one literal for a one-column key (as it has always been
+/// stored), a JSON array of literals for a key of several columns.
+fn mark_literals(stored: &str, columns: usize) -> Result<Vec<String>> {
+    if columns == 1 {
+        return Ok(vec![stored.to_string()]);
+    }
+    match serde_json::from_str::<Vec<String>>(stored) {
+        Ok(v) if v.len() == columns => Ok(v),
+        _ => Err(Error::bad_input(format!(
+            "backfill: the recorded high-water mark {stored} does not fit a key of {columns} columns: was the step's `key` changed during the run?"
+        ))),
+    }
+}
+
 /// The next batch's last key after `lo`: the `n`th key, or the last one.
 async fn next_high(
     db: &Db,
-    table: &str,
-    key: &str,
-    lo: Option<&str>,
+    sql: &BatchSql,
+    lo: Option<&[String]>,
     n: u64,
-) -> Result<Option<Value>> {
+) -> Result<Option<Vec<Value>>> {
     let after = lo
-        .map(|lo| format!(" WHERE {key} > {lo}"))
+        .map(|lo| format!(" WHERE {}", sql.after(lo)))
         .unwrap_or_default();
+    let cols = sql.key.join(", ");
     let nth = db
         .query(
             &format!(
-                "SELECT {key} FROM {table}{after} ORDER BY {key} LIMIT 1 OFFSET {}",
+                "SELECT {cols} FROM {}{after} ORDER BY {cols} LIMIT 1 OFFSET {}",
+                sql.table,
                 n - 1
             ),
             &[],
         )
         .await?;
-    if let Some(v) = nth.scalar() {
-        return Ok(Some(v.clone()));
+    if let Some(r) = nth.rows.into_iter().next() {
+        return Ok(Some(r));
     }
+    let desc = sql
+        .key
+        .iter()
+        .map(|k| format!("{k} DESC"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let last = db
-        .query(&format!("SELECT max({key}) FROM {table}{after}"), &[])
+        .query(
+            &format!(
+                "SELECT {cols} FROM {}{after} ORDER BY {desc} LIMIT 1",
+                sql.table
+            ),
+            &[],
+        )
         .await?;
-    Ok(last.scalar().filter(|v| !v.is_null()).cloned())
+    Ok(last.rows.into_iter().next())
 }
 
 #[async_trait]
@@ -374,13 +440,26 @@ impl Step for Backfill {
         let started = Instant::now();
         let db = ctx.targets.get(&self.target).await?;
         let d = db.dialect();
-        let key_name = self.key_column(&db).await?;
+        let key_names = self.key_columns(&db).await?;
+        let key_name = tuple(&key_names);
+        // a mark's values as written beside the key's name: `14`, or `(2, 7)`
+        let composite = key_names.len() > 1;
+        let at = |h: &str| {
+            if composite {
+                format!("({h})")
+            } else {
+                h.to_string()
+            }
+        };
         batch::ensure_progress_table(&db).await?;
         ensure_errors_table(&db, &self.errors_table).await?;
         let table = d.quote_qualified(&self.table);
         let sql = BatchSql {
             d,
-            key: format!("{table}.{}", d.quote_ident(&key_name)),
+            key: key_names
+                .iter()
+                .map(|k| format!("{table}.{}", d.quote_ident(k)))
+                .collect(),
             column: d.quote_ident(&self.column),
             table: table.clone(),
             fill: self.fill.clone(),
@@ -401,15 +480,15 @@ impl Step for Backfill {
         if !mark.done {
             if let Some(hw) = &resumed_after {
                 ctx.log(format!(
-                    "resuming after {key_name} = {hw}: {} batch(es), {} row(s) filled and {} not before",
+                    "resuming after {key_name} = {}: {} batch(es), {} row(s) filled and {} not before",
+                    at(hw),
                     mark.batches, mark.rows_done, mark.rows_failed
                 ));
             }
-            let after = mark
-                .high_water_sql
-                .as_deref()
-                .map(|lo| format!(" AND {} > {lo}", sql.key))
-                .unwrap_or_default();
+            let after = match mark.high_water_sql.as_deref() {
+                Some(lo) => format!(" AND {}", sql.after(&mark_literals(lo, key_names.len())?)),
+                None => String::new(),
+            };
             let left = db
                 .query(
                     &format!(
@@ -427,18 +506,35 @@ impl Step for Backfill {
             let timeouts = d
                 .sql()
                 .batch_timeouts(self.lock_timeout_ms, self.statement_timeout_ms);
+            let bounded = d
+                .sql()
+                .statement_time_prefix(&db, self.statement_timeout_ms)
+                .await?
+                .unwrap_or_default();
             let mut longest = Duration::ZERO;
             loop {
-                let lo = mark.high_water_sql.clone();
-                let Some(hi) = next_high(&db, &table, &sql.key, lo.as_deref(), self.batch).await?
-                else {
+                let lo = match mark.high_water_sql.as_deref() {
+                    Some(s) => Some(mark_literals(s, key_names.len())?),
+                    None => None,
+                };
+                let Some(hi) = next_high(&db, &sql, lo.as_deref(), self.batch).await? else {
                     break;
                 };
-                let hi_sql = hi.to_sql_literal(d);
-                let range = sql.range(lo.as_deref(), &hi_sql);
+                let hi_lits: Vec<String> = hi.iter().map(|v| v.to_sql_literal(d)).collect();
+                let range = sql.range(lo.as_deref(), &hi_lits);
+                let hi_sql = if hi_lits.len() == 1 {
+                    hi_lits[0].clone()
+                } else {
+                    serde_json::to_string(&hi_lits).expect("json")
+                };
+                let hi = hi
+                    .iter()
+                    .map(|v| v.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 let next = Mark {
-                    high_water_sql: Some(hi_sql.clone()),
-                    high_water: Some(hi.to_string()),
+                    high_water_sql: Some(hi_sql),
+                    high_water: Some(hi.clone()),
                     batches: mark.batches + 1,
                     ..mark.clone()
                 };
@@ -462,8 +558,8 @@ impl Step for Backfill {
                     "0",
                 ));
                 let fill_at = stmts.len();
-                stmts.push(Statement::new(sql.fill(&range)));
-                stmts.push(Statement::new(sql.errors(&range)));
+                stmts.push(Statement::new(format!("{bounded}{}", sql.fill(&range))));
+                stmts.push(Statement::new(format!("{bounded}{}", sql.errors(&range))));
                 stmts.push(batch::add_counts(
                     &db,
                     ctx.run_id,
@@ -474,7 +570,7 @@ impl Step for Backfill {
                 ));
                 stmts.extend(batch::anchor_statements(&db, ctx).await?);
                 let t0 = Instant::now();
-                let counts = db.execute_in_transaction_each(&stmts).await.map_err(|e| {
+                db.execute_in_transaction_each(&stmts).await.map_err(|e| {
                     let what = if e.index == fill_at {
                         "filling"
                     } else if e.index == fill_at + 1 {
@@ -485,29 +581,40 @@ impl Step for Backfill {
                     let from = mark
                         .high_water
                         .as_deref()
-                        .map(|h| format!("after {h}"))
+                        .map(|h| format!("after {}", at(h)))
                         .unwrap_or_else(|| "from the first row".into());
                     Error::runtime(format!(
-                        "batch {} of {}.{} ({key_name} {from} up to {hi}) failed while {what} on {}: {}\n  that batch was rolled back; the high-water mark stays {}, with {} row(s) filled before it",
+                        "batch {} of {}.{} ({key_name} {from} up to {}) failed while {what} on {}: {}\n  that batch was rolled back; the high-water mark stays {}, with {} row(s) filled before it",
                         mark.batches + 1,
                         self.table,
                         self.column,
+                        at(&hi),
                         db.redacted_url(),
                         e.message,
                         mark.high_water
                             .as_deref()
-                            .map(|h| format!("at {key_name} = {h}"))
+                            .map(|h| format!("at {key_name} = {}", at(h)))
                             .unwrap_or_else(|| "unset (no batch committed)".into()),
                         mark.rows_done
                     ))
                     .with_hint("fix the cause and run again: the backfill continues after the last committed batch")
                 })?;
                 longest = longest.max(t0.elapsed());
-                mark = Mark {
-                    rows_done: mark.rows_done + counts[fill_at],
-                    rows_failed: mark.rows_failed + counts[fill_at + 1],
-                    ..next
-                };
+                // The counts as the batch committed them in the target: rows the fill
+                // touched include those it set to NULL (an expression giving NULL),
+                // which are the unfilled ones, not filled ones.
+                mark = batch::read_mark(&db, ctx.run_id, ctx.step_id, &scope)
+                    .await?
+                    .filter(|m| m.batches == next.batches)
+                    .ok_or_else(|| {
+                        Error::runtime(format!(
+                            "backfill of {}.{}: batch {} committed, but its mark does not read back from {}; run again to continue from the target's mark",
+                            self.table,
+                            self.column,
+                            next.batches,
+                            db.redacted_url()
+                        ))
+                    })?;
                 // The batch is committed in the target; the ledger has not heard yet.
                 crate::crash::point(&format!("backfill:{}:{}", ctx.step_id, mark.batches));
                 // The committed batch's mark must reach the ledger again, even if this

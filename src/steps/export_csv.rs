@@ -13,6 +13,10 @@
 //! out = "exports/sync-log.csv"                    # relative to the runbook
 //! null = ""                                       # the NULL marker (default empty)
 //! ```
+//!
+//! `this_run = true` (with `table`) keeps only the rows whose `run_id` is this run's:
+//! the tables cutover's steps record into (`sync_log`, `sync_deltas`,
+//! `validation_errors`, `consolidate_conflicts`) carry it.
 
 use super::{BuildContext, Step, StepContext, StepOutcome};
 use crate::db::{Targets, Value};
@@ -31,6 +35,7 @@ pub struct ExportCsv {
     out_label: String,
     null: String,
     delimiter: u8,
+    this_run: bool,
 }
 
 impl ExportCsv {
@@ -52,6 +57,13 @@ impl ExportCsv {
                 ));
             }
             _ => {}
+        }
+        let this_run = p.bool("this_run")?.unwrap_or(false);
+        if this_run && table.is_none() {
+            return Err(p.error_at(
+                "this_run",
+                "`this_run` filters a `table` by its run_id column; a `query` says its own WHERE",
+            ));
         }
         let out_label = p.req_str("out")?;
         let null = p.str("null")?.unwrap_or_default();
@@ -76,6 +88,7 @@ impl ExportCsv {
             out_label,
             null,
             delimiter,
+            this_run,
         })
     }
 
@@ -109,6 +122,7 @@ impl Step for ExportCsv {
     }
     fn plan(&self, _targets: &Targets) -> Vec<String> {
         let what = match (&self.table, &self.query) {
+            (Some(t), _) if self.this_run => format!("this run's rows of table {t}"),
             (Some(t), _) => format!("table {t}"),
             (_, Some(q)) => format!("query {}", q.replace('\n', " ")),
             _ => String::new(),
@@ -136,6 +150,24 @@ impl Step for ExportCsv {
                     )));
                 };
                 let cols: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
+                let filter = if self.this_run {
+                    let Some(run_col) = cols.iter().find(|c| c.eq_ignore_ascii_case("run_id"))
+                    else {
+                        return Err(Error::bad_input(format!(
+                            "export-csv {}: `this_run = true` needs a run_id column, and table \"{t}\" on {} has none (columns: {})",
+                            ctx.step_id,
+                            db.redacted_url(),
+                            cols.join(", ")
+                        )));
+                    };
+                    format!(
+                        " WHERE {} = {}",
+                        d.quote_ident(run_col),
+                        d.quote_literal(ctx.run_id)
+                    )
+                } else {
+                    String::new()
+                };
                 let list = cols
                     .iter()
                     .map(|c| d.quote_ident(c))
@@ -147,7 +179,7 @@ impl Step for ExportCsv {
                     .join(", ");
                 (
                     format!(
-                        "SELECT {list} FROM {} ORDER BY {order}",
+                        "SELECT {list} FROM {}{filter} ORDER BY {order}",
                         d.quote_qualified(t)
                     ),
                     Some(cols),
@@ -222,6 +254,7 @@ impl Step for ExportCsv {
         let evidence = ExportCsvEvidence {
             target: self.target.clone(),
             source: match (&self.table, &self.query) {
+                (Some(t), _) if self.this_run => format!("table {t}, run {}", ctx.run_id),
                 (Some(t), _) => format!("table {t}"),
                 (_, Some(q)) => q.clone(),
                 _ => String::new(),

@@ -12,7 +12,8 @@
 //! target = "production"
 //! table = "prices"
 //! file = "data/prices.csv"        # header row: column names of the table
-//! null = ""                       # the field text meaning NULL (default: an empty field)
+//! null = ""                       # the unquoted field text meaning NULL (default: empty;
+//!                                 # a quoted "" is the empty string)
 //! delimiter = ","                 # default ","
 //! skip_bad = false                # true: load the good rows, reject the bad ones
 //! rejects = "prices.rejects.csv"  # default: FILE.rejects.csv
@@ -20,6 +21,7 @@
 
 use super::once::{Applied, apply_once};
 use super::{BuildContext, Step, StepContext, StepOutcome};
+use crate::data::csv_quoted::quoted_fields;
 use crate::db::{Class, Db, Dialect, Statement, Targets, Value};
 use crate::error::{Error, Result};
 use crate::runbook::Params;
@@ -81,9 +83,15 @@ struct Col {
     has_default: bool,
 }
 
-/// A field's text as a value for `col`, or why it cannot be.
-fn parse_field(text: &str, null: &str, col: &Col) -> std::result::Result<Value, String> {
-    if text == null {
+/// A field's text as a value for `col`, or why it cannot be. Only an unquoted field
+/// can be the NULL marker: a quoted one is always its text (`""` an empty string).
+fn parse_field(
+    text: &str,
+    quoted: bool,
+    null: &str,
+    col: &Col,
+) -> std::result::Result<Value, String> {
+    if text == null && !quoted {
         return if col.nullable {
             Ok(Value::Null)
         } else {
@@ -286,6 +294,10 @@ impl Step for ImportCsv {
             };
             let line = rec.position().map(|p| p.line()).unwrap_or(rows + 1);
             let fields: Vec<String> = rec.iter().map(str::to_string).collect();
+            let quoted = rec
+                .position()
+                .map(|p| quoted_fields(&bytes, p.byte() as usize, self.delimiter))
+                .unwrap_or_default();
             if fields.len() != mapped.len() {
                 rejected.push((
                     line,
@@ -297,7 +309,11 @@ impl Step for ImportCsv {
             let parsed: std::result::Result<Vec<String>, String> = fields
                 .iter()
                 .zip(&mapped)
-                .map(|(f, c)| parse_field(f, &self.null, c).map(|v| literal(d, &v, c.class)))
+                .enumerate()
+                .map(|(i, (f, c))| {
+                    let q = quoted.get(i).copied().unwrap_or(false);
+                    parse_field(f, q, &self.null, c).map(|v| literal(d, &v, c.class))
+                })
                 .collect();
             match parsed {
                 Ok(lits) => good.push(lits),

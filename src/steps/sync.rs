@@ -5,11 +5,17 @@
 //! Re-running after an interruption applies only what is still different. Put a
 //! `checkpoint` (after a `diff-data` showing the deltas) in front of it to approve the
 //! changes.
+//!
+//! `log_table = "sync_log"` and `deltas_table = "sync_deltas"` make the sync also write,
+//! on the target, a log row per table and a row per change applied (see
+//! `data/sync_record.rs`), in the same transaction as the changes: an `export-csv` of
+//! them (`this_run = true` for this run's rows) is the sync log and the deltas as CSV.
 
 use super::diff_data::read_options;
 use super::{BuildContext, Step, StepContext, StepOutcome};
 use crate::data::plan::DiffOptions;
 use crate::data::sync_many::sync_tables;
+use crate::data::sync_record::SyncRecords;
 use crate::db::Targets;
 use crate::error::Result;
 use crate::runbook::Params;
@@ -21,6 +27,8 @@ pub struct SyncTables {
     tables: Vec<DiffOptions>,
     batch_size: usize,
     batch_commit: bool,
+    log_table: Option<String>,
+    deltas_table: Option<String>,
 }
 
 impl SyncTables {
@@ -45,12 +53,44 @@ impl SyncTables {
         };
         let batch_size = p.count("batch_size")?.unwrap_or(500).max(1) as usize;
         let batch_commit = p.bool("batch_commit")?.unwrap_or(false);
+        let log_table = p.str("log_table")?;
+        let deltas_table = p.str("deltas_table")?;
+        for key in ["log_table", "deltas_table"] {
+            let name = if key == "log_table" {
+                &log_table
+            } else {
+                &deltas_table
+            };
+            if let Some(n) = name {
+                if n.trim().is_empty() {
+                    return Err(p.error_at(key, format!("`{key}` is empty")));
+                }
+                if tables.iter().any(|t| {
+                    t.target_table
+                        .as_deref()
+                        .unwrap_or(&t.table)
+                        .eq_ignore_ascii_case(n)
+                }) {
+                    return Err(
+                        p.error_at(key, format!("`{key}` \"{n}\" is one of the tables synced"))
+                    );
+                }
+            }
+        }
+        if log_table.is_some() && log_table == deltas_table {
+            return Err(p.error_at(
+                "deltas_table",
+                "`log_table` and `deltas_table` must be different tables",
+            ));
+        }
         Ok(SyncTables {
             source,
             target,
             tables,
             batch_size,
             batch_commit,
+            log_table,
+            deltas_table,
         })
     }
 }
@@ -86,17 +126,39 @@ impl Step for SyncTables {
                 }
             ));
         }
+        match (&self.log_table, &self.deltas_table) {
+            (Some(l), Some(d)) => lines.push(format!(
+                "record a row per table in {l} and a row per change in {d} on {}, with the changes",
+                self.target
+            )),
+            (Some(l), None) => lines.push(format!(
+                "record a row per table in {l} on {}, with the changes",
+                self.target
+            )),
+            (None, Some(d)) => lines.push(format!(
+                "record a row per change in {d} on {}, with the changes",
+                self.target
+            )),
+            (None, None) => {}
+        }
         lines
     }
     async fn run(&self, ctx: &StepContext<'_>) -> Result<StepOutcome> {
         let src = ctx.targets.get(&self.source).await?;
         let dst = ctx.targets.get(&self.target).await?;
+        let records = (self.log_table.is_some() || self.deltas_table.is_some()).then(|| {
+            let mut r = SyncRecords::new(ctx.run_id, ctx.step_id);
+            r.log_table = self.log_table.clone();
+            r.deltas_table = self.deltas_table.clone();
+            r
+        });
         let o = sync_tables(
             &src,
             &dst,
             &self.tables,
             self.batch_size,
             self.batch_commit,
+            records.as_ref(),
             &|p| ctx.progress(p),
         )
         .await?;
@@ -146,12 +208,25 @@ impl Step for SyncTables {
                 differences: super::diff_data::DifferenceRecord::from_samples(t.samples)?,
             }));
         }
+        if let Some(l) = &self.log_table {
+            ctx.log(format!("sync log: {} row(s) in {l}", per_table.len()));
+        }
+        if let Some(d) = &self.deltas_table {
+            ctx.log(format!("deltas: {} row(s) in {d}", o.deltas_recorded));
+        }
+        let mut summary = format!(
+            "{} table(s) synced to {}: {ins} inserted, {upd} updated, {del} deleted",
+            per_table.len(),
+            self.target
+        );
+        if let Some(d) = &self.deltas_table {
+            summary.push_str(&format!(
+                "; {} change(s) recorded in {d}",
+                o.deltas_recorded
+            ));
+        }
         Ok(StepOutcome {
-            summary: format!(
-                "{} table(s) synced to {}: {ins} inserted, {upd} updated, {del} deleted",
-                per_table.len(),
-                self.target
-            ),
+            summary,
             evidence: SyncEvidence {
                 source: self.source.clone(),
                 target: self.target.clone(),
@@ -164,6 +239,9 @@ impl Step for SyncTables {
                 },
                 notes: o.notes,
                 applied: Some(o.applied),
+                log_table: self.log_table.clone(),
+                deltas_table: self.deltas_table.clone(),
+                deltas_recorded: self.deltas_table.as_ref().map(|_| o.deltas_recorded),
             }
             .into(),
             failure: o.failure,
@@ -190,6 +268,15 @@ pub struct SyncEvidence {
     /// How all the tables' statements were applied together.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applied: Option<crate::data::apply::Applied>,
+    /// The table on the target given a row per table synced (`log_table`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_table: Option<String>,
+    /// The table on the target given a row per change applied (`deltas_table`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deltas_table: Option<String>,
+    /// How many rows the deltas table received.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deltas_recorded: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -149,8 +149,8 @@ async fn csv_import_validates_and_export_keeps_null_apart() {
             "{what}: empty fields are NULL: {got:?}"
         );
         assert!(got[2][2].is_null(), "{what}: {got:?}");
-        // With null = "" an empty field is NULL, quoted or not (use a marker such as \N to load '').
-        assert!(got[2][4].is_null(), "{what}: {got:?}");
+        // With null = "" an unquoted empty field is NULL and a quoted "" the empty string.
+        assert_eq!(got[2][4], Value::Text(String::new()), "{what}: {got:?}");
         let c = db.connect().await;
         c.execute("INSERT INTO prices (id, sku, price, note) VALUES (4, 'D-4', 1.00, '')")
             .await
@@ -187,8 +187,60 @@ async fn csv_import_validates_and_export_keeps_null_apart() {
         assert_eq!(out.code, 0, "{what}: {}", out.all());
         let csv = std::fs::read_to_string(d.join("out/notes.csv")).unwrap();
         assert_eq!(
-            csv, "id,note\n2,\\N\n3,\\N\n4,\"\"\n",
+            csv, "id,note\n2,\\N\n3,\"\"\n4,\"\"\n",
             "{what}: the empty string is written \"\" and NULL as the marker"
+        );
+
+        // The exported file loads back as it was: NULL stays NULL, '' stays ''.
+        let c = db.connect().await;
+        c.execute(&format!("CREATE TABLE prices2 (id INT PRIMARY KEY, sku VARCHAR(20) NOT NULL, price DECIMAL(10,2) NOT NULL, valid_from DATE, updated_at {ts} NULL, note VARCHAR(50))")).await.unwrap();
+        c.execute("CREATE TABLE marks (id INT PRIMARY KEY, note VARCHAR(50))")
+            .await
+            .unwrap();
+        c.close().await;
+        std::fs::write(
+            d.join("back.toml"),
+            step(
+                "back",
+                &db.url,
+                "  kind = \"import-csv\"\n  target = \"app\"\n  table = \"prices2\"\n  file = \"out/prices.csv\"\n",
+            ),
+        )
+        .unwrap();
+        let out = cutover(d, &["run", "back.toml", "--headless"]);
+        assert_eq!(out.code, 0, "{what}: {}", out.all());
+        let notes = |t: &str| format!("SELECT id, note FROM {t} ORDER BY id");
+        assert_eq!(
+            rows(&db, &notes("prices2")).await,
+            rows(&db, &notes("prices")).await,
+            "{what}"
+        );
+        // With a marker, only the unquoted marker is NULL: "\N" quoted is its text.
+        std::fs::write(
+            d.join("marks.csv"),
+            "id,note\n1,\\N\n2,\"\\N\"\n3,\n4,\"\"\n",
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("marks.toml"),
+            step(
+                "marks",
+                &db.url,
+                "  kind = \"import-csv\"\n  target = \"app\"\n  table = \"marks\"\n  file = \"marks.csv\"\n  null = \"\\\\N\"\n",
+            ),
+        )
+        .unwrap();
+        let out = cutover(d, &["run", "marks.toml", "--headless"]);
+        assert_eq!(out.code, 0, "{what}: {}", out.all());
+        assert_eq!(
+            rows(&db, &notes("marks")).await,
+            [
+                vec![Value::Int(1), Value::Null],
+                vec![Value::Int(2), Value::Text("\\N".into())],
+                vec![Value::Int(3), Value::Text(String::new())],
+                vec![Value::Int(4), Value::Text(String::new())],
+            ],
+            "{what}"
         );
     }
 }

@@ -63,6 +63,7 @@ mod sql_hazards;
 mod steps_backfill;
 mod steps_consolidate;
 mod support;
+mod sync_records;
 mod trust_approvals;
 mod trust_chain;
 mod tui_backup_view;

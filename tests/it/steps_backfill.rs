@@ -356,3 +356,151 @@ async fn kill_9_after_a_committed_batch_resumes_to_the_uninterrupted_end_state()
         );
     }
 }
+
+/// A batch that runs longer than `statement_timeout_ms` is stopped by the server
+/// (PostgreSQL `statement_timeout`, MariaDB `SET STATEMENT max_statement_time … FOR`):
+/// the step fails naming the batch and its key range, and nothing of it is kept.
+#[tokio::test]
+async fn a_batch_over_its_statement_timeout_is_stopped_by_the_server_and_named() {
+    let mut dbs = Vec::new();
+    if let Some(pg) = testkit::postgres().await {
+        dbs.push((
+            pg,
+            "expression = \"consumer_orders.id + length(pg_sleep(0.2)::text)\"",
+            "canceling statement due to statement timeout",
+        ));
+    }
+    if let Some(my) = testkit::mysql().await {
+        dbs.push((
+            my,
+            "expression = \"consumer_orders.id + SLEEP(0.2)\"",
+            "max_statement_time",
+        ));
+    }
+    for (db, slow, says) in dbs {
+        seed(&db).await;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        std::fs::write(
+            dir.join("rb.toml"),
+            runbook(&db.url, slow, "statement_timeout_ms = 300"),
+        )
+        .unwrap();
+        let e = db.dialect.name();
+        let plan = cutover(dir, &["validate", "rb.toml"]);
+        assert!(
+            plan.all().contains("statement timeout 300 ms"),
+            "{e}: {}",
+            plan.all()
+        );
+        let started = std::time::Instant::now();
+        let r = cutover(dir, &["run", "rb.toml", "--headless"]);
+        assert_eq!(r.code, 3, "{e}: {}", r.all());
+        assert!(
+            r.all().contains(
+                "batch 1 of consumer_orders.customer_id (id from the first row up to 7) failed while filling"
+            ) && r.all().contains(says),
+            "{e}: {}",
+            r.all()
+        );
+        // seven rows of 0.2 s each would take 1.4 s: the server stopped it before
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{e}"
+        );
+        assert_eq!(
+            scalar_at(
+                &db.url,
+                "SELECT count(*) FROM consumer_orders WHERE customer_id IS NOT NULL"
+            )
+            .await,
+            "0",
+            "{e}: the batch was rolled back"
+        );
+    }
+}
+
+/// A key of two columns (the primary key, or `key = [...]`): batches and the high-water
+/// mark follow (region, seq) in order; a failing batch is named by its two-column range
+/// and the rerun continues after it; unfilled rows are keyed `region, seq`.
+#[tokio::test]
+async fn a_two_column_key_batches_resumes_and_names_its_range() {
+    for db in testkit::all_engines().await {
+        let c = db.connect().await;
+        c.execute("CREATE TABLE readings (region VARCHAR(10) NOT NULL, seq INTEGER NOT NULL, v INTEGER, doubled INTEGER CHECK (doubled < 100), PRIMARY KEY (region, seq))")
+            .await
+            .unwrap();
+        // ('b', 3) doubles past the CHECK; ('b', 5) has nothing to fill from
+        let rows: Vec<String> = ["a", "b"]
+            .iter()
+            .flat_map(|r| {
+                (1..=6).map(move |s| {
+                    let v = match (*r, s) {
+                        ("b", 3) => "60".to_string(),
+                        ("b", 5) => "NULL".to_string(),
+                        _ => (s * 5 + if *r == "b" { 1 } else { 0 }).to_string(),
+                    };
+                    format!("('{r}', {s}, {v}, NULL)")
+                })
+            })
+            .collect();
+        c.execute(&format!("INSERT INTO readings VALUES {}", rows.join(", ")))
+            .await
+            .unwrap();
+        c.close().await;
+        let e = db.dialect.name();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let rb = |expr: &str| {
+            format!(
+                "name = \"bf\"\n[targets]\napp = \"{}\"\n[[phases]]\nid = \"p\"\n  [[phases.steps]]\n  id = \"fill\"\n  kind = \"backfill\"\n  target = \"app\"\n  table = \"readings\"\n  column = \"doubled\"\n  expression = \"{expr}\"\n  batch = 4\n",
+                db.url
+            )
+        };
+        std::fs::write(dir.join("rb.toml"), rb("readings.v * 2")).unwrap();
+        let r = cutover(dir, &["run", "rb.toml", "--headless"]);
+        assert_eq!(r.code, 3, "{e}: {}", r.all());
+        assert!(
+            r.all().contains("batch 3 of readings.doubled ((region, seq) after (b, 2) up to (b, 6)) failed while filling"),
+            "{e}: {}",
+            r.all()
+        );
+        assert!(
+            r.all().contains("the high-water mark stays at (region, seq) = (b, 2), with 8 row(s) filled before it"),
+            "{e}: {}",
+            r.all()
+        );
+        // fixed: continues after (b, 2); the first eight keep their doubled values
+        std::fs::write(dir.join("rb.toml"), rb("readings.v")).unwrap();
+        let r = cutover(dir, &["run", "rb.toml", "--headless"]);
+        assert_eq!(r.code, 0, "{e}: {}", r.all());
+        assert!(
+            r.stdout
+                .contains("11 of 12 row(s) of readings.doubled filled, 1 left NULL"),
+            "{e}: {}",
+            r.stdout
+        );
+        assert_eq!(evidence(dir, "fill")["resumed_after"], "b, 2", "{e}");
+        let filled = scalar_at(
+            &db.url,
+            "SELECT sum(doubled) FROM readings WHERE region = 'a' OR seq <= 2",
+        )
+        .await;
+        // a: 2*(5+10+…+30) = 210; b1, b2 doubled: 12 + 22 = 34
+        assert_eq!(filled, "244", "{e}: no row filled twice, none missed");
+        assert_eq!(
+            scalar_at(
+                &db.url,
+                "SELECT sum(doubled) FROM readings WHERE region = 'b' AND seq > 2"
+            )
+            .await,
+            "112",
+            "{e}: 60 + 21 + 31 after the fix"
+        );
+        assert_eq!(
+            scalar_at(&db.url, "SELECT row_key FROM validation_errors").await,
+            "b, 5",
+            "{e}"
+        );
+    }
+}

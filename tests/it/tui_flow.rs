@@ -466,6 +466,9 @@ fn sync_evidence_shows_the_deltas_it_applied() {
         order: Vec::new(),
         notes: Vec::new(),
         applied: None,
+        log_table: None,
+        deltas_table: None,
+        deltas_recorded: None,
     })
     .to_json();
     let m = EvidenceModel::parse("sync", &v);

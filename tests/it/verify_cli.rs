@@ -315,7 +315,7 @@ fn bad_check_files_name_file_and_line() {
 
 /// A check that times out is reported as timed out (exit 3) and the others still run;
 /// the suite does not wait for the slow query.
-async fn times_out(url: &str, slow: &str) {
+async fn times_out(url: &str, slow: &str) -> serde_json::Value {
     let tmp = tempfile::tempdir().unwrap();
     write(
         tmp.path(),
@@ -344,6 +344,29 @@ async fn times_out(url: &str, slow: &str) {
         took < std::time::Duration::from_secs(10),
         "took {took:?}: the slow query held the suite"
     );
+    v["results"][0].clone()
+}
+
+/// After a timed-out check, its query is no longer running on the server: `running`
+/// counts it from another connection (its own text excluded), polled for up to 3 s.
+async fn no_longer_running(url: &str, running: &str) {
+    let db = cutover::db::connect(url).await.unwrap();
+    let mut n = -1;
+    for _ in 0..30 {
+        n = db
+            .query(running, &[])
+            .await
+            .unwrap()
+            .scalar()
+            .and_then(cutover::db::Value::as_i64)
+            .unwrap();
+        if n == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    db.close().await;
+    assert_eq!(n, 0, "the timed-out query still runs on the server");
 }
 
 #[tokio::test]
@@ -351,7 +374,18 @@ async fn a_slow_check_times_out_on_postgres() {
     let Some(db) = testkit::postgres().await else {
         return;
     };
-    times_out(&db.url, "SELECT count(*) FROM pg_sleep(30)").await;
+    let r = times_out(&db.url, "SELECT count(*) FROM pg_sleep(30)").await;
+    assert!(
+        r["message"].as_str().unwrap().ends_with(
+            "timed out after 1s (its timeout); nothing was concluded; 1 query(ies) cancelled on db"
+        ),
+        "{r}"
+    );
+    no_longer_running(
+        &db.url,
+        "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND query LIKE '%FROM pg_sleep(30)%'",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -359,13 +393,24 @@ async fn a_slow_check_times_out_on_mariadb() {
     let Some(db) = testkit::mysql().await else {
         return;
     };
-    times_out(&db.url, "SELECT SLEEP(30)").await;
+    let r = times_out(&db.url, "SELECT SLEEP(30)").await;
+    assert!(
+        r["message"].as_str().unwrap().ends_with(
+            "timed out after 1s (its timeout); nothing was concluded; 1 query(ies) cancelled on db"
+        ),
+        "{r}"
+    );
+    no_longer_running(
+        &db.url,
+        "SELECT count(*) FROM information_schema.PROCESSLIST WHERE id <> CONNECTION_ID() AND info LIKE '%SLEEP(30)%'",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn a_slow_check_times_out_on_sqlite() {
     let db = testkit::sqlite().await;
-    times_out(
+    let _ = times_out(
         &db.url,
         "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000000000) SELECT count(*) FROM c",
     )

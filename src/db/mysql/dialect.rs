@@ -1,5 +1,6 @@
 //! MySQL/MariaDB's SQL.
 
+use crate::db::Value;
 use crate::db::{
     Class, ColumnClass, ConnectOptions, Db, SqlDialect,
     dialect::HashColumn,
@@ -244,15 +245,62 @@ impl SqlDialect for Mysql {
     fn cast_text(&self, expr: &str) -> String {
         format!("CAST({expr} AS CHAR)")
     }
-    fn describe_batch_timeouts(&self, lock_ms: u64, _statement_ms: u64) -> String {
+    fn describe_batch_timeouts(&self, lock_ms: u64, statement_ms: u64) -> String {
         format!(
-            "lock wait timeout {} s per batch (no statement timeout on MySQL/MariaDB)",
+            "lock wait timeout {} s per batch; statement timeout {statement_ms} ms per batch statement on MariaDB (SET STATEMENT max_statement_time), none on MySQL (its max_execution_time bounds SELECTs only)",
             lock_ms.div_ceil(1000).max(1)
         )
     }
 
-    /// InnoDB's lock wait is whole seconds and applies to the session; a statement
-    /// time limit differs between MySQL (SELECT only) and MariaDB, so none is set.
+    fn cancel_tagged<'a>(&self, db: &'a Db, tag: &'a str) -> BoxFuture<'a, Result<u64>> {
+        Box::pin(async move {
+            // the tag is a parameter, so this query's own text does not contain it
+            let r = db
+                .query(
+                    "SELECT id FROM information_schema.PROCESSLIST WHERE id <> CONNECTION_ID() AND command <> 'Sleep' AND LOCATE(?, info) > 0",
+                    &[Value::from(tag)],
+                )
+                .await?;
+            let mut n = 0;
+            for row in &r.rows {
+                if let Some(id) = row.first().and_then(Value::as_i64) {
+                    // gone already is fine: it finished between the two statements
+                    if db.execute(&format!("KILL QUERY {id}")).await.is_ok() {
+                        n += 1;
+                    }
+                }
+            }
+            Ok(n)
+        })
+    }
+
+    /// MariaDB bounds one statement with `SET STATEMENT max_statement_time = S FOR …`
+    /// (seconds, fractions allowed), whatever the statement; MySQL's
+    /// `MAX_EXECUTION_TIME` hint and variable bound read-only SELECTs only, so a batch's
+    /// UPDATE cannot be bounded there.
+    fn statement_time_prefix<'a>(
+        &self,
+        db: &'a Db,
+        statement_ms: u64,
+    ) -> BoxFuture<'a, Result<Option<String>>> {
+        Box::pin(async move {
+            let v = db.query("SELECT VERSION()", &[]).await?;
+            let mariadb = v
+                .scalar()
+                .map(|v| v.to_string().contains("MariaDB"))
+                .unwrap_or(false);
+            Ok(mariadb.then(|| {
+                format!(
+                    "SET STATEMENT max_statement_time = {}.{:03} FOR ",
+                    statement_ms / 1000,
+                    statement_ms % 1000
+                )
+            }))
+        })
+    }
+
+    /// InnoDB's lock wait is whole seconds and applies to the session; the statement
+    /// time limit is per statement (see `statement_time_prefix`).
     fn batch_timeouts(&self, lock_ms: u64, _statement_ms: u64) -> Vec<String> {
         vec![format!(
             "SET SESSION innodb_lock_wait_timeout = {}",

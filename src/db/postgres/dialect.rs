@@ -1,5 +1,6 @@
 //! PostgreSQL's SQL.
 
+use crate::db::Value;
 use crate::db::{
     Class, ColumnClass, ConnectOptions, Db, SqlDialect,
     dialect::HashColumn,
@@ -202,6 +203,19 @@ impl SqlDialect for Postgres {
 
     fn introspect<'a>(&self, db: &'a Db) -> BoxFuture<'a, Result<Schema>> {
         Box::pin(super::catalog::introspect(db))
+    }
+
+    fn cancel_tagged<'a>(&self, db: &'a Db, tag: &'a str) -> BoxFuture<'a, Result<u64>> {
+        Box::pin(async move {
+            // the tag is a parameter, so this query's own text does not contain it
+            let r = db
+                .query(
+                    "SELECT count(*) FROM (SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND state = 'active' AND strpos(query, $1) > 0) c",
+                    &[Value::from(tag)],
+                )
+                .await?;
+            Ok(r.scalar().and_then(Value::as_i64).unwrap_or(0).max(0) as u64)
+        })
     }
 
     fn describe_batch_timeouts(&self, lock_ms: u64, statement_ms: u64) -> String {
