@@ -46,6 +46,7 @@ mod examples_lerg_pg;
 mod golden;
 mod ledger_typed;
 mod restore_crash;
+mod restore_extra_objects;
 mod rollback_attempts;
 mod rollback_on_failure;
 mod schema_cli;

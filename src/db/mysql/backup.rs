@@ -4,7 +4,7 @@
 //! dump's start (see `consistency` below).
 
 use crate::db::backup::{
-    BackupEngine, BackupRequest, BackupResult, RestoreRequest, TableHash, tool_version, version_in,
+    BackupEngine, BackupRequest, BackupResult, ExtraObject, ExtrasRequest, RestoreRequest, TableHash, tool_version, version_in,
     zstd_reader, zstd_writer,
 };
 use crate::error::{Error, Result};
@@ -19,11 +19,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 pub(crate) struct MySqlBackup;
 pub(crate) static BACKUP: MySqlBackup = MySqlBackup;
 
-fn err(redacted: &str) -> impl Fn(sqlx::Error) -> Error + '_ {
+pub(super) fn err(redacted: &str) -> impl Fn(sqlx::Error) -> Error + '_ {
     move |e| crate::db::sqlx_error(redacted, e)
 }
 
-async fn connect(url: &str, redacted: &str) -> Result<MySqlConnection> {
+pub(super) async fn connect(url: &str, redacted: &str) -> Result<MySqlConnection> {
     let url = url.replacen("mariadb://", "mysql://", 1);
     let co = MySqlConnectOptions::from_str(&url)
         .map_err(|e| crate::db::connect_error(redacted, e))?
@@ -323,6 +323,22 @@ impl BackupEngine for MySqlBackup {
             let mut c = connect(url, redacted).await?;
             list_tables(&mut c, redacted).await
         })
+    }
+
+    fn objects_not_in_backup<'a>(
+        &'a self,
+        req: ExtrasRequest<'a>,
+    ) -> BoxFuture<'a, Result<Vec<ExtraObject>>> {
+        Box::pin(super::backup_extras::objects_not_in_backup(req))
+    }
+
+    fn drop_objects<'a>(
+        &'a self,
+        url: &'a str,
+        redacted: &'a str,
+        objects: &'a [ExtraObject],
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(super::backup_extras::drop_objects(url, redacted, objects))
     }
 
     fn drop_table<'a>(
