@@ -106,12 +106,15 @@ pub trait BackupEngine: Send + Sync {
     /// Put the data back (the caller has verified the files).
     fn restore<'a>(&'a self, req: RestoreRequest<'a>) -> BoxFuture<'a, Result<()>>;
 
-    /// Row counts and content hashes of `tables` now (the restore's proof).
+    /// Row counts and content hashes of `tables` now (the restore's proof), each taken
+    /// with the method its `recorded` hash (the manifest's) was taken with, where an
+    /// engine has several.
     fn content_hashes<'a>(
         &'a self,
         url: &'a str,
         redacted: &'a str,
         tables: &'a [String],
+        recorded: &'a BTreeMap<String, TableHash>,
     ) -> BoxFuture<'a, Result<BTreeMap<String, TableHash>>>;
 
     /// The tables in the database (as the manifest names them), within `schema` if given.
@@ -143,7 +146,9 @@ pub trait BackupEngine: Send + Sync {
             if objects.is_empty() {
                 Ok(())
             } else {
-                Err(Error::runtime("this engine cannot drop objects before a restore"))
+                Err(Error::runtime(
+                    "this engine cannot drop objects before a restore",
+                ))
             }
         })
     }

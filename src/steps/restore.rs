@@ -480,7 +480,9 @@ pub async fn restore_backup(
             ));
         }
     }
-    let now = engine.content_hashes(url, redacted, &chosen).await?;
+    let now = engine
+        .content_hashes(url, redacted, &chosen, &manifest.tables)
+        .await?;
     let proofs = chosen
         .iter()
         .map(|t| {

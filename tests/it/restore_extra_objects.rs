@@ -90,13 +90,18 @@ async fn refused_then_dropped(
     );
     assert_eq!(o.code, 0, "restore with --drop-extra failed:\n{}", o.all());
     assert!(
-        o.stdout.contains("object(s) not in the backup dropped before the load")
+        o.stdout
+            .contains("object(s) not in the backup dropped before the load")
             && o.stdout.contains("2 of 2 table(s) proven equal"),
         "{}",
         o.stdout
     );
     for q in gone {
-        assert_eq!(scalar(&w, q).await, "0", "still there after the restore: {q}");
+        assert_eq!(
+            scalar(&w, q).await,
+            "0",
+            "still there after the restore: {q}"
+        );
     }
     w.close().await;
     assert_same(dir, twin, work, &["customers", "orders"]);

@@ -158,7 +158,11 @@ pub(super) async fn objects_not_in_backup(req: ExtrasRequest<'_>) -> Result<Vec<
     for row in routines {
         let ty: String = row.get(0);
         let name: String = row.get(1);
-        let kind = if ty == "FUNCTION" { "function" } else { "procedure" };
+        let kind = if ty == "FUNCTION" {
+            "function"
+        } else {
+            "procedure"
+        };
         if !dump.has(kind, &name) {
             found.push(ExtraObject {
                 kind: kind.into(),

@@ -3,8 +3,8 @@
 //! the content hashes taken in the same exported snapshot as the data.
 
 use crate::db::backup::{
-    BackupEngine, BackupRequest, BackupResult, ExtraObject, ExtrasRequest, RestoreRequest, TableHash, run_tool, tool_version,
-    version_in, zstd_reader, zstd_writer,
+    BackupEngine, BackupRequest, BackupResult, ExtraObject, ExtrasRequest, RestoreRequest,
+    TableHash, run_tool, tool_version, version_in, zstd_reader, zstd_writer,
 };
 use crate::error::{Error, Result};
 use futures::StreamExt;
@@ -418,6 +418,7 @@ impl BackupEngine for PgBackup {
         url: &'a str,
         redacted: &'a str,
         tables: &'a [String],
+        _recorded: &'a BTreeMap<String, TableHash>,
     ) -> BoxFuture<'a, Result<BTreeMap<String, TableHash>>> {
         Box::pin(async move {
             let mut c = connect(url, redacted).await?;

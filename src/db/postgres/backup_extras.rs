@@ -181,7 +181,8 @@ pub(super) async fn objects_not_in_backup(req: ExtrasRequest<'_>) -> Result<Vec<
         }
         // what hangs on a table the backup lacks goes (or stays) with it, unless it
         // is a foreign key into a backed-up table: that one blocks the restore's drop
-        if extra_table(&on) && !(desc == "FK CONSTRAINT" && !extra_table(&to)) {
+        let blocks = desc == "FK CONSTRAINT" && !extra_table(&to);
+        if extra_table(&on) && !blocks {
             continue;
         }
         found.push(ExtraObject {
