@@ -110,7 +110,9 @@ fn scan_dump(path: &std::path::Path) -> Result<DumpObjects> {
         if n == 0 {
             break;
         }
-        if line.starts_with(b"INSERT INTO ") {
+        // the rows: an INSERT's first line, or one row a line (`(1,'a'),`); a value's
+        // newline is written `\n`, so no statement line starts like these
+        if line.starts_with(b"(") || line.starts_with(b"INSERT INTO ") {
             continue;
         }
         found.scan_line(&String::from_utf8_lossy(&line));
