@@ -20,7 +20,9 @@ pub struct Args {
     /// Do not ask for confirmation (required when stdin is not a terminal).
     #[arg(long)]
     pub yes: bool,
-    /// Drop tables the target has and the backup does not (otherwise they are kept and named).
+    /// Drop what the target has and the backup does not: tables (otherwise kept and
+    /// named), and views, functions, triggers, foreign keys, policies... created after
+    /// the backup (otherwise the restore refuses, naming them, and touches nothing).
     #[arg(long)]
     pub drop_extra: bool,
 }

@@ -61,6 +61,39 @@ pub struct RestoreRequest<'a> {
     pub log: &'a (dyn Fn(String) + Send + Sync),
 }
 
+/// An object in the target that a whole-database backup does not have (created after
+/// it) and that its restore would fail on or leave behind: a view, a function, a
+/// trigger, a foreign key, a policy... Tables the backup lacks are listed apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtraObject {
+    /// What it is, in the engine's words (`view`, `function`, `foreign key`, ...).
+    pub kind: String,
+    /// Its name as the user knows it (`public.v`, `fk on public.orders`, `f(integer)`).
+    pub name: String,
+    /// The statement that drops it (engine SQL, identifiers quoted by the engine).
+    pub(crate) drop: String,
+}
+
+impl std::fmt::Display for ExtraObject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.kind, self.name)
+    }
+}
+
+/// Where to look for objects a whole-database backup does not have.
+pub struct ExtrasRequest<'a> {
+    pub url: &'a str,
+    pub redacted: &'a str,
+    pub dir: &'a Path,
+    /// The backup's files (relative to `dir`), as the manifest lists them.
+    pub files: &'a [String],
+    /// The backup's schema (PostgreSQL `--schema`), None for all.
+    pub schema: Option<&'a str>,
+    /// Tables in the target that the backup lacks: what hangs on them alone goes with
+    /// them, and is not listed.
+    pub extra_tables: &'a [String],
+}
+
 /// One engine's backup and restore.
 pub trait BackupEngine: Send + Sync {
     /// One line for the plan: which tool a backup uses, and whether it is installed.
@@ -73,12 +106,15 @@ pub trait BackupEngine: Send + Sync {
     /// Put the data back (the caller has verified the files).
     fn restore<'a>(&'a self, req: RestoreRequest<'a>) -> BoxFuture<'a, Result<()>>;
 
-    /// Row counts and content hashes of `tables` now (the restore's proof).
+    /// Row counts and content hashes of `tables` now (the restore's proof), each taken
+    /// with the method its `recorded` hash (the manifest's) was taken with, where an
+    /// engine has several.
     fn content_hashes<'a>(
         &'a self,
         url: &'a str,
         redacted: &'a str,
         tables: &'a [String],
+        recorded: &'a BTreeMap<String, TableHash>,
     ) -> BoxFuture<'a, Result<BTreeMap<String, TableHash>>>;
 
     /// The tables in the database (as the manifest names them), within `schema` if given.
@@ -88,6 +124,34 @@ pub trait BackupEngine: Send + Sync {
         redacted: &'a str,
         schema: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Vec<String>>>;
+
+    /// Objects other than tables that the target has, the whole-database backup in
+    /// `req.dir` does not, and its restore would fail on or leave behind. Read-only.
+    /// None on engines whose whole restore replaces everything (SQLite's file).
+    fn objects_not_in_backup<'a>(
+        &'a self,
+        _req: ExtrasRequest<'a>,
+    ) -> BoxFuture<'a, Result<Vec<ExtraObject>>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    /// Drop objects found by [`BackupEngine::objects_not_in_backup`], before the load.
+    fn drop_objects<'a>(
+        &'a self,
+        _url: &'a str,
+        _redacted: &'a str,
+        objects: &'a [ExtraObject],
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            if objects.is_empty() {
+                Ok(())
+            } else {
+                Err(Error::runtime(
+                    "this engine cannot drop objects before a restore",
+                ))
+            }
+        })
+    }
 
     /// Drop a table that is in the target but not in the backup.
     fn drop_table<'a>(

@@ -6,7 +6,7 @@ use super::backup::{file_sha256, row_counts, sqlite_table_counts, verify_backup}
 use super::{BuildContext, Step, StepContext, StepOutcome};
 use crate::db::Dialect;
 use crate::db::Targets;
-use crate::db::backup::RestoreRequest;
+use crate::db::backup::{ExtrasRequest, RestoreRequest};
 use crate::db::{self, ConnectOptions};
 use crate::error::{Error, Result};
 use crate::runbook::Params;
@@ -258,6 +258,11 @@ pub struct RestoreProof {
     /// Whether those were dropped (`drop_extra`) or kept.
     #[serde(default)]
     pub extra_dropped: bool,
+    /// Objects other than tables that the target had and the backup does not (views,
+    /// functions, triggers, foreign keys, policies... created after it), dropped before
+    /// the load (`drop_extra`; without it the restore refuses and touches nothing).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_objects: Vec<String>,
 }
 
 impl RestoreProof {
@@ -300,6 +305,13 @@ impl RestoreProof {
             "{equal} of {} table(s) proven equal to the backup (rows and content hashes), {rows} row(s)",
             self.tables.len()
         );
+        if !self.extra_objects.is_empty() {
+            s.push_str(&format!(
+                "; {} object(s) not in the backup dropped before the load: {}",
+                self.extra_objects.len(),
+                self.extra_objects.join(", ")
+            ));
+        }
         if !self.extra_tables.is_empty() {
             s.push_str(&format!(
                 "; {} table(s) not in the backup {}: {}",
@@ -387,6 +399,7 @@ pub async fn restore_backup(
     // crash points (testkit builds only): backup verified, nothing touched yet
     crate::crash::point("restore:verified");
     let mut extra = Vec::new();
+    let mut objects = Vec::new();
     if tables.is_none() && !manifest.table_backup {
         let present = engine
             .tables(url, redacted, manifest.schema.as_deref())
@@ -405,6 +418,37 @@ pub async fn restore_backup(
             .filter(|t| !manifest.tables.contains_key(t))
             .filter(|t| !ours.contains(&t.rsplit_once('.').map_or(t.as_str(), |(_, b)| b)))
             .collect();
+        // views, functions, triggers, foreign keys... created after the backup: the
+        // restore would fail on them (pg_restore --clean cannot drop a table they
+        // depend on) or leave them behind, so they are said before anything is touched
+        objects = engine
+            .objects_not_in_backup(ExtrasRequest {
+                url,
+                redacted,
+                dir,
+                files: &manifest.files.keys().cloned().collect::<Vec<_>>(),
+                schema: manifest.schema.as_deref(),
+                extra_tables: &extra,
+            })
+            .await?;
+        if !objects.is_empty() && !drop_extra {
+            let names: Vec<String> = objects.iter().map(|o| o.to_string()).collect();
+            return Err(Error::bad_input(format!(
+                "{redacted} has {} object(s) that the backup {} does not have (created after it), which the restore would fail on or leave behind: {}; nothing was restored or dropped",
+                objects.len(),
+                dir.display(),
+                names.join(", ")
+            ))
+            .with_hint("restore with drop_extra = true (--drop-extra) to drop them, and the tables the backup lacks, so the database is the backup's again"));
+        }
+    }
+    if !objects.is_empty() {
+        for o in &objects {
+            log(format!("dropping {o} (not in the backup; drop_extra)"));
+        }
+        engine.drop_objects(url, redacted, &objects).await?;
+        // objects not in the backup dropped, nothing loaded yet
+        crate::crash::point("restore:objects-dropped");
     }
     engine
         .restore(RestoreRequest {
@@ -436,7 +480,9 @@ pub async fn restore_backup(
             ));
         }
     }
-    let now = engine.content_hashes(url, redacted, &chosen).await?;
+    let now = engine
+        .content_hashes(url, redacted, &chosen, &manifest.tables)
+        .await?;
     let proofs = chosen
         .iter()
         .map(|t| {
@@ -459,5 +505,6 @@ pub async fn restore_backup(
         tables: proofs,
         extra_tables: extra,
         extra_dropped: drop_extra,
+        extra_objects: objects.iter().map(|o| o.to_string()).collect(),
     })
 }

@@ -51,6 +51,13 @@ async fn exact_match_falls_short_and_rolls_back_then_the_fixed_rule_completes_af
         "the on_failure full restore ran: {}",
         first.stdout
     );
+    // what the migrations hung on the backed-up tables went first, each named (no
+    // hand-written step detaches them any more)
+    assert!(
+        first.stdout.contains("6 object(s) not in the backup dropped before the load: foreign key consumer_orders_customer_id_fkey on public.consumer_orders (to public.customers), function public.customers_set_account_number(), function public.generate_account_number(), policy consumer_orders_own_orders on public.consumer_orders, policy customers_own_row on public.customers, trigger customers_account_number on public.customers;"),
+        "{}",
+        first.stdout
+    );
     assert_eq!(
         scalar_at(&prod.url, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'consumer_orders' AND column_name = 'customer_id'").await,
         "0",

@@ -130,6 +130,7 @@ fn a_restore_shows_its_proof_table_by_table_and_marks_a_differing_one() {
         ],
         extra_tables: vec!["tax_rates".into()],
         extra_dropped: true,
+        extra_objects: vec![],
     };
     let restore = |equal: bool| {
         Evidence::from(RestoreEvidence {

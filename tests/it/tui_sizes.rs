@@ -148,6 +148,7 @@ fn restore_proof() {
                 }],
                 extra_tables: vec!["enhanced_lerg".into()],
                 extra_dropped: true,
+                extra_objects: vec![],
             }),
         })
         .to_json()

@@ -3,9 +3,10 @@
 //! taken in a consistent-snapshot transaction under the same global read lock as the
 //! dump's start (see `consistency` below).
 
+use super::backup_hash::HashMethod;
 use crate::db::backup::{
-    BackupEngine, BackupRequest, BackupResult, RestoreRequest, TableHash, tool_version, version_in,
-    zstd_reader, zstd_writer,
+    BackupEngine, BackupRequest, BackupResult, ExtraObject, ExtrasRequest, RestoreRequest,
+    TableHash, tool_version, version_in, zstd_reader, zstd_writer,
 };
 use crate::error::{Error, Result};
 use futures::future::BoxFuture;
@@ -19,11 +20,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 pub(crate) struct MySqlBackup;
 pub(crate) static BACKUP: MySqlBackup = MySqlBackup;
 
-fn err(redacted: &str) -> impl Fn(sqlx::Error) -> Error + '_ {
+pub(super) fn err(redacted: &str) -> impl Fn(sqlx::Error) -> Error + '_ {
     move |e| crate::db::sqlx_error(redacted, e)
 }
 
-async fn connect(url: &str, redacted: &str) -> Result<MySqlConnection> {
+pub(super) async fn connect(url: &str, redacted: &str) -> Result<MySqlConnection> {
     let url = url.replacen("mariadb://", "mysql://", 1);
     let co = MySqlConnectOptions::from_str(&url)
         .map_err(|e| crate::db::connect_error(redacted, e))?
@@ -136,6 +137,7 @@ impl BackupEngine for MySqlBackup {
                 .await
                 .map_err(err(r))?;
             let (prog, tool_name) = check_tool(&server)?;
+            let method = HashMethod::best(&mut c).await;
             // the second connection hashing beside the first (backup_hash.rs)
             let mut c2 = connect(req.url, r).await?;
             let tables = match req.tables {
@@ -209,7 +211,8 @@ impl BackupEngine for MySqlBackup {
                 };
                 let writing = tokio::spawn(writer);
                 let err_text = tokio::spawn(errors);
-                let hashes = super::backup_hash::hash_tables(&mut c, &mut c2, r, &tables).await;
+                let hashes =
+                    super::backup_hash::hash_tables(&mut c, &mut c2, r, &tables, method).await;
                 writing
                     .await
                     .map_err(|e| Error::runtime(format!("{prog} output: {e}")))??;
@@ -302,13 +305,40 @@ impl BackupEngine for MySqlBackup {
         url: &'a str,
         redacted: &'a str,
         tables: &'a [String],
+        recorded: &'a BTreeMap<String, TableHash>,
     ) -> BoxFuture<'a, Result<BTreeMap<String, TableHash>>> {
         Box::pin(async move {
             let mut c = connect(url, redacted).await?;
             let all = list_tables(&mut c, redacted).await?;
             let present: Vec<String> = tables.iter().filter(|t| all.contains(t)).cloned().collect();
             let mut c2 = connect(url, redacted).await?;
-            let out = super::backup_hash::hash_tables(&mut c, &mut c2, redacted, &present).await?;
+            // each table with the method the manifest's hash names (an older backup's
+            // MD5, a MySQL backup's MD5), never this server's default
+            let mut groups: BTreeMap<&'static str, (HashMethod, Vec<String>)> = BTreeMap::new();
+            for t in present {
+                let method = match recorded.get(&t) {
+                    Some(h) => HashMethod::of(&h.hash).ok_or_else(|| {
+                        Error::bad_input(format!(
+                            "the backup's hash of {t} (\"{}\") names no method this version knows",
+                            h.hash
+                        ))
+                    })?,
+                    None => HashMethod::best(&mut c).await,
+                };
+                let key = match method {
+                    HashMethod::Crc => "crc",
+                    HashMethod::Md5 => "md5",
+                    HashMethod::LegacyMd5 => "legacy",
+                };
+                groups.entry(key).or_insert((method, Vec::new())).1.push(t);
+            }
+            let mut out = BTreeMap::new();
+            for (method, tables) in groups.into_values() {
+                out.extend(
+                    super::backup_hash::hash_tables(&mut c, &mut c2, redacted, &tables, method)
+                        .await?,
+                );
+            }
             Ok(out)
         })
     }
@@ -323,6 +353,22 @@ impl BackupEngine for MySqlBackup {
             let mut c = connect(url, redacted).await?;
             list_tables(&mut c, redacted).await
         })
+    }
+
+    fn objects_not_in_backup<'a>(
+        &'a self,
+        req: ExtrasRequest<'a>,
+    ) -> BoxFuture<'a, Result<Vec<ExtraObject>>> {
+        Box::pin(super::backup_extras::objects_not_in_backup(req))
+    }
+
+    fn drop_objects<'a>(
+        &'a self,
+        url: &'a str,
+        redacted: &'a str,
+        objects: &'a [ExtraObject],
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(super::backup_extras::drop_objects(url, redacted, objects))
     }
 
     fn drop_table<'a>(

@@ -1,4 +1,5 @@
 pub(crate) mod backup;
+mod backup_extras;
 mod backup_hash;
 pub(crate) mod catalog;
 mod dialect;

@@ -3,8 +3,8 @@
 //! the content hashes taken in the same exported snapshot as the data.
 
 use crate::db::backup::{
-    BackupEngine, BackupRequest, BackupResult, RestoreRequest, TableHash, run_tool, tool_version,
-    version_in, zstd_reader, zstd_writer,
+    BackupEngine, BackupRequest, BackupResult, ExtraObject, ExtrasRequest, RestoreRequest,
+    TableHash, run_tool, tool_version, version_in, zstd_reader, zstd_writer,
 };
 use crate::error::{Error, Result};
 use futures::StreamExt;
@@ -28,11 +28,11 @@ const HASH_SETUP: &[&str] = &[
     "SET LOCAL bytea_output = 'hex'",
 ];
 
-fn err(redacted: &str) -> impl Fn(sqlx::Error) -> Error + '_ {
+pub(super) fn err(redacted: &str) -> impl Fn(sqlx::Error) -> Error + '_ {
     move |e| crate::db::sqlx_error(redacted, e)
 }
 
-async fn connect(url: &str, redacted: &str) -> Result<PgConnection> {
+pub(super) async fn connect(url: &str, redacted: &str) -> Result<PgConnection> {
     let co = PgConnectOptions::from_str(url)
         .map_err(|e| crate::db::connect_error(redacted, e))?
         .application_name("cutover-backup");
@@ -418,6 +418,7 @@ impl BackupEngine for PgBackup {
         url: &'a str,
         redacted: &'a str,
         tables: &'a [String],
+        _recorded: &'a BTreeMap<String, TableHash>,
     ) -> BoxFuture<'a, Result<BTreeMap<String, TableHash>>> {
         Box::pin(async move {
             let mut c = connect(url, redacted).await?;
@@ -449,6 +450,22 @@ impl BackupEngine for PgBackup {
             let mut c = connect(url, redacted).await?;
             list_tables(&mut c, redacted, schema).await
         })
+    }
+
+    fn objects_not_in_backup<'a>(
+        &'a self,
+        req: ExtrasRequest<'a>,
+    ) -> BoxFuture<'a, Result<Vec<ExtraObject>>> {
+        Box::pin(super::backup_extras::objects_not_in_backup(req))
+    }
+
+    fn drop_objects<'a>(
+        &'a self,
+        url: &'a str,
+        redacted: &'a str,
+        objects: &'a [ExtraObject],
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(super::backup_extras::drop_objects(url, redacted, objects))
     }
 
     fn drop_table<'a>(

@@ -1,4 +1,5 @@
 pub(crate) mod backup;
+mod backup_extras;
 pub(crate) mod bulk;
 pub(crate) mod catalog;
 mod dialect;

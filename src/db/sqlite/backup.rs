@@ -164,6 +164,7 @@ impl BackupEngine for SqliteBackup {
         url: &'a str,
         _redacted: &'a str,
         tables: &'a [String],
+        _recorded: &'a BTreeMap<String, TableHash>,
     ) -> BoxFuture<'a, Result<BTreeMap<String, TableHash>>> {
         Box::pin(async move {
             let db = open(url).await?;

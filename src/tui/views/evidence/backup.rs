@@ -119,6 +119,12 @@ impl BackupModel {
                 if p.all_equal() { "" } else { ": NOT PROVEN" }
             ),
         ));
+        if !p.extra_objects.is_empty() {
+            self.fields.push((
+                "extra objects".into(),
+                format!("{} (dropped before the load)", p.extra_objects.join(", ")),
+            ));
+        }
         if !p.extra_tables.is_empty() {
             self.fields.push((
                 "extra tables".into(),
