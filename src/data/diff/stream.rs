@@ -1,5 +1,6 @@
 //! Streaming the rows of one side to the comparison, in batches, from a task.
 
+use super::merge::KeyOrder;
 use super::side::{as_bucket, bucket_of, norms};
 use super::*;
 use crate::data::sql::in_list;
@@ -293,6 +294,19 @@ pub(super) struct Puller<T> {
     pub(super) rx: mpsc::Receiver<Result<Vec<T>>>,
     pub(super) buf: std::collections::VecDeque<T>,
     pub(super) done: bool,
+    /// Sorted rows: each batch is checked for key order as it arrives.
+    check: Option<BatchCheck<T>>,
+}
+
+type BatchCheck<T> = Box<dyn FnMut(&[T]) -> Result<()> + Send>;
+
+impl Puller<Item> {
+    /// A puller of sorted rows whose key order is checked batch by batch.
+    pub(super) fn checked(rx: mpsc::Receiver<Result<Vec<Item>>>, mut order: KeyOrder) -> Self {
+        let mut p = Puller::new(rx);
+        p.check = Some(Box::new(move |b: &[Item]| order.check(b)));
+        p
+    }
 }
 
 impl<T> Puller<T> {
@@ -301,12 +315,19 @@ impl<T> Puller<T> {
             rx,
             buf: Default::default(),
             done: false,
+            check: None,
         }
     }
     pub(super) async fn fill(&mut self) -> Result<()> {
         while self.buf.is_empty() && !self.done {
             match self.rx.recv().await {
-                Some(Ok(b)) => self.buf.extend(b),
+                Some(Ok(b)) => {
+                    if let Some(check) = &mut self.check {
+                        check(&b)?;
+                    }
+                    // the buffer is empty: take the batch's own allocation
+                    self.buf = b.into();
+                }
                 Some(Err(e)) => return Err(e),
                 None => self.done = true,
             }
