@@ -154,7 +154,7 @@ pub(super) fn sorted_where(
         let mut seen = 0usize;
         let key_len = plan.key_len.max(1).min(plan.columns.len());
         let read = read_rows(
-            db.stream(sql, Vec::new()),
+            crate::db::stream_bulk(&db, sql),
             name,
             &mut out,
             Some(&mark),
