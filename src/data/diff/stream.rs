@@ -138,6 +138,10 @@ pub(super) fn sorted_where(
     plan: &Arc<Plan>,
     extra: Option<String>,
 ) -> mpsc::Receiver<Result<Vec<Item>>> {
+    // the whole table through the engine's bulk stream (PostgreSQL's COPY); the key
+    // ranges of the range strategy keep the driver (a COPY costs a round trip more to
+    // set up, which small ranges would pay many times)
+    let bulk = extra.is_none();
     let sql = sorted_sql(side, plan, extra);
     if let Some(file) = &side.local {
         return super::sqlite_local::sorted(file.clone(), sql, side, plan);
@@ -154,7 +158,11 @@ pub(super) fn sorted_where(
         let mut seen = 0usize;
         let key_len = plan.key_len.max(1).min(plan.columns.len());
         let read = read_rows(
-            crate::db::stream_bulk(&db, sql),
+            if bulk {
+                crate::db::stream_bulk(&db, sql)
+            } else {
+                db.stream(sql, Vec::new())
+            },
             name,
             &mut out,
             Some(&mark),
