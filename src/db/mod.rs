@@ -225,6 +225,34 @@ pub async fn binary_copy(
     }
 }
 
+/// The rows of a query streamed through the engine's bulk protocol where cutover reads
+/// it — PostgreSQL's binary `COPY … TO STDOUT`, when every result column has a type it
+/// decodes from its bytes — and otherwise through the driver ([`Database::stream`]).
+/// Either way the rows hold the very same values; memory stays bounded by a row.
+pub fn stream_bulk<'a>(db: &'a Db, sql: String) -> BoxStream<'a, Result<Vec<Value>>> {
+    use futures::StreamExt;
+    let Some(pg) = db.as_any().downcast_ref::<postgres::PgDb>() else {
+        return db.stream(sql, Vec::new());
+    };
+    futures::stream::once(async move {
+        match postgres::copy_rows::open(pg, &sql).await {
+            Ok(Some(rows)) => futures::stream::unfold(Some(rows), |rows| async move {
+                let mut rows = rows?;
+                match rows.next_row().await {
+                    Ok(Some(row)) => Some((Ok(row), Some(rows))),
+                    Ok(None) => None,
+                    Err(e) => Some((Err(e), None)),
+                }
+            })
+            .boxed(),
+            Ok(None) => db.stream(sql, Vec::new()),
+            Err(e) => futures::stream::once(async move { Err(e) }).boxed(),
+        }
+    })
+    .flatten()
+    .boxed()
+}
+
 /// Whether rows can move from an engine of `src` to one of `dst` through the engines'
 /// own binary stream ([`binary_copy`]); otherwise rows are decoded and inserted.
 pub fn has_binary_copy(src: Dialect, dst: Dialect) -> bool {

@@ -2,6 +2,7 @@
 
 use super::stream::{Item, Puller};
 use super::*;
+use std::sync::Arc;
 
 pub(super) fn key_text(plan: &Plan, raw: &[Value], range: std::ops::Range<usize>) -> String {
     range
@@ -220,6 +221,9 @@ pub(super) async fn check_unique(s: &Side, t: &Side, plan: &Plan) -> Result<()> 
 }
 
 /// One streaming sorted merge of both sides.
+///
+/// Each side's [`Puller`] checks that its keys rise (a batch at a time, as it arrives),
+/// so the loop compares the two current rows' keys where they lie, copying nothing.
 pub(super) async fn merge(
     s: &Side,
     t: &Side,
@@ -229,8 +233,8 @@ pub(super) async fn merge(
     progress: ProgressFn<'_>,
     total: Option<u64>,
 ) -> Result<()> {
-    let mut ps = Puller::new(sorted(s, plan));
-    let mut pt = Puller::new(sorted(t, plan));
+    let mut ps = Puller::checked(sorted(s, plan), KeyOrder::new(plan, "source"));
+    let mut pt = Puller::checked(sorted(t, plan), KeyOrder::new(plan, "target"));
     let k = if plan.multiset {
         plan.columns.len()
     } else {
@@ -238,60 +242,25 @@ pub(super) async fn merge(
     };
     let mut meter = ProgressMeter::new("rows", total);
     let (mut ns, mut nt) = (0u64, 0u64);
-    let mut last_s: Option<Vec<Norm>> = None;
-    let mut last_t: Option<Vec<Norm>> = None;
     let mut counter = Counter {
         summary,
         sink,
         plan,
         unpaired: None,
     };
-    let order_err = |side: &str| {
-        Error::runtime(format!(
-            "rows of the {side} arrive out of key order: the database sorts the key differently from cutover"
-        ))
-        .with_hint("use --key with columns of plain integer or text types")
-    };
     loop {
-        let ks = ps.peek().await?.map(|x| x.norms[..k].to_vec());
-        let kt = pt.peek().await?.map(|x| x.norms[..k].to_vec());
-        let ord = match (&ks, &kt) {
+        let ord = match (ps.peek().await?, pt.peek().await?) {
             (None, None) => break,
             (Some(_), None) => std::cmp::Ordering::Less,
             (None, Some(_)) => std::cmp::Ordering::Greater,
-            (Some(a), Some(b)) => a.cmp(b),
+            (Some(a), Some(b)) => a.norms[..k].cmp(&b.norms[..k]),
         };
-        if ord != std::cmp::Ordering::Greater {
-            let key = ks.clone().expect("present");
-            if let Some(l) = &last_s {
-                if *l == key && !plan.multiset {
-                    let it = ps.next().await?.expect("peeked");
-                    return Err(duplicate_key(plan, "source", &it.raw));
-                }
-                if *l > key {
-                    return Err(order_err("source"));
-                }
-            }
-            last_s = Some(key);
-        }
-        if ord != std::cmp::Ordering::Less {
-            let key = kt.clone().expect("present");
-            if let Some(l) = &last_t {
-                if *l == key && !plan.multiset {
-                    let it = pt.next().await?.expect("peeked");
-                    return Err(duplicate_key(plan, "target", &it.raw));
-                }
-                if *l > key {
-                    return Err(order_err("target"));
-                }
-            }
-            last_t = Some(key);
-        }
         if plan.multiset {
+            // one copy of the row's values per distinct row, to gather its copies
             let key = if ord != std::cmp::Ordering::Greater {
-                ks.expect("present")
+                ps.peek().await?.expect("present").norms[..k].to_vec()
             } else {
-                kt.expect("present")
+                pt.peek().await?.expect("present").norms[..k].to_vec()
             };
             let mut raw = None;
             let (mut cs, mut ct) = (0u64, 0u64);
@@ -341,4 +310,58 @@ pub(super) async fn merge(
     counter.summary.source_rows = ns;
     counter.summary.target_rows = nt;
     Ok(())
+}
+
+/// The rows of one side must arrive in strictly rising key order (or, for a multiset,
+/// in order of all their values): checked batch by batch as they arrive, comparing
+/// neighbours where they lie and keeping only the last key of a batch.
+pub(super) struct KeyOrder {
+    plan: Arc<Plan>,
+    side: &'static str,
+    last: Option<Vec<Norm>>,
+}
+
+impl KeyOrder {
+    pub(super) fn new(plan: &Arc<Plan>, side: &'static str) -> KeyOrder {
+        KeyOrder {
+            plan: plan.clone(),
+            side,
+            last: None,
+        }
+    }
+
+    pub(super) fn check(&mut self, batch: &[Item]) -> Result<()> {
+        let plan = &*self.plan;
+        let k = if plan.multiset {
+            plan.columns.len()
+        } else {
+            plan.key_len
+        };
+        let mut prev: Option<&[Norm]> = self.last.as_deref();
+        for it in batch {
+            let key = &it.norms[..k];
+            if let Some(p) = prev {
+                match p.cmp(key) {
+                    std::cmp::Ordering::Equal if !plan.multiset => {
+                        return Err(duplicate_key(plan, self.side, &it.raw));
+                    }
+                    std::cmp::Ordering::Greater => return Err(order_error(self.side)),
+                    _ => {}
+                }
+            }
+            prev = Some(key);
+        }
+        if let Some(l) = batch.last() {
+            self.last = Some(l.norms[..k].to_vec());
+        }
+        Ok(())
+    }
+}
+
+/// Rows of `side` arrived out of the key order cutover compares in.
+pub(super) fn order_error(side: &str) -> Error {
+    Error::runtime(format!(
+        "rows of the {side} arrive out of key order: the database sorts the key differently from cutover"
+    ))
+    .with_hint("use --key with columns of plain integer or text types")
 }

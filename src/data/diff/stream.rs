@@ -1,5 +1,6 @@
 //! Streaming the rows of one side to the comparison, in batches, from a task.
 
+use super::merge::KeyOrder;
 use super::side::{as_bucket, bucket_of, norms};
 use super::*;
 use crate::data::sql::in_list;
@@ -137,6 +138,10 @@ pub(super) fn sorted_where(
     plan: &Arc<Plan>,
     extra: Option<String>,
 ) -> mpsc::Receiver<Result<Vec<Item>>> {
+    // the whole table through the engine's bulk stream (PostgreSQL's COPY); the key
+    // ranges of the range strategy keep the driver (a COPY costs a round trip more to
+    // set up, which small ranges would pay many times)
+    let bulk = extra.is_none();
     let sql = sorted_sql(side, plan, extra);
     if let Some(file) = &side.local {
         return super::sqlite_local::sorted(file.clone(), sql, side, plan);
@@ -153,7 +158,11 @@ pub(super) fn sorted_where(
         let mut seen = 0usize;
         let key_len = plan.key_len.max(1).min(plan.columns.len());
         let read = read_rows(
-            db.stream(sql, Vec::new()),
+            if bulk {
+                crate::db::stream_bulk(&db, sql)
+            } else {
+                db.stream(sql, Vec::new())
+            },
             name,
             &mut out,
             Some(&mark),
@@ -293,6 +302,19 @@ pub(super) struct Puller<T> {
     pub(super) rx: mpsc::Receiver<Result<Vec<T>>>,
     pub(super) buf: std::collections::VecDeque<T>,
     pub(super) done: bool,
+    /// Sorted rows: each batch is checked for key order as it arrives.
+    check: Option<BatchCheck<T>>,
+}
+
+type BatchCheck<T> = Box<dyn FnMut(&[T]) -> Result<()> + Send>;
+
+impl Puller<Item> {
+    /// A puller of sorted rows whose key order is checked batch by batch.
+    pub(super) fn checked(rx: mpsc::Receiver<Result<Vec<Item>>>, mut order: KeyOrder) -> Self {
+        let mut p = Puller::new(rx);
+        p.check = Some(Box::new(move |b: &[Item]| order.check(b)));
+        p
+    }
 }
 
 impl<T> Puller<T> {
@@ -301,12 +323,19 @@ impl<T> Puller<T> {
             rx,
             buf: Default::default(),
             done: false,
+            check: None,
         }
     }
     pub(super) async fn fill(&mut self) -> Result<()> {
         while self.buf.is_empty() && !self.done {
             match self.rx.recv().await {
-                Some(Ok(b)) => self.buf.extend(b),
+                Some(Ok(b)) => {
+                    if let Some(check) = &mut self.check {
+                        check(&b)?;
+                    }
+                    // the buffer is empty: take the batch's own allocation
+                    self.buf = b.into();
+                }
                 Some(Err(e)) => return Err(e),
                 None => self.done = true,
             }

@@ -81,10 +81,10 @@ pub(crate) fn decode_row(row: &MySqlRow) -> Result<Vec<Value>> {
         let raw = row
             .try_get_raw(i)
             .map_err(|e| Error::runtime(format!("decode column {i}: {e}")))?;
-        let ty = row.column(i).type_info().name().to_string();
+        let ty = row.column(i).type_info().name();
         if raw.is_null() {
             // sqlx reads a zero date ('0000-00-00') as NULL; it is a value
-            let zero = matches!(ty.as_str(), "DATE" | "DATETIME" | "TIMESTAMP")
+            let zero = matches!(ty, "DATE" | "DATETIME" | "TIMESTAMP")
                 && row
                     .try_get_unchecked::<Vec<u8>, _>(i)
                     .is_ok_and(|b| b.first() == Some(&0));
@@ -108,7 +108,7 @@ pub(crate) fn decode_row(row: &MySqlRow) -> Result<Vec<Value>> {
                 row.column(i).name()
             ))
         };
-        let v = match ty.as_str() {
+        let v = match ty {
             "BOOLEAN" => Value::Bool(row.try_get::<bool, _>(i).map_err(err)?),
             "TINYINT" | "SMALLINT" | "MEDIUMINT" | "INT" | "BIGINT" | "YEAR" => {
                 Value::Int(row.try_get_unchecked::<i64, _>(i).map_err(err)?)

@@ -2,6 +2,7 @@ pub(crate) mod backup;
 mod backup_extras;
 pub(crate) mod bulk;
 pub(crate) mod catalog;
+pub(crate) mod copy_rows;
 mod dialect;
 mod hash;
 mod objects;
@@ -75,14 +76,14 @@ pub(crate) fn decode_row(row: &PgRow) -> Result<Vec<Value>> {
             out.push(Value::Null);
             continue;
         }
-        let ty = row.column(i).type_info().name().to_string();
+        let ty = row.column(i).type_info().name();
         let err = |e: sqlx::Error| {
             Error::runtime(format!(
                 "cannot decode column \"{}\" of type {ty}: {e}",
                 row.column(i).name()
             ))
         };
-        let v = match ty.as_str() {
+        let v = match ty {
             "BOOL" => Value::Bool(row.try_get(i).map_err(err)?),
             "INT2" => Value::Int(row.try_get::<i16, _>(i).map_err(err)? as i64),
             "INT4" => Value::Int(row.try_get::<i32, _>(i).map_err(err)? as i64),
@@ -100,7 +101,7 @@ pub(crate) fn decode_row(row: &PgRow) -> Result<Vec<Value>> {
                 Err(_) => Value::Text(numeric_text(raw_bytes(row, i).map_err(err)?).map_err(err)?),
             },
             "BYTEA" => Value::Bytes(row.try_get(i).map_err(err)?),
-            "DATE" | "TIMESTAMP" | "TIMESTAMPTZ" => decode_datetime(row, i, &ty).map_err(err)?,
+            "DATE" | "TIMESTAMP" | "TIMESTAMPTZ" => decode_datetime(row, i, ty).map_err(err)?,
             "TIME" => Value::Time(row.try_get::<NaiveTime, _>(i).map_err(err)?),
             "UUID" => Value::Uuid(row.try_get(i).map_err(err)?),
             "JSON" | "JSONB" => Value::Json(row.try_get::<serde_json::Value, _>(i).map_err(err)?),
@@ -157,7 +158,11 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 /// A date, timestamp or timestamptz, including `infinity`, `-infinity` and years
 /// beyond what chrono holds (then as PostgreSQL's own text: `5874897-12-31`).
 fn decode_datetime(row: &PgRow, i: usize, ty: &str) -> std::result::Result<Value, sqlx::Error> {
-    let b = raw_bytes(row, i)?;
+    datetime_value(raw_bytes(row, i)?, ty)
+}
+
+/// [`decode_datetime`] from the value's binary form (also read by a binary COPY).
+fn datetime_value(b: &[u8], ty: &str) -> std::result::Result<Value, sqlx::Error> {
     let bad = || sqlx::Error::Decode(format!("{ty} of {} bytes", b.len()).into());
     if ty == "DATE" {
         let days = i32::from_be_bytes(b.try_into().map_err(|_| bad())?);
