@@ -15,6 +15,7 @@ mod buckets;
 mod merge;
 mod ranges;
 mod side;
+mod slices;
 mod sqlite_local;
 mod stream;
 
@@ -213,14 +214,7 @@ pub async fn diff(
         let (ea, eb) = tokio::join!(estimate_rows(&s), estimate_rows(&t));
         let level1 = level1_buckets(ea.into_iter().chain(eb).max().unwrap_or(0));
         let level2 = level1 * 61;
-        let mut seg_meter = ProgressMeter::new("segments", Some(2));
-        let (a, b) = tokio::try_join!(
-            aggregate(&s, &plan, level1, None),
-            aggregate(&t, &plan, level1, None)
-        )?;
-        if let Some(p) = seg_meter.tick(2, true) {
-            progress(p);
-        }
+        let (a, b) = slices::level1(&s, &t, &plan, level1, (ea, eb), progress).await?;
         summary.source_rows = a.values().map(|x| x.0).sum();
         summary.target_rows = b.values().map(|x| x.0).sum();
         stats.levels = 1;
@@ -254,8 +248,8 @@ pub async fn diff(
         if !diff_set.is_empty() && !use_merge && !fetch_now {
             // level 2 inside the differing buckets
             let (a2, b2) = tokio::try_join!(
-                aggregate(&s, &plan, level2, Some((level1, &diff_set))),
-                aggregate(&t, &plan, level2, Some((level1, &diff_set)))
+                aggregate(&s, &plan, level2, Some((level1, &diff_set)), None),
+                aggregate(&t, &plan, level2, Some((level1, &diff_set)), None)
             )?;
             stats.levels = 2;
             let (d2, all2) = differing(&a2, &b2);
