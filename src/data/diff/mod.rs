@@ -182,8 +182,11 @@ pub async fn diff(
     };
     if merge_now {
         stats.strategy = "merge".into();
-        if !sqlite_local::merge_files(&s, &t, &plan, &mut summary, sink, progress).await? {
-            merge(&s, &t, &plan, &mut summary, sink, progress, None).await?;
+        // rows expected, so the merge's progress has a total (a percentage and an ETA)
+        let (es, et) = tokio::join!(expected_rows(&s, &plan), expected_rows(&t, &plan));
+        let total = es.zip(et).map(|(a, b)| a + b);
+        if !sqlite_local::merge_files(&s, &t, &plan, &mut summary, sink, progress, total).await? {
+            merge(&s, &t, &plan, &mut summary, sink, progress, total).await?;
         }
     } else if let Some(r) = &ranges {
         stats.strategy = "buckets".into();
@@ -321,6 +324,28 @@ pub async fn diff(
     summary.stats = stats;
     summary.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(summary)
+}
+
+/// Rows one side is expected to hold: the catalog's estimate on a server, a count of
+/// a SQLite file's rows (cheap: SQLite counts through its smallest b-tree); None when
+/// unknown (a table never analyzed).
+async fn expected_rows(side: &Side, plan: &Plan) -> Option<u64> {
+    if side.local.is_none() {
+        return if plan.where_sql.is_none() {
+            estimate_rows(side).await
+        } else {
+            None
+        };
+    }
+    let sql = format!(
+        "SELECT COUNT(*) FROM {}{}",
+        side.table,
+        side.where_clause(plan, None)
+    );
+    let r = side.db.query(&sql, &[]).await.ok()?;
+    r.scalar()
+        .and_then(Value::as_i64)
+        .and_then(|n| u64::try_from(n).ok())
 }
 
 /// The engine's own row hash when both sides are that engine, hashed in the database
