@@ -26,6 +26,8 @@ use std::sync::Mutex;
 
 /// Slices a side is cut into (about).
 const SLICES: u64 = 8;
+/// Slices hashed at once on one side.
+const IN_FLIGHT: usize = 2;
 /// Tables of fewer rows (by the catalog) are hashed in one query.
 const MIN_ROWS: u64 = 200_000;
 
@@ -197,21 +199,31 @@ async fn run(
             shared.report(index, done, done);
         }
         Cut::Pages { pages, per } => {
-            let mut from = 0u64;
-            while from < *pages {
-                let to = (from + per < *pages).then_some(from + per);
-                let cond = side
-                    .dialect
-                    .sql()
-                    .page_slice(from, to)
-                    .expect("a dialect with pages slices them");
-                let part = aggregate(side, plan, modulus, None, Some(cond)).await?;
-                let done = add(part, &mut total);
-                let read = to.unwrap_or(*pages);
+            let cuts: Vec<(u64, Option<u64>)> = (0..pages.div_ceil(*per))
+                .map(|i| {
+                    let from = i * per;
+                    (from, (from + per < *pages).then_some(from + per))
+                })
+                .collect();
+            // IN_FLIGHT slices at once: the database scans them as a parallel scan would
+            for group in cuts.chunks(IN_FLIGHT) {
+                let parts = futures::future::try_join_all(group.iter().map(|(from, to)| {
+                    let cond = side
+                        .dialect
+                        .sql()
+                        .page_slice(*from, *to)
+                        .expect("a dialect with pages slices them");
+                    aggregate(side, plan, modulus, None, Some(cond))
+                }))
+                .await?;
+                let mut done = 0;
+                for part in parts {
+                    done = add(part, &mut total);
+                }
+                let read = group.last().and_then(|g| g.1).unwrap_or(*pages);
                 // rows expected: the rows per page so far over every page
                 let expected = (done as u128 * *pages as u128 / read.max(1) as u128) as u64;
                 shared.report(index, done, expected);
-                from = read;
             }
         }
         Cut::Walk { step, nullable } => {
