@@ -223,6 +223,26 @@ pub trait SqlDialect: Send + Sync {
         None
     }
 
+    /// A query giving the number of pages a table's rows are stored in, with its one
+    /// parameter (from the table's quoted name), where rows can be read page range by
+    /// page range ([`SqlDialect::page_slice`]); it yields NULL or 0 where they cannot
+    /// (old server, view, partitioned table). None: the engine has no such ranges.
+    fn page_count(&self, _quoted: &str) -> Option<(&'static str, String)> {
+        None
+    }
+
+    /// The condition selecting the rows stored in pages `[from, to)` (`to` None: to the
+    /// end), read as a range of the table's storage, not a scan of all of it.
+    fn page_slice(&self, _from: u64, _to: Option<u64>) -> Option<String> {
+        None
+    }
+
+    /// A query returning a row when column `$2` (bare name) leads an index of table
+    /// `$1` (bare name), so ranges of it are read through the index; None: unknown.
+    fn leading_index_probe(&self) -> Option<&'static str> {
+        None
+    }
+
     // ---- rows: literals, matching and deleting ----
 
     /// A boolean literal for a column whose engine-native class is `native`.

@@ -32,6 +32,7 @@ mod data_exact_binary_keys;
 mod data_exact_prop;
 mod data_exact_prop_types;
 mod data_native;
+mod data_progress_slices;
 mod data_runbook;
 mod data_sqlite_local;
 mod data_sync_check;

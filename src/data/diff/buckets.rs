@@ -6,12 +6,13 @@ use super::*;
 pub(super) type Agg = HashMap<i64, (u64, u64)>;
 
 /// Per-bucket (count, hash sum) of one side; `within` restricts to buckets of the
-/// previous level.
+/// previous level, `slice` (a server side's condition) to one slice of its rows.
 pub(super) async fn aggregate(
     side: &Side,
     plan: &Plan,
     modulus: i64,
     within: Option<(i64, &[i64])>,
+    slice: Option<String>,
 ) -> Result<Agg> {
     let mut out: Agg = HashMap::new();
     if side.server {
@@ -21,7 +22,7 @@ pub(super) async fn aggregate(
             bucket_range(plan),
             modulus,
             &side.table,
-            &side.where_clause(plan, None),
+            &side.where_clause(plan, slice),
             within,
             side.hash,
         );

@@ -300,11 +300,14 @@ pub(super) async fn merge(
                 }
             }
         }
-        if let Some(p) = meter.tick(ns + nt, false) {
+        if let Some(mut p) = meter.tick(ns + nt, false) {
+            // an estimate may fall short of the rows
+            p.total = p.total.map(|t| t.max(p.done));
             progress(p);
         }
     }
-    if let Some(p) = meter.tick(ns + nt, true) {
+    if let Some(mut p) = meter.tick(ns + nt, true) {
+        p.total = p.total.map(|_| p.done);
         progress(p);
     }
     counter.summary.source_rows = ns;

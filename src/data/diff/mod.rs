@@ -15,6 +15,7 @@ mod buckets;
 mod merge;
 mod ranges;
 mod side;
+mod slices;
 mod sqlite_local;
 mod stream;
 
@@ -181,8 +182,11 @@ pub async fn diff(
     };
     if merge_now {
         stats.strategy = "merge".into();
-        if !sqlite_local::merge_files(&s, &t, &plan, &mut summary, sink, progress).await? {
-            merge(&s, &t, &plan, &mut summary, sink, progress, None).await?;
+        // rows expected, so the merge's progress has a total (a percentage and an ETA)
+        let (es, et) = tokio::join!(expected_rows(&s, &plan), expected_rows(&t, &plan));
+        let total = es.zip(et).map(|(a, b)| a + b);
+        if !sqlite_local::merge_files(&s, &t, &plan, &mut summary, sink, progress, total).await? {
+            merge(&s, &t, &plan, &mut summary, sink, progress, total).await?;
         }
     } else if let Some(r) = &ranges {
         stats.strategy = "buckets".into();
@@ -213,14 +217,7 @@ pub async fn diff(
         let (ea, eb) = tokio::join!(estimate_rows(&s), estimate_rows(&t));
         let level1 = level1_buckets(ea.into_iter().chain(eb).max().unwrap_or(0));
         let level2 = level1 * 61;
-        let mut seg_meter = ProgressMeter::new("segments", Some(2));
-        let (a, b) = tokio::try_join!(
-            aggregate(&s, &plan, level1, None),
-            aggregate(&t, &plan, level1, None)
-        )?;
-        if let Some(p) = seg_meter.tick(2, true) {
-            progress(p);
-        }
+        let (a, b) = slices::level1(&s, &t, &plan, level1, (ea, eb), progress).await?;
         summary.source_rows = a.values().map(|x| x.0).sum();
         summary.target_rows = b.values().map(|x| x.0).sum();
         stats.levels = 1;
@@ -254,8 +251,8 @@ pub async fn diff(
         if !diff_set.is_empty() && !use_merge && !fetch_now {
             // level 2 inside the differing buckets
             let (a2, b2) = tokio::try_join!(
-                aggregate(&s, &plan, level2, Some((level1, &diff_set))),
-                aggregate(&t, &plan, level2, Some((level1, &diff_set)))
+                aggregate(&s, &plan, level2, Some((level1, &diff_set)), None),
+                aggregate(&t, &plan, level2, Some((level1, &diff_set)), None)
             )?;
             stats.levels = 2;
             let (d2, all2) = differing(&a2, &b2);
@@ -327,6 +324,28 @@ pub async fn diff(
     summary.stats = stats;
     summary.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(summary)
+}
+
+/// Rows one side is expected to hold: the catalog's estimate on a server, a count of
+/// a SQLite file's rows (cheap: SQLite counts through its smallest b-tree); None when
+/// unknown (a table never analyzed).
+async fn expected_rows(side: &Side, plan: &Plan) -> Option<u64> {
+    if side.local.is_none() {
+        return if plan.where_sql.is_none() {
+            estimate_rows(side).await
+        } else {
+            None
+        };
+    }
+    let sql = format!(
+        "SELECT COUNT(*) FROM {}{}",
+        side.table,
+        side.where_clause(plan, None)
+    );
+    let r = side.db.query(&sql, &[]).await.ok()?;
+    r.scalar()
+        .and_then(Value::as_i64)
+        .and_then(|n| u64::try_from(n).ok())
 }
 
 /// The engine's own row hash when both sides are that engine, hashed in the database

@@ -23,6 +23,8 @@ pub(super) const CHUNK_BUCKETS: i64 = 2048;
 const MAX_CHUNKS: i128 = 4096;
 /// Keys beyond ±2^62 are left to the modulo buckets (no overflow in `k - origin`).
 const KEY_LIMIT: i128 = 1 << 62;
+/// Chunks hashed at once on each side.
+const IN_FLIGHT: usize = 2;
 /// A chunk with more than this share of differing buckets is merged whole.
 const WHOLE_CHUNK: f64 = 0.25;
 
@@ -125,40 +127,51 @@ pub(super) async fn run(
     }
     let (mut rows_s, mut rows_t) = (0u64, 0u64);
     stats.levels = 1;
-    for c in 0..chunks {
+    // chunks are hashed IN_FLIGHT at a time on each side (each database works on
+    // several at once, as its own parallel scan of a whole table would), then compared
+    // in order; none is left holding a connection while rows are fetched
+    let hash = |c: i128| async move {
         let from = r.origin as i128 + c * step;
         let to = (from + step).min(r.end);
         let range = (from as i64, to as i64);
         let (a, b) = tokio::try_join!(aggregate(s, plan, r, range), aggregate(t, plan, r, range))?;
-        rows_s += a.values().map(|x| x.0).sum::<u64>();
-        rows_t += b.values().map(|x| x.0).sum::<u64>();
-        let (set, all) = differing(&a, &b);
-        stats.buckets += all;
-        stats.differing_buckets += set.len() as u64;
-        if !set.is_empty() {
-            let whole = may_merge && set.len() as f64 > all as f64 * WHOLE_CHUNK;
-            if whole {
-                stats.strategy = "buckets+merge".into();
-            }
-            let cond = |side: &Side| {
+        Ok::<_, Error>((c, range, a, b))
+    };
+    let mut first = 0i128;
+    while first < chunks {
+        let group = first..(first + IN_FLIGHT as i128).min(chunks);
+        first = group.end;
+        for (c, range, a, b) in futures::future::try_join_all(group.map(hash)).await? {
+            rows_s += a.values().map(|x| x.0).sum::<u64>();
+            rows_t += b.values().map(|x| x.0).sum::<u64>();
+            let (set, all) = differing(&a, &b);
+            stats.buckets += all;
+            stats.differing_buckets += set.len() as u64;
+            if !set.is_empty() {
+                let whole = may_merge && set.len() as f64 > all as f64 * WHOLE_CHUNK;
                 if whole {
-                    format!("{k} >= {} AND {k} < {}", range.0, range.1, k = side.cols[0])
-                } else {
-                    bucket_ranges(&side.cols[0], r, &set)
+                    stats.strategy = "buckets+merge".into();
                 }
-            };
-            stats.rows_fetched += merge_range(s, t, plan, counter, cond(s), cond(t)).await?;
-        }
-        let done = rows_s + rows_t;
-        let mut p = meter.tick(done, c + 1 == chunks);
-        if let Some(p) = &mut p {
-            p.total = Some(r.estimate.max(done));
-            if c + 1 == chunks {
-                p.total = Some(done);
+                let cond = |side: &Side| {
+                    if whole {
+                        format!("{k} >= {} AND {k} < {}", range.0, range.1, k = side.cols[0])
+                    } else {
+                        bucket_ranges(&side.cols[0], r, &set)
+                    }
+                };
+                stats.rows_fetched += merge_range(s, t, plan, counter, cond(s), cond(t)).await?;
             }
-        }
-        if let Some(p) = p {
-            progress(p);
+            let done = rows_s + rows_t;
+            let mut p = meter.tick(done, c + 1 == chunks);
+            if let Some(p) = &mut p {
+                p.total = Some(r.estimate.max(done));
+                if c + 1 == chunks {
+                    p.total = Some(done);
+                }
+            }
+            if let Some(p) = p {
+                progress(p);
+            }
         }
     }
     Ok((rows_s, rows_t))

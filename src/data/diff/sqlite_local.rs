@@ -54,6 +54,7 @@ pub(super) async fn merge_files(
     summary: &mut Summary,
     sink: &mut dyn DiffSink,
     progress: ProgressFn<'_>,
+    total: Option<u64>,
 ) -> Result<bool> {
     let (Some(fs), Some(ft)) = (s.local.clone(), t.local.clone()) else {
         return Ok(false);
@@ -74,7 +75,7 @@ pub(super) async fn merge_files(
         plan,
         unpaired: None,
     };
-    let mut meter = ProgressMeter::new("rows", None);
+    let mut meter = ProgressMeter::new("rows", total);
     let mut done = None;
     while let Some(batch) = rx.recv().await {
         for f in batch? {
@@ -83,7 +84,9 @@ pub(super) async fn merge_files(
                 Found::OnlyTarget(it) => counter.only_target(it.raw, 1)?,
                 Found::Pair(a, b) => counter.pair(a, b)?,
                 Found::Read(n) => {
-                    if let Some(p) = meter.tick(n, false) {
+                    if let Some(mut p) = meter.tick(n, false) {
+                        // an estimate may fall short of the rows
+                        p.total = p.total.map(|t| t.max(p.done));
                         progress(p);
                     }
                 }
@@ -104,7 +107,8 @@ pub(super) async fn merge_files(
             s.table, t.table
         )));
     };
-    if let Some(p) = meter.tick(ns + nt, true) {
+    if let Some(mut p) = meter.tick(ns + nt, true) {
+        p.total = p.total.map(|_| p.done);
         progress(p);
     }
     counter.summary.source_rows = ns;

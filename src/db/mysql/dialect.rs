@@ -120,6 +120,12 @@ impl SqlDialect for Mysql {
             c.to_string()
         }
     }
+    fn leading_index_probe(&self) -> Option<&'static str> {
+        Some(
+            "SELECT 1 FROM information_schema.statistics WHERE table_schema = DATABASE() \
+             AND table_name = ? AND column_name = ? AND seq_in_index = 1 LIMIT 1",
+        )
+    }
     fn row_estimate(&self, _quoted: &str, bare: &str) -> Option<(&'static str, String)> {
         Some((
             "SELECT CAST(table_rows AS SIGNED) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?",

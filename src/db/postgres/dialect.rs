@@ -81,6 +81,22 @@ impl SqlDialect for Postgres {
             quoted.to_string(),
         ))
     }
+    fn page_count(&self, quoted: &str) -> Option<(&'static str, String)> {
+        // TID range scans are PostgreSQL 14+; before, each slice would scan everything.
+        // A plain table only (relkind r): views and partitioned tables have no pages.
+        Some((
+            "SELECT CASE WHEN current_setting('server_version_num')::int >= 140000 \
+             THEN pg_relation_size(c.oid) / current_setting('block_size')::bigint END \
+             FROM pg_class c WHERE c.oid = $1::regclass AND c.relkind = 'r'",
+            quoted.to_string(),
+        ))
+    }
+    fn page_slice(&self, from: u64, to: Option<u64>) -> Option<String> {
+        Some(match to {
+            Some(to) => format!("ctid >= '({from},0)'::tid AND ctid < '({to},0)'::tid"),
+            None => format!("ctid >= '({from},0)'::tid"),
+        })
+    }
 
     fn bool_literal(&self, b: bool, native: Class) -> String {
         match (native, b) {
