@@ -10,8 +10,9 @@
 //!   before and the source's value written).
 //!
 //! Both are created when missing, and carry the run and step that wrote them. Their
-//! first columns (`recorded_at`/`synced_at`, `run_id`, `step_id`, `seq`) order them as
-//! written, so a table export (`export-csv`, ordered by its columns) lists them in order.
+//! first columns (`recorded_at`/`synced_at` to the microsecond, `run_id`, `step_id`, `seq`)
+//! order them as written, so a table export (`export-csv`, ordered by its columns) lists
+//! them in order, even for two runs within the same second.
 
 use super::diff::Difference;
 use super::output::difference_json;
@@ -44,7 +45,7 @@ impl SyncRecords {
             step_id: step_id.into(),
             log_table: None,
             deltas_table: None,
-            at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         }
     }
 

@@ -188,7 +188,8 @@ async fn control_panel_runbook_syncs_the_drifted_sqlite_copy_from_mariadb() {
     assert!(
         log[6..]
             .iter()
-            .all(|r| r[1] != run_id && r[5..].join("|").starts_with("0|0|0|"))
+            .all(|r| r[1] != run_id && r[5..].join("|").starts_with("0|0|0|")),
+        "{log:?}"
     );
 
     // and a fresh diff of every table agrees
