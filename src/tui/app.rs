@@ -519,6 +519,13 @@ impl App {
             (Some(o), _) => (format!("{} (exit {})", o.outcome, o.exit_code), t.bad()),
             (None, Some(_)) => ("awaiting approval".to_string(), t.warn()),
             (None, None) if self.state.rolling_back => ("rolling back".to_string(), t.bad()),
+            (None, None)
+                if self.state.steps().any(|(_, s)| {
+                    s.state == StepState::AwaitingApproval && s.plan.kind == "checklist"
+                }) =>
+            {
+                ("awaiting ticks".to_string(), t.warn())
+            }
             (None, None) if self.state.run_id.is_some() => {
                 ("running".to_string(), t.state(StepState::Running))
             }

@@ -515,6 +515,11 @@ id = "p"
         return;
     };
     t.wait_for("Go-live checklist: 0 passed, 0 failed, 2 open", 60);
+    // A checklist waits for ticks, not for an approval: the title bar and the pane say so.
+    t.wait_for("awaiting ticks", 10);
+    let s = t.screen();
+    assert!(s.contains("checklist awaiting ticks"), "{s}");
+    assert!(!s.contains("awaiting approval"), "{s}");
     t.keys(&["1", "p"]);
     t.wait_for("Tick tech-login pass", 10);
     t.text("logged in from the depot");

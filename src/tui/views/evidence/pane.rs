@@ -162,12 +162,22 @@ impl EvidencePane {
     }
 }
 
+/// A step's state in words; a checklist waits for its items to be ticked, not for an
+/// approval.
+pub fn state_label(s: &StepView) -> &'static str {
+    if s.state == StepState::AwaitingApproval && s.plan.kind == "checklist" {
+        "awaiting ticks"
+    } else {
+        s.state.label()
+    }
+}
+
 /// The header every evidence view starts with: kind, state, time, targets, summary.
 pub fn header_lines(s: &StepView, theme: &Theme) -> Vec<Line<'static>> {
     let mut first = vec![
         Span::styled(s.plan.id.clone(), theme.title()),
         Span::styled(format!(" {} ", s.plan.kind), theme.dim()),
-        Span::styled(s.state.label().to_string(), theme.state(s.state)),
+        Span::styled(state_label(s).to_string(), theme.state(s.state)),
     ];
     if let Some(ms) = s.elapsed_ms {
         first.push(Span::styled(format!(" {}", fmt_ms(ms)), theme.dim()));
