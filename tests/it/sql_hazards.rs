@@ -468,3 +468,90 @@ fn lint_with_dialect_mysql_reports_implicit_commit_ddl_as_a_warning() {
     let e = lint(d, &["m.sql", "--dialect", "oracle"]);
     assert_eq!(e.code, 2, "{}", e.all());
 }
+
+#[test]
+fn lint_judges_type_changes_and_index_drops_against_earlier_migrations() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    std::fs::create_dir_all(d.join("migrations")).unwrap();
+    std::fs::write(
+        d.join("migrations/V1__schema.sql"),
+        "CREATE TABLE customers (id bigint PRIMARY KEY, email varchar(320) NOT NULL);\n\
+         CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint NOT NULL REFERENCES customers (id),\n\
+           note varchar(100), total numeric(12,2));\n\
+         CREATE INDEX orders_customer_idx ON orders (customer_id);\n",
+    )
+    .unwrap();
+    // V10 runs after V2 (version order, not path order): it sees V2's widened column.
+    std::fs::write(
+        d.join("migrations/V2__widen.sql"),
+        "ALTER TABLE orders ALTER COLUMN note TYPE varchar(200);\n\
+         ALTER TABLE orders ALTER COLUMN total TYPE numeric(14,2);\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("migrations/V10__narrow.sql"),
+        "ALTER TABLE orders ALTER COLUMN note TYPE varchar(150);\n\
+         ALTER TABLE customers ALTER COLUMN email TYPE varchar(100);\n\
+         ALTER TABLE orders ALTER COLUMN status TYPE text;\n\
+         DROP INDEX orders_customer_idx;\n",
+    )
+    .unwrap();
+    let out = lint(d, &["migrations", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    let got: Vec<(String, String, u64)> = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|f| {
+            let path = f["path"].as_str().unwrap().to_string();
+            f["hazards"].as_array().unwrap().iter().map(move |h| {
+                (
+                    path.clone(),
+                    h["code"].as_str().unwrap().to_string(),
+                    h["line"].as_u64().unwrap(),
+                )
+            })
+        })
+        .filter(|(_, c, _)| c != "table-rewrite")
+        .collect();
+    let n = "migrations/V10__narrow.sql".to_string();
+    assert_eq!(
+        got,
+        vec![
+            (n.clone(), "narrow-type".into(), 1),
+            (n.clone(), "narrow-type".into(), 2),
+            (n.clone(), "type-change".into(), 3),
+            (n.clone(), "drop-fk-index".into(), 4),
+        ],
+        "read after V2, note is varchar(200) -> varchar(150) (read before it, it would widen); {}",
+        out.stdout
+    );
+    assert_eq!(v["notices"], 1);
+    let text = lint(d, &["migrations"]);
+    assert!(
+        text.stdout.contains(
+            "migrations/V10__narrow.sql:1: warning narrow-type: changes the type of orders.note from varchar(200) to varchar(150)"
+        ),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stdout.contains(
+            "migrations/V10__narrow.sql:2: warning narrow-type: changes the type of customers.email from varchar(320) to varchar(100)"
+        ),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stdout.contains("migrations/V10__narrow.sql:3: notice type-change: changes the type of orders.status to text; old type unknown"),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stdout.contains("migrations/V10__narrow.sql:4: warning drop-fk-index: dropping index orders_customer_idx on orders leaves foreign key (customer_id) without an index"),
+        "{}",
+        text.stdout
+    );
+}
