@@ -26,8 +26,14 @@ on the statement's line or just above it, with its code and a reason:
   -- cutover:allow drop-table lerg_codes was archived by backup-lerg-codes
   DROP TABLE lerg_codes;
 
+With --target URL (or a snapshot file) the target's schema is read first, so a
+type or index the files do not declare is judged too: an ALTER of a column the
+target has is narrow-type or nothing, and DROP INDEX of the target's only index
+on a foreign key is drop-fk-index. The schema is only read; nothing is run.
+
 Exit codes: 0 no unacknowledged error, 1 an unacknowledged error, 2 bad input
-(a missing file, a directory with no .sql file, a malformed cutover:allow comment).";
+(a missing file, a directory with no .sql file, a malformed cutover:allow comment),
+3 the --target database could not be read.";
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = LINT_HELP)]
@@ -40,6 +46,11 @@ pub struct Args {
     /// are not reported.
     #[arg(long, value_parser = Dialect::from_name)]
     pub dialect: Option<Dialect>,
+    /// A database URL (or schema snapshot file) whose schema the files change: its
+    /// column types, indexes and foreign keys are what the first statement is judged
+    /// against (narrow-type, drop-fk-index). Read only. Sets --dialect when not given.
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
     /// Output format: text, json, or github (workflow annotations).
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
@@ -161,7 +172,20 @@ pub fn report_with(
 }
 
 pub async fn run(args: Args) -> Result<i32> {
-    let r = report(&args.paths, args.dialect)?;
+    let (known, dialect) = match &args.target {
+        Some(t) => {
+            let loaded = crate::schema::load(t, &crate::schema::Filter::default()).await?;
+            if let Some(db) = &loaded.db {
+                db.close().await;
+            }
+            (
+                Known::from_schema(&loaded.schema),
+                args.dialect.or(Some(loaded.schema.dialect)),
+            )
+        }
+        None => (Known::default(), args.dialect),
+    };
+    let r = report_with(&args.paths, dialect, known)?;
     match args.format {
         Format::Json => say!("{}", serde_json::to_string_pretty(&r).expect("json")),
         Format::Text => print_text(&r),

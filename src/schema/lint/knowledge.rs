@@ -72,6 +72,44 @@ fn covers(idx: &[String], fk: &[String]) -> bool {
 }
 
 impl Known {
+    /// What an introspected schema declares: every table's column types, indexes
+    /// (partial ones excluded: they do not serve every row a key checks), primary key,
+    /// unique constraints and foreign keys.
+    pub fn from_schema(schema: &crate::db::model::Schema) -> Known {
+        let mut k = Known::default();
+        for t in &schema.tables {
+            let name = &t.name;
+            for c in &t.columns {
+                k.add_column(name, &c.name, &c.engine_type);
+            }
+            if let Some(pk) = &t.primary_key {
+                k.add_index(
+                    name,
+                    Some(pk.name.as_deref().unwrap_or("primary")),
+                    pk.columns.clone(),
+                );
+            }
+            for u in &t.uniques {
+                k.add_index(name, Some(&u.name), u.columns.clone());
+            }
+            for i in t.indexes.iter().filter(|i| i.predicate.is_none()) {
+                let cols = i
+                    .columns
+                    .iter()
+                    .map(|c| match (&c.column, &c.expression) {
+                        (Some(c), _) => c.clone(),
+                        (None, e) => format!("({})", e.as_deref().unwrap_or_default()),
+                    })
+                    .collect();
+                k.add_index(name, Some(&i.name), cols);
+            }
+            for f in &t.foreign_keys {
+                k.add_fk(name, Some(&f.name), f.columns.clone());
+            }
+        }
+        k
+    }
+
     /// Declare a column (replacing its type if known).
     pub fn add_column(&mut self, table: &str, column: &str, ty: &str) {
         self.columns
