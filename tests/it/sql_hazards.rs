@@ -555,3 +555,58 @@ fn lint_judges_type_changes_and_index_drops_against_earlier_migrations() {
         text.stdout
     );
 }
+
+/// A `migrate` step's checkpoint judges each migration against the ones before it
+/// (applied ones included): V3 narrows a column V1 declared and drops the only index of
+/// V1's foreign key; V2's widening raises nothing; and the run waits on them.
+#[test]
+fn migrate_checkpoint_judges_later_migrations_against_earlier_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = tmp.path();
+    std::fs::write(
+        ws.join("rb.toml"),
+        "name = \"m\"\n[targets]\ndb = \"sqlite://db.sqlite\"\n[[phases]]\nid = \"p\"\n  [[phases.steps]]\n  id = \"go\"\n  kind = \"checkpoint\"\n  [[phases.steps]]\n  id = \"m\"\n  kind = \"migrate\"\n  target = \"db\"\n  dir = \"migrations\"\n",
+    )
+    .unwrap();
+    std::fs::write(ws.join("db.sqlite"), b"").unwrap();
+    std::fs::create_dir_all(ws.join("migrations")).unwrap();
+    std::fs::write(
+        ws.join("migrations/V1__schema.sql"),
+        "CREATE TABLE parent (id integer PRIMARY KEY);\n\
+         CREATE TABLE child (id integer PRIMARY KEY, parent_id integer REFERENCES parent (id), code varchar(20));\n\
+         CREATE INDEX child_parent ON child (parent_id);\n",
+    )
+    .unwrap();
+    std::fs::write(
+        ws.join("migrations/V2__widen.sql"),
+        "ALTER TABLE child ALTER COLUMN code TYPE varchar(40);\n",
+    )
+    .unwrap();
+    std::fs::write(
+        ws.join("migrations/V3__tighten.sql"),
+        "-- the code is two letters now\nALTER TABLE child ALTER COLUMN code TYPE varchar(2);\nDROP INDEX child_parent;\n",
+    )
+    .unwrap();
+    let v = cutover(ws, &["validate", "rb.toml"]);
+    assert_eq!(v.code, 0, "{}", v.all());
+    assert!(
+        v.stdout.contains(
+            "hazard narrow-type at migrations/V3__tighten.sql:2: changes the type of child.code from varchar(40) to varchar(2)"
+        ),
+        "{}",
+        v.stdout
+    );
+    let run = cutover(ws, &["run", "rb.toml", "--headless"]);
+    assert_eq!(run.code, 4, "{}", run.all());
+    let st = status(ws, "rb.toml");
+    assert_eq!(
+        codes_at(&st["waiting_for"]),
+        vec![
+            ("narrow-type".into(), "migrations/V3__tighten.sql:2".into()),
+            (
+                "drop-fk-index".into(),
+                "migrations/V3__tighten.sql:3".into()
+            ),
+        ]
+    );
+}

@@ -467,7 +467,11 @@ mod tests {
                   ALTER TABLE t MODIFY name varchar(128) NOT NULL;\n\
                   ALTER TABLE t MODIFY COLUMN name varchar(100);\n\
                   ALTER TABLE t MODIFY qty smallint;\n\
-                  ALTER TABLE t MODIFY missing int;";
+                  ALTER TABLE t MODIFY missing int;\n\
+                  ALTER TABLE t MODIFY name varchar(100) CHARACTER SET utf8mb4 NOT NULL;\n\
+                  ALTER TABLE t CHANGE name title varchar(40) NOT NULL;\n\
+                  ALTER TABLE t CHANGE title title varchar(80);\n\
+                  ALTER TABLE t CHANGE other other2 int;";
         let got: Vec<(&str, usize)> = script_hazards(my, Some(Dialect::Mysql))
             .hazards
             .iter()
@@ -476,7 +480,14 @@ mod tests {
             .collect();
         assert_eq!(
             got,
-            vec![("narrow-type", 4), ("narrow-type", 5), ("type-change", 6)]
+            vec![
+                ("narrow-type", 4),
+                ("narrow-type", 5),
+                ("type-change", 6),
+                ("rename-column", 8),
+                ("narrow-type", 8),
+                ("rename-column", 10)
+            ]
         );
         assert_eq!(Severity::of("type-change"), Severity::Notice);
     }

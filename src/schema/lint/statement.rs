@@ -464,17 +464,7 @@ fn alter_action(
             return Vec::new();
         };
         let obj = format!("{table}.{col}");
-        let end = (j..t.len())
-            .find(|&q| {
-                t[q].depth == base
-                    && [
-                        "NOT", "NULL", "DEFAULT", "FIRST", "AFTER", "COMMENT", "COLLATE",
-                    ]
-                    .iter()
-                    .any(|w| t[q].is(w))
-            })
-            .unwrap_or(t.len());
-        let ty = render(&t[j..end]);
+        let ty = render(&t[j..column_type_end(t, j, base)]);
         let judged = known.judge_type(table, &col, &ty, dialect);
         return narrow(judged, &obj, &ty, s)
             .into_iter()
@@ -493,18 +483,26 @@ fn alter_action(
         let Some((from, j)) = name_at(t, k) else {
             return Vec::new();
         };
-        let Some((to, _)) = name_at(t, j) else {
+        let Some((to, j)) = name_at(t, j) else {
             return Vec::new();
         };
+        let mut out = Vec::new();
         if !from.eq_ignore_ascii_case(&to) {
-            return vec![found(
+            out.push(found(
                 "rename-column",
                 format!("{table}.{from}"),
                 format!("renames column {table}.{from} to {to}: queries that name {from} fail"),
                 s,
-            )];
+            ));
         }
-        return Vec::new();
+        // CHANGE restates the type: a hazard only when the declared old type is known
+        // and does not fit in the new one.
+        let ty = render(&t[j..column_type_end(t, j, base)]);
+        if let judged @ TypeChange::Narrowing { .. } = known.judge_type(table, &from, &ty, dialect)
+        {
+            out.extend(narrow(judged, &format!("{table}.{from}"), &ty, s));
+        }
+        return out;
     }
     if pg && a0.is("SET") && at(s + 1).is_some_and(|x| x.is("LOGGED") || x.is("UNLOGGED")) {
         return vec![found(
@@ -529,6 +527,40 @@ fn alter_action(
         )];
     }
     Vec::new()
+}
+
+/// Where a column's type that starts at `t[j]` ends (MySQL `MODIFY`/`CHANGE`): at the
+/// first attribute after it.
+fn column_type_end(t: &[Token], j: usize, base: usize) -> usize {
+    (j + 1..t.len())
+        .find(|&q| {
+            let x = &t[q];
+            x.depth == base
+                && ([
+                    "NOT",
+                    "NULL",
+                    "DEFAULT",
+                    "FIRST",
+                    "AFTER",
+                    "COMMENT",
+                    "COLLATE",
+                    "CHARSET",
+                    "AUTO_INCREMENT",
+                    "PRIMARY",
+                    "UNIQUE",
+                    "REFERENCES",
+                    "CHECK",
+                    "GENERATED",
+                    "AS",
+                    "ON",
+                    "INVISIBLE",
+                    "VISIBLE",
+                ]
+                .iter()
+                .any(|w| x.is(w))
+                    || (x.is("CHARACTER") && t.get(q + 1).is_some_and(|y| y.is("SET"))))
+        })
+        .unwrap_or(t.len())
 }
 
 fn rename_table(from: &str, to: &str, at: usize) -> Found {
