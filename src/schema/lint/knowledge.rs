@@ -189,7 +189,8 @@ impl Known {
             .collect()
     }
 
-    fn remove_index(&mut self, table: Option<&str>, name: &str) {
+    /// Forget index `name` (as a DROP INDEX of it does).
+    pub fn forget_index(&mut self, table: Option<&str>, name: &str) {
         let name = key(name.rsplit('.').next().unwrap_or(name));
         let table = table.map(table_key);
         if let Some(pos) = self.indexes.iter().position(|i| {
@@ -263,10 +264,14 @@ impl Known {
             let mut i = skip(t, 1, &["OR", "REPLACE"]);
             i = skip(t, i, &["GLOBAL", "LOCAL", "TEMPORARY", "TEMP", "UNLOGGED"]);
             if t.get(i).is_some_and(|x| x.is("TABLE")) {
-                let i = skip_if_exists(t, i + 1);
-                let Some((table, j)) = name_at(t, i) else {
+                let k = skip_if_exists(t, i + 1);
+                let Some((table, j)) = name_at(t, k) else {
                     return;
                 };
+                // CREATE TABLE IF NOT EXISTS of a table already known does nothing.
+                if k > i + 1 && self.columns.contains_key(&table_key(&table)) {
+                    return;
+                }
                 if t.get(j).is_some_and(|x| x.is_punct('(')) {
                     self.drop_table(&table);
                     for (s, e) in split_commas(&t[..close_of(t, j)], j + 1, base + 1) {
@@ -317,8 +322,10 @@ impl Known {
                         self.drop_table(&n);
                     }
                 }
-            } else if let Some((name, table)) = drop_index_target(t) {
-                self.remove_index(table.as_deref(), &name);
+            } else if let Some(targets) = drop_index_targets(t) {
+                for (name, table) in targets {
+                    self.forget_index(table.as_deref(), &name);
+                }
             }
             return;
         }
@@ -362,7 +369,7 @@ impl Known {
             let a1 = at(s + 1)?;
             if a1.is("INDEX") || a1.is("KEY") {
                 let (n, _) = name_at(t, skip_if_exists(t, s + 2))?;
-                self.remove_index(Some(table), &n);
+                self.forget_index(Some(table), &n);
             } else if a1.is("FOREIGN") {
                 let (n, _) = name_at(t, skip_if_exists(t, skip(t, s + 2, &["KEY"])))?;
                 let (tk, nk) = (table_key(table), key(&n));
@@ -373,7 +380,7 @@ impl Known {
                 let (tk, nk) = (table_key(table), key(&n));
                 self.fks
                     .retain(|f| !(f.table == tk && f.name.as_deref() == Some(nk.as_str())));
-                self.remove_index(Some(table), &n);
+                self.forget_index(Some(table), &n);
             } else if a1.is("PRIMARY") {
                 let tk = table_key(table);
                 self.indexes
@@ -598,17 +605,25 @@ pub fn type_text(t: &[Token]) -> String {
     s
 }
 
-/// `DROP INDEX [CONCURRENTLY] [IF EXISTS] name [ON table]`: (name, table).
-pub fn drop_index_target(t: &[Token]) -> Option<(String, Option<String>)> {
+/// `DROP INDEX [CONCURRENTLY] [IF EXISTS] name [, name ...] [ON table]`: each
+/// (name, table); None when the statement is not a DROP INDEX.
+pub fn drop_index_targets(t: &[Token]) -> Option<Vec<(String, Option<String>)>> {
     if !(t.first()?.is("DROP") && t.get(1)?.is("INDEX")) {
         return None;
     }
+    let base = t[0].depth;
     let i = skip_if_exists(t, skip(t, 2, &["CONCURRENTLY"]));
-    let (name, j) = name_at(t, i)?;
-    let table = if t.get(j).is_some_and(|x| x.is("ON")) {
-        name_at(t, j + 1).map(|(n, _)| n)
-    } else {
-        None
-    };
-    Some((name, table))
+    let mut out = Vec::new();
+    for (s, _) in split_commas(t, i, base) {
+        let Some((name, j)) = name_at(t, s) else {
+            continue;
+        };
+        let table = if t.get(j).is_some_and(|x| x.is("ON")) {
+            name_at(t, j + 1).map(|(n, _)| n)
+        } else {
+            None
+        };
+        out.push((name, table));
+    }
+    Some(out)
 }

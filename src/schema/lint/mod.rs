@@ -521,6 +521,21 @@ mod tests {
             "{:?}",
             h.hazards
         );
+        // Dropping both indexes that cover the key in one statement: the second leaves it bare.
+        assert_eq!(
+            pg(&format!(
+                "{schema}CREATE INDEX child_parent_kind ON child (parent_id, kind);\nDROP INDEX child_parent_idx, child_parent_kind;"
+            )),
+            vec![("drop-fk-index", 6, "child.child_parent_kind".to_string())]
+        );
+        // CREATE TABLE IF NOT EXISTS of a known table does not forget its index.
+        assert_eq!(
+            pg(&format!(
+                "{schema}CREATE TABLE IF NOT EXISTS child (id int);\nDROP INDEX child_parent_idx;"
+            ))
+            .len(),
+            1
+        );
         // Another index whose leading column covers the key: nothing.
         assert_eq!(
             pg(&format!(

@@ -1,6 +1,6 @@
 //! What one statement does that is a hazard: read from its tokens, never by running it.
 
-use super::knowledge::{Known, Orphaned, TypeChange, drop_index_target};
+use super::knowledge::{Known, Orphaned, TypeChange, drop_index_targets};
 use super::tokens::{Tok, Token};
 use crate::db::Dialect;
 
@@ -130,12 +130,21 @@ fn statement(t: &[Token], dialect: Option<Dialect>, known: &Known) -> Vec<Found>
     let base = first.depth;
     let pg = dialect.is_some_and(|d| d.sql().ddl_rewrites_tables());
     if first.is("DROP") {
-        if let Some((name, table)) = drop_index_target(t) {
-            return known
-                .drop_index(table.as_deref(), &name)
-                .into_iter()
-                .map(|o| fk_index(o, 0))
-                .collect();
+        if let Some(targets) = drop_index_targets(t) {
+            // Each index against what the statement leaves: dropping two indexes that
+            // both cover a key leaves it without one.
+            let mut after = known.clone();
+            let mut out = Vec::new();
+            for (name, table) in targets {
+                out.extend(
+                    after
+                        .drop_index(table.as_deref(), &name)
+                        .into_iter()
+                        .map(|o| fk_index(o, 0)),
+                );
+                after.forget_index(table.as_deref(), &name);
+            }
+            return out;
         }
         let i = skip(t, 1, &["TEMPORARY", "TEMP"]);
         if i > 1 || !t.get(i).is_some_and(|x| x.is("TABLE")) {
