@@ -87,7 +87,8 @@ pub const EXAMPLES: &[(&str, &str)] = &[
     ("lint", "\
   cutover lint migrations/
   cutover lint migrations/V7__drop_legacy.sql --dialect postgres
-  cutover lint runbooks/billing-mysql/migrations --dialect mysql --format github"),
+  cutover lint runbooks/billing-mysql/migrations --dialect mysql --format github
+  cutover lint migrations/ --target postgres://app@db/main   # judge against its schema"),
     ("checklist", "\
   cutover checklist cutover.toml --item tech-login --pass --as quinn --note \"logged in on iOS and Android\"
   cutover checklist cutover.toml --item scanner-mobile --fail --as quinn --note \"camera permission prompt loops\""),

@@ -4,12 +4,22 @@
 
 use super::Hazard;
 use crate::db::Dialect;
-use crate::schema::lint::script_hazards;
+use crate::schema::lint::{Known, script_hazards_with};
 use std::path::{Path, PathBuf};
 
 /// The hazards of one script, labelled with `label` (the file as the runbook names it).
 pub fn script(text: &str, label: &str, dialect: Option<Dialect>) -> Vec<Hazard> {
-    script_hazards(text, dialect)
+    script_with(text, label, dialect, &mut Known::default())
+}
+
+/// [`script`] judged against (and adding to) what the SQL read before it declares.
+pub fn script_with(
+    text: &str,
+    label: &str,
+    dialect: Option<Dialect>,
+    known: &mut Known,
+) -> Vec<Hazard> {
+    script_hazards_with(text, dialect, known)
         .hazards
         .into_iter()
         .map(|h| Hazard {
@@ -26,8 +36,18 @@ pub fn script(text: &str, label: &str, dialect: Option<Dialect>) -> Vec<Hazard> 
 /// A file's hazards; a file that cannot be read is itself reported, since what it
 /// would run was not checked.
 pub fn file(path: &Path, label: &str, dialect: Option<Dialect>) -> Vec<Hazard> {
+    file_with(path, label, dialect, &mut Known::default())
+}
+
+/// [`file`] judged against (and adding to) what the SQL read before it declares.
+pub fn file_with(
+    path: &Path,
+    label: &str,
+    dialect: Option<Dialect>,
+    known: &mut Known,
+) -> Vec<Hazard> {
     match std::fs::read_to_string(path) {
-        Ok(text) => script(&text, label, dialect),
+        Ok(text) => script_with(&text, label, dialect, known),
         Err(e) => vec![Hazard {
             code: "unreadable-sql".into(),
             message: format!("cannot read {label} ({e}): its statements were not checked"),
@@ -36,7 +56,9 @@ pub fn file(path: &Path, label: &str, dialect: Option<Dialect>) -> Vec<Hazard> {
     }
 }
 
-/// The `.sql` files under `dir` (recursively, as refinery finds migrations), sorted.
+/// The `.sql` files under `dir` (recursively, as refinery finds migrations) in the
+/// order they run: migrations (`V2__x.sql`, `U10__y.sql`) by version, so `V10` comes
+/// after `V2`; then any other file by path.
 pub fn sql_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut todo = vec![dir.to_path_buf()];
@@ -53,6 +75,32 @@ pub fn sql_files(dir: &Path) -> Vec<PathBuf> {
             }
         }
     }
-    out.sort();
+    out.sort_by_cached_key(|p| (migration_version(p).unwrap_or(u64::MAX), p.clone()));
     out
+}
+
+/// The version of a refinery migration file name (`V12__name.sql` -> 12).
+fn migration_version(p: &Path) -> Option<u64> {
+    let name = p.file_name()?.to_str()?;
+    let rest = name.strip_prefix(['V', 'U', 'v', 'u'])?;
+    let (v, _) = rest.split_once("__")?;
+    v.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_in_version_order() {
+        let dir = tempfile::tempdir().unwrap();
+        for n in ["V10__c.sql", "V2__b.sql", "V1__a.sql", "notes.sql"] {
+            std::fs::write(dir.path().join(n), "SELECT 1;").unwrap();
+        }
+        let names: Vec<String> = sql_files(dir.path())
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["V1__a.sql", "V2__b.sql", "V10__c.sql", "notes.sql"]);
+    }
 }

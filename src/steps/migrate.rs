@@ -70,15 +70,18 @@ impl Step for Migrate {
     fn files_read(&self) -> Vec<PathBuf> {
         vec![self.dir.clone()]
     }
-    /// Every migration in the directory: those already applied are skipped when it
-    /// runs, but which they are is known only by asking the target.
+    /// Every migration in the directory, in version order: those already applied are
+    /// skipped when it runs, but which they are is known only by asking the target;
+    /// and they declare the schema the later ones change (a type change is judged
+    /// against the type an earlier migration gave).
     fn foreseen_hazards(&self) -> Vec<super::Hazard> {
+        let mut known = crate::schema::lint::Known::default();
         super::foresee::sql_files(&self.dir)
             .iter()
             .flat_map(|f| {
                 let rel = f.strip_prefix(&self.dir).unwrap_or(f);
                 let label = Path::new(&self.dir_label).join(rel).display().to_string();
-                super::foresee::file(f, &label, self.dialect)
+                super::foresee::file_with(f, &label, self.dialect, &mut known)
             })
             .collect()
     }

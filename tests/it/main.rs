@@ -49,6 +49,7 @@ mod examples_data_move_pg;
 mod examples_lerg_pg;
 mod golden;
 mod ledger_typed;
+mod lint_target;
 mod restore_crash;
 mod restore_extra_objects;
 mod rollback_attempts;

@@ -468,3 +468,145 @@ fn lint_with_dialect_mysql_reports_implicit_commit_ddl_as_a_warning() {
     let e = lint(d, &["m.sql", "--dialect", "oracle"]);
     assert_eq!(e.code, 2, "{}", e.all());
 }
+
+#[test]
+fn lint_judges_type_changes_and_index_drops_against_earlier_migrations() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    std::fs::create_dir_all(d.join("migrations")).unwrap();
+    std::fs::write(
+        d.join("migrations/V1__schema.sql"),
+        "CREATE TABLE customers (id bigint PRIMARY KEY, email varchar(320) NOT NULL);\n\
+         CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint NOT NULL REFERENCES customers (id),\n\
+           note varchar(100), total numeric(12,2));\n\
+         CREATE INDEX orders_customer_idx ON orders (customer_id);\n",
+    )
+    .unwrap();
+    // V10 runs after V2 (version order, not path order): it sees V2's widened column.
+    std::fs::write(
+        d.join("migrations/V2__widen.sql"),
+        "ALTER TABLE orders ALTER COLUMN note TYPE varchar(200);\n\
+         ALTER TABLE orders ALTER COLUMN total TYPE numeric(14,2);\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("migrations/V10__narrow.sql"),
+        "ALTER TABLE orders ALTER COLUMN note TYPE varchar(150);\n\
+         ALTER TABLE customers ALTER COLUMN email TYPE varchar(100);\n\
+         ALTER TABLE orders ALTER COLUMN status TYPE text;\n\
+         DROP INDEX orders_customer_idx;\n",
+    )
+    .unwrap();
+    let out = lint(d, &["migrations", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    let got: Vec<(String, String, u64)> = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|f| {
+            let path = f["path"].as_str().unwrap().to_string();
+            f["hazards"].as_array().unwrap().iter().map(move |h| {
+                (
+                    path.clone(),
+                    h["code"].as_str().unwrap().to_string(),
+                    h["line"].as_u64().unwrap(),
+                )
+            })
+        })
+        .filter(|(_, c, _)| c != "table-rewrite")
+        .collect();
+    let n = "migrations/V10__narrow.sql".to_string();
+    assert_eq!(
+        got,
+        vec![
+            (n.clone(), "narrow-type".into(), 1),
+            (n.clone(), "narrow-type".into(), 2),
+            (n.clone(), "type-change".into(), 3),
+            (n.clone(), "drop-fk-index".into(), 4),
+        ],
+        "read after V2, note is varchar(200) -> varchar(150) (read before it, it would widen); {}",
+        out.stdout
+    );
+    assert_eq!(v["notices"], 1);
+    let text = lint(d, &["migrations"]);
+    assert!(
+        text.stdout.contains(
+            "migrations/V10__narrow.sql:1: warning narrow-type: changes the type of orders.note from varchar(200) to varchar(150)"
+        ),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stdout.contains(
+            "migrations/V10__narrow.sql:2: warning narrow-type: changes the type of customers.email from varchar(320) to varchar(100)"
+        ),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stdout.contains("migrations/V10__narrow.sql:3: notice type-change: changes the type of orders.status to text; old type unknown"),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stdout.contains("migrations/V10__narrow.sql:4: warning drop-fk-index: dropping index orders_customer_idx on orders leaves foreign key (customer_id) without an index"),
+        "{}",
+        text.stdout
+    );
+}
+
+/// A `migrate` step's checkpoint judges each migration against the ones before it
+/// (applied ones included): V3 narrows a column V1 declared and drops the only index of
+/// V1's foreign key; V2's widening raises nothing; and the run waits on them.
+#[test]
+fn migrate_checkpoint_judges_later_migrations_against_earlier_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = tmp.path();
+    std::fs::write(
+        ws.join("rb.toml"),
+        "name = \"m\"\n[targets]\ndb = \"sqlite://db.sqlite\"\n[[phases]]\nid = \"p\"\n  [[phases.steps]]\n  id = \"go\"\n  kind = \"checkpoint\"\n  [[phases.steps]]\n  id = \"m\"\n  kind = \"migrate\"\n  target = \"db\"\n  dir = \"migrations\"\n",
+    )
+    .unwrap();
+    std::fs::write(ws.join("db.sqlite"), b"").unwrap();
+    std::fs::create_dir_all(ws.join("migrations")).unwrap();
+    std::fs::write(
+        ws.join("migrations/V1__schema.sql"),
+        "CREATE TABLE parent (id integer PRIMARY KEY);\n\
+         CREATE TABLE child (id integer PRIMARY KEY, parent_id integer REFERENCES parent (id), code varchar(20));\n\
+         CREATE INDEX child_parent ON child (parent_id);\n",
+    )
+    .unwrap();
+    std::fs::write(
+        ws.join("migrations/V2__widen.sql"),
+        "ALTER TABLE child ALTER COLUMN code TYPE varchar(40);\n",
+    )
+    .unwrap();
+    std::fs::write(
+        ws.join("migrations/V3__tighten.sql"),
+        "-- the code is two letters now\nALTER TABLE child ALTER COLUMN code TYPE varchar(2);\nDROP INDEX child_parent;\n",
+    )
+    .unwrap();
+    let v = cutover(ws, &["validate", "rb.toml"]);
+    assert_eq!(v.code, 0, "{}", v.all());
+    assert!(
+        v.stdout.contains(
+            "hazard narrow-type at migrations/V3__tighten.sql:2: changes the type of child.code from varchar(40) to varchar(2)"
+        ),
+        "{}",
+        v.stdout
+    );
+    let run = cutover(ws, &["run", "rb.toml", "--headless"]);
+    assert_eq!(run.code, 4, "{}", run.all());
+    let st = status(ws, "rb.toml");
+    assert_eq!(
+        codes_at(&st["waiting_for"]),
+        vec![
+            ("narrow-type".into(), "migrations/V3__tighten.sql:2".into()),
+            (
+                "drop-fk-index".into(),
+                "migrations/V3__tighten.sql:3".into()
+            ),
+        ]
+    );
+}

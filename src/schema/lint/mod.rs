@@ -10,8 +10,11 @@
 //! The reason is required. An acknowledged hazard is still reported (and still raises
 //! what a checkpoint requires); only `cutover lint` stops counting it as an error.
 
+pub mod knowledge;
 mod statement;
 mod tokens;
+
+pub use knowledge::Known;
 
 use super::migrate::HAZARD_CODES;
 use crate::db::Dialect;
@@ -42,6 +45,10 @@ pub const STATEMENT_HAZARD_CODES: &[HazardCode] = &[
         explanation: "renames a column: queries and code that name the old name fail",
     },
     HazardCode {
+        code: "type-change",
+        explanation: "changes a column's type whose old type is not declared in the SQL read (nor, with `cutover lint --target`, in the schema): whether the new type holds every value was not judged",
+    },
+    HazardCode {
         code: "implicit-commit-ddl",
         explanation: "on MySQL/MariaDB each DDL statement commits as it runs: a script mixing it with other statements is not atomic, and a failure part-way leaves the statements before it applied",
     },
@@ -60,12 +67,19 @@ pub const ERROR_CODES: &[&str] = &[
 pub enum Severity {
     Error,
     Warning,
+    /// What could not be judged (`type-change`): said, not counted as a warning.
+    Notice,
 }
+
+/// The codes reported as notices.
+pub const NOTICE_CODES: &[&str] = &["type-change"];
 
 impl Severity {
     pub fn of(code: &str) -> Severity {
         if ERROR_CODES.contains(&code) {
             Severity::Error
+        } else if NOTICE_CODES.contains(&code) {
+            Severity::Notice
         } else {
             Severity::Warning
         }
@@ -74,6 +88,7 @@ impl Severity {
         match self {
             Severity::Error => "error",
             Severity::Warning => "warning",
+            Severity::Notice => "notice",
         }
     }
 }
@@ -185,6 +200,17 @@ fn allows(script: &str) -> (Vec<Allow>, Vec<AllowError>) {
 /// The hazards of a script's statements. `dialect` is the engine it runs on, when
 /// known: `implicit-commit-ddl` needs MySQL/MariaDB, and some rewrites are PostgreSQL's.
 pub fn script_hazards(script: &str, dialect: Option<Dialect>) -> ScriptHazards {
+    script_hazards_with(script, dialect, &mut Known::default())
+}
+
+/// [`script_hazards`] judged against what `known` declares (the SQL read before, an
+/// introspected target), learning what this script declares as it goes: pass the same
+/// `known` to the scripts that run after it.
+pub fn script_hazards_with(
+    script: &str,
+    dialect: Option<Dialect>,
+    known: &mut Known,
+) -> ScriptHazards {
     let (allows, bad_allows) = allows(script);
     let statements = split_statements(script);
     // (first line, last line) of each statement, and its hazards.
@@ -205,7 +231,9 @@ pub fn script_hazards(script: &str, dialect: Option<Dialect>) -> ScriptHazards {
         if statement::is_implicit_commit_ddl(&toks) {
             ddl_lines.push(st.line);
         }
-        for f in statement::hazards(&toks, dialect) {
+        let here = statement::hazards(&toks, dialect, known);
+        known.learn(&toks);
+        for f in here {
             let line = abs(toks.get(f.at).map(|t| t.line).unwrap_or(first.line));
             found.push((
                 n,
@@ -301,12 +329,12 @@ mod tests {
                 ("drop-column", 4),
                 ("rename-column", 6),
                 ("rename-table", 7),
-                ("narrow-type", 8),
+                ("type-change", 8),
                 ("table-rewrite", 8),
                 ("not-null-without-default", 9),
                 ("rename-table", 10),
                 ("rename-column", 11),
-                ("narrow-type", 12),
+                ("type-change", 12),
                 ("table-rewrite", 12),
             ]
         );
@@ -315,7 +343,9 @@ mod tests {
             None,
         );
         assert!(
-            h.hazards[0].message.contains("to varchar(10):"),
+            h.hazards[0]
+                .message
+                .contains("to varchar(10); old type unknown"),
             "{:?}",
             h.hazards
         );
@@ -371,6 +401,228 @@ mod tests {
         assert_eq!(
             h.hazards[0].allowed, None,
             "a comment that does not read acknowledges nothing"
+        );
+    }
+
+    /// The type-change codes of a script whose first statements declare the types.
+    fn type_codes(sql: &str, d: Dialect) -> Vec<&'static str> {
+        script_hazards(sql, Some(d))
+            .hazards
+            .iter()
+            .map(|h| h.code)
+            .filter(|c| *c != "table-rewrite")
+            .collect()
+    }
+
+    #[test]
+    fn type_changes_judged_against_the_declared_type() {
+        let pg = |decl: &str, new: &str| {
+            type_codes(
+                &format!(
+                    "CREATE TABLE s.t (id int PRIMARY KEY, c {decl} NOT NULL DEFAULT 0);\nALTER TABLE t ALTER COLUMN c TYPE {new};"
+                ),
+                Dialect::Postgres,
+            )
+        };
+        for (old, new) in [
+            ("varchar(100)", "varchar(50)"),
+            ("bigint", "int"),
+            ("numeric(12,2)", "numeric(10,2)"),
+            ("numeric(12,2)", "numeric(12,1)"),
+            ("text", "varchar(200)"),
+            ("timestamptz", "timestamp"),
+            ("timestamp with time zone", "timestamp without time zone"),
+            ("character varying(30)", "char(10)"),
+            ("int", "smallint"),
+            ("double precision", "real"),
+        ] {
+            assert_eq!(pg(old, new), vec!["narrow-type"], "{old} -> {new}");
+        }
+        for (old, new) in [
+            ("varchar(50)", "varchar(100)"),
+            ("int", "bigint"),
+            ("numeric(10,2)", "numeric(12,2)"),
+            ("varchar(20)", "text"),
+            ("timestamp", "timestamptz"),
+            ("smallint", "integer"),
+            ("character varying(30)", "varchar(30)"),
+        ] {
+            assert_eq!(pg(old, new), Vec::<&str>::new(), "{old} -> {new}");
+        }
+        let h = script_hazards(
+            "CREATE TABLE t (c varchar(100));\nALTER TABLE t ALTER COLUMN c TYPE varchar(50);",
+            Some(Dialect::Postgres),
+        );
+        assert_eq!(h.hazards[0].line, 2);
+        assert!(
+            h.hazards[0]
+                .message
+                .contains("from varchar(100) to varchar(50)"),
+            "{:?}",
+            h.hazards
+        );
+        // MySQL: MODIFY and CHANGE, a column added later, a type changed twice.
+        let my = "CREATE TABLE t (id bigint unsigned NOT NULL AUTO_INCREMENT, name varchar(64) CHARACTER SET utf8mb4 NOT NULL, PRIMARY KEY (id));\n\
+                  ALTER TABLE t ADD COLUMN qty int NOT NULL DEFAULT 0;\n\
+                  ALTER TABLE t MODIFY name varchar(128) NOT NULL;\n\
+                  ALTER TABLE t MODIFY COLUMN name varchar(100);\n\
+                  ALTER TABLE t MODIFY qty smallint;\n\
+                  ALTER TABLE t MODIFY missing int;\n\
+                  ALTER TABLE t MODIFY name varchar(100) CHARACTER SET utf8mb4 NOT NULL;\n\
+                  ALTER TABLE t CHANGE name title varchar(40) NOT NULL;\n\
+                  ALTER TABLE t CHANGE title title varchar(80);\n\
+                  ALTER TABLE t CHANGE other other2 int;";
+        let got: Vec<(&str, usize)> = script_hazards(my, Some(Dialect::Mysql))
+            .hazards
+            .iter()
+            .filter(|h| h.code != "table-rewrite" && h.code != "implicit-commit-ddl")
+            .map(|h| (h.code, h.line))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("narrow-type", 4),
+                ("narrow-type", 5),
+                ("type-change", 6),
+                ("rename-column", 8),
+                ("narrow-type", 8),
+                ("rename-column", 10)
+            ]
+        );
+        assert_eq!(Severity::of("type-change"), Severity::Notice);
+    }
+
+    #[test]
+    fn dropping_the_only_index_of_a_foreign_key() {
+        let pg = |sql: &str| -> Vec<(&'static str, usize, String)> {
+            script_hazards(sql, Some(Dialect::Postgres))
+                .hazards
+                .into_iter()
+                .map(|h| (h.code, h.line, h.object))
+                .collect()
+        };
+        let schema = "CREATE TABLE parent (id int PRIMARY KEY);\n\
+                      CREATE TABLE child (id int PRIMARY KEY, parent_id int NOT NULL, kind int,\n\
+                        CONSTRAINT child_parent_fk FOREIGN KEY (parent_id) REFERENCES parent (id));\n\
+                      CREATE INDEX child_parent_idx ON child (parent_id);\n";
+        let got = pg(&format!("{schema}DROP INDEX child_parent_idx;"));
+        assert_eq!(
+            got,
+            vec![("drop-fk-index", 5, "child.child_parent_idx".to_string())]
+        );
+        let h = script_hazards(
+            &format!("{schema}DROP INDEX IF EXISTS public.child_parent_idx;"),
+            Some(Dialect::Postgres),
+        );
+        assert!(
+            h.hazards[0]
+                .message
+                .contains("leaves foreign key child_parent_fk (parent_id) without an index"),
+            "{:?}",
+            h.hazards
+        );
+        // Dropping both indexes that cover the key in one statement: the second leaves it bare.
+        assert_eq!(
+            pg(&format!(
+                "{schema}CREATE INDEX child_parent_kind ON child (parent_id, kind);\nDROP INDEX child_parent_idx, child_parent_kind;"
+            )),
+            vec![("drop-fk-index", 6, "child.child_parent_kind".to_string())]
+        );
+        // CREATE TABLE IF NOT EXISTS of a known table does not forget its index.
+        assert_eq!(
+            pg(&format!(
+                "{schema}CREATE TABLE IF NOT EXISTS child (id int);\nDROP INDEX child_parent_idx;"
+            ))
+            .len(),
+            1
+        );
+        // Another index whose leading column covers the key: nothing.
+        assert_eq!(
+            pg(&format!(
+                "{schema}CREATE INDEX child_parent_kind ON child (parent_id, kind);\nDROP INDEX child_parent_idx;"
+            )),
+            vec![]
+        );
+        // An index led by another column does not cover it; a partial index does not either.
+        assert_eq!(
+            pg(&format!(
+                "{schema}CREATE INDEX k1 ON child (kind, parent_id);\nCREATE INDEX k2 ON child (parent_id) WHERE kind = 1;\nDROP INDEX child_parent_idx;"
+            ))
+            .len(),
+            1
+        );
+        // An index on a column no key uses, or an unknown index: nothing.
+        assert_eq!(
+            pg(&format!(
+                "{schema}CREATE INDEX child_kind ON child (kind);\nDROP INDEX child_kind;\nDROP INDEX nobody_knows;"
+            )),
+            vec![]
+        );
+        // Dropping the key first leaves nothing to protect.
+        assert_eq!(
+            pg(&format!(
+                "{schema}ALTER TABLE child DROP CONSTRAINT child_parent_fk;\nDROP INDEX child_parent_idx;"
+            )),
+            vec![]
+        );
+        // MySQL spellings: DROP INDEX name ON t, ALTER TABLE t DROP INDEX/KEY name.
+        let my = "CREATE TABLE parent (id int PRIMARY KEY);\n\
+                  CREATE TABLE child (id int PRIMARY KEY, parent_id int, KEY child_parent_idx (parent_id),\n\
+                    FOREIGN KEY (parent_id) REFERENCES parent (id));\n";
+        for drop in [
+            "DROP INDEX child_parent_idx ON child;",
+            "ALTER TABLE child DROP INDEX child_parent_idx;",
+            "ALTER TABLE child DROP KEY child_parent_idx, ADD COLUMN x int;",
+        ] {
+            let got: Vec<&str> = script_hazards(&format!("{my}{drop}"), Some(Dialect::Mysql))
+                .hazards
+                .iter()
+                .map(|h| h.code)
+                .filter(|c| *c != "implicit-commit-ddl")
+                .collect();
+            assert_eq!(got, vec!["drop-fk-index"], "{drop}");
+        }
+        // An inline REFERENCES covered by the primary key: nothing.
+        assert_eq!(
+            pg(
+                "CREATE TABLE a (id int PRIMARY KEY REFERENCES parent (id));\nCREATE UNIQUE INDEX a_id ON a (id);\nDROP INDEX a_id;"
+            ),
+            vec![]
+        );
+    }
+
+    #[test]
+    fn knowledge_carries_across_scripts() {
+        let mut k = Known::default();
+        script_hazards_with(
+            "CREATE TABLE t (c varchar(100));",
+            Some(Dialect::Postgres),
+            &mut k,
+        );
+        let h = script_hazards_with(
+            "ALTER TABLE t RENAME COLUMN c TO d;\nALTER TABLE t ALTER COLUMN d TYPE varchar(10);",
+            Some(Dialect::Postgres),
+            &mut k,
+        );
+        assert!(
+            h.hazards
+                .iter()
+                .any(|h| h.code == "narrow-type" && h.line == 2),
+            "{:?}",
+            h.hazards
+        );
+        // After DROP TABLE, the old declaration no longer counts.
+        let h = script_hazards_with(
+            "DROP TABLE t;\nCREATE TABLE t (d text);\nALTER TABLE t ALTER COLUMN d TYPE varchar(10);",
+            Some(Dialect::Postgres),
+            &mut k,
+        );
+        assert!(
+            h.hazards
+                .iter()
+                .any(|h| h.code == "narrow-type" && h.message.contains("from text")),
+            "{:?}",
+            h.hazards
         );
     }
 }

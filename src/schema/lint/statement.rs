@@ -1,5 +1,6 @@
 //! What one statement does that is a hazard: read from its tokens, never by running it.
 
+use super::knowledge::{Known, Orphaned, TypeChange, drop_index_targets};
 use super::tokens::{Tok, Token};
 use crate::db::Dialect;
 
@@ -23,7 +24,7 @@ fn found(code: &'static str, object: String, message: String, at: usize) -> Foun
 }
 
 /// A possibly qualified name starting at `i`: (`a.b`, index after it).
-fn name_at(t: &[Token], i: usize) -> Option<(String, usize)> {
+pub(super) fn name_at(t: &[Token], i: usize) -> Option<(String, usize)> {
     let mut parts = vec![t.get(i)?.name()?.to_string()];
     let mut j = i + 1;
     while j + 1 < t.len() && t[j].is_punct('.') {
@@ -37,7 +38,7 @@ fn name_at(t: &[Token], i: usize) -> Option<(String, usize)> {
 }
 
 /// Skip the optional words in `words` (in order, each at most once) from `i`.
-fn skip(t: &[Token], mut i: usize, words: &[&str]) -> usize {
+pub(super) fn skip(t: &[Token], mut i: usize, words: &[&str]) -> usize {
     for w in words {
         if t.get(i).is_some_and(|x| x.is(w)) {
             i += 1;
@@ -47,7 +48,7 @@ fn skip(t: &[Token], mut i: usize, words: &[&str]) -> usize {
 }
 
 /// `IF EXISTS` / `IF NOT EXISTS` at `i`.
-fn skip_if_exists(t: &[Token], i: usize) -> usize {
+pub(super) fn skip_if_exists(t: &[Token], i: usize) -> usize {
     if t.get(i).is_some_and(|x| x.is("IF")) {
         skip(t, i + 1, &["NOT", "EXISTS"])
     } else {
@@ -61,7 +62,7 @@ fn has_where(t: &[Token], from: usize, base: usize) -> bool {
 }
 
 /// Split `t[from..]` at top-level commas into (start, end) ranges.
-fn split_commas(t: &[Token], from: usize, base: usize) -> Vec<(usize, usize)> {
+pub(super) fn split_commas(t: &[Token], from: usize, base: usize) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut s = from;
     for (k, x) in t.iter().enumerate().skip(from) {
@@ -100,7 +101,7 @@ pub fn is_implicit_commit_ddl(t: &[Token]) -> bool {
 }
 
 /// The hazards of one statement's tokens.
-pub fn hazards(t: &[Token], dialect: Option<Dialect>) -> Vec<Found> {
+pub fn hazards(t: &[Token], dialect: Option<Dialect>, known: &Known) -> Vec<Found> {
     let mut t = t;
     let mut offset = 0;
     // WITH ... (CTEs) DELETE/UPDATE ...: read the main statement.
@@ -115,20 +116,36 @@ pub fn hazards(t: &[Token], dialect: Option<Dialect>) -> Vec<Found> {
         offset = k;
         t = &t[k..];
     }
-    let mut out = statement(t, dialect);
+    let mut out = statement(t, dialect, known);
     for f in &mut out {
         f.at += offset;
     }
     out
 }
 
-fn statement(t: &[Token], dialect: Option<Dialect>) -> Vec<Found> {
+fn statement(t: &[Token], dialect: Option<Dialect>, known: &Known) -> Vec<Found> {
     let Some(first) = t.first() else {
         return Vec::new();
     };
     let base = first.depth;
     let pg = dialect.is_some_and(|d| d.sql().ddl_rewrites_tables());
     if first.is("DROP") {
+        if let Some(targets) = drop_index_targets(t) {
+            // Each index against what the statement leaves: dropping two indexes that
+            // both cover a key leaves it without one.
+            let mut after = known.clone();
+            let mut out = Vec::new();
+            for (name, table) in targets {
+                out.extend(
+                    after
+                        .drop_index(table.as_deref(), &name)
+                        .into_iter()
+                        .map(|o| fk_index(o, 0)),
+                );
+                after.forget_index(table.as_deref(), &name);
+            }
+            return out;
+        }
         let i = skip(t, 1, &["TEMPORARY", "TEMP"]);
         if i > 1 || !t.get(i).is_some_and(|x| x.is("TABLE")) {
             return Vec::new();
@@ -223,7 +240,7 @@ fn statement(t: &[Token], dialect: Option<Dialect>) -> Vec<Found> {
         };
         return split_commas(t, j, base)
             .into_iter()
-            .flat_map(|(s, e)| alter_action(&t[..e], s, &table, base, dialect))
+            .flat_map(|(s, e)| alter_action(&t[..e], s, &table, base, dialect, known))
             .collect();
     }
     if pg && first.is("VACUUM") && t.get(1).is_some_and(|x| x.is("FULL")) {
@@ -256,6 +273,7 @@ fn alter_action(
     table: &str,
     base: usize,
     dialect: Option<Dialect>,
+    known: &Known,
 ) -> Vec<Found> {
     let pg = dialect.is_some_and(|d| d.sql().ddl_rewrites_tables());
     let at = |k: usize| t.get(k);
@@ -312,6 +330,15 @@ fn alter_action(
         return Vec::new();
     }
     if a0.is("DROP") {
+        // DROP INDEX / KEY / CONSTRAINT name: the index a foreign key relies on?
+        if at(s + 1).is_some_and(|x| x.is("INDEX") || x.is("KEY") || x.is("CONSTRAINT")) {
+            return name_at(t, skip_if_exists(t, s + 2))
+                .map(|(n, _)| known.drop_index(Some(table), &n))
+                .unwrap_or_default()
+                .into_iter()
+                .map(|o| fk_index(o, s))
+                .collect();
+        }
         if not_column(s + 1) {
             return Vec::new();
         }
@@ -411,7 +438,10 @@ fn alter_action(
                 .find(|&q| t[q].depth == base && (t[q].is("USING") || t[q].is("COLLATE")))
                 .unwrap_or(t.len());
             let ty = render(&t[ty..end]);
-            let mut out = vec![narrow(&obj, &ty, s)];
+            let mut out: Vec<Found> =
+                narrow(known.judge_type(table, &col, &ty, dialect), &obj, &ty, s)
+                    .into_iter()
+                    .collect();
             if pg {
                 out.push(found(
                     "table-rewrite",
@@ -443,46 +473,45 @@ fn alter_action(
             return Vec::new();
         };
         let obj = format!("{table}.{col}");
-        let end = (j..t.len())
-            .find(|&q| {
-                t[q].depth == base
-                    && [
-                        "NOT", "NULL", "DEFAULT", "FIRST", "AFTER", "COMMENT", "COLLATE",
-                    ]
-                    .iter()
-                    .any(|w| t[q].is(w))
-            })
-            .unwrap_or(t.len());
-        let ty = render(&t[j..end]);
-        return vec![
-            narrow(&obj, &ty, s),
-            found(
+        let ty = render(&t[j..column_type_end(t, j, base)]);
+        let judged = known.judge_type(table, &col, &ty, dialect);
+        return narrow(judged, &obj, &ty, s)
+            .into_iter()
+            .chain([found(
                 "table-rewrite",
                 table.to_string(),
                 format!(
                     "MODIFY of {obj} copies {table} while writes wait, unless the engine can change it in place"
                 ),
                 s,
-            ),
-        ];
+            )])
+            .collect();
     }
     if a0.is("CHANGE") {
         let k = skip(t, s + 1, &["COLUMN"]);
         let Some((from, j)) = name_at(t, k) else {
             return Vec::new();
         };
-        let Some((to, _)) = name_at(t, j) else {
+        let Some((to, j)) = name_at(t, j) else {
             return Vec::new();
         };
+        let mut out = Vec::new();
         if !from.eq_ignore_ascii_case(&to) {
-            return vec![found(
+            out.push(found(
                 "rename-column",
                 format!("{table}.{from}"),
                 format!("renames column {table}.{from} to {to}: queries that name {from} fail"),
                 s,
-            )];
+            ));
         }
-        return Vec::new();
+        // CHANGE restates the type: a hazard only when the declared old type is known
+        // and does not fit in the new one.
+        let ty = render(&t[j..column_type_end(t, j, base)]);
+        if let judged @ TypeChange::Narrowing { .. } = known.judge_type(table, &from, &ty, dialect)
+        {
+            out.extend(narrow(judged, &format!("{table}.{from}"), &ty, s));
+        }
+        return out;
     }
     if pg && a0.is("SET") && at(s + 1).is_some_and(|x| x.is("LOGGED") || x.is("UNLOGGED")) {
         return vec![found(
@@ -509,6 +538,40 @@ fn alter_action(
     Vec::new()
 }
 
+/// Where a column's type that starts at `t[j]` ends (MySQL `MODIFY`/`CHANGE`): at the
+/// first attribute after it.
+fn column_type_end(t: &[Token], j: usize, base: usize) -> usize {
+    (j + 1..t.len())
+        .find(|&q| {
+            let x = &t[q];
+            x.depth == base
+                && ([
+                    "NOT",
+                    "NULL",
+                    "DEFAULT",
+                    "FIRST",
+                    "AFTER",
+                    "COMMENT",
+                    "COLLATE",
+                    "CHARSET",
+                    "AUTO_INCREMENT",
+                    "PRIMARY",
+                    "UNIQUE",
+                    "REFERENCES",
+                    "CHECK",
+                    "GENERATED",
+                    "AS",
+                    "ON",
+                    "INVISIBLE",
+                    "VISIBLE",
+                ]
+                .iter()
+                .any(|w| x.is(w))
+                    || (x.is("CHARACTER") && t.get(q + 1).is_some_and(|y| y.is("SET"))))
+        })
+        .unwrap_or(t.len())
+}
+
 fn rename_table(from: &str, to: &str, at: usize) -> Found {
     found(
         "rename-table",
@@ -518,13 +581,43 @@ fn rename_table(from: &str, to: &str, at: usize) -> Found {
     )
 }
 
-fn narrow(obj: &str, ty: &str, at: usize) -> Found {
+fn fk_index(o: Orphaned, at: usize) -> Found {
     found(
-        "narrow-type",
-        obj.to_string(),
+        "drop-fk-index",
+        format!("{}.{}", o.table, o.index),
         format!(
-            "changes the type of {obj} to {ty}: if {ty} cannot hold every value of the old type, values are cut or the change fails (the old type is not in the SQL: compare it with the schema)"
+            "dropping index {} on {} leaves foreign key {}({}) without an index: MySQL refuses, other engines check the key by scanning {}",
+            o.index,
+            o.table,
+            o.fk.name.map(|n| format!("{n} ")).unwrap_or_default(),
+            o.fk.columns.join(", "),
+            o.table
         ),
         at,
     )
+}
+
+/// A type change judged against the declared old type: `narrow-type` when it may not
+/// hold every old value, nothing when it widens, `type-change` when the old type is
+/// not known.
+fn narrow(judged: TypeChange, obj: &str, ty: &str, at: usize) -> Option<Found> {
+    match judged {
+        TypeChange::Widening { .. } => None,
+        TypeChange::Narrowing { old } => Some(found(
+            "narrow-type",
+            obj.to_string(),
+            format!(
+                "changes the type of {obj} from {old} to {ty}: {ty} cannot hold every value of {old}, so values are cut or the change fails"
+            ),
+            at,
+        )),
+        TypeChange::Unknown => Some(found(
+            "type-change",
+            obj.to_string(),
+            format!(
+                "changes the type of {obj} to {ty}; old type unknown: not declared in the SQL read before it, so whether {ty} holds every old value was not judged (cutover lint --target URL judges it against the schema)"
+            ),
+            at,
+        )),
+    }
 }
