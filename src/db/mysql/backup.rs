@@ -173,6 +173,12 @@ impl BackupEngine for MySqlBackup {
                 c2.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
                     .await
                     .map_err(err(r))?;
+                // FLOAT columns the dump will round, and how to correct them (issue 7)
+                let floats = super::backup_float::float_tables(&mut c, r, &tables).await?;
+                let float_warnings = super::backup_float::keyless_warnings(&floats);
+                for w in &float_warnings {
+                    (req.log)(format!("WARNING: {w}"));
+                }
                 let file = if req.tables.is_none() { "database.sql.zst" } else { "tables.sql.zst" };
                 let (mut cmd, db) = tool(prog, req.url)?;
                 cmd.args(["--single-transaction", "--hex-blob", "--tz-utc", "--quick"]);
@@ -201,8 +207,7 @@ impl BackupEngine for MySqlBackup {
                         }
                         w.write_all(&buf[..n])?;
                     }
-                    w.finish()?.sync_all()?;
-                    Ok::<(), Error>(())
+                    Ok::<_, Error>(w)
                 };
                 let errors = async move {
                     let mut s = String::new();
@@ -213,7 +218,7 @@ impl BackupEngine for MySqlBackup {
                 let err_text = tokio::spawn(errors);
                 let hashes =
                     super::backup_hash::hash_tables(&mut c, &mut c2, r, &tables, method).await;
-                writing
+                let mut w = writing
                     .await
                     .map_err(|e| Error::runtime(format!("{prog} output: {e}")))??;
                 let status = child.wait().await?;
@@ -224,12 +229,26 @@ impl BackupEngine for MySqlBackup {
                         crate::redact::scrub(err_text.trim())
                     )));
                 }
+                // still under the read lock and in the dump's snapshot
+                let fixes = super::backup_float::append_fixes(&mut c, r, &floats, &mut w).await?;
+                w.finish()?.sync_all()?;
+                let mut consistency = "FLUSH TABLES WITH READ LOCK held from before the START TRANSACTION WITH CONSISTENT SNAPSHOT of our two hashing connections until the dump (--single-transaction) finished: writes were blocked, so the dump and the hashes saw the same data".to_string();
+                let fixed: Vec<&str> = floats.iter().filter(|t| !t.key.is_empty()).map(|t| t.table.as_str()).collect();
+                if !fixed.is_empty() {
+                    consistency.push_str(&format!(
+                        "; FLOAT columns of {} restored exactly by {fixes} UPDATE(s) by key appended to the dump, read in the same snapshot (the dump writes FLOAT with 6 significant digits)",
+                        fixed.join(", ")
+                    ));
+                }
+                for w in &float_warnings {
+                    consistency.push_str(&format!("; WARNING: {w}"));
+                }
                 c.execute("COMMIT").await.map_err(err(r))?;
                 c2.execute("COMMIT").await.map_err(err(r))?;
                 Ok(BackupResult {
                     server_version: server.clone(),
                     tool: format!("{tool_name} --single-transaction"),
-                    consistency: "FLUSH TABLES WITH READ LOCK held from before the START TRANSACTION WITH CONSISTENT SNAPSHOT of our two hashing connections until the dump (--single-transaction) finished: writes were blocked, so the dump and the hashes saw the same data".into(),
+                    consistency,
                     files: vec![file.to_string()],
                     tables: hashes?,
                     sequences: BTreeMap::new(),

@@ -1,5 +1,6 @@
 pub(crate) mod backup;
 mod backup_extras;
+mod backup_float;
 mod backup_hash;
 pub(crate) mod catalog;
 mod dialect;

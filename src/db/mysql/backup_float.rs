@@ -1,0 +1,173 @@
+//! `mariadb-dump` writes a FLOAT column with 6 significant digits (16777216 as
+//! 1.67772e7, 1.2345678 as 1.23457), so its dump alone does not restore FLOAT values
+//! exactly (issue 7). While the backup's read lock is still held and our snapshot is
+//! the dump's, the server itself writes one corrective `UPDATE` per row of each table
+//! with FLOAT columns, keyed by the table's primary key (or a unique key of NOT NULL
+//! columns), with the value's shortest exact double text (`CAST(CAST(f AS DOUBLE) AS
+//! CHAR(32))`: with its own length it is never cut to the FLOAT's display width), which
+//! reads back as the same float. They are appended to the dump, after its data.
+//! A table with FLOAT columns and no such key cannot be corrected: the backup says so.
+
+use super::backup::{err, q};
+use crate::error::Result;
+use futures::TryStreamExt;
+use sqlx::Row;
+use sqlx::mysql::MySqlConnection;
+use std::collections::BTreeMap;
+use std::io::Write;
+
+/// One table with FLOAT columns.
+pub(super) struct FloatTable {
+    pub table: String,
+    pub floats: Vec<String>,
+    /// (column, is binary) of the key; empty: no usable key.
+    pub key: Vec<(String, bool)>,
+}
+
+/// Tables among `tables` with FLOAT columns, each with its key (if any).
+pub(super) async fn float_tables(
+    c: &mut MySqlConnection,
+    redacted: &str,
+    tables: &[String],
+) -> Result<Vec<FloatTable>> {
+    let rows = sqlx::query(
+        "SELECT CAST(table_name AS CHAR), CAST(column_name AS CHAR), CAST(data_type AS CHAR) FROM information_schema.columns WHERE table_schema = DATABASE() ORDER BY table_name, ordinal_position",
+    )
+    .fetch_all(&mut *c)
+    .await
+    .map_err(err(redacted))?;
+    let mut floats: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut binary: BTreeMap<(String, String), bool> = BTreeMap::new();
+    for r in &rows {
+        let (t, col, ty): (String, String, String) = (r.get(0), r.get(1), r.get(2));
+        if !tables.contains(&t) {
+            continue;
+        }
+        let ty = ty.to_ascii_lowercase();
+        if ty == "float" {
+            floats.entry(t.clone()).or_default().push(col.clone());
+        }
+        let is_bin = matches!(
+            ty.as_str(),
+            "binary" | "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob"
+        );
+        binary.insert((t, col), is_bin);
+    }
+    let mut out = Vec::new();
+    for (table, cols) in floats {
+        let keys = sqlx::query(
+            "SELECT CAST(index_name AS CHAR), CAST(column_name AS CHAR), CAST(nullable AS CHAR) FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = ? AND non_unique = 0 ORDER BY index_name <> 'PRIMARY', index_name, seq_in_index",
+        )
+        .bind(&table)
+        .fetch_all(&mut *c)
+        .await
+        .map_err(err(redacted))?;
+        // the first unique index (PRIMARY first) whose columns are all NOT NULL
+        let mut by_index: Vec<(String, Vec<(String, bool)>)> = Vec::new();
+        for k in &keys {
+            let (idx, col, nullable): (String, String, String) = (k.get(0), k.get(1), k.get(2));
+            if by_index.last().map(|(i, _)| i != &idx).unwrap_or(true) {
+                by_index.push((idx.clone(), Vec::new()));
+            }
+            let last = &mut by_index.last_mut().expect("pushed").1;
+            last.push((col, nullable == "YES"));
+        }
+        let key = by_index
+            .into_iter()
+            .find(|(_, cols)| cols.iter().all(|(_, nullable)| !nullable))
+            .map(|(_, cols)| {
+                cols.into_iter()
+                    .map(|(c, _)| {
+                        let b = binary
+                            .get(&(table.clone(), c.clone()))
+                            .copied()
+                            .unwrap_or(false);
+                        (c, b)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.push(FloatTable {
+            table,
+            floats: cols,
+            key,
+        });
+    }
+    Ok(out)
+}
+
+/// A text as an SQL expression that survives any quoting mode.
+fn lit(s: &str) -> String {
+    format!("CONVERT(X'{}' USING utf8mb4)", hex::encode(s.as_bytes()))
+}
+
+/// The server-side SELECT that writes one corrective UPDATE per row of `t`.
+fn fix_query(t: &FloatTable) -> String {
+    let mut parts = vec![lit(&format!("UPDATE {} SET ", q(&t.table)))];
+    for (i, f) in t.floats.iter().enumerate() {
+        let sep = if i == 0 { "" } else { ", " };
+        parts.push(lit(&format!("{sep}{}=", q(f))));
+        parts.push(format!(
+            "IFNULL(CONCAT('CAST(''', CAST(CAST({} AS DOUBLE) AS CHAR(32)), ''' AS DOUBLE)'), 'NULL')",
+            q(f)
+        ));
+    }
+    for (i, (k, bin)) in t.key.iter().enumerate() {
+        let sep = if i == 0 { " WHERE " } else { " AND " };
+        parts.push(lit(&format!("{sep}{}=", q(k))));
+        parts.push(if *bin {
+            format!("CONCAT('X''', HEX({}), '''')", q(k))
+        } else {
+            format!("QUOTE({})", q(k))
+        });
+    }
+    parts.push(lit(";\n"));
+    format!("SELECT CONCAT({}) FROM {}", parts.join(", "), q(&t.table))
+}
+
+/// Append the corrective UPDATEs of every keyed table to `out`, read in the caller's
+/// snapshot. Returns the number of statements written.
+pub(super) async fn append_fixes(
+    c: &mut MySqlConnection,
+    redacted: &str,
+    tables: &[FloatTable],
+    out: &mut impl Write,
+) -> Result<u64> {
+    let mut n = 0;
+    let keyed: Vec<&FloatTable> = tables.iter().filter(|t| !t.key.is_empty()).collect();
+    if keyed.is_empty() {
+        return Ok(0);
+    }
+    out.write_all(
+        b"\n-- cutover: mariadb-dump wrote FLOAT columns with 6 significant digits;\n-- the exact values, read in the dump's snapshot:\n",
+    )?;
+    for t in keyed {
+        let sql = fix_query(t);
+        let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch(&mut *c);
+        while let Some(r) = rows.try_next().await.map_err(err(redacted))? {
+            let line: Vec<u8> = r.get(0);
+            out.write_all(&line)?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// The warning for tables whose FLOATs cannot be corrected.
+pub(super) fn keyless_warnings(tables: &[FloatTable]) -> Vec<String> {
+    tables
+        .iter()
+        .filter(|t| t.key.is_empty())
+        .map(|t| {
+            format!(
+                "table \"{}\" (FLOAT column(s) {}): mariadb-dump rounds FLOAT to 6 significant digits; table has no key to correct it; the restore proof will report it",
+                t.table,
+                t.floats
+                    .iter()
+                    .map(|f| format!("\"{f}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+        .collect()
+}
