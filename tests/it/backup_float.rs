@@ -14,6 +14,8 @@ CREATE TABLE `b k` (k varbinary(8) NOT NULL, name varchar(10) CHARACTER SET lati
 INSERT INTO `b k` VALUES (0x00ff27, 'ñ''x`', 1.2345678), (X'', '', 16777216);
 CREATE TABLE u (id int NULL, code varchar(5) NOT NULL, f FLOAT, UNIQUE KEY (id), UNIQUE KEY (code));
 INSERT INTO u VALUES (1, 'a', 0.1), (NULL, 'b', 1.2345678);
+CREATE TABLE plain (f FLOAT);
+INSERT INTO plain VALUES (0.1), (1.5), (123456), (NULL);
 "#;
 
 /// Every FLOAT of the fixture as its exact double text, in key order (CAST AS CHAR:
@@ -47,6 +49,7 @@ async fn mariadb_backup_restores_float_columns_exactly() {
     let dir = tmp.path();
     let o = run(dir, &["backup", "--target", &db.url, "--out", "bk"]);
     assert_eq!(o.code, 0, "backup failed:\n{}", o.all());
+    // `plain` has no key, but none of its values is rounded by the dump
     assert!(!o.all().contains("WARNING"), "{}", o.all());
     let m = std::fs::read_to_string(dir.join("bk/manifest.json")).unwrap();
     assert!(
@@ -56,7 +59,7 @@ async fn mariadb_backup_restores_float_columns_exactly() {
 
     exec(
         &d,
-        "UPDATE t SET f = 1, g = 2; UPDATE `b k` SET `fl``t` = NULL; UPDATE u SET f = 7",
+        "UPDATE t SET f = 1, g = 2; UPDATE `b k` SET `fl``t` = NULL; UPDATE u SET f = 7; DELETE FROM plain",
     )
     .await;
     d.close().await;
@@ -67,7 +70,7 @@ async fn mariadb_backup_restores_float_columns_exactly() {
     assert_eq!(o.code, 0, "restore failed:\n{}", o.all());
     assert!(
         o.stdout
-            .contains("3 of 3 table(s) proven equal to the backup"),
+            .contains("4 of 4 table(s) proven equal to the backup"),
         "the restore must prove each table:\n{}",
         o.stdout
     );
@@ -88,7 +91,7 @@ async fn mariadb_backup_names_a_keyless_table_whose_floats_it_cannot_correct() {
     let d = db.connect().await;
     exec(
         &d,
-        "CREATE TABLE loose (id int NULL, f FLOAT, UNIQUE KEY (id)); INSERT INTO loose VALUES (1, 16777216)",
+        "CREATE TABLE loose (id int NULL, f FLOAT, UNIQUE KEY (id)); INSERT INTO loose VALUES (1, 16777216), (2, 0.5)",
     )
     .await;
     d.close().await;
@@ -96,7 +99,7 @@ async fn mariadb_backup_names_a_keyless_table_whose_floats_it_cannot_correct() {
     let dir = tmp.path();
     let o = run(dir, &["backup", "--target", &db.url, "--out", "bk"]);
     assert_eq!(o.code, 0, "backup failed:\n{}", o.all());
-    let warning = "table \"loose\" (FLOAT column(s) \"f\"): mariadb-dump rounds FLOAT to 6 significant digits; table has no key to correct it; the restore proof will report it";
+    let warning = "table \"loose\" (FLOAT column(s) \"f\", 1 row(s) affected): mariadb-dump rounds FLOAT to 6 significant digits; table has no key to correct it; the restore proof will report it";
     assert!(o.all().contains(warning), "no warning:\n{}", o.all());
     let m = std::fs::read_to_string(dir.join("bk/manifest.json")).unwrap();
     assert!(m.contains("has no key to correct it"), "{m}");

@@ -124,7 +124,7 @@ impl BackupEngine for MySqlBackup {
             "tables"
         };
         format!(
-            "{what} with {found} --single-transaction, zstd-compressed; hashes in a consistent snapshot taken under the same read lock"
+            "{what} with {found} --single-transaction, zstd-compressed; hashes in a consistent snapshot taken under the same read lock; FLOAT columns (which the dump writes with 6 significant digits) restored exactly by UPDATEs by key appended to the dump, a table without a key named in a warning"
         )
     }
 

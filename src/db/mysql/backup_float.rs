@@ -1,12 +1,12 @@
 //! `mariadb-dump` writes a FLOAT column with 6 significant digits (16777216 as
-//! 1.67772e7, 1.2345678 as 1.23457), so its dump alone does not restore FLOAT values
+//! 16777200, 1.2345678 as 1.23457), so its dump alone does not restore FLOAT values
 //! exactly (issue 7). While the backup's read lock is still held and our snapshot is
-//! the dump's, the server itself writes one corrective `UPDATE` per row of each table
-//! with FLOAT columns, keyed by the table's primary key (or a unique key of NOT NULL
-//! columns), with the value's shortest exact double text (`CAST(CAST(f AS DOUBLE) AS
+//! the dump's, the server itself writes one corrective `UPDATE` per row (of each table
+//! with FLOAT columns) whose FLOAT text does not read back as the same float, keyed by
+//! the table's primary key (or a unique key of NOT NULL columns), with the value's shortest exact double text (`CAST(CAST(f AS DOUBLE) AS
 //! CHAR(32))`: with its own length it is never cut to the FLOAT's display width), which
 //! reads back as the same float. They are appended to the dump, after its data.
-//! A table with FLOAT columns and no such key cannot be corrected: the backup says so.
+//! A table with such rows and no such key cannot be corrected: the backup says so.
 
 use super::backup::{err, q};
 use crate::error::Result;
@@ -22,6 +22,8 @@ pub(super) struct FloatTable {
     pub floats: Vec<String>,
     /// (column, is binary) of the key; empty: no usable key.
     pub key: Vec<(String, bool)>,
+    /// Without a key: the rows the dump rounds (counted in the caller's snapshot).
+    pub lossy_rows: u64,
 }
 
 /// Tables among `tables` with FLOAT columns, each with its key (if any).
@@ -87,11 +89,21 @@ pub(super) async fn float_tables(
                     .collect()
             })
             .unwrap_or_default();
-        out.push(FloatTable {
+        let mut t = FloatTable {
             table,
             floats: cols,
             key,
-        });
+            lossy_rows: 0,
+        };
+        if t.key.is_empty() {
+            let sql = format!("SELECT COUNT(*) FROM {} WHERE {}", q(&t.table), lossy(&t));
+            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .fetch_one(&mut *c)
+                .await
+                .map_err(err(redacted))?;
+            t.lossy_rows = n as u64;
+        }
+        out.push(t);
     }
     Ok(out)
 }
@@ -101,7 +113,17 @@ fn lit(s: &str) -> String {
     format!("CONVERT(X'{}' USING utf8mb4)", hex::encode(s.as_bytes()))
 }
 
-/// The server-side SELECT that writes one corrective UPDATE per row of `t`.
+/// Rows whose FLOAT text (as the dump writes it) does not read back as the same float:
+/// values of up to 6 digits (0.1, 1.5) need no UPDATE (and fire no trigger).
+fn lossy(t: &FloatTable) -> String {
+    t.floats
+        .iter()
+        .map(|f| format!("NOT ({0} <=> CAST(CAST({0} AS CHAR) AS FLOAT))", q(f)))
+        .collect::<Vec<_>>()
+        .join(" OR ")
+}
+
+/// The server-side SELECT that writes one corrective UPDATE per row of `t` the dump rounds.
 fn fix_query(t: &FloatTable) -> String {
     let mut parts = vec![lit(&format!("UPDATE {} SET ", q(&t.table)))];
     for (i, f) in t.floats.iter().enumerate() {
@@ -122,7 +144,12 @@ fn fix_query(t: &FloatTable) -> String {
         });
     }
     parts.push(lit(";\n"));
-    format!("SELECT CONCAT({}) FROM {}", parts.join(", "), q(&t.table))
+    format!(
+        "SELECT CONCAT({}) FROM {} WHERE {}",
+        parts.join(", "),
+        q(&t.table),
+        lossy(t)
+    )
 }
 
 /// Append the corrective UPDATEs of every keyed table to `out`, read in the caller's
@@ -157,16 +184,17 @@ pub(super) async fn append_fixes(
 pub(super) fn keyless_warnings(tables: &[FloatTable]) -> Vec<String> {
     tables
         .iter()
-        .filter(|t| t.key.is_empty())
+        .filter(|t| t.key.is_empty() && t.lossy_rows > 0)
         .map(|t| {
             format!(
-                "table \"{}\" (FLOAT column(s) {}): mariadb-dump rounds FLOAT to 6 significant digits; table has no key to correct it; the restore proof will report it",
+                "table \"{}\" (FLOAT column(s) {}, {} row(s) affected): mariadb-dump rounds FLOAT to 6 significant digits; table has no key to correct it; the restore proof will report it",
                 t.table,
                 t.floats
                     .iter()
                     .map(|f| format!("\"{f}\""))
                     .collect::<Vec<_>>()
-                    .join(", ")
+                    .join(", "),
+                t.lossy_rows
             )
         })
         .collect()
