@@ -113,3 +113,39 @@ async fn mariadb_backup_names_a_keyless_table_whose_floats_it_cannot_correct() {
         o.all()
     );
 }
+
+#[tokio::test]
+async fn mariadb_table_backup_restores_float_columns_exactly() {
+    let Some(db) = testkit::mysql().await else {
+        return;
+    };
+    let d = db.connect().await;
+    exec(&d, FIXTURE).await;
+    let before = scalar(&d, EXACT).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let o = run(
+        dir,
+        &[
+            "backup", "--target", &db.url, "--out", "bk", "--tables", "t",
+        ],
+    );
+    assert_eq!(o.code, 0, "backup failed:\n{}", o.all());
+    let m = std::fs::read_to_string(dir.join("bk/manifest.json")).unwrap();
+    assert!(m.contains("FLOAT columns of t restored exactly"), "{m}");
+    exec(&d, "UPDATE t SET f = 1, g = 2").await;
+    d.close().await;
+    let o = run(
+        dir,
+        &["restore", "--from", "bk", "--target", &db.url, "--yes"],
+    );
+    assert_eq!(o.code, 0, "restore failed:\n{}", o.all());
+    assert!(o.stdout.contains("✓ t: 4 rows (backup 4)"), "{}", o.stdout);
+    let d = db.connect().await;
+    assert_eq!(
+        scalar(&d, EXACT).await,
+        before,
+        "FLOATs not restored exactly"
+    );
+    d.close().await;
+}
