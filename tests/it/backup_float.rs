@@ -14,6 +14,9 @@ CREATE TABLE `b k` (k varbinary(8) NOT NULL, name varchar(10) CHARACTER SET lati
 INSERT INTO `b k` VALUES (0x00ff27, 'ñ''x`', 1.2345678), (X'', '', 16777216);
 CREATE TABLE u (id int NULL, code varchar(5) NOT NULL, f FLOAT, UNIQUE KEY (id), UNIQUE KEY (code));
 INSERT INTO u VALUES (1, 'a', 0.1), (NULL, 'b', 1.2345678);
+CREATE TABLE ts (at timestamp(6) NOT NULL PRIMARY KEY, f FLOAT, twice FLOAT AS (f * 2) VIRTUAL,
+  kept FLOAT AS (f + 1) PERSISTENT);
+INSERT INTO ts (at, f) VALUES ('2024-03-31 01:30:00.5', 16777216), ('2024-10-27 00:30:00', 1.2345678);
 CREATE TABLE plain (f FLOAT);
 INSERT INTO plain VALUES (0.1), (1.5), (123456), (NULL);
 "#;
@@ -23,7 +26,9 @@ INSERT INTO plain VALUES (0.1), (1.5), (123456), (NULL);
 const EXACT: &str = "SELECT CONCAT_WS(' | ',
   (SELECT GROUP_CONCAT(id, '=', IFNULL(CAST(CAST(f AS DOUBLE) AS CHAR(32)), 'NULL'), '/', CAST(CAST(g AS DOUBLE) AS CHAR(32)) ORDER BY id) FROM t),
   (SELECT GROUP_CONCAT(HEX(k), '=', CAST(CAST(`fl``t` AS DOUBLE) AS CHAR(32)) ORDER BY k) FROM `b k`),
-  (SELECT GROUP_CONCAT(code, '=', CAST(CAST(f AS DOUBLE) AS CHAR(32)) ORDER BY code) FROM u))";
+  (SELECT GROUP_CONCAT(code, '=', CAST(CAST(f AS DOUBLE) AS CHAR(32)) ORDER BY code) FROM u),
+  (SELECT GROUP_CONCAT(at, '=', CAST(CAST(f AS DOUBLE) AS CHAR(32)), '/', CAST(CAST(twice AS DOUBLE) AS CHAR(32)),
+     '/', CAST(CAST(kept AS DOUBLE) AS CHAR(32)) ORDER BY at) FROM ts))";
 
 #[tokio::test]
 async fn mariadb_backup_restores_float_columns_exactly() {
@@ -42,6 +47,7 @@ async fn mariadb_backup_restores_float_columns_exactly() {
         "=16777216",
         "a=0.10000000149011612",
         "b=1.2345677614212036",
+        "=16777216/33554432/16777216",
     ] {
         assert!(before.contains(exact), "fixture: {exact} not in {before}");
     }
@@ -53,13 +59,13 @@ async fn mariadb_backup_restores_float_columns_exactly() {
     assert!(!o.all().contains("WARNING"), "{}", o.all());
     let m = std::fs::read_to_string(dir.join("bk/manifest.json")).unwrap();
     assert!(
-        m.contains("FLOAT columns of b k, t, u restored exactly"),
+        m.contains("FLOAT columns of b k, t, ts, u restored exactly"),
         "{m}"
     );
 
     exec(
         &d,
-        "UPDATE t SET f = 1, g = 2; UPDATE `b k` SET `fl``t` = NULL; UPDATE u SET f = 7; DELETE FROM plain",
+        "UPDATE t SET f = 1, g = 2; UPDATE `b k` SET `fl``t` = NULL; UPDATE u SET f = 7; DELETE FROM plain; UPDATE ts SET f = 3",
     )
     .await;
     d.close().await;
@@ -70,7 +76,7 @@ async fn mariadb_backup_restores_float_columns_exactly() {
     assert_eq!(o.code, 0, "restore failed:\n{}", o.all());
     assert!(
         o.stdout
-            .contains("4 of 4 table(s) proven equal to the backup"),
+            .contains("5 of 5 table(s) proven equal to the backup"),
         "the restore must prove each table:\n{}",
         o.stdout
     );
