@@ -155,3 +155,42 @@ async fn mariadb_table_backup_restores_float_columns_exactly() {
     );
     d.close().await;
 }
+
+/// A table with an UPDATE trigger is not corrected: the correcting UPDATE would fire
+/// the trigger on restore (here writing audit rows). The backup says so, and the
+/// restore leaves the audit table exactly as it was backed up.
+#[tokio::test]
+async fn mariadb_backup_does_not_fire_update_triggers_to_correct_floats() {
+    let Some(db) = testkit::mysql().await else {
+        return;
+    };
+    let d = db.connect().await;
+    exec(
+        &d,
+        "CREATE TABLE audited (id int PRIMARY KEY, f FLOAT); CREATE TABLE audit_log (id int, note varchar(20)); CREATE TRIGGER audited_upd AFTER UPDATE ON audited FOR EACH ROW INSERT INTO audit_log VALUES (NEW.id, 'updated'); INSERT INTO audited VALUES (1, 16777216), (2, 0.5)",
+    )
+    .await;
+    d.close().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let o = run(dir, &["backup", "--target", &db.url, "--out", "bk"]);
+    assert_eq!(o.code, 0, "backup failed:\n{}", o.all());
+    let warning = "table \"audited\" (FLOAT column(s) \"f\", 1 row(s) affected): mariadb-dump rounds FLOAT to 6 significant digits; a correcting UPDATE would fire its UPDATE trigger(s) \"audited_upd\"; the restore proof will report it";
+    assert!(o.all().contains(warning), "no warning:\n{}", o.all());
+    let o = run(
+        dir,
+        &["restore", "--from", "bk", "--target", &db.url, "--yes"],
+    );
+    assert!(
+        o.all().contains("audited has different content"),
+        "the proof must report the rounded table:\n{}",
+        o.all()
+    );
+    let d = db.connect().await;
+    assert_eq!(
+        scalar(&d, "SELECT CAST(COUNT(*) AS CHAR) FROM audit_log").await,
+        "0",
+        "restoring must not fire the trigger"
+    );
+    d.close().await;
+}

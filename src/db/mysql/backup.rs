@@ -124,7 +124,7 @@ impl BackupEngine for MySqlBackup {
             "tables"
         };
         format!(
-            "{what} with {found} --single-transaction, zstd-compressed; hashes in a consistent snapshot taken under the same read lock; FLOAT columns (which the dump writes with 6 significant digits) restored exactly by UPDATEs by key appended to the dump, a table without a key named in a warning"
+            "{what} with {found} --single-transaction, zstd-compressed; hashes in a consistent snapshot taken under the same read lock; FLOAT columns (which the dump writes with 6 significant digits) restored exactly by UPDATEs by key appended to the dump, a table without a key or with UPDATE triggers named in a warning"
         )
     }
 
@@ -233,7 +233,7 @@ impl BackupEngine for MySqlBackup {
                 let fixes = super::backup_float::append_fixes(&mut c, r, &floats, &mut w).await?;
                 w.finish()?.sync_all()?;
                 let mut consistency = "FLUSH TABLES WITH READ LOCK held from before the START TRANSACTION WITH CONSISTENT SNAPSHOT of our two hashing connections until the dump (--single-transaction) finished: writes were blocked, so the dump and the hashes saw the same data".to_string();
-                let fixed: Vec<&str> = floats.iter().filter(|t| !t.key.is_empty()).map(|t| t.table.as_str()).collect();
+                let fixed: Vec<&str> = floats.iter().filter(|t| t.corrected()).map(|t| t.table.as_str()).collect();
                 if !fixed.is_empty() {
                     consistency.push_str(&format!(
                         "; FLOAT columns of {} restored exactly by {fixes} UPDATE(s) by key appended to the dump, read in the same snapshot (the dump writes FLOAT with 6 significant digits)",

@@ -6,7 +6,9 @@
 //! the table's primary key (or a unique key of NOT NULL columns), with the value's shortest exact double text (`CAST(CAST(f AS DOUBLE) AS
 //! CHAR(32))`: with its own length it is never cut to the FLOAT's display width), which
 //! reads back as the same float. They are appended to the dump, after its data.
-//! A table with such rows and no such key cannot be corrected: the backup says so.
+//! A table with such rows and no such key, or with UPDATE triggers (which a correction
+//! would fire on restore), is not corrected: the backup says so, and the restore proof
+//! reports the table.
 
 use super::backup::{err, q};
 use crate::error::Result;
@@ -22,8 +24,18 @@ pub(super) struct FloatTable {
     pub floats: Vec<String>,
     /// (column, is binary) of the key; empty: no usable key.
     pub key: Vec<(String, bool)>,
-    /// Without a key: the rows the dump rounds (counted in the caller's snapshot).
+    /// Why the table's FLOATs cannot be corrected: no usable key, or UPDATE triggers
+    /// that a corrective UPDATE would fire on restore. None: corrected.
+    pub blocker: Option<String>,
+    /// When blocked: the rows the dump rounds (counted in the caller's snapshot).
     pub lossy_rows: u64,
+}
+
+impl FloatTable {
+    /// Its FLOATs are corrected by the appended UPDATEs.
+    pub fn corrected(&self) -> bool {
+        self.blocker.is_none()
+    }
 }
 
 /// Tables among `tables` with FLOAT columns, each with its key (if any).
@@ -77,7 +89,7 @@ pub(super) async fn float_tables(
             let last = &mut by_index.last_mut().expect("pushed").1;
             last.push((col, nullable == "YES"));
         }
-        let key = by_index
+        let key: Vec<(String, bool)> = by_index
             .into_iter()
             .find(|(_, cols)| cols.iter().all(|(_, nullable)| !nullable))
             .map(|(_, cols)| {
@@ -92,13 +104,38 @@ pub(super) async fn float_tables(
                     .collect()
             })
             .unwrap_or_default();
+        // A corrective UPDATE runs after the dump has created the table's triggers:
+        // an UPDATE trigger would fire (stamping rows, writing audit rows), so such a
+        // table is left to the restore proof rather than changed behind the user's back.
+        let triggers: Vec<String> = sqlx::query_scalar(
+            "SELECT CAST(trigger_name AS CHAR) FROM information_schema.triggers WHERE event_object_schema = DATABASE() AND event_object_table = ? AND event_manipulation = 'UPDATE' ORDER BY action_order",
+        )
+        .bind(&table)
+        .fetch_all(&mut *c)
+        .await
+        .map_err(err(redacted))?;
+        let blocker = if key.is_empty() {
+            Some("table has no key to correct it".to_string())
+        } else if !triggers.is_empty() {
+            Some(format!(
+                "a correcting UPDATE would fire its UPDATE trigger(s) {}",
+                triggers
+                    .iter()
+                    .map(|t| format!("\"{t}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        } else {
+            None
+        };
         let mut t = FloatTable {
             table,
             floats: cols,
             key,
+            blocker,
             lossy_rows: 0,
         };
-        if t.key.is_empty() {
+        if !t.corrected() {
             let sql = format!("SELECT COUNT(*) FROM {} WHERE {}", q(&t.table), lossy(&t));
             let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
                 .fetch_one(&mut *c)
@@ -164,7 +201,7 @@ pub(super) async fn append_fixes(
     out: &mut impl Write,
 ) -> Result<u64> {
     let mut n = 0;
-    let keyed: Vec<&FloatTable> = tables.iter().filter(|t| !t.key.is_empty()).collect();
+    let keyed: Vec<&FloatTable> = tables.iter().filter(|t| t.corrected()).collect();
     if keyed.is_empty() {
         return Ok(0);
     }
@@ -187,17 +224,18 @@ pub(super) async fn append_fixes(
 pub(super) fn keyless_warnings(tables: &[FloatTable]) -> Vec<String> {
     tables
         .iter()
-        .filter(|t| t.key.is_empty() && t.lossy_rows > 0)
+        .filter(|t| !t.corrected() && t.lossy_rows > 0)
         .map(|t| {
             format!(
-                "table \"{}\" (FLOAT column(s) {}, {} row(s) affected): mariadb-dump rounds FLOAT to 6 significant digits; table has no key to correct it; the restore proof will report it",
+                "table \"{}\" (FLOAT column(s) {}, {} row(s) affected): mariadb-dump rounds FLOAT to 6 significant digits; {}; the restore proof will report it",
                 t.table,
                 t.floats
                     .iter()
                     .map(|f| format!("\"{f}\""))
                     .collect::<Vec<_>>()
                     .join(", "),
-                t.lossy_rows
+                t.lossy_rows,
+                t.blocker.as_deref().unwrap_or_default()
             )
         })
         .collect()
