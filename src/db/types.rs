@@ -26,6 +26,13 @@ pub fn split_params(t: &str) -> (String, Option<String>) {
     }
 }
 
+/// The engine-neutral spelling of a type written in SQL whose engine may be unknown
+/// (`cutover lint` without `--dialect`): read as PostgreSQL spells it, the standard's
+/// spelling, which the other engines' common types share.
+pub fn normalize_written_type(written: &str, dialect: Option<Dialect>) -> String {
+    normalize_type(written, dialect.unwrap_or(Dialect::Postgres))
+}
+
 /// The engine-neutral spelling of an engine's type. See `schema::types::RULES`.
 pub fn normalize_type(engine_type: &str, dialect: Dialect) -> String {
     let rules = dialect.sql();

@@ -237,14 +237,14 @@ impl BatchSql {
     /// The key as one SQL term: the column, or a row value `(a, b)` compared in order
     /// (row values compare lexicographically on all three engines).
     fn key_term(&self) -> String {
-        tuple(&self.key)
+        batch::row_tuple(&self.key)
     }
     /// Rows after the mark `lo` (SQL literals, one per key column).
     fn after(&self, lo: &[String]) -> String {
-        format!("{} > {}", self.key_term(), tuple(lo))
+        format!("{} > {}", self.key_term(), batch::row_tuple(lo))
     }
     fn range(&self, lo: Option<&[String]>, hi: &[String]) -> String {
-        let upto = format!("{} <= {}", self.key_term(), tuple(hi));
+        let upto = format!("{} <= {}", self.key_term(), batch::row_tuple(hi));
         match lo {
             Some(lo) => format!("{} AND {upto}", self.after(lo)),
             None => upto,
@@ -320,14 +320,6 @@ async fn ensure_errors_table(db: &Db, name: &str) -> Result<()> {
     .await
     .map_err(|e| e.context(format!("creating the validation table {name}")))?;
     Ok(())
-}
-
-/// `a` or `(a, b, …)`.
-fn tuple(parts: &[String]) -> String {
-    match parts {
-        [one] => one.clone(),
-        many => format!("({})", many.join(", ")),
-    }
 }
 
 /// The mark's key literals: one literal for a one-column key (as it has always been
@@ -441,7 +433,7 @@ impl Step for Backfill {
         let db = ctx.targets.get(&self.target).await?;
         let d = db.dialect();
         let key_names = self.key_columns(&db).await?;
-        let key_name = tuple(&key_names);
+        let key_name = batch::row_tuple(&key_names);
         // a mark's values as written beside the key's name: `14`, or `(2, 7)`
         let composite = key_names.len() > 1;
         let at = |h: &str| {

@@ -32,6 +32,15 @@ pub struct Mark {
     pub detail: Option<String>,
 }
 
+/// A key as a row value, for batch ranges: `a`, or `(a, b, …)` for a key of several
+/// columns (compared as a row, as both steps' ranges are).
+pub fn row_tuple(parts: &[String]) -> String {
+    match parts {
+        [one] => one.clone(),
+        many => format!("({})", many.join(", ")),
+    }
+}
+
 pub async fn ensure_progress_table(db: &Db) -> Result<()> {
     let d = db.dialect();
     let key = d.sql().key_text_type();

@@ -309,14 +309,6 @@ async fn ensure_conflicts_table(db: &Db, name: &str) -> Result<()> {
     Ok(())
 }
 
-fn row_tuple(exprs: &[String]) -> String {
-    if exprs.len() == 1 {
-        exprs[0].clone()
-    } else {
-        format!("({})", exprs.join(", "))
-    }
-}
-
 #[async_trait]
 impl Step for Consolidate {
     fn kind(&self) -> &'static str {
@@ -474,7 +466,11 @@ impl Consolidate {
                             "{scope}: the high-water mark {hw} does not read: {e}"
                         ))
                     })?;
-                    format!(" WHERE {} > {}", row_tuple(&key_exprs), row_tuple(&lits))
+                    format!(
+                        " WHERE {} > {}",
+                        super::batch::row_tuple(&key_exprs),
+                        super::batch::row_tuple(&lits)
+                    )
                 }
                 None => String::new(),
             };
@@ -513,8 +509,8 @@ impl Consolidate {
                     };
                     rows = read(format!(
                         "SELECT {select} FROM {legacy_q} WHERE {} = {} ORDER BY {order}",
-                        row_tuple(&key_exprs),
-                        row_tuple(&lits)
+                        super::batch::row_tuple(&key_exprs),
+                        super::batch::row_tuple(&lits)
                     ))
                     .await?;
                 }
@@ -537,7 +533,7 @@ impl Consolidate {
             let tuples: Vec<String> = rows
                 .iter()
                 .map(|r| {
-                    row_tuple(
+                    super::batch::row_tuple(
                         &r[..nkey]
                             .iter()
                             .map(|v| v.to_sql_literal(d))
@@ -545,7 +541,7 @@ impl Consolidate {
                     )
                 })
                 .collect();
-            let key_cols_q = row_tuple(&cols_q[..nkey]);
+            let key_cols_q = super::batch::row_tuple(&cols_q[..nkey]);
             let existing = db
                 .query(
                     &format!(

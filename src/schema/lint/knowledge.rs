@@ -151,8 +151,7 @@ impl Known {
         let Some(old) = self.column_type(table, column) else {
             return TypeChange::Unknown;
         };
-        let d = dialect.unwrap_or(Dialect::Postgres);
-        let norm = |t: &str| crate::db::types::normalize_type(t, d);
+        let norm = |t: &str| crate::db::types::normalize_written_type(t, dialect);
         let old = old.to_string();
         if crate::schema::migrate::is_widening(&norm(&old), &norm(new)) {
             TypeChange::Widening { old }
