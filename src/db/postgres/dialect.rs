@@ -27,7 +27,9 @@ impl SqlDialect for Postgres {
         Some(("hashtextextended", "SELECT hashtextextended('', 0)"))
     }
     fn native_hash_parts(&self, input: &str) -> Vec<String> {
-        vec![format!("hashtextextended({input}, 0)")]
+        // in bytes whatever the columns' collations (a nondeterministic one would hash
+        // "A" as "a"; two different ones leave the hash no collation to use)
+        vec![format!("hashtextextended(({input}) COLLATE \"C\", 0)")]
     }
     fn native_text(&self, c: &str, col: &HashColumn, _type_text: &str) -> Option<String> {
         super::hash::native_text(c, col)

@@ -71,15 +71,21 @@ pub(super) fn order_term(c: &str, col: &HashColumn, textual: bool) -> String {
     }
 }
 
-/// The text of a date, time or timestamp column whose two sides have the same type:
-/// its own output (ISO, UTC, with era and `infinity`; the diff's setup fixes the
-/// session's DateStyle and TimeZone), exact at the type's precision and far cheaper
-/// than the epoch arithmetic of its canonical text.
+/// A column's text in the native hash's input when its two sides have the same type:
+/// the column itself, which `concat_ws` turns into text with the type's own output
+/// function, exactly as a `::text` cast does (a cast to text through the output
+/// function; none of these types has a cast function of its own) but without building
+/// the text twice. Dates and times come out in one form on both sides (the diff's setup
+/// fixes the session's DateStyle and TimeZone), with era and `infinity`, exact at the
+/// type's precision and far cheaper than the epoch arithmetic of their canonical text;
+/// integers and decimals of a fixed scale as their canonical text is.
 pub(super) fn native_text(c: &str, col: &HashColumn) -> Option<String> {
     match col.class {
         Class::Date | Class::Time | Class::Timestamp if col.native == col.class => {
-            Some(format!("({c})::text"))
+            Some(c.to_string())
         }
+        Class::Int if col.native == Class::Int => Some(c.to_string()),
+        Class::Decimal if col.exact_scale && col.native == Class::Decimal => Some(c.to_string()),
         _ => None,
     }
 }
