@@ -178,10 +178,10 @@ pub fn summary_text(s: &Summary) -> String {
         "  strategy: {} (hashed in {}{}; {} buckets, {} differing, {} rows fetched) in {} ms\n",
         s.stats.strategy,
         s.stats.hashed_in,
-        if s.stats.hash.is_empty() {
-            String::new()
-        } else {
-            format!(" with {}", s.stats.hash)
+        match (s.stats.hash.is_empty(), s.stats.scan.is_empty()) {
+            (true, _) => String::new(),
+            (false, true) => format!(" with {}", s.stats.hash),
+            (false, false) => format!(" with {}, by {}", s.stats.hash, s.stats.scan),
         },
         s.stats.buckets,
         s.stats.differing_buckets,

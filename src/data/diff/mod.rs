@@ -80,6 +80,10 @@ pub struct Stats {
     /// sides the same engine), `md5` (portable), empty when nothing was hashed.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub hash: String,
+    /// How the databases read the rows they hashed, when not by the key: `pages`
+    /// (PostgreSQL's storage pages, a slice at a time).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub scan: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]

@@ -8,11 +8,19 @@
 //! key order from both sides and merged. So progress is real from the first chunk
 //! (rows hashed of the estimate), and memory holds one chunk's buckets whatever the
 //! table size or the density of differences.
+//!
+//! Where both sides can be read by storage pages (PostgreSQL), the buckets are hashed
+//! instead by slices of each side's pages (a TID range scan each, several at once),
+//! which reads a table faster than its key index does: each side's bucket sums are then
+//! held for the whole key span (at most [`PAGE_BUCKETS`] buckets, 4 MiB a side), and
+//! compared and merged chunk by chunk as above. The buckets are the same either way, so
+//! the differences found are too.
 
 use super::buckets::{Agg, differing};
 use super::merge::{Counter, duplicate_key};
 use super::side::{as_bucket, as_u64_mod};
-use super::stream::{Puller, sorted_where};
+use super::slices::page_slices;
+use super::stream::{Item, Puller, sorted_where, sorted_where_by};
 use super::*;
 use crate::data::normalize::Class;
 use crate::data::sql::range_aggregate_sql;
@@ -27,6 +35,11 @@ const KEY_LIMIT: i128 = 1 << 62;
 const IN_FLIGHT: usize = 2;
 /// A chunk with more than this share of differing buckets is merged whole.
 const WHOLE_CHUNK: f64 = 0.25;
+/// Page slices hashed at once on each side: three, as many processes as PostgreSQL's
+/// own parallel scan of a table (a leader and two workers) would use.
+const PAGE_IN_FLIGHT: usize = 3;
+/// At most this many buckets when hashed by pages (each side holds all of them).
+const PAGE_BUCKETS: i128 = 1 << 18;
 
 pub(super) struct Ranges {
     origin: i64,
@@ -36,6 +49,8 @@ pub(super) struct Ranges {
     end: i128,
     /// Rows on both sides by the catalog (for progress).
     estimate: u64,
+    /// Each side's page slices (conditions), when both sides are hashed by pages.
+    pages: Option<[Vec<String>; 2]>,
 }
 
 fn as_i128(v: &Value) -> Option<i128> {
@@ -74,18 +89,24 @@ pub(super) async fn plan(s: &Side, t: &Side, plan: &Plan) -> Result<Option<Range
         return Ok(None);
     }
     let (ea, eb) = tokio::join!(estimate_rows(s), estimate_rows(t));
+    let (ps, pt) = tokio::join!(page_slices(s, ea), page_slices(t, eb));
+    let pages = ps.zip(pt).map(|(a, b)| [a, b]);
     let span = hi - lo + 1;
     let rows = ea.unwrap_or(0).max(eb.unwrap_or(0)) as i128;
     // about 40 rows a bucket; a never-analyzed table counts as dense
     let rows = if rows > 0 { rows } else { span };
-    let width = (span * 40 / rows.max(1))
-        .max(1)
-        .max(span / (MAX_CHUNKS * CHUNK_BUCKETS as i128) + 1);
+    let most = if pages.is_some() {
+        PAGE_BUCKETS
+    } else {
+        MAX_CHUNKS * CHUNK_BUCKETS as i128
+    };
+    let width = (span * 40 / rows.max(1)).max(1).max(span / most + 1);
     Ok(Some(Ranges {
         origin: lo as i64,
         width: width as i64,
         end: hi + 1,
         estimate: ea.unwrap_or(0) + eb.unwrap_or(0),
+        pages,
     }))
 }
 
@@ -119,6 +140,11 @@ pub(super) async fn run(
     progress: ProgressFn<'_>,
     may_merge: bool,
 ) -> Result<(u64, u64)> {
+    stats.levels = 1;
+    if let Some(pages) = &r.pages {
+        stats.scan = "pages".into();
+        return run_pages(s, t, plan, r, pages, counter, stats, progress, may_merge).await;
+    }
     let step = r.width as i128 * CHUNK_BUCKETS as i128;
     let chunks = ((r.end - r.origin as i128) + step - 1) / step;
     let mut meter = ProgressMeter::new("rows hashed", Some(r.estimate));
@@ -126,7 +152,6 @@ pub(super) async fn run(
         progress(p);
     }
     let (mut rows_s, mut rows_t) = (0u64, 0u64);
-    stats.levels = 1;
     // chunks are hashed IN_FLIGHT at a time on each side (each database works on
     // several at once, as its own parallel scan of a whole table would), then compared
     // in order; none is left holding a connection while rows are fetched
@@ -144,23 +169,7 @@ pub(super) async fn run(
         for (c, range, a, b) in futures::future::try_join_all(group.map(hash)).await? {
             rows_s += a.values().map(|x| x.0).sum::<u64>();
             rows_t += b.values().map(|x| x.0).sum::<u64>();
-            let (set, all) = differing(&a, &b);
-            stats.buckets += all;
-            stats.differing_buckets += set.len() as u64;
-            if !set.is_empty() {
-                let whole = may_merge && set.len() as f64 > all as f64 * WHOLE_CHUNK;
-                if whole {
-                    stats.strategy = "buckets+merge".into();
-                }
-                let cond = |side: &Side| {
-                    if whole {
-                        format!("{k} >= {} AND {k} < {}", range.0, range.1, k = side.cols[0])
-                    } else {
-                        bucket_ranges(&side.cols[0], r, &set)
-                    }
-                };
-                stats.rows_fetched += merge_range(s, t, plan, counter, cond(s), cond(t)).await?;
-            }
+            settle(s, t, plan, r, counter, stats, may_merge, range, &a, &b).await?;
             let done = rows_s + rows_t;
             let mut p = meter.tick(done, c + 1 == chunks);
             if let Some(p) = &mut p {
@@ -177,8 +186,262 @@ pub(super) async fn run(
     Ok((rows_s, rows_t))
 }
 
+/// Compare one chunk's buckets (`range` of keys) and merge the rows of those that
+/// differ.
+#[allow(clippy::too_many_arguments)]
+async fn settle(
+    s: &Side,
+    t: &Side,
+    plan: &Arc<Plan>,
+    r: &Ranges,
+    counter: &mut Counter<'_>,
+    stats: &mut Stats,
+    may_merge: bool,
+    range: (i64, i64),
+    a: &Agg,
+    b: &Agg,
+) -> Result<()> {
+    let (set, all) = differing(a, b);
+    stats.buckets += all;
+    stats.differing_buckets += set.len() as u64;
+    if set.is_empty() {
+        return Ok(());
+    }
+    let whole = may_merge && set.len() as f64 > all as f64 * WHOLE_CHUNK;
+    if whole {
+        stats.strategy = "buckets+merge".into();
+    }
+    let cond = |side: &Side| {
+        if whole {
+            format!("{k} >= {} AND {k} < {}", range.0, range.1, k = side.cols[0])
+        } else {
+            bucket_ranges(&side.cols[0], r, &set)
+        }
+    };
+    stats.rows_fetched += merge_range(s, t, plan, counter, cond(s), cond(t)).await?;
+    Ok(())
+}
+
+/// Both sides hashed by their page slices into every bucket of the key span, then
+/// compared and merged chunk by chunk.
+#[allow(clippy::too_many_arguments)]
+async fn run_pages(
+    s: &Side,
+    t: &Side,
+    plan: &Arc<Plan>,
+    r: &Ranges,
+    pages: &[Vec<String>; 2],
+    counter: &mut Counter<'_>,
+    stats: &mut Stats,
+    progress: ProgressFn<'_>,
+    may_merge: bool,
+) -> Result<(u64, u64)> {
+    let buckets = ((r.end - r.origin as i128) + r.width as i128 - 1) / r.width as i128;
+    let buckets = buckets as usize;
+    let meter = std::sync::Mutex::new((
+        ProgressMeter::new("rows hashed", Some(r.estimate)),
+        [0u64; 2],
+    ));
+    if let Some(mut p) = meter.lock().expect("progress lock").0.tick(0, true) {
+        p.total = Some(r.estimate);
+        progress(p);
+    }
+    let report = |side: usize, done: u64| {
+        let mut m = meter.lock().expect("progress lock");
+        m.1[side] = done;
+        let done = m.1[0] + m.1[1];
+        if let Some(mut p) = m.0.tick(done, false) {
+            p.total = Some(r.estimate.max(done));
+            progress(p);
+        }
+    };
+    let (report_s, report_t) = (|d| report(0, d), |d| report(1, d));
+    let (va, vb) = tokio::try_join!(
+        hash_pages(s, plan, r, &pages[0], buckets, &report_s),
+        hash_pages(t, plan, r, &pages[1], buckets, &report_t)
+    )?;
+    let rows_s: u64 = va.iter().map(|x| x.0).sum();
+    let rows_t: u64 = vb.iter().map(|x| x.0).sum();
+    {
+        let mut m = meter.lock().expect("progress lock");
+        if let Some(mut p) = m.0.tick(rows_s + rows_t, true) {
+            p.total = Some(rows_s + rows_t);
+            progress(p);
+        }
+    }
+    // the chunks' buckets as the chunk path holds them: non-empty buckets only
+    let chunk_of = |v: &[(u64, u64)], first: usize, last: usize| -> Agg {
+        (first..last)
+            .filter(|&i| v[i].0 != 0)
+            .map(|i| (i as i64, v[i]))
+            .collect()
+    };
+    // the differing buckets' key ranges, merged MERGE_RANGES ranges a query (adjacent
+    // ones joined), in key order
+    let mut pending: Vec<(i128, i128)> = Vec::new();
+    let mut first = 0usize;
+    while first < buckets {
+        let last = (first + CHUNK_BUCKETS as usize).min(buckets);
+        let (a, b) = (chunk_of(&va, first, last), chunk_of(&vb, first, last));
+        let (set, all) = differing(&a, &b);
+        stats.buckets += all;
+        stats.differing_buckets += set.len() as u64;
+        if !set.is_empty() {
+            if may_merge && set.len() as f64 > all as f64 * WHOLE_CHUNK {
+                stats.strategy = "buckets+merge".into();
+                let from = r.origin as i128 + first as i128 * r.width as i128;
+                let to = (r.origin as i128 + last as i128 * r.width as i128).min(r.end);
+                push_range(&mut pending, (from, to));
+            } else {
+                for run in bucket_runs(r, &set) {
+                    push_range(&mut pending, run);
+                }
+            }
+        }
+        first = last;
+        if pending.len() >= MERGE_RANGES || (first >= buckets && !pending.is_empty()) {
+            // many rows a query: through the bulk stream (PostgreSQL's binary COPY)
+            let read = |side: &Side| {
+                let cond = ranges_cond(&side.cols[0], &pending);
+                Puller::new(sorted_where_by(side, plan, Some(cond), true))
+            };
+            stats.rows_fetched += merge_pullers(plan, counter, read(s), read(t)).await?;
+            pending.clear();
+        }
+    }
+    Ok((rows_s, rows_t))
+}
+
+/// Key ranges merged at once by the page path.
+const MERGE_RANGES: usize = 256;
+
+/// Append a key range, joining it to the last when they touch.
+fn push_range(ranges: &mut Vec<(i128, i128)>, (from, to): (i128, i128)) {
+    match ranges.last_mut() {
+        Some(last) if last.1 == from => last.1 = to,
+        _ => ranges.push((from, to)),
+    }
+}
+
+/// The key ranges `[from, to)` of the buckets in `set` (sorted), adjacent buckets
+/// joined.
+fn bucket_runs(r: &Ranges, set: &[i64]) -> Vec<(i128, i128)> {
+    let mut runs: Vec<(i64, i64)> = Vec::new();
+    for &b in set {
+        match runs.last_mut() {
+            Some(last) if last.1 + 1 == b => last.1 = b,
+            _ => runs.push((b, b)),
+        }
+    }
+    runs.iter()
+        .map(|(a, b)| {
+            (
+                r.origin as i128 + *a as i128 * r.width as i128,
+                r.origin as i128 + (*b as i128 + 1) * r.width as i128,
+            )
+        })
+        .collect()
+}
+
+/// `(k >= a AND k < b) OR ...` over `ranges`.
+fn ranges_cond(k: &str, ranges: &[(i128, i128)]) -> String {
+    let terms: Vec<String> = ranges
+        .iter()
+        .map(|(from, to)| format!("({k} >= {from} AND {k} < {to})"))
+        .collect();
+    format!("({})", terms.join(" OR "))
+}
+
+/// One side's (count, hash sum) of every bucket, hashed slice by slice,
+/// [`PAGE_IN_FLIGHT`] slices at once (a new one starting as soon as one ends); `report`
+/// gets the rows hashed so far as slices end.
+async fn hash_pages(
+    side: &Side,
+    plan: &Plan,
+    r: &Ranges,
+    slices: &[String],
+    buckets: usize,
+    report: &(dyn Fn(u64) + Sync),
+) -> Result<Vec<(u64, u64)>> {
+    use futures::stream::{FuturesUnordered, StreamExt};
+    let sums = std::sync::Mutex::new(vec![(0u64, 0u64); buckets]);
+    let mut done = 0u64;
+    let mut left = slices.iter();
+    let mut running = FuturesUnordered::new();
+    for slice in left.by_ref().take(PAGE_IN_FLIGHT) {
+        running.push(hash_slice(side, plan, r, slice, &sums));
+    }
+    while let Some(n) = running.next().await {
+        done += n?;
+        report(done);
+        if let Some(slice) = left.next() {
+            running.push(hash_slice(side, plan, r, slice, &sums));
+        }
+    }
+    drop(running);
+    Ok(sums.into_inner().expect("bucket sums lock"))
+}
+
+/// One page slice's buckets added into `sums`; the rows it hashed.
+async fn hash_slice(
+    side: &Side,
+    plan: &Plan,
+    r: &Ranges,
+    slice: &str,
+    sums: &std::sync::Mutex<Vec<(u64, u64)>>,
+) -> Result<u64> {
+    let (mut n, mut outside) = (0u64, false);
+    let span = (r.origin, r.end as i64);
+    aggregate_each(side, plan, r, span, Some(slice), &mut |b, c, h| {
+        // every row's key is inside the span (the query's condition)
+        let mut v = sums.lock().expect("bucket sums lock");
+        match usize::try_from(b).ok().and_then(|b| v.get_mut(b)) {
+            Some(e) => {
+                e.0 += c;
+                e.1 = e.1.wrapping_add(h);
+                n += c;
+            }
+            None => outside = true,
+        }
+    })
+    .await?;
+    if outside {
+        return Err(Error::runtime(format!(
+            "{}: a bucket outside the key span came back while hashing by pages",
+            side.name()
+        )));
+    }
+    Ok(n)
+}
+
 /// One chunk's per-bucket (count, hash sum) on one side.
 async fn aggregate(side: &Side, plan: &Plan, r: &Ranges, range: (i64, i64)) -> Result<Agg> {
+    let mut out: Agg = HashMap::new();
+    aggregate_each(side, plan, r, range, None, &mut |b, n, h| {
+        let e = out.entry(b).or_insert((0, 0));
+        e.0 += n;
+        e.1 = e.1.wrapping_add(h);
+    })
+    .await?;
+    Ok(out)
+}
+
+/// Each (bucket, count, hash sum) of one side's keys in `range`, restricted to one
+/// slice of its pages by `slice`.
+async fn aggregate_each(
+    side: &Side,
+    plan: &Plan,
+    r: &Ranges,
+    range: (i64, i64),
+    slice: Option<&str>,
+    each: &mut (dyn FnMut(i64, u64, u64) + Send),
+) -> Result<()> {
+    let extra = match (plan.where_sql.as_deref(), slice) {
+        (Some(w), Some(sl)) => Some(format!("({w}) AND {sl}")),
+        (Some(w), None) => Some(w.to_string()),
+        (None, Some(sl)) => Some(sl.to_string()),
+        (None, None) => None,
+    };
     let sql = range_aggregate_sql(
         side.dialect,
         &side.triples(plan, 0..plan.columns.len()),
@@ -186,17 +449,17 @@ async fn aggregate(side: &Side, plan: &Plan, r: &Ranges, range: (i64, i64)) -> R
         r.width,
         range,
         &side.table,
-        plan.where_sql.as_deref(),
+        extra.as_deref(),
         side.hash,
     );
-    let mut out: Agg = HashMap::new();
     side.db
         .query_each_with_setup(&side.aggregate_setup(), &sql, &mut |row| {
             let n = row.get(1).and_then(Value::as_i64).unwrap_or(0) as u64;
-            let e = out.entry(as_bucket(&row[0])).or_insert((0, 0));
-            e.0 += n;
-            e.1 =
-                e.1.wrapping_add(sql::combine_sums(row[2..].iter().map(as_u64_mod)));
+            each(
+                as_bucket(&row[0]),
+                n,
+                sql::combine_sums(row[2..].iter().map(as_u64_mod)),
+            );
         })
         .await
         .map_err(|e| {
@@ -206,29 +469,13 @@ async fn aggregate(side: &Side, plan: &Plan, r: &Ranges, range: (i64, i64)) -> R
                 range.0,
                 range.1 - 1
             ))
-        })?;
-    Ok(out)
+        })
 }
 
 /// `(k >= a AND k < b) OR ...` over the key values of the buckets in `set` (sorted),
 /// adjacent buckets joined into one range.
 fn bucket_ranges(k: &str, r: &Ranges, set: &[i64]) -> String {
-    let mut runs: Vec<(i64, i64)> = Vec::new();
-    for &b in set {
-        match runs.last_mut() {
-            Some(last) if last.1 + 1 == b => last.1 = b,
-            _ => runs.push((b, b)),
-        }
-    }
-    let terms: Vec<String> = runs
-        .iter()
-        .map(|(a, b)| {
-            let from = r.origin as i128 + *a as i128 * r.width as i128;
-            let to = r.origin as i128 + (*b as i128 + 1) * r.width as i128;
-            format!("({k} >= {from} AND {k} < {to})")
-        })
-        .collect();
-    format!("({})", terms.join(" OR "))
+    ranges_cond(k, &bucket_runs(r, set))
 }
 
 /// Stream the rows matching `cs` / `ct` from each side in key order and compare them;
@@ -241,8 +488,18 @@ async fn merge_range(
     cs: String,
     ct: String,
 ) -> Result<u64> {
-    let mut ps = Puller::new(sorted_where(s, plan, Some(cs)));
-    let mut pt = Puller::new(sorted_where(t, plan, Some(ct)));
+    let ps = Puller::new(sorted_where(s, plan, Some(cs)));
+    let pt = Puller::new(sorted_where(t, plan, Some(ct)));
+    merge_pullers(plan, counter, ps, pt).await
+}
+
+/// Compare the rows of two key-ordered streams; returns the rows read.
+async fn merge_pullers(
+    plan: &Arc<Plan>,
+    counter: &mut Counter<'_>,
+    mut ps: Puller<Item>,
+    mut pt: Puller<Item>,
+) -> Result<u64> {
     let mut read = 0u64;
     let (mut last_s, mut last_t): (Option<Norm>, Option<Norm>) = (None, None);
     loop {

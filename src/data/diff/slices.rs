@@ -30,6 +30,8 @@ const SLICES: u64 = 8;
 const IN_FLIGHT: usize = 2;
 /// Tables of fewer rows (by the catalog) are hashed in one query.
 const MIN_ROWS: u64 = 200_000;
+/// Pages in a slice at most (256 MiB of 8 KiB pages).
+const MAX_SLICE_PAGES: u64 = 32_768;
 
 /// How one side is cut.
 enum Cut {
@@ -124,15 +126,10 @@ async fn cut(side: &Side, plan: &Plan, estimate: Option<u64>) -> Cut {
         return Cut::Whole;
     }
     let sql = side.dialect.sql();
-    if let Some((q, param)) = sql.page_count(&side.table)
-        && let Ok(r) = side.db.query(q, &[Value::Text(param)]).await
-        && let Some(pages) = r.scalar().and_then(Value::as_i64)
-        && pages > 1
-    {
-        let pages = pages as u64;
+    if let Some(pages) = page_count(side).await {
         return Cut::Pages {
             pages,
-            per: pages.div_ceil(SLICES).max(1),
+            per: pages_per_slice(pages),
         };
     }
     let Some(k) = plan.columns.first() else {
@@ -169,6 +166,39 @@ async fn cut(side: &Side, plan: &Plan, estimate: Option<u64>) -> Cut {
         },
         _ => Cut::Whole,
     }
+}
+
+/// The storage pages of a server side's table, when its dialect reads by pages and it
+/// has more than one.
+async fn page_count(side: &Side) -> Option<u64> {
+    let (q, param) = side.dialect.sql().page_count(&side.table)?;
+    let r = side.db.query(q, &[Value::Text(param)]).await.ok()?;
+    let pages = r.scalar().and_then(Value::as_i64)?;
+    (pages > 1).then_some(pages as u64)
+}
+
+/// Pages a slice: about [`SLICES`] slices, none over [`MAX_SLICE_PAGES`] (so progress
+/// keeps coming on a big table).
+fn pages_per_slice(pages: u64) -> u64 {
+    pages.div_ceil(SLICES).clamp(1, MAX_SLICE_PAGES)
+}
+
+/// The conditions cutting a server side's table into slices of its storage pages (the
+/// last one open, so rows in pages added meanwhile are read), when it is big enough
+/// (`estimate` rows by the catalog) and its dialect reads by pages; None otherwise.
+pub(super) async fn page_slices(side: &Side, estimate: Option<u64>) -> Option<Vec<String>> {
+    if !side.server || estimate.unwrap_or(0) < MIN_ROWS {
+        return None;
+    }
+    let pages = page_count(side).await?;
+    let per = pages_per_slice(pages);
+    let sql = side.dialect.sql();
+    (0..pages.div_ceil(per))
+        .map(|i| {
+            let from = i * per;
+            sql.page_slice(from, (from + per < pages).then_some(from + per))
+        })
+        .collect()
 }
 
 /// One side's bucket sums over its slices.

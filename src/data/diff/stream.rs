@@ -142,6 +142,16 @@ pub(super) fn sorted_where(
     // ranges of the range strategy keep the driver (a COPY costs a round trip more to
     // set up, which small ranges would pay many times)
     let bulk = extra.is_none();
+    sorted_where_by(side, plan, extra, bulk)
+}
+
+/// [`sorted_where`], through the engine's bulk stream when `bulk` (for many rows).
+pub(super) fn sorted_where_by(
+    side: &Side,
+    plan: &Arc<Plan>,
+    extra: Option<String>,
+    bulk: bool,
+) -> mpsc::Receiver<Result<Vec<Item>>> {
     let sql = sorted_sql(side, plan, extra);
     if let Some(file) = &side.local {
         return super::sqlite_local::sorted(file.clone(), sql, side, plan);
