@@ -76,7 +76,7 @@ impl Counter<'_> {
     pub(super) fn pair(&mut self, s: Item, t: Item) -> Result<()> {
         let mut cols = Vec::new();
         for i in self.plan.key_len..self.plan.columns.len() {
-            if !equal_with_tolerance(&self.plan.columns[i], &s.norms[i], &t.norms[i]) {
+            if !equal_values(&self.plan.columns[i], &s.raw[i], &t.raw[i]) {
                 cols.push(i);
             }
         }

@@ -129,6 +129,17 @@ pub(super) fn norms(plan: &Plan, row: &[Value]) -> Vec<Norm> {
         .collect()
 }
 
+/// The normalized columns a row is ordered, bucketed and paired by: the key, or every
+/// column for a multiset ([`bucket_range`]). The other columns are compared from their
+/// decoded values when a pair meets ([`equal_values`]).
+pub(super) fn order_norms(plan: &Plan, row: &[Value]) -> Vec<Norm> {
+    plan.columns[bucket_range(plan)]
+        .iter()
+        .zip(row)
+        .map(|(p, v)| normalize(v, p))
+        .collect()
+}
+
 /// The bucket cutover computes for a normalized row (same as `sql::bucket`).
 pub(super) fn bucket_of(plan: &Plan, n: &[Norm], modulus: i64) -> i64 {
     let r = bucket_range(plan);
