@@ -245,6 +245,9 @@ fn pow10(p: u32) -> i128 {
 /// timestamps towards the past (`floor`), signed durations towards zero.
 fn truncate_micros(micros: i128, precision: u32, floor: bool) -> i128 {
     let div = pow10(6 - precision.min(6));
+    if div == 1 {
+        return micros;
+    }
     if floor {
         micros.div_euclid(div)
     } else {

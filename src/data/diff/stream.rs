@@ -1,14 +1,14 @@
 //! Streaming the rows of one side to the comparison, in batches, from a task.
 
 use super::merge::KeyOrder;
-use super::side::{as_bucket, bucket_of, order_norms};
+use super::side::{OrderNorms, as_bucket, bucket_of, order_norms};
 use super::*;
 use crate::data::sql::in_list;
 
 pub(super) struct Item {
     pub(super) raw: Vec<Value>,
     /// The normalized key (every column for a multiset): [`order_norms`].
-    pub(super) norms: Vec<Norm>,
+    pub(super) norms: OrderNorms,
 }
 
 impl Item {
@@ -280,8 +280,9 @@ async fn read_rows<T>(
     mark: Option<&KeyMark>,
     mut item: impl FnMut(Vec<Value>) -> Option<T>,
 ) -> bool {
+    let point = format!("diff-stream:{name}");
     while let Some(r) = st.next().await {
-        crate::crash::panic_point(&format!("diff-stream:{name}"));
+        crate::crash::panic_point(&point);
         match r {
             Ok(row) => {
                 if let Some(it) = item(row)
