@@ -5,8 +5,12 @@
 //!   very same stored values (storage class and bytes) is equal under any
 //!   normalization, so it is passed over without being copied; every other row goes
 //!   through the same normalization and the same [`Counter`] as the general merge.
-//! * One side a SQLite file: that side is read by a blocking thread in batches
-//!   ([`sorted`]) into the general merge, instead of row by row through sqlx.
+//! * One side a SQLite file, keyed merge: the blocking thread stepping the file merges
+//!   it with the server's rows, which stream sorted from their own task
+//!   ([`merge_with_server`]); a SQLite column is compared where it lies and decoded
+//!   only when it does not hold the server's very value.
+//! * Otherwise (key ranges, a multiset) a SQLite side is read by a blocking thread in
+//!   batches ([`sorted`]) into the general merge, instead of row by row through sqlx.
 //!
 //! Both read with the general merge's own query ([`sorted_sql`]), check key order and
 //! uniqueness the same way, pass the same panic points and name the last key reached
