@@ -245,6 +245,9 @@ fn pow10(p: u32) -> i128 {
 /// timestamps towards the past (`floor`), signed durations towards zero.
 fn truncate_micros(micros: i128, precision: u32, floor: bool) -> i128 {
     let div = pow10(6 - precision.min(6));
+    if div == 1 {
+        return micros;
+    }
     if floor {
         micros.div_euclid(div)
     } else {
@@ -676,6 +679,37 @@ pub fn row_hash(fields: &[Norm]) -> u64 {
     u64::from_be_bytes(d[..8].try_into().expect("8 bytes"))
 }
 
+/// The very same decoded value: same variant and content, a float by its bits, a
+/// decimal with its scale. Normalization is a function of the value alone, so two
+/// identical values normalize alike under any column plan (JSON is never identical
+/// here: two maps may compare equal in another key order yet print differently).
+pub fn identical(a: &Value, b: &Value) -> bool {
+    use Value as V;
+    match (a, b) {
+        (V::Null, V::Null) => true,
+        (V::Bool(x), V::Bool(y)) => x == y,
+        (V::Int(x), V::Int(y)) => x == y,
+        (V::UInt(x), V::UInt(y)) => x == y,
+        (V::Float(x), V::Float(y)) => x.to_bits() == y.to_bits(),
+        (V::Decimal(x), V::Decimal(y)) => x.serialize() == y.serialize(),
+        (V::Text(x), V::Text(y)) => x == y,
+        (V::Bytes(x), V::Bytes(y)) => x == y,
+        (V::Date(x), V::Date(y)) => x == y,
+        (V::Time(x), V::Time(y)) => x == y,
+        (V::Timestamp(x), V::Timestamp(y)) => x == y,
+        (V::TimestampTz(x), V::TimestampTz(y)) => x == y,
+        (V::Uuid(x), V::Uuid(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// Are two decoded values of a column equal as compared (normalized, honouring its
+/// tolerance)? Identical values are without normalizing them: a pair of equal rows
+/// costs no allocation.
+pub fn equal_values(plan: &ColumnPlan, a: &Value, b: &Value) -> bool {
+    identical(a, b) || equal_with_tolerance(plan, &normalize(a, plan), &normalize(b, plan))
+}
+
 /// Is `a` equal to `b` for this column (honouring its tolerance)?
 pub fn equal_with_tolerance(plan: &ColumnPlan, a: &Norm, b: &Norm) -> bool {
     if a == b {
@@ -835,6 +869,34 @@ mod tests {
         let a = normalize(&Value::Text(r#"{"b": [1, 2.0], "a": "x"}"#.into()), &p);
         let b = normalize(&Value::Json(serde_json::json!({"a": "x", "b": [1, 2]})), &p);
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn only_identical_values_skip_normalization() {
+        let d = |t: &str| Value::Decimal(Decimal::from_str(t).unwrap());
+        // equal decimals of another scale print differently (compared as text)
+        assert!(!identical(&d("1.50"), &d("1.5")));
+        assert!(identical(&d("1.50"), &d("1.50")));
+        assert!(!identical(&Value::Float(0.0), &Value::Float(-0.0)));
+        assert!(!identical(&Value::Float(f64::NAN), &Value::Int(0)));
+        assert!(!identical(&Value::Text(String::new()), &Value::Null));
+        let text = plan(Class::Text, None, 6);
+        assert!(!equal_values(&text, &d("1.50"), &d("1.5")));
+        assert!(!equal_values(
+            &text,
+            &Value::Float(0.0),
+            &Value::Float(-0.0)
+        ));
+        let dec = plan(Class::Decimal, Some(2), 6);
+        assert!(equal_values(&dec, &d("1.50"), &Value::Float(1.5)));
+        let ts = plan(Class::Timestamp, None, 0);
+        let naive =
+            NaiveDateTime::parse_from_str("2024-01-01 10:00:00", "%Y-%m-%d %H:%M:%S").unwrap();
+        assert!(equal_values(
+            &ts,
+            &Value::Timestamp(naive),
+            &Value::Text("2024-01-01T10:00:00Z".into())
+        ));
     }
 
     #[test]

@@ -208,3 +208,93 @@ async fn sqlite_pair_with_a_duplicate_user_key_is_refused_like_the_general_path(
         );
     }
 }
+
+/// A SQLite file against a server table: the file's thread merges it with the server's
+/// rows (compared where they lie, decoded only when they differ). Every value below
+/// differs from the server's only in how it is stored or written — decimal scale, a
+/// timestamp's spelling, integer vs real vs text storage, -0.0 — except one NULL vs
+/// '', one cent and one second, which must be reported; both directions, both engines.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_against_a_server_merges_in_the_file_thread_and_reports_what_the_general_path_reports()
+ {
+    let (Some(pg), Some(my)) = (testkit::postgres().await, testkit::mysql().await) else {
+        return;
+    };
+    let lite = testkit::sqlite().await;
+    let l = lite.connect().await;
+    // n has no declared type: it keeps integer, real and text storage as stored
+    exec_all(
+        &l,
+        &[
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, d NUMERIC, ts TIMESTAMP, s TEXT, n, r REAL)",
+            "INSERT INTO t VALUES
+                (1, 1.5, '2024-01-01T10:00:00Z', 'a', 5.0, 0.5),
+                (2, '2', '2024-01-01 10:00:01.000', '', 7, 0.0),
+                (3, 3.11, '2024-01-01 10:00:02', 'c', 9, 1.25),
+                (4, 4, '2024-01-01 10:00:04', 'd', '10', 2),
+                (6, 6, '2024-01-01 10:00:06', 'only sqlite', 6, 6),
+                (7, 7.25, '2024-01-02 00:00:00', 'same', 1, 1.5),
+                (8, 8.5, '2024-01-01 12:00:00+02:00', 'é', 8, -0.0)",
+        ],
+    )
+    .await;
+    let server_rows = "INSERT INTO t VALUES
+        (1, 1.50, '2024-01-01 10:00:00', 'a', 5, 0.5),
+        (2, 2.00, '2024-01-01 10:00:01', NULL, 7, 0),
+        (3, 3.10, '2024-01-01 10:00:02', 'c', 9, 1.25),
+        (4, 4.00, '2024-01-01 10:00:03', 'd', 10, 2.0),
+        (5, 5.00, '2024-01-01 10:00:05', 'only server', 5, 5),
+        (7, 7.25, '2024-01-02 00:00:00', 'same', 1, 1.5),
+        (8, 8.50, '2024-01-01 10:00:00', 'é', 8, 0)";
+    let p = pg.connect().await;
+    exec_all(
+        &p,
+        &[
+            "CREATE TABLE t (id bigint PRIMARY KEY, d numeric(10,2), ts timestamp, s text, n bigint, r double precision)",
+            server_rows,
+        ],
+    )
+    .await;
+    let m = my.connect().await;
+    exec_all(
+        &m,
+        &[
+            "CREATE TABLE t (id bigint PRIMARY KEY, d decimal(10,2), ts datetime, s text, n bigint, r double)",
+            server_rows,
+        ],
+    )
+    .await;
+    for (server, engine) in [(&p, "postgres"), (&m, "mariadb")] {
+        for server_is_source in [true, false] {
+            let (a, b) = if server_is_source {
+                (server, &l)
+            } else {
+                (&l, server)
+            };
+            let (diffs, sum) = same_answer(a, b, "t").await;
+            let at = format!("{engine}, server is source: {server_is_source}: {diffs:#?}");
+            assert_eq!(sum.changed, 3, "{at}");
+            let want: std::collections::BTreeMap<String, u64> = [("d", 1), ("s", 1), ("ts", 1)]
+                .into_iter()
+                .map(|(c, n)| (c.to_string(), n))
+                .collect();
+            assert_eq!(sum.column_changes, want, "{at}");
+            assert_eq!((sum.only_in_source, sum.only_in_target), (1, 1), "{at}");
+            let only_server = if server_is_source {
+                "only source"
+            } else {
+                "only target"
+            };
+            assert!(
+                diffs
+                    .iter()
+                    .any(|d| d.starts_with(only_server) && d.contains("only server")),
+                "{at}"
+            );
+            assert_eq!((sum.source_rows, sum.target_rows), (7, 7), "{at}");
+            assert_eq!(sum.unchanged, 3, "{at}");
+        }
+    }
+    p.close().await;
+    m.close().await;
+}

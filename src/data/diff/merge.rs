@@ -76,7 +76,7 @@ impl Counter<'_> {
     pub(super) fn pair(&mut self, s: Item, t: Item) -> Result<()> {
         let mut cols = Vec::new();
         for i in self.plan.key_len..self.plan.columns.len() {
-            if !equal_with_tolerance(&self.plan.columns[i], &s.norms[i], &t.norms[i]) {
+            if !equal_values(&self.plan.columns[i], &s.raw[i], &t.raw[i]) {
                 cols.push(i);
             }
         }
@@ -105,11 +105,11 @@ impl Counter<'_> {
         if self.plan.multiset {
             let mut m: HashMap<Vec<Norm>, (u64, u64, Vec<Value>)> = HashMap::new();
             for it in src {
-                let e = m.entry(it.norms).or_insert((0, 0, it.raw));
+                let e = m.entry(it.norms.into_vec()).or_insert((0, 0, it.raw));
                 e.0 += 1;
             }
             for it in tgt {
-                let e = m.entry(it.norms).or_insert((0, 0, it.raw));
+                let e = m.entry(it.norms.into_vec()).or_insert((0, 0, it.raw));
                 e.1 += 1;
             }
             let mut rows: Vec<_> = m.into_iter().collect();

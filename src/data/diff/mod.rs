@@ -19,7 +19,7 @@ mod slices;
 mod sqlite_local;
 mod stream;
 
-use super::normalize::{ColumnPlan, Norm, equal_with_tolerance, md5_of, normalize, row_hash};
+use super::normalize::{ColumnPlan, Norm, equal_values, md5_of, normalize, row_hash};
 use super::plan::{Plan, Strategy};
 use super::sql;
 use crate::db::{Db, Dialect, Value};

@@ -129,6 +129,50 @@ pub(super) fn norms(plan: &Plan, row: &[Value]) -> Vec<Norm> {
         .collect()
 }
 
+/// The normalized columns a row is ordered, bucketed and paired by: the key, or every
+/// column for a multiset ([`bucket_range`]). The other columns are compared from their
+/// decoded values when a pair meets ([`equal_values`]).
+pub(super) fn order_norms(plan: &Plan, row: &[Value]) -> OrderNorms {
+    let range = bucket_range(plan);
+    if range.len() == 1 {
+        return OrderNorms::One([normalize(&row[0], &plan.columns[0])]);
+    }
+    OrderNorms::Many(
+        plan.columns[range]
+            .iter()
+            .zip(row)
+            .map(|(p, v)| normalize(v, p))
+            .collect(),
+    )
+}
+
+/// [`order_norms`]: a single column (the usual key) held inline, so a streamed row
+/// costs no allocation for it; read as a slice.
+#[derive(Debug, Clone)]
+pub(super) enum OrderNorms {
+    One([Norm; 1]),
+    Many(Vec<Norm>),
+}
+
+impl OrderNorms {
+    pub(super) fn into_vec(self) -> Vec<Norm> {
+        match self {
+            OrderNorms::One(a) => a.into(),
+            OrderNorms::Many(v) => v,
+        }
+    }
+}
+
+impl std::ops::Deref for OrderNorms {
+    type Target = [Norm];
+    fn deref(&self) -> &[Norm] {
+        match self {
+            OrderNorms::One(a) => a,
+            OrderNorms::Many(v) => v,
+        }
+    }
+}
+
 /// The bucket cutover computes for a normalized row (same as `sql::bucket`).
 pub(super) fn bucket_of(plan: &Plan, n: &[Norm], modulus: i64) -> i64 {
     let r = bucket_range(plan);

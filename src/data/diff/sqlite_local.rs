@@ -5,15 +5,18 @@
 //!   very same stored values (storage class and bytes) is equal under any
 //!   normalization, so it is passed over without being copied; every other row goes
 //!   through the same normalization and the same [`Counter`] as the general merge.
-//! * One side a SQLite file: that side is read by a blocking thread in batches
-//!   ([`sorted`]) into the general merge, instead of row by row through sqlx.
+//! * One side a SQLite file, keyed merge: the blocking thread stepping the file merges
+//!   it with the server's rows, which stream sorted from their own task
+//!   ([`merge_with_server`]); a SQLite column is compared where it lies and decoded
+//!   only when it does not hold the server's very value.
+//! * Otherwise (key ranges, a multiset) a SQLite side is read by a blocking thread in
+//!   batches ([`sorted`]) into the general merge, instead of row by row through sqlx.
 //!
 //! Both read with the general merge's own query ([`sorted_sql`]), check key order and
 //! uniqueness the same way, pass the same panic points and name the last key reached
 //! when a read fails, so the answer and the failures are those of the general path.
 
-use super::merge::{Counter, duplicate_key};
-use super::side::norms;
+use super::merge::{Counter, KeyOrder, duplicate_key};
 use super::stream::{Item, sorted_sql};
 use super::*;
 use crate::db::sqlite_stream::{self, Cursor};
@@ -45,8 +48,9 @@ enum Found {
     Done(u64, u64),
 }
 
-/// Diff two SQLite files keyed by the plan's key in one thread. False when this path
-/// does not apply (a side is not a file, or no key), so the caller takes the general one.
+/// Diff two SQLite files keyed by the plan's key in one thread, or a SQLite file
+/// against a server table ([`merge_with_server`]). False when this path does not apply
+/// (no side is a file, or no key), so the caller takes the general one.
 pub(super) async fn merge_files(
     s: &Side,
     t: &Side,
@@ -56,19 +60,77 @@ pub(super) async fn merge_files(
     progress: ProgressFn<'_>,
     total: Option<u64>,
 ) -> Result<bool> {
-    let (Some(fs), Some(ft)) = (s.local.clone(), t.local.clone()) else {
-        return Ok(false);
-    };
     if plan.multiset {
         return Ok(false);
     }
+    let (Some(fs), Some(ft)) = (s.local.clone(), t.local.clone()) else {
+        return merge_with_server(s, t, plan, summary, sink, progress, total).await;
+    };
     let job = Job {
         plan: plan.clone(),
         source: (fs, sorted_sql(s, plan, None), s.table.clone()),
         target: (ft, sorted_sql(t, plan, None), t.table.clone()),
     };
-    let (tx, mut rx) = mpsc::channel::<Result<Vec<Found>>>(8);
+    let (tx, rx) = mpsc::channel::<Result<Vec<Found>>>(8);
     let reader = tokio::task::spawn_blocking(move || job.run(tx));
+    let what = format!("the SQLite tables {} and {}", s.table, t.table);
+    receive(rx, reader, &what, plan, summary, sink, progress, total).await?;
+    Ok(true)
+}
+
+/// Diff a SQLite file against a server table keyed by the plan's key: the blocking
+/// thread stepping the file also merges, taking the server's rows from their own
+/// streaming task ([`super::stream::sorted`], key order checked batch by batch as the
+/// general merge does). Both engines stream at once, in parallel with the merge; a
+/// SQLite row is compared where it lies and decoded only when it differs. False when
+/// not exactly one side is a file.
+async fn merge_with_server(
+    s: &Side,
+    t: &Side,
+    plan: &Arc<Plan>,
+    summary: &mut Summary,
+    sink: &mut dyn DiffSink,
+    progress: ProgressFn<'_>,
+    total: Option<u64>,
+) -> Result<bool> {
+    let (file, local, server) = match (&s.local, &t.local) {
+        (Some(f), None) => (f.clone(), s, t),
+        (None, Some(f)) => (f.clone(), t, s),
+        _ => return Ok(false),
+    };
+    let job = OneFile {
+        plan: plan.clone(),
+        local_is_source: local.is_source,
+        file,
+        sql: sorted_sql(local, plan, None),
+        table: local.table.clone(),
+        server: Incoming {
+            rx: super::stream::sorted(server, plan),
+            buf: Default::default(),
+            order: KeyOrder::new(plan, server.name()),
+            done: false,
+        },
+    };
+    let (tx, rx) = mpsc::channel::<Result<Vec<Found>>>(8);
+    let reader = tokio::task::spawn_blocking(move || job.run(tx));
+    let what = format!("the tables {} and {}", s.table, t.table);
+    receive(rx, reader, &what, plan, summary, sink, progress, total).await?;
+    Ok(true)
+}
+
+/// Count and report what a merging thread found; the rows of both sides go into the
+/// summary.
+#[allow(clippy::too_many_arguments)]
+async fn receive(
+    mut rx: mpsc::Receiver<Result<Vec<Found>>>,
+    reader: tokio::task::JoinHandle<()>,
+    what: &str,
+    plan: &Arc<Plan>,
+    summary: &mut Summary,
+    sink: &mut dyn DiffSink,
+    progress: ProgressFn<'_>,
+    total: Option<u64>,
+) -> Result<()> {
     let mut counter = Counter {
         summary,
         sink,
@@ -97,14 +159,12 @@ pub(super) async fn merge_files(
     // the thread catches its own panics; a join error here is one it could not
     if let Err(e) = reader.await {
         return Err(Error::runtime(format!(
-            "the data diff failed while merging the SQLite tables {} and {}: {e}",
-            s.table, t.table
+            "the data diff failed while merging {what}: {e}"
         )));
     }
     let Some((ns, nt)) = done else {
         return Err(Error::runtime(format!(
-            "the data diff of the SQLite tables {} and {} stopped before the end of the rows",
-            s.table, t.table
+            "the data diff of {what} stopped before the end of the rows"
         )));
     };
     if let Some(mut p) = meter.tick(ns + nt, true) {
@@ -113,7 +173,7 @@ pub(super) async fn merge_files(
     }
     counter.summary.source_rows = ns;
     counter.summary.target_rows = nt;
-    Ok(true)
+    Ok(())
 }
 
 /// Everything the merging thread needs: the plan and, per side, file, query and table.
@@ -161,9 +221,7 @@ fn key_into(plan: &Plan, c: &Cursor<'_>, out: &mut Vec<Norm>) {
 }
 
 fn item(plan: &Plan, c: &Cursor<'_>) -> Item {
-    let raw = c.row();
-    let norms = norms(plan, &raw);
-    Item { raw, norms }
+    Item::new(plan, c.row())
 }
 
 fn order_error(side: &str) -> Error {
@@ -324,6 +382,178 @@ impl Job {
             }
             found.push(Found::Done(a.rows, b.rows));
             send(&mut found, true);
+            Ok(())
+        })
+    }
+}
+
+/// The server side's sorted rows, pulled by the merging thread.
+struct Incoming {
+    rx: mpsc::Receiver<Result<Vec<Item>>>,
+    buf: std::collections::VecDeque<Item>,
+    order: KeyOrder,
+    done: bool,
+}
+
+impl Incoming {
+    fn fill(&mut self) -> Result<()> {
+        while self.buf.is_empty() && !self.done {
+            match self.rx.blocking_recv() {
+                Some(Ok(b)) => {
+                    self.order.check(&b)?;
+                    self.buf = b.into();
+                }
+                Some(Err(e)) => return Err(e),
+                None => self.done = true,
+            }
+        }
+        Ok(())
+    }
+    fn peek(&mut self) -> Result<Option<&Item>> {
+        self.fill()?;
+        Ok(self.buf.front())
+    }
+    fn next(&mut self) -> Result<Option<Item>> {
+        self.fill()?;
+        Ok(self.buf.pop_front())
+    }
+}
+
+/// A SQLite file merged against a server's sorted rows in one blocking thread.
+struct OneFile {
+    plan: Arc<Plan>,
+    local_is_source: bool,
+    file: PathBuf,
+    sql: String,
+    /// The file's table (messages).
+    table: String,
+    server: Incoming,
+}
+
+/// Is the SQLite column `raw` equal, as column `p` compares, to the server's decoded
+/// `v`? Stored so that it decodes to the very same value: without decoding; otherwise
+/// decoded into `scratch` (reusing its buffer) and compared as the general merge does.
+fn same(p: &ColumnPlan, raw: sqlite_stream::Raw<'_>, v: &Value, scratch: &mut Value) -> bool {
+    if raw.is(v) {
+        return true;
+    }
+    raw.value_into(scratch);
+    equal_values(p, scratch, v)
+}
+
+impl OneFile {
+    fn run(mut self, tx: mpsc::Sender<Result<Vec<Found>>>) {
+        let mut mark: Option<String> = None;
+        let name = if self.local_is_source {
+            "source"
+        } else {
+            "target"
+        };
+        let out = catch_unwind(AssertUnwindSafe(|| self.merge(&tx, &mut mark)));
+        let err = match out {
+            Ok(Ok(())) => return,
+            Ok(Err(e)) => e,
+            Err(p) => Error::runtime(format!(
+                "the data diff failed while streaming the {name} table {} in key order{}: {}",
+                self.table,
+                match &mark {
+                    Some(k) => format!(" after key ({k})"),
+                    None => " before its first rows were compared".into(),
+                },
+                panic_text(p)
+            )),
+        };
+        let _ = tx.blocking_send(Err(err));
+    }
+
+    fn merge(
+        &mut self,
+        tx: &mpsc::Sender<Result<Vec<Found>>>,
+        mark: &mut Option<String>,
+    ) -> Result<()> {
+        let plan = &*self.plan;
+        let k = plan.key_len;
+        let compared = k..plan.columns.len();
+        let local_is_source = self.local_is_source;
+        let server = &mut self.server;
+        sqlite_stream::scan(&self.file, &self.sql, |c| {
+            let mut a = Walk {
+                c,
+                name: if local_is_source { "source" } else { "target" },
+                live: true,
+                key: Vec::new(),
+                last: Vec::new(),
+                rows: 0,
+            };
+            let mut server_rows = 0u64;
+            let mut scratch = vec![Value::Null; plan.columns.len()];
+            let mut found: Vec<Found> = Vec::with_capacity(FOUND_BATCH);
+            let only_local = |it| {
+                if local_is_source {
+                    Found::OnlySource(it)
+                } else {
+                    Found::OnlyTarget(it)
+                }
+            };
+            let only_server = |it| {
+                if local_is_source {
+                    Found::OnlyTarget(it)
+                } else {
+                    Found::OnlySource(it)
+                }
+            };
+            a.step(plan, mark)?;
+            let mut next_report = PROGRESS_EVERY;
+            loop {
+                let ord = match (a.live, server.peek()?) {
+                    (false, None) => break,
+                    (true, None) => Ordering::Less,
+                    (false, Some(_)) => Ordering::Greater,
+                    (true, Some(it)) => a.key.as_slice().cmp(&it.norms[..k]),
+                };
+                match ord {
+                    Ordering::Less => {
+                        found.push(only_local(item(plan, a.c)));
+                        a.step(plan, mark)?;
+                    }
+                    Ordering::Greater => {
+                        let it = server.next()?.expect("peeked");
+                        server_rows += 1;
+                        found.push(only_server(it));
+                    }
+                    Ordering::Equal => {
+                        let it = server.next()?.expect("peeked");
+                        server_rows += 1;
+                        let equal = compared.clone().all(|i| {
+                            same(&plan.columns[i], a.c.raw(i), &it.raw[i], &mut scratch[i])
+                        });
+                        if !equal {
+                            let l = item(plan, a.c);
+                            found.push(if local_is_source {
+                                Found::Pair(l, it)
+                            } else {
+                                Found::Pair(it, l)
+                            });
+                        }
+                        a.step(plan, mark)?;
+                    }
+                }
+                if found.len() >= FOUND_BATCH
+                    && tx.blocking_send(Ok(std::mem::take(&mut found))).is_err()
+                {
+                    return Ok(());
+                }
+                if a.rows + server_rows >= next_report {
+                    next_report += PROGRESS_EVERY;
+                    found.push(Found::Read(a.rows + server_rows));
+                }
+            }
+            found.push(if local_is_source {
+                Found::Done(a.rows, server_rows)
+            } else {
+                Found::Done(server_rows, a.rows)
+            });
+            let _ = tx.blocking_send(Ok(found));
             Ok(())
         })
     }

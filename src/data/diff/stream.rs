@@ -1,13 +1,21 @@
 //! Streaming the rows of one side to the comparison, in batches, from a task.
 
 use super::merge::KeyOrder;
-use super::side::{as_bucket, bucket_of, norms};
+use super::side::{OrderNorms, as_bucket, bucket_of, order_norms};
 use super::*;
 use crate::data::sql::in_list;
 
 pub(super) struct Item {
     pub(super) raw: Vec<Value>,
-    pub(super) norms: Vec<Norm>,
+    /// The normalized key (every column for a multiset): [`order_norms`].
+    pub(super) norms: OrderNorms,
+}
+
+impl Item {
+    pub(super) fn new(plan: &Plan, raw: Vec<Value>) -> Item {
+        let norms = order_norms(plan, &raw);
+        Item { raw, norms }
+    }
 }
 
 /// The key of a row the sorted stream read last (updated once a batch, so it costs
@@ -64,8 +72,7 @@ pub(super) fn fetch(
             let read = read_rows(st, name, &mut out, None, |mut row| {
                 let b = as_bucket(&row[0]);
                 row.remove(0);
-                let n = norms(&plan, &row);
-                Some((b, Item { raw: row, norms: n }))
+                Some((b, Item::new(&plan, row)))
             })
             .await;
             if read {
@@ -76,10 +83,10 @@ pub(super) fn fetch(
             let want: HashSet<i64> = set.iter().copied().collect();
             let mut kept: BTreeMap<i64, Vec<Item>> = BTreeMap::new();
             let read = read_rows(st, name, &mut out, None, |row| {
-                let n = norms(&plan, &row);
-                let b = bucket_of(&plan, &n, modulus);
+                let it = Item::new(&plan, row);
+                let b = bucket_of(&plan, &it.norms, modulus);
                 if want.contains(&b) {
-                    kept.entry(b).or_default().push(Item { raw: row, norms: n });
+                    kept.entry(b).or_default().push(it);
                 }
                 None
             })
@@ -187,8 +194,7 @@ pub(super) fn sorted_where_by(
                     *m = Some(key.join(", "));
                 }
                 seen += 1;
-                let n = norms(&plan, &row);
-                Some(Item { raw: row, norms: n })
+                Some(Item::new(&plan, row))
             },
         )
         .await;
@@ -284,8 +290,9 @@ async fn read_rows<T>(
     mark: Option<&KeyMark>,
     mut item: impl FnMut(Vec<Value>) -> Option<T>,
 ) -> bool {
+    let point = format!("diff-stream:{name}");
     while let Some(r) = st.next().await {
-        crate::crash::panic_point(&format!("diff-stream:{name}"));
+        crate::crash::panic_point(&point);
         match r {
             Ok(row) => {
                 if let Some(it) = item(row)

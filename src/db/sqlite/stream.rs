@@ -49,6 +49,41 @@ impl Raw<'_> {
         }
     }
 
+    /// Does this decode ([`Raw::value`]) to exactly `v` (identical: same variant and
+    /// content, a real by its bits)? Decides without decoding.
+    pub fn is(&self, v: &Value) -> bool {
+        match (self, v) {
+            (Raw::Null, Value::Null) => true,
+            (Raw::Int(a), Value::Int(b)) => a == b,
+            (Raw::Real(a), Value::Float(b)) => a.to_bits() == b.to_bits(),
+            // bytes equal to a String's are UTF-8, so they decode to that text
+            (Raw::Text(a), Value::Text(b)) => *a == b.as_bytes(),
+            (Raw::Text(a), Value::Bytes(b)) => a == b && std::str::from_utf8(a).is_err(),
+            (Raw::Blob(a), Value::Bytes(b)) => a == b,
+            _ => false,
+        }
+    }
+
+    /// [`Raw::value`] into `out`, reusing its text or byte buffer.
+    pub fn value_into(&self, out: &mut Value) {
+        match (self, &mut *out) {
+            (Raw::Text(t), Value::Text(buf)) => {
+                if let Ok(s) = std::str::from_utf8(t) {
+                    buf.clear();
+                    buf.push_str(s);
+                    return;
+                }
+            }
+            (Raw::Blob(b), Value::Bytes(buf)) => {
+                buf.clear();
+                buf.extend_from_slice(b);
+                return;
+            }
+            _ => {}
+        }
+        *out = self.value();
+    }
+
     /// The value as the sqlx path decodes it (`decode_row`): text that is not UTF-8
     /// is read as bytes.
     pub fn value(&self) -> Value {
@@ -155,5 +190,30 @@ mod tests {
         assert!(Raw::Null.identical(&Raw::Null));
         assert_eq!(Raw::Text(b"\xff").value(), Value::Bytes(vec![0xff]));
         assert_eq!(Raw::Text("é".as_bytes()).value(), Value::Text("é".into()));
+        // `is` and `value_into` agree with `value`
+        let raws = [
+            Raw::Null,
+            Raw::Int(1),
+            Raw::Real(-0.0),
+            Raw::Real(0.0),
+            Raw::Text(b"1"),
+            Raw::Text(b"\xff"),
+            Raw::Text(b""),
+            Raw::Blob(b"1"),
+            Raw::Blob(b"\xff"),
+        ];
+        let mut scratch = Value::Text("old".into());
+        for r in raws {
+            r.value_into(&mut scratch);
+            assert_eq!(scratch, r.value(), "{r:?}");
+            for o in raws {
+                let v = o.value();
+                let same = match (r.value(), &v) {
+                    (Value::Float(x), Value::Float(y)) => x.to_bits() == y.to_bits(),
+                    (x, y) => &x == y,
+                };
+                assert_eq!(r.is(&v), same, "{r:?} vs {o:?}");
+            }
+        }
     }
 }
