@@ -38,7 +38,7 @@ fn cannot(what: &str, dir: &Path, e: std::io::Error) -> Error {
         "cannot {what} the statements' spool file (in {}): {e}",
         dir.display()
     ))
-    .with_hint("it needs room for the statements: point TMPDIR at a roomier directory")
+    .with_hint("it needs room for the statements, about their size as a script: free some there, or choose a roomier directory (TMPDIR, or the script's with --emit-sql)")
 }
 
 impl Spool {
