@@ -1,13 +1,13 @@
 //! `cutover diff data`: every row only in the source, only in the target, or changed.
 
 use super::diff::ProgressPrinter;
-use crate::data::apply::{SqlSink, apply, script};
+use crate::data::apply::apply_each;
 use crate::data::diff::{DiffSink, Difference};
 use crate::data::normalize::Class;
 use crate::data::output::{Format, Printer};
 use crate::data::plan::{DiffOptions, Plan, Strategy, build_plan};
 use crate::data::reconcile::SampleSink;
-use crate::data::spool::ScriptSpool;
+use crate::data::spool::{Spool, SpoolSink};
 use crate::db;
 use crate::error::{Error, Result, exit};
 use rust_decimal::Decimal;
@@ -134,18 +134,14 @@ impl Args {
     }
 }
 
-/// Prints and builds statements at once.
+/// Prints and spools statements at once.
 struct Tee {
     printer: Printer,
-    sql: Option<SqlSink>,
-    /// `--emit-sql` without `--apply`: statements written as they come.
-    spool: Option<ScriptSpool>,
+    /// `--emit-sql` and/or `--apply`: the statements, written to a file as they come.
+    spool: Option<SpoolSink>,
 }
 impl DiffSink for Tee {
     fn difference(&mut self, plan: &Plan, d: Difference) -> Result<()> {
-        if let Some(s) = &mut self.sql {
-            s.difference(plan, d.clone())?;
-        }
         if let Some(s) = &mut self.spool {
             s.difference(plan, d.clone())?;
         }
@@ -201,54 +197,55 @@ pub async fn run(args: Args) -> Result<i32> {
                 super::common::stdout()
             }),
         ),
-        sql: args.apply.then(|| SqlSink::new(target.dialect())),
+        // beside the script when there is one, else in the OS temp dir
         spool: match (&args.emit_sql, args.apply) {
-            (Some(path), false) => Some(ScriptSpool::create(target.dialect(), path)?),
-            _ => None,
+            (Some(path), _) => Some(SpoolSink::new(target.dialect(), Spool::beside(path)?)),
+            (None, true) => Some(SpoolSink::new(target.dialect(), Spool::temp())),
+            (None, false) => None,
         },
     };
     let show = |p| pp.show(p);
     let result = crate::data::diff(&source, &target, plan, &mut sink, &show).await;
     pp.done();
     let summary = result?;
-    let statements = sink.sql.take().map(|s| s.statements).unwrap_or_default();
+    let mut spooled = sink.spool.take();
+    let n = match &mut spooled {
+        Some(s) => {
+            s.spool.seal()?;
+            s.spool.len()
+        }
+        None => 0,
+    };
 
-    if let (Some(path), Some(spool)) = (&args.emit_sql, sink.spool.take()) {
-        let n = spool.statements;
-        spool.finish(&emit_header(&source, &target, &summary, n as usize))?;
+    if let (Some(path), Some(s)) = (&args.emit_sql, &mut spooled) {
+        s.spool
+            .write_script(&emit_header(&source, &target, &summary, n as usize), path)?;
         if !args.quiet {
             eprintln!("wrote {n} statements to {}", path.display());
         }
     }
-    if let (Some(path), true) = (&args.emit_sql, args.apply) {
-        let header = emit_header(&source, &target, &summary, statements.len());
-        std::fs::write(path, script(&header, &statements))
-            .map_err(|e| Error::runtime(format!("cannot write {}: {e}", path.display())))?;
-        if !args.quiet {
-            eprintln!(
-                "wrote {} statements to {}",
-                statements.len(),
-                path.display()
-            );
-        }
-    }
 
-    if !args.apply || statements.is_empty() {
+    let Some(spooled) = spooled.filter(|_| args.apply && n > 0) else {
         sink.printer.finish(&summary, serde_json::Value::Null)?;
         return Ok(if summary.equal() {
             exit::OK
         } else {
             exit::CHECK_FAILED
         });
-    }
+    };
 
-    if !args.yes && !confirm(statements.len(), target.redacted_url())? {
+    if !args.yes && !confirm(n as usize, target.redacted_url())? {
         sink.printer.finish(&summary, serde_json::Value::Null)?;
         eprintln!("not applied");
         return Ok(exit::CHECK_FAILED);
     }
-    let (inserts, updates, deletes) = counts(&statements);
-    let applied = apply(&target, &statements, args.batch_size, args.batch_commit).await?;
+    // statements by kind: an INSERT per row only in the source (duplicates included),
+    // an UPDATE per changed row, a DELETE per row (or multiset group) only in the target
+    let (inserts, updates) = (spooled.inserts, spooled.updates);
+    let deletes = n - inserts - updates;
+    let statements = spooled.spool.read()?;
+    let applied = apply_each(&target, statements, args.batch_size, args.batch_commit).await?;
+    drop(spooled);
     let plan = build_plan(&source, &target, &opts).await?;
     let pp2 = ProgressPrinter::new(format!("re-diff {}", args.table), args.quiet);
     let show2 = |p| pp2.show(p);
@@ -333,20 +330,6 @@ fn emit_header(
         summary.only_in_target,
         summary.changed
     )
-}
-
-fn counts(statements: &[crate::db::Statement]) -> (u64, u64, u64) {
-    let mut c = (0, 0, 0);
-    for s in statements {
-        if s.sql.starts_with("INSERT") {
-            c.0 += 1;
-        } else if s.sql.starts_with("UPDATE") {
-            c.1 += 1;
-        } else {
-            c.2 += 1;
-        }
-    }
-    c
 }
 
 /// Append a `data_applied` record to the ledger; returns where it went.

@@ -6,7 +6,7 @@
 use super::diff::{DiffSink, Difference};
 use super::normalize::{Class, ColumnPlan, Norm, normalize};
 use super::plan::Plan;
-use crate::db::{Db, Dialect, Statement, Value};
+use crate::db::{BatchFailure, Db, Dialect, Statement, Value, execute_batches_in_transaction};
 use crate::error::{Error, Result};
 use chrono::DateTime;
 
@@ -56,7 +56,8 @@ pub fn literal(d: Dialect, v: &Value, plan: &ColumnPlan) -> String {
     }
 }
 
-/// Builds the statements while the diff runs.
+/// Builds the statements while the diff runs, in memory (tests, small tables; the
+/// commands spool them instead: [`super::spool::SpoolSink`]).
 pub struct SqlSink {
     pub dialect: Dialect,
     pub statements: Vec<Statement>,
@@ -180,21 +181,6 @@ impl DiffSink for SqlSink {
     }
 }
 
-/// Write the statements as a script.
-pub fn script(header: &str, statements: &[Statement]) -> String {
-    let mut out = String::new();
-    for l in header.lines() {
-        out.push_str("-- ");
-        out.push_str(l);
-        out.push('\n');
-    }
-    for s in statements {
-        out.push_str(&s.sql);
-        out.push_str(";\n");
-    }
-    out
-}
-
 /// What applying did.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Applied {
@@ -212,47 +198,105 @@ pub async fn apply(
     batch_size: usize,
     batch_commit: bool,
 ) -> Result<Applied> {
+    let each = statements.iter().map(|s| Ok(s.sql.clone()));
+    apply_each(target, each, batch_size, batch_commit).await
+}
+
+/// Groups statements read one at a time into batches, numbered from 1 across them.
+struct Batches<I> {
+    statements: I,
+    size: usize,
+    read: usize,
+}
+
+impl<I: Iterator<Item = Result<String>>> Iterator for Batches<I> {
+    type Item = Result<Vec<Statement>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut batch = Vec::new();
+        for sql in self.statements.by_ref() {
+            match sql {
+                Ok(sql) => {
+                    self.read += 1;
+                    batch.push(Statement {
+                        sql,
+                        line: self.read,
+                    });
+                    if batch.len() == self.size {
+                        break;
+                    }
+                }
+                Err(e) => return Some(Err(e)),
+            }
+        }
+        (!batch.is_empty()).then_some(Ok(batch))
+    }
+}
+
+/// [`apply`] for statements read one at a time (e.g. from a [`super::spool::Spool`]):
+/// memory holds one batch, whatever the number of statements. Executes them in one
+/// transaction, or committed per batch.
+pub async fn apply_each(
+    target: &Db,
+    statements: impl Iterator<Item = Result<String>> + Send,
+    batch_size: usize,
+    batch_commit: bool,
+) -> Result<Applied> {
     let mut out = Applied {
         batch_commit,
         ..Default::default()
     };
-    if statements.is_empty() {
-        return Ok(out);
-    }
-    let run = |chunk: &[Statement], done: u64| {
-        let target = target.clone();
-        let chunk = chunk.to_vec();
-        async move {
-            target.execute_in_transaction(&chunk).await.map_err(|e| {
-                Error::runtime(format!(
-                    "applying to {} failed at statement {} ({}); {}: {}",
-                    target.redacted_url(),
-                    done + e.index as u64 + 1,
-                    chunk
-                        .get(e.index)
-                        .map(|s| s.sql.chars().take(200).collect::<String>())
-                        .unwrap_or_default(),
-                    if batch_commit {
-                        "earlier batches stay committed: run the same command again to resume"
-                    } else {
-                        "the transaction was rolled back, nothing was applied"
-                    },
-                    e.message
-                ))
-            })
-        }
+    let failed = |at: u64, sql: &str, message: &str| {
+        Error::runtime(format!(
+            "applying to {} failed at statement {at} ({}); {}: {message}",
+            target.redacted_url(),
+            sql.chars().take(200).collect::<String>(),
+            if batch_commit {
+                "earlier batches stay committed: run the same command again to resume"
+            } else {
+                "the transaction was rolled back, nothing was applied"
+            },
+        ))
+    };
+    let size = batch_size.max(1);
+    let mut batches = Batches {
+        statements,
+        size,
+        read: 0,
     };
     if batch_commit {
         let mut done = 0u64;
-        for chunk in statements.chunks(batch_size.max(1)) {
-            out.rows_affected += run(chunk, done).await?;
+        for chunk in batches.by_ref() {
+            let chunk = chunk.map_err(|e| {
+                e.context(format!(
+                    "applying to {} (earlier batches stay committed: run the same command again to resume)",
+                    target.redacted_url()
+                ))
+            })?;
+            out.rows_affected += target.execute_in_transaction(&chunk).await.map_err(|e| {
+                let sql = chunk
+                    .get(e.index)
+                    .map(|s| s.sql.as_str())
+                    .unwrap_or_default();
+                failed(done + e.index as u64 + 1, sql, &e.message)
+            })?;
             done += chunk.len() as u64;
             out.batches += 1;
         }
     } else {
-        out.rows_affected = run(statements, 0).await?;
-        out.batches = statements.len().div_ceil(batch_size.max(1)) as u64;
+        out.rows_affected = execute_batches_in_transaction(target, batches.by_ref())
+            .await
+            .map_err(|f| match f {
+                BatchFailure::Statement { error, sql } => {
+                    failed(error.index as u64 + 1, &sql, &error.message)
+                }
+                BatchFailure::Feed(e) => e.context(format!(
+                    "applying to {} (the transaction was rolled back, nothing was applied)",
+                    target.redacted_url()
+                )),
+            })?;
+        out.batches = batches.read.div_ceil(size) as u64;
     }
-    out.statements = statements.len() as u64;
+    out.statements = batches.read as u64;
     Ok(out)
 }

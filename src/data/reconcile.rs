@@ -1,9 +1,10 @@
 //! Diff-then-apply as one operation, shared by the CLI and the runbook steps.
 
-use super::apply::{Applied, SqlSink, apply};
+use super::apply::{Applied, apply_each};
 use super::diff::{DiffSink, Difference, Summary, diff};
 use super::output::difference_json;
 use super::plan::{DiffOptions, Plan, build_plan};
+use super::spool::{Spool, SpoolSink};
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::vocab::Progress;
@@ -49,7 +50,7 @@ pub struct SyncOutcome {
 }
 
 struct Both {
-    sql: SqlSink,
+    sql: SpoolSink,
     sample: SampleSink,
 }
 impl DiffSink for Both {
@@ -60,7 +61,8 @@ impl DiffSink for Both {
 }
 
 /// Diff, apply the delta to the target (one transaction, or per batch), re-diff.
-/// Nothing is applied when the diff fails. Errors (exit 1) when the re-diff is not equal.
+/// The statements are spooled to a file as found, not held. Nothing is applied when the
+/// diff fails. Errors (exit 1) when the re-diff is not equal.
 pub async fn sync_table(
     source: &Db,
     target: &Db,
@@ -71,11 +73,13 @@ pub async fn sync_table(
 ) -> Result<SyncOutcome> {
     let plan = build_plan(source, target, opts).await?;
     let mut sink = Both {
-        sql: SqlSink::new(target.dialect()),
+        sql: SpoolSink::new(target.dialect(), Spool::temp()),
         sample: SampleSink::new(20),
     };
     let before = diff(source, target, plan, &mut sink, progress).await?;
-    let applied = apply(target, &sink.sql.statements, batch_size, batch_commit).await?;
+    sink.sql.spool.seal()?;
+    let statements = sink.sql.spool.read()?;
+    let applied = apply_each(target, statements, batch_size, batch_commit).await?;
     let plan = build_plan(source, target, opts).await?;
     let after = diff(source, target, plan, &mut SampleSink::new(0), progress).await?;
     if !after.equal() {

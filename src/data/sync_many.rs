@@ -13,12 +13,13 @@
 //! of the same table, keep the order given (and the diff's order inside a table): the
 //! notes say so.
 
-use super::apply::{Applied, apply, statements_for};
+use super::apply::{Applied, apply_each, statements_for};
 use super::diff::{DiffSink, Difference, Summary, diff};
 use super::plan::{DiffOptions, Plan, build_plan};
 use super::reconcile::SampleSink;
+use super::spool::{Spool, read_all};
 use super::sync_record::SyncRecords;
-use crate::db::{Db, Statement};
+use crate::db::Db;
 use crate::error::Result;
 use crate::vocab::Progress;
 
@@ -114,20 +115,23 @@ pub async fn write_order(target: &Db, tables: &[String]) -> Result<WriteOrder> {
     })
 }
 
-/// Keeps one table's statements apart by what they do: inserts and updates (written
-/// parents first) and deletes (written children first); and the first differences.
+/// Keeps one table's statements apart by what they do, each kind spooled to its own
+/// file as found: inserts and updates (written parents first) and deletes (written
+/// children first); and the first differences.
 struct DeltaSink {
     dialect: crate::db::Dialect,
-    upserts: Vec<String>,
-    deletes: Vec<String>,
+    upserts: Spool,
+    deletes: Spool,
     inserted: u64,
     updated: u64,
     deleted: u64,
     sample: SampleSink,
-    /// The table's name as given, and the deltas-table rows of its differences.
+    /// The table's name as given, and the deltas-table rows of its differences (one
+    /// spool for every table's, handed from table to table: they are diffed in the
+    /// order given, the order those rows are written in).
     table: String,
     records: Option<SyncRecords>,
-    recorded: Vec<Statement>,
+    recorded: Spool,
     seq: u64,
 }
 
@@ -135,27 +139,26 @@ impl DiffSink for DeltaSink {
     fn difference(&mut self, plan: &Plan, d: Difference) -> Result<()> {
         let sts = statements_for(self.dialect, plan, &d);
         if let Some(r) = &self.records {
-            self.recorded.extend(r.delta_statements(
-                self.dialect,
-                &self.table,
-                plan,
-                &d,
-                &mut self.seq,
-            ));
+            for s in r.delta_statements(self.dialect, &self.table, plan, &d, &mut self.seq) {
+                self.recorded.push(&s.sql)?;
+            }
         }
-        match &d {
+        let spool = match &d {
             Difference::OnlyInSource { .. } => {
                 self.inserted += sts.len() as u64;
-                self.upserts.extend(sts);
+                &mut self.upserts
             }
             Difference::Changed { .. } => {
                 self.updated += 1;
-                self.upserts.extend(sts);
+                &mut self.upserts
             }
             Difference::OnlyInTarget { count, .. } => {
                 self.deleted += count;
-                self.deletes.extend(sts);
+                &mut self.deletes
             }
+        };
+        for s in &sts {
+            spool.push(s)?;
         }
         self.sample.difference(plan, d)
     }
@@ -217,69 +220,62 @@ pub async fn sync_tables(
         .collect();
     let order = write_order(target, &names).await?;
     let mut deltas = Vec::with_capacity(tables.len());
+    let mut recorded = Spool::temp();
     for opts in tables {
         let plan = build_plan(source, target, opts)
             .await
             .map_err(|e| e.context(format!("table {}", opts.table)))?;
         let mut sink = DeltaSink {
             dialect: target.dialect(),
-            upserts: Vec::new(),
-            deletes: Vec::new(),
+            upserts: Spool::temp(),
+            deletes: Spool::temp(),
             inserted: 0,
             updated: 0,
             deleted: 0,
             sample: SampleSink::new(20),
             table: opts.table.clone(),
             records: records.cloned(),
-            recorded: Vec::new(),
+            recorded,
             seq,
         };
         let before = diff(source, target, plan, &mut sink, progress)
             .await
             .map_err(|e| e.context(format!("table {}", opts.table)))?;
         seq = sink.seq;
+        recorded = std::mem::replace(&mut sink.recorded, Spool::temp());
+        sink.upserts.seal()?;
+        sink.deletes.seal()?;
         deltas.push((before, sink));
     }
-    let mut statements: Vec<Statement> = Vec::new();
-    let mut push = |sql: &mut Vec<String>| {
-        for s in sql.drain(..) {
-            let line = statements.len() + 1;
-            statements.push(Statement { sql: s, line });
-        }
-    };
-    for &i in &order.parents_first {
-        push(&mut deltas[i].1.upserts);
-    }
-    for &i in order.parents_first.iter().rev() {
-        push(&mut deltas[i].1.deletes);
-    }
+    recorded.seal()?;
     // the records go last: they commit with (or after) the changes they describe
-    let mut deltas_recorded = 0u64;
-    let mut logged = 0u64;
+    let deltas_recorded = recorded.len();
+    let mut logs = Vec::new();
     if let Some(r) = records {
-        let mut extra = Vec::new();
-        for (_, sink) in &mut deltas {
-            deltas_recorded += sink.recorded.len() as u64;
-            extra.append(&mut sink.recorded);
-        }
         for (n, (_, sink)) in deltas.iter().enumerate() {
             let counts = (sink.inserted, sink.updated, sink.deleted);
             if let Some(s) = r.log_statement(target.dialect(), n as u64 + 1, &sink.table, counts) {
-                extra.push(s);
-                logged += 1;
+                logs.push(Ok(s.sql));
             }
         }
-        for mut s in extra {
-            s.line = statements.len() + 1;
-            statements.push(s);
-        }
     }
-    let recorded = deltas_recorded + logged;
-    let mut applied = apply(target, &statements, batch_size, batch_commit).await?;
+    let recorded_rows = deltas_recorded + logs.len() as u64;
+    let mut spools: Vec<&Spool> = Vec::with_capacity(2 * deltas.len() + 1);
+    spools.extend(order.parents_first.iter().map(|&i| &deltas[i].1.upserts));
+    spools.extend(
+        order
+            .parents_first
+            .iter()
+            .rev()
+            .map(|&i| &deltas[i].1.deletes),
+    );
+    spools.push(&recorded);
+    let statements = read_all(spools).chain(logs);
+    let mut applied = apply_each(target, statements, batch_size, batch_commit).await?;
     // the records' own rows are not rows the sync changed
-    applied.statements -= recorded;
-    applied.rows_affected = applied.rows_affected.saturating_sub(recorded);
-    drop(statements);
+    applied.statements -= recorded_rows;
+    applied.rows_affected = applied.rows_affected.saturating_sub(recorded_rows);
+    drop(recorded);
     let mut out = Vec::with_capacity(tables.len());
     let mut failure = None;
     for (n, (opts, (before, sink))) in tables.iter().zip(deltas).enumerate() {

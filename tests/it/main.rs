@@ -24,6 +24,7 @@ mod copy_engines;
 mod copy_keyless;
 mod copy_keys_after;
 mod csv_steps;
+mod data_apply_spool;
 mod data_cli;
 mod data_copy_stream;
 mod data_diff;
