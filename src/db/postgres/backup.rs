@@ -289,35 +289,46 @@ fn quote_qualified(name: &str) -> String {
     }
 }
 
+/// How many connections the restore's proof hashes tables on at once.
+const PROOF_CONNECTIONS: usize = 2;
+
 async fn hash_tables(
     c: &mut PgConnection,
     redacted: &str,
     tables: &[String],
 ) -> Result<BTreeMap<String, TableHash>> {
+    hash_setup(c, redacted).await?;
+    let mut out = BTreeMap::new();
+    for t in tables {
+        out.insert(t.clone(), hash_table(c, redacted, t).await?);
+    }
+    Ok(out)
+}
+
+/// The session settings of [`HASH_SETUP`], for the current transaction.
+async fn hash_setup(c: &mut PgConnection, redacted: &str) -> Result<()> {
     for s in HASH_SETUP {
         c.execute(*s).await.map_err(err(redacted))?;
     }
-    let mut out = BTreeMap::new();
-    for t in tables {
-        // sum(int8) is exact (a numeric result, accumulated in 128 bits): the same
-        // value a per-row cast to numeric gave, without a numeric addition per row
-        let sql = format!(
-            "SELECT count(*)::int8, coalesce(sum(hashtextextended(\"cutover row\"::text, 0)), 0)::text FROM ONLY {} AS \"cutover row\"",
-            quote_qualified(t)
-        );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .fetch_one(&mut *c)
-            .await
-            .map_err(err(redacted))?;
-        out.insert(
-            t.clone(),
-            TableHash {
-                rows: row.get::<i64, _>(0) as u64,
-                hash: row.get::<String, _>(1),
-            },
-        );
-    }
-    Ok(out)
+    Ok(())
+}
+
+/// One table's rows and content hash (after [`hash_setup`] in the same transaction).
+async fn hash_table(c: &mut PgConnection, redacted: &str, t: &str) -> Result<TableHash> {
+    // sum(int8) is exact (a numeric result, accumulated in 128 bits): the same
+    // value a per-row cast to numeric gave, without a numeric addition per row
+    let sql = format!(
+        "SELECT count(*)::int8, coalesce(sum(hashtextextended(\"cutover row\"::text, 0)), 0)::text FROM ONLY {} AS \"cutover row\"",
+        quote_qualified(t)
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .fetch_one(&mut *c)
+        .await
+        .map_err(err(redacted))?;
+    Ok(TableHash {
+        rows: row.get::<i64, _>(0) as u64,
+        hash: row.get::<String, _>(1),
+    })
 }
 
 impl BackupEngine for PgBackup {
@@ -578,21 +589,37 @@ impl BackupEngine for PgBackup {
         _recorded: &'a BTreeMap<String, TableHash>,
     ) -> BoxFuture<'a, Result<BTreeMap<String, TableHash>>> {
         Box::pin(async move {
-            let mut c = connect(url, redacted).await?;
-            let mut tx = c.begin().await.map_err(err(redacted))?;
-            let mut present = Vec::new();
-            for t in tables {
-                let exists: Option<String> = sqlx::query_scalar("SELECT to_regclass($1)::text")
-                    .bind(quote_qualified(t))
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(err(redacted))?;
-                if exists.is_some() {
-                    present.push(t.clone());
+            // several tables at once, each on a connection of its own (each query may
+            // use parallel workers too): a database of many tables is proven in about
+            // the time of its largest ones instead of the sum of round trips
+            let queue =
+                std::sync::Mutex::new(tables.iter().collect::<std::collections::VecDeque<_>>());
+            let worker = || async {
+                let mut c = connect(url, redacted).await?;
+                let mut tx = c.begin().await.map_err(err(redacted))?;
+                hash_setup(&mut tx, redacted).await?;
+                let mut out = BTreeMap::new();
+                loop {
+                    let Some(t) = queue.lock().expect("queue").pop_front() else {
+                        break;
+                    };
+                    let exists: Option<String> = sqlx::query_scalar("SELECT to_regclass($1)::text")
+                        .bind(quote_qualified(t))
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(err(redacted))?;
+                    if exists.is_some() {
+                        out.insert(t.clone(), hash_table(&mut tx, redacted, t).await?);
+                    }
                 }
+                tx.commit().await.map_err(err(redacted))?;
+                Ok::<_, Error>(out)
+            };
+            let n = tables.len().clamp(1, PROOF_CONNECTIONS);
+            let mut out = BTreeMap::new();
+            for mut part in futures::future::try_join_all((0..n).map(|_| worker())).await? {
+                out.append(&mut part);
             }
-            let out = hash_tables(&mut tx, redacted, &present).await?;
-            tx.commit().await.map_err(err(redacted))?;
             Ok(out)
         })
     }
