@@ -6,17 +6,19 @@
 #   benches/backup_restore_copy.sh                 # 5M rows
 #   ROWS=1000000 RUNS=3 benches/backup_restore_copy.sh
 #
-# BATCH sets `cutover copy --batch` (default: its own).
+# BATCH sets `cutover copy --batch` (default: its own). ONLY=pg or ONLY=mariadb runs
+# one engine's cases.
 # Environment: ROWS (default 5000000), RUNS (3), PGHOST/PGPORT/PGUSER
 # (127.0.0.1/5432/postgres), MYHOST/MYPORT/MYUSER (127.0.0.1/3306/root), CUTOVER_BIN
 # (target/release/cutover, built if missing), KEEP=1 keeps the databases.
 #
 # The table (as in benches/diff_vs_reladiff.sh): bigint key, int, text, numeric(12,2),
 # timestamptz (MariaDB: timestamp(6)). Each case is one function and its line at the bottom.
-#   cutover backup   (pg_dump -Fc in the exported snapshot + hashing every table in it)
-#       vs pg_dump -Fc
-#   cutover restore  (SHA-256 of every file, pg_restore --single-transaction, re-hash)
-#       vs pg_restore --clean --if-exists
+#   cutover backup   (pg_dump -Fc -Z0 in the exported snapshot, compressed by cutover
+#       with zstd as it streams into database.dump.zst, + hashing every table in the
+#       same snapshot) vs pg_dump -Fc (its own gzip)
+#   cutover restore  (SHA-256 of every file, zstd -d | pg_restore --single-transaction,
+#       re-hash) vs pg_restore --clean --if-exists
 #   MariaDB: cutover backup vs mariadb-dump --single-transaction > file,
 #            cutover restore vs mariadb < file
 #   cutover copy --create vs pg_dump -t a | psql (PostgreSQL to PostgreSQL, fresh database)
@@ -166,15 +168,17 @@ case_pg_copy() {
     psql_ -d postgres -c "DROP DATABASE IF EXISTS $dst WITH (FORCE)" >/dev/null
 }
 
-setup_pg
-setup_mariadb
+pg() { [ "${ONLY:-}" != mariadb ]; }
+my() { [ "${ONLY:-}" != pg ]; }
+if pg; then setup_pg; fi
+if my; then setup_mariadb; fi
 echo
-echo "cutover $("$BIN" --version | awk '{print $2}'); $(nproc) cores; PostgreSQL $(psql_ -d postgres -Atc 'show server_version'); $(mariadb_ -N -e 'select version()'); ROWS=$ROWS, RUNS=$RUNS"
+echo "cutover $("$BIN" --version | awk '{print $2}'); $(nproc) cores; PostgreSQL $(psql_ -d postgres -Atc 'show server_version'); $(my && mariadb_ -N -e 'select version()'); ROWS=$ROWS, RUNS=$RUNS, load $(cut -d' ' -f1-3 /proc/loadavg)"
 row "" "median s" "peak MiB" "ratio" ""
-case_pg_backup
-case_pg_restore
-case_mariadb_backup
-case_mariadb_restore
-case_pg_copy
+if pg; then case_pg_backup; case_pg_restore; fi
+if my; then case_mariadb_backup; case_mariadb_restore; fi
+if pg; then case_pg_copy; fi
 echo
-echo "backup sizes: cutover PG $(du -sh "$TMP/pg-backup-1" | cut -f1), pg_dump -Fc $(du -sh "$TMP/pg-1.dump" | cut -f1); cutover MariaDB $(du -sh "$TMP/my-backup-1" | cut -f1), mariadb-dump $(du -sh "$TMP/my-1.sql" | cut -f1)"
+if pg; then echo "backup sizes: cutover PG $(du -sh "$TMP/pg-backup-1" | cut -f1), pg_dump -Fc $(du -sh "$TMP/pg-1.dump" | cut -f1)"; fi
+if my; then echo "backup sizes: cutover MariaDB $(du -sh "$TMP/my-backup-1" | cut -f1), mariadb-dump $(du -sh "$TMP/my-1.sql" | cut -f1)"; fi
+echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -251,7 +251,11 @@ pub const COMPLETE: &str = "COMPLETE";
 /// cleared by the next attempt, and nothing else ever is).
 pub const IN_PROGRESS: &str = ".cutover-backup-in-progress";
 pub const FORMAT: &str = "cutover-backup";
-pub const VERSION: u32 = 1;
+/// 2: a whole PostgreSQL database is `database.dump.zst` (`pg_dump -Fc -Z0` compressed
+/// by cutover with zstd), where version 1 had `database.dump` (pg_dump's own gzip).
+/// Both are read; a cutover that reads version 1 only refuses a version 2 backup by
+/// its version rather than by a missing archive.
+pub const VERSION: u32 = 2;
 
 /// One file of a backup: its size and SHA-256.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -49,7 +49,7 @@ async fn a_truncated_file_is_refused_naming_it_and_nothing_is_touched() {
     exec(&d, "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 500) g;").await;
     let o = run(dir, &["backup", "--target", &pg.url, "--out", "bk"]);
     assert_eq!(o.code, 0, "{}", o.all());
-    let f = dir.join("bk/database.dump");
+    let f = dir.join("bk/database.dump.zst");
     let len = std::fs::metadata(&f).unwrap().len();
     std::fs::OpenOptions::new()
         .write(true)
@@ -64,7 +64,7 @@ async fn a_truncated_file_is_refused_naming_it_and_nothing_is_touched() {
     );
     assert_eq!(o.code, 2, "{}", o.all());
     assert!(
-        o.stderr.contains("bk/database.dump") && o.stderr.contains("truncated"),
+        o.stderr.contains("bk/database.dump.zst") && o.stderr.contains("truncated"),
         "{}",
         o.stderr
     );

@@ -6,6 +6,7 @@ mod backup_bad_input;
 mod backup_float;
 mod backup_hash_exact;
 mod backup_md5_manifest;
+mod backup_pg_archive;
 mod backup_roundtrip;
 mod checklist_step;
 mod checks_kinds;

@@ -1,6 +1,10 @@
-//! PostgreSQL backups: the whole database with `pg_dump -Fc`, some tables with binary
-//! `COPY` compressed with zstd (their definitions from a schema-only `pg_dump -t`), and
-//! the content hashes taken in the same exported snapshot as the data.
+//! PostgreSQL backups: the whole database with `pg_dump -Fc -Z0` compressed by us with
+//! zstd as it streams (`database.dump.zst`), some tables with binary `COPY` compressed
+//! with zstd (their definitions from a schema-only `pg_dump -t`), and the content hashes
+//! taken in the same exported snapshot as the data.
+//!
+//! Backups of manifest version 1 hold the whole database as `database.dump`, pg_dump's
+//! own gzip-compressed archive: it is restored from the file as it always was.
 
 use crate::db::backup::{
     BackupEngine, BackupRequest, BackupResult, ExtraObject, ExtrasRequest, RestoreRequest,
@@ -62,6 +66,159 @@ fn tool(prog: &str, url: &str) -> Result<tokio::process::Command> {
     cmd.env("PGAPPNAME", "cutover");
     cmd.kill_on_drop(true);
     Ok(cmd)
+}
+
+/// The whole-database archive: pg_dump's custom format, uncompressed by pg_dump and
+/// compressed with zstd by cutover (manifest version 2 on).
+pub(crate) const ARCHIVE_ZST: &str = "database.dump.zst";
+/// The whole-database archive of manifest version 1: `pg_dump -Fc`'s own file.
+pub(crate) const ARCHIVE_V1: &str = "database.dump";
+
+/// The whole-database archive among a backup's files: (name, zstd-compressed by us).
+pub(super) fn whole_archive(files: &[String]) -> Result<(&str, bool)> {
+    if let Some(f) = files.iter().find(|f| f.as_str() == ARCHIVE_ZST) {
+        return Ok((f, true));
+    }
+    files
+        .iter()
+        .find(|f| f.as_str() == ARCHIVE_V1)
+        .map(|f| (f.as_str(), false))
+        .ok_or_else(|| Error::bad_input("the backup has no pg_dump archive"))
+}
+
+/// zstd level of the whole-database archive: pg_dump's default gzip (level 6, in its
+/// own single process) is most of a dump's time; zstd's level 1 is several times
+/// faster and compresses this data better than gzip -6.
+const ARCHIVE_LEVEL: i32 = 1;
+
+/// Run `pg_dump` (its archive on standard output) and write that output
+/// zstd-compressed into `path` as it comes, on a blocking thread beside the dump. The
+/// file is synced before this returns; memory stays bounded by one buffer.
+async fn dump_compressed(mut cmd: tokio::process::Command, path: &std::path::Path) -> Result<()> {
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| Error::runtime(format!("cannot run pg_dump: {e}")))?;
+    let out = child
+        .stdout
+        .take()
+        .expect("piped")
+        .into_owned_fd()
+        .map_err(|e| Error::runtime(format!("pg_dump's output: {e}")))?;
+    let path = path.to_path_buf();
+    let compress = tokio::task::spawn_blocking(move || -> Result<()> {
+        let mut input = std::fs::File::from(out);
+        let f = std::fs::File::create(&path)
+            .map_err(|e| Error::runtime(format!("cannot create {}: {e}", path.display())))?;
+        let mut w = zstd::stream::write::Encoder::new(f, ARCHIVE_LEVEL)
+            .map_err(|e| Error::runtime(format!("zstd {}: {e}", path.display())))?;
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = match input.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            };
+            w.write_all(&buf[..n])?;
+        }
+        w.finish()?.sync_all()?;
+        Ok(())
+    });
+    let status = child
+        .wait_with_output()
+        .await
+        .map_err(|e| Error::runtime(format!("cannot run pg_dump: {e}")))?;
+    let compressed = compress
+        .await
+        .map_err(|e| Error::runtime(format!("compressing pg_dump's archive: {e}")))?;
+    if !status.status.success() {
+        return Err(Error::runtime(format!(
+            "pg_dump failed ({}): {}",
+            status.status,
+            crate::redact::scrub(String::from_utf8_lossy(&status.stderr).trim())
+        )));
+    }
+    compressed
+}
+
+/// Run a `pg_restore` command on a whole-database archive: a version 1 archive is
+/// given as its path; a zstd one is decompressed into the tool's standard input (a
+/// custom-format archive read from a pipe is read in order, which a full restore and
+/// `-l` do). Returns the tool's output; a failed run is an error naming `what`.
+pub(super) async fn pg_restore_archive(
+    mut cmd: tokio::process::Command,
+    dir: &std::path::Path,
+    files: &[String],
+    what: &str,
+) -> Result<std::process::Output> {
+    use std::process::Stdio;
+    let (file, zst) = whole_archive(files)?;
+    let path = dir.join(file);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let failed = |out: &std::process::Output| {
+        Error::runtime(format!(
+            "{what} failed ({}): {}",
+            out.status,
+            crate::redact::scrub(String::from_utf8_lossy(&out.stderr).trim())
+        ))
+    };
+    if !zst {
+        let out = cmd
+            .arg(&path)
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .map_err(|e| Error::runtime(format!("cannot run {what}: {e}")))?;
+        if !out.status.success() {
+            return Err(failed(&out));
+        }
+        return Ok(out);
+    }
+    let mut input = zstd_reader(&path)?;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .spawn()
+        .map_err(|e| Error::runtime(format!("cannot run {what}: {e}")))?;
+    let stdin = child
+        .stdin
+        .take()
+        .expect("piped")
+        .into_owned_fd()
+        .map_err(|e| Error::runtime(format!("{what}'s input: {e}")))?;
+    let feed = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        let mut sink = std::fs::File::from(stdin);
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = match input.read(&mut buf) {
+                Ok(0) => return Ok(()),
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            sink.write_all(&buf[..n])?;
+        }
+    });
+    let out = child
+        .wait_with_output()
+        .await
+        .map_err(|e| Error::runtime(format!("cannot run {what}: {e}")))?;
+    let fed = feed
+        .await
+        .map_err(|e| Error::runtime(format!("feeding {what}: {e}")))?;
+    if !out.status.success() {
+        return Err(failed(&out));
+    }
+    match fed {
+        // the tool stopped reading once it had what it needed (`-l` reads the table of
+        // contents only) and succeeded
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(out),
+        Err(e) => Err(Error::runtime(format!("{what}: reading {file}: {e}"))),
+        Ok(()) => Ok(out),
+    }
 }
 
 /// `pg_dump`'s major version, refusing a missing tool or one older than the server.
@@ -132,35 +289,46 @@ fn quote_qualified(name: &str) -> String {
     }
 }
 
+/// How many connections the restore's proof hashes tables on at once.
+const PROOF_CONNECTIONS: usize = 2;
+
 async fn hash_tables(
     c: &mut PgConnection,
     redacted: &str,
     tables: &[String],
 ) -> Result<BTreeMap<String, TableHash>> {
+    hash_setup(c, redacted).await?;
+    let mut out = BTreeMap::new();
+    for t in tables {
+        out.insert(t.clone(), hash_table(c, redacted, t).await?);
+    }
+    Ok(out)
+}
+
+/// The session settings of [`HASH_SETUP`], for the current transaction.
+async fn hash_setup(c: &mut PgConnection, redacted: &str) -> Result<()> {
     for s in HASH_SETUP {
         c.execute(*s).await.map_err(err(redacted))?;
     }
-    let mut out = BTreeMap::new();
-    for t in tables {
-        // sum(int8) is exact (a numeric result, accumulated in 128 bits): the same
-        // value a per-row cast to numeric gave, without a numeric addition per row
-        let sql = format!(
-            "SELECT count(*)::int8, coalesce(sum(hashtextextended(\"cutover row\"::text, 0)), 0)::text FROM ONLY {} AS \"cutover row\"",
-            quote_qualified(t)
-        );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .fetch_one(&mut *c)
-            .await
-            .map_err(err(redacted))?;
-        out.insert(
-            t.clone(),
-            TableHash {
-                rows: row.get::<i64, _>(0) as u64,
-                hash: row.get::<String, _>(1),
-            },
-        );
-    }
-    Ok(out)
+    Ok(())
+}
+
+/// One table's rows and content hash (after [`hash_setup`] in the same transaction).
+async fn hash_table(c: &mut PgConnection, redacted: &str, t: &str) -> Result<TableHash> {
+    // sum(int8) is exact (a numeric result, accumulated in 128 bits): the same
+    // value a per-row cast to numeric gave, without a numeric addition per row
+    let sql = format!(
+        "SELECT count(*)::int8, coalesce(sum(hashtextextended(\"cutover row\"::text, 0)), 0)::text FROM ONLY {} AS \"cutover row\"",
+        quote_qualified(t)
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .fetch_one(&mut *c)
+        .await
+        .map_err(err(redacted))?;
+    Ok(TableHash {
+        rows: row.get::<i64, _>(0) as u64,
+        hash: row.get::<String, _>(1),
+    })
 }
 
 impl BackupEngine for PgBackup {
@@ -170,7 +338,7 @@ impl BackupEngine for PgBackup {
             .unwrap_or_else(|| "NOT FOUND on PATH: the backup will be refused".into());
         if whole {
             format!(
-                "whole database with pg_dump -Fc ({found}), hashes in the same exported snapshot"
+                "whole database with pg_dump -Fc -Z0, zstd-compressed by cutover ({found}), hashes in the same exported snapshot"
             )
         } else {
             format!(
@@ -211,20 +379,22 @@ impl BackupEngine for PgBackup {
             };
             match req.tables {
                 None => {
-                    result.tool = format!("{tool_name} -Fc");
+                    result.tool = format!("{tool_name} -Fc -Z0 | zstd -{ARCHIVE_LEVEL}");
                     let tables = list_tables(&mut tx, r, req.schema).await?;
-                    let file = "database.dump";
+                    let file = ARCHIVE_ZST;
                     let mut cmd = tool("pg_dump", req.url)?;
                     cmd.arg("-Fc")
-                        .arg(format!("--snapshot={snapshot}"))
-                        .arg("-f")
-                        .arg(req.dir.join(file));
+                        .arg("-Z0")
+                        .arg(format!("--snapshot={snapshot}"));
                     if let Some(s) = req.schema {
                         cmd.arg("-n").arg(q(s));
                     }
-                    (req.log)(format!("pg_dump -Fc --snapshot={snapshot} → {file}"));
+                    (req.log)(format!(
+                        "pg_dump -Fc -Z0 --snapshot={snapshot} | zstd → {file}"
+                    ));
                     // the dump and the hashing run side by side in the same snapshot
-                    let dump = tokio::spawn(run_tool(cmd, "pg_dump"));
+                    let path = req.dir.join(file);
+                    let dump = tokio::spawn(async move { dump_compressed(cmd, &path).await });
                     let hashes = hash_tables(&mut tx, r, &tables).await;
                     let dumped = dump
                         .await
@@ -297,11 +467,7 @@ impl BackupEngine for PgBackup {
         Box::pin(async move {
             let r = req.redacted;
             if !req.table_backup {
-                let file = req
-                    .files
-                    .iter()
-                    .find(|f| f.ends_with(".dump"))
-                    .ok_or_else(|| Error::bad_input("the backup has no pg_dump archive"))?;
+                let (file, zst) = whole_archive(req.files)?;
                 let mut cmd = tool("pg_restore", req.url)?;
                 cmd.args([
                     "--clean",
@@ -309,11 +475,13 @@ impl BackupEngine for PgBackup {
                     "--single-transaction",
                     "--exit-on-error",
                 ]);
-                cmd.arg(req.dir.join(file));
-                (req.log)(format!(
-                    "pg_restore --clean --if-exists --single-transaction {file}"
-                ));
-                return run_tool(cmd, "pg_restore").await;
+                (req.log)(if zst {
+                    format!("zstd -d {file} | pg_restore --clean --if-exists --single-transaction")
+                } else {
+                    format!("pg_restore --clean --if-exists --single-transaction {file}")
+                });
+                pg_restore_archive(cmd, req.dir, req.files, "pg_restore").await?;
+                return Ok(());
             }
             // table backup: definitions where missing, then the rows in one transaction
             let mut c = connect(req.url, r).await?;
@@ -421,21 +589,37 @@ impl BackupEngine for PgBackup {
         _recorded: &'a BTreeMap<String, TableHash>,
     ) -> BoxFuture<'a, Result<BTreeMap<String, TableHash>>> {
         Box::pin(async move {
-            let mut c = connect(url, redacted).await?;
-            let mut tx = c.begin().await.map_err(err(redacted))?;
-            let mut present = Vec::new();
-            for t in tables {
-                let exists: Option<String> = sqlx::query_scalar("SELECT to_regclass($1)::text")
-                    .bind(quote_qualified(t))
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(err(redacted))?;
-                if exists.is_some() {
-                    present.push(t.clone());
+            // several tables at once, each on a connection of its own (each query may
+            // use parallel workers too): a database of many tables is proven in about
+            // the time of its largest ones instead of the sum of round trips
+            let queue =
+                std::sync::Mutex::new(tables.iter().collect::<std::collections::VecDeque<_>>());
+            let worker = || async {
+                let mut c = connect(url, redacted).await?;
+                let mut tx = c.begin().await.map_err(err(redacted))?;
+                hash_setup(&mut tx, redacted).await?;
+                let mut out = BTreeMap::new();
+                loop {
+                    let Some(t) = queue.lock().expect("queue").pop_front() else {
+                        break;
+                    };
+                    let exists: Option<String> = sqlx::query_scalar("SELECT to_regclass($1)::text")
+                        .bind(quote_qualified(t))
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(err(redacted))?;
+                    if exists.is_some() {
+                        out.insert(t.clone(), hash_table(&mut tx, redacted, t).await?);
+                    }
                 }
+                tx.commit().await.map_err(err(redacted))?;
+                Ok::<_, Error>(out)
+            };
+            let n = tables.len().clamp(1, PROOF_CONNECTIONS);
+            let mut out = BTreeMap::new();
+            for mut part in futures::future::try_join_all((0..n).map(|_| worker())).await? {
+                out.append(&mut part);
             }
-            let out = hash_tables(&mut tx, redacted, &present).await?;
-            tx.commit().await.map_err(err(redacted))?;
             Ok(out)
         })
     }

@@ -5,9 +5,9 @@
 //! depends on a backed-up table makes it refuse, and a function, type or sequence
 //! created since survives it.
 
-use super::backup::{connect, err};
+use super::backup::{connect, err, pg_restore_archive};
 use crate::db::backup::{ExtraObject, ExtrasRequest};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use sqlx::{Connection, Executor, Row};
 use std::collections::BTreeSet;
 
@@ -136,25 +136,9 @@ ORDER BY 1, 2, 3
 "#;
 
 pub(super) async fn objects_not_in_backup(req: ExtrasRequest<'_>) -> Result<Vec<ExtraObject>> {
-    let file = req
-        .files
-        .iter()
-        .find(|f| f.ends_with(".dump"))
-        .ok_or_else(|| Error::bad_input("the backup has no pg_dump archive"))?;
-    let out = tokio::process::Command::new("pg_restore")
-        .arg("-l")
-        .arg(req.dir.join(file))
-        .stdin(std::process::Stdio::null())
-        .output()
-        .await
-        .map_err(|e| Error::runtime(format!("cannot run pg_restore -l: {e}")))?;
-    if !out.status.success() {
-        return Err(Error::runtime(format!(
-            "pg_restore -l {file} failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
-    }
+    let mut cmd = tokio::process::Command::new("pg_restore");
+    cmd.arg("-l").kill_on_drop(true);
+    let out = pg_restore_archive(cmd, req.dir, req.files, "pg_restore -l").await?;
     let toc = toc_entries(&String::from_utf8_lossy(&out.stdout));
     let r = req.redacted;
     let mut c = connect(req.url, r).await?;
