@@ -6,7 +6,8 @@
 #   benches/backup_restore_copy.sh                 # 5M rows
 #   ROWS=1000000 RUNS=3 benches/backup_restore_copy.sh
 #
-# BATCH sets `cutover copy --batch` (default: its own).
+# BATCH sets `cutover copy --batch` (default: its own). ONLY=my runs the MariaDB cases
+# only, ONLY=pg the PostgreSQL ones.
 # Environment: ROWS (default 5000000), RUNS (3), PGHOST/PGPORT/PGUSER
 # (127.0.0.1/5432/postgres), MYHOST/MYPORT/MYUSER (127.0.0.1/3306/root), CUTOVER_BIN
 # (target/release/cutover, built if missing), KEEP=1 keeps the databases.
@@ -166,15 +167,18 @@ case_pg_copy() {
     psql_ -d postgres -c "DROP DATABASE IF EXISTS $dst WITH (FORCE)" >/dev/null
 }
 
-setup_pg
-setup_mariadb
+ONLY="${ONLY:-}"
+pg() { [ "$ONLY" != my ]; }
+my() { [ "$ONLY" != pg ]; }
+if pg; then setup_pg; fi
+if my; then setup_mariadb; fi
 echo
-echo "cutover $("$BIN" --version | awk '{print $2}'); $(nproc) cores; PostgreSQL $(psql_ -d postgres -Atc 'show server_version'); $(mariadb_ -N -e 'select version()'); ROWS=$ROWS, RUNS=$RUNS"
+echo "cutover $("$BIN" --version | awk '{print $2}'); $(nproc) cores; $(pg && echo "PostgreSQL $(psql_ -d postgres -Atc 'show server_version'); ")$(my && mariadb_ -N -e 'select version()'); ROWS=$ROWS, RUNS=$RUNS; load $(cut -d' ' -f1-3 /proc/loadavg)"
 row "" "median s" "peak MiB" "ratio" ""
-case_pg_backup
-case_pg_restore
-case_mariadb_backup
-case_mariadb_restore
-case_pg_copy
+if pg; then case_pg_backup; case_pg_restore; fi
+if my; then case_mariadb_backup; case_mariadb_restore; fi
+if pg; then case_pg_copy; fi
 echo
-echo "backup sizes: cutover PG $(du -sh "$TMP/pg-backup-1" | cut -f1), pg_dump -Fc $(du -sh "$TMP/pg-1.dump" | cut -f1); cutover MariaDB $(du -sh "$TMP/my-backup-1" | cut -f1), mariadb-dump $(du -sh "$TMP/my-1.sql" | cut -f1)"
+pg && echo "backup sizes: cutover PG $(du -sh "$TMP/pg-backup-1" | cut -f1), pg_dump -Fc $(du -sh "$TMP/pg-1.dump" | cut -f1)"
+my && echo "backup sizes: cutover MariaDB $(du -sh "$TMP/my-backup-1" | cut -f1), mariadb-dump $(du -sh "$TMP/my-1.sql" | cut -f1)"
+echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
