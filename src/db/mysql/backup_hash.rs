@@ -94,15 +94,19 @@ async fn pieces(c: &mut MySqlConnection, redacted: &str, tables: &[String]) -> R
     let mut out = Vec::new();
     for (i, t) in tables.iter().enumerate() {
         let key = sqlx::query(
+            // the schema and table named on each information_schema table: joined on
+            // them instead, the server reads every database's columns and indexes
             "SELECT CAST(s.column_name AS CHAR) FROM information_schema.tables t \
-             JOIN information_schema.statistics s ON s.table_schema = t.table_schema AND s.table_name = t.table_name \
-             JOIN information_schema.columns c ON c.table_schema = s.table_schema AND c.table_name = s.table_name AND c.column_name = s.column_name \
+             JOIN information_schema.statistics s JOIN information_schema.columns c ON c.column_name = s.column_name \
              WHERE t.table_schema = DATABASE() AND t.table_name = ? AND t.engine = 'InnoDB' AND t.table_rows >= ? \
-             AND s.index_name = 'PRIMARY' AND s.seq_in_index = 1 \
+             AND s.table_schema = DATABASE() AND s.table_name = ? AND s.index_name = 'PRIMARY' AND s.seq_in_index = 1 \
+             AND c.table_schema = DATABASE() AND c.table_name = ? \
              AND c.data_type IN ('tinyint', 'smallint', 'mediumint', 'int', 'bigint')",
         )
         .bind(t)
         .bind(SPLIT_ROWS)
+        .bind(t)
+        .bind(t)
         .fetch_optional(&mut *c)
         .await
         .map_err(err(redacted))?;
