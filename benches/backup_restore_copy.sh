@@ -6,8 +6,8 @@
 #   benches/backup_restore_copy.sh                 # 5M rows
 #   ROWS=1000000 RUNS=3 benches/backup_restore_copy.sh
 #
-# BATCH sets `cutover copy --batch` (default: its own). ONLY=pg or ONLY=mariadb runs
-# one engine's cases.
+# BATCH sets `cutover copy --batch` (default: its own). ONLY=pg runs the PostgreSQL
+# cases only, ONLY=mariadb (or ONLY=my) the MariaDB ones.
 # Environment: ROWS (default 5000000), RUNS (3), PGHOST/PGPORT/PGUSER
 # (127.0.0.1/5432/postgres), MYHOST/MYPORT/MYUSER (127.0.0.1/3306/root), CUTOVER_BIN
 # (target/release/cutover, built if missing), KEEP=1 keeps the databases.
@@ -168,12 +168,13 @@ case_pg_copy() {
     psql_ -d postgres -c "DROP DATABASE IF EXISTS $dst WITH (FORCE)" >/dev/null
 }
 
-pg() { [ "${ONLY:-}" != mariadb ]; }
-my() { [ "${ONLY:-}" != pg ]; }
+ONLY="${ONLY:-}"
+pg() { [ "$ONLY" != my ] && [ "$ONLY" != mariadb ]; }
+my() { [ "$ONLY" != pg ]; }
 if pg; then setup_pg; fi
 if my; then setup_mariadb; fi
 echo
-echo "cutover $("$BIN" --version | awk '{print $2}'); $(nproc) cores; PostgreSQL $(psql_ -d postgres -Atc 'show server_version'); $(my && mariadb_ -N -e 'select version()'); ROWS=$ROWS, RUNS=$RUNS, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "cutover $("$BIN" --version | awk '{print $2}'); $(nproc) cores; $(pg && echo "PostgreSQL $(psql_ -d postgres -Atc 'show server_version'); ")$(my && mariadb_ -N -e 'select version()'); ROWS=$ROWS, RUNS=$RUNS; load $(cut -d' ' -f1-3 /proc/loadavg)"
 row "" "median s" "peak MiB" "ratio" ""
 if pg; then case_pg_backup; case_pg_restore; fi
 if my; then case_mariadb_backup; case_mariadb_restore; fi

@@ -5,6 +5,7 @@ mod architecture;
 mod backup_bad_input;
 mod backup_float;
 mod backup_hash_exact;
+mod backup_hash_split;
 mod backup_md5_manifest;
 mod backup_pg_archive;
 mod backup_roundtrip;
