@@ -47,6 +47,9 @@ pub struct VerifyReport {
 impl Ledger {
     /// Check the whole chain and the recorded head.
     pub async fn verify(&self) -> Result<VerifyReport> {
+        // the head before the records: a record appended in between is then past the
+        // head (checked by its link), never a head past the records
+        let head = self.read_head().await?;
         let records = self.records(None).await?;
         let mut problems = Vec::new();
         let mut prev_hash = GENESIS_HASH.to_string();
@@ -63,7 +66,7 @@ impl Ledger {
             prev_hash = r.hash.clone();
             prev_seq = r.seq;
         }
-        problems.extend(self.head_problem(records.last()).await?);
+        problems.extend(self.head_problem(head, &records).await?);
         Ok(VerifyReport {
             records: records.len(),
             ok: problems.is_empty(),
@@ -105,6 +108,7 @@ impl Ledger {
             (None, _) => 0,
         }
         .max(0);
+        let head = self.read_head().await?;
         let records = self.records_from(from).await?;
         let broken = |problem: String| {
             Err(Error::runtime(format!(
@@ -149,7 +153,7 @@ impl Ledger {
             (prev_seq, prev_hash) = (r.seq, r.hash.clone());
         }
         let last = rest.last().or(records.first());
-        if let Some(p) = self.head_problem(last).await? {
+        if let Some(p) = self.head_problem(head, &records).await? {
             return broken(p.problem);
         }
         if let Some(last) = last
@@ -169,43 +173,64 @@ impl Ledger {
         Ok(())
     }
 
-    /// Whether the recorded head names `last` (the chain's last record, if any).
-    async fn head_problem(&self, last: Option<&Record>) -> Result<Option<ChainProblem>> {
+    /// The recorded head: (seq, hash) of the last record appended, if any.
+    async fn read_head(&self) -> Result<Option<(i64, String)>> {
         let head = self
             .db()
             .query("SELECT seq, hash FROM ledger_head WHERE id = 1", &[])
             .await?;
-        let mut problems = Vec::new();
-        match (head.rows.first(), last) {
-            (Some(h), Some(last)) => {
-                let hseq = h[0].as_i64().unwrap_or(0);
-                if hseq != last.seq || h[1].to_string() != last.hash {
-                    problems.push(ChainProblem {
-                        seq: hseq,
-                        kind: "head".into(),
-                        step_id: None,
-                        problem: format!(
-                            "the ledger head names record #{hseq} but the chain ends at #{} (records at the end were deleted or altered)",
-                            last.seq
-                        ),
-                    });
-                }
-            }
-            (Some(h), None) => problems.push(ChainProblem {
-                seq: h[0].as_i64().unwrap_or(0),
+        Ok(head
+            .rows
+            .first()
+            .map(|h| (h[0].as_i64().unwrap_or(0), h[1].to_string())))
+    }
+
+    /// Whether `head`, read before `records` (the chain's end, read after it), names a
+    /// record that is there with its hash. Records past the head were appended since it
+    /// was read (each checked by its link); records ending before it were deleted.
+    async fn head_problem(
+        &self,
+        head: Option<(i64, String)>,
+        records: &[Record],
+    ) -> Result<Option<ChainProblem>> {
+        // no head yet: the first record may have been appended since it was read
+        let head = match (head, records.is_empty()) {
+            (None, false) => self.read_head().await?,
+            (head, _) => head,
+        };
+        let problem = |seq: i64, problem: String| {
+            Some(ChainProblem {
+                seq,
                 kind: "head".into(),
                 step_id: None,
-                problem: "the ledger head names records but none are left (all deleted)".into(),
-            }),
-            (None, Some(_)) => problems.push(ChainProblem {
-                seq: 0,
-                kind: "head".into(),
-                step_id: None,
-                problem: "the ledger head is missing".into(),
-            }),
-            (None, None) => {}
-        }
-        Ok(problems.pop())
+                problem,
+            })
+        };
+        Ok(match (head, records.last()) {
+            (Some((hseq, hhash)), Some(last)) => match records.iter().find(|r| r.seq == hseq) {
+                Some(r) if r.hash == hhash => None,
+                Some(r) => problem(
+                    hseq,
+                    format!(
+                        "the ledger head names {} with another hash (the record was altered)",
+                        describe(r)
+                    ),
+                ),
+                None => problem(
+                    hseq,
+                    format!(
+                        "the ledger head names record #{hseq} but the chain ends at #{} (records at the end were deleted or altered)",
+                        last.seq
+                    ),
+                ),
+            },
+            (Some((hseq, _)), None) => problem(
+                hseq,
+                "the ledger head names records but none are left (all deleted)".into(),
+            ),
+            (None, Some(_)) => problem(0, "the ledger head is missing".into()),
+            (None, None) => None,
+        })
     }
 }
 
