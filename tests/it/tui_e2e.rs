@@ -387,7 +387,8 @@ fn a_mouse_click_selects_a_step() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_progress_gauge_appears_during_a_long_diff() {
     use cutover::testkit;
-    const N: u64 = 600_000;
+    // big enough that the diff lasts seconds even on the fast SQLite-against-server merge
+    const N: u64 = 2_000_000;
     let Some(pg) = testkit::postgres().await else {
         return;
     };
@@ -439,11 +440,11 @@ async fn a_progress_gauge_appears_during_a_long_diff() {
     let Some(t) = Tmux::start("gauge", &cmd) else {
         return;
     };
-    // The gauge: "big-diff 40% · ETA 3.1s", a bar, "240,000/1,200,000 rows · … rows/s".
+    // The gauge: "big-diff 40% · ETA 3.1s", a bar, "1,600,000/4,000,000 rows · … rows/s".
     t.wait_for("rows/s", 60);
     let s = t.screen();
     assert!(s.contains("big-diff") && s.contains('%'), "{s}");
-    assert!(s.contains("/1,200,000 rows"), "{s}");
+    assert!(s.contains("/4,000,000 rows"), "{s}");
     assert!(s.contains('█') || s.contains('░'), "{s}");
     t.wait_for("1 differing rows", 120);
     t.keys(&["q"]);

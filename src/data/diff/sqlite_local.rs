@@ -378,6 +378,10 @@ impl Job {
                 if a.rows + b.rows >= next_report {
                     next_report += PROGRESS_EVERY;
                     found.push(Found::Read(a.rows + b.rows));
+                    // progress goes out as it happens, not with the next full batch
+                    if !send(&mut found, true) {
+                        return Ok(());
+                    }
                 }
             }
             found.push(Found::Done(a.rows, b.rows));
@@ -546,6 +550,10 @@ impl OneFile {
                 if a.rows + server_rows >= next_report {
                     next_report += PROGRESS_EVERY;
                     found.push(Found::Read(a.rows + server_rows));
+                    // progress goes out as it happens, not with the next full batch
+                    if tx.blocking_send(Ok(std::mem::take(&mut found))).is_err() {
+                        return Ok(());
+                    }
                 }
             }
             found.push(if local_is_source {
