@@ -6,9 +6,10 @@
 use super::diff::{DiffSink, Difference};
 use super::normalize::{Class, ColumnPlan, Norm, normalize};
 use super::plan::Plan;
-use crate::db::{BatchFailure, Db, Dialect, Statement, Value, execute_batches_in_transaction};
+use crate::db::{BatchFailure, Db, Dialect, Statement, Value, execute_streamed_in_transaction};
 use crate::error::{Error, Result};
 use chrono::DateTime;
+use futures::StreamExt;
 
 /// Render one value as a literal for the target column.
 pub fn literal(d: Dialect, v: &Value, plan: &ColumnPlan) -> String {
@@ -284,7 +285,8 @@ pub async fn apply_each(
             out.batches += 1;
         }
     } else {
-        out.rows_affected = execute_batches_in_transaction(target, batches.by_ref())
+        let groups = futures::stream::iter(batches.by_ref()).boxed();
+        out.rows_affected = execute_streamed_in_transaction(target, groups)
             .await
             .map_err(|f| match f {
                 BatchFailure::Statement { error, sql } => {

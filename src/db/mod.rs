@@ -265,9 +265,7 @@ pub fn dialect_of(url: &str) -> Result<Dialect> {
 }
 
 pub type Db = Arc<dyn Database>;
-pub use stream_tx::{
-    BatchFailure, execute_batches_in_transaction, execute_streamed_in_transaction,
-};
+pub use stream_tx::{BatchFailure, execute_streamed_in_transaction};
 
 /// Options for opening a database.
 #[derive(Debug, Clone, Copy)]

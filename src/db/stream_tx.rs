@@ -8,64 +8,7 @@ use crate::error::{Error, Result};
 use futures::StreamExt;
 use futures::stream::BoxStream;
 
-/// Run every group of statements `groups` yields, then `last`, in one transaction of
-/// `dst`: committed only if all of it succeeds, rolled back (nothing written) on the
-/// first error, which names the group and statement. Returns the rows affected.
-pub async fn execute_streamed_in_transaction(
-    dst: &Db,
-    groups: BoxStream<'_, Result<Vec<Statement>>>,
-    last: Vec<Statement>,
-) -> Result<u64> {
-    macro_rules! run {
-        ($d:expr) => {{
-            let d = $d;
-            let err = |e| crate::db::sqlx_error(&d.redacted, e);
-            let mut tx = d.pool.begin().await.map_err(err)?;
-            let mut total = 0u64;
-            let mut groups = groups.enumerate();
-            while let Some((n, group)) = groups.next().await {
-                for (i, st) in group?.into_iter().enumerate() {
-                    let r = sqlx::raw_sql(sqlx::AssertSqlSafe(st.sql))
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(|e| {
-                            Error::runtime(format!(
-                                "group {} statement {} failed, nothing committed: {}",
-                                n + 1,
-                                i + 1,
-                                err(e)
-                            ))
-                        })?;
-                    total += r.rows_affected();
-                }
-            }
-            for st in last {
-                let r = sqlx::raw_sql(sqlx::AssertSqlSafe(st.sql))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(err)?;
-                total += r.rows_affected();
-            }
-            tx.commit().await.map_err(err)?;
-            Ok(total)
-        }};
-    }
-    let any = dst.as_any();
-    if let Some(d) = any.downcast_ref::<PgDb>() {
-        run!(d)
-    } else if let Some(d) = any.downcast_ref::<MySqlDb>() {
-        run!(d)
-    } else if let Some(d) = any.downcast_ref::<SqliteDb>() {
-        run!(d)
-    } else {
-        Err(Error::runtime(format!(
-            "{}: no streamed transaction for this connection",
-            dst.redacted_url()
-        )))
-    }
-}
-
-/// Why [`execute_batches_in_transaction`] rolled back (nothing of it is committed).
+/// Why [`execute_streamed_in_transaction`] rolled back (nothing of it is committed).
 #[derive(Debug)]
 pub enum BatchFailure {
     /// The batches could not be produced (e.g. reading them back from their spool).
@@ -76,17 +19,15 @@ pub enum BatchFailure {
     Statement { error: StatementError, sql: String },
 }
 
-/// Run every statement of `batches`, in order, in one transaction of `dst`: committed
-/// only if all of them succeed, rolled back on the first error. Memory stays bounded by
-/// one batch (the caller reads them as they are needed); the transaction begins with the
-/// first statement, so no batches at all open none. Returns the rows affected.
-pub async fn execute_batches_in_transaction<I>(
+/// Run every statement of the groups `groups` yields, in order, in one transaction of
+/// `dst`: committed only if all of them succeed, rolled back on the first error. Memory
+/// stays bounded by one group (the caller produces them as they are needed); the
+/// transaction begins with the first statement, so no statements at all open none.
+/// Returns the rows affected.
+pub async fn execute_streamed_in_transaction(
     dst: &Db,
-    batches: I,
-) -> std::result::Result<u64, BatchFailure>
-where
-    I: Iterator<Item = Result<Vec<Statement>>> + Send,
-{
+    mut groups: BoxStream<'_, Result<Vec<Statement>>>,
+) -> std::result::Result<u64, BatchFailure> {
     macro_rules! run {
         ($d:expr) => {{
             let d = $d;
@@ -105,7 +46,7 @@ where
             let mut tx = None;
             let mut index = 0usize;
             let mut total = 0u64;
-            for batch in batches {
+            while let Some(batch) = groups.next().await {
                 let batch = match batch {
                     Ok(b) => b,
                     Err(e) => {

@@ -4,8 +4,8 @@
 //! row. The rows stream from the source and are written a batch at a time, so memory
 //! is bounded by one batch whatever the table's size.
 
-use crate::db::{Db, Moved, Statement, Value};
-use crate::error::Result;
+use crate::db::{BatchFailure, Db, Moved, Statement, Value};
+use crate::error::{Error, Result};
 use futures::StreamExt;
 
 /// Turns a batch of rows into statements and their size in bytes.
@@ -46,6 +46,16 @@ pub(super) async fn copy(
             Ok(mark(*total.lock().expect("not poisoned")))
         }))
         .boxed();
-    crate::db::execute_streamed_in_transaction(dst, groups, Vec::new()).await?;
+    crate::db::execute_streamed_in_transaction(dst, groups)
+        .await
+        .map_err(|f| match f {
+            BatchFailure::Feed(e) => e,
+            BatchFailure::Statement { error, .. } => Error::runtime(format!(
+                "{}: statement {} failed, nothing committed: {}",
+                dst.redacted_url(),
+                error.index + 1,
+                error.message
+            )),
+        })?;
     Ok(moved.into_inner().expect("not poisoned"))
 }
