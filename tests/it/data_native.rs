@@ -232,6 +232,19 @@ async fn mariadb_native_hash_on_unicode_and_case_differing_text_keys() {
     text_keys(false).await;
 }
 
+/// `rows hashed` progress came before the end, and the last report is `rows` of `rows`.
+fn hashing_progressed_to(events: Vec<Progress>, rows: u64) {
+    let hashed: Vec<&Progress> = events.iter().filter(|p| p.unit == "rows hashed").collect();
+    assert!(
+        hashed
+            .iter()
+            .any(|p| p.total.is_some_and(|t| p.done > 0 && p.done < t)),
+        "progress before the end: {events:?}"
+    );
+    let last = hashed.last().expect("progress");
+    assert_eq!((last.done, last.total), (rows, Some(rows)), "{last:?}");
+}
+
 /// 190,000 rows with gaps and negative keys, changes scattered: hashed over several key
 /// ranges, with progress after each (rows hashed, of the catalog's estimate) before the
 /// end; every planted difference found, the same as the merge.
@@ -282,16 +295,7 @@ async fn pg_integer_keys_are_hashed_range_by_range_with_progress_as_it_goes() {
     assert_eq!(s.stats.scan, "", "{:?}", s.stats);
     let (merged, _) = run(&a, &b, "r", Way::Merge).await;
     assert_eq!(merged, f, "ranges vs merge");
-    let events = events.into_inner().unwrap();
-    let hashed: Vec<&Progress> = events.iter().filter(|p| p.unit == "rows hashed").collect();
-    assert!(
-        hashed
-            .iter()
-            .any(|p| p.total.is_some_and(|t| p.done > 0 && p.done < t)),
-        "progress before the end: {events:?}"
-    );
-    let last = hashed.last().expect("progress");
-    assert_eq!((last.done, last.total), (380000, Some(380000)), "{last:?}");
+    hashing_progressed_to(events.into_inner().unwrap(), 380000);
 }
 
 /// A big table whose rows lie in no key order (inserted shuffled): hashed slice by
@@ -351,16 +355,7 @@ async fn pg_big_unordered_table_is_hashed_by_pages_with_the_merges_answer() {
     assert_eq!(merged, f, "pages vs merge");
     let text = cutover::data::output::summary_text(&s);
     assert!(text.contains("with hashtextextended, by pages"), "{text}");
-    let events = events.into_inner().unwrap();
-    let hashed: Vec<&Progress> = events.iter().filter(|p| p.unit == "rows hashed").collect();
-    assert!(
-        hashed
-            .iter()
-            .any(|p| p.total.is_some_and(|t| p.done > 0 && p.done < t)),
-        "progress before the end: {events:?}"
-    );
-    let last = hashed.last().expect("progress");
-    assert_eq!((last.done, last.total), (520000, Some(520000)), "{last:?}");
+    hashing_progressed_to(events.into_inner().unwrap(), 520000);
 }
 
 /// Text columns under a nondeterministic (case-insensitive) collation and under "C" in
