@@ -169,7 +169,13 @@ pub(super) async fn run(
         for (c, range, a, b) in futures::future::try_join_all(group.map(hash)).await? {
             rows_s += a.values().map(|x| x.0).sum::<u64>();
             rows_t += b.values().map(|x| x.0).sum::<u64>();
-            settle(s, t, plan, r, counter, stats, may_merge, range, &a, &b).await?;
+            let mut pending = Vec::new();
+            let span = (range.0 as i128, range.1 as i128);
+            differing_ranges(r, stats, may_merge, span, &a, &b, &mut pending);
+            if !pending.is_empty() {
+                let cond = |side: &Side| ranges_cond(&side.cols[0], &pending);
+                stats.rows_fetched += merge_range(s, t, plan, counter, cond(s), cond(t)).await?;
+            }
             let done = rows_s + rows_t;
             let mut p = meter.tick(done, c + 1 == chunks);
             if let Some(p) = &mut p {
@@ -186,40 +192,32 @@ pub(super) async fn run(
     Ok((rows_s, rows_t))
 }
 
-/// Compare one chunk's buckets (`range` of keys) and merge the rows of those that
-/// differ.
-#[allow(clippy::too_many_arguments)]
-async fn settle(
-    s: &Side,
-    t: &Side,
-    plan: &Arc<Plan>,
+/// Compare one chunk's buckets (`range` of keys) and add the key ranges of those that
+/// differ to `pending` (the whole chunk when more than a quarter of its buckets
+/// differ and merging is allowed), counting them in `stats`.
+fn differing_ranges(
     r: &Ranges,
-    counter: &mut Counter<'_>,
     stats: &mut Stats,
     may_merge: bool,
-    range: (i64, i64),
+    range: (i128, i128),
     a: &Agg,
     b: &Agg,
-) -> Result<()> {
+    pending: &mut Vec<(i128, i128)>,
+) {
     let (set, all) = differing(a, b);
     stats.buckets += all;
     stats.differing_buckets += set.len() as u64;
     if set.is_empty() {
-        return Ok(());
+        return;
     }
-    let whole = may_merge && set.len() as f64 > all as f64 * WHOLE_CHUNK;
-    if whole {
+    if may_merge && set.len() as f64 > all as f64 * WHOLE_CHUNK {
         stats.strategy = "buckets+merge".into();
-    }
-    let cond = |side: &Side| {
-        if whole {
-            format!("{k} >= {} AND {k} < {}", range.0, range.1, k = side.cols[0])
-        } else {
-            bucket_ranges(&side.cols[0], r, &set)
+        push_range(pending, range);
+    } else {
+        for run in bucket_runs(r, &set) {
+            push_range(pending, run);
         }
-    };
-    stats.rows_fetched += merge_range(s, t, plan, counter, cond(s), cond(t)).await?;
-    Ok(())
+    }
 }
 
 /// Both sides hashed by their page slices into every bucket of the key span, then
@@ -283,21 +281,9 @@ async fn run_pages(
     while first < buckets {
         let last = (first + CHUNK_BUCKETS as usize).min(buckets);
         let (a, b) = (chunk_of(&va, first, last), chunk_of(&vb, first, last));
-        let (set, all) = differing(&a, &b);
-        stats.buckets += all;
-        stats.differing_buckets += set.len() as u64;
-        if !set.is_empty() {
-            if may_merge && set.len() as f64 > all as f64 * WHOLE_CHUNK {
-                stats.strategy = "buckets+merge".into();
-                let from = r.origin as i128 + first as i128 * r.width as i128;
-                let to = (r.origin as i128 + last as i128 * r.width as i128).min(r.end);
-                push_range(&mut pending, (from, to));
-            } else {
-                for run in bucket_runs(r, &set) {
-                    push_range(&mut pending, run);
-                }
-            }
-        }
+        let from = r.origin as i128 + first as i128 * r.width as i128;
+        let to = (r.origin as i128 + last as i128 * r.width as i128).min(r.end);
+        differing_ranges(r, stats, may_merge, (from, to), &a, &b, &mut pending);
         first = last;
         if pending.len() >= MERGE_RANGES || (first >= buckets && !pending.is_empty()) {
             // many rows a query: through the bulk stream (PostgreSQL's binary COPY)
@@ -470,12 +456,6 @@ async fn aggregate_each(
                 range.1 - 1
             ))
         })
-}
-
-/// `(k >= a AND k < b) OR ...` over the key values of the buckets in `set` (sorted),
-/// adjacent buckets joined into one range.
-fn bucket_ranges(k: &str, r: &Ranges, set: &[i64]) -> String {
-    ranges_cond(k, &bucket_runs(r, set))
 }
 
 /// Stream the rows matching `cs` / `ct` from each side in key order and compare them;
