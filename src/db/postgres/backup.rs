@@ -8,7 +8,7 @@
 
 use crate::db::backup::{
     BackupEngine, BackupRequest, BackupResult, ExtraObject, ExtrasRequest, RestoreRequest,
-    TableHash, run_tool, tool_version, version_in, zstd_reader, zstd_writer,
+    TableHash, ZSTD_LEVEL, run_tool, tool_version, version_in, zstd_reader, zstd_writer,
 };
 use crate::error::{Error, Result};
 use futures::StreamExt;
@@ -86,11 +86,6 @@ pub(super) fn whole_archive(files: &[String]) -> Result<(&str, bool)> {
         .ok_or_else(|| Error::bad_input("the backup has no pg_dump archive"))
 }
 
-/// zstd level of the whole-database archive: pg_dump's default gzip (level 6, in its
-/// own single process) is most of a dump's time; zstd's level 1 is several times
-/// faster and compresses this data better than gzip -6.
-const ARCHIVE_LEVEL: i32 = 1;
-
 /// Run `pg_dump` (its archive on standard output) and write that output
 /// zstd-compressed into `path` as it comes, on a blocking thread beside the dump. The
 /// file is synced before this returns; memory stays bounded by one buffer.
@@ -110,21 +105,8 @@ async fn dump_compressed(mut cmd: tokio::process::Command, path: &std::path::Pat
         .map_err(|e| Error::runtime(format!("pg_dump's output: {e}")))?;
     let path = path.to_path_buf();
     let compress = tokio::task::spawn_blocking(move || -> Result<()> {
-        let mut input = std::fs::File::from(out);
-        let f = std::fs::File::create(&path)
-            .map_err(|e| Error::runtime(format!("cannot create {}: {e}", path.display())))?;
-        let mut w = zstd::stream::write::Encoder::new(f, ARCHIVE_LEVEL)
-            .map_err(|e| Error::runtime(format!("zstd {}: {e}", path.display())))?;
-        let mut buf = vec![0u8; 1 << 20];
-        loop {
-            let n = match input.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e.into()),
-            };
-            w.write_all(&buf[..n])?;
-        }
+        let mut w = zstd_writer(&path)?;
+        std::io::copy(&mut std::fs::File::from(out), &mut w)?;
         w.finish()?.sync_all()?;
         Ok(())
     });
@@ -190,17 +172,7 @@ pub(super) async fn pg_restore_archive(
         .into_owned_fd()
         .map_err(|e| Error::runtime(format!("{what}'s input: {e}")))?;
     let feed = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-        let mut sink = std::fs::File::from(stdin);
-        let mut buf = vec![0u8; 1 << 20];
-        loop {
-            let n = match input.read(&mut buf) {
-                Ok(0) => return Ok(()),
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            sink.write_all(&buf[..n])?;
-        }
+        std::io::copy(&mut input, &mut std::fs::File::from(stdin)).map(|_| ())
     });
     let out = child
         .wait_with_output()
@@ -379,7 +351,7 @@ impl BackupEngine for PgBackup {
             };
             match req.tables {
                 None => {
-                    result.tool = format!("{tool_name} -Fc -Z0 | zstd -{ARCHIVE_LEVEL}");
+                    result.tool = format!("{tool_name} -Fc -Z0 | zstd -{ZSTD_LEVEL}");
                     let tables = list_tables(&mut tx, r, req.schema).await?;
                     let file = ARCHIVE_ZST;
                     let mut cmd = tool("pg_dump", req.url)?;
