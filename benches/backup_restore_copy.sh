@@ -174,7 +174,7 @@ my() { [ "$ONLY" != pg ]; }
 if pg; then setup_pg; fi
 if my; then setup_mariadb; fi
 echo
-echo "cutover $("$BIN" --version | awk '{print $2}'); $(nproc) cores; $(pg && echo "PostgreSQL $(psql_ -d postgres -Atc 'show server_version'); ")$(my && mariadb_ -N -e 'select version()'); ROWS=$ROWS, RUNS=$RUNS; load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "cutover $("$BIN" --version | awk '{print $2}'); $(nproc) cores; $(pg && echo "PostgreSQL $(psql_ -d postgres -Atc 'show server_version'); ")$(my && echo "$(mariadb_ -N -e 'select version()'); ")ROWS=$ROWS, RUNS=$RUNS; load $(cut -d' ' -f1-3 /proc/loadavg)"
 row "" "median s" "peak MiB" "ratio" ""
 if pg; then case_pg_backup; case_pg_restore; fi
 if my; then case_mariadb_backup; case_mariadb_restore; fi
