@@ -135,7 +135,8 @@ pub trait SqlDialect: Send + Sync {
     }
 
     /// The engine's own fast row hash, used when both sides are this engine: its name
-    /// for the summary, and a query that fails where the server lacks it. None: the
+    /// for the summary, and a query whose one value is true (or 1) where the server has
+    /// it (it fails or says otherwise where the server lacks it). None: the
     /// portable MD5 is the only hash.
     fn native_hash(&self) -> Option<(&'static str, &'static str)> {
         None

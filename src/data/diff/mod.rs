@@ -360,7 +360,12 @@ async fn native_hash(s: &Side, t: &Side, plan: &Plan) -> Option<&'static str> {
     }
     let (name, probe) = s.dialect.sql().native_hash()?;
     let (a, b) = tokio::join!(s.db.query(probe, &[]), t.db.query(probe, &[]));
-    (a.is_ok() && b.is_ok()).then_some(name)
+    let yes = |r: Result<crate::db::Rows>| {
+        r.ok()
+            .and_then(|r| r.scalar().cloned())
+            .is_some_and(|v| matches!(v, Value::Bool(true)) || v.as_i64() == Some(1))
+    };
+    (yes(a) && yes(b)).then_some(name)
 }
 
 /// True when the error means the diff could not run (not a difference).

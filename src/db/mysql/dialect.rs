@@ -66,12 +66,12 @@ impl SqlDialect for Mysql {
     }
     fn native_hash(&self) -> Option<(&'static str, &'static str)> {
         // CRC32C is MariaDB 10.8+; elsewhere the probe fails and MD5 is used
-        Some(("crc32+crc32c", "SELECT CRC32C('')"))
+        Some(("crc32+crc32c", super::hash::CRC_PAIR_PROBE))
     }
     fn native_hash_parts(&self, input: &str) -> Vec<String> {
         // two independent 32-bit hashes (two polynomials), summed apart: a sum of
         // 64-bit unsigned values is decimal arithmetic, several times slower
-        vec![format!("CRC32({input})"), format!("CRC32C({input})")]
+        super::hash::crc_pair(input).into()
     }
     fn native_input(&self, fields: &[crate::db::dialect::NativeField]) -> String {
         super::hash::native_input(fields)

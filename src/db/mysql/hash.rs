@@ -129,3 +129,31 @@ pub(super) fn native_input(fields: &[NativeField]) -> String {
         .collect();
     format!("CONCAT_WS(';', {})", parts.join(", "))
 }
+
+/// The session variable holding a row's hash input between its two CRCs.
+const ROW_VAR: &str = "@cutover_row";
+
+/// The CRC-32 and CRC-32C of `input` (MariaDB 10.8+), the input built once: the first
+/// stores it in a session variable that the second reads, which saves rendering every
+/// column of every row as text twice. It relies on MariaDB evaluating the bare `SUM`s of
+/// a select list left to right, which holds for the diff's aggregate queries (bare
+/// `SUM`s, with or without `GROUP BY`) and which [`CRC_PAIR_PROBE`] checks on the server
+/// in both shapes before the pair is used. Not for sums wrapped in other functions
+/// (`CAST(COALESCE(SUM(…)))`): there MariaDB evaluates them in another order.
+pub(super) fn crc_pair(input: &str) -> [String; 2] {
+    [
+        format!("CRC32({ROW_VAR} := {input})"),
+        format!("CRC32C({ROW_VAR})"),
+    ]
+}
+
+/// 1 where the server has CRC32C and [`crc_pair`]'s second CRC reads the input of the
+/// same row, in a whole-table sum and in groups; anything else (an error on a server
+/// without CRC32C, 0 if the order differs) and the diff hashes with MD5.
+pub(super) const CRC_PAIR_PROBE: &str = "SELECT      (SELECT MIN(x2 = x3) FROM (\
+       SELECT g, SUM(CRC32(@cutover_row := x)) AS x1, SUM(CRC32C(@cutover_row)) AS x2, SUM(CRC32C(x)) AS x3 \
+       FROM (SELECT 1 AS g, 'a' AS x UNION ALL SELECT 1, 'bc' UNION ALL SELECT 2, 'd') AS p \
+       GROUP BY g ORDER BY NULL) AS q) \
+     AND (SELECT x2 = x3 FROM (\
+       SELECT COUNT(*) AS n, SUM(CRC32(@cutover_row := x)) AS x1, SUM(CRC32C(@cutover_row)) AS x2, SUM(CRC32C(x)) AS x3 \
+       FROM (SELECT 'a' AS x UNION ALL SELECT 'bc' UNION ALL SELECT 'd') AS p) AS u)";

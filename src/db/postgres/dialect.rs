@@ -24,7 +24,10 @@ impl SqlDialect for Postgres {
         super::hash::canonical_text(c, col)
     }
     fn native_hash(&self) -> Option<(&'static str, &'static str)> {
-        Some(("hashtextextended", "SELECT hashtextextended('', 0)"))
+        Some((
+            "hashtextextended",
+            "SELECT hashtextextended('', 0) IS NOT NULL",
+        ))
     }
     fn native_hash_parts(&self, input: &str) -> Vec<String> {
         // in bytes whatever the columns' collations (a nondeterministic one would hash
