@@ -6,7 +6,8 @@
 #
 # Environment: ROWS (default 10000000), MARIA_ROWS (1000000), CROSS_ROWS (1000000), RUNS
 # (3), RELADIFF_RUNS (RUNS), PGHOST/PGPORT/PGUSER (127.0.0.1/5432/postgres),
-# MYHOST/MYUSER (127.0.0.1/root), CUTOVER_BIN (target/release/cutover, built if
+# MYHOST/MYUSER (127.0.0.1/root), BENCH_DB (cutover_bench: the database created and
+# dropped on both servers), CUTOVER_BIN (target/release/cutover, built if
 # missing), VENV (reladiff's virtualenv), KEEP=1 keeps the benchmark databases.
 #
 # Cases on two tables of one engine (bigint key, int, text, numeric(12,2), timestamp):
@@ -33,7 +34,7 @@ PGPORT="${PGPORT:-5432}"
 PGUSER="${PGUSER:-postgres}"
 MYHOST="${MYHOST:-127.0.0.1}"
 MYUSER="${MYUSER:-root}"
-DB=cutover_bench
+DB="${BENCH_DB:-cutover_bench}"
 BIN="${CUTOVER_BIN:-target/release/cutover}"
 VENV="${VENV:-${TMPDIR:-/tmp}/cutover-bench-venv}"
 TMP="$(mktemp -d)"
