@@ -175,13 +175,17 @@ pub fn summary_text(s: &Summary) -> String {
         out.push_str(&format!("  note: {n}\n"));
     }
     out.push_str(&format!(
-        "  strategy: {} (hashed in {}{}; {} buckets, {} differing, {} rows fetched) in {} ms\n",
+        "  strategy: {} (hashed in {}{}; {}{} buckets, {} differing, {} rows fetched) in {} ms\n",
         s.stats.strategy,
         s.stats.hashed_in,
         match (s.stats.hash.is_empty(), s.stats.scan.is_empty()) {
             (true, _) => String::new(),
             (false, true) => format!(" with {}", s.stats.hash),
             (false, false) => format!(" with {}, by {}", s.stats.hash, s.stats.scan),
+        },
+        match s.stats.whole_chunks {
+            0 => String::new(),
+            n => format!("{n} key ranges equal whole, "),
         },
         s.stats.buckets,
         s.stats.differing_buckets,

@@ -260,16 +260,40 @@ pub fn range_aggregate_sql(
     hash: RowHash,
 ) -> String {
     let k = &cols[0].0;
-    let mut w = format!("{k} >= {from} AND {k} < {to}");
-    if let Some(extra) = where_sql {
-        w = format!("({extra}) AND {w}");
-    }
     format!(
-        "SELECT {} AS b, COUNT(*), {} FROM {table} WHERE {w} GROUP BY 1{}",
+        "SELECT {} AS b, COUNT(*), {} FROM {table} WHERE {} GROUP BY 1{}",
         range_bucket(d, k, origin, width),
         hash_sums(d, cols, hash),
+        range_where(k, (from, to), where_sql),
         d.sql().unordered_group(),
     )
+}
+
+/// The `(count, hash sums)` of one side's rows whose integer key is in `[from, to)`,
+/// ungrouped: one row for the whole range, so the database only adds (no bucket a
+/// row, no hash table of groups).
+pub fn range_total_sql(
+    d: Dialect,
+    cols: &[Col],
+    range: (i64, i64),
+    table: &str,
+    where_sql: Option<&str>,
+    hash: RowHash,
+) -> String {
+    format!(
+        "SELECT COUNT(*), {} FROM {table} WHERE {}",
+        hash_sums(d, cols, hash),
+        range_where(&cols[0].0, range, where_sql),
+    )
+}
+
+/// `k >= from AND k < to`, after the diff's own condition if any.
+fn range_where(k: &str, (from, to): (i64, i64), where_sql: Option<&str>) -> String {
+    let w = format!("{k} >= {from} AND {k} < {to}");
+    match where_sql {
+        Some(extra) => format!("({extra}) AND {w}"),
+        None => w,
+    }
 }
 
 /// The bucket of quoted integer key `k`: `(k - origin) / width`.

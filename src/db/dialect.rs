@@ -238,6 +238,14 @@ pub trait SqlDialect: Send + Sync {
         None
     }
 
+    /// A query giving how closely the order of a table's storage follows column `$2`
+    /// (bare name) of table `$1` (its quoted name, given here): -1 to 1 as a float,
+    /// NULL or no row when unknown (never analyzed). None: the engine keeps no such
+    /// statistic.
+    fn storage_correlation(&self, _quoted: &str) -> Option<(&'static str, String)> {
+        None
+    }
+
     /// A query returning a row when column `$2` (bare name) leads an index of table
     /// `$1` (bare name), so ranges of it are read through the index; None: unknown.
     fn leading_index_probe(&self) -> Option<&'static str> {

@@ -81,9 +81,18 @@ pub struct Stats {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub hash: String,
     /// How the databases read the rows they hashed, when not by the key: `pages`
-    /// (PostgreSQL's storage pages, a slice at a time).
+    /// (PostgreSQL's storage pages, a slice at a time), `keys+pages` (by key ranges
+    /// until differences proved dense, then by pages).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub scan: String,
+    /// Key ranges (chunks) found equal by one row count and hash sum a side, with no
+    /// buckets.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub whole_chunks: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]

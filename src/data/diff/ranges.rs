@@ -9,12 +9,20 @@
 //! (rows hashed of the estimate), and memory holds one chunk's buckets whatever the
 //! table size or the density of differences.
 //!
+//! A chunk is first hashed whole: one row count and hash sum a side over its key
+//! range, no GROUP BY (grouping costs the databases about as much as hashing). Equal,
+//! the chunk is done; different, its buckets are hashed and compared as above, and the
+//! next chunks go straight to their buckets until one of them shows no difference
+//! again, so a table differing everywhere does not pay twice.
+//!
 //! Where both sides can be read by storage pages (PostgreSQL), the buckets are hashed
 //! instead by slices of each side's pages (a TID range scan each, several at once),
 //! which reads a table faster than its key index does: each side's bucket sums are then
-//! held for the whole key span (at most [`PAGE_BUCKETS`] buckets, 4 MiB a side), and
-//! compared and merged chunk by chunk as above. The buckets are the same either way, so
-//! the differences found are too.
+//! held for the key span (at most [`PAGE_BUCKETS`] buckets, 4 MiB a side), and compared
+//! and merged chunk by chunk as above. When both sides' storage follows the key (the
+//! catalog's correlation), whole chunks are read by the key first, and the pages only
+//! from the first chunk once differences prove dense ([`DENSE_CHUNKS`]). The buckets
+//! are the same either way, so the differences found are too.
 
 use super::buckets::{Agg, differing};
 use super::merge::{Counter, duplicate_key};
@@ -23,7 +31,7 @@ use super::slices::page_slices;
 use super::stream::{Item, Puller, sorted_where, sorted_where_by};
 use super::*;
 use crate::data::normalize::Class;
-use crate::data::sql::range_aggregate_sql;
+use crate::data::sql::{range_aggregate_sql, range_total_sql};
 
 /// Buckets per chunk: about 80,000 rows, a tenth of a second of hashing per side.
 pub(super) const CHUNK_BUCKETS: i64 = 2048;
@@ -40,6 +48,12 @@ const WHOLE_CHUNK: f64 = 0.25;
 const PAGE_IN_FLIGHT: usize = 3;
 /// At most this many buckets when hashed by pages (each side holds all of them).
 const PAGE_BUCKETS: i128 = 1 << 18;
+/// Differences are dense (the rest is hashed by pages, where a table has them) once
+/// this many chunks hashed whole differed, and at least half of those hashed so far.
+const DENSE_CHUNKS: u64 = 2;
+/// A side's storage follows its key (key ranges are read sequentially) from this
+/// correlation of the two.
+const CLUSTERED: f64 = 0.9;
 
 pub(super) struct Ranges {
     origin: i64,
@@ -49,8 +63,11 @@ pub(super) struct Ranges {
     end: i128,
     /// Rows on both sides by the catalog (for progress).
     estimate: u64,
-    /// Each side's page slices (conditions), when both sides are hashed by pages.
+    /// Each side's page slices (conditions), when both sides can be hashed by pages.
     pages: Option<[Vec<String>; 2]>,
+    /// Both sides' storage follows the key: chunks are read by the key first, even
+    /// where there are pages.
+    clustered: bool,
 }
 
 fn as_i128(v: &Value) -> Option<i128> {
@@ -91,6 +108,10 @@ pub(super) async fn plan(s: &Side, t: &Side, plan: &Plan) -> Result<Option<Range
     let (ea, eb) = tokio::join!(estimate_rows(s), estimate_rows(t));
     let (ps, pt) = tokio::join!(page_slices(s, ea), page_slices(t, eb));
     let pages = ps.zip(pt).map(|(a, b)| [a, b]);
+    let clustered = pages.is_some() && {
+        let (a, b) = tokio::join!(follows_key(s, plan), follows_key(t, plan));
+        a && b
+    };
     let span = hi - lo + 1;
     let rows = ea.unwrap_or(0).max(eb.unwrap_or(0)) as i128;
     // about 40 rows a bucket; a never-analyzed table counts as dense
@@ -107,7 +128,27 @@ pub(super) async fn plan(s: &Side, t: &Side, plan: &Plan) -> Result<Option<Range
         end: hi + 1,
         estimate: ea.unwrap_or(0) + eb.unwrap_or(0),
         pages,
+        clustered,
     }))
+}
+
+/// Does the side's storage follow its key by the catalog (so a key range is read
+/// sequentially)? False when unknown.
+async fn follows_key(side: &Side, plan: &Plan) -> bool {
+    let Some((sql, table)) = side.dialect.sql().storage_correlation(&side.table) else {
+        return false;
+    };
+    let k = &plan.columns[0];
+    let name = if side.is_source {
+        &k.name
+    } else {
+        &k.target_name
+    };
+    let params = [Value::Text(table), Value::Text(name.clone())];
+    match side.db.query(sql, &params).await {
+        Ok(r) => matches!(r.scalar(), Some(Value::Float(c)) if c.abs() >= CLUSTERED),
+        Err(_) => false,
+    }
 }
 
 /// MIN and MAX of one side's key (None on an empty table).
@@ -127,6 +168,16 @@ async fn key_span(side: &Side, plan: &Plan) -> Result<(Option<i128>, Option<i128
     Ok((row.first().and_then(as_i128), row.get(1).and_then(as_i128)))
 }
 
+/// What one chunk's hashing found.
+enum Chunk {
+    /// Equal whole: each side's row count.
+    Equal(u64, u64),
+    /// Different whole (its buckets not hashed yet).
+    Differs,
+    /// Each side's buckets.
+    Buckets(Agg, Agg),
+}
+
 /// Hash and compare chunk by chunk; differences go to `counter`. Returns the rows of
 /// each side.
 #[allow(clippy::too_many_arguments)]
@@ -141,40 +192,97 @@ pub(super) async fn run(
     may_merge: bool,
 ) -> Result<(u64, u64)> {
     stats.levels = 1;
-    if let Some(pages) = &r.pages {
+    let mut meter = ProgressMeter::new("rows hashed", Some(r.estimate));
+    if let Some(pages) = &r.pages
+        && !r.clustered
+    {
         stats.scan = "pages".into();
-        return run_pages(s, t, plan, r, pages, counter, stats, progress, may_merge).await;
+        let (from, state) = (r.origin as i128, (progress, meter, 0));
+        return run_pages(s, t, plan, r, pages, from, counter, stats, state, may_merge).await;
     }
     let step = r.width as i128 * CHUNK_BUCKETS as i128;
     let chunks = ((r.end - r.origin as i128) + step - 1) / step;
-    let mut meter = ProgressMeter::new("rows hashed", Some(r.estimate));
     if let Some(p) = meter.tick(0, true) {
         progress(p);
     }
     let (mut rows_s, mut rows_t) = (0u64, 0u64);
+    let range_of = |c: i128| {
+        let from = r.origin as i128 + c * step;
+        (from as i64, (from + step).min(r.end) as i64)
+    };
     // chunks are hashed IN_FLIGHT at a time on each side (each database works on
     // several at once, as its own parallel scan of a whole table would), then compared
     // in order; none is left holding a connection while rows are fetched
-    let hash = |c: i128| async move {
-        let from = r.origin as i128 + c * step;
-        let to = (from + step).min(r.end);
-        let range = (from as i64, to as i64);
+    let buckets = |c: i128| async move {
+        let range = range_of(c);
         let (a, b) = tokio::try_join!(aggregate(s, plan, r, range), aggregate(t, plan, r, range))?;
-        Ok::<_, Error>((c, range, a, b))
+        Ok::<_, Error>(Chunk::Buckets(a, b))
     };
+    let whole = |c: i128| async move {
+        let range = range_of(c);
+        let (a, b) = tokio::try_join!(total(s, plan, range), total(t, plan, range))?;
+        Ok::<_, Error>(if a == b {
+            Chunk::Equal(a.0, b.0)
+        } else {
+            Chunk::Differs
+        })
+    };
+    // after a chunk with differences, the next ones are hashed by buckets at once
+    let mut by_buckets = false;
+    let mut differed = 0u64;
     let mut first = 0i128;
     while first < chunks {
         let group = first..(first + IN_FLIGHT as i128).min(chunks);
         first = group.end;
-        for (c, range, a, b) in futures::future::try_join_all(group.map(hash)).await? {
-            rows_s += a.values().map(|x| x.0).sum::<u64>();
-            rows_t += b.values().map(|x| x.0).sum::<u64>();
-            let mut pending = Vec::new();
-            let span = (range.0 as i128, range.1 as i128);
-            differing_ranges(r, stats, may_merge, span, &a, &b, &mut pending);
-            if !pending.is_empty() {
-                let cond = |side: &Side| ranges_cond(&side.cols[0], &pending);
-                stats.rows_fetched += merge_range(s, t, plan, counter, cond(s), cond(t)).await?;
+        let found = if by_buckets {
+            futures::future::try_join_all(group.clone().map(buckets)).await?
+        } else {
+            futures::future::try_join_all(group.clone().map(whole)).await?
+        };
+        for (c, found) in group.zip(found) {
+            let range = range_of(c);
+            let found = match found {
+                Chunk::Differs => {
+                    differed += 1;
+                    if let Some(pages) = &r.pages
+                        && differed >= DENSE_CHUNKS
+                        && differed * 2 >= (c + 1) as u64
+                    {
+                        // dense: the rest by pages, which reads a table faster
+                        stats.scan = "keys+pages".into();
+                        let state = (progress, meter, rows_s + rows_t);
+                        let from = range.0 as i128;
+                        let (ps, pt) =
+                            run_pages(s, t, plan, r, pages, from, counter, stats, state, may_merge)
+                                .await?;
+                        return Ok((rows_s + ps, rows_t + pt));
+                    }
+                    buckets(c).await?
+                }
+                other => other,
+            };
+            match found {
+                Chunk::Differs => unreachable!("a differing chunk's buckets are hashed"),
+                Chunk::Equal(ns, nt) => {
+                    stats.whole_chunks += 1;
+                    rows_s += ns;
+                    rows_t += nt;
+                    by_buckets = false;
+                }
+                Chunk::Buckets(a, b) => {
+                    rows_s += a.values().map(|x| x.0).sum::<u64>();
+                    rows_t += b.values().map(|x| x.0).sum::<u64>();
+                    let mut pending = Vec::new();
+                    let span = (range.0 as i128, range.1 as i128);
+                    differing_ranges(r, stats, may_merge, span, &a, &b, &mut pending);
+                    // by pages the whole chunks carry on until differences are dense
+                    by_buckets = !pending.is_empty() && r.pages.is_none();
+                    if !pending.is_empty() {
+                        let cond = |side: &Side| ranges_cond(&side.cols[0], &pending);
+                        stats.rows_fetched +=
+                            merge_range(s, t, plan, counter, cond(s), cond(t)).await?;
+                    }
+                }
             }
             let done = rows_s + rows_t;
             let mut p = meter.tick(done, c + 1 == chunks);
@@ -220,8 +328,10 @@ fn differing_ranges(
     }
 }
 
-/// Both sides hashed by their page slices into every bucket of the key span, then
-/// compared and merged chunk by chunk.
+/// Both sides hashed by their page slices into every bucket of the key span from key
+/// `from` (a chunk's first), then compared and merged chunk by chunk. `state`: the
+/// progress callback, its meter and the rows hashed before `from`. Returns the rows of
+/// each side from `from`.
 #[allow(clippy::too_many_arguments)]
 async fn run_pages(
     s: &Side,
@@ -229,41 +339,42 @@ async fn run_pages(
     plan: &Arc<Plan>,
     r: &Ranges,
     pages: &[Vec<String>; 2],
+    from: i128,
     counter: &mut Counter<'_>,
     stats: &mut Stats,
-    progress: ProgressFn<'_>,
+    (progress, meter, before): (ProgressFn<'_>, ProgressMeter, u64),
     may_merge: bool,
 ) -> Result<(u64, u64)> {
     let buckets = ((r.end - r.origin as i128) + r.width as i128 - 1) / r.width as i128;
     let buckets = buckets as usize;
-    let meter = std::sync::Mutex::new((
-        ProgressMeter::new("rows hashed", Some(r.estimate)),
-        [0u64; 2],
-    ));
-    if let Some(mut p) = meter.lock().expect("progress lock").0.tick(0, true) {
-        p.total = Some(r.estimate);
+    let start = ((from - r.origin as i128) / r.width as i128) as usize;
+    let meter = std::sync::Mutex::new((meter, [0u64; 2]));
+    if let Some(mut p) = meter.lock().expect("progress lock").0.tick(before, true) {
+        p.total = Some(r.estimate.max(before));
         progress(p);
     }
     let report = |side: usize, done: u64| {
         let mut m = meter.lock().expect("progress lock");
         m.1[side] = done;
-        let done = m.1[0] + m.1[1];
+        let done = before + m.1[0] + m.1[1];
         if let Some(mut p) = m.0.tick(done, false) {
             p.total = Some(r.estimate.max(done));
             progress(p);
         }
     };
     let (report_s, report_t) = (|d| report(0, d), |d| report(1, d));
+    let span = (from as i64, r.end as i64);
     let (va, vb) = tokio::try_join!(
-        hash_pages(s, plan, r, &pages[0], buckets, &report_s),
-        hash_pages(t, plan, r, &pages[1], buckets, &report_t)
+        hash_pages(s, plan, r, span, &pages[0], buckets, &report_s),
+        hash_pages(t, plan, r, span, &pages[1], buckets, &report_t)
     )?;
     let rows_s: u64 = va.iter().map(|x| x.0).sum();
     let rows_t: u64 = vb.iter().map(|x| x.0).sum();
     {
         let mut m = meter.lock().expect("progress lock");
-        if let Some(mut p) = m.0.tick(rows_s + rows_t, true) {
-            p.total = Some(rows_s + rows_t);
+        let done = before + rows_s + rows_t;
+        if let Some(mut p) = m.0.tick(done, true) {
+            p.total = Some(done);
             progress(p);
         }
     }
@@ -277,7 +388,7 @@ async fn run_pages(
     // the differing buckets' key ranges, merged MERGE_RANGES ranges a query (adjacent
     // ones joined), in key order
     let mut pending: Vec<(i128, i128)> = Vec::new();
-    let mut first = 0usize;
+    let mut first = start;
     while first < buckets {
         let last = (first + CHUNK_BUCKETS as usize).min(buckets);
         let (a, b) = (chunk_of(&va, first, last), chunk_of(&vb, first, last));
@@ -345,6 +456,7 @@ async fn hash_pages(
     side: &Side,
     plan: &Plan,
     r: &Ranges,
+    span: (i64, i64),
     slices: &[String],
     buckets: usize,
     report: &(dyn Fn(u64) + Sync),
@@ -355,13 +467,13 @@ async fn hash_pages(
     let mut left = slices.iter();
     let mut running = FuturesUnordered::new();
     for slice in left.by_ref().take(PAGE_IN_FLIGHT) {
-        running.push(hash_slice(side, plan, r, slice, &sums));
+        running.push(hash_slice(side, plan, r, span, slice, &sums));
     }
     while let Some(n) = running.next().await {
         done += n?;
         report(done);
         if let Some(slice) = left.next() {
-            running.push(hash_slice(side, plan, r, slice, &sums));
+            running.push(hash_slice(side, plan, r, span, slice, &sums));
         }
     }
     drop(running);
@@ -373,11 +485,11 @@ async fn hash_slice(
     side: &Side,
     plan: &Plan,
     r: &Ranges,
+    span: (i64, i64),
     slice: &str,
     sums: &std::sync::Mutex<Vec<(u64, u64)>>,
 ) -> Result<u64> {
     let (mut n, mut outside) = (0u64, false);
-    let span = (r.origin, r.end as i64);
     aggregate_each(side, plan, r, span, Some(slice), &mut |b, c, h| {
         // every row's key is inside the span (the query's condition)
         let mut v = sums.lock().expect("bucket sums lock");
@@ -410,6 +522,39 @@ async fn aggregate(side: &Side, plan: &Plan, r: &Ranges, range: (i64, i64)) -> R
     })
     .await?;
     Ok(out)
+}
+
+/// One side's row count and hash sums (each part mod 2^64) over the keys in `range`,
+/// ungrouped.
+async fn total(side: &Side, plan: &Plan, range: (i64, i64)) -> Result<(u64, Vec<u64>)> {
+    let sql = range_total_sql(
+        side.dialect,
+        &side.triples(plan, 0..plan.columns.len()),
+        range,
+        &side.table,
+        plan.where_sql.as_deref(),
+        side.hash,
+    );
+    let mut out = (0u64, Vec::new());
+    side.db
+        .query_each_with_setup(&side.aggregate_setup(), &sql, &mut |row| {
+            out.0 = row.first().and_then(Value::as_i64).unwrap_or(0) as u64;
+            // SUM over no rows is NULL: zero, as the empty chunk's sum is
+            out.1 = row[1..].iter().map(as_u64_mod).collect();
+        })
+        .await
+        .map_err(|e| e.context(hashing_keys(side, range)))?;
+    Ok(out)
+}
+
+/// The context of an error while hashing one side's keys in `range`.
+fn hashing_keys(side: &Side, range: (i64, i64)) -> String {
+    format!(
+        "{} (hashing keys {} to {})",
+        side.name(),
+        range.0,
+        range.1 - 1
+    )
 }
 
 /// Each (bucket, count, hash sum) of one side's keys in `range`, restricted to one
@@ -448,14 +593,7 @@ async fn aggregate_each(
             );
         })
         .await
-        .map_err(|e| {
-            e.context(format!(
-                "{} (hashing keys {} to {})",
-                side.name(),
-                range.0,
-                range.1 - 1
-            ))
-        })
+        .map_err(|e| e.context(hashing_keys(side, range)))
 }
 
 /// Stream the rows matching `cs` / `ct` from each side in key order and compare them;

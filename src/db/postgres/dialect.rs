@@ -96,6 +96,15 @@ impl SqlDialect for Postgres {
             quoted.to_string(),
         ))
     }
+    fn storage_correlation(&self, quoted: &str) -> Option<(&'static str, String)> {
+        Some((
+            "SELECT s.correlation::float8 FROM pg_class c \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             JOIN pg_stats s ON s.schemaname = n.nspname AND s.tablename = c.relname \
+             WHERE c.oid = $1::regclass AND s.attname = $2::text ORDER BY s.inherited LIMIT 1",
+            quoted.to_string(),
+        ))
+    }
     fn page_slice(&self, from: u64, to: Option<u64>) -> Option<String> {
         Some(match to {
             Some(to) => format!("ctid >= '({from},0)'::tid AND ctid < '({to},0)'::tid"),
