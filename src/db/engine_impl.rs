@@ -147,12 +147,7 @@ macro_rules! impl_database {
                 use sqlx::{Column, Row};
                 let err = |e| $crate::db::sqlx_error(&self.redacted, e);
                 let mut tx = self.pool.begin().await.map_err(err)?;
-                for s in setup {
-                    sqlx::raw_sql(sqlx::AssertSqlSafe(s.clone()))
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(err)?;
-                }
+                setup_batch(&mut tx, setup).await.map_err(err)?;
                 let rows = sqlx::query::<$db>(sqlx::AssertSqlSafe(sql.to_string()))
                     .fetch_all(&mut *tx)
                     .await
@@ -177,16 +172,19 @@ macro_rules! impl_database {
             ) -> $crate::error::Result<()> {
                 use futures::TryStreamExt;
                 let err = |e| $crate::db::sqlx_error(&self.redacted, e);
-                let mut tx = self.pool.begin().await.map_err(err)?;
-                for s in setup {
-                    sqlx::raw_sql(sqlx::AssertSqlSafe(s.clone()))
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(err)?;
+                let query = sqlx::query::<$db>(sqlx::AssertSqlSafe(sql.to_string()));
+                if setup.is_empty() {
+                    // no transaction to scope settings in: two round trips fewer
+                    let mut rows = query.fetch(&self.pool);
+                    while let Some(r) = rows.try_next().await.map_err(err)? {
+                        each(decode_row(&r)?);
+                    }
+                    return Ok(());
                 }
+                let mut tx = self.pool.begin().await.map_err(err)?;
+                setup_batch(&mut tx, setup).await.map_err(err)?;
                 {
-                    let mut rows =
-                        sqlx::query::<$db>(sqlx::AssertSqlSafe(sql.to_string())).fetch(&mut *tx);
+                    let mut rows = query.fetch(&mut *tx);
                     while let Some(r) = rows.try_next().await.map_err(err)? {
                         each(decode_row(&r)?);
                     }
@@ -224,6 +222,22 @@ macro_rules! impl_database {
             fn as_any(&self) -> &dyn std::any::Any {
                 self
             }
+        }
+
+        /// Statements a query runs after (settings of its transaction), sent as one
+        /// batch: one round trip, however many (each costs a wait for the server,
+        /// long on a busy machine).
+        async fn setup_batch(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            setup: &[String],
+        ) -> std::result::Result<(), sqlx::Error> {
+            if setup.is_empty() {
+                return Ok(());
+            }
+            sqlx::raw_sql(sqlx::AssertSqlSafe(setup.join(";\n")))
+                .execute(&mut **tx)
+                .await
+                .map(|_| ())
         }
 
         /// Build the stream lazily so the query owns its SQL and parameters.
