@@ -51,6 +51,10 @@ const PAGE_BUCKETS: i128 = 1 << 18;
 /// Differences are dense (the rest is hashed by pages, where a table has them) once
 /// this many chunks hashed whole differed, and at least half of those hashed so far.
 const DENSE_CHUNKS: u64 = 2;
+/// Buckets of each of the first [`PAGE_IN_FLIGHT`] chunks where a table with pages is read
+/// by key ranges first: small probes, so little is hashed twice when differences are
+/// dense from the start.
+const PROBE_BUCKETS: i64 = CHUNK_BUCKETS / 8;
 /// A side's storage follows its key (key ranges are read sequentially) from this
 /// correlation of the two.
 const CLUSTERED: f64 = 0.9;
@@ -200,17 +204,31 @@ pub(super) async fn run(
         let (from, state) = (r.origin as i128, (progress, meter, 0));
         return run_pages(s, t, plan, r, pages, from, counter, stats, state, may_merge).await;
     }
-    let step = r.width as i128 * CHUNK_BUCKETS as i128;
-    let chunks = ((r.end - r.origin as i128) + step - 1) / step;
+    // where a table has pages, as many at once as they are read with (PostgreSQL's
+    // own parallel scan)
+    let in_flight = if r.pages.is_some() {
+        PAGE_IN_FLIGHT
+    } else {
+        IN_FLIGHT
+    };
+    // each chunk's first bucket, and one past the last bucket
+    let buckets = ((r.end - r.origin as i128) + r.width as i128 - 1) / r.width as i128;
+    let mut bounds = vec![0i128];
+    while let Some(&last) = bounds.last().filter(|&&b| b < buckets) {
+        let probe = r.pages.is_some() && bounds.len() <= in_flight;
+        let size = if probe { PROBE_BUCKETS } else { CHUNK_BUCKETS };
+        bounds.push((last + size as i128).min(buckets));
+    }
+    let chunks = bounds.len() as i128 - 1;
     if let Some(p) = meter.tick(0, true) {
         progress(p);
     }
     let (mut rows_s, mut rows_t) = (0u64, 0u64);
     let range_of = |c: i128| {
-        let from = r.origin as i128 + c * step;
-        (from as i64, (from + step).min(r.end) as i64)
+        let key = |b: i128| (r.origin as i128 + b * r.width as i128).min(r.end) as i64;
+        (key(bounds[c as usize]), key(bounds[c as usize + 1]))
     };
-    // chunks are hashed IN_FLIGHT at a time on each side (each database works on
+    // chunks are hashed `in_flight` at a time on each side (each database works on
     // several at once, as its own parallel scan of a whole table would), then compared
     // in order; none is left holding a connection while rows are fetched
     let buckets = |c: i128| async move {
@@ -232,7 +250,7 @@ pub(super) async fn run(
     let mut differed = 0u64;
     let mut first = 0i128;
     while first < chunks {
-        let group = first..(first + IN_FLIGHT as i128).min(chunks);
+        let group = first..(first + in_flight as i128).min(chunks);
         first = group.end;
         let found = if by_buckets {
             futures::future::try_join_all(group.clone().map(buckets)).await?
