@@ -42,8 +42,9 @@ async fn run(src: &Db, tgt: &Db, table: &str, way: Way) -> (Found, Summary) {
     (f, s)
 }
 
-/// The three ways agree; the native one names `hash`, the portable one MD5.
-async fn all_ways(src: &Db, tgt: &Db, table: &str, hash: &str) -> Found {
+/// The three ways agree; the native one names `hash`, the portable one MD5. Returns
+/// what the native way found, and its summary.
+async fn all_ways(src: &Db, tgt: &Db, table: &str, hash: &str) -> (Found, Summary) {
     let (native, ns) = run(src, tgt, table, Way::Native).await;
     let (portable, ps) = run(src, tgt, table, Way::Portable).await;
     let (merged, _) = run(src, tgt, table, Way::Merge).await;
@@ -67,7 +68,7 @@ async fn all_ways(src: &Db, tgt: &Db, table: &str, hash: &str) -> Found {
             "{table}: counts"
         );
     }
-    native
+    (native, ns)
 }
 
 fn strings(xs: &[&str]) -> std::collections::BTreeSet<String> {
@@ -148,7 +149,7 @@ async fn values_table(pg: bool) {
     exec_all(&b, &tgt).await;
     let extra = "INSERT INTO v VALUES (5000, 1, 1, NULL, '2024-05-01 10:00:00', NULL, 'x')";
     exec_all(&b, &[extra]).await;
-    let f = all_ways(
+    let (f, _) = all_ways(
         &a,
         &b,
         "v",
@@ -206,7 +207,7 @@ async fn text_keys(pg: bool) {
         &["INSERT INTO k VALUES ('é', 'b'), ('e', 'a'), ('Strasse', 'a'), ('abc', 'a'), ('ABC', 'A'), ('日本', NULL), ('x', NULL)"],
     )
     .await;
-    let f = all_ways(
+    let (f, _) = all_ways(
         &a,
         &b,
         "k",
@@ -385,6 +386,163 @@ async fn pg_native_hash_ignores_the_columns_collations() {
         &["INSERT INTO c VALUES (1, 'HELLO', 'x'), (2, 'same', 'y'), (3, 'Strasse', 'z')"],
     )
     .await;
-    let f = all_ways(&a, &b, "c", "hashtextextended").await;
+    let (f, _) = all_ways(&a, &b, "c", "hashtextextended").await;
     assert_eq!(f.changed, pairs(&[("1", "name"), ("3", "name")]));
+}
+
+/// Table `w` on both sides: `rows` rows with the even keys 2..=2 * rows, stored in key
+/// order, analyzed. PostgreSQL's at 260,000 rows is big enough to have pages (read by
+/// key ranges first, its storage following the key), MariaDB's at 190,000 has
+/// several key-range chunks.
+async fn chunked(pg: bool) -> Option<(TestDb, TestDb, Db, Db, &'static str)> {
+    let dbs = pair(pg).await?;
+    let (a, b) = (dbs.0.connect().await, dbs.1.connect().await);
+    let (fill, analyze, hash) = if pg {
+        (
+            "INSERT INTO w SELECT g * 2, g % 97, md5(g::text) FROM generate_series(1, 260000) g",
+            "ANALYZE w",
+            "hashtextextended",
+        )
+    } else {
+        (
+            "INSERT INTO w SELECT seq * 2, seq % 97, MD5(seq) FROM seq_1_to_190000",
+            "ANALYZE TABLE w",
+            "crc32+crc32c",
+        )
+    };
+    for db in [&a, &b] {
+        let ddl = "CREATE TABLE w (id bigint PRIMARY KEY, n int NOT NULL, t varchar(40) NOT NULL)";
+        exec_all(db, &[ddl, fill, analyze]).await;
+    }
+    Some((dbs.0, dbs.1, a, b, hash))
+}
+
+/// One row changed in one chunk: the other chunks are found equal whole (one count and
+/// sum a side), only that chunk's buckets are hashed, and the row is reported as the
+/// MD5 and the merge report it.
+async fn one_change_in_one_chunk(pg: bool) {
+    let Some((_da, _db, a, b, hash)) = chunked(pg).await else {
+        return;
+    };
+    exec_all(&b, &["UPDATE w SET t = 'x' WHERE id = 100000"]).await;
+    let (f, s) = all_ways(&a, &b, "w", hash).await;
+    assert_eq!(f.changed, pairs(&[("100000", "t")]));
+    assert!(
+        f.only_source.is_empty() && f.only_target.is_empty(),
+        "{f:?}"
+    );
+    assert!(s.stats.whole_chunks >= 2, "{:?}", s.stats);
+    assert_eq!(s.stats.differing_buckets, 1, "{:?}", s.stats);
+    assert_eq!(s.stats.scan, "", "{:?}", s.stats);
+    let text = cutover::data::output::summary_text(&s);
+    let equal = format!("{} key ranges equal whole", s.stats.whole_chunks);
+    assert!(text.contains(&equal), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pg_one_change_leaves_the_other_chunks_equal_whole() {
+    one_change_in_one_chunk(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mariadb_one_change_leaves_the_other_chunks_equal_whole() {
+    one_change_in_one_chunk(false).await;
+}
+
+/// A chunk with as many rows on both sides but other content (two rows' texts
+/// swapped, a key deleted and its neighbour inserted): its whole sums differ, and its
+/// buckets say exactly which rows.
+async fn same_count_other_content(pg: bool) {
+    let Some((_da, _db, a, b, hash)) = chunked(pg).await else {
+        return;
+    };
+    exec_all(
+        &b,
+        &[
+            // rows 100 and 102 hold md5('50') and md5('51'): swapped
+            "UPDATE w SET t = CASE id WHEN 100 THEN md5('51') ELSE md5('50') END WHERE id IN (100, 102)",
+            "DELETE FROM w WHERE id = 70000",
+            "INSERT INTO w VALUES (70001, 1, 'between')",
+        ],
+    )
+    .await;
+    let (f, s) = all_ways(&a, &b, "w", hash).await;
+    assert_eq!(f.changed, pairs(&[("100", "t"), ("102", "t")]));
+    assert_eq!(f.only_source, strings(&["70000"]));
+    assert_eq!(f.only_target, strings(&["70001"]));
+    assert_eq!(s.source_rows, s.target_rows);
+    assert!(s.stats.whole_chunks >= 1, "{:?}", s.stats);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pg_same_row_count_with_other_content_is_found() {
+    same_count_other_content(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mariadb_same_row_count_with_other_content_is_found() {
+    same_count_other_content(false).await;
+}
+
+/// Differences in every chunk: no chunk is taken as equal whole, the rest goes to
+/// buckets at once (MariaDB) or to pages (PostgreSQL: `keys+pages`), and every
+/// difference is reported as the MD5 and the merge report it, with progress to the end.
+async fn changes_everywhere(pg: bool) {
+    let Some((_da, _db, a, b, hash)) = chunked(pg).await else {
+        return;
+    };
+    exec_all(
+        &b,
+        &[
+            "UPDATE w SET n = n + 1 WHERE id % 2000 = 0",
+            "DELETE FROM w WHERE id % 10000 = 2",
+            "INSERT INTO w VALUES (1, 1, 'first'), (3, 3, 'odd')",
+        ],
+    )
+    .await;
+    let rows: i64 = if pg { 260000 } else { 190000 };
+    let keys = (1..=rows).map(|g| g * 2);
+    let changed: std::collections::BTreeSet<(String, String)> = keys
+        .clone()
+        .filter(|id| id % 2000 == 0)
+        .map(|id| (id.to_string(), "n".to_string()))
+        .collect();
+    let deleted: std::collections::BTreeSet<String> = keys
+        .filter(|id| id % 10000 == 2)
+        .map(|id| id.to_string())
+        .collect();
+    let (f, s) = all_ways(&a, &b, "w", hash).await;
+    assert_eq!(f.changed, changed);
+    assert_eq!(f.only_source, deleted);
+    assert_eq!(f.only_target, strings(&["1", "3"]));
+    assert_eq!(s.stats.whole_chunks, 0, "{:?}", s.stats);
+    assert_eq!(
+        s.stats.scan,
+        if pg { "keys+pages" } else { "" },
+        "{:?}",
+        s.stats
+    );
+    // the default strategy, with progress
+    let events: Mutex<Vec<Progress>> = Mutex::new(Vec::new());
+    let o = DiffOptions {
+        table: "w".into(),
+        ..Default::default()
+    };
+    let plan = build_plan(&a, &b, &o).await.expect("plan");
+    let mut g = Found::default();
+    let record = |p: Progress| events.lock().unwrap().push(p);
+    let s = diff(&a, &b, plan, &mut g, &record).await.expect("diff");
+    assert_eq!(g, f, "default strategy vs buckets");
+    hashing_progressed_to(events.into_inner().unwrap(), s.source_rows + s.target_rows);
+    assert_eq!(s.source_rows as i64, rows);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pg_changes_in_every_chunk_switch_to_pages_with_the_same_answer() {
+    changes_everywhere(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mariadb_changes_in_every_chunk_go_to_buckets_with_the_same_answer() {
+    changes_everywhere(false).await;
 }
