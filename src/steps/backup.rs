@@ -364,7 +364,11 @@ pub async fn take_backup(
     crate::crash::point("backup:before-manifest");
     let mut files = BTreeMap::new();
     for f in &result.files {
-        let (sha256, bytes) = file_sha256(&dir.join(f))?;
+        // taken as the engine wrote it, or read now
+        let (sha256, bytes) = match result.digests.get(f) {
+            Some(d) => (d.sha256.clone(), d.bytes),
+            None => file_sha256(&dir.join(f))?,
+        };
         files.insert(f.clone(), FileSum { bytes, sha256 });
     }
     let manifest = BackupManifest {
