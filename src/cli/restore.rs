@@ -29,9 +29,10 @@ pub struct Args {
 
 pub async fn run(a: Args) -> Result<i32> {
     let redacted = crate::redact::register_url(&a.target);
-    // a damaged or foreign backup is refused before anyone is asked anything
-    let (manifest, _) = crate::steps::backup::verify_backup(&a.from)?;
     if !a.yes {
+        // a damaged or foreign backup is refused before anyone is asked anything (with
+        // --yes nobody is asked: the restore's own check, first, is the one)
+        let (manifest, _) = crate::steps::backup::verify_backup(&a.from)?;
         if !std::io::stdin().is_terminal() {
             return Err(Error::bad_input(
                 "restore replaces data in the target: pass --yes to confirm when not at a terminal",

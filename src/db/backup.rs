@@ -44,6 +44,16 @@ pub struct BackupResult {
     pub tables: BTreeMap<String, TableHash>,
     /// Sequence values recorded for a table-level backup (name → `last_value,is_called`).
     pub sequences: BTreeMap<String, String>,
+    /// Files (among `files`) whose SHA-256 was taken of their bytes as they were
+    /// written ([`zstd_writer`]): not read again for the manifest.
+    pub digests: BTreeMap<String, FileDigest>,
+}
+
+/// A file's SHA-256 (hex) and size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileDigest {
+    pub sha256: String,
+    pub bytes: u64,
 }
 
 /// What to restore from where.
@@ -208,14 +218,51 @@ pub(crate) fn tool_version(prog: &str) -> Option<String> {
 /// is several times faster and compresses this data better than gzip -6.
 pub(crate) const ZSTD_LEVEL: i32 = 1;
 
-/// A zstd-compressed file written in blocks: memory stays bounded by one block.
-pub(crate) fn zstd_writer(
-    path: &Path,
-) -> Result<zstd::stream::write::Encoder<'static, std::fs::File>> {
-    let f = std::fs::File::create(path)
+/// A file being written whose SHA-256 is taken of its bytes as they go: a backup's
+/// file is not read again to seal it in the manifest.
+pub(crate) struct DigestFile {
+    file: std::fs::File,
+    sha: sha2::Sha256,
+    bytes: u64,
+}
+
+impl std::io::Write for DigestFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(buf)?;
+        sha2::Digest::update(&mut self.sha, &buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// A zstd-compressed file written in blocks (memory stays bounded by one block), its
+/// SHA-256 taken as it is written; end it with [`zstd_finish`].
+pub(crate) type ZstdWriter = zstd::stream::write::Encoder<'static, DigestFile>;
+
+pub(crate) fn zstd_writer(path: &Path) -> Result<ZstdWriter> {
+    let file = std::fs::File::create(path)
         .map_err(|e| Error::runtime(format!("cannot create {}: {e}", path.display())))?;
-    zstd::stream::write::Encoder::new(f, ZSTD_LEVEL)
+    let out = DigestFile {
+        file,
+        sha: <sha2::Sha256 as sha2::Digest>::new(),
+        bytes: 0,
+    };
+    zstd::stream::write::Encoder::new(out, ZSTD_LEVEL)
         .map_err(|e| Error::runtime(format!("zstd {}: {e}", path.display())))
+}
+
+/// The end of a [`zstd_writer`] file: its last block written, the file synced; its
+/// SHA-256 and size.
+pub(crate) fn zstd_finish(w: ZstdWriter) -> Result<FileDigest> {
+    let out = w.finish()?;
+    out.file.sync_all()?;
+    Ok(FileDigest {
+        sha256: hex::encode(sha2::Digest::finalize(out.sha)),
+        bytes: out.bytes,
+    })
 }
 
 pub(crate) fn zstd_reader(

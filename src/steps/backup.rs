@@ -364,7 +364,11 @@ pub async fn take_backup(
     crate::crash::point("backup:before-manifest");
     let mut files = BTreeMap::new();
     for f in &result.files {
-        let (sha256, bytes) = file_sha256(&dir.join(f))?;
+        // taken as the engine wrote it, or read now
+        let (sha256, bytes) = match result.digests.get(f) {
+            Some(d) => (d.sha256.clone(), d.bytes),
+            None => file_sha256(&dir.join(f))?,
+        };
         files.insert(f.clone(), FileSum { bytes, sha256 });
     }
     let manifest = BackupManifest {
@@ -403,6 +407,14 @@ pub async fn take_backup(
 /// and readable, every file present with its recorded size and SHA-256. Each refusal
 /// names the file.
 pub fn verify_backup(dir: &Path) -> Result<(BackupManifest, String)> {
+    let (manifest, sha) = sealed_manifest(dir)?;
+    verify_files(dir, &manifest.files)?;
+    Ok((manifest, sha))
+}
+
+/// The first half of [`verify_backup`]: the backup is complete and its manifest intact
+/// (its SHA-256 the one sealed in `COMPLETE`) and readable; the files not read yet.
+pub fn sealed_manifest(dir: &Path) -> Result<(BackupManifest, String)> {
     if !dir.is_dir() {
         return Err(Error::bad_input(format!(
             "no backup at {} (not a directory)",
@@ -454,7 +466,13 @@ pub fn verify_backup(dir: &Path) -> Result<(BackupManifest, String)> {
             manifest.version
         )));
     }
-    for (name, want) in &manifest.files {
+    Ok((manifest, sha))
+}
+
+/// The second half of [`verify_backup`]: every file present with its recorded size and
+/// SHA-256 (the long part: every byte of the backup is read).
+pub fn verify_files(dir: &Path, files: &BTreeMap<String, FileSum>) -> Result<()> {
+    for (name, want) in files {
         let path = dir.join(name);
         if !path.exists() {
             return Err(Error::bad_input(format!(
@@ -478,5 +496,5 @@ pub fn verify_backup(dir: &Path) -> Result<(BackupManifest, String)> {
             )));
         }
     }
-    Ok((manifest, sha))
+    Ok(())
 }

@@ -2,7 +2,7 @@
 //! verifying the backup's SHA-256. Whole database, or only `tables` (table-level restore).
 
 use super::Evidence;
-use super::backup::{file_sha256, row_counts, sqlite_table_counts, verify_backup};
+use super::backup::{file_sha256, row_counts, sealed_manifest, sqlite_table_counts, verify_files};
 use super::{BuildContext, Step, StepContext, StepOutcome};
 use crate::db::Dialect;
 use crate::db::Targets;
@@ -340,108 +340,33 @@ pub async fn restore_backup(
     drop_extra: bool,
     log: &(dyn Fn(String) + Send + Sync),
 ) -> Result<RestoreProof> {
-    let (manifest, sha) = verify_backup(dir)?;
+    let (manifest, sha) = sealed_manifest(dir)?;
+    // every file's SHA-256 (all the backup's bytes read) beside the read-only look at
+    // the target below: nothing is touched before both have passed, and a damaged
+    // file is the refusal given whatever else the look found
+    let files_checked = {
+        let (dir, files) = (dir.to_path_buf(), manifest.files.clone());
+        tokio::task::spawn_blocking(move || verify_files(&dir, &files))
+    };
+    let looked = look_before_restore(url, redacted, dir, tables, drop_extra, &manifest).await;
+    files_checked
+        .await
+        .map_err(|e| Error::runtime(format!("checking the backup's files: {e}")))??;
     log(format!(
         "backup {} verified: manifest sha256 {}, {} file(s) match their SHA-256",
         dir.display(),
         &sha[..12],
         manifest.files.len()
     ));
-    let dialect = crate::db::dialect_of(url)?;
-    if dialect != manifest.engine {
-        return Err(Error::bad_input(format!(
-            "{} is a backup of a {} database ({}); the target {redacted} is {}",
-            dir.display(),
-            manifest.engine.name(),
-            manifest.server_version,
-            dialect.name()
-        )));
-    }
-    let engine = dialect.sql().backup();
-    if tables.is_some() && !manifest.table_backup && !dialect.sql().is_file() {
-        // pg_restore -t / a dump's table section would bring back the rows without the
-        // table's indexes, constraints and triggers: refuse rather than half-restore
-        return Err(Error::bad_input(format!(
-            "{} is a whole-database backup; restoring single tables needs a table backup of them",
-            dir.display()
-        ))
-        .with_hint("take one with `cutover backup --tables a,b` (or a backup step with tables = [...]), or restore the whole database"));
-    }
-    // the tables to restore, as the manifest names them
-    let chosen: Vec<String> = match tables {
-        None => manifest.tables.keys().cloned().collect(),
-        Some(want) => {
-            let mut out = Vec::new();
-            for w in want {
-                let hit = manifest
-                    .tables
-                    .keys()
-                    .find(|k| *k == w || k.rsplit_once('.').is_some_and(|(_, n)| n == w));
-                match hit {
-                    Some(k) => out.push(k.clone()),
-                    None => {
-                        return Err(Error::bad_input(format!(
-                            "table \"{w}\" is not in the backup {} (it has: {})",
-                            dir.display(),
-                            manifest
-                                .tables
-                                .keys()
-                                .cloned()
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )));
-                    }
-                }
-            }
-            out
-        }
-    };
     // crash points (testkit builds only): backup verified, nothing touched yet
     crate::crash::point("restore:verified");
-    let mut extra = Vec::new();
-    let mut objects = Vec::new();
-    if tables.is_none() && !manifest.table_backup {
-        let present = engine
-            .tables(url, redacted, manifest.schema.as_deref())
-            .await?;
-        // cutover's own bookkeeping (marks, copy progress, anchors, run locks) is not
-        // the application's tables: not "extra".
-        // (`schema.table` on PostgreSQL: the bare name decides).
-        let ours = [
-            crate::steps::once::MARKS_TABLE,
-            crate::steps::copy::PROGRESS_TABLE,
-            crate::db::bookkeeping::ANCHORS_TABLE,
-            crate::db::bookkeeping::LOCKS_TABLE,
-        ];
-        extra = present
-            .into_iter()
-            .filter(|t| !manifest.tables.contains_key(t))
-            .filter(|t| !ours.contains(&t.rsplit_once('.').map_or(t.as_str(), |(_, b)| b)))
-            .collect();
-        // views, functions, triggers, foreign keys... created after the backup: the
-        // restore would fail on them (pg_restore --clean cannot drop a table they
-        // depend on) or leave them behind, so they are said before anything is touched
-        objects = engine
-            .objects_not_in_backup(ExtrasRequest {
-                url,
-                redacted,
-                dir,
-                files: &manifest.files.keys().cloned().collect::<Vec<_>>(),
-                schema: manifest.schema.as_deref(),
-                extra_tables: &extra,
-            })
-            .await?;
-        if !objects.is_empty() && !drop_extra {
-            let names: Vec<String> = objects.iter().map(|o| o.to_string()).collect();
-            return Err(Error::bad_input(format!(
-                "{redacted} has {} object(s) that the backup {} does not have (created after it), which the restore would fail on or leave behind: {}; nothing was restored or dropped",
-                objects.len(),
-                dir.display(),
-                names.join(", ")
-            ))
-            .with_hint("restore with drop_extra = true (--drop-extra) to drop them, and the tables the backup lacks, so the database is the backup's again"));
-        }
-    }
+    let Looked {
+        dialect,
+        chosen,
+        extra,
+        objects,
+    } = looked?;
+    let engine = dialect.sql().backup();
     if !objects.is_empty() {
         for o in &objects {
             log(format!("dropping {o} (not in the backup; drop_extra)"));
@@ -506,5 +431,128 @@ pub async fn restore_backup(
         extra_tables: extra,
         extra_dropped: drop_extra,
         extra_objects: objects.iter().map(|o| o.to_string()).collect(),
+    })
+}
+
+/// What [`restore_backup`] found before touching anything.
+struct Looked {
+    dialect: crate::db::Dialect,
+    /// The tables to restore, as the manifest names them.
+    chosen: Vec<String>,
+    /// Tables the target has and the backup lacks.
+    extra: Vec<String>,
+    /// Other objects the target has and the backup lacks.
+    objects: Vec<crate::db::backup::ExtraObject>,
+}
+
+/// The checks of a restore that only read: the target's engine is the backup's, the
+/// tables asked for are in it, and what the target has that the backup lacks (a
+/// refusal when objects would block the restore and `drop_extra` is not given).
+async fn look_before_restore(
+    url: &str,
+    redacted: &str,
+    dir: &std::path::Path,
+    tables: Option<&[String]>,
+    drop_extra: bool,
+    manifest: &super::backup::BackupManifest,
+) -> Result<Looked> {
+    let dialect = crate::db::dialect_of(url)?;
+    if dialect != manifest.engine {
+        return Err(Error::bad_input(format!(
+            "{} is a backup of a {} database ({}); the target {redacted} is {}",
+            dir.display(),
+            manifest.engine.name(),
+            manifest.server_version,
+            dialect.name()
+        )));
+    }
+    let engine = dialect.sql().backup();
+    if tables.is_some() && !manifest.table_backup && !dialect.sql().is_file() {
+        // pg_restore -t / a dump's table section would bring back the rows without the
+        // table's indexes, constraints and triggers: refuse rather than half-restore
+        return Err(Error::bad_input(format!(
+            "{} is a whole-database backup; restoring single tables needs a table backup of them",
+            dir.display()
+        ))
+        .with_hint("take one with `cutover backup --tables a,b` (or a backup step with tables = [...]), or restore the whole database"));
+    }
+    // the tables to restore, as the manifest names them
+    let chosen: Vec<String> = match tables {
+        None => manifest.tables.keys().cloned().collect(),
+        Some(want) => {
+            let mut out = Vec::new();
+            for w in want {
+                let hit = manifest
+                    .tables
+                    .keys()
+                    .find(|k| *k == w || k.rsplit_once('.').is_some_and(|(_, n)| n == w));
+                match hit {
+                    Some(k) => out.push(k.clone()),
+                    None => {
+                        return Err(Error::bad_input(format!(
+                            "table \"{w}\" is not in the backup {} (it has: {})",
+                            dir.display(),
+                            manifest
+                                .tables
+                                .keys()
+                                .cloned()
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )));
+                    }
+                }
+            }
+            out
+        }
+    };
+    let mut extra = Vec::new();
+    let mut objects = Vec::new();
+    if tables.is_none() && !manifest.table_backup {
+        let present = engine
+            .tables(url, redacted, manifest.schema.as_deref())
+            .await?;
+        // cutover's own bookkeeping (marks, copy progress, anchors, run locks) is not
+        // the application's tables: not "extra".
+        // (`schema.table` on PostgreSQL: the bare name decides).
+        let ours = [
+            crate::steps::once::MARKS_TABLE,
+            crate::steps::copy::PROGRESS_TABLE,
+            crate::db::bookkeeping::ANCHORS_TABLE,
+            crate::db::bookkeeping::LOCKS_TABLE,
+        ];
+        extra = present
+            .into_iter()
+            .filter(|t| !manifest.tables.contains_key(t))
+            .filter(|t| !ours.contains(&t.rsplit_once('.').map_or(t.as_str(), |(_, b)| b)))
+            .collect();
+        // views, functions, triggers, foreign keys... created after the backup: the
+        // restore would fail on them (pg_restore --clean cannot drop a table they
+        // depend on) or leave them behind, so they are said before anything is touched
+        objects = engine
+            .objects_not_in_backup(ExtrasRequest {
+                url,
+                redacted,
+                dir,
+                files: &manifest.files.keys().cloned().collect::<Vec<_>>(),
+                schema: manifest.schema.as_deref(),
+                extra_tables: &extra,
+            })
+            .await?;
+        if !objects.is_empty() && !drop_extra {
+            let names: Vec<String> = objects.iter().map(|o| o.to_string()).collect();
+            return Err(Error::bad_input(format!(
+                "{redacted} has {} object(s) that the backup {} does not have (created after it), which the restore would fail on or leave behind: {}; nothing was restored or dropped",
+                objects.len(),
+                dir.display(),
+                names.join(", ")
+            ))
+            .with_hint("restore with drop_extra = true (--drop-extra) to drop them, and the tables the backup lacks, so the database is the backup's again"));
+        }
+    }
+    Ok(Looked {
+        dialect,
+        chosen,
+        extra,
+        objects,
     })
 }

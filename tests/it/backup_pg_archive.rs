@@ -189,3 +189,56 @@ async fn a_corrupt_zstd_archive_fails_inside_the_transaction() {
     assert_eq!(scalar(&d, "SELECT count(*) FROM t").await, "3000");
     d.close().await;
 }
+
+/// A damaged archive (its bytes no longer the manifest's) is refused by its SHA-256,
+/// even though the look at the target that runs beside that check would refuse too
+/// (a view made after the backup, and `pg_restore -l` on a broken file): the damage is
+/// what is said, and nothing is touched.
+#[tokio::test]
+async fn a_damaged_archive_is_refused_by_its_checksum_before_anything_else() {
+    let Some(pg) = testkit::postgres().await else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let d = pg.connect().await;
+    exec(&d, FIXTURE).await;
+    let o = run(dir, &["backup", "--target", &pg.url, "--out", "bk"]);
+    assert_eq!(o.code, 0, "{}", o.all());
+    // the zstd frame's header overwritten: nothing in the file decompresses
+    let f = dir.join("bk/database.dump.zst");
+    let mut bytes = std::fs::read(&f).unwrap();
+    bytes[..16].fill(0xff);
+    std::fs::write(&f, &bytes).unwrap();
+    exec(
+        &d,
+        "UPDATE t SET v = 'changed' WHERE id = 1; CREATE VIEW later AS SELECT 1 AS one;",
+    )
+    .await;
+    let o = run(
+        dir,
+        &[
+            "restore",
+            "--from",
+            "bk",
+            "--target",
+            &pg.url,
+            "--yes",
+            "--drop-extra",
+        ],
+    );
+    assert_eq!(o.code, 2, "{}", o.all());
+    assert!(
+        o.stderr
+            .contains("does not match its SHA-256 in the manifest"),
+        "{}",
+        o.all()
+    );
+    assert_eq!(scalar(&d, "SELECT v FROM t WHERE id = 1").await, "changed");
+    assert_eq!(
+        scalar(&d, "SELECT count(*) FROM pg_views WHERE viewname = 'later'").await,
+        "1",
+        "the view made after the backup was dropped"
+    );
+    d.close().await;
+}

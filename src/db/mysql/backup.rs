@@ -6,7 +6,7 @@
 use super::backup_hash::HashMethod;
 use crate::db::backup::{
     BackupEngine, BackupRequest, BackupResult, ExtraObject, ExtrasRequest, RestoreRequest,
-    TableHash, tool_version, version_in, zstd_reader, zstd_writer,
+    TableHash, tool_version, version_in, zstd_finish, zstd_reader, zstd_writer,
 };
 use crate::error::{Error, Result};
 use futures::future::BoxFuture;
@@ -231,7 +231,7 @@ impl BackupEngine for MySqlBackup {
                 }
                 // still under the read lock and in the dump's snapshot
                 let fixes = super::backup_float::append_fixes(&mut c, r, &floats, &mut w).await?;
-                w.finish()?.sync_all()?;
+                let digest = zstd_finish(w)?;
                 let mut consistency = "FLUSH TABLES WITH READ LOCK held from before the START TRANSACTION WITH CONSISTENT SNAPSHOT of our two hashing connections until the dump (--single-transaction) finished: writes were blocked, so the dump and the hashes saw the same data".to_string();
                 let fixed: Vec<&str> = floats.iter().filter(|t| t.corrected()).map(|t| t.table.as_str()).collect();
                 if !fixed.is_empty() {
@@ -252,6 +252,7 @@ impl BackupEngine for MySqlBackup {
                     files: vec![file.to_string()],
                     tables: hashes?,
                     sequences: BTreeMap::new(),
+                    digests: BTreeMap::from([(file.to_string(), digest)]),
                 })
             }
             .await;

@@ -137,8 +137,9 @@ const ROW_VAR: &str = "@cutover_row";
 /// stores it in a session variable that the second reads, which saves rendering every
 /// column of every row as text twice. It relies on MariaDB evaluating the bare `SUM`s of
 /// a select list left to right, which holds for the diff's aggregate queries (bare
-/// `SUM`s, with or without `GROUP BY`) and which [`CRC_PAIR_PROBE`] checks on the server
-/// in both shapes before the pair is used. Not for sums wrapped in other functions
+/// `SUM`s, with or without `GROUP BY`) and a backup's (bare `SUM`s, with or without a
+/// `WHERE`), and which [`CRC_PAIR_PROBE`] checks on the server in these shapes before
+/// the pair is used. Not for sums wrapped in other functions
 /// (`CAST(COALESCE(SUM(…)))`): there MariaDB evaluates them in another order.
 pub(super) fn crc_pair(input: &str) -> [String; 2] {
     [
@@ -148,12 +149,17 @@ pub(super) fn crc_pair(input: &str) -> [String; 2] {
 }
 
 /// 1 where the server has CRC32C and [`crc_pair`]'s second CRC reads the input of the
-/// same row, in a whole-table sum and in groups; anything else (an error on a server
-/// without CRC32C, 0 if the order differs) and the diff hashes with MD5.
+/// same row, in a whole-table sum, in groups and in a whole-table sum under a `WHERE`
+/// (the shape of a backup's half of a table, `backup_hash.rs`); anything else (an
+/// error on a server without CRC32C, 0 if the order differs) and the diff hashes with
+/// MD5, a backup with the pair's two CRCs each over its own row text (the same values).
 pub(super) const CRC_PAIR_PROBE: &str = "SELECT      (SELECT MIN(x2 = x3) FROM (\
        SELECT g, SUM(CRC32(@cutover_row := x)) AS x1, SUM(CRC32C(@cutover_row)) AS x2, SUM(CRC32C(x)) AS x3 \
        FROM (SELECT 1 AS g, 'a' AS x UNION ALL SELECT 1, 'bc' UNION ALL SELECT 2, 'd') AS p \
        GROUP BY g ORDER BY NULL) AS q) \
      AND (SELECT x2 = x3 FROM (\
        SELECT COUNT(*) AS n, SUM(CRC32(@cutover_row := x)) AS x1, SUM(CRC32C(@cutover_row)) AS x2, SUM(CRC32C(x)) AS x3 \
-       FROM (SELECT 'a' AS x UNION ALL SELECT 'bc' UNION ALL SELECT 'd') AS p) AS u)";
+       FROM (SELECT 'a' AS x UNION ALL SELECT 'bc' UNION ALL SELECT 'd') AS p) AS u) \
+     AND (SELECT x2 = x3 FROM (\
+       SELECT COUNT(*) AS n, SUM(CRC32(@cutover_row := x)) AS x1, SUM(CRC32C(@cutover_row)) AS x2, SUM(CRC32C(x)) AS x3 \
+       FROM (SELECT 'a' AS x UNION ALL SELECT 'bc' UNION ALL SELECT 'd') AS p WHERE x > 'a') AS w)";

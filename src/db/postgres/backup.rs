@@ -7,8 +7,9 @@
 //! own gzip-compressed archive: it is restored from the file as it always was.
 
 use crate::db::backup::{
-    BackupEngine, BackupRequest, BackupResult, ExtraObject, ExtrasRequest, RestoreRequest,
-    TableHash, ZSTD_LEVEL, run_tool, tool_version, version_in, zstd_reader, zstd_writer,
+    BackupEngine, BackupRequest, BackupResult, ExtraObject, ExtrasRequest, FileDigest,
+    RestoreRequest, TableHash, ZSTD_LEVEL, run_tool, tool_version, version_in, zstd_finish,
+    zstd_reader, zstd_writer,
 };
 use crate::error::{Error, Result};
 use futures::StreamExt;
@@ -89,7 +90,10 @@ pub(super) fn whole_archive(files: &[String]) -> Result<(&str, bool)> {
 /// Run `pg_dump` (its archive on standard output) and write that output
 /// zstd-compressed into `path` as it comes, on a blocking thread beside the dump. The
 /// file is synced before this returns; memory stays bounded by one buffer.
-async fn dump_compressed(mut cmd: tokio::process::Command, path: &std::path::Path) -> Result<()> {
+async fn dump_compressed(
+    mut cmd: tokio::process::Command,
+    path: &std::path::Path,
+) -> Result<FileDigest> {
     use std::process::Stdio;
     let mut child = cmd
         .stdin(Stdio::null())
@@ -104,11 +108,10 @@ async fn dump_compressed(mut cmd: tokio::process::Command, path: &std::path::Pat
         .into_owned_fd()
         .map_err(|e| Error::runtime(format!("pg_dump's output: {e}")))?;
     let path = path.to_path_buf();
-    let compress = tokio::task::spawn_blocking(move || -> Result<()> {
+    let compress = tokio::task::spawn_blocking(move || -> Result<FileDigest> {
         let mut w = zstd_writer(&path)?;
         std::io::copy(&mut std::fs::File::from(out), &mut w)?;
-        w.finish()?.sync_all()?;
-        Ok(())
+        zstd_finish(w)
     });
     let status = child
         .wait_with_output()
@@ -372,7 +375,7 @@ impl BackupEngine for PgBackup {
                         .await
                         .map_err(|e| Error::runtime(format!("pg_dump task: {e}")))?;
                     result.tables = hashes?;
-                    dumped?;
+                    result.digests.insert(file.into(), dumped?);
                     result.files.push(file.into());
                 }
                 Some(names) => {
@@ -404,7 +407,7 @@ impl BackupEngine for PgBackup {
                                 w.write_all(&chunk)?;
                             }
                         }
-                        w.finish()?.sync_all()?;
+                        result.digests.insert(data_file.clone(), zstd_finish(w)?);
                         result.files.push(schema_file);
                         result.files.push(data_file);
                         // the sequences the table owns: their values are data too

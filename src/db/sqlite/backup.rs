@@ -126,6 +126,7 @@ impl BackupEngine for SqliteBackup {
                 files: vec![FILE.into()],
                 tables: hashes?,
                 sequences: BTreeMap::new(),
+                digests: BTreeMap::new(),
             })
         })
     }
