@@ -298,3 +298,61 @@ async fn sqlite_against_a_server_merges_in_the_file_thread_and_reports_what_the_
     p.close().await;
     m.close().await;
 }
+
+/// A MariaDB table is read in key chunks, two at once, into the file's merge: every
+/// row must arrive once and in order whatever the chunk boundaries. 100,000 rows (about
+/// four chunks by the catalog's estimate), changed, deleted and added on either side
+/// of where the chunks meet and at both ends: the merge reports exactly those, as the
+/// bucket path does, in both directions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mariadb_read_in_key_chunks_against_sqlite_reports_every_difference_once() {
+    let Some(my) = testkit::mysql().await else {
+        return;
+    };
+    let m = my.connect().await;
+    exec_all(
+        &m,
+        &[
+            "CREATE TABLE t (id bigint PRIMARY KEY, s varchar(40) NOT NULL, r double NOT NULL)",
+            "INSERT INTO t SELECT seq, CONCAT('row ', seq), seq / 8 FROM seq_1_to_100000",
+            "ANALYZE TABLE t",
+        ],
+    )
+    .await;
+    let lite = testkit::sqlite().await;
+    let l = lite.connect().await;
+    exec_all(
+        &l,
+        &[
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, s TEXT NOT NULL, r REAL NOT NULL)",
+            "WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < 100000)
+             INSERT INTO t SELECT i, 'row ' || i, i / 8.0 FROM g",
+            // around each 32,768th key, and the first and last
+            "UPDATE t SET s = s || '!' WHERE id IN (1, 32767, 32768, 32769, 65536, 65537, 98304, 98305, 100000)",
+            "UPDATE t SET r = r + 0.5 WHERE id IN (32770, 65535)",
+            "DELETE FROM t WHERE id IN (2, 32766, 65538, 99999)",
+            "INSERT INTO t VALUES (0, 'before', 0), (100001, 'after', 1)",
+        ],
+    )
+    .await;
+    for server_is_source in [true, false] {
+        let (a, b) = if server_is_source { (&m, &l) } else { (&l, &m) };
+        let (diffs, sum) = same_answer(a, b, "t").await;
+        let at = format!("server is source: {server_is_source}: {diffs:#?}");
+        assert_eq!(sum.changed, 11, "{at}");
+        let (only_server, only_file) = if server_is_source {
+            (sum.only_in_source, sum.only_in_target)
+        } else {
+            (sum.only_in_target, sum.only_in_source)
+        };
+        assert_eq!((only_server, only_file), (4, 2), "{at}");
+        let (server_rows, file_rows) = if server_is_source {
+            (sum.source_rows, sum.target_rows)
+        } else {
+            (sum.target_rows, sum.source_rows)
+        };
+        assert_eq!((server_rows, file_rows), (100_000, 99_998), "{at}");
+        assert_eq!(sum.unchanged, 100_000 - 4 - 11, "{at}");
+    }
+    m.close().await;
+}
