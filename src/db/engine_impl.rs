@@ -221,10 +221,6 @@ macro_rules! impl_database {
                 self.pool.close().await;
             }
 
-            fn max_connections(&self) -> u32 {
-                self.pool.options().get_max_connections()
-            }
-
             fn as_any(&self) -> &dyn std::any::Any {
                 self
             }

@@ -188,9 +188,6 @@ pub trait Database: Send + Sync {
     /// Close the pool (e.g. before a SQLite file is replaced by a restore).
     async fn close(&self);
 
-    /// The most connections the pool opens at once (how many queries can run at once).
-    fn max_connections(&self) -> u32;
-
     /// The concrete database, for the bulk paths that need both ends' drivers
     /// (PostgreSQL binary COPY from one pool into another).
     fn as_any(&self) -> &dyn std::any::Any;
@@ -254,12 +251,6 @@ pub fn stream_bulk<'a>(db: &'a Db, sql: String) -> BoxStream<'a, Result<Vec<Valu
     })
     .flatten()
     .boxed()
-}
-
-/// Whether [`stream_bulk`] reads through an engine's own bulk stream (PostgreSQL's
-/// COPY) rather than the driver's rows.
-pub fn has_bulk_stream(db: &Db) -> bool {
-    db.as_any().is::<postgres::PgDb>()
 }
 
 /// Whether rows can move from an engine of `src` to one of `dst` through the engines'

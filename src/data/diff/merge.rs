@@ -233,8 +233,8 @@ pub(super) async fn merge(
     progress: ProgressFn<'_>,
     total: Option<u64>,
 ) -> Result<()> {
-    let mut ps = Puller::checked(sorted(s, plan).await, KeyOrder::new(plan, "source"));
-    let mut pt = Puller::checked(sorted(t, plan).await, KeyOrder::new(plan, "target"));
+    let mut ps = Puller::checked(sorted(s, plan), KeyOrder::new(plan, "source"));
+    let mut pt = Puller::checked(sorted(t, plan), KeyOrder::new(plan, "target"));
     let k = if plan.multiset {
         plan.columns.len()
     } else {

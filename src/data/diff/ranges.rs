@@ -53,6 +53,14 @@ pub(super) struct Ranges {
     pages: Option<[Vec<String>; 2]>,
 }
 
+fn as_i128(v: &Value) -> Option<i128> {
+    match v {
+        Value::Int(i) => Some(*i as i128),
+        Value::UInt(u) => Some(*u as i128),
+        other => other.as_i64().map(|i| i as i128),
+    }
+}
+
 /// The key's span on both sides, when the table qualifies: one non-null integer key
 /// and both sides hashed by their databases. None: the modulo buckets.
 pub(super) async fn plan(s: &Side, t: &Side, plan: &Plan) -> Result<Option<Ranges>> {
@@ -71,7 +79,7 @@ pub(super) async fn plan(s: &Side, t: &Side, plan: &Plan) -> Result<Option<Range
     if !eligible {
         return Ok(None);
     }
-    let ((smin, smax), (tmin, tmax)) = tokio::try_join!(s.key_span(plan), t.key_span(plan))?;
+    let ((smin, smax), (tmin, tmax)) = tokio::try_join!(key_span(s, plan), key_span(t, plan))?;
     let lo = [smin, tmin].into_iter().flatten().min();
     let hi = [smax, tmax].into_iter().flatten().max();
     let (Some(lo), Some(hi)) = (lo, hi) else {
@@ -100,6 +108,23 @@ pub(super) async fn plan(s: &Side, t: &Side, plan: &Plan) -> Result<Option<Range
         estimate: ea.unwrap_or(0) + eb.unwrap_or(0),
         pages,
     }))
+}
+
+/// MIN and MAX of one side's key (None on an empty table).
+async fn key_span(side: &Side, plan: &Plan) -> Result<(Option<i128>, Option<i128>)> {
+    let sql = format!(
+        "SELECT MIN({k}), MAX({k}) FROM {}{}",
+        side.table,
+        side.where_clause(plan, None),
+        k = side.cols[0]
+    );
+    let r = side
+        .db
+        .query(&sql, &[])
+        .await
+        .map_err(|e| e.context(side.name()))?;
+    let row = r.rows.into_iter().next().unwrap_or_default();
+    Ok((row.first().and_then(as_i128), row.get(1).and_then(as_i128)))
 }
 
 /// Hash and compare chunk by chunk; differences go to `counter`. Returns the rows of

@@ -111,30 +111,6 @@ impl Side {
     pub(super) fn select_cols(&self) -> String {
         self.selects.join(", ")
     }
-    /// MIN and MAX of this side's key (None on an empty table).
-    pub(super) async fn key_span(&self, plan: &Plan) -> Result<(Option<i128>, Option<i128>)> {
-        let sql = format!(
-            "SELECT MIN({k}), MAX({k}) FROM {}{}",
-            self.table,
-            self.where_clause(plan, None),
-            k = self.cols[0]
-        );
-        let r = self
-            .db
-            .query(&sql, &[])
-            .await
-            .map_err(|e| e.context(self.name()))?;
-        let row = r.rows.into_iter().next().unwrap_or_default();
-        Ok((row.first().and_then(as_i128), row.get(1).and_then(as_i128)))
-    }
-}
-
-pub(super) fn as_i128(v: &Value) -> Option<i128> {
-    match v {
-        Value::Int(i) => Some(*i as i128),
-        Value::UInt(u) => Some(*u as i128),
-        other => other.as_i64().map(|i| i as i128),
-    }
 }
 
 pub(super) fn bucket_range(plan: &Plan) -> std::ops::Range<usize> {

@@ -105,7 +105,7 @@ async fn merge_with_server(
         sql: sorted_sql(local, plan, None),
         table: local.table.clone(),
         server: Incoming {
-            rx: super::stream::sorted(server, plan).await,
+            rx: super::stream::sorted(server, plan),
             buf: Default::default(),
             order: KeyOrder::new(plan, server.name()),
             done: false,

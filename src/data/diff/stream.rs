@@ -3,7 +3,6 @@
 use super::merge::KeyOrder;
 use super::side::{OrderNorms, as_bucket, bucket_of, order_norms};
 use super::*;
-use crate::data::normalize::Class;
 use crate::data::sql::in_list;
 
 pub(super) struct Item {
@@ -135,101 +134,9 @@ pub(super) fn sorted_sql(side: &Side, plan: &Plan, extra: Option<String>) -> Str
     )
 }
 
-/// Stream rows sorted by key (or by every column for a multiset), from a task. A table
-/// with one non-null integer key on an engine without a bulk stream is read in key
-/// chunks, two at once ([`key_chunks`]).
-pub(super) async fn sorted(side: &Side, plan: &Arc<Plan>) -> mpsc::Receiver<Result<Vec<Item>>> {
-    match key_chunks(side, plan).await {
-        Some(conds) => chunked(side, plan, conds),
-        None => sorted_where(side, plan, None),
-    }
-}
-
-/// Rows of a key chunk (by the catalog's estimate): what [`chunked`] reads ahead of
-/// the comparison on its second connection (about 5 MiB of decoded rows; 32,768 rows
-/// took the peak of a 2M-row diff past 64 MiB).
-const CHUNK_ROWS: i128 = 1 << 14;
-/// At most this many key chunks, whatever the key's span.
-const MAX_KEY_CHUNKS: i128 = 4096;
-
-/// The conditions cutting this side's key into chunks of about [`CHUNK_ROWS`] rows, in
-/// key order, the first and last open-ended so that together they hold every row:
-/// when the side is a server without a bulk stream (MariaDB: one connection's rows
-/// cost more to decode than the comparison takes) with two connections to read on, and
-/// the key one non-null integer. None: one query reads the table.
-async fn key_chunks(side: &Side, plan: &Plan) -> Option<Vec<String>> {
-    let c = plan.columns.first()?;
-    let eligible = side.local.is_none()
-        && !crate::db::has_bulk_stream(&side.db)
-        // one connection would make the next chunk's reader wait for the current one's
-        && side.db.max_connections() >= 2
-        && !plan.multiset
-        && plan.key_len == 1
-        && c.class == Class::Int
-        && side.natives[0].class == Class::Int
-        && !side.natives[0].nullable;
-    if !eligible {
-        return None;
-    }
-    let (Ok((Some(lo), Some(hi))), rows) =
-        tokio::join!(side.key_span(plan), super::estimate_rows(side))
-    else {
-        return None;
-    };
-    let span = hi - lo + 1;
-    // a never-analyzed table counts as dense
-    let rows = rows.filter(|&r| r > 0).map_or(span, i128::from);
-    let width = (span * CHUNK_ROWS / rows.max(1))
-        .max(1)
-        .max(span / MAX_KEY_CHUNKS + 1);
-    let k = &side.cols[0];
-    let bounds: Vec<i128> = (1..)
-        .map(|i| lo + i * width)
-        .take_while(|b| *b <= hi)
-        .collect();
-    if bounds.is_empty() {
-        return None;
-    }
-    let mut conds = vec![format!("{k} < {}", bounds[0])];
-    conds.extend(
-        bounds
-            .windows(2)
-            .map(|w| format!("{k} >= {} AND {k} < {}", w[0], w[1])),
-    );
-    conds.push(format!("{k} >= {}", bounds[bounds.len() - 1]));
-    Some(conds)
-}
-
-/// Stream rows sorted by key chunk after chunk (`conds`, in key order), each chunk's
-/// query on its own connection, the next one read ahead (up to a chunk) while the
-/// comparison takes the current one: two connections decode rows at once.
-fn chunked(side: &Side, plan: &Arc<Plan>, conds: Vec<String>) -> mpsc::Receiver<Result<Vec<Item>>> {
-    let (tx, rx) = mpsc::channel(4);
-    let reader = Reader::new(side, plan);
-    let sqls: Vec<String> = conds
-        .into_iter()
-        .map(|c| sorted_sql(side, plan, Some(format!("({c})"))))
-        .collect();
-    let ahead = (CHUNK_ROWS as usize).div_ceil(BATCH) + 1;
-    let what = format!(
-        "streaming the {} table {} in key order",
-        side.name(),
-        side.table
-    );
-    spawn_guarded(tx.clone(), what, None, async move {
-        let mut sqls = sqls.into_iter();
-        let mut next = sqls.next().map(|sql| reader.spawn(sql, false, ahead));
-        while let Some(mut cur) = next.take() {
-            next = sqls.next().map(|sql| reader.spawn(sql, false, ahead));
-            while let Some(batch) = cur.recv().await {
-                let failed = batch.is_err();
-                if tx.send(batch).await.is_err() || failed {
-                    return;
-                }
-            }
-        }
-    });
-    rx
+/// Stream rows sorted by key (or by every column for a multiset), from a task.
+pub(super) fn sorted(side: &Side, plan: &Arc<Plan>) -> mpsc::Receiver<Result<Vec<Item>>> {
+    sorted_where(side, plan, None)
 }
 
 /// [`sorted`], keeping only the rows matching `extra` (a condition on this side).
@@ -256,70 +163,46 @@ pub(super) fn sorted_where_by(
     if let Some(file) = &side.local {
         return super::sqlite_local::sorted(file.clone(), sql, side, plan);
     }
-    Reader::new(side, plan).spawn(sql, bulk, 4)
-}
-
-/// What a task streaming one server side's sorted rows needs, owned.
-struct Reader {
-    db: Db,
-    plan: Arc<Plan>,
-    name: &'static str,
-    table: String,
-}
-
-impl Reader {
-    fn new(side: &Side, plan: &Arc<Plan>) -> Self {
-        Reader {
-            db: side.db.clone(),
-            plan: plan.clone(),
-            name: side.name(),
-            table: side.table.clone(),
+    let (tx, rx) = mpsc::channel(4);
+    let db = side.db.clone();
+    let plan = plan.clone();
+    let name = side.name();
+    let what = format!("streaming the {name} table {} in key order", side.table);
+    let mark: KeyMark = Arc::new(std::sync::Mutex::new(None));
+    let guard_mark = mark.clone();
+    spawn_guarded(tx.clone(), what, Some(guard_mark), async move {
+        let mut out = Batcher::new(tx);
+        let mut seen = 0usize;
+        let key_len = plan.key_len.max(1).min(plan.columns.len());
+        let read = read_rows(
+            if bulk {
+                crate::db::stream_bulk(&db, sql)
+            } else {
+                db.stream(sql, Vec::new())
+            },
+            name,
+            &mut out,
+            Some(&mark),
+            |row| {
+                if seen.is_multiple_of(BATCH)
+                    && let Ok(mut m) = mark.lock()
+                {
+                    let key: Vec<String> = row[..key_len.min(row.len())]
+                        .iter()
+                        .map(|v| v.to_string())
+                        .collect();
+                    *m = Some(key.join(", "));
+                }
+                seen += 1;
+                Some(Item::new(&plan, row))
+            },
+        )
+        .await;
+        if read {
+            out.finish().await;
         }
-    }
-
-    /// Stream the rows of `sql` (sorted) from a task, up to `ahead` batches buffered.
-    fn spawn(&self, sql: String, bulk: bool, ahead: usize) -> mpsc::Receiver<Result<Vec<Item>>> {
-        let (tx, rx) = mpsc::channel(ahead);
-        let db = self.db.clone();
-        let plan = self.plan.clone();
-        let name = self.name;
-        let what = format!("streaming the {name} table {} in key order", self.table);
-        let mark: KeyMark = Arc::new(std::sync::Mutex::new(None));
-        let guard_mark = mark.clone();
-        spawn_guarded(tx.clone(), what, Some(guard_mark), async move {
-            let mut out = Batcher::new(tx);
-            let mut seen = 0usize;
-            let key_len = plan.key_len.max(1).min(plan.columns.len());
-            let read = read_rows(
-                if bulk {
-                    crate::db::stream_bulk(&db, sql)
-                } else {
-                    db.stream(sql, Vec::new())
-                },
-                name,
-                &mut out,
-                Some(&mark),
-                |row| {
-                    if seen.is_multiple_of(BATCH)
-                        && let Ok(mut m) = mark.lock()
-                    {
-                        let key: Vec<String> = row[..key_len.min(row.len())]
-                            .iter()
-                            .map(|v| v.to_string())
-                            .collect();
-                        *m = Some(key.join(", "));
-                    }
-                    seen += 1;
-                    Some(Item::new(&plan, row))
-                },
-            )
-            .await;
-            if read {
-                out.finish().await;
-            }
-        });
-        rx
-    }
+    });
+    rx
 }
 
 /// The first and last bucket of a set, for messages.
