@@ -7,6 +7,7 @@
 # Environment: ROWS (default 2000000), RUNS (3), PGHOST/PGPORT/PGUSER
 # (127.0.0.1/5432/postgres), MYHOST/MYUSER (127.0.0.1/root), CUTOVER_BIN
 # (target/release/cutover, built if missing), KEEP=1 keeps the databases and files.
+# ONLY=sqlite, ONLY=pg or ONLY=mariadb (or ONLY=my) runs that pair only.
 #
 # Table t (id INTEGER PRIMARY KEY, n int, s text, r real, ts text timestamp) in a.db;
 # b.db is a copy with scattered changes: every 2500th row changed (its text, real or
@@ -34,6 +35,9 @@ PGUSER="${PGUSER:-postgres}"
 MYHOST="${MYHOST:-127.0.0.1}"
 MYUSER="${MYUSER:-root}"
 DB=cutover_bench_sqlite
+ONLY="${ONLY:-}"
+[ "$ONLY" = my ] && ONLY=mariadb
+want() { [ -z "$ONLY" ] || [ "$ONLY" = "$1" ]; }
 BIN="${CUTOVER_BIN:-target/release/cutover}"
 TMP="$(mktemp -d)"
 if [ -z "${KEEP:-}" ]; then trap 'rm -rf "$TMP"' EXIT; else echo "files kept in $TMP" >&2; fi
@@ -78,15 +82,19 @@ EXPECTED=$(sqldiff --table t "$TMP/a.db" "$TMP/b.db" | wc -l)
 
 echo "loading the same rows into PostgreSQL and MariaDB ..." >&2
 sqlite3 -csv "$TMP/a.db" "SELECT * FROM t ORDER BY id" >"$TMP/a.csv"
-psql_ -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
-psql_ -d "$DB" -c "CREATE TABLE t (id bigint PRIMARY KEY, n bigint NOT NULL, s text NOT NULL, r double precision NOT NULL, ts timestamp NOT NULL)"
-psql_ -d "$DB" -c "\\copy t FROM '$TMP/a.csv' (FORMAT csv)" -c "VACUUM ANALYZE t"
-mariadb_ -e "DROP DATABASE IF EXISTS $DB; CREATE DATABASE $DB CHARACTER SET utf8mb4"
-mariadb_ --local-infile=1 "$DB" >/dev/null <<SQL
+if want pg; then
+    psql_ -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
+    psql_ -d "$DB" -c "CREATE TABLE t (id bigint PRIMARY KEY, n bigint NOT NULL, s text NOT NULL, r double precision NOT NULL, ts timestamp NOT NULL)"
+    psql_ -d "$DB" -c "\\copy t FROM '$TMP/a.csv' (FORMAT csv)" -c "VACUUM ANALYZE t"
+fi
+if want mariadb; then
+    mariadb_ -e "DROP DATABASE IF EXISTS $DB; CREATE DATABASE $DB CHARACTER SET utf8mb4"
+    mariadb_ --local-infile=1 "$DB" >/dev/null <<SQL
 CREATE TABLE t (id bigint PRIMARY KEY, n bigint NOT NULL, s varchar(100) NOT NULL, r double NOT NULL, ts datetime NOT NULL);
 LOAD DATA LOCAL INFILE '$TMP/a.csv' INTO TABLE t FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '"';
 ANALYZE TABLE t;
 SQL
+fi
 
 median() { sort -g | awk '{v[NR]=$1} END {if (NR==0) print "-"; else if (NR%2) print v[(NR+1)/2]; else printf "%.2f\n", (v[NR/2]+v[NR/2+1])/2}'; }
 
@@ -149,12 +157,12 @@ row "case" "median s" "peak MiB" "CPU s" "details (differences, strategy / cutov
 for pair in "scattered b.db" "none c.db"; do
     set -- $pair
     label="$1" file="$TMP/$2"
-    run_case "sqlite↔sqlite $label" "sqldiff" "sqldiff --table t '$TMP/a.db' '$file'" "sqlite://$TMP/a.db" "$file"
-    run_case "postgres↔sqlite $label" "floor (psql COPY + sqlite3)" "floor_pg '$file'" "$PG_URL" "$file"
-    run_case "mariadb↔sqlite $label" "floor (mariadb --quick + sqlite3)" "floor_my '$file'" "$MY_URL" "$file"
+    if want sqlite; then run_case "sqlite↔sqlite $label" "sqldiff" "sqldiff --table t '$TMP/a.db' '$file'" "sqlite://$TMP/a.db" "$file"; fi
+    if want pg; then run_case "postgres↔sqlite $label" "floor (psql COPY + sqlite3)" "floor_pg '$file'" "$PG_URL" "$file"; fi
+    if want mariadb; then run_case "mariadb↔sqlite $label" "floor (mariadb --quick + sqlite3)" "floor_my '$file'" "$MY_URL" "$file"; fi
 done
 
 if [ -z "${KEEP:-}" ]; then
-    psql_ -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
-    mariadb_ -e "DROP DATABASE IF EXISTS $DB"
+    if want pg; then psql_ -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)"; fi
+    if want mariadb; then mariadb_ -e "DROP DATABASE IF EXISTS $DB"; fi
 fi

@@ -17,7 +17,7 @@
 //! when a read fails, so the answer and the failures are those of the general path.
 
 use super::merge::{Counter, KeyOrder, duplicate_key};
-use super::stream::{Item, sorted_sql};
+use super::stream::{Item, Spent, sorted_sql};
 use super::*;
 use crate::db::sqlite_stream::{self, Cursor};
 use std::cmp::Ordering;
@@ -98,6 +98,7 @@ async fn merge_with_server(
         (None, Some(f)) => (f.clone(), t, s),
         _ => return Ok(false),
     };
+    let (rx, spent) = super::stream::sorted_spent(server, plan);
     let job = OneFile {
         plan: plan.clone(),
         local_is_source: local.is_source,
@@ -105,10 +106,12 @@ async fn merge_with_server(
         sql: sorted_sql(local, plan, None),
         table: local.table.clone(),
         server: Incoming {
-            rx: super::stream::sorted(server, plan),
+            rx,
             buf: Default::default(),
             order: KeyOrder::new(plan, server.name()),
             done: false,
+            spent,
+            used: Vec::new(),
         },
     };
     let (tx, rx) = mpsc::channel::<Result<Vec<Found>>>(8);
@@ -397,6 +400,9 @@ struct Incoming {
     buf: std::collections::VecDeque<Item>,
     order: KeyOrder,
     done: bool,
+    /// Rows compared equal go back to their streaming task to be freed there.
+    spent: Spent,
+    used: Vec<Item>,
 }
 
 impl Incoming {
@@ -420,6 +426,14 @@ impl Incoming {
     fn next(&mut self) -> Result<Option<Item>> {
         self.fill()?;
         Ok(self.buf.pop_front())
+    }
+    /// A row the comparison is done with: back to its streaming task a batch at a time.
+    fn done_with(&mut self, it: Item) {
+        self.used.push(it);
+        if self.used.len() >= BATCH {
+            let rows = std::mem::replace(&mut self.used, Vec::with_capacity(BATCH));
+            self.spent.give(rows);
+        }
     }
 }
 
@@ -531,7 +545,9 @@ impl OneFile {
                         let equal = compared.clone().all(|i| {
                             same(&plan.columns[i], a.c.raw(i), &it.raw[i], &mut scratch[i])
                         });
-                        if !equal {
+                        if equal {
+                            server.done_with(it);
+                        } else {
                             let l = item(plan, a.c);
                             found.push(if local_is_source {
                                 Found::Pair(l, it)
