@@ -39,8 +39,9 @@ pub(super) const CHUNK_BUCKETS: i64 = 2048;
 const MAX_CHUNKS: i128 = 4096;
 /// Keys beyond ±2^62 are left to the modulo buckets (no overflow in `k - origin`).
 const KEY_LIMIT: i128 = 1 << 62;
-/// Chunks hashed at once on each side.
-const IN_FLIGHT: usize = 2;
+/// Chunks hashed at once on each side: three keep a 2-core MariaDB busier than two
+/// (2M identical rows: 1.38-1.44 s against 1.42-1.54 s).
+const IN_FLIGHT: usize = 3;
 /// A chunk with more than this share of differing buckets is merged whole.
 const WHOLE_CHUNK: f64 = 0.25;
 /// Page slices hashed at once on each side: three, as many processes as PostgreSQL's
