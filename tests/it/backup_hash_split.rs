@@ -18,6 +18,24 @@ fn manifest_hash(dir: &Path, name: &str) -> (u64, String) {
     )
 }
 
+/// Asserts the server estimates `table` large enough for a backup to hash it in two
+/// halves of its key.
+pub(crate) async fn assert_split_size(d: &cutover::db::Db, table: &str) {
+    let estimate: u64 = scalar(
+        d,
+        &format!(
+            "SELECT CAST(table_rows AS CHAR) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = '{table}'"
+        ),
+    )
+    .await
+    .parse()
+    .unwrap();
+    assert!(
+        estimate >= 100_000,
+        "estimate {estimate}: too small to be split"
+    );
+}
+
 fn backup(dir: &Path, url: &str, name: &str) -> (u64, String) {
     let o = run(dir, &["backup", "--target", url, "--out", name]);
     assert_eq!(o.code, 0, "{}", o.all());
@@ -38,17 +56,7 @@ async fn a_split_table_hashes_as_one_scan_and_sees_a_change_in_either_half() {
     )
     .await;
     // large enough (by the server's estimate) to be hashed in two halves
-    let estimate: u64 = scalar(
-        &d,
-        "SELECT CAST(table_rows AS CHAR) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'big'",
-    )
-    .await
-    .parse()
-    .unwrap();
-    assert!(
-        estimate >= 100_000,
-        "estimate {estimate}: too small to be split"
-    );
+    assert_split_size(&d, "big").await;
 
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
