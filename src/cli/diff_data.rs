@@ -241,7 +241,7 @@ pub async fn run(args: Args) -> Result<i32> {
     }
     // statements by kind: an INSERT per row only in the source (duplicates included),
     // an UPDATE per changed row, a DELETE per row (or multiset group) only in the target
-    let (inserts, updates) = (spooled.inserts, spooled.updates);
+    let (inserts, updates) = (spooled.counts.inserts, spooled.counts.updates);
     let deletes = n - inserts - updates;
     let statements = spooled.spool.read()?;
     let applied = apply_each(&target, statements, args.batch_size, args.batch_commit).await?;

@@ -62,9 +62,7 @@ pub fn literal(d: Dialect, v: &Value, plan: &ColumnPlan) -> String {
 pub struct SqlSink {
     pub dialect: Dialect,
     pub statements: Vec<Statement>,
-    pub inserts: u64,
-    pub updates: u64,
-    pub deletes: u64,
+    pub counts: StatementCounts,
     /// Also forward every difference to this sink (output while building).
     pub inner: Option<Box<dyn DiffSink>>,
 }
@@ -74,10 +72,30 @@ impl SqlSink {
         SqlSink {
             dialect,
             statements: Vec::new(),
-            inserts: 0,
-            updates: 0,
-            deletes: 0,
+            counts: StatementCounts::default(),
             inner: None,
+        }
+    }
+}
+
+/// What the statements built for a diff's differences do.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatementCounts {
+    /// INSERT statements.
+    pub inserts: u64,
+    /// UPDATE statements (one per changed row).
+    pub updates: u64,
+    /// Rows deleted (a multiset's duplicates go in one statement).
+    pub deletes: u64,
+}
+
+impl StatementCounts {
+    /// Count `statements`, the statements built for `d`.
+    pub fn add(&mut self, d: &Difference, statements: usize) {
+        match d {
+            Difference::OnlyInSource { .. } => self.inserts += statements as u64,
+            Difference::OnlyInTarget { count, .. } => self.deletes += count,
+            Difference::Changed { .. } => self.updates += 1,
         }
     }
 }
@@ -166,11 +184,7 @@ pub fn statements_for(d: Dialect, plan: &Plan, diff: &Difference) -> Vec<String>
 impl DiffSink for SqlSink {
     fn difference(&mut self, plan: &Plan, d: Difference) -> Result<()> {
         let sts = statements_for(self.dialect, plan, &d);
-        match &d {
-            Difference::OnlyInSource { .. } => self.inserts += sts.len() as u64,
-            Difference::OnlyInTarget { count, .. } => self.deletes += count,
-            Difference::Changed { .. } => self.updates += 1,
-        }
+        self.counts.add(&d, sts.len());
         for s in sts {
             let line = self.statements.len() + 1;
             self.statements.push(Statement { sql: s, line });

@@ -95,9 +95,9 @@ pub async fn sync_table(
     }
     Ok(SyncOutcome {
         before,
-        inserts: sink.sql.inserts,
-        updates: sink.sql.updates,
-        deletes: sink.sql.deletes,
+        inserts: sink.sql.counts.inserts,
+        updates: sink.sql.counts.updates,
+        deletes: sink.sql.counts.deletes,
         applied,
         after,
         samples: sink.sample.samples,

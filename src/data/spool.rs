@@ -211,12 +211,7 @@ pub fn read_all<'a>(spools: Vec<&'a Spool>) -> impl Iterator<Item = Result<Strin
 pub struct SpoolSink {
     dialect: Dialect,
     pub spool: Spool,
-    /// INSERT statements.
-    pub inserts: u64,
-    /// UPDATE statements (one per changed row).
-    pub updates: u64,
-    /// Rows deleted (a multiset's duplicates go in one statement).
-    pub deletes: u64,
+    pub counts: super::apply::StatementCounts,
 }
 
 impl SpoolSink {
@@ -224,9 +219,7 @@ impl SpoolSink {
         SpoolSink {
             dialect,
             spool,
-            inserts: 0,
-            updates: 0,
-            deletes: 0,
+            counts: Default::default(),
         }
     }
 }
@@ -234,11 +227,7 @@ impl SpoolSink {
 impl DiffSink for SpoolSink {
     fn difference(&mut self, plan: &Plan, d: Difference) -> Result<()> {
         let sts = statements_for(self.dialect, plan, &d);
-        match &d {
-            Difference::OnlyInSource { .. } => self.inserts += sts.len() as u64,
-            Difference::OnlyInTarget { count, .. } => self.deletes += count,
-            Difference::Changed { .. } => self.updates += 1,
-        }
+        self.counts.add(&d, sts.len());
         for s in &sts {
             self.spool.push(s)?;
         }

@@ -327,8 +327,8 @@ async fn check_pair(a: TestDb, b: TestDb, seed: u64) {
     };
     diff(&src, &tgt, plan, &mut f, &|_| {}).await.unwrap();
     let sql = f.sql.unwrap();
-    assert_eq!(sql.inserts as usize, expected.only_source.len());
-    assert_eq!(sql.deletes as usize, expected.only_target.len());
+    assert_eq!(sql.counts.inserts as usize, expected.only_source.len());
+    assert_eq!(sql.counts.deletes as usize, expected.only_target.len());
     apply(&tgt, &sql.statements, 100, false).await.unwrap();
     let plan = build_plan(&src, &tgt, &opts(None)).await.unwrap();
     let mut f = Found::default();
