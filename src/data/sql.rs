@@ -111,12 +111,14 @@ fn native_input(d: Dialect, cols: &[Col]) -> String {
     let mut fields: Vec<(bool, crate::db::NativeField)> = cols
         .iter()
         .map(|(c, p, n)| {
-            let text = same_type(p)
+            let own = same_type(p)
                 .then(|| sql.native_text(c, &hash_column(p, *n), &p.source_type))
-                .flatten()
-                .unwrap_or_else(|| norm_text(d, c, p, *n));
+                .flatten();
+            let own_type = own.is_some();
+            let text = own.unwrap_or_else(|| norm_text(d, c, p, *n));
             let field = crate::db::NativeField {
                 text,
+                own_type,
                 sized: textual(p.class),
                 nullable: n.nullable,
             };

@@ -26,8 +26,11 @@ pub struct HashColumn {
 /// One field of the native hash's input.
 #[derive(Debug, Clone)]
 pub struct NativeField {
-    /// The SQL expression of its text.
+    /// The SQL expression of its text, or of the column itself where `own_type`.
     pub text: String,
+    /// `text` is the column itself, of its own type ([`SqlDialect::native_text`] gave
+    /// it): an engine hashing typed values hashes it as such, one joining texts renders it.
+    pub own_type: bool,
     /// Free text followed by more fields: prefixed with its byte length.
     pub sized: bool,
     pub nullable: bool,
@@ -154,9 +157,10 @@ pub trait SqlDialect: Send + Sync {
         vec![self.md5_64(input)]
     }
 
-    /// A cheaper text of quoted column `c` than its canonical text, exact for the
-    /// engine's own type: used by the native hash when both sides have this same type
-    /// (so both render it alike) and no conversion is asked for. None: canonical text.
+    /// The column itself, where the engine's native hash can take it as it is rather
+    /// than its canonical text and still tells apart exactly what the diff tells apart:
+    /// used when both sides have this same type (so both render or hash it alike) and no
+    /// conversion is asked for. None: canonical text.
     fn native_text(&self, _c: &str, _col: &HashColumn, _type_text: &str) -> Option<String> {
         None
     }

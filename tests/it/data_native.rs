@@ -1,5 +1,5 @@
 //! Issue 13: when both sides are the same engine, the databases hash rows with their own
-//! fast hash (PostgreSQL `hashtextextended`, MariaDB CRC32 + CRC32C) instead of MD5.
+//! fast hash (PostgreSQL `hash_record_extended`, MariaDB CRC32 + CRC32C) instead of MD5.
 //! The answer must not change: each test plants differences and checks that the native
 //! hash, the portable MD5 and the streamed merge report exactly the same rows and
 //! columns, and that the summary names the hash used. Tables with one integer key are
@@ -154,7 +154,7 @@ async fn values_table(pg: bool) {
         &b,
         "v",
         if pg {
-            "hashtextextended"
+            "hash_record_extended"
         } else {
             "crc32+crc32c"
         },
@@ -212,7 +212,7 @@ async fn text_keys(pg: bool) {
         &b,
         "k",
         if pg {
-            "hashtextextended"
+            "hash_record_extended"
         } else {
             "crc32+crc32c"
         },
@@ -291,7 +291,7 @@ async fn pg_integer_keys_are_hashed_range_by_range_with_progress_as_it_goes() {
     assert_eq!(f.only_target, strings(&["1"]));
     assert_eq!(f.changed, expected_changed);
     assert_eq!((s.source_rows, s.target_rows), (190000, 190000));
-    assert_eq!(s.stats.hash, "hashtextextended");
+    assert_eq!(s.stats.hash, "hash_record_extended");
     // below the size read by pages: by key ranges
     assert_eq!(s.stats.scan, "", "{:?}", s.stats);
     let (merged, _) = run(&a, &b, "r", Way::Merge).await;
@@ -347,7 +347,7 @@ async fn pg_big_unordered_table_is_hashed_by_pages_with_the_merges_answer() {
     let record = |p: Progress| events.lock().unwrap().push(p);
     let s = diff(&a, &b, plan, &mut f, &record).await.expect("diff");
     assert_eq!(s.stats.scan, "pages", "{:?}", s.stats);
-    assert_eq!(s.stats.hash, "hashtextextended");
+    assert_eq!(s.stats.hash, "hash_record_extended");
     assert_eq!(f.only_source, strings(&["3"]));
     assert_eq!(f.only_target, strings(&["1000000"]));
     assert_eq!(f.changed, expected);
@@ -355,7 +355,10 @@ async fn pg_big_unordered_table_is_hashed_by_pages_with_the_merges_answer() {
     let (merged, _) = run(&a, &b, "p", Way::Merge).await;
     assert_eq!(merged, f, "pages vs merge");
     let text = cutover::data::output::summary_text(&s);
-    assert!(text.contains("with hashtextextended, by pages"), "{text}");
+    assert!(
+        text.contains("with hash_record_extended, by pages"),
+        "{text}"
+    );
     hashing_progressed_to(events.into_inner().unwrap(), 520000);
 }
 
@@ -386,7 +389,7 @@ async fn pg_native_hash_ignores_the_columns_collations() {
         &["INSERT INTO c VALUES (1, 'HELLO', 'x'), (2, 'same', 'y'), (3, 'Strasse', 'z')"],
     )
     .await;
-    let (f, _) = all_ways(&a, &b, "c", "hashtextextended").await;
+    let (f, _) = all_ways(&a, &b, "c", "hash_record_extended").await;
     assert_eq!(f.changed, pairs(&[("1", "name"), ("3", "name")]));
 }
 
@@ -401,7 +404,7 @@ async fn chunked(pg: bool) -> Option<(TestDb, TestDb, Db, Db, &'static str)> {
         (
             "INSERT INTO w SELECT g * 2, g % 97, md5(g::text) FROM generate_series(1, 260000) g",
             "ANALYZE w",
-            "hashtextextended",
+            "hash_record_extended",
         )
     } else {
         (
@@ -545,4 +548,128 @@ async fn pg_changes_in_every_chunk_switch_to_pages_with_the_same_answer() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mariadb_changes_in_every_chunk_go_to_buckets_with_the_same_answer() {
     changes_everywhere(false).await;
+}
+
+/// PostgreSQL's native hash takes doubles, reals, booleans, UUIDs, bytea, times and
+/// dates as their own types, and intervals, timetz and JSON by their canonical text:
+/// each way (native, MD5, merge) finds the same changes, -0 is 0 and NaN is NaN, an
+/// interval of '1 day' is not '24 hours', JSON compares by value, and two rows trading
+/// their values are two changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pg_native_hash_on_typed_columns_agrees_with_md5_and_the_merge() {
+    let Some(dbs) = pair(true).await else { return };
+    let (a, b) = (dbs.0.connect().await, dbs.1.connect().await);
+    let ddl = "CREATE TABLE y (id int PRIMARY KEY, f float8, r real, ok boolean, u uuid, \
+               bin bytea, t time, tz timetz, iv interval, j jsonb, d date)";
+    let row = |id: i32, f: &str, ok: &str, bin: &str, t: &str, iv: &str, j: &str, d: &str| {
+        format!(
+            "INSERT INTO y VALUES ({id}, {f}, {f}::real, {ok}, \
+             'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1{}', {bin}, {t}, '10:00:00+02', {iv}, {j}, {d})",
+            id % 10
+        )
+    };
+    let base = |id: i32| {
+        row(
+            id,
+            &format!("{id}.5"),
+            "true",
+            "'\\x00'",
+            "'10:00:00'",
+            "'1 day'",
+            "'{\"a\": 1}'",
+            "'2024-01-01'",
+        )
+    };
+    let mut src: Vec<String> = (1..=40).map(base).collect();
+    src.push(row(
+        50,
+        "'-0'",
+        "true",
+        "NULL",
+        "NULL",
+        "NULL",
+        "NULL",
+        "'infinity'",
+    ));
+    src.push(row(
+        51, "'NaN'", "NULL", "''", "NULL", "NULL", "NULL", "NULL",
+    ));
+    let mut tgt: Vec<String> = (1..=40)
+        .map(|id| match id {
+            3 => row(
+                3,
+                "3.5000000000000004",
+                "true",
+                "'\\x00'",
+                "'10:00:00'",
+                "'1 day'",
+                "'{\"a\": 1}'",
+                "'2024-01-01'",
+            ),
+            4 => base(4).replace("true,", "false,"),
+            5 => base(5).replace("'\\x00'", "'\\x0000'"),
+            6 => base(6).replace("'10:00:00'", "'10:00:00.000001'"),
+            7 => base(7).replace("'1 day'", "'24 hours'"),
+            // key order and spacing do not matter to JSON by value
+            8 => base(8).replace("'{\"a\": 1}'", "'{ \"a\":1 }'"),
+            9 => base(9).replace("'2024-01-01')", "'2024-01-02')"),
+            // rows 20 and 21 trade their doubles (and reals): two changes
+            20 => row(
+                20,
+                "21.5",
+                "true",
+                "'\\x00'",
+                "'10:00:00'",
+                "'1 day'",
+                "'{\"a\": 1}'",
+                "'2024-01-01'",
+            ),
+            21 => row(
+                21,
+                "20.5",
+                "true",
+                "'\\x00'",
+                "'10:00:00'",
+                "'1 day'",
+                "'{\"a\": 1}'",
+                "'2024-01-01'",
+            ),
+            _ => base(id),
+        })
+        .collect();
+    // the same instant in another zone: a timetz keeps its zone, a change every way
+    tgt[10] = base(11).replace("'10:00:00+02'", "'08:00:00+00'");
+    tgt.push(row(
+        50,
+        "'0'",
+        "true",
+        "NULL",
+        "NULL",
+        "NULL",
+        "NULL",
+        "'infinity'",
+    ));
+    tgt.push(row(
+        51, "'NaN'", "NULL", "''", "NULL", "NULL", "NULL", "NULL",
+    ));
+    for (db, rows) in [(&a, &src), (&b, &tgt)] {
+        let mut all: Vec<&str> = vec![ddl];
+        all.extend(rows.iter().map(String::as_str));
+        exec_all(db, &all).await;
+    }
+    let (f, _) = all_ways(&a, &b, "y", "hash_record_extended").await;
+    assert!(
+        f.only_source.is_empty() && f.only_target.is_empty(),
+        "{f:?}"
+    );
+    let rows: std::collections::BTreeSet<&str> = f.changed.iter().map(|c| c.0.as_str()).collect();
+    assert_eq!(
+        rows,
+        ["11", "20", "21", "3", "4", "5", "6", "7", "9"]
+            .into_iter()
+            .collect(),
+        "{f:?}"
+    );
+    assert!(f.changed.contains(&("20".into(), "f".into())), "{f:?}");
+    assert!(f.changed.contains(&("7".into(), "iv".into())), "{f:?}");
 }

@@ -76,7 +76,7 @@ pub struct Stats {
     pub differing_buckets: u64,
     /// Rows downloaded to compare value by value (both sides).
     pub rows_fetched: u64,
-    /// The row hash: `hashtextextended` or `crc32+crc32c` (each engine's own, both
+    /// The row hash: `hash_record_extended` or `crc32+crc32c` (each engine's own, both
     /// sides the same engine), `md5` (portable), empty when nothing was hashed.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub hash: String,

@@ -25,17 +25,18 @@ impl SqlDialect for Postgres {
     }
     fn native_hash(&self) -> Option<(&'static str, &'static str)> {
         Some((
-            "hashtextextended",
-            "SELECT hashtextextended('', 0) IS NOT NULL",
+            "hash_record_extended",
+            "SELECT hash_record_extended(ROW(1), 0) IS NOT NULL",
         ))
     }
-    fn native_hash_parts(&self, input: &str) -> Vec<String> {
-        // in bytes whatever the columns' collations (a nondeterministic one would hash
-        // "A" as "a"; two different ones leave the hash no collation to use)
-        vec![format!("hashtextextended(({input}) COLLATE \"C\", 0)")]
+    fn native_input(&self, fields: &[crate::db::NativeField]) -> String {
+        super::hash::native_row(fields)
     }
-    fn native_text(&self, c: &str, col: &HashColumn, _type_text: &str) -> Option<String> {
-        super::hash::native_text(c, col)
+    fn native_hash_parts(&self, input: &str) -> Vec<String> {
+        vec![super::hash::row_hash(input)]
+    }
+    fn native_text(&self, c: &str, col: &HashColumn, type_text: &str) -> Option<String> {
+        super::hash::native_text(c, col, type_text)
     }
     fn select_term(&self, c: &str, col: &HashColumn) -> String {
         // interval, arrays, inet, money, hstore, ranges, geometric types...: their

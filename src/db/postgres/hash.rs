@@ -1,7 +1,7 @@
 //! PostgreSQL expressions yielding a column's canonical text for the data diff.
 
 use crate::db::Class;
-use crate::db::dialect::{HashColumn, UUID_FORMS, pow10};
+use crate::db::dialect::{HashColumn, NativeField, UUID_FORMS, pow10};
 
 pub(super) fn canonical_text(c: &str, col: &HashColumn) -> String {
     let native = col.native;
@@ -71,21 +71,49 @@ pub(super) fn order_term(c: &str, col: &HashColumn, textual: bool) -> String {
     }
 }
 
-/// A column's text in the native hash's input when its two sides have the same type:
-/// the column itself, which `concat_ws` turns into text with the type's own output
-/// function, exactly as a `::text` cast does (a cast to text through the output
-/// function; none of these types has a cast function of its own) but without building
-/// the text twice. Dates and times come out in one form on both sides (the diff's setup
-/// fixes the session's DateStyle and TimeZone), with era and `infinity`, exact at the
-/// type's precision and far cheaper than the epoch arithmetic of their canonical text;
-/// integers and decimals of a fixed scale as their canonical text is.
-pub(super) fn native_text(c: &str, col: &HashColumn) -> Option<String> {
-    match col.class {
-        Class::Date | Class::Time | Class::Timestamp if col.native == col.class => {
-            Some(c.to_string())
-        }
-        Class::Int if col.native == Class::Int => Some(c.to_string()),
-        Class::Decimal if col.exact_scale && col.native == Class::Decimal => Some(c.to_string()),
-        _ => None,
-    }
+/// The column itself in the native hash's row where its type's own extended hash
+/// function tells apart exactly the values the diff tells apart (both sides have this
+/// type): integers and decimals by value (1.50 = 1.5, as the diff has it), dates, times
+/// and timestamps as the days or microseconds they store (a timestamptz as its UTC
+/// instant), doubles by value (-0 = 0, one NaN), booleans, UUIDs and bytea by their
+/// bytes. None: the canonical text, as for free text (hashed in bytes: a `citext` or a
+/// nondeterministic collation would hash "A" as "a"), JSON and every other type (an
+/// interval's hash has '1 day' = '24 hours'; a timetz's differs from the diff's UTC
+/// time).
+pub(super) fn native_text(c: &str, col: &HashColumn, type_text: &str) -> Option<String> {
+    let t = type_text.to_ascii_lowercase();
+    let own = match col.class {
+        Class::Int | Class::Date | Class::Timestamp | Class::Float | Class::Bool => true,
+        Class::Decimal => col.exact_scale,
+        Class::Time => !t.contains("with time zone"),
+        Class::Uuid | Class::Bytes => true,
+        _ => false,
+    };
+    (own && col.native == col.class).then(|| c.to_string())
+}
+
+/// The native hash's input: one row of the fields, each column of its own type where
+/// [`native_text`] allowed it, every other field as its text in bytes (`COLLATE "C"`:
+/// the row's hash takes each field's collation).
+pub(super) fn native_row(fields: &[NativeField]) -> String {
+    let parts: Vec<String> = fields
+        .iter()
+        .map(|f| {
+            if f.own_type {
+                f.text.clone()
+            } else {
+                format!("({}) COLLATE \"C\"", f.text)
+            }
+        })
+        .collect();
+    format!("ROW({})", parts.join(", "))
+}
+
+/// A row's 64-bit hash: `hash_record_extended` hashes each field with its type's own
+/// extended hash and folds them as `h · 31 + field`, which is linear: summed over the
+/// rows of a bucket, a column's values could trade places between rows unseen.
+/// `hashint8extended` mixes the fold, so a bucket's sum depends on which values share
+/// a row.
+pub(super) fn row_hash(row: &str) -> String {
+    format!("hashint8extended(hash_record_extended({row}, 0), 0)")
 }
