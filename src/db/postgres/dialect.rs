@@ -68,8 +68,14 @@ impl SqlDialect for Postgres {
         }
     }
     fn aggregate_setup(&self) -> Vec<String> {
-        // room for every bucket in memory: a spilling hash aggregate doubles the scan
-        vec!["SET LOCAL work_mem = '128MB'".to_string()]
+        // room for every bucket in memory: a spilling hash aggregate doubles the scan;
+        // a key range read through a bitmap of its pages, not row by row through the
+        // index (1M rows hashed: 40 against 57 centiseconds of the server's CPU, as
+        // little as a slice of pages; the order does not matter to a sum)
+        vec![
+            "SET LOCAL work_mem = '128MB'".to_string(),
+            "SET LOCAL enable_indexscan = off".to_string(),
+        ]
     }
     fn native_setup(&self) -> Vec<String> {
         // dates and times as text in one form on both sides (the native hash's texts)
