@@ -404,8 +404,9 @@ async fn run_pages(
             .map(|i| (i as i64, v[i]))
             .collect()
     };
-    // the differing buckets' key ranges, merged MERGE_RANGES ranges a query (adjacent
-    // ones joined), in key order
+    // the differing buckets' key ranges, MERGE_RANGES ranges a query (adjacent ones
+    // joined), in key order
+    let mut batches: Vec<Vec<(i128, i128)>> = Vec::new();
     let mut pending: Vec<(i128, i128)> = Vec::new();
     let mut first = start;
     while first < buckets {
@@ -416,14 +417,25 @@ async fn run_pages(
         differing_ranges(r, stats, may_merge, (from, to), &a, &b, &mut pending);
         first = last;
         if pending.len() >= MERGE_RANGES || (first >= buckets && !pending.is_empty()) {
-            // many rows a query: through the bulk stream (PostgreSQL's binary COPY)
-            let read = |side: &Side| {
-                let cond = ranges_cond(&side.cols[0], &pending);
-                Puller::new(sorted_where_by(side, plan, Some(cond), true))
-            };
-            stats.rows_fetched += merge_pullers(plan, counter, read(s), read(t)).await?;
-            pending.clear();
+            batches.push(std::mem::take(&mut pending));
         }
+    }
+    drop((va, vb));
+    // many rows a query: through the bulk stream (PostgreSQL's binary COPY); the next
+    // batch's rows already stream while this one's are merged, so neither the
+    // databases nor the merge wait on the other
+    let open = |ranges: &[(i128, i128)]| {
+        let read = |side: &Side| {
+            let cond = ranges_cond(&side.cols[0], ranges);
+            Puller::new(sorted_where_by(side, plan, Some(cond), true))
+        };
+        (read(s), read(t))
+    };
+    let mut next = batches.first().map(|b| open(b));
+    for i in 0..batches.len() {
+        let (ps, pt) = next.take().expect("the batch was opened");
+        next = batches.get(i + 1).map(|b| open(b));
+        stats.rows_fetched += merge_pullers(plan, counter, ps, pt).await?;
     }
     Ok((rows_s, rows_t))
 }
