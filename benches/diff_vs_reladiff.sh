@@ -15,10 +15,14 @@
 #   (b) PostgreSQL, 0.12% changed, scattered: every 1000th row updated, every 5000th
 #       deleted (other rows than the updated ones), one inserted;
 #   (c) MariaDB, identical.
-# Two floors, each both tables scanned at once by the databases themselves, nothing
-# compared: the fast one with the engine's own hash (PostgreSQL
-# sum(hashtextextended(concat(cols), 0)), MariaDB sum(crc32(concat(cols)))), and the
-# portable one (count + sum of the first 64 bits of an MD5 per row). Then PostgreSQL vs
+# The floors, each both tables scanned at once by the databases themselves, nothing
+# compared: the fast one with the engine's fastest hash that tells rows apart as the
+# diff does (PostgreSQL sum(hashint8extended(hash_record_extended(row(cols), 0), 0)):
+# each column hashed as its own type, the fold mixed so values cannot trade rows
+# unseen; MariaDB sum(crc32(concat(cols)))), on PostgreSQL also the text one
+# (sum(hashtextextended(concat(cols), 0)), the fast floor of earlier reports), and the
+# portable one (count + sum of the first 64 bits of an MD5 per row). Ratios are to the
+# fast floor. Then PostgreSQL vs
 # MariaDB (same data, default case-insensitive collation on MariaDB): false positives
 # of each tool (must be 0). Peak memory is the maximum resident set of the process.
 set -euo pipefail
@@ -96,11 +100,21 @@ measure() {
     done
 }
 
-# floor ENGINE fast|md5 TABLE1 TABLE2: both tables hashed by their database at once
+# measure1 NAME CMD...: one run, its wall seconds and peak RSS appended to $TMP/NAME.{s,m}
+measure1() {
+    local name="$1"
+    shift
+    /usr/bin/time -f "%e %M" -o "$TMP/time" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" || true
+    tail -1 "$TMP/time" | awk '{print $1}' >>"$TMP/$name.s"
+    tail -1 "$TMP/time" | awk '{printf "%.0f\n", $2/1024}' >>"$TMP/$name.m"
+}
+
+# floor ENGINE fast|text|md5 TABLE1 TABLE2: both tables hashed by their database at once
 floor_cmd() {
     local q
     case "$1/$2" in
-    pg/fast) q="SELECT count(*), sum(hashtextextended(concat(id, n, t, amount, ts), 0)) FROM" ;;
+    pg/fast) q="SELECT count(*), sum(hashint8extended(hash_record_extended(row(id, n, t, amount, ts), 0), 0)) FROM" ;;
+    pg/text) q="SELECT count(*), sum(hashtextextended(concat(id, n, t, amount, ts), 0)) FROM" ;;
     pg/md5) q="SELECT count(*), sum(('x' || substr(md5(x::text), 1, 16))::bit(64)::bigint) FROM" ;;
     my/fast) q="SELECT count(*), sum(crc32(concat(id, n, t, amount, ts))) FROM" ;;
     my/md5) q="SELECT count(*), sum(cast(conv(substring(md5(concat(id, n, t, amount, ts)), 1, 16), 16, 10) as unsigned)) FROM" ;;
@@ -137,15 +151,22 @@ run_case() { # LABEL ENGINE(pg|my) ROWS TABLE_B
     if [ "$engine" = pg ]; then url="$PG_URL" url_py="$PG_URL_PY"; else url="$MY_URL" url_py="$MY_URL"; fi
     echo
     echo "== $label: $rows rows, tables a and $tb =="
-    measure floor "$RUNS" bash -c "floor_cmd $engine fast a $tb"
-    measure floor_md5 "$RUNS" bash -c "floor_cmd $engine md5 a $tb"
-    measure cutover "$RUNS" bash -c "cutover_diff $url a $url $tb"
+    # run by run, each floor next to cutover: a shared machine's load drifts over a
+    # minute, and the ratios should compare runs taken under the same load
+    for name in floor floor_md5 floor_text cutover; do : >"$TMP/$name.s"; : >"$TMP/$name.m"; done
+    for _ in $(seq "$RUNS"); do
+        measure1 floor bash -c "floor_cmd $engine fast a $tb"
+        measure1 floor_md5 bash -c "floor_cmd $engine md5 a $tb"
+        if [ "$engine" = pg ]; then measure1 floor_text bash -c "floor_cmd pg text a $tb"; fi
+        measure1 cutover bash -c "cutover_diff $url a $url $tb"
+    done
     row tool "median s" "peak MiB" "runs (s) / differences reported"
     local f m c r=""
     f=$(median <"$TMP/floor.s")
     m=$(median <"$TMP/floor_md5.s")
     c=$(median <"$TMP/cutover.s")
-    row "floor" "$f" "-" "$(tr '\n' ' ' <"$TMP/floor.s")(engine's own hash)"
+    row "floor" "$f" "-" "$(tr '\n' ' ' <"$TMP/floor.s")(engine's fastest exact hash)"
+    if [ "$engine" = pg ]; then row "floor text" "$(median <"$TMP/floor_text.s")" "-" "$(tr '\n' ' ' <"$TMP/floor_text.s")(hashtextextended of the row's text)"; fi
     row "floor md5" "$m" "-" "$(tr '\n' ' ' <"$TMP/floor_md5.s")(portable MD5)"
     row cutover "$c" "$(median <"$TMP/cutover.m")" "$(tr '\n' ' ' <"$TMP/cutover.s")/ $(cutover_differences "$TMP/cutover.out")"
     if [ -n "$RELADIFF" ]; then
