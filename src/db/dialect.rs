@@ -157,7 +157,8 @@ pub trait SqlDialect: Send + Sync {
         vec![self.md5_64(input)]
     }
 
-    /// The column itself, where the engine's native hash can take it as it is rather
+    /// The column itself (on PostgreSQL, beside a field telling NULL from a value its
+    /// hash cannot), where the engine's native hash can take it as it is rather
     /// than its canonical text and still tells apart exactly what the diff tells apart:
     /// used when both sides have this same type (so both render or hash it alike) and no
     /// conversion is asked for. None: canonical text.

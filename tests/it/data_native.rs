@@ -672,4 +672,25 @@ async fn pg_native_hash_on_typed_columns_agrees_with_md5_and_the_merge() {
     );
     assert!(f.changed.contains(&("20".into(), "f".into())), "{f:?}");
     assert!(f.changed.contains(&("7".into(), "iv".into())), "{f:?}");
+
+    // a double's 0 (and -0) and a decimal's NaN hash as NULL does: still changes
+    let z = [
+        "CREATE TABLE z (id int PRIMARY KEY, f float8, m numeric(8,2))",
+        "INSERT INTO z VALUES (1, 0, 'NaN'), (2, '-0', 1.5), (3, 'NaN', 0), (4, NULL, NULL), (5, 1, 'NaN')",
+    ];
+    exec_all(&a, &z).await;
+    exec_all(
+        &b,
+        &[
+            z[0],
+            "INSERT INTO z VALUES (1, NULL, NULL), (2, 0, 1.50), (3, 'NaN', 0), (4, 0, NULL), (5, 1, NULL)",
+        ],
+    )
+    .await;
+    let (f, _) = all_ways(&a, &b, "z", "hash_record_extended").await;
+    assert_eq!(
+        f.changed,
+        pairs(&[("1", "f"), ("1", "m"), ("4", "f"), ("5", "m")]),
+        "{f:?}"
+    );
 }

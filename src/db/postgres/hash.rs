@@ -76,7 +76,8 @@ pub(super) fn order_term(c: &str, col: &HashColumn, textual: bool) -> String {
 /// type): integers and decimals by value (1.50 = 1.5, as the diff has it), dates, times
 /// and timestamps as the days or microseconds they store (a timestamptz as its UTC
 /// instant), doubles by value (-0 = 0, one NaN), booleans, UUIDs and bytea by their
-/// bytes. None: the canonical text, as for free text (hashed in bytes: a `citext` or a
+/// bytes; NULL hashes as 0, and where a type hashes a value as 0 too (a double's 0, a
+/// decimal's NaN) a second field tells them apart. None: the canonical text, as for free text (hashed in bytes: a `citext` or a
 /// nondeterministic collation would hash "A" as "a"), JSON and every other type (an
 /// interval's hash has '1 day' = '24 hours'; a timetz's differs from the diff's UTC
 /// time).
@@ -89,7 +90,16 @@ pub(super) fn native_text(c: &str, col: &HashColumn, type_text: &str) -> Option<
         Class::Uuid | Class::Bytes => true,
         _ => false,
     };
-    (own && col.native == col.class).then(|| c.to_string())
+    if !own || col.native != col.class {
+        return None;
+    }
+    Some(match col.class {
+        // a double's hash of 0 and -0 is 0, as NULL's is: its NULL goes in beside it
+        Class::Float => format!("{c}, {c} IS NULL"),
+        // NaN and the infinities hash as NULL does (0): their text goes in beside them
+        Class::Decimal => format!("{c}, CASE WHEN scale({c}) IS NULL THEN ({c})::text END"),
+        _ => c.to_string(),
+    })
 }
 
 /// The native hash's input: one row of the fields, each column of its own type where
