@@ -120,7 +120,42 @@ async fn postgres_backup_hashes_see_every_change() {
                 "INSERT INTO t (id, n) VALUES (1, 1.50)",
                 "INSERT INTO t (id, n) VALUES (1, 1.5)",
             ),
+            (
+                "INSERT INTO t (id, n) VALUES (1, 'NaN')",
+                "INSERT INTO t (id, n) VALUES (1, NULL)",
+            ),
+            // -0 and 0 are equal reals, but not the same value restored
+            (
+                "INSERT INTO t (id, f) VALUES (1, '-0')",
+                "INSERT INTO t (id, f) VALUES (1, '0')",
+            ),
+            // two rows trading a value: a sum of per-column hashes would miss it
+            (
+                "INSERT INTO t (id, s) VALUES (1, 'x'), (2, 'y')",
+                "INSERT INTO t (id, s) VALUES (1, 'y'), (2, 'x')",
+            ),
+            (
+                "INSERT INTO t (id, s, s2) VALUES (1, NULL, 'a')",
+                "INSERT INTO t (id, s, s2) VALUES (1, 'a', NULL)",
+            ),
         ],
+    )
+    .await;
+    // text under a case-insensitive collation is hashed by its bytes
+    let d = db.connect().await;
+    exec(
+        &d,
+        "CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false)",
+    )
+    .await;
+    d.close().await;
+    every_twin_differs(
+        &db,
+        "CREATE TABLE t (id int PRIMARY KEY, s text COLLATE ci)",
+        &[(
+            "INSERT INTO t (id, s) VALUES (1, 'Hello')",
+            "INSERT INTO t (id, s) VALUES (1, 'HELLO')",
+        )],
     )
     .await;
 }

@@ -153,3 +153,86 @@ async fn a_manifest_from_before_the_hash_method_was_named_is_proven_with_its_md5
     );
     d.close().await;
 }
+
+/// A PostgreSQL backup records `rec64:` hashes (each row's columns hashed as their own
+/// types); one whose manifest holds bare numbers (each row's text hashed, as backups
+/// before that recorded, and as a server before 14 does) is proven with that method,
+/// and a table whose content differs from it is named.
+#[tokio::test]
+async fn a_postgres_manifest_of_row_text_hashes_is_proven_with_them() {
+    let Some(db) = testkit::postgres().await else {
+        return;
+    };
+    let d = db.connect().await;
+    exec(
+        &d,
+        "CREATE TABLE t1 (id int PRIMARY KEY, f real, note text, b bytea, at timestamptz);
+         CREATE TABLE t2 (id int PRIMARY KEY, v numeric(10,2));
+         INSERT INTO t1 VALUES (1, 1.5, 'a,b', '\\x00ff', '2024-01-01 10:00:00+02'), (2, NULL, '', NULL, NULL);
+         INSERT INTO t2 VALUES (1, 1.50), (2, -7.00);",
+    )
+    .await;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let o = support::cutover(dir, &["backup", "--target", &db.url, "--out", "bk"]);
+    assert_eq!(o.code, 0, "{}", o.all());
+    let mut m = manifest(&dir.join("bk"));
+    let key = |t: &str| format!("public.{t}");
+    for t in ["t1", "t2"] {
+        let h = m["tables"][key(t)]["hash"].as_str().unwrap();
+        assert!(h.starts_with("rec64:"), "{t}: {h}");
+    }
+    // the hashes as the row-text method takes them, in the backup's settings (the
+    // database's defaults, for a new connection)
+    let name = db.url.rsplit('/').next().unwrap().to_string();
+    for set in [
+        "TimeZone = 'UTC'",
+        "DateStyle = 'ISO, YMD'",
+        "IntervalStyle = 'postgres'",
+        "extra_float_digits = 3",
+        "bytea_output = 'hex'",
+    ] {
+        exec(&d, &format!("ALTER DATABASE \"{name}\" SET {set}")).await;
+    }
+    let fresh = db.connect().await;
+    let old = |t: &str| {
+        format!("SELECT coalesce(sum(hashtextextended(r::text, 0)), 0)::text FROM {t} AS r")
+    };
+    let h1 = scalar(&fresh, &old("t1")).await;
+    let h2 = scalar(&fresh, &old("t2")).await;
+    fresh.close().await;
+    m["tables"][key("t1")]["hash"] = h1.clone().into();
+    m["tables"][key("t2")]["hash"] = h2.clone().into();
+    reseal(&dir.join("bk"), &m);
+
+    exec(&d, "UPDATE t1 SET note = 'changed' WHERE id = 1").await;
+    let o = support::cutover(
+        dir,
+        &["restore", "--from", "bk", "--target", &db.url, "--yes"],
+    );
+    assert_eq!(o.code, 0, "{}", o.all());
+    for h in [&h1, &h2] {
+        assert!(
+            o.stdout.contains(&format!("content hash {h} (backup {h})")),
+            "proven with the row-text hash {h}: {}",
+            o.stdout
+        );
+    }
+    assert_eq!(scalar(&d, "SELECT note FROM t1 WHERE id = 1").await, "a,b");
+
+    // a manifest recording other content for t1 than its data holds: t1 is named
+    let mut forged = m.clone();
+    forged["tables"][key("t1")]["hash"] = "12345".into();
+    reseal(&dir.join("bk"), &forged);
+    let o = support::cutover(
+        dir,
+        &["restore", "--from", "bk", "--target", &db.url, "--yes"],
+    );
+    assert_eq!(o.code, 1, "{}", o.all());
+    assert!(
+        o.stdout.contains("t1 has different content") && o.stdout.contains("✗ public.t1: "),
+        "{}",
+        o.stdout
+    );
+    d.close().await;
+}

@@ -6,6 +6,7 @@
 //! Backups of manifest version 1 hold the whole database as `database.dump`, pg_dump's
 //! own gzip-compressed archive: it is restored from the file as it always was.
 
+use super::backup_hash::{HashMethod, hash_table};
 use crate::db::backup::{
     BackupEngine, BackupRequest, BackupResult, ExtraObject, ExtrasRequest, FileDigest,
     RestoreRequest, TableHash, ZSTD_LEVEL, run_tool, tool_version, version_in, zstd_finish,
@@ -257,7 +258,7 @@ fn q(ident: &str) -> String {
 }
 
 /// `schema.table` quoted part by part (a name without a dot stays unqualified).
-fn quote_qualified(name: &str) -> String {
+pub(super) fn quote_qualified(name: &str) -> String {
     match name.split_once('.') {
         Some((s, t)) => format!("{}.{}", q(s), q(t)),
         None => q(name),
@@ -271,11 +272,12 @@ async fn hash_tables(
     c: &mut PgConnection,
     redacted: &str,
     tables: &[String],
+    method: HashMethod,
 ) -> Result<BTreeMap<String, TableHash>> {
     hash_setup(c, redacted).await?;
     let mut out = BTreeMap::new();
     for t in tables {
-        out.insert(t.clone(), hash_table(c, redacted, t).await?);
+        out.insert(t.clone(), hash_table(c, redacted, t, method).await?);
     }
     Ok(out)
 }
@@ -286,24 +288,6 @@ async fn hash_setup(c: &mut PgConnection, redacted: &str) -> Result<()> {
         c.execute(*s).await.map_err(err(redacted))?;
     }
     Ok(())
-}
-
-/// One table's rows and content hash (after [`hash_setup`] in the same transaction).
-async fn hash_table(c: &mut PgConnection, redacted: &str, t: &str) -> Result<TableHash> {
-    // sum(int8) is exact (a numeric result, accumulated in 128 bits): the same
-    // value a per-row cast to numeric gave, without a numeric addition per row
-    let sql = format!(
-        "SELECT count(*)::int8, coalesce(sum(hashtextextended(\"cutover row\"::text, 0)), 0)::text FROM ONLY {} AS \"cutover row\"",
-        quote_qualified(t)
-    );
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .fetch_one(&mut *c)
-        .await
-        .map_err(err(redacted))?;
-    Ok(TableHash {
-        rows: row.get::<i64, _>(0) as u64,
-        hash: row.get::<String, _>(1),
-    })
 }
 
 impl BackupEngine for PgBackup {
@@ -370,7 +354,8 @@ impl BackupEngine for PgBackup {
                     // the dump and the hashing run side by side in the same snapshot
                     let path = req.dir.join(file);
                     let dump = tokio::spawn(async move { dump_compressed(cmd, &path).await });
-                    let hashes = hash_tables(&mut tx, r, &tables).await;
+                    let hashes =
+                        hash_tables(&mut tx, r, &tables, HashMethod::best(server_num)).await;
                     let dumped = dump
                         .await
                         .map_err(|e| Error::runtime(format!("pg_dump task: {e}")))?;
@@ -430,7 +415,8 @@ impl BackupEngine for PgBackup {
                             result.sequences.insert(name, v.get::<String, _>(0));
                         }
                     }
-                    result.tables = hash_tables(&mut tx, r, &tables).await?;
+                    result.tables =
+                        hash_tables(&mut tx, r, &tables, HashMethod::best(server_num)).await?;
                 }
             }
             tx.commit().await.map_err(err(r))?;
@@ -561,12 +547,21 @@ impl BackupEngine for PgBackup {
         url: &'a str,
         redacted: &'a str,
         tables: &'a [String],
-        _recorded: &'a BTreeMap<String, TableHash>,
+        recorded: &'a BTreeMap<String, TableHash>,
     ) -> BoxFuture<'a, Result<BTreeMap<String, TableHash>>> {
         Box::pin(async move {
             // several tables at once, each on a connection of its own (each query may
             // use parallel workers too): a database of many tables is proven in about
             // the time of its largest ones instead of the sum of round trips
+            let best = {
+                let mut c = connect(url, redacted).await?;
+                let num: i64 =
+                    sqlx::query_scalar("SELECT current_setting('server_version_num')::int8")
+                        .fetch_one(&mut c)
+                        .await
+                        .map_err(err(redacted))?;
+                HashMethod::best(num)
+            };
             let queue =
                 std::sync::Mutex::new(tables.iter().collect::<std::collections::VecDeque<_>>());
             let worker = || async {
@@ -584,7 +579,12 @@ impl BackupEngine for PgBackup {
                         .await
                         .map_err(err(redacted))?;
                     if exists.is_some() {
-                        out.insert(t.clone(), hash_table(&mut tx, redacted, t).await?);
+                        // the manifest's method; a table it lacks, this server's best
+                        let method = recorded
+                            .get(t.as_str())
+                            .and_then(|h| HashMethod::of(&h.hash))
+                            .unwrap_or(best);
+                        out.insert(t.clone(), hash_table(&mut tx, redacted, t, method).await?);
                     }
                 }
                 tx.commit().await.map_err(err(redacted))?;

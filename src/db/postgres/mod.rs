@@ -1,5 +1,6 @@
 pub(crate) mod backup;
 mod backup_extras;
+mod backup_hash;
 pub(crate) mod bulk;
 pub(crate) mod catalog;
 pub(crate) mod copy_rows;
