@@ -15,17 +15,21 @@ pub struct Native {
     pub class: Class,
     /// A decimal whose declared scale is the compared scale: its text needs no rounding.
     pub exact_scale: bool,
-    /// May hold NULL (a NOT NULL column needs no NULL marker expression).
+    /// May hold NULL on either side (a column NOT NULL on both needs no NULL marker
+    /// expression); the same on both sides, whose hash inputs must match.
     pub nullable: bool,
 }
 
 impl Native {
     pub fn of(plan: &ColumnPlan, source: bool) -> Native {
-        let (class, scale, nullable) = if source {
-            (plan.source_native, plan.source_scale, plan.source_nullable)
+        let (class, scale) = if source {
+            (plan.source_native, plan.source_scale)
         } else {
-            (plan.target_native, plan.target_scale, plan.target_nullable)
+            (plan.target_native, plan.target_scale)
         };
+        // one side's NOT NULL would leave its marker out: every row's input would
+        // differ from the other side's, and every bucket would be merged
+        let nullable = plan.source_nullable || plan.target_nullable;
         Native {
             class,
             exact_scale: class == Class::Decimal && scale.is_some() && scale == plan.scale,
@@ -46,6 +50,7 @@ fn hash_column(plan: &ColumnPlan, native: Native) -> HashColumn {
         precision: plan.precision,
         native: native.class,
         exact_scale: native.exact_scale,
+        nullable: native.nullable,
     }
 }
 

@@ -21,6 +21,8 @@ pub struct HashColumn {
     pub native: Class,
     /// A decimal whose declared scale is the compared scale: its text needs no rounding.
     pub exact_scale: bool,
+    /// May hold NULL on either side.
+    pub nullable: bool,
 }
 
 /// One field of the native hash's input.

@@ -694,3 +694,65 @@ async fn pg_native_hash_on_typed_columns_agrees_with_md5_and_the_merge() {
         "{f:?}"
     );
 }
+
+/// A column NOT NULL on one side and nullable on the other hashes alike on both (one
+/// NULL marker or none on both sides): identical rows leave no bucket to merge, with
+/// the native hash and with MD5; one NULL is still found.
+async fn nullable_on_one_side(pg: bool) {
+    let Some(dbs) = pair(pg).await else { return };
+    let (a, b) = (dbs.0.connect().await, dbs.1.connect().await);
+    let fill = if pg {
+        "INSERT INTO m SELECT g, g * 1.5, g::float8 / 3, 'n' || g FROM generate_series(1, 2000) g"
+    } else {
+        "INSERT INTO m SELECT seq, seq * 1.5, seq / 3e0, CONCAT('n', seq) FROM seq_1_to_2000"
+    };
+    exec_all(
+        &a,
+        &[
+            "CREATE TABLE m (id int PRIMARY KEY, v decimal(10,2) NOT NULL, f float NOT NULL, t varchar(10) NOT NULL)",
+            fill,
+        ],
+    )
+    .await;
+    exec_all(
+        &b,
+        &[
+            "CREATE TABLE m (id int PRIMARY KEY, v decimal(10,2), f float, t varchar(10))",
+            fill,
+        ],
+    )
+    .await;
+    for way in [Way::Native, Way::Portable] {
+        let (f, s) = run(&a, &b, "m", way).await;
+        assert_eq!(f, Found::default(), "{way:?}");
+        assert_eq!(
+            (s.stats.differing_buckets, s.stats.rows_fetched),
+            (0, 0),
+            "{way:?}: {:?}",
+            s.stats
+        );
+    }
+    exec_all(&b, &["UPDATE m SET v = NULL WHERE id = 7"]).await;
+    let (f, _) = all_ways(
+        &a,
+        &b,
+        "m",
+        if pg {
+            "hash_record_extended"
+        } else {
+            "crc32+crc32c"
+        },
+    )
+    .await;
+    assert_eq!(f.changed, pairs(&[("7", "v")]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pg_a_column_nullable_on_one_side_only_hashes_alike() {
+    nullable_on_one_side(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mariadb_a_column_nullable_on_one_side_only_hashes_alike() {
+    nullable_on_one_side(false).await;
+}

@@ -95,9 +95,11 @@ pub(super) fn native_text(c: &str, col: &HashColumn, type_text: &str) -> Option<
     }
     Some(match col.class {
         // a double's hash of 0 and -0 is 0, as NULL's is: its NULL goes in beside it
-        Class::Float => format!("{c}, {c} IS NULL"),
+        Class::Float if col.nullable => format!("{c}, {c} IS NULL"),
         // NaN and the infinities hash as NULL does (0): their text goes in beside them
-        Class::Decimal => format!("{c}, CASE WHEN scale({c}) IS NULL THEN ({c})::text END"),
+        Class::Decimal if col.nullable => {
+            format!("{c}, CASE WHEN scale({c}) IS NULL THEN ({c})::text END")
+        }
         _ => c.to_string(),
     })
 }
