@@ -81,6 +81,15 @@ fn pairs(xs: &[(&str, &str)]) -> std::collections::BTreeSet<(String, String)> {
         .collect()
 }
 
+/// The name of each engine's native hash in the summary.
+fn native_hash(pg: bool) -> &'static str {
+    if pg {
+        "hash_record_extended"
+    } else {
+        "crc32+crc32c"
+    }
+}
+
 async fn pair(pg: bool) -> Option<(TestDb, TestDb)> {
     if pg {
         Some((testkit::postgres().await?, testkit::postgres().await?))
@@ -149,17 +158,7 @@ async fn values_table(pg: bool) {
     exec_all(&b, &tgt).await;
     let extra = "INSERT INTO v VALUES (5000, 1, 1, NULL, '2024-05-01 10:00:00', NULL, 'x')";
     exec_all(&b, &[extra]).await;
-    let (f, _) = all_ways(
-        &a,
-        &b,
-        "v",
-        if pg {
-            "hash_record_extended"
-        } else {
-            "crc32+crc32c"
-        },
-    )
-    .await;
+    let (f, _) = all_ways(&a, &b, "v", native_hash(pg)).await;
     assert_eq!(f.only_source, strings(&["200"]));
     assert_eq!(f.only_target, strings(&["5000"]));
     assert_eq!(
@@ -207,17 +206,7 @@ async fn text_keys(pg: bool) {
         &["INSERT INTO k VALUES ('é', 'b'), ('e', 'a'), ('Strasse', 'a'), ('abc', 'a'), ('ABC', 'A'), ('日本', NULL), ('x', NULL)"],
     )
     .await;
-    let (f, _) = all_ways(
-        &a,
-        &b,
-        "k",
-        if pg {
-            "hash_record_extended"
-        } else {
-            "crc32+crc32c"
-        },
-    )
-    .await;
+    let (f, _) = all_ways(&a, &b, "k", native_hash(pg)).await;
     assert_eq!(f.only_source, strings(&["Straße"]));
     assert_eq!(f.only_target, strings(&["Strasse"]));
     assert_eq!(f.changed, pairs(&[("é", "v"), ("ABC", "v"), ("日本", "v")]));
@@ -291,7 +280,7 @@ async fn pg_integer_keys_are_hashed_range_by_range_with_progress_as_it_goes() {
     assert_eq!(f.only_target, strings(&["1"]));
     assert_eq!(f.changed, expected_changed);
     assert_eq!((s.source_rows, s.target_rows), (190000, 190000));
-    assert_eq!(s.stats.hash, "hash_record_extended");
+    assert_eq!(s.stats.hash, native_hash(true));
     // below the size read by pages: by key ranges
     assert_eq!(s.stats.scan, "", "{:?}", s.stats);
     let (merged, _) = run(&a, &b, "r", Way::Merge).await;
@@ -347,7 +336,7 @@ async fn pg_big_unordered_table_is_hashed_by_pages_with_the_merges_answer() {
     let record = |p: Progress| events.lock().unwrap().push(p);
     let s = diff(&a, &b, plan, &mut f, &record).await.expect("diff");
     assert_eq!(s.stats.scan, "pages", "{:?}", s.stats);
-    assert_eq!(s.stats.hash, "hash_record_extended");
+    assert_eq!(s.stats.hash, native_hash(true));
     assert_eq!(f.only_source, strings(&["3"]));
     assert_eq!(f.only_target, strings(&["1000000"]));
     assert_eq!(f.changed, expected);
@@ -389,7 +378,7 @@ async fn pg_native_hash_ignores_the_columns_collations() {
         &["INSERT INTO c VALUES (1, 'HELLO', 'x'), (2, 'same', 'y'), (3, 'Strasse', 'z')"],
     )
     .await;
-    let (f, _) = all_ways(&a, &b, "c", "hash_record_extended").await;
+    let (f, _) = all_ways(&a, &b, "c", native_hash(true)).await;
     assert_eq!(f.changed, pairs(&[("1", "name"), ("3", "name")]));
 }
 
@@ -400,24 +389,22 @@ async fn pg_native_hash_ignores_the_columns_collations() {
 async fn chunked(pg: bool) -> Option<(TestDb, TestDb, Db, Db, &'static str)> {
     let dbs = pair(pg).await?;
     let (a, b) = (dbs.0.connect().await, dbs.1.connect().await);
-    let (fill, analyze, hash) = if pg {
+    let (fill, analyze) = if pg {
         (
             "INSERT INTO w SELECT g * 2, g % 97, md5(g::text) FROM generate_series(1, 260000) g",
             "ANALYZE w",
-            "hash_record_extended",
         )
     } else {
         (
             "INSERT INTO w SELECT seq * 2, seq % 97, MD5(seq) FROM seq_1_to_190000",
             "ANALYZE TABLE w",
-            "crc32+crc32c",
         )
     };
     for db in [&a, &b] {
         let ddl = "CREATE TABLE w (id bigint PRIMARY KEY, n int NOT NULL, t varchar(40) NOT NULL)";
         exec_all(db, &[ddl, fill, analyze]).await;
     }
-    Some((dbs.0, dbs.1, a, b, hash))
+    Some((dbs.0, dbs.1, a, b, native_hash(pg)))
 }
 
 /// One row changed in one chunk: the other chunks are found equal whole (one count and
@@ -657,7 +644,7 @@ async fn pg_native_hash_on_typed_columns_agrees_with_md5_and_the_merge() {
         all.extend(rows.iter().map(String::as_str));
         exec_all(db, &all).await;
     }
-    let (f, _) = all_ways(&a, &b, "y", "hash_record_extended").await;
+    let (f, _) = all_ways(&a, &b, "y", native_hash(true)).await;
     assert!(
         f.only_source.is_empty() && f.only_target.is_empty(),
         "{f:?}"
@@ -687,7 +674,7 @@ async fn pg_native_hash_on_typed_columns_agrees_with_md5_and_the_merge() {
         ],
     )
     .await;
-    let (f, _) = all_ways(&a, &b, "z", "hash_record_extended").await;
+    let (f, _) = all_ways(&a, &b, "z", native_hash(true)).await;
     assert_eq!(
         f.changed,
         pairs(&[("1", "f"), ("1", "m"), ("4", "f"), ("5", "m")]),
@@ -733,17 +720,7 @@ async fn nullable_on_one_side(pg: bool) {
         );
     }
     exec_all(&b, &["UPDATE m SET v = NULL WHERE id = 7"]).await;
-    let (f, _) = all_ways(
-        &a,
-        &b,
-        "m",
-        if pg {
-            "hash_record_extended"
-        } else {
-            "crc32+crc32c"
-        },
-    )
-    .await;
+    let (f, _) = all_ways(&a, &b, "m", native_hash(pg)).await;
     assert_eq!(f.changed, pairs(&[("7", "v")]));
 }
 

@@ -83,7 +83,7 @@ fn record_fields(columns: &[(String, String)]) -> String {
                 // apart; NaN and the infinities hash as NULL does (0) and have no scale:
                 // their text does
                 None if ty.starts_with("numeric") => {
-                    format!("{c}, scale({c}), CASE WHEN scale({c}) IS NULL THEN ({c})::text END")
+                    format!("{c}, scale({c}), {}", super::hash::numeric_special(&c))
                 }
                 None => format!("({c})::text COLLATE \"C\""),
             }

@@ -98,10 +98,16 @@ pub(super) fn native_text(c: &str, col: &HashColumn, type_text: &str) -> Option<
         Class::Float if col.nullable => format!("{c}, {c} IS NULL"),
         // NaN and the infinities hash as NULL does (0): their text goes in beside them
         Class::Decimal if col.nullable => {
-            format!("{c}, CASE WHEN scale({c}) IS NULL THEN ({c})::text END")
+            format!("{c}, {}", numeric_special(c))
         }
         _ => c.to_string(),
     })
+}
+
+/// A field beside numeric column `c` in a row hash: NULL, but for NaN and the
+/// infinities (which have no scale, and hash as 0, as NULL does) their text.
+pub(super) fn numeric_special(c: &str) -> String {
+    format!("CASE WHEN scale({c}) IS NULL THEN ({c})::text END")
 }
 
 /// The native hash's input: one row of the fields, each column of its own type where
