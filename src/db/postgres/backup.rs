@@ -24,8 +24,9 @@ use std::str::FromStr;
 pub(crate) struct PgBackup;
 pub(crate) static BACKUP: PgBackup = PgBackup;
 
-/// Session settings under which a row's text (and so its hash) does not depend on the
-/// client: set in the backup's snapshot and again for the restore's proof.
+/// Session settings under which a row's text (and so the hash of a row or of a column
+/// taken as text) does not depend on the client: set in the backup's snapshot and again
+/// for the restore's proof.
 const HASH_SETUP: &[&str] = &[
     "SET LOCAL TimeZone = 'UTC'",
     "SET LOCAL DateStyle = 'ISO, YMD'",
