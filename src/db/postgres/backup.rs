@@ -554,19 +554,13 @@ impl BackupEngine for PgBackup {
             // several tables at once, each on a connection of its own (each query may
             // use parallel workers too): a database of many tables is proven in about
             // the time of its largest ones instead of the sum of round trips
-            let best = {
-                let mut c = connect(url, redacted).await?;
-                let num: i64 =
-                    sqlx::query_scalar("SELECT current_setting('server_version_num')::int8")
-                        .fetch_one(&mut c)
-                        .await
-                        .map_err(err(redacted))?;
-                HashMethod::best(num)
-            };
             let queue =
                 std::sync::Mutex::new(tables.iter().collect::<std::collections::VecDeque<_>>());
             let worker = || async {
                 let mut c = connect(url, redacted).await?;
+                // a table the manifest lacks: this server's best method (its version
+                // came with the connection)
+                let best = HashMethod::best(c.server_version_num().unwrap_or(0).into());
                 let mut tx = c.begin().await.map_err(err(redacted))?;
                 hash_setup(&mut tx, redacted).await?;
                 let mut out = BTreeMap::new();
@@ -580,7 +574,7 @@ impl BackupEngine for PgBackup {
                         .await
                         .map_err(err(redacted))?;
                     if exists.is_some() {
-                        // the manifest's method; a table it lacks, this server's best
+                        // the manifest's method
                         let method = recorded
                             .get(t.as_str())
                             .and_then(|h| HashMethod::of(&h.hash))
