@@ -58,10 +58,7 @@ async fn a_truncated_file_is_refused_naming_it_and_nothing_is_touched() {
         .set_len(len / 2)
         .unwrap();
     exec(&d, "UPDATE t SET v = 'changed' WHERE id = 1").await;
-    let o = run(
-        dir,
-        &["restore", "--from", "bk", "--target", &pg.url, "--yes"],
-    );
+    let o = crate::backup_roundtrip::restore_yes(dir, "bk", &pg.url, &[]);
     assert_eq!(o.code, 2, "{}", o.all());
     assert!(
         o.stderr.contains("bk/database.dump.zst") && o.stderr.contains("truncated"),
@@ -87,10 +84,7 @@ async fn a_changed_byte_in_a_file_is_refused_naming_it() {
     bytes[n] ^= 0xff;
     std::fs::write(&f, bytes).unwrap();
     mark(&db).await;
-    let o = run(
-        dir,
-        &["restore", "--from", "bk", "--target", &db.url, "--yes"],
-    );
+    let o = crate::backup_roundtrip::restore_yes(dir, "bk", &db.url, &[]);
     assert_eq!(o.code, 2, "{}", o.all());
     assert!(
         o.stderr
@@ -108,10 +102,7 @@ async fn a_missing_manifest_is_refused() {
     let db = sqlite_with_backup(dir).await;
     std::fs::remove_file(dir.join("bk/manifest.json")).unwrap();
     mark(&db).await;
-    let o = run(
-        dir,
-        &["restore", "--from", "bk", "--target", &db.url, "--yes"],
-    );
+    let o = crate::backup_roundtrip::restore_yes(dir, "bk", &db.url, &[]);
     assert_eq!(o.code, 2, "{}", o.all());
     assert!(
         o.stderr.contains("bk/manifest.json is missing"),
@@ -119,17 +110,7 @@ async fn a_missing_manifest_is_refused() {
         o.stderr
     );
     untouched(&db).await;
-    let o = run(
-        dir,
-        &[
-            "restore",
-            "--from",
-            "nothing-here",
-            "--target",
-            &db.url,
-            "--yes",
-        ],
-    );
+    let o = crate::backup_roundtrip::restore_yes(dir, "nothing-here", &db.url, &[]);
     assert_eq!(o.code, 2, "{}", o.all());
     assert!(
         o.stderr.contains("no backup at nothing-here"),
@@ -152,10 +133,7 @@ async fn a_backup_of_another_engine_is_refused() {
         "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'changed');",
     )
     .await;
-    let o = run(
-        dir,
-        &["restore", "--from", "bk", "--target", &pg.url, "--yes"],
-    );
+    let o = crate::backup_roundtrip::restore_yes(dir, "bk", &pg.url, &[]);
     assert_eq!(o.code, 2, "{}", o.all());
     assert!(
         o.stderr.contains("is a backup of a SQLite database") && o.stderr.contains("is PostgreSQL"),
@@ -186,10 +164,7 @@ async fn extra_tables_in_the_target_are_named_and_kept_unless_drop_extra() {
         "CREATE TABLE newer (x int); INSERT INTO newer VALUES (7);",
     )
     .await;
-    let o = run(
-        dir,
-        &["restore", "--from", "bk", "--target", &my.url, "--yes"],
-    );
+    let o = crate::backup_roundtrip::restore_yes(dir, "bk", &my.url, &[]);
     assert_eq!(o.code, 0, "{}", o.all());
     assert!(
         o.stdout.contains("1 table(s) not in the backup kept") && o.stdout.contains("newer"),
@@ -197,18 +172,7 @@ async fn extra_tables_in_the_target_are_named_and_kept_unless_drop_extra() {
         o.stdout
     );
     assert_eq!(scalar(&d, "SELECT x FROM newer").await, "7", "kept");
-    let o = run(
-        dir,
-        &[
-            "restore",
-            "--from",
-            "bk",
-            "--target",
-            &my.url,
-            "--yes",
-            "--drop-extra",
-        ],
-    );
+    let o = crate::backup_roundtrip::restore_yes(dir, "bk", &my.url, &["--drop-extra"]);
     assert_eq!(o.code, 0, "{}", o.all());
     assert!(
         o.stdout.contains("not in the backup dropped: newer"),
@@ -246,10 +210,7 @@ async fn kill_9_during_backup_leaves_a_backup_restore_refuses_and_a_rerun_comple
         );
         assert!(dir.join("bk").exists() && !dir.join("bk/COMPLETE").exists());
         mark_v(&db).await;
-        let o = run(
-            dir,
-            &["restore", "--from", "bk", "--target", &db.url, "--yes"],
-        );
+        let o = crate::backup_roundtrip::restore_yes(dir, "bk", &db.url, &[]);
         assert_eq!(o.code, 2, "{point}: {}", o.all());
         assert!(o.stderr.contains("interrupted"), "{point}: {}", o.stderr);
         let d = db.connect().await;
@@ -267,10 +228,7 @@ async fn kill_9_during_backup_leaves_a_backup_restore_refuses_and_a_rerun_comple
             "{}",
             o.stdout
         );
-        let o = run(
-            dir,
-            &["restore", "--from", "bk", "--target", &db.url, "--yes"],
-        );
+        let o = crate::backup_roundtrip::restore_yes(dir, "bk", &db.url, &[]);
         assert_eq!(o.code, 0, "{point}: {}", o.all());
     }
 }

@@ -69,10 +69,7 @@ async fn mariadb_backup_restores_float_columns_exactly() {
     )
     .await;
     d.close().await;
-    let o = run(
-        dir,
-        &["restore", "--from", "bk", "--target", &db.url, "--yes"],
-    );
+    let o = crate::backup_roundtrip::restore_yes(dir, "bk", &db.url, &[]);
     assert_eq!(o.code, 0, "restore failed:\n{}", o.all());
     assert!(
         o.stdout
@@ -109,10 +106,7 @@ async fn mariadb_backup_names_a_keyless_table_whose_floats_it_cannot_correct() {
     assert!(o.all().contains(warning), "no warning:\n{}", o.all());
     let m = std::fs::read_to_string(dir.join("bk/manifest.json")).unwrap();
     assert!(m.contains("has no key to correct it"), "{m}");
-    let o = run(
-        dir,
-        &["restore", "--from", "bk", "--target", &db.url, "--yes"],
-    );
+    let o = crate::backup_roundtrip::restore_yes(dir, "bk", &db.url, &[]);
     assert!(
         o.all().contains("loose has different content"),
         "the proof must report the rounded table:\n{}",
@@ -141,10 +135,7 @@ async fn mariadb_table_backup_restores_float_columns_exactly() {
     assert!(m.contains("FLOAT columns of t restored exactly"), "{m}");
     exec(&d, "UPDATE t SET f = 1, g = 2").await;
     d.close().await;
-    let o = run(
-        dir,
-        &["restore", "--from", "bk", "--target", &db.url, "--yes"],
-    );
+    let o = crate::backup_roundtrip::restore_yes(dir, "bk", &db.url, &[]);
     assert_eq!(o.code, 0, "restore failed:\n{}", o.all());
     assert!(o.stdout.contains("✓ t: 4 rows (backup 4)"), "{}", o.stdout);
     let d = db.connect().await;
@@ -177,10 +168,7 @@ async fn mariadb_backup_does_not_fire_update_triggers_to_correct_floats() {
     assert_eq!(o.code, 0, "backup failed:\n{}", o.all());
     let warning = "table \"audited\" (FLOAT column(s) \"f\", 1 row(s) affected): mariadb-dump rounds FLOAT to 6 significant digits; a correcting UPDATE would fire its UPDATE trigger(s) \"audited_upd\"; the restore proof will report it";
     assert!(o.all().contains(warning), "no warning:\n{}", o.all());
-    let o = run(
-        dir,
-        &["restore", "--from", "bk", "--target", &db.url, "--yes"],
-    );
+    let o = crate::backup_roundtrip::restore_yes(dir, "bk", &db.url, &[]);
     assert!(
         o.all().contains("audited has different content"),
         "the proof must report the rounded table:\n{}",

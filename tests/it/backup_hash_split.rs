@@ -88,10 +88,7 @@ async fn a_split_table_hashes_as_one_scan_and_sees_a_change_in_either_half() {
 
     // the restore brings back the first backup and proves it, halves and all
     exec(&d, "DELETE FROM big WHERE id > 60000").await;
-    let o = run(
-        dir,
-        &["restore", "--from", "bk", "--target", &db.url, "--yes"],
-    );
+    let o = crate::backup_roundtrip::restore_yes(dir, "bk", &db.url, &[]);
     assert_eq!(o.code, 0, "{}", o.all());
     assert!(
         o.stdout

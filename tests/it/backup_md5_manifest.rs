@@ -44,7 +44,7 @@ fn reseal(dir: &Path, m: &serde_json::Value) {
 
 fn restore(dir: &Path, url: &str, from: &str) -> support::Out {
     // no CUTOVER_TEST_MYSQL_HASH: this MariaDB would hash with the CRC pair
-    support::cutover(dir, &["restore", "--from", from, "--target", url, "--yes"])
+    crate::backup_roundtrip::restore_yes(dir, from, url, &[])
 }
 
 #[tokio::test]
@@ -206,10 +206,7 @@ async fn a_postgres_manifest_of_row_text_hashes_is_proven_with_them() {
     reseal(&dir.join("bk"), &m);
 
     exec(&d, "UPDATE t1 SET note = 'changed' WHERE id = 1").await;
-    let o = support::cutover(
-        dir,
-        &["restore", "--from", "bk", "--target", &db.url, "--yes"],
-    );
+    let o = restore(dir, &db.url, "bk");
     assert_eq!(o.code, 0, "{}", o.all());
     for h in [&h1, &h2] {
         assert!(
@@ -224,10 +221,7 @@ async fn a_postgres_manifest_of_row_text_hashes_is_proven_with_them() {
     let mut forged = m.clone();
     forged["tables"][key("t1")]["hash"] = "12345".into();
     reseal(&dir.join("bk"), &forged);
-    let o = support::cutover(
-        dir,
-        &["restore", "--from", "bk", "--target", &db.url, "--yes"],
-    );
+    let o = restore(dir, &db.url, "bk");
     assert_eq!(o.code, 1, "{}", o.all());
     assert!(
         o.stdout.contains("t1 has different content") && o.stdout.contains("✗ public.t1: "),

@@ -82,10 +82,7 @@ async fn backup_damage_restore(v1: bool) {
     }
 
     exec(&d, "UPDATE t SET v = 'changed' WHERE id % 3 = 0; DELETE FROM t WHERE id > 2900; DROP VIEW tv; CREATE VIEW later AS SELECT 1 AS one;").await;
-    let o = run(
-        dir,
-        &["restore", "--from", "bk", "--target", &pg.url, "--yes"],
-    );
+    let o = crate::backup_roundtrip::restore_yes(dir, "bk", &pg.url, &[]);
     assert_eq!(
         o.code,
         2,
@@ -99,18 +96,7 @@ async fn backup_damage_restore(v1: bool) {
         "the target was touched"
     );
 
-    let o = run(
-        dir,
-        &[
-            "restore",
-            "--from",
-            "bk",
-            "--target",
-            &pg.url,
-            "--yes",
-            "--drop-extra",
-        ],
-    );
+    let o = crate::backup_roundtrip::restore_yes(dir, "bk", &pg.url, &["--drop-extra"]);
     assert_eq!(o.code, 0, "{}", o.all());
     assert!(
         o.stdout
@@ -180,10 +166,7 @@ async fn a_corrupt_zstd_archive_fails_inside_the_transaction() {
     )
     .unwrap();
     exec(&d, "UPDATE t SET v = 'changed' WHERE id = 1").await;
-    let o = run(
-        dir,
-        &["restore", "--from", "bk", "--target", &pg.url, "--yes"],
-    );
+    let o = crate::backup_roundtrip::restore_yes(dir, "bk", &pg.url, &[]);
     assert_ne!(o.code, 0, "{}", o.all());
     assert_eq!(scalar(&d, "SELECT v FROM t WHERE id = 1").await, "changed");
     assert_eq!(scalar(&d, "SELECT count(*) FROM t").await, "3000");
@@ -215,18 +198,7 @@ async fn a_damaged_archive_is_refused_by_its_checksum_before_anything_else() {
         "UPDATE t SET v = 'changed' WHERE id = 1; CREATE VIEW later AS SELECT 1 AS one;",
     )
     .await;
-    let o = run(
-        dir,
-        &[
-            "restore",
-            "--from",
-            "bk",
-            "--target",
-            &pg.url,
-            "--yes",
-            "--drop-extra",
-        ],
-    );
+    let o = crate::backup_roundtrip::restore_yes(dir, "bk", &pg.url, &["--drop-extra"]);
     assert_eq!(o.code, 2, "{}", o.all());
     assert!(
         o.stderr

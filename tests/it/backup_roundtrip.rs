@@ -28,6 +28,13 @@ pub(crate) fn run(dir: &Path, args: &[&str]) -> support::Out {
     support::cutover(dir, args)
 }
 
+/// `cutover restore --from FROM --target URL --yes` and `extra` arguments, in `dir`.
+pub(crate) fn restore_yes(dir: &Path, from: &str, url: &str, extra: &[&str]) -> support::Out {
+    let mut args = vec!["restore", "--from", from, "--target", url, "--yes"];
+    args.extend_from_slice(extra);
+    support::cutover(dir, &args)
+}
+
 /// The data diff of one table between the untouched twin and the restored database.
 fn assert_diff_equal(dir: &Path, twin: &TestDb, restored: &TestDb, table: &str) {
     let o = run(
@@ -113,10 +120,7 @@ async fn round_trip(work: &TestDb, twin: &TestDb, fixture: &str, damage: &str, s
         seq_before
     );
 
-    let o = run(
-        dir,
-        &["restore", "--from", "bk", "--target", &work.url, "--yes"],
-    );
+    let o = crate::backup_roundtrip::restore_yes(dir, "bk", &work.url, &[]);
     assert_eq!(o.code, 0, "restore failed:\n{}", o.all());
     assert!(
         o.stdout
@@ -297,10 +301,7 @@ async fn postgres_table_backup_uses_binary_copy_and_restores_a_dropped_table_wit
     );
     exec(&w, "DROP TABLE items CASCADE; CREATE TABLE keep_me (x int)").await;
     w.close().await;
-    let o = run(
-        dir,
-        &["restore", "--from", "bk", "--target", &work.url, "--yes"],
-    );
+    let o = crate::backup_roundtrip::restore_yes(dir, "bk", &work.url, &[]);
     assert_eq!(o.code, 0, "{}", o.all());
     assert!(
         o.stdout.contains("✓ public.items: 3 rows (backup 3)"),

@@ -56,10 +56,7 @@ async fn refused_then_dropped(
     assert_eq!(o.code, 0, "backup failed:\n{}", o.all());
     exec(&w, after).await;
 
-    let o = run(
-        dir,
-        &["restore", "--from", "bk", "--target", &work.url, "--yes"],
-    );
+    let o = crate::backup_roundtrip::restore_yes(dir, "bk", &work.url, &[]);
     assert_eq!(o.code, 2, "{}", o.all());
     for n in named {
         assert!(o.stderr.contains(n), "{n} not named:\n{}", o.stderr);
@@ -76,18 +73,7 @@ async fn refused_then_dropped(
     );
     assert_eq!(scalar(&w, "SELECT count(*) FROM big_orders").await, "1");
 
-    let o = run(
-        dir,
-        &[
-            "restore",
-            "--from",
-            "bk",
-            "--target",
-            &work.url,
-            "--yes",
-            "--drop-extra",
-        ],
-    );
+    let o = crate::backup_roundtrip::restore_yes(dir, "bk", &work.url, &["--drop-extra"]);
     assert_eq!(o.code, 0, "restore with --drop-extra failed:\n{}", o.all());
     assert!(
         o.stdout
