@@ -81,6 +81,21 @@ fn pairs(xs: &[(&str, &str)]) -> std::collections::BTreeSet<(String, String)> {
         .collect()
 }
 
+/// One scenario as two tests, on PostgreSQL (`true`) and on MariaDB (`false`).
+macro_rules! on_both {
+    ($scenario:ident => $pg:ident, $mariadb:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $pg() {
+            $scenario(true).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $mariadb() {
+            $scenario(false).await;
+        }
+    };
+}
+
 /// The name of each engine's native hash in the summary.
 fn native_hash(pg: bool) -> &'static str {
     if pg {
@@ -173,15 +188,11 @@ async fn values_table(pg: bool) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pg_native_hash_reports_what_md5_and_the_merge_report() {
-    values_table(true).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mariadb_native_hash_reports_what_md5_and_the_merge_report() {
-    values_table(false).await;
-}
+on_both!(
+    values_table =>
+    pg_native_hash_reports_what_md5_and_the_merge_report,
+    mariadb_native_hash_reports_what_md5_and_the_merge_report
+);
 
 /// Text keys (bucketed by MD5 of the key, rows hashed natively): unicode keys, keys
 /// differing only by case (distinct, even under MariaDB's case-insensitive collation,
@@ -212,15 +223,11 @@ async fn text_keys(pg: bool) {
     assert_eq!(f.changed, pairs(&[("é", "v"), ("ABC", "v"), ("日本", "v")]));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pg_native_hash_on_unicode_and_case_differing_text_keys() {
-    text_keys(true).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mariadb_native_hash_on_unicode_and_case_differing_text_keys() {
-    text_keys(false).await;
-}
+on_both!(
+    text_keys =>
+    pg_native_hash_on_unicode_and_case_differing_text_keys,
+    mariadb_native_hash_on_unicode_and_case_differing_text_keys
+);
 
 /// `rows hashed` progress came before the end, and the last report is `rows` of `rows`.
 fn hashing_progressed_to(events: Vec<Progress>, rows: u64) {
@@ -429,15 +436,11 @@ async fn one_change_in_one_chunk(pg: bool) {
     assert!(text.contains(&equal), "{text}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pg_one_change_leaves_the_other_chunks_equal_whole() {
-    one_change_in_one_chunk(true).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mariadb_one_change_leaves_the_other_chunks_equal_whole() {
-    one_change_in_one_chunk(false).await;
-}
+on_both!(
+    one_change_in_one_chunk =>
+    pg_one_change_leaves_the_other_chunks_equal_whole,
+    mariadb_one_change_leaves_the_other_chunks_equal_whole
+);
 
 /// A chunk with as many rows on both sides but other content (two rows' texts
 /// swapped, a key deleted and its neighbour inserted): its whole sums differ, and its
@@ -464,15 +467,11 @@ async fn same_count_other_content(pg: bool) {
     assert!(s.stats.whole_chunks >= 1, "{:?}", s.stats);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pg_same_row_count_with_other_content_is_found() {
-    same_count_other_content(true).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mariadb_same_row_count_with_other_content_is_found() {
-    same_count_other_content(false).await;
-}
+on_both!(
+    same_count_other_content =>
+    pg_same_row_count_with_other_content_is_found,
+    mariadb_same_row_count_with_other_content_is_found
+);
 
 /// Differences in every chunk: no chunk is taken as equal whole, the rest goes to
 /// buckets at once (MariaDB) or to pages (PostgreSQL: `keys+pages`), and every
@@ -527,15 +526,11 @@ async fn changes_everywhere(pg: bool) {
     assert_eq!(s.source_rows as i64, rows);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pg_changes_in_every_chunk_switch_to_pages_with_the_same_answer() {
-    changes_everywhere(true).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mariadb_changes_in_every_chunk_go_to_buckets_with_the_same_answer() {
-    changes_everywhere(false).await;
-}
+on_both!(
+    changes_everywhere =>
+    pg_changes_in_every_chunk_switch_to_pages_with_the_same_answer,
+    mariadb_changes_in_every_chunk_go_to_buckets_with_the_same_answer
+);
 
 /// PostgreSQL's native hash takes doubles, reals, booleans, UUIDs, bytea, times and
 /// dates as their own types, and intervals, timetz and JSON by their canonical text:
@@ -724,12 +719,8 @@ async fn nullable_on_one_side(pg: bool) {
     assert_eq!(f.changed, pairs(&[("7", "v")]));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pg_a_column_nullable_on_one_side_only_hashes_alike() {
-    nullable_on_one_side(true).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mariadb_a_column_nullable_on_one_side_only_hashes_alike() {
-    nullable_on_one_side(false).await;
-}
+on_both!(
+    nullable_on_one_side =>
+    pg_a_column_nullable_on_one_side_only_hashes_alike,
+    mariadb_a_column_nullable_on_one_side_only_hashes_alike
+);
