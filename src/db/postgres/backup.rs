@@ -283,11 +283,13 @@ async fn hash_tables(
     Ok(out)
 }
 
-/// The session settings of [`HASH_SETUP`], for the current transaction.
+/// The session settings of [`HASH_SETUP`], for the current transaction, sent as one
+/// batch (one round trip).
 async fn hash_setup(c: &mut PgConnection, redacted: &str) -> Result<()> {
-    for s in HASH_SETUP {
-        c.execute(*s).await.map_err(err(redacted))?;
-    }
+    sqlx::raw_sql(sqlx::AssertSqlSafe(HASH_SETUP.join(";\n")))
+        .execute(&mut *c)
+        .await
+        .map_err(err(redacted))?;
     Ok(())
 }
 
