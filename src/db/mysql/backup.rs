@@ -13,9 +13,9 @@ use futures::future::BoxFuture;
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
 use sqlx::{Connection, Executor, Row};
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::str::FromStr;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 
 pub(crate) struct MySqlBackup;
 pub(crate) static BACKUP: MySqlBackup = MySqlBackup;
@@ -277,46 +277,14 @@ impl BackupEngine for MySqlBackup {
                 Error::runtime("neither mariadb nor mysql (the client) is installed; a MySQL/MariaDB restore needs one")
             })?;
             let (mut cmd, db) = tool(prog, req.url)?;
-            cmd.arg(&db);
+            // -N and --unbuffered: the loader reads its markers off the client's output
+            cmd.args(["--skip-column-names", "--unbuffered"]).arg(&db);
             (req.log)(format!(
-                "{prog} {db} < {file} (DDL commits implicitly: not one transaction)"
+                "{prog} {db} < {file}, each table's rows on {} connections at once (DDL commits implicitly: not one transaction)",
+                super::load::LOAD_CONNECTIONS
             ));
-            let mut child = cmd
-                .stdin(std::process::Stdio::piped())
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .map_err(|e| Error::runtime(format!("cannot run {prog}: {e}")))?;
-            let mut stdin = child.stdin.take().expect("piped");
-            let mut stderr = child.stderr.take().expect("piped");
-            let errors = tokio::spawn(async move {
-                let mut s = String::new();
-                let _ = stderr.read_to_string(&mut s).await;
-                s
-            });
-            let mut input = zstd_reader(&req.dir.join(file))?;
-            let mut buf = vec![0u8; 1 << 20];
-            let mut fed = Ok(());
-            loop {
-                let n = input.read(&mut buf)?;
-                if n == 0 {
-                    break;
-                }
-                if let Err(e) = stdin.write_all(&buf[..n]).await {
-                    fed = Err(e);
-                    break;
-                }
-            }
-            drop(stdin);
-            let status = child.wait().await?;
-            let text = errors.await.unwrap_or_default();
-            if !status.success() || fed.is_err() {
-                return Err(Error::runtime(format!(
-                    "{prog} failed ({status}): {}",
-                    crate::redact::scrub(text.trim())
-                )));
-            }
-            Ok(())
+            let input = zstd_reader(&req.dir.join(file))?;
+            super::load::load_dump(cmd, prog, req.url, req.redacted, file, input).await
         })
     }
 

@@ -5,6 +5,7 @@ mod backup_hash;
 pub(crate) mod catalog;
 mod dialect;
 mod hash;
+mod load;
 mod objects;
 mod table;
 pub(crate) use dialect::SQL;

@@ -1,0 +1,135 @@
+//! A MariaDB restore loads each table's rows on several connections while the client
+//! runs the rest of the dump: the rows must all arrive, before the table's triggers
+//! exist (a trigger firing on a restored row would change another table), and a row
+//! statement that fails must stop the restore naming its table and line.
+
+use crate::backup_roundtrip::{exec, restore_yes, run, scalar};
+use cutover::testkit;
+use std::io::{Read, Write};
+use std::path::Path;
+
+/// 30,001 rows of about 190 bytes (a dump of several INSERT statements) and an audit
+/// trigger created after the first 30,000, so that `audit` holds one row.
+const FIXTURE: &str = "
+CREATE TABLE big (id INT PRIMARY KEY, s VARCHAR(200) NOT NULL);
+CREATE TABLE audit (id INT NOT NULL);
+INSERT INTO big SELECT seq, CONCAT(seq, ':', REPEAT('x', 180)) FROM seq_1_to_30000;
+CREATE TRIGGER big_ai AFTER INSERT ON big FOR EACH ROW INSERT INTO audit VALUES (NEW.id);
+INSERT INTO big VALUES (30001, 'last');
+";
+
+fn dump_text(bk: &Path) -> String {
+    let mut s = String::new();
+    zstd::stream::read::Decoder::new(std::fs::File::open(bk.join("database.sql.zst")).unwrap())
+        .unwrap()
+        .read_to_string(&mut s)
+        .unwrap();
+    s
+}
+
+#[tokio::test]
+async fn rows_load_on_several_connections_and_no_trigger_fires_on_them() {
+    let Some(db) = testkit::mysql().await else {
+        return;
+    };
+    let d = db.connect().await;
+    exec(&d, FIXTURE).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let o = run(dir, &["backup", "--target", &db.url, "--out", "bk"]);
+    assert_eq!(o.code, 0, "{}", o.all());
+    let statements = dump_text(&dir.join("bk"))
+        .lines()
+        .filter(|l| l.starts_with("INSERT INTO `big`"))
+        .count();
+    assert!(
+        statements >= 3,
+        "the test needs a table of several row statements, the dump has {statements}"
+    );
+
+    exec(&d, "DELETE FROM big WHERE id > 100; DELETE FROM audit").await;
+    let o = restore_yes(dir, "bk", &db.url, &[]);
+    assert_eq!(o.code, 0, "{}", o.all());
+    assert!(
+        o.all().contains("each table's rows on 3 connections at once")
+            && o.stdout.contains("2 of 2 table(s) proven equal to the backup"),
+        "{}",
+        o.all()
+    );
+    assert_eq!(scalar(&d, "SELECT count(*) FROM big").await, "30001");
+    assert_eq!(
+        scalar(&d, "SELECT count(*) FROM audit").await,
+        "1",
+        "the trigger fired on restored rows"
+    );
+    // the trigger is back and works after the restore
+    exec(&d, "INSERT INTO big VALUES (30002, 'after')").await;
+    assert_eq!(scalar(&d, "SELECT count(*) FROM audit").await, "2");
+    d.close().await;
+}
+
+/// Rewrites the backup's dump with `edit` and seals its manifest again, as a forger
+/// with write access to the backup could.
+fn rewrite_dump(bk: &Path, edit: impl FnOnce(&str) -> String) {
+    let text = edit(&dump_text(bk));
+    let mut enc = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+    enc.write_all(text.as_bytes()).unwrap();
+    let bytes = enc.finish().unwrap();
+    std::fs::write(bk.join("database.sql.zst"), &bytes).unwrap();
+    let sha = |b: &[u8]| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b));
+    let old = std::fs::read(bk.join("manifest.json")).unwrap();
+    let mut m: serde_json::Value = serde_json::from_slice(&old).unwrap();
+    m["files"]["database.sql.zst"] = serde_json::json!({"bytes": bytes.len(), "sha256": sha(&bytes)});
+    let mut new = serde_json::to_string_pretty(&m).unwrap();
+    new.push('\n');
+    std::fs::write(bk.join("manifest.json"), &new).unwrap();
+    let complete = std::fs::read_to_string(bk.join("COMPLETE")).unwrap();
+    std::fs::write(
+        bk.join("COMPLETE"),
+        complete.replace(&sha(&old), &sha(new.as_bytes())),
+    )
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_failing_row_statement_stops_the_restore_naming_the_table_and_line() {
+    let Some(db) = testkit::mysql().await else {
+        return;
+    };
+    let d = db.connect().await;
+    exec(&d, FIXTURE).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let o = run(dir, &["backup", "--target", &db.url, "--out", "bk"]);
+    assert_eq!(o.code, 0, "{}", o.all());
+    // a second copy of row 7, as its own statement after the table's rows
+    let mut line = 0;
+    rewrite_dump(&dir.join("bk"), |dump| {
+        let mut out = String::new();
+        for (n, l) in dump.lines().enumerate() {
+            if l.starts_with("/*!40000 ALTER TABLE `big` ENABLE KEYS") {
+                out.push_str("INSERT INTO `big` VALUES (7,'again');\n");
+                line = n + 1;
+            }
+            out.push_str(l);
+            out.push('\n');
+        }
+        out
+    });
+    let o = restore_yes(dir, "bk", &db.url, &[]);
+    assert_eq!(o.code, 3, "{}", o.all());
+    let err = o.all();
+    assert!(
+        err.contains("database.sql.zst")
+            && err.contains(&format!("the rows of `big` at line {line}:"))
+            && err.contains("Duplicate entry '7'"),
+        "{err}"
+    );
+    assert!(!err.contains("proven equal"), "{err}");
+    // the client stopped before the table's trigger: nothing after the rows ran
+    assert_eq!(
+        scalar(&d, "SELECT count(*) FROM information_schema.triggers WHERE trigger_schema = DATABASE()").await,
+        "0"
+    );
+    d.close().await;
+}
