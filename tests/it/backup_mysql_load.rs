@@ -51,8 +51,10 @@ async fn rows_load_on_several_connections_and_no_trigger_fires_on_them() {
     let o = restore_yes(dir, "bk", &db.url, &[]);
     assert_eq!(o.code, 0, "{}", o.all());
     assert!(
-        o.all().contains("each table's rows on 3 connections at once")
-            && o.stdout.contains("2 of 2 table(s) proven equal to the backup"),
+        o.all()
+            .contains("each table's rows on 3 connections at once")
+            && o.stdout
+                .contains("2 of 2 table(s) proven equal to the backup"),
         "{}",
         o.all()
     );
@@ -79,7 +81,8 @@ fn rewrite_dump(bk: &Path, edit: impl FnOnce(&str) -> String) {
     let sha = |b: &[u8]| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b));
     let old = std::fs::read(bk.join("manifest.json")).unwrap();
     let mut m: serde_json::Value = serde_json::from_slice(&old).unwrap();
-    m["files"]["database.sql.zst"] = serde_json::json!({"bytes": bytes.len(), "sha256": sha(&bytes)});
+    m["files"]["database.sql.zst"] =
+        serde_json::json!({"bytes": bytes.len(), "sha256": sha(&bytes)});
     let mut new = serde_json::to_string_pretty(&m).unwrap();
     new.push('\n');
     std::fs::write(bk.join("manifest.json"), &new).unwrap();
@@ -128,7 +131,11 @@ async fn a_failing_row_statement_stops_the_restore_naming_the_table_and_line() {
     assert!(!err.contains("proven equal"), "{err}");
     // the client stopped before the table's trigger: nothing after the rows ran
     assert_eq!(
-        scalar(&d, "SELECT count(*) FROM information_schema.triggers WHERE trigger_schema = DATABASE()").await,
+        scalar(
+            &d,
+            "SELECT count(*) FROM information_schema.triggers WHERE trigger_schema = DATABASE()"
+        )
+        .await,
         "0"
     );
     d.close().await;

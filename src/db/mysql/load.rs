@@ -97,8 +97,14 @@ fn split_dump(mut input: impl BufRead, mut send: impl FnMut(Piece) -> bool) -> R
         }
         if let Some(settings) = header.as_mut() {
             let comment = text.is_empty() || text.starts_with(b"--") || text.starts_with(b"/*M!");
-            if text.starts_with(b"/*!") && text.windows(4).any(|w| w == b"SET ") {
-                settings.push(String::from_utf8_lossy(text).into_owned());
+            let setting = (text.starts_with(b"/*!") || text.starts_with(b"SET "))
+                && text.windows(4).any(|w| w == b"SET ");
+            if setting {
+                // mysqldump's `SET @@SESSION.SQL_LOG_BIN= 0;` too; a GLOBAL setting
+                // (GTID_PURGED) is the client's alone
+                if !text.windows(8).any(|w| w.eq_ignore_ascii_case(b"@@GLOBAL")) {
+                    settings.push(String::from_utf8_lossy(text).into_owned());
+                }
             } else if !comment {
                 let settings = header.take().expect("header");
                 if !send(Piece::Session(settings)) {
@@ -109,8 +115,7 @@ fn split_dump(mut input: impl BufRead, mut send: impl FnMut(Piece) -> bool) -> R
         if !in_stmt && delim == b";" {
             if in_data && text.starts_with(b"INSERT INTO ") {
                 if text.ends_with(b");") {
-                    if !flush(&mut client, &mut send) || !send(rows_piece(line_no, buf.clone()))
-                    {
+                    if !flush(&mut client, &mut send) || !send(rows_piece(line_no, buf.clone())) {
                         return Ok(());
                     }
                 } else {
@@ -130,7 +135,7 @@ fn split_dump(mut input: impl BufRead, mut send: impl FnMut(Piece) -> bool) -> R
         let comment = text.is_empty() || text.starts_with(b"--") || text.starts_with(b"/*M!");
         if !in_stmt && text.starts_with(b"DELIMITER ") {
             delim = trimmed(&text[10..]).to_vec();
-        } else if !(comment && !in_stmt) {
+        } else if in_stmt || !comment {
             in_stmt = !text.ends_with(&delim);
         }
         client.extend_from_slice(&buf);
@@ -476,17 +481,41 @@ DELIMITER ;\n";
         // the lock pair is gone; the trigger body's INSERT stays with the client
         assert!(!c.contains("LOCK TABLES"), "{c}");
         assert!(c.contains("INSERT INTO `log` VALUES (NEW.id);"), "{c}");
-        assert!(c.contains("CREATE TABLE `a`") && c.contains("ENABLE KEYS"), "{c}");
+        assert!(
+            c.contains("CREATE TABLE `a`") && c.contains("ENABLE KEYS"),
+            "{c}"
+        );
         // order: CREATE before the rows, ENABLE KEYS after
-        let first_rows = p.iter().position(|p| matches!(p, Piece::Rows { .. })).unwrap();
+        let first_rows = p
+            .iter()
+            .position(|p| matches!(p, Piece::Rows { .. }))
+            .unwrap();
         assert!(client(&p[..first_rows]).contains("DISABLE KEYS"));
         assert!(client(&p[first_rows..]).starts_with("/*!40000 ALTER TABLE `a` ENABLE KEYS"));
         assert_eq!(table_of(rows[0].1), "`a`");
     }
 
     #[test]
+    fn the_session_settings_of_a_mysqldump_header_are_kept_but_not_global_ones() {
+        let p = pieces(
+            "/*!40101 SET NAMES utf8mb4 */;\nSET @MYSQLDUMP_TEMP_LOG_BIN = @@SESSION.SQL_LOG_BIN;\nSET @@SESSION.SQL_LOG_BIN= 0;\nSET @@GLOBAL.GTID_PURGED=/*!80000 '+'*/ 'x:1-5';\n\nDROP TABLE IF EXISTS `a`;\n",
+        );
+        assert_eq!(
+            p[0],
+            Piece::Session(vec![
+                "/*!40101 SET NAMES utf8mb4 */;".into(),
+                "SET @MYSQLDUMP_TEMP_LOG_BIN = @@SESSION.SQL_LOG_BIN;".into(),
+                "SET @@SESSION.SQL_LOG_BIN= 0;".into(),
+            ])
+        );
+        assert!(client(&p).contains("GTID_PURGED"));
+    }
+
+    #[test]
     fn inserts_outside_a_data_section_stay_with_the_client() {
-        let p = pieces("INSERT INTO `a` VALUES (1);\nLOCK TABLES `a` WRITE;\nUPDATE a SET x = 1;\nINSERT INTO `a` VALUES (2);\nUNLOCK TABLES;\n");
+        let p = pieces(
+            "INSERT INTO `a` VALUES (1);\nLOCK TABLES `a` WRITE;\nUPDATE a SET x = 1;\nINSERT INTO `a` VALUES (2);\nUNLOCK TABLES;\n",
+        );
         // the client gets the first INSERT and the UPDATE, in order, before the rows
         assert!(
             matches!(&p[1], Piece::Client(b) if b == b"INSERT INTO `a` VALUES (1);\nUPDATE a SET x = 1;\n"),
@@ -510,6 +539,9 @@ DELIMITER ;\n";
         })
         .unwrap();
         assert!(!out.iter().any(|p| matches!(p, Piece::Rows { .. })));
-        assert!(out.iter().any(|p| matches!(p, Piece::Client(b) if b.starts_with(b"INSERT INTO"))));
+        assert!(
+            out.iter()
+                .any(|p| matches!(p, Piece::Client(b) if b.starts_with(b"INSERT INTO")))
+        );
     }
 }
