@@ -1,7 +1,9 @@
 //! Deterministic crash points for the crash/resume tests: when `CUTOVER_CRASH_AT`
 //! names a point, the process kills itself with SIGKILL there, exactly like `kill -9`.
 //! Points: `before:STEP` (recorded as started, nothing done), `after:STEP` (effects
-//! committed, ledger not yet told), `migration:STEP:N` (while applying migration N).
+//! committed, ledger not yet told), `migration:STEP:N` (while applying migration N),
+//! `restore:rows:N` (a MySQL restore with N of a table's row statements loaded); other
+//! modules name theirs where they call [`point`].
 //!
 //! Only with the `testkit` feature (which the tests and benchmarks enable): a release
 //! build has no crash hook at all, and [`point`] does nothing.

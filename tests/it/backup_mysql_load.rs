@@ -105,17 +105,19 @@ async fn a_failing_row_statement_stops_the_restore_naming_the_table_and_line() {
     let dir = tmp.path();
     let o = run(dir, &["backup", "--target", &db.url, "--out", "bk"]);
     assert_eq!(o.code, 0, "{}", o.all());
-    // a second copy of row 7, as its own statement after the table's rows
+    // a second copy of row 7, as its own statement after the table's rows and the
+    // ENABLE KEYS line (which the load waits for the rows before), so that it is the
+    // one to fail whichever connection loads what
     let mut line = 0;
     rewrite_dump(&dir.join("bk"), |dump| {
         let mut out = String::new();
         for (n, l) in dump.lines().enumerate() {
-            if l.starts_with("/*!40000 ALTER TABLE `big` ENABLE KEYS") {
-                out.push_str("INSERT INTO `big` VALUES (7,'again');\n");
-                line = n + 1;
-            }
             out.push_str(l);
             out.push('\n');
+            if l.starts_with("/*!40000 ALTER TABLE `big` ENABLE KEYS") {
+                out.push_str("INSERT INTO `big` VALUES (7,'again');\n");
+                line = n + 2;
+            }
         }
         out
     });
@@ -138,5 +140,49 @@ async fn a_failing_row_statement_stops_the_restore_naming_the_table_and_line() {
         .await,
         "0"
     );
+    d.close().await;
+}
+
+#[tokio::test]
+async fn a_restore_killed_while_loading_rows_is_run_again_to_the_same_end() {
+    let Some(db) = testkit::mysql().await else {
+        return;
+    };
+    let d = db.connect().await;
+    exec(&d, FIXTURE).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let o = run(dir, &["backup", "--target", &db.url, "--out", "bk"]);
+    assert_eq!(o.code, 0, "{}", o.all());
+    exec(&d, "DELETE FROM big WHERE id > 100; DELETE FROM audit").await;
+    let killed: crate::support::Out = crate::support::command(
+        dir,
+        &["restore", "--from", "bk", "--target", &db.url, "--yes"],
+    )
+    .env("CUTOVER_CRASH_AT", "restore:rows:1")
+    .output()
+    .unwrap()
+    .into();
+    assert_eq!(killed.code, -1, "killed by SIGKILL: {}", killed.all());
+    // one row statement in, the table's trigger not yet back
+    let partial: i64 = scalar(&d, "SELECT count(*) FROM big")
+        .await
+        .parse()
+        .unwrap();
+    assert!(
+        partial > 0 && partial < 30001,
+        "{partial} rows after the kill"
+    );
+    // the same command again ends as an uninterrupted restore does
+    let o = restore_yes(dir, "bk", &db.url, &[]);
+    assert_eq!(o.code, 0, "{}", o.all());
+    assert!(
+        o.stdout
+            .contains("2 of 2 table(s) proven equal to the backup"),
+        "{}",
+        o.stdout
+    );
+    assert_eq!(scalar(&d, "SELECT count(*) FROM big").await, "30001");
+    assert_eq!(scalar(&d, "SELECT count(*) FROM audit").await, "1");
     d.close().await;
 }

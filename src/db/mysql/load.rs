@@ -220,6 +220,7 @@ pub(super) async fn load_dump(
         done: None,
         workers: Vec::new(),
         outstanding: 0,
+        finished: 0,
     };
     let mut synced = true;
     let mut marker = 0usize;
@@ -316,6 +317,8 @@ struct Loader {
     done: Option<mpsc::UnboundedReceiver<Done>>,
     workers: Vec<tokio::task::JoinHandle<()>>,
     outstanding: usize,
+    /// Row statements finished so far.
+    finished: usize,
 }
 
 impl Loader {
@@ -375,11 +378,15 @@ impl Loader {
         Ok(())
     }
 
-    fn check(&self, d: Done) -> Result<()> {
+    fn check(&mut self, d: Done) -> Result<()> {
         d.map_err(|(line, table, e)| {
             crate::db::sqlx_error(&self.redacted, e)
                 .context(format!("the rows of {table} at line {line}"))
-        })
+        })?;
+        self.finished += 1;
+        // crash points (testkit builds only): N row statements in, the rest not
+        crate::crash::point(&format!("restore:rows:{}", self.finished));
+        Ok(())
     }
 
     async fn close(&mut self) {
