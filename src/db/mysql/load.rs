@@ -205,9 +205,9 @@ pub(super) async fn load_dump(
             }
         }
     });
-    let (piece_tx, mut pieces) = mpsc::channel::<Piece>(8);
+    let (piece_tx, mut pieces) = mpsc::channel::<Piece>(2);
     let splitter = tokio::task::spawn_blocking(move || {
-        split_dump(std::io::BufReader::with_capacity(1 << 20, input), |p| {
+        split_dump(std::io::BufReader::with_capacity(256 << 10, input), |p| {
             piece_tx.blocking_send(p).is_ok()
         })
     });
@@ -323,7 +323,7 @@ struct Loader {
 
 impl Loader {
     async fn start(&mut self) -> Result<()> {
-        let (jobs, queue) = mpsc::channel::<Job>(2 * LOAD_CONNECTIONS);
+        let (jobs, queue) = mpsc::channel::<Job>(LOAD_CONNECTIONS);
         let queue = Arc::new(Mutex::new(queue));
         let (done_tx, done) = mpsc::unbounded_channel::<Done>();
         for _ in 0..LOAD_CONNECTIONS {
