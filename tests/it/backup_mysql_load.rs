@@ -9,10 +9,15 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 /// 30,001 rows of about 190 bytes (a dump of several INSERT statements) and an audit
-/// trigger created after the first 30,000, so that `audit` holds one row.
+/// trigger created after the first 30,000, so that `audit` holds one row; and a row
+/// whose AUTO_INCREMENT key is 0, which comes back as 0 only if the row connections
+/// run the dump's session settings (`NO_AUTO_VALUE_ON_ZERO`) as the client does.
 const FIXTURE: &str = "
 CREATE TABLE big (id INT PRIMARY KEY, s VARCHAR(200) NOT NULL);
 CREATE TABLE audit (id INT NOT NULL);
+CREATE TABLE z (id INT AUTO_INCREMENT PRIMARY KEY, v INT NOT NULL);
+INSERT INTO z VALUES (7, 1), (5, 2);
+UPDATE z SET id = 0 WHERE id = 7;
 INSERT INTO big SELECT seq, CONCAT(seq, ':', REPEAT('x', 180)) FROM seq_1_to_30000;
 CREATE TRIGGER big_ai AFTER INSERT ON big FOR EACH ROW INSERT INTO audit VALUES (NEW.id);
 INSERT INTO big VALUES (30001, 'last');
@@ -47,14 +52,22 @@ async fn rows_load_on_several_connections_and_no_trigger_fires_on_them() {
         "the test needs a table of several row statements, the dump has {statements}"
     );
 
-    exec(&d, "DELETE FROM big WHERE id > 100; DELETE FROM audit").await;
+    exec(
+        &d,
+        "DELETE FROM big WHERE id > 100; DELETE FROM audit; DELETE FROM z",
+    )
+    .await;
     let o = restore_yes(dir, "bk", &db.url, &[]);
     assert_eq!(o.code, 0, "{}", o.all());
+    assert_eq!(
+        scalar(&d, "SELECT GROUP_CONCAT(id ORDER BY id) FROM z").await,
+        "0,5"
+    );
     assert!(
         o.all()
             .contains("each table's rows on 3 connections at once")
             && o.stdout
-                .contains("2 of 2 table(s) proven equal to the backup"),
+                .contains("3 of 3 table(s) proven equal to the backup"),
         "{}",
         o.all()
     );
@@ -154,7 +167,11 @@ async fn a_restore_killed_while_loading_rows_is_run_again_to_the_same_end() {
     let dir = tmp.path();
     let o = run(dir, &["backup", "--target", &db.url, "--out", "bk"]);
     assert_eq!(o.code, 0, "{}", o.all());
-    exec(&d, "DELETE FROM big WHERE id > 100; DELETE FROM audit").await;
+    exec(
+        &d,
+        "DELETE FROM big WHERE id > 100; DELETE FROM audit; DELETE FROM z",
+    )
+    .await;
     let killed: crate::support::Out = crate::support::command(
         dir,
         &["restore", "--from", "bk", "--target", &db.url, "--yes"],
@@ -178,11 +195,15 @@ async fn a_restore_killed_while_loading_rows_is_run_again_to_the_same_end() {
     assert_eq!(o.code, 0, "{}", o.all());
     assert!(
         o.stdout
-            .contains("2 of 2 table(s) proven equal to the backup"),
+            .contains("3 of 3 table(s) proven equal to the backup"),
         "{}",
         o.stdout
     );
     assert_eq!(scalar(&d, "SELECT count(*) FROM big").await, "30001");
     assert_eq!(scalar(&d, "SELECT count(*) FROM audit").await, "1");
+    assert_eq!(
+        scalar(&d, "SELECT GROUP_CONCAT(id ORDER BY id) FROM z").await,
+        "0,5"
+    );
     d.close().await;
 }
