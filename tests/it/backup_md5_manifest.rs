@@ -28,7 +28,7 @@ fn manifest(dir: &Path) -> serde_json::Value {
 }
 
 /// Rewrite the manifest and seal it again, as a backup written that way would be.
-fn reseal(dir: &Path, m: &serde_json::Value) {
+pub(crate) fn reseal(dir: &Path, m: &serde_json::Value) {
     let old = std::fs::read(dir.join("manifest.json")).unwrap();
     let mut text = serde_json::to_string_pretty(m).unwrap();
     text.push('\n');

@@ -4,7 +4,8 @@
 //! statement that fails must stop the restore naming its table and line.
 
 use crate::backup_roundtrip::{exec, restore_yes, run, scalar};
-use cutover::testkit;
+use cutover::db::Db;
+use cutover::testkit::{self, TestDb};
 use std::io::{Read, Write};
 use std::path::Path;
 
@@ -23,6 +24,18 @@ CREATE TRIGGER big_ai AFTER INSERT ON big FOR EACH ROW INSERT INTO audit VALUES 
 INSERT INTO big VALUES (30001, 'last');
 ";
 
+/// The fixture in a fresh MariaDB database, backed up into `bk` of the returned
+/// directory.
+async fn backed_up() -> Option<(TestDb, Db, tempfile::TempDir)> {
+    let db = testkit::mysql().await?;
+    let d = db.connect().await;
+    exec(&d, FIXTURE).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let o = run(tmp.path(), &["backup", "--target", &db.url, "--out", "bk"]);
+    assert_eq!(o.code, 0, "{}", o.all());
+    Some((db, d, tmp))
+}
+
 fn dump_text(bk: &Path) -> String {
     let mut s = String::new();
     zstd::stream::read::Decoder::new(std::fs::File::open(bk.join("database.sql.zst")).unwrap())
@@ -34,15 +47,10 @@ fn dump_text(bk: &Path) -> String {
 
 #[tokio::test]
 async fn rows_load_on_several_connections_and_no_trigger_fires_on_them() {
-    let Some(db) = testkit::mysql().await else {
+    let Some((db, d, tmp)) = backed_up().await else {
         return;
     };
-    let d = db.connect().await;
-    exec(&d, FIXTURE).await;
-    let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let o = run(dir, &["backup", "--target", &db.url, "--out", "bk"]);
-    assert_eq!(o.code, 0, "{}", o.all());
     let statements = dump_text(&dir.join("bk"))
         .lines()
         .filter(|l| l.starts_with("INSERT INTO `big`"))
@@ -91,33 +99,19 @@ fn rewrite_dump(bk: &Path, edit: impl FnOnce(&str) -> String) {
     enc.write_all(text.as_bytes()).unwrap();
     let bytes = enc.finish().unwrap();
     std::fs::write(bk.join("database.sql.zst"), &bytes).unwrap();
-    let sha = |b: &[u8]| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b));
-    let old = std::fs::read(bk.join("manifest.json")).unwrap();
-    let mut m: serde_json::Value = serde_json::from_slice(&old).unwrap();
-    m["files"]["database.sql.zst"] =
-        serde_json::json!({"bytes": bytes.len(), "sha256": sha(&bytes)});
-    let mut new = serde_json::to_string_pretty(&m).unwrap();
-    new.push('\n');
-    std::fs::write(bk.join("manifest.json"), &new).unwrap();
-    let complete = std::fs::read_to_string(bk.join("COMPLETE")).unwrap();
-    std::fs::write(
-        bk.join("COMPLETE"),
-        complete.replace(&sha(&old), &sha(new.as_bytes())),
-    )
-    .unwrap();
+    let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+    let mut m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(bk.join("manifest.json")).unwrap()).unwrap();
+    m["files"]["database.sql.zst"] = serde_json::json!({"bytes": bytes.len(), "sha256": sha});
+    crate::backup_md5_manifest::reseal(bk, &m);
 }
 
 #[tokio::test]
 async fn a_failing_row_statement_stops_the_restore_naming_the_table_and_line() {
-    let Some(db) = testkit::mysql().await else {
+    let Some((db, d, tmp)) = backed_up().await else {
         return;
     };
-    let d = db.connect().await;
-    exec(&d, FIXTURE).await;
-    let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let o = run(dir, &["backup", "--target", &db.url, "--out", "bk"]);
-    assert_eq!(o.code, 0, "{}", o.all());
     // a second copy of row 7, as its own statement after the table's rows and the
     // ENABLE KEYS line (which the load waits for the rows before), so that it is the
     // one to fail whichever connection loads what
@@ -158,15 +152,10 @@ async fn a_failing_row_statement_stops_the_restore_naming_the_table_and_line() {
 
 #[tokio::test]
 async fn a_restore_killed_while_loading_rows_is_run_again_to_the_same_end() {
-    let Some(db) = testkit::mysql().await else {
+    let Some((db, d, tmp)) = backed_up().await else {
         return;
     };
-    let d = db.connect().await;
-    exec(&d, FIXTURE).await;
-    let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let o = run(dir, &["backup", "--target", &db.url, "--out", "bk"]);
-    assert_eq!(o.code, 0, "{}", o.all());
     exec(
         &d,
         "DELETE FROM big WHERE id > 100; DELETE FROM audit; DELETE FROM z",
