@@ -97,9 +97,13 @@ fn rewrite_dump(bk: &Path, edit: impl FnOnce(&str) -> String) {
     let text = edit(&dump_text(bk));
     let mut enc = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
     enc.write_all(text.as_bytes()).unwrap();
-    let bytes = enc.finish().unwrap();
-    std::fs::write(bk.join("database.sql.zst"), &bytes).unwrap();
-    let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+    replace_dump(bk, &enc.finish().unwrap());
+}
+
+/// Puts `bytes` in place of the backup's dump file and seals its manifest again.
+fn replace_dump(bk: &Path, bytes: &[u8]) {
+    std::fs::write(bk.join("database.sql.zst"), bytes).unwrap();
+    let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes));
     let mut m: serde_json::Value =
         serde_json::from_slice(&std::fs::read(bk.join("manifest.json")).unwrap()).unwrap();
     m["files"]["database.sql.zst"] = serde_json::json!({"bytes": bytes.len(), "sha256": sha});
@@ -193,6 +197,40 @@ async fn a_restore_killed_while_loading_rows_is_run_again_to_the_same_end() {
     assert_eq!(
         scalar(&d, "SELECT GROUP_CONCAT(id ORDER BY id) FROM z").await,
         "0,5"
+    );
+    d.close().await;
+}
+
+#[tokio::test]
+async fn a_sealed_dump_that_cannot_be_read_to_its_end_is_refused_before_anything_is_touched() {
+    let Some((db, d, tmp)) = backed_up().await else {
+        return;
+    };
+    let dir = tmp.path();
+    // a zstd stream cut in the middle, sealed as if it were whole (a forger's or a
+    // buggy writer's): its SHA-256 matches, its reading fails part way
+    let whole = std::fs::read(dir.join("bk/database.sql.zst")).unwrap();
+    replace_dump(&dir.join("bk"), &whole[..whole.len() / 2]);
+    exec(&d, "DELETE FROM big WHERE id > 100").await;
+    let o = restore_yes(dir, "bk", &db.url, &[]);
+    assert_eq!(o.code, 3, "{}", o.all());
+    assert!(
+        o.all()
+            .contains("reading bk/database.sql.zst: incomplete frame"),
+        "{}",
+        o.all()
+    );
+    assert!(!o.all().contains("proven equal"), "{}", o.all());
+    // the whole dump is read (for the objects it names) before the load starts, so
+    // the cut is found with the database as it was
+    assert_eq!(scalar(&d, "SELECT count(*) FROM big").await, "100");
+    assert_eq!(
+        scalar(
+            &d,
+            "SELECT count(*) FROM information_schema.triggers WHERE trigger_schema = DATABASE()"
+        )
+        .await,
+        "1"
     );
     d.close().await;
 }

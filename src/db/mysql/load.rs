@@ -277,13 +277,21 @@ pub(super) async fn load_dump(
             }
         }
     }
-    if failed.is_none()
-        && fed.is_ok()
-        && let Err(e) = loader.barrier().await
-    {
-        failed = Some(e);
-    }
     drop(pieces);
+    if failed.is_none() && fed.is_ok() {
+        // the dump read to its end (a read error stops the client rather than letting
+        // it end as if the script were whole) and every row statement finished
+        let read = async {
+            splitter
+                .await
+                .map_err(|e| Error::runtime(format!("reading the dump: {e}")))?
+        };
+        if let Err(e) = loader.barrier().await {
+            failed = Some(e);
+        } else if let Err(e) = read.await {
+            failed = Some(e);
+        }
+    }
     loader.close().await;
     if let Some(e) = failed {
         let _ = child.start_kill();
@@ -299,9 +307,6 @@ pub(super) async fn load_dump(
             crate::redact::scrub(text.trim())
         )));
     }
-    splitter
-        .await
-        .map_err(|e| Error::runtime(format!("reading {file}: {e}")))??;
     Ok(())
 }
 
