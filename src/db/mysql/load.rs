@@ -5,8 +5,8 @@
 //! a table's INSERT statements (between the dump's `LOCK TABLES t WRITE;` and
 //! `UNLOCK TABLES;`) go to [`LOAD_CONNECTIONS`] connections of our own. A server
 //! spends most of a restore parsing and applying those statements on one thread per
-//! connection; on two cores, 1M rows of the backup benchmark loaded in 4.2–4.6 s on three
-//! connections against 7.6–8.6 s through the client alone (the same statements).
+//! connection; on two cores, 1M rows of the backup benchmark loaded in about 4.2 s on
+//! three connections (4.3–4.9 s on two) against 7.6–8.6 s through the client alone.
 //!
 //! Order is kept both ways:
 //! - before a table's first rows, the client is asked to echo a marker, which it does
