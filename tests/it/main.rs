@@ -8,6 +8,7 @@ mod backup_hash_exact;
 mod backup_hash_split;
 mod backup_md5_manifest;
 mod backup_mysql_load;
+mod backup_mysql_writes;
 mod backup_pg_archive;
 mod backup_proof_direct;
 mod backup_roundtrip;

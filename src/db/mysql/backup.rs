@@ -97,6 +97,23 @@ fn check_tool(server: &str) -> Result<(&'static str, String)> {
     Ok((prog, format!("{prog} {}.{}", tool_v.0, tool_v.1)))
 }
 
+/// Whether `out`, the start of a `--single-transaction` dump, shows that the dump's
+/// transaction is open: the tools write their header, then start the transaction, and
+/// only then write the first object (a table, a view's stand-in, routines, events) or,
+/// for an empty database, the completion line.
+fn dump_started(out: &[u8]) -> bool {
+    const AFTER_START: [&[u8]; 5] = [
+        b"-- Table structure for table ",
+        b"-- Temporary table structure for view ",
+        b"-- Dumping routines for database ",
+        b"-- Dumping events for database ",
+        b"-- Dump completed",
+    ];
+    AFTER_START
+        .iter()
+        .any(|m| out.windows(m.len()).any(|w| w == *m))
+}
+
 async fn list_tables(c: &mut MySqlConnection, redacted: &str) -> Result<Vec<String>> {
     let rows = sqlx::query(
         "SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY 1",
@@ -154,12 +171,15 @@ impl BackupEngine for MySqlBackup {
                     names.to_vec()
                 }
             };
-            // Writes stop (global read lock) while our snapshot opens and the dump's
-            // own snapshot opens; they stay stopped until the dump has finished, since
-            // the tool does not say when its snapshot is open.
-            c.execute("FLUSH TABLES WITH READ LOCK")
+            // Writes stop (global read lock, on a connection of its own) while our two
+            // snapshots open and the dump's own snapshot opens; they resume as soon as
+            // the dump writes its first object, which it does only after starting its
+            // transaction (see `dump_started`).
+            let mut lk = connect(req.url, r).await?;
+            lk.execute("FLUSH TABLES WITH READ LOCK")
                 .await
                 .map_err(err(r))?;
+            let locked = std::time::Instant::now();
             let result = async {
                 c.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                     .await
@@ -197,13 +217,24 @@ impl BackupEngine for MySqlBackup {
                 let mut stdout = child.stdout.take().expect("piped");
                 let mut stderr = child.stderr.take().expect("piped");
                 let path = req.dir.join(file);
+                let (started, dump_open) = tokio::sync::oneshot::channel::<()>();
                 let writer = async move {
                     let mut w = zstd_writer(&path)?;
                     let mut buf = vec![0u8; 1 << 20];
+                    let mut started = Some(started);
+                    let mut tail: Vec<u8> = Vec::new();
                     loop {
                         let n = stdout.read(&mut buf).await?;
                         if n == 0 {
                             break;
+                        }
+                        if started.is_some() {
+                            // a marker may straddle two reads: look at the last bytes too
+                            tail.extend_from_slice(&buf[..n]);
+                            if dump_started(&tail) {
+                                let _ = started.take().expect("unsent").send(());
+                            }
+                            tail.drain(..tail.len().saturating_sub(64));
                         }
                         w.write_all(&buf[..n])?;
                     }
@@ -216,8 +247,18 @@ impl BackupEngine for MySqlBackup {
                 };
                 let writing = tokio::spawn(writer);
                 let err_text = tokio::spawn(errors);
-                let hashes =
-                    super::backup_hash::hash_tables(&mut c, &mut c2, r, &tables, method).await;
+                // writes resume once the dump's snapshot is open (or the dump has ended);
+                // our snapshots were opened before, under the same lock
+                let unlock = async {
+                    let _ = dump_open.await;
+                    let held = locked.elapsed();
+                    lk.execute("UNLOCK TABLES").await.map(|_| held)
+                };
+                let (hashes, unlocked) = tokio::join!(
+                    super::backup_hash::hash_tables(&mut c, &mut c2, r, &tables, method),
+                    unlock
+                );
+                let held = unlocked.map_err(err(r))?;
                 let mut w = writing
                     .await
                     .map_err(|e| Error::runtime(format!("{prog} output: {e}")))??;
@@ -229,10 +270,13 @@ impl BackupEngine for MySqlBackup {
                         crate::redact::scrub(err_text.trim())
                     )));
                 }
-                // still under the read lock and in the dump's snapshot
+                // in our snapshot, opened under the read lock as the dump's was
                 let fixes = super::backup_float::append_fixes(&mut c, r, &floats, &mut w).await?;
                 let digest = zstd_finish(w)?;
-                let mut consistency = "FLUSH TABLES WITH READ LOCK held from before the START TRANSACTION WITH CONSISTENT SNAPSHOT of our two hashing connections until the dump (--single-transaction) finished: writes were blocked, so the dump and the hashes saw the same data".to_string();
+                let mut consistency = format!(
+                    "FLUSH TABLES WITH READ LOCK held from before the START TRANSACTION WITH CONSISTENT SNAPSHOT of our two hashing connections until the dump (--single-transaction) had started its own, so the dump and the hashes saw the same data; writes waited {} ms",
+                    held.as_millis()
+                );
                 let fixed: Vec<&str> = floats.iter().filter(|t| t.corrected()).map(|t| t.table.as_str()).collect();
                 if !fixed.is_empty() {
                     consistency.push_str(&format!(
@@ -256,7 +300,7 @@ impl BackupEngine for MySqlBackup {
                 })
             }
             .await;
-            let _ = c.execute("UNLOCK TABLES").await;
+            let _ = lk.execute("UNLOCK TABLES").await;
             result
         })
     }
@@ -372,5 +416,22 @@ impl BackupEngine for MySqlBackup {
                 .map_err(err(redacted))?;
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dump_started;
+
+    #[test]
+    fn a_dump_has_started_its_transaction_once_it_writes_an_object() {
+        let header = b"-- MariaDB dump 10.19  Distrib 10.11.19-MariaDB\n--\n-- Host: 127.0.0.1    Database: x\n-- Server version\t10.11.19\n\n/*!40101 SET NAMES utf8mb4 */;\n";
+        assert!(!dump_started(header));
+        let mut out = header.to_vec();
+        out.extend_from_slice(b"\n--\n-- Table structure for table `a`\n--\n");
+        assert!(dump_started(&out));
+        assert!(dump_started(
+            b"/*!40111 SET SQL_NOTES=@OLD_SQL_NOTES */;\n\n-- Dump completed on 2026-11-29"
+        ));
     }
 }
