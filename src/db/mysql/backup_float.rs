@@ -1,7 +1,7 @@
 //! `mariadb-dump` writes a FLOAT column with 6 significant digits (16777216 as
 //! 16777200, 1.2345678 as 1.23457), so its dump alone does not restore FLOAT values
-//! exactly (issue 7). While the backup's read lock is still held and our snapshot is
-//! the dump's, the server itself writes one corrective `UPDATE` per row (of each table
+//! exactly (issue 7). In our snapshot, opened under the same read lock as the dump's
+//! (so of the same data), the server itself writes one corrective `UPDATE` per row (of each table
 //! with FLOAT columns) whose FLOAT text does not read back as the same float, keyed by
 //! the table's primary key (or a unique key of NOT NULL columns), with the value's shortest exact double text (`CAST(CAST(f AS DOUBLE) AS
 //! CHAR(32))`: with its own length it is never cut to the FLOAT's display width), which
