@@ -141,15 +141,30 @@ fn native_input(d: Dialect, cols: &[Col]) -> String {
 /// `SUM(…)` of each part of the 64-bit hash of a row's columns (see
 /// [`combine_sums`]).
 pub fn hash_sums(d: Dialect, cols: &[Col], hash: RowHash) -> String {
-    let parts = match hash {
-        RowHash::Md5 => vec![d.sql().md5_64(&input(d, cols))],
-        RowHash::Native => d.sql().native_hash_parts(&native_input(d, cols)),
-    };
-    parts
+    row_hash_parts(d, cols, hash)
         .iter()
         .map(|p| format!("SUM({p})"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// One row's hash, as the parts [`hash_sums`] adds up (one 64-bit, or 32-bit halves
+/// high first): [`combine_sums`] of one row's parts is its share of a bucket's sum.
+pub fn row_hash_parts(d: Dialect, cols: &[Col], hash: RowHash) -> Vec<String> {
+    match hash {
+        RowHash::Md5 => vec![d.sql().md5_64(&input(d, cols))],
+        RowHash::Native => d.sql().native_hash_parts(&native_input(d, cols)),
+    }
+}
+
+/// Each row's `(key, hash parts)` where `cond` holds (no order): the rows of differing
+/// buckets, compared by hash before any is fetched whole.
+pub fn row_hashes_sql(d: Dialect, cols: &[Col], table: &str, cond: &str, hash: RowHash) -> String {
+    format!(
+        "SELECT {}, {} FROM {table} WHERE {cond}",
+        cols[0].0,
+        row_hash_parts(d, cols, hash).join(", ")
+    )
 }
 
 /// A bucket's hash sum mod 2^64 from its part sums (one 64-bit, or 32-bit halves high

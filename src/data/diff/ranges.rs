@@ -421,23 +421,100 @@ async fn run_pages(
         }
     }
     drop((va, vb));
-    // many rows a query: through the bulk stream (PostgreSQL's binary COPY); the next
-    // batch's rows already stream while this one's are merged, so neither the
-    // databases nor the merge wait on the other
-    let open = |ranges: &[(i128, i128)]| {
-        let read = |side: &Side| {
-            let cond = ranges_cond(&side.cols[0], ranges);
-            Puller::new(sorted_where_by(side, plan, Some(cond), true))
-        };
-        (read(s), read(t))
-    };
-    let mut next = batches.first().map(|b| open(b));
-    for i in 0..batches.len() {
-        let (ps, pt) = next.take().expect("the batch was opened");
-        next = batches.get(i + 1).map(|b| open(b));
-        stats.rows_fetched += merge_pullers(plan, counter, ps, pt).await?;
+    // a batch's rows compared by hash first, each side's (key, row hash) of its key
+    // ranges in one query: only the keys whose row hash differs, or that one side
+    // lacks, are then fetched whole and merged. Where most rows of a batch differ, the
+    // next batch is merged whole at once (the hashes would only add a read).
+    let mut whole = false;
+    for batch in &batches {
+        if whole {
+            // many rows a query: through the bulk stream (PostgreSQL's binary COPY)
+            let read = |side: &Side| {
+                let cond = ranges_cond(&side.cols[0], batch);
+                Puller::new(sorted_where_by(side, plan, Some(cond), true))
+            };
+            stats.rows_fetched += merge_pullers(plan, counter, read(s), read(t)).await?;
+            whole = false;
+            continue;
+        }
+        let (hs, ht) = tokio::try_join!(row_hashes(s, plan, batch), row_hashes(t, plan, batch))?;
+        let compared = hs.len().max(ht.len());
+        let keys = differing_keys(hs, ht);
+        if keys.is_empty() {
+            continue;
+        }
+        whole = keys.len() * DENSE_KEYS > compared;
+        for part in keys.chunks(MERGE_KEYS) {
+            let cond = |side: &Side| keys_cond(&side.cols[0], part);
+            stats.rows_fetched += merge_range(s, t, plan, counter, cond(s), cond(t)).await?;
+        }
     }
     Ok((rows_s, rows_t))
+}
+
+/// Keys fetched whole a query after the hash comparison.
+const MERGE_KEYS: usize = 2048;
+/// A batch with more than one differing key in this many rows: the next batch is
+/// merged whole.
+const DENSE_KEYS: usize = 4;
+
+/// One side's `(key, row hash)` of the rows in `ranges` (and the diff's condition).
+async fn row_hashes(side: &Side, plan: &Plan, ranges: &[(i128, i128)]) -> Result<Vec<(i64, u64)>> {
+    let within = ranges_cond(&side.cols[0], ranges);
+    let cond = match plan.where_sql.as_deref() {
+        Some(w) => format!("({w}) AND {within}"),
+        None => within,
+    };
+    let sql = sql::row_hashes_sql(
+        side.dialect,
+        &side.triples(plan, 0..plan.columns.len()),
+        &side.table,
+        &cond,
+        side.hash,
+    );
+    let mut out = Vec::new();
+    side.db
+        .query_each_with_setup(&side.aggregate_setup(), &sql, &mut |row| {
+            if let Some(k) = row.first().and_then(Value::as_i64) {
+                out.push((k, sql::combine_sums(row[1..].iter().map(as_u64_mod))));
+            }
+        })
+        .await
+        .map_err(|e| {
+            e.context(format!(
+                "{} (hashing the rows of differing buckets)",
+                side.name()
+            ))
+        })?;
+    Ok(out)
+}
+
+/// The keys, sorted, whose row hashes differ between the sides or that one side lacks;
+/// a key twice on one side is kept, so that the merge names the duplicate.
+fn differing_keys(source: Vec<(i64, u64)>, target: Vec<(i64, u64)>) -> Vec<i64> {
+    let mut keys = Vec::new();
+    let mut left: HashMap<i64, u64> = HashMap::with_capacity(source.len());
+    for (k, h) in source {
+        if left.insert(k, h).is_some() {
+            keys.push(k);
+        }
+    }
+    for (k, h) in target {
+        match left.remove(&k) {
+            Some(hs) if hs == h => {}
+            _ => keys.push(k),
+        }
+    }
+    keys.extend(left.into_keys());
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+/// `k IN (...)` over `keys`.
+fn keys_cond(k: &str, keys: &[i64]) -> String {
+    let list: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+    format!("{k} IN ({})", list.join(","))
 }
 
 /// Key ranges merged at once by the page path.
@@ -681,4 +758,27 @@ async fn merge_pullers(
         }
     }
     Ok(read)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{differing_keys, keys_cond};
+
+    #[test]
+    fn only_keys_whose_row_hash_differs_or_that_one_side_lacks_are_fetched() {
+        let source = vec![(1, 10), (2, 20), (3, 30), (5, 50)];
+        let target = vec![(3, 31), (1, 10), (4, 40), (2, 20)];
+        assert_eq!(differing_keys(source, target), vec![3, 4, 5]);
+        assert_eq!(
+            differing_keys(vec![(7, 1)], vec![(7, 1)]),
+            Vec::<i64>::new()
+        );
+    }
+
+    #[test]
+    fn a_key_twice_on_either_side_is_fetched_so_that_the_merge_names_it() {
+        assert_eq!(differing_keys(vec![(1, 5), (1, 5)], vec![(1, 5)]), vec![1]);
+        assert_eq!(differing_keys(vec![(1, 5)], vec![(1, 5), (1, 5)]), vec![1]);
+        assert_eq!(keys_cond("\"id\"", &[3, 4]), "\"id\" IN (3,4)");
+    }
 }
