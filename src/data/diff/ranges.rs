@@ -427,6 +427,10 @@ async fn run_pages(
     // next batch is merged whole at once (the hashes would only add a read).
     let mut whole = false;
     for batch in &batches {
+        // keys are unique integers: a batch's key span bounds its rows, and so the
+        // memory its hashes take; a wide batch is merged whole, as a stream
+        let span: i128 = batch.iter().map(|(from, to)| to - from).sum();
+        whole |= span > HASH_KEYS as i128;
         if whole {
             // many rows a query: through the bulk stream (PostgreSQL's binary COPY)
             let read = |side: &Side| {
@@ -438,6 +442,15 @@ async fn run_pages(
             continue;
         }
         let (hs, ht) = tokio::try_join!(row_hashes(s, plan, batch), row_hashes(t, plan, batch))?;
+        let (Some(hs), Some(ht)) = (hs, ht) else {
+            // more rows than keys (a duplicated key): the merge names it
+            let read = |side: &Side| {
+                let cond = ranges_cond(&side.cols[0], batch);
+                Puller::new(sorted_where_by(side, plan, Some(cond), true))
+            };
+            stats.rows_fetched += merge_pullers(plan, counter, read(s), read(t)).await?;
+            continue;
+        };
         let compared = hs.len().max(ht.len());
         let keys = differing_keys(hs, ht);
         if keys.is_empty() {
@@ -452,14 +465,22 @@ async fn run_pages(
     Ok((rows_s, rows_t))
 }
 
+/// Key values a batch may span and still be compared by row hash first (at most as
+/// many rows: 16 bytes each a side).
+const HASH_KEYS: usize = 1 << 18;
 /// Keys fetched whole a query after the hash comparison.
 const MERGE_KEYS: usize = 2048;
 /// A batch with more than one differing key in this many rows: the next batch is
 /// merged whole.
 const DENSE_KEYS: usize = 4;
 
-/// One side's `(key, row hash)` of the rows in `ranges` (and the diff's condition).
-async fn row_hashes(side: &Side, plan: &Plan, ranges: &[(i128, i128)]) -> Result<Vec<(i64, u64)>> {
+/// One side's `(key, row hash)` of the rows in `ranges` (and the diff's condition);
+/// None when there are more than [`HASH_KEYS`] of them (only duplicated keys allow it).
+async fn row_hashes(
+    side: &Side,
+    plan: &Plan,
+    ranges: &[(i128, i128)],
+) -> Result<Option<Vec<(i64, u64)>>> {
     let within = ranges_cond(&side.cols[0], ranges);
     let cond = match plan.where_sql.as_deref() {
         Some(w) => format!("({w}) AND {within}"),
@@ -472,10 +493,12 @@ async fn row_hashes(side: &Side, plan: &Plan, ranges: &[(i128, i128)]) -> Result
         &cond,
         side.hash,
     );
-    let mut out = Vec::new();
+    let (mut out, mut over) = (Vec::new(), false);
     side.db
         .query_each_with_setup(&side.aggregate_setup(), &sql, &mut |row| {
-            if let Some(k) = row.first().and_then(Value::as_i64) {
+            if out.len() >= HASH_KEYS {
+                over = true;
+            } else if let Some(k) = row.first().and_then(Value::as_i64) {
                 out.push((k, sql::combine_sums(row[1..].iter().map(as_u64_mod))));
             }
         })
@@ -486,7 +509,7 @@ async fn row_hashes(side: &Side, plan: &Plan, ranges: &[(i128, i128)]) -> Result
                 side.name()
             ))
         })?;
-    Ok(out)
+    Ok((!over).then_some(out))
 }
 
 /// The keys, sorted, whose row hashes differ between the sides or that one side lacks;
