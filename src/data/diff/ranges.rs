@@ -432,23 +432,14 @@ async fn run_pages(
         let span: i128 = batch.iter().map(|(from, to)| to - from).sum();
         whole |= span > HASH_KEYS as i128;
         if whole {
-            // many rows a query: through the bulk stream (PostgreSQL's binary COPY)
-            let read = |side: &Side| {
-                let cond = ranges_cond(&side.cols[0], batch);
-                Puller::new(sorted_where_by(side, plan, Some(cond), true))
-            };
-            stats.rows_fetched += merge_pullers(plan, counter, read(s), read(t)).await?;
+            stats.rows_fetched += merge_whole(s, t, plan, counter, batch).await?;
             whole = false;
             continue;
         }
         let (hs, ht) = tokio::try_join!(row_hashes(s, plan, batch), row_hashes(t, plan, batch))?;
         let (Some(hs), Some(ht)) = (hs, ht) else {
             // more rows than keys (a duplicated key): the merge names it
-            let read = |side: &Side| {
-                let cond = ranges_cond(&side.cols[0], batch);
-                Puller::new(sorted_where_by(side, plan, Some(cond), true))
-            };
-            stats.rows_fetched += merge_pullers(plan, counter, read(s), read(t)).await?;
+            stats.rows_fetched += merge_whole(s, t, plan, counter, batch).await?;
             continue;
         };
         let compared = hs.len().max(ht.len());
@@ -463,6 +454,22 @@ async fn run_pages(
         }
     }
     Ok((rows_s, rows_t))
+}
+
+/// Every row of `ranges` merged, many rows a query: through the bulk stream
+/// (PostgreSQL's binary COPY). Returns the rows read.
+async fn merge_whole(
+    s: &Side,
+    t: &Side,
+    plan: &Arc<Plan>,
+    counter: &mut Counter<'_>,
+    ranges: &[(i128, i128)],
+) -> Result<u64> {
+    let read = |side: &Side| {
+        let cond = ranges_cond(&side.cols[0], ranges);
+        Puller::new(sorted_where_by(side, plan, Some(cond), true))
+    };
+    merge_pullers(plan, counter, read(s), read(t)).await
 }
 
 /// Key values a batch may span and still be compared by row hash first (at most as
