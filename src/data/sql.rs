@@ -157,11 +157,17 @@ pub fn row_hash_parts(d: Dialect, cols: &[Col], hash: RowHash) -> Vec<String> {
     }
 }
 
-/// Each row's `(key, hash parts)` where `cond` holds (no order): the rows of differing
-/// buckets, compared by hash before any is fetched whole.
-pub fn row_hashes_sql(d: Dialect, cols: &[Col], table: &str, cond: &str, hash: RowHash) -> String {
+/// Each row's `(key, hash parts)` under `where_clause` (` WHERE …`, or empty), in no
+/// order: the rows of differing buckets, compared by hash before any is fetched whole.
+pub fn row_hashes_sql(
+    d: Dialect,
+    cols: &[Col],
+    table: &str,
+    where_clause: &str,
+    hash: RowHash,
+) -> String {
     format!(
-        "SELECT {}, {} FROM {table} WHERE {cond}",
+        "SELECT {}, {} FROM {table}{where_clause}",
         cols[0].0,
         row_hash_parts(d, cols, hash).join(", ")
     )

@@ -488,16 +488,11 @@ async fn row_hashes(
     plan: &Plan,
     ranges: &[(i128, i128)],
 ) -> Result<Option<Vec<(i64, u64)>>> {
-    let within = ranges_cond(&side.cols[0], ranges);
-    let cond = match plan.where_sql.as_deref() {
-        Some(w) => format!("({w}) AND {within}"),
-        None => within,
-    };
     let sql = sql::row_hashes_sql(
         side.dialect,
         &side.triples(plan, 0..plan.columns.len()),
         &side.table,
-        &cond,
+        &side.where_clause(plan, Some(ranges_cond(&side.cols[0], ranges))),
         side.hash,
     );
     let (mut out, mut over) = (Vec::new(), false);
