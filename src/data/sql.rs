@@ -308,10 +308,23 @@ pub fn range_total_sql(
     where_sql: Option<&str>,
     hash: RowHash,
 ) -> String {
+    let w = range_where(&cols[0].0, range, where_sql);
+    total_sql(d, cols, table, Some(&w), hash)
+}
+
+/// The `(count, hash sums)` of one side's rows matching `where_sql` (all of them when
+/// None), ungrouped.
+pub fn total_sql(
+    d: Dialect,
+    cols: &[Col],
+    table: &str,
+    where_sql: Option<&str>,
+    hash: RowHash,
+) -> String {
+    let w = where_sql.map(|w| format!(" WHERE {w}")).unwrap_or_default();
     format!(
-        "SELECT COUNT(*), {} FROM {table} WHERE {}",
-        hash_sums(d, cols, hash),
-        range_where(&cols[0].0, range, where_sql),
+        "SELECT COUNT(*), {} FROM {table}{w}",
+        hash_sums(d, cols, hash)
     )
 }
 

@@ -82,7 +82,10 @@ pub struct Stats {
     pub hash: String,
     /// How the databases read the rows they hashed, when not by the key: `pages`
     /// (PostgreSQL's storage pages, a slice at a time), `keys+pages` (by key ranges
-    /// until differences proved dense, then by pages).
+    /// until differences proved dense, then by pages), `keys+pages total` (the first
+    /// and last key ranges equal, then the whole table found equal by one count and
+    /// sum a side, read by pages), `keys+pages total+keys` / `keys+pages total+pages`
+    /// (that total differed: then by key ranges, or by pages once dense).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub scan: String,
     /// Key ranges (chunks) found equal by one row count and hash sum a side, with no
