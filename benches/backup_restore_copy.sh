@@ -14,11 +14,12 @@
 #
 # The table (as in benches/diff_vs_reladiff.sh): bigint key, int, text, numeric(12,2),
 # timestamptz (MariaDB: timestamp(6)). Each case is one function and its line at the bottom.
-#   cutover backup   (pg_dump -Fc -Z0 in the exported snapshot, compressed by cutover
-#       with zstd as it streams into database.dump.zst, + hashing every table in the
-#       same snapshot) vs pg_dump -Fc (its own gzip)
-#   cutover restore  (SHA-256 of every file, zstd -d | pg_restore --single-transaction,
-#       re-hash) vs pg_restore --clean --if-exists
+#   cutover backup   (pg_dump -Fc -Z0 in the exported snapshot without the plain tables'
+#       rows, compressed by cutover with zstd as it streams into database.dump.zst; those
+#       rows by binary COPY + zstd, one file a table; hashing every table; all in the same
+#       snapshot) vs pg_dump -Fc (its own gzip)
+#   cutover restore  (SHA-256 of every file; in one transaction pg_restore's script of the
+#       archive and the rows files by binary COPY; re-hash) vs pg_restore --clean --if-exists
 #   MariaDB: cutover backup vs mariadb-dump --single-transaction > file,
 #            cutover restore vs mariadb < file
 #   cutover copy --create vs pg_dump -t a | psql (PostgreSQL to PostgreSQL, fresh database)

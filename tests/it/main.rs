@@ -10,6 +10,7 @@ mod backup_md5_manifest;
 mod backup_mysql_load;
 mod backup_mysql_writes;
 mod backup_pg_archive;
+mod backup_pg_rows;
 mod backup_proof_direct;
 mod backup_roundtrip;
 mod checklist_step;

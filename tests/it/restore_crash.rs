@@ -1,7 +1,7 @@
 //! `kill -9` during a restore on PostgreSQL: a full-restore rollback killed with SIGKILL
-//! at each point inside the restore step (backup verified and nothing touched; tables
-//! restored but extra tables not dropped and nothing proven; one of two extra tables
-//! dropped) is resumed by `cutover rollback --yes` and ends exactly where an
+//! at each point inside the restore step (backup verified and nothing touched; one
+//! table's rows loaded inside the restore's transaction; tables restored but extra
+//! tables not dropped and nothing proven; one of two extra tables dropped) is resumed by `cutover rollback --yes` and ends exactly where an
 //! uninterrupted restore ends: every table equal to the pre-cutover database, the
 //! sequence back, the extra tables gone, the proof recorded.
 
@@ -182,6 +182,8 @@ async fn a_restore_killed_with_kill_9_resumes_to_the_state_of_an_uninterrupted_o
     for point in [
         None,
         Some("restore:verified"),
+        // one table's rows loaded by binary COPY, the other's not, nothing committed
+        Some("restore:table-rows:public.accounts"),
         Some("restore:restored"),
         Some("restore:dropped:1"),
     ] {

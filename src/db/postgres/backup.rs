@@ -300,7 +300,7 @@ impl BackupEngine for PgBackup {
             .unwrap_or_else(|| "NOT FOUND on PATH: the backup will be refused".into());
         if whole {
             format!(
-                "whole database with pg_dump -Fc -Z0, zstd-compressed by cutover ({found}), hashes in the same exported snapshot"
+                "whole database with pg_dump -Fc -Z0, zstd-compressed by cutover ({found}), the plain tables' rows by binary COPY, hashes in the same exported snapshot"
             )
         } else {
             format!(
@@ -341,8 +341,13 @@ impl BackupEngine for PgBackup {
             };
             match req.tables {
                 None => {
-                    result.tool = format!("{tool_name} -Fc -Z0 | zstd -{ZSTD_LEVEL}");
                     let tables = list_tables(&mut tx, r, req.schema).await?;
+                    // the plain tables' rows by binary COPY, the rest by pg_dump
+                    let plain = super::rows::plain_tables(&mut tx, r, req.schema).await?;
+                    result.tool = format!(
+                        "{tool_name} -Fc -Z0 | zstd -{ZSTD_LEVEL}, the rows of {} plain table(s) by COPY (FORMAT binary) | zstd -{ZSTD_LEVEL}",
+                        plain.len()
+                    );
                     let file = ARCHIVE_ZST;
                     let mut cmd = tool("pg_dump", req.url)?;
                     cmd.arg("-Fc")
@@ -351,20 +356,31 @@ impl BackupEngine for PgBackup {
                     if let Some(s) = req.schema {
                         cmd.arg("-n").arg(q(s));
                     }
+                    for t in &plain {
+                        cmd.arg(format!("--exclude-table-data={}", t.pattern()));
+                    }
                     (req.log)(format!(
-                        "pg_dump -Fc -Z0 --snapshot={snapshot} | zstd → {file}"
+                        "pg_dump -Fc -Z0 --snapshot={snapshot} | zstd → {file} (without the rows of {} plain table(s))",
+                        plain.len()
                     ));
-                    // the dump and the hashing run side by side in the same snapshot
+                    // the dump, the rows and the hashing run side by side in the same
+                    // snapshot
                     let path = req.dir.join(file);
                     let dump = tokio::spawn(async move { dump_compressed(cmd, &path).await });
-                    let hashes =
-                        hash_tables(&mut tx, r, &tables, HashMethod::best(server_num)).await;
+                    let (hashes, rows) = tokio::join!(
+                        hash_tables(&mut tx, r, &tables, HashMethod::best(server_num)),
+                        super::rows::back_up_rows(req.url, r, &snapshot, &plain, req.dir, req.log)
+                    );
                     let dumped = dump
                         .await
                         .map_err(|e| Error::runtime(format!("pg_dump task: {e}")))?;
                     result.tables = hashes?;
                     result.digests.insert(file.into(), dumped?);
                     result.files.push(file.into());
+                    for (f, digest) in rows? {
+                        result.digests.insert(f.clone(), digest);
+                        result.files.push(f);
+                    }
                 }
                 Some(names) => {
                     result.tool = format!("COPY (FORMAT binary) + zstd; {tool_name} --schema-only");
@@ -432,6 +448,15 @@ impl BackupEngine for PgBackup {
             let r = req.redacted;
             if !req.table_backup {
                 let (file, zst) = whole_archive(req.files)?;
+                if zst && req.files.iter().any(|f| f == super::rows::ROWS_LIST) {
+                    // a script on standard output: no connection of its own
+                    let mut cmd = tokio::process::Command::new("pg_restore");
+                    cmd.kill_on_drop(true);
+                    return super::rows::restore(
+                        req.url, r, req.dir, req.files, file, cmd, req.log,
+                    )
+                    .await;
+                }
                 let mut cmd = tool("pg_restore", req.url)?;
                 cmd.args([
                     "--clean",

@@ -7,6 +7,7 @@ pub(crate) mod copy_rows;
 mod dialect;
 mod hash;
 mod objects;
+mod rows;
 mod table;
 pub(crate) use dialect::SQL;
 

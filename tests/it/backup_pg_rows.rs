@@ -1,0 +1,250 @@
+//! A whole PostgreSQL backup holds its plain tables' rows by binary `COPY`, one file a
+//! table listed in `rows.json`, and pg_dump's archive everything else; the restore
+//! runs pg_restore's script and loads those files in one transaction.
+
+use crate::backup_md5_manifest::reseal;
+use crate::backup_roundtrip::{exec, restore_yes, run, scalar};
+use cutover::testkit;
+
+/// Tables of every shape the rows list must get right, with a trigger that must not
+/// fire on restored rows and a large object that stays in the archive.
+const FIXTURE: &str = "
+CREATE TYPE pair AS (a int, b text);
+CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+CREATE TABLE parent (id int PRIMARY KEY, name text NOT NULL);
+CREATE TABLE child (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, parent_id int NOT NULL REFERENCES parent(id),
+    qty int NOT NULL, doubled int GENERATED ALWAYS AS (qty * 2) STORED, tags text[], m mood, at timestamptz, amount numeric(12,3), blob bytea);
+CREATE TABLE composite (id int PRIMARY KEY, p pair);
+CREATE TABLE measure (id int, at date NOT NULL, v float8) PARTITION BY RANGE (at);
+CREATE TABLE measure_2024 PARTITION OF measure FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE TABLE measure_2025 PARTITION OF measure FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+CREATE TABLE base (id int, note text);
+CREATE TABLE derived (extra int) INHERITS (base);
+CREATE TABLE audit (n int);
+CREATE FUNCTION count_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO audit VALUES (1); RETURN NEW; END $$;
+CREATE TRIGGER on_child BEFORE INSERT ON child FOR EACH ROW EXECUTE FUNCTION count_insert();
+INSERT INTO parent SELECT g, 'p' || g FROM generate_series(1, 50) g;
+INSERT INTO child (parent_id, qty, tags, m, at, amount, blob)
+    SELECT 1 + g % 50, g, ARRAY['a' || g, NULL, 'ü'], (ARRAY['sad','ok','happy']::mood[])[1 + g % 3],
+           '2024-05-01 10:00:00+02'::timestamptz + g * interval '1 minute', g / 7.0, decode(md5(g::text), 'hex')
+    FROM generate_series(1, 2000) g;
+INSERT INTO composite VALUES (1, ROW(1, 'x;y')), (2, NULL);
+INSERT INTO measure SELECT g, date '2024-06-01' + g * 2, g * 0.5 FROM generate_series(1, 200) g;
+INSERT INTO base VALUES (1, 'base only');
+INSERT INTO derived VALUES (2, 'derived', 7);
+SELECT lo_from_bytea(4242, 'large object bytes');
+";
+
+/// Every table's rows as one text, in a fixed order (generated and identity values
+/// included).
+const STATE: &str = "SELECT md5(concat_ws('|',
+    (SELECT string_agg(t::text, ',' ORDER BY id) FROM parent t),
+    (SELECT string_agg(t::text, ',' ORDER BY id) FROM child t),
+    (SELECT string_agg(t::text, ',' ORDER BY id) FROM composite t),
+    (SELECT string_agg(t::text, ',' ORDER BY id) FROM measure t),
+    (SELECT string_agg(t::text, ',' ORDER BY id) FROM ONLY base t),
+    (SELECT string_agg(t::text, ',' ORDER BY id) FROM derived t),
+    (SELECT count(*)::text FROM audit),
+    (SELECT last_value::text FROM child_id_seq),
+    (SELECT encode(lo_get(4242), 'escape'))))";
+
+fn rows_list(dir: &std::path::Path) -> Vec<String> {
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("bk/rows.json")).unwrap()).unwrap();
+    v["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            format!(
+                "{}.{}",
+                t["schema"].as_str().unwrap(),
+                t["table"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+/// The rows list holds the plain tables (partitions, an inheritance parent and its
+/// child, generated and identity columns, enums and arrays), not the table of a
+/// composite type; after the database is damaged, the restore brings back every row,
+/// the large object and the sequence, and the trigger did not fire on restored rows.
+#[tokio::test]
+async fn plain_tables_rows_go_by_binary_copy_and_everything_comes_back() {
+    let Some(pg) = testkit::postgres().await else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let d = pg.connect().await;
+    exec(&d, FIXTURE).await;
+    let before = scalar(&d, STATE).await;
+    assert_eq!(scalar(&d, "SELECT count(*) FROM audit").await, "2000");
+    let o = run(dir, &["backup", "--target", &pg.url, "--out", "bk"]);
+    assert_eq!(o.code, 0, "{}", o.all());
+    assert_eq!(
+        rows_list(dir),
+        [
+            "public.audit",
+            "public.base",
+            "public.child",
+            "public.derived",
+            "public.measure_2024",
+            "public.measure_2025",
+            "public.parent"
+        ]
+    );
+    let child: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("bk/rows.json")).unwrap()).unwrap();
+    let cols = &child["tables"].as_array().unwrap()[2]["columns"];
+    assert!(
+        !cols.as_array().unwrap().iter().any(|c| c == "doubled"),
+        "a generated column is not in the file: {cols}"
+    );
+
+    exec(
+        &d,
+        "UPDATE child SET qty = qty + 1 WHERE id % 3 = 0; DELETE FROM parent WHERE id > 40 AND id NOT IN (SELECT parent_id FROM child);
+         DROP TABLE composite; DELETE FROM measure WHERE id < 100; DELETE FROM ONLY base; UPDATE derived SET note = 'changed';
+         SELECT lo_unlink(4242); SELECT setval('child_id_seq', 99999); INSERT INTO audit VALUES (9);",
+    )
+    .await;
+    let o = restore_yes(dir, "bk", &pg.url, &[]);
+    assert_eq!(o.code, 0, "{}", o.all());
+    assert!(
+        o.stdout
+            .contains("COPY public.child FROM rows-2.copy.zst (FORMAT binary)"),
+        "{}",
+        o.stdout
+    );
+    assert!(
+        o.stdout
+            .contains("7 of 7 table(s) proven equal to the backup"),
+        "{}",
+        o.stdout
+    );
+    assert_eq!(scalar(&d, STATE).await, before);
+    assert_eq!(
+        scalar(&d, "SELECT count(*) FROM audit").await,
+        "2000",
+        "the trigger fired on restored rows"
+    );
+    d.close().await;
+}
+
+/// A rows file whose content is wrong but whose checksum was (wrongly) re-recorded:
+/// its COPY fails inside the restore's one transaction, the error names the file and
+/// the table, and the database is exactly as it was before the restore.
+#[tokio::test]
+async fn a_rows_file_that_fails_to_load_leaves_the_database_untouched() {
+    let Some(pg) = testkit::postgres().await else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let d = pg.connect().await;
+    exec(&d, FIXTURE).await;
+    let o = run(dir, &["backup", "--target", &pg.url, "--out", "bk"]);
+    assert_eq!(o.code, 0, "{}", o.all());
+    // parent's file given child's rows (other columns): COPY refuses them
+    let bk = dir.join("bk");
+    let list = rows_list(dir);
+    let (parent, child) = (
+        list.iter().position(|t| t == "public.parent").unwrap(),
+        list.iter().position(|t| t == "public.child").unwrap(),
+    );
+    let (pf, cf) = (
+        format!("rows-{parent}.copy.zst"),
+        format!("rows-{child}.copy.zst"),
+    );
+    std::fs::copy(bk.join(&cf), bk.join(&pf)).unwrap();
+    let bytes = std::fs::read(bk.join(&pf)).unwrap();
+    let mut m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(bk.join("manifest.json")).unwrap()).unwrap();
+    m["files"][&pf] = serde_json::json!({
+        "bytes": bytes.len(),
+        "sha256": hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)),
+    });
+    reseal(&bk, &m);
+
+    exec(
+        &d,
+        "UPDATE parent SET name = 'changed' WHERE id = 1; DROP TABLE composite;",
+    )
+    .await;
+    let state = scalar(
+        &d,
+        "SELECT md5(string_agg(t::text, ',' ORDER BY id)) FROM parent t",
+    )
+    .await;
+    let o = restore_yes(dir, "bk", &pg.url, &[]);
+    assert_ne!(o.code, 0, "{}", o.all());
+    assert!(
+        o.stderr
+            .contains(&format!("{pf}: the rows of public.parent")),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(
+        scalar(
+            &d,
+            "SELECT md5(string_agg(t::text, ',' ORDER BY id)) FROM parent t"
+        )
+        .await,
+        state
+    );
+    assert_eq!(
+        scalar(
+            &d,
+            "SELECT count(*) FROM pg_tables WHERE tablename = 'composite'"
+        )
+        .await,
+        "0",
+        "the restore's creations were rolled back"
+    );
+    d.close().await;
+}
+
+/// A rows list re-sealed to name a file outside the backup (a forged backup reading
+/// another file into a table): refused by name, nothing touched.
+#[tokio::test]
+async fn a_rows_list_naming_a_file_the_manifest_lacks_is_refused() {
+    let Some(pg) = testkit::postgres().await else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let d = pg.connect().await;
+    exec(
+        &d,
+        "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1), (2);",
+    )
+    .await;
+    let o = run(dir, &["backup", "--target", &pg.url, "--out", "bk"]);
+    assert_eq!(o.code, 0, "{}", o.all());
+    let bk = dir.join("bk");
+    let text = std::fs::read_to_string(bk.join("rows.json"))
+        .unwrap()
+        .replace("rows-0.copy.zst", "../outside.copy.zst");
+    std::fs::write(bk.join("rows.json"), &text).unwrap();
+    std::fs::copy(bk.join("rows-0.copy.zst"), dir.join("outside.copy.zst")).unwrap();
+    let mut m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(bk.join("manifest.json")).unwrap()).unwrap();
+    m["files"]["rows.json"] = serde_json::json!({
+        "bytes": text.len(),
+        "sha256": hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes())),
+    });
+    reseal(&bk, &m);
+    exec(&d, "DELETE FROM t WHERE id = 1").await;
+    let o = restore_yes(dir, "bk", &pg.url, &[]);
+    assert_eq!(o.code, 2, "{}", o.all());
+    assert!(
+        o.stderr.contains(
+            "names ../outside.copy.zst for the rows of public.t, a file the manifest does not list"
+        ),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(scalar(&d, "SELECT count(*) FROM t").await, "1");
+    d.close().await;
+}
