@@ -42,6 +42,19 @@ pub(crate) fn reseal(dir: &Path, m: &serde_json::Value) {
     .unwrap();
 }
 
+/// Record `file`'s present bytes in the manifest of the backup in `dir`, as if the
+/// backup had written them, and re-seal it.
+pub(crate) fn reseal_file(dir: &Path, file: &str) {
+    let bytes = std::fs::read(dir.join(file)).unwrap();
+    let mut m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    m["files"][file] = serde_json::json!({
+        "bytes": bytes.len(),
+        "sha256": hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)),
+    });
+    reseal(dir, &m);
+}
+
 fn restore(dir: &Path, url: &str, from: &str) -> support::Out {
     // no CUTOVER_TEST_MYSQL_HASH: this MariaDB would hash with the CRC pair
     crate::backup_roundtrip::restore_yes(dir, from, url, &[])

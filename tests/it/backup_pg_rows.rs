@@ -2,7 +2,7 @@
 //! table listed in `rows.json`, and pg_dump's archive everything else; the restore
 //! runs pg_restore's script and loads those files in one transaction.
 
-use crate::backup_md5_manifest::reseal;
+use crate::backup_md5_manifest::reseal_file;
 use crate::backup_roundtrip::{exec, restore_yes, run, scalar};
 use cutover::testkit;
 
@@ -158,14 +158,7 @@ async fn a_rows_file_that_fails_to_load_leaves_the_database_untouched() {
         format!("rows-{child}.copy.zst"),
     );
     std::fs::copy(bk.join(&cf), bk.join(&pf)).unwrap();
-    let bytes = std::fs::read(bk.join(&pf)).unwrap();
-    let mut m: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(bk.join("manifest.json")).unwrap()).unwrap();
-    m["files"][&pf] = serde_json::json!({
-        "bytes": bytes.len(),
-        "sha256": hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)),
-    });
-    reseal(&bk, &m);
+    reseal_file(&bk, &pf);
 
     exec(
         &d,
@@ -228,13 +221,7 @@ async fn a_rows_list_naming_a_file_the_manifest_lacks_is_refused() {
         .replace("rows-0.copy.zst", "../outside.copy.zst");
     std::fs::write(bk.join("rows.json"), &text).unwrap();
     std::fs::copy(bk.join("rows-0.copy.zst"), dir.join("outside.copy.zst")).unwrap();
-    let mut m: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(bk.join("manifest.json")).unwrap()).unwrap();
-    m["files"]["rows.json"] = serde_json::json!({
-        "bytes": text.len(),
-        "sha256": hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes())),
-    });
-    reseal(&bk, &m);
+    reseal_file(&bk, "rows.json");
     exec(&d, "DELETE FROM t WHERE id = 1").await;
     let o = restore_yes(dir, "bk", &pg.url, &[]);
     assert_eq!(o.code, 2, "{}", o.all());

@@ -210,7 +210,7 @@ pub(super) async fn run(
         && !r.clustered
     {
         stats.scan = "pages".into();
-        let (from, state) = (r.origin as i128, (progress, meter, 0));
+        let (from, state) = (r.origin as i128, (progress, &mut meter, 0));
         return run_pages(s, t, plan, r, pages, from, counter, stats, state, may_merge).await;
     }
     // where a table has pages, as many at once as they are read with (PostgreSQL's
@@ -315,7 +315,7 @@ pub(super) async fn run(
                         } else {
                             "keys+pages".into()
                         };
-                        let state = (progress, meter, rows_s + rows_t + extra);
+                        let state = (progress, &mut meter, rows_s + rows_t + extra);
                         let from = range.0 as i128;
                         let (ps, pt) =
                             run_pages(s, t, plan, r, pages, from, counter, stats, state, may_merge)
@@ -365,6 +365,56 @@ pub(super) async fn run(
     Ok((rows_s, rows_t))
 }
 
+/// The rows both sides have hashed at once, reported as one progress: a phase's start
+/// (forced), each side's rows as its queries end, and the phase's end.
+struct BothSides<'a, 'm> {
+    progress: ProgressFn<'a>,
+    meter: std::sync::Mutex<(&'m mut ProgressMeter, [u64; 2])>,
+    /// Rows hashed before the phase.
+    before: u64,
+    estimate: u64,
+}
+
+impl<'a, 'm> BothSides<'a, 'm> {
+    fn start(
+        progress: ProgressFn<'a>,
+        meter: &'m mut ProgressMeter,
+        before: u64,
+        estimate: u64,
+    ) -> Self {
+        if let Some(mut p) = meter.tick(before, true) {
+            p.total = Some(estimate.max(before));
+            progress(p);
+        }
+        BothSides {
+            progress,
+            meter: std::sync::Mutex::new((meter, [0u64; 2])),
+            before,
+            estimate,
+        }
+    }
+
+    /// One side (0: source, 1: target) has hashed `done` rows in this phase.
+    fn report(&self, side: usize, done: u64) {
+        let mut m = self.meter.lock().expect("progress lock");
+        m.1[side] = done;
+        let done = self.before + m.1[0] + m.1[1];
+        if let Some(mut p) = m.0.tick(done, false) {
+            p.total = Some(self.estimate.max(done));
+            (self.progress)(p);
+        }
+    }
+
+    /// The phase is over with `done` rows hashed in all (the total, now known).
+    fn end(&self, done: u64) {
+        let mut m = self.meter.lock().expect("progress lock");
+        if let Some(mut p) = m.0.tick(done, true) {
+            p.total = Some(done);
+            (self.progress)(p);
+        }
+    }
+}
+
 /// Both sides' row count and hash sum over the whole table (under the diff's
 /// condition), each side hashed slice by slice of its pages, [`PAGE_IN_FLIGHT`] at
 /// once, with no key condition and no grouping: the cheapest read there is (5M rows,
@@ -379,22 +429,8 @@ async fn totals_by_pages(
     pages: &[Vec<String>; 2],
     (progress, meter, before): (ProgressFn<'_>, &mut ProgressMeter, u64),
 ) -> Result<((u64, u64), bool)> {
-    // where the probes left off, as a phase starts
-    if let Some(mut p) = meter.tick(before, true) {
-        p.total = Some(r.estimate.max(before));
-        progress(p);
-    }
-    let meter = std::sync::Mutex::new((meter, [0u64; 2]));
-    let report = |side: usize, done: u64| {
-        let mut m = meter.lock().expect("progress lock");
-        m.1[side] = done;
-        let done = before + m.1[0] + m.1[1];
-        if let Some(mut p) = m.0.tick(done, false) {
-            p.total = Some(r.estimate.max(done));
-            progress(p);
-        }
-    };
-    let (report_s, report_t) = (|d| report(0, d), |d| report(1, d));
+    let sides = BothSides::start(progress, meter, before, r.estimate);
+    let (report_s, report_t) = (|d| sides.report(0, d), |d| sides.report(1, d));
     let (a, b) = tokio::try_join!(
         total_pages(s, plan, &pages[0], &report_s),
         total_pages(t, plan, &pages[1], &report_t)
@@ -494,27 +530,14 @@ async fn run_pages(
     from: i128,
     counter: &mut Counter<'_>,
     stats: &mut Stats,
-    (progress, meter, before): (ProgressFn<'_>, ProgressMeter, u64),
+    (progress, meter, before): (ProgressFn<'_>, &mut ProgressMeter, u64),
     may_merge: bool,
 ) -> Result<(u64, u64)> {
     let buckets = ((r.end - r.origin as i128) + r.width as i128 - 1) / r.width as i128;
     let buckets = buckets as usize;
     let start = ((from - r.origin as i128) / r.width as i128) as usize;
-    let meter = std::sync::Mutex::new((meter, [0u64; 2]));
-    if let Some(mut p) = meter.lock().expect("progress lock").0.tick(before, true) {
-        p.total = Some(r.estimate.max(before));
-        progress(p);
-    }
-    let report = |side: usize, done: u64| {
-        let mut m = meter.lock().expect("progress lock");
-        m.1[side] = done;
-        let done = before + m.1[0] + m.1[1];
-        if let Some(mut p) = m.0.tick(done, false) {
-            p.total = Some(r.estimate.max(done));
-            progress(p);
-        }
-    };
-    let (report_s, report_t) = (|d| report(0, d), |d| report(1, d));
+    let sides = BothSides::start(progress, meter, before, r.estimate);
+    let (report_s, report_t) = (|d| sides.report(0, d), |d| sides.report(1, d));
     let span = (from as i64, r.end as i64);
     let (va, vb) = tokio::try_join!(
         hash_pages(s, plan, r, span, &pages[0], buckets, &report_s),
@@ -522,14 +545,7 @@ async fn run_pages(
     )?;
     let rows_s: u64 = va.iter().map(|x| x.0).sum();
     let rows_t: u64 = vb.iter().map(|x| x.0).sum();
-    {
-        let mut m = meter.lock().expect("progress lock");
-        let done = before + rows_s + rows_t;
-        if let Some(mut p) = m.0.tick(done, true) {
-            p.total = Some(done);
-            progress(p);
-        }
-    }
+    sides.end(before + rows_s + rows_t);
     // the chunks' buckets as the chunk path holds them: non-empty buckets only
     let chunk_of = |v: &[(u64, u64)], first: usize, last: usize| -> Agg {
         (first..last)
