@@ -343,7 +343,17 @@ impl BackupEngine for PgBackup {
                 None => {
                     let tables = list_tables(&mut tx, r, req.schema).await?;
                     // the plain tables' rows by binary COPY, the rest by pg_dump
-                    let plain = super::rows::plain_tables(&mut tx, r, req.schema).await?;
+                    let mut plain = super::rows::plain_tables(&mut tx, r, req.schema).await?;
+                    // one --exclude-table-data argument a table: past what a command
+                    // line holds, every table's rows stay in the archive
+                    let args: usize = plain.iter().map(|t| t.pattern().len() + 24).sum();
+                    if args > super::rows::MAX_PATTERN_BYTES {
+                        (req.log)(format!(
+                            "{} tables: their rows stay in pg_dump's archive (too many to leave out of it by name)",
+                            plain.len()
+                        ));
+                        plain.clear();
+                    }
                     result.tool = format!(
                         "{tool_name} -Fc -Z0 | zstd -{ZSTD_LEVEL}, the rows of {} plain table(s) by COPY (FORMAT binary) | zstd -{ZSTD_LEVEL}",
                         plain.len()

@@ -31,6 +31,10 @@ use sqlx::{Connection, Executor, Row};
 use std::io::{Read, Write};
 use std::path::Path;
 
+/// At most this many bytes of `--exclude-table-data` arguments on pg_dump's command
+/// line (Linux allows 2 MiB of arguments and environment in all).
+pub(super) const MAX_PATTERN_BYTES: usize = 512 * 1024;
+
 /// The list of the tables whose rows are in files of their own.
 pub(crate) const ROWS_LIST: &str = "rows.json";
 
