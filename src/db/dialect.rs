@@ -219,6 +219,13 @@ pub trait SqlDialect: Send + Sync {
         Vec::new()
     }
 
+    /// Statements for a short query reading rows scattered over a table (run in its
+    /// transaction, after [`SqlDialect::aggregate_setup`]'s): what keeps its start-up
+    /// cheaper than its work.
+    fn scattered_setup(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// `term` sorted with NULLs first (the engine's default where it already is).
     fn nulls_first(&self, term: &str) -> String {
         term.to_string()

@@ -646,7 +646,7 @@ async fn row_hashes(
     );
     let (mut out, mut over) = (Vec::new(), false);
     side.db
-        .query_each_with_setup(&side.aggregate_setup(), &sql, &mut |row| {
+        .query_each_with_setup(&side.scattered_setup(), &sql, &mut |row| {
             if out.len() >= HASH_KEYS {
                 over = true;
             } else if let Some(k) = row.first().and_then(Value::as_i64) {

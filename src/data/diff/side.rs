@@ -75,6 +75,12 @@ impl Side {
         }
         setup
     }
+    /// Statements run before a short query of scattered rows (a batch's row hashes).
+    pub(super) fn scattered_setup(&self) -> Vec<String> {
+        let mut setup = self.aggregate_setup();
+        setup.extend(self.dialect.sql().scattered_setup());
+        setup
+    }
     pub(super) fn name(&self) -> &'static str {
         if self.is_source { "source" } else { "target" }
     }
