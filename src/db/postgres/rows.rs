@@ -16,10 +16,10 @@
 //! data section ends, before its first index, constraint, trigger or policy, as
 //! `pg_restore` would load them. A failure anywhere rolls the whole restore back.
 //!
-//! Only tables whose every column is of a built-in type (or an enum, or an array of a
-//! built-in type) are listed: a binary `COPY` needs each type's binary send and
-//! receive functions, which an extension's or a composite type may lack. The others'
-//! rows stay in the archive.
+//! Only tables whose every column is of a built-in type with binary send and receive
+//! functions (or an enum, or an array of such a type) are listed: a binary `COPY`
+//! needs them, and an extension's type, a composite or `aclitem` may lack them. The
+//! others' rows stay in the archive.
 
 use super::backup::{connect, err};
 use crate::db::backup::{FileDigest, zstd_finish, zstd_reader, zstd_writer};
@@ -93,8 +93,10 @@ pub(super) async fn plain_tables(
     let rows = sqlx::query(
         "SELECT n.nspname, c.relname, \
                 array_agg(a.attname::text ORDER BY a.attnum) FILTER (WHERE a.attgenerated = '') AS cols, \
-                bool_and(t.typnamespace = 'pg_catalog'::regnamespace OR t.typtype = 'e' \
-                         OR (t.typelem <> 0 AND e.typnamespace = 'pg_catalog'::regnamespace)) AS builtin \
+                bool_and(t.typsend::oid <> 0 AND t.typreceive::oid <> 0 \
+                         AND (e.oid IS NULL OR (e.typsend::oid <> 0 AND e.typreceive::oid <> 0)) \
+                         AND (t.typnamespace = 'pg_catalog'::regnamespace OR t.typtype = 'e' \
+                              OR (t.typelem <> 0 AND e.typnamespace = 'pg_catalog'::regnamespace))) AS builtin \
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
          JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
          JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_type e ON e.oid = t.typelem \
