@@ -2,7 +2,7 @@
 //! table listed in `rows.json`, and pg_dump's archive everything else; the restore
 //! runs pg_restore's script and loads those files in one transaction.
 
-use crate::backup_md5_manifest::reseal_file;
+use crate::backup_md5_manifest::{reseal, reseal_file};
 use crate::backup_roundtrip::{exec, restore_yes, run, scalar};
 use cutover::testkit;
 
@@ -35,6 +35,7 @@ INSERT INTO measure SELECT g, date '2024-06-01' + g * 2, g * 0.5 FROM generate_s
 INSERT INTO base VALUES (1, 'base only');
 INSERT INTO derived VALUES (2, 'derived', 7);
 SELECT lo_from_bytea(4242, 'large object bytes');
+CREATE MATERIALIZED VIEW child_count AS SELECT count(*) AS n FROM child;
 ";
 
 /// Every table's rows as one text, in a fixed order (generated and identity values
@@ -48,6 +49,7 @@ const STATE: &str = "SELECT md5(concat_ws('|',
     (SELECT string_agg(t::text, ',' ORDER BY id) FROM ONLY base t),
     (SELECT string_agg(t::text, ',' ORDER BY id) FROM derived t),
     (SELECT count(*)::text FROM audit),
+    (SELECT n::text FROM child_count),
     (SELECT last_value::text FROM child_id_seq),
     (SELECT encode(lo_get(4242), 'escape'))))";
 
@@ -109,7 +111,8 @@ async fn plain_tables_rows_go_by_binary_copy_and_everything_comes_back() {
         &d,
         "UPDATE child SET qty = qty + 1 WHERE id % 3 = 0; DELETE FROM parent WHERE id > 40 AND id NOT IN (SELECT parent_id FROM child);
          DROP TABLE composite; DELETE FROM grants; DELETE FROM measure WHERE id < 100; DELETE FROM ONLY base; UPDATE derived SET note = 'changed';
-         SELECT lo_unlink(4242); SELECT setval('child_id_seq', 99999); INSERT INTO audit VALUES (9);",
+         SELECT lo_unlink(4242); SELECT setval('child_id_seq', 99999); INSERT INTO audit VALUES (9);
+         DELETE FROM child WHERE id > 1500; REFRESH MATERIALIZED VIEW child_count;",
     )
     .await;
     let o = restore_yes(dir, "bk", &pg.url, &[]);
@@ -131,6 +134,67 @@ async fn plain_tables_rows_go_by_binary_copy_and_everything_comes_back() {
         scalar(&d, "SELECT count(*) FROM audit").await,
         "2000",
         "the trigger fired on restored rows"
+    );
+    assert_eq!(
+        scalar(&d, "SELECT n FROM child_count").await,
+        "2000",
+        "the materialized view is refreshed from the restored rows"
+    );
+    d.close().await;
+}
+
+/// A backup from before the rows files (every row in `database.dump.zst`, no
+/// `rows.json`) still restores, through pg_restore as it always was.
+#[tokio::test]
+async fn a_backup_without_rows_files_restores_through_pg_restore() {
+    let Some(pg) = testkit::postgres().await else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let d = pg.connect().await;
+    exec(
+        &d,
+        "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 500) g;",
+    )
+    .await;
+    let o = run(dir, &["backup", "--target", &pg.url, "--out", "bk"]);
+    assert_eq!(o.code, 0, "{}", o.all());
+    // as the previous release wrote it: pg_dump's whole archive, zstd-compressed
+    let bk = dir.join("bk");
+    let dump = std::process::Command::new("pg_dump")
+        .arg(format!("--dbname={}", pg.url))
+        .args(["-Fc", "-Z0"])
+        .output()
+        .unwrap();
+    assert!(dump.status.success());
+    std::fs::write(
+        bk.join("database.dump.zst"),
+        zstd::encode_all(&dump.stdout[..], 1).unwrap(),
+    )
+    .unwrap();
+    let mut m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(bk.join("manifest.json")).unwrap()).unwrap();
+    let files = m["files"].as_object_mut().unwrap();
+    files.retain(|f, _| !f.starts_with("rows"));
+    reseal(&bk, &m);
+    for f in ["rows.json", "rows-0.copy.zst"] {
+        std::fs::remove_file(bk.join(f)).unwrap();
+    }
+    reseal_file(&bk, "database.dump.zst");
+    exec(&d, "DELETE FROM t WHERE id > 100; UPDATE t SET v = 'x';").await;
+    let o = restore_yes(dir, "bk", &pg.url, &[]);
+    assert_eq!(o.code, 0, "{}", o.all());
+    assert!(
+        o.stdout.contains(
+            "zstd -d database.dump.zst | pg_restore --clean --if-exists --single-transaction"
+        ) && !o.stdout.contains("FORMAT binary"),
+        "{}",
+        o.stdout
+    );
+    assert_eq!(
+        scalar(&d, "SELECT count(*) || '/' || min(v) FROM t").await,
+        "500/v1"
     );
     d.close().await;
 }
