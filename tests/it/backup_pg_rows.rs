@@ -53,6 +53,18 @@ const STATE: &str = "SELECT md5(concat_ws('|',
     (SELECT last_value::text FROM child_id_seq),
     (SELECT encode(lo_get(4242), 'escape'))))";
 
+/// A PostgreSQL test database set up with `sql` and backed up into `bk` of a new
+/// temporary directory: the database, the directory and a connection.
+async fn backed_up(sql: &str) -> Option<(testkit::TestDb, tempfile::TempDir, cutover::db::Db)> {
+    let pg = testkit::postgres().await?;
+    let tmp = tempfile::tempdir().unwrap();
+    let d = pg.connect().await;
+    exec(&d, sql).await;
+    let o = run(tmp.path(), &["backup", "--target", &pg.url, "--out", "bk"]);
+    assert_eq!(o.code, 0, "{}", o.all());
+    Some((pg, tmp, d))
+}
+
 fn rows_list(dir: &std::path::Path) -> Vec<String> {
     let v: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("bk/rows.json")).unwrap()).unwrap();
@@ -76,17 +88,12 @@ fn rows_list(dir: &std::path::Path) -> Vec<String> {
 /// the large object and the sequence, and the trigger did not fire on restored rows.
 #[tokio::test]
 async fn plain_tables_rows_go_by_binary_copy_and_everything_comes_back() {
-    let Some(pg) = testkit::postgres().await else {
+    let Some((pg, tmp, d)) = backed_up(FIXTURE).await else {
         return;
     };
-    let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let d = pg.connect().await;
-    exec(&d, FIXTURE).await;
     let before = scalar(&d, STATE).await;
     assert_eq!(scalar(&d, "SELECT count(*) FROM audit").await, "2000");
-    let o = run(dir, &["backup", "--target", &pg.url, "--out", "bk"]);
-    assert_eq!(o.code, 0, "{}", o.all());
     assert_eq!(
         rows_list(dir),
         [
@@ -147,19 +154,10 @@ async fn plain_tables_rows_go_by_binary_copy_and_everything_comes_back() {
 /// `rows.json`) still restores, through pg_restore as it always was.
 #[tokio::test]
 async fn a_backup_without_rows_files_restores_through_pg_restore() {
-    let Some(pg) = testkit::postgres().await else {
+    let Some((pg, tmp, d)) = backed_up("CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 500) g;").await else {
         return;
     };
-    let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let d = pg.connect().await;
-    exec(
-        &d,
-        "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 500) g;",
-    )
-    .await;
-    let o = run(dir, &["backup", "--target", &pg.url, "--out", "bk"]);
-    assert_eq!(o.code, 0, "{}", o.all());
     // as the previous release wrote it: pg_dump's whole archive, zstd-compressed
     let bk = dir.join("bk");
     let dump = std::process::Command::new("pg_dump")
@@ -204,15 +202,10 @@ async fn a_backup_without_rows_files_restores_through_pg_restore() {
 /// the table, and the database is exactly as it was before the restore.
 #[tokio::test]
 async fn a_rows_file_that_fails_to_load_leaves_the_database_untouched() {
-    let Some(pg) = testkit::postgres().await else {
+    let Some((pg, tmp, d)) = backed_up(FIXTURE).await else {
         return;
     };
-    let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let d = pg.connect().await;
-    exec(&d, FIXTURE).await;
-    let o = run(dir, &["backup", "--target", &pg.url, "--out", "bk"]);
-    assert_eq!(o.code, 0, "{}", o.all());
     // parent's file given child's rows (other columns): COPY refuses them
     let bk = dir.join("bk");
     let list = rows_list(dir);
@@ -269,19 +262,12 @@ async fn a_rows_file_that_fails_to_load_leaves_the_database_untouched() {
 /// another file into a table): refused by name, nothing touched.
 #[tokio::test]
 async fn a_rows_list_naming_a_file_the_manifest_lacks_is_refused() {
-    let Some(pg) = testkit::postgres().await else {
+    let Some((pg, tmp, d)) =
+        backed_up("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1), (2);").await
+    else {
         return;
     };
-    let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let d = pg.connect().await;
-    exec(
-        &d,
-        "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1), (2);",
-    )
-    .await;
-    let o = run(dir, &["backup", "--target", &pg.url, "--out", "bk"]);
-    assert_eq!(o.code, 0, "{}", o.all());
     let bk = dir.join("bk");
     let text = std::fs::read_to_string(bk.join("rows.json"))
         .unwrap()
@@ -309,21 +295,16 @@ async fn a_rows_list_naming_a_file_the_manifest_lacks_is_refused() {
 /// archive too would come back twice and fail the proof).
 #[tokio::test]
 async fn quoted_names_round_trip_with_their_rows_once() {
-    let Some(pg) = testkit::postgres().await else {
-        return;
-    };
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    let d = pg.connect().await;
-    exec(
-        &d,
+    let Some((pg, tmp, d)) = backed_up(
         r#"CREATE SCHEMA "Sch ema";
         CREATE TABLE "Sch ema"."odd ""t"".x" ("Val" int, note text);
         INSERT INTO "Sch ema"."odd ""t"".x" SELECT g, 'n' || g FROM generate_series(1, 300) g;"#,
     )
-    .await;
-    let o = run(dir, &["backup", "--target", &pg.url, "--out", "bk"]);
-    assert_eq!(o.code, 0, "{}", o.all());
+    .await
+    else {
+        return;
+    };
+    let dir = tmp.path();
     assert_eq!(rows_list(dir), ["Sch ema.odd \"t\".x"]);
     exec(
         &d,
