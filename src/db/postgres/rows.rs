@@ -355,7 +355,6 @@ pub(super) async fn restore(
     log: &(dyn Fn(String) + Send + Sync),
 ) -> Result<()> {
     use std::process::Stdio;
-    use tokio::io::AsyncBufReadExt;
     let tables = read_list(dir)?;
     // only files the manifest lists (and so whose SHA-256 was checked) are read
     if let Some(t) = tables.iter().find(|t| !files.contains(&t.file)) {
@@ -411,12 +410,7 @@ pub(super) async fn restore(
         what: format!("{archive}: restoring {entry}"),
     };
     loop {
-        raw.clear();
-        let n = script
-            .read_until(b'\n', &mut raw)
-            .await
-            .map_err(|e| Error::runtime(format!("reading pg_restore's script: {e}")))?;
-        if n == 0 {
+        if next_line(&mut script, &mut raw).await? == 0 {
             break;
         }
         line_no += 1;
@@ -542,6 +536,19 @@ impl Batch {
     }
 }
 
+/// The script's next line into `buf` (its newline kept); 0 at its end.
+async fn next_line(
+    script: &mut (impl tokio::io::AsyncBufRead + Unpin),
+    buf: &mut Vec<u8>,
+) -> Result<usize> {
+    use tokio::io::AsyncBufReadExt;
+    buf.clear();
+    script
+        .read_until(b'\n', buf)
+        .await
+        .map_err(|e| Error::runtime(format!("reading pg_restore's script: {e}")))
+}
+
 /// The text rows after a script's `COPY … FROM stdin;`, up to its `\.` line.
 async fn copy_text(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
@@ -551,7 +558,6 @@ async fn copy_text(
     line_no: &mut usize,
     archive: &str,
 ) -> Result<()> {
-    use tokio::io::AsyncBufReadExt;
     let head = stmt.trim().trim_end_matches(';');
     let mut copy = tx
         .copy_in_raw(head)
@@ -560,11 +566,7 @@ async fn copy_text(
     let mut buf = Vec::with_capacity(1 << 16);
     let mut line = Vec::new();
     loop {
-        line.clear();
-        let n = script
-            .read_until(b'\n', &mut line)
-            .await
-            .map_err(|e| Error::runtime(format!("reading pg_restore's script: {e}")))?;
+        let n = next_line(script, &mut line).await?;
         *line_no += 1;
         if n == 0 {
             let _ = copy.abort("the script ended inside COPY data").await;
