@@ -155,6 +155,8 @@ impl BackupEngine for MySqlBackup {
                 .map_err(err(r))?;
             let (prog, tool_name) = check_tool(&server)?;
             let method = HashMethod::best(&mut c).await;
+            // the second connection hashing beside the first (backup_hash.rs)
+            let mut c2 = connect(req.url, r).await?;
             let tables = match req.tables {
                 None => list_tables(&mut c, r).await?,
                 Some(names) => {
@@ -169,8 +171,8 @@ impl BackupEngine for MySqlBackup {
                     names.to_vec()
                 }
             };
-            // Writes stop (global read lock, on a connection of its own) while our
-            // snapshot opens and the dump's own snapshot opens; they resume as soon as
+            // Writes stop (global read lock, on a connection of its own) while our two
+            // snapshots open and the dump's own snapshot opens; they resume as soon as
             // the dump writes its first object, which it does only after starting its
             // transaction (see `dump_started`).
             let mut lk = connect(req.url, r).await?;
@@ -183,6 +185,12 @@ impl BackupEngine for MySqlBackup {
                     .await
                     .map_err(err(r))?;
                 c.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+                    .await
+                    .map_err(err(r))?;
+                c2.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                    .await
+                    .map_err(err(r))?;
+                c2.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
                     .await
                     .map_err(err(r))?;
                 // FLOAT columns the dump will round, and how to correct them (issue 7)
@@ -240,15 +248,14 @@ impl BackupEngine for MySqlBackup {
                 let writing = tokio::spawn(writer);
                 let err_text = tokio::spawn(errors);
                 // writes resume once the dump's snapshot is open (or the dump has ended);
-                // our snapshot was opened before, under the same lock
+                // our snapshots were opened before, under the same lock
                 let unlock = async {
                     let _ = dump_open.await;
                     let held = locked.elapsed();
                     lk.execute("UNLOCK TABLES").await.map(|_| held)
                 };
                 let (hashes, unlocked) = tokio::join!(
-                    // one hashing connection beside the dump (see hash_tables)
-                    super::backup_hash::hash_tables(&mut c, None, r, &tables, method),
+                    super::backup_hash::hash_tables(&mut c, &mut c2, r, &tables, method),
                     unlock
                 );
                 let held = unlocked.map_err(err(r))?;
@@ -267,7 +274,7 @@ impl BackupEngine for MySqlBackup {
                 let fixes = super::backup_float::append_fixes(&mut c, r, &floats, &mut w).await?;
                 let digest = zstd_finish(w)?;
                 let mut consistency = format!(
-                    "FLUSH TABLES WITH READ LOCK held from before the START TRANSACTION WITH CONSISTENT SNAPSHOT of our hashing connection until the dump (--single-transaction) had started its own, so the dump and the hashes saw the same data; writes waited {} ms",
+                    "FLUSH TABLES WITH READ LOCK held from before the START TRANSACTION WITH CONSISTENT SNAPSHOT of our two hashing connections until the dump (--single-transaction) had started its own, so the dump and the hashes saw the same data; writes waited {} ms",
                     held.as_millis()
                 );
                 let fixed: Vec<&str> = floats.iter().filter(|t| t.corrected()).map(|t| t.table.as_str()).collect();
@@ -281,6 +288,7 @@ impl BackupEngine for MySqlBackup {
                     consistency.push_str(&format!("; WARNING: {w}"));
                 }
                 c.execute("COMMIT").await.map_err(err(r))?;
+                c2.execute("COMMIT").await.map_err(err(r))?;
                 Ok(BackupResult {
                     server_version: server.clone(),
                     tool: format!("{tool_name} --single-transaction"),
@@ -359,14 +367,8 @@ impl BackupEngine for MySqlBackup {
             let mut out = BTreeMap::new();
             for (method, tables) in groups.into_values() {
                 out.extend(
-                    super::backup_hash::hash_tables(
-                        &mut c,
-                        Some(&mut c2),
-                        redacted,
-                        &tables,
-                        method,
-                    )
-                    .await?,
+                    super::backup_hash::hash_tables(&mut c, &mut c2, redacted, &tables, method)
+                        .await?,
                 );
             }
             Ok(out)

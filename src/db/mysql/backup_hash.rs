@@ -221,12 +221,12 @@ async fn worker(
     }
 }
 
-/// Row counts and sums of `per_row` of every table, the pieces shared between the
-/// connections (one, or two); a split table's halves added up (the sums are of rows, so the halves'
+/// Row counts and sums of `per_row` of every table, the pieces shared between the two
+/// connections; a split table's halves added up (the sums are of rows, so the halves'
 /// sums add up to the whole table's, exactly: in u128, which 2^64 rows of 64 bits fit).
 async fn sums(
     a: &mut MySqlConnection,
-    b: Option<&mut MySqlConnection>,
+    b: &mut MySqlConnection,
     redacted: &str,
     tables: &[(String, String)],
     per_row: &[String],
@@ -234,16 +234,10 @@ async fn sums(
     let names: Vec<String> = tables.iter().map(|(t, _)| t.clone()).collect();
     let pieces = pieces(a, redacted, &names).await?;
     let next = AtomicUsize::new(0);
-    let (x, y) = match b {
-        Some(b) => tokio::join!(
-            worker(a, redacted, tables, &pieces, &next, per_row),
-            worker(b, redacted, tables, &pieces, &next, per_row)
-        ),
-        None => (
-            worker(a, redacted, tables, &pieces, &next, per_row).await,
-            Ok(Vec::new()),
-        ),
-    };
+    let (x, y) = tokio::join!(
+        worker(a, redacted, tables, &pieces, &next, per_row),
+        worker(b, redacted, tables, &pieces, &next, per_row)
+    );
     let mut out = vec![(0u64, vec![0u128; per_row.len()]); tables.len()];
     for s in x?.into_iter().chain(y?) {
         let (rows, total) = &mut out[s.table];
@@ -335,15 +329,12 @@ async fn legacy_row_expr(c: &mut MySqlConnection, redacted: &str, table: &str) -
     Ok(format!("CONCAT({})", fields.join(", '|', ")))
 }
 
-/// Row counts and content hashes of `tables` with `method`: `a` and `b` (if given) are
-/// two connections that see the same data (both inside a consistent snapshot taken
-/// under the same read lock, or both idle after a restore), each hashing some of the
-/// pieces. A backup hashes on one: beside the dump, a second hashing thread on a
-/// 2-core server slowed the dump more than it sped the hash (4M rows: 4.2 s against
-/// 4.65 s for the dump and the hash both done).
+/// Row counts and content hashes of `tables` with `method`: `a` and `b` are two
+/// connections that see the same data (both inside a consistent snapshot taken under
+/// the same read lock, or both idle after a restore), each hashing some of the pieces.
 pub(super) async fn hash_tables(
     a: &mut MySqlConnection,
-    b: Option<&mut MySqlConnection>,
+    b: &mut MySqlConnection,
     redacted: &str,
     tables: &[String],
     method: HashMethod,
