@@ -165,20 +165,7 @@ pub(super) async fn pg_restore_archive(
         }
         return Ok(out);
     }
-    let mut input = zstd_reader(&path)?;
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .spawn()
-        .map_err(|e| Error::runtime(format!("cannot run {what}: {e}")))?;
-    let stdin = child
-        .stdin
-        .take()
-        .expect("piped")
-        .into_owned_fd()
-        .map_err(|e| Error::runtime(format!("{what}'s input: {e}")))?;
-    let feed = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-        std::io::copy(&mut input, &mut std::fs::File::from(stdin)).map(|_| ())
-    });
+    let (child, feed) = spawn_fed(cmd, &path, what)?;
     let out = child
         .wait_with_output()
         .await
@@ -196,6 +183,34 @@ pub(super) async fn pg_restore_archive(
         Err(e) => Err(Error::runtime(format!("{what}: reading {file}: {e}"))),
         Ok(()) => Ok(out),
     }
+}
+
+/// Start `cmd` with the zstd file at `path` decompressed into its standard input, on a
+/// blocking thread: the child, and the task feeding it (an error when the file could
+/// not be read whole, or the child stopped reading).
+pub(super) fn spawn_fed(
+    mut cmd: tokio::process::Command,
+    path: &std::path::Path,
+    what: &str,
+) -> Result<(
+    tokio::process::Child,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+)> {
+    let mut input = zstd_reader(path)?;
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| Error::runtime(format!("cannot run {what}: {e}")))?;
+    let stdin = child
+        .stdin
+        .take()
+        .expect("piped")
+        .into_owned_fd()
+        .map_err(|e| Error::runtime(format!("{what}'s input: {e}")))?;
+    let feed = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        std::io::copy(&mut input, &mut std::fs::File::from(stdin)).map(|_| ())
+    });
+    Ok((child, feed))
 }
 
 /// `pg_dump`'s major version, refusing a missing tool or one older than the server.

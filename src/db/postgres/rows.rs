@@ -21,7 +21,7 @@
 //! needs them, and an extension's type, a composite or `aclitem` may lack them. The
 //! others' rows stay in the archive.
 
-use super::backup::{connect, err};
+use super::backup::{connect, err, spawn_fed};
 use crate::db::backup::{FileDigest, zstd_finish, zstd_reader, zstd_writer};
 use crate::error::{Error, Result};
 use futures::StreamExt;
@@ -368,23 +368,11 @@ pub(super) async fn restore(
         "zstd -d {archive} | pg_restore --clean --if-exists --single-transaction -f - (definitions and the other rows), {} table(s)' rows by COPY (FORMAT binary), in one transaction",
         tables.len()
     ));
-    let mut input = zstd_reader(&dir.join(archive))?;
-    let mut child = pg_restore
+    pg_restore
         .args(["--clean", "--if-exists", "--single-transaction", "-f", "-"])
-        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| Error::runtime(format!("cannot run pg_restore: {e}")))?;
-    let stdin = child
-        .stdin
-        .take()
-        .expect("piped")
-        .into_owned_fd()
-        .map_err(|e| Error::runtime(format!("pg_restore's input: {e}")))?;
-    let feed = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-        std::io::copy(&mut input, &mut std::fs::File::from(stdin)).map(|_| ())
-    });
+        .stderr(Stdio::piped());
+    let (mut child, feed) = spawn_fed(pg_restore, &dir.join(archive), "pg_restore")?;
     let stderr = child.stderr.take().expect("piped");
     let errors = tokio::spawn(async move {
         let mut text = String::new();
