@@ -323,3 +323,42 @@ async fn quoted_names_round_trip_with_their_rows_once() {
     );
     d.close().await;
 }
+
+/// An archive cut short (its checksum wrongly re-recorded) while a table's rows are in
+/// it (a composite column keeps them there): pg_restore's script stops inside them,
+/// the restore gives pg_restore's own error, and the database is as it was.
+#[tokio::test]
+async fn an_archive_cut_inside_its_rows_fails_with_pg_restores_error_and_touches_nothing() {
+    let Some((pg, tmp, d)) = backed_up(
+        "CREATE TYPE pair AS (a int, b text);
+         CREATE TABLE c (id int PRIMARY KEY, p pair);
+         INSERT INTO c SELECT g, ROW(g, md5(g::text))::pair FROM generate_series(1, 50000) g;
+         CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'a');",
+    )
+    .await
+    else {
+        return;
+    };
+    let dir = tmp.path();
+    assert_eq!(rows_list(dir), ["public.t"]);
+    let bk = dir.join("bk");
+    let f = bk.join("database.dump.zst");
+    let bytes = std::fs::read(&f).unwrap();
+    std::fs::write(&f, &bytes[..bytes.len() * 2 / 3]).unwrap();
+    reseal_file(&bk, "database.dump.zst");
+    exec(
+        &d,
+        "UPDATE t SET v = 'changed'; DELETE FROM c WHERE id > 10;",
+    )
+    .await;
+    let o = restore_yes(dir, "bk", &pg.url, &[]);
+    assert_ne!(o.code, 0, "{}", o.all());
+    assert!(
+        o.stderr.contains("pg_restore failed") && o.stderr.contains("nothing was restored"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(scalar(&d, "SELECT v FROM t").await, "changed");
+    assert_eq!(scalar(&d, "SELECT count(*) FROM c").await, "10");
+    d.close().await;
+}

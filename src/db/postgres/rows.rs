@@ -397,7 +397,9 @@ pub(super) async fn restore(
         sql: batch,
         what: format!("{archive}: restoring {entry}"),
     };
-    loop {
+    // the script ended inside the rows of this COPY
+    let mut cut: Option<String> = None;
+    'lines: loop {
         if next_line(&mut script, &mut raw).await? == 0 {
             break;
         }
@@ -450,7 +452,10 @@ pub(super) async fn restore(
                 run(std::mem::take(&mut batch), &entry)
                     .send(&mut tx, redacted)
                     .await?;
-                copy_text(&mut tx, redacted, t, &mut script, &mut line_no, archive).await?;
+                if !copy_text(&mut tx, redacted, t, &mut script, &mut line_no, archive).await? {
+                    cut = Some(t.trim().trim_end_matches(';').to_string());
+                    break 'lines;
+                }
                 continue;
             }
             batch.push_str(&done);
@@ -463,14 +468,8 @@ pub(super) async fn restore(
         }
         stmt.push_str(&line[from..]);
     }
-    if lex != Lex::Code || !stmt.trim().is_empty() {
-        return Err(Error::runtime(format!(
-            "{archive}: pg_restore's script ends inside a statement (at line {line_no})"
-        )));
-    }
-    run(std::mem::take(&mut batch), &entry)
-        .send(&mut tx, redacted)
-        .await?;
+    // the script's end: pg_restore has finished or is finishing, and if it failed, its
+    // own message says why the script stopped where it did
     let status = child
         .wait()
         .await
@@ -482,6 +481,19 @@ pub(super) async fn restore(
             crate::redact::scrub(stderr.trim())
         )));
     }
+    if let Some(head) = cut {
+        return Err(Error::runtime(format!(
+            "{archive}: pg_restore's script ends inside the rows of {head}; nothing was restored"
+        )));
+    }
+    if lex != Lex::Code || !stmt.trim().is_empty() {
+        return Err(Error::runtime(format!(
+            "{archive}: pg_restore's script ends inside a statement (at line {line_no}); nothing was restored"
+        )));
+    }
+    run(std::mem::take(&mut batch), &entry)
+        .send(&mut tx, redacted)
+        .await?;
     match feed.await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => {
@@ -537,7 +549,8 @@ async fn next_line(
         .map_err(|e| Error::runtime(format!("reading pg_restore's script: {e}")))
 }
 
-/// The text rows after a script's `COPY … FROM stdin;`, up to its `\.` line.
+/// The text rows after a script's `COPY … FROM stdin;`, up to its `\.` line. False when
+/// the script ends first (the COPY aborted).
 async fn copy_text(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     redacted: &str,
@@ -545,7 +558,7 @@ async fn copy_text(
     script: &mut (impl tokio::io::AsyncBufRead + Unpin),
     line_no: &mut usize,
     archive: &str,
-) -> Result<()> {
+) -> Result<bool> {
     let head = stmt.trim().trim_end_matches(';');
     let mut copy = tx
         .copy_in_raw(head)
@@ -558,9 +571,7 @@ async fn copy_text(
         *line_no += 1;
         if n == 0 {
             let _ = copy.abort("the script ended inside COPY data").await;
-            return Err(Error::runtime(format!(
-                "{archive}: pg_restore's script ends inside the rows of {head}"
-            )));
+            return Ok(false);
         }
         if line == b"\\.\n" || line == b"\\." {
             break;
@@ -581,7 +592,7 @@ async fn copy_text(
     copy.finish()
         .await
         .map_err(|e| crate::db::sqlx_error(redacted, e).context(format!("{archive}: {head}")))?;
-    Ok(())
+    Ok(true)
 }
 
 /// Every listed table's rows, by binary `COPY` from its file.
