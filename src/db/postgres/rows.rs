@@ -386,17 +386,15 @@ pub(super) async fn restore(
     let mut c = connect(url, redacted).await?;
     let mut tx = c.begin().await.map_err(err(redacted))?;
     let mut lex = Lex::default();
-    // statements read, not sent yet; the one being read; the entry they belong to
-    let mut batch = String::new();
+    // statements read, not sent yet (and their entry); the one being read
+    let mut pending = Pending {
+        sql: String::new(),
+        entry: String::from("the script's start"),
+    };
     let mut stmt = String::new();
-    let mut entry = String::from("the script's start");
     let mut loaded = false;
     let mut line_no = 0usize;
     let mut raw = Vec::new();
-    let run = |batch: String, entry: &str| Batch {
-        sql: batch,
-        what: format!("{archive}: restoring {entry}"),
-    };
     // the script ended inside the rows of this COPY
     let mut cut: Option<String> = None;
     'lines: loop {
@@ -412,17 +410,12 @@ pub(super) async fn restore(
         let at_boundary = lex == Lex::Code && stmt.trim().is_empty();
         if at_boundary {
             if let Some(kind) = header_kind(line.trim_end()) {
+                pending.flush(&mut tx, redacted, archive).await?;
                 if !loaded && after_data(kind) {
-                    run(std::mem::take(&mut batch), &entry)
-                        .send(&mut tx, redacted)
-                        .await?;
                     load_rows(&mut tx, redacted, dir, &tables, log).await?;
                     loaded = true;
                 }
-                run(std::mem::take(&mut batch), &entry)
-                    .send(&mut tx, redacted)
-                    .await?;
-                entry = line.trim_start_matches("-- ").trim_end().to_string();
+                pending.entry = line.trim_start_matches("-- ").trim_end().to_string();
                 stmt.clear();
                 continue;
             }
@@ -449,21 +442,17 @@ pub(super) async fn restore(
             }
             let t = done.trim_start();
             if t.starts_with("COPY ") && t.trim_end().ends_with("FROM stdin;") {
-                run(std::mem::take(&mut batch), &entry)
-                    .send(&mut tx, redacted)
-                    .await?;
+                pending.flush(&mut tx, redacted, archive).await?;
                 if !copy_text(&mut tx, redacted, t, &mut script, &mut line_no, archive).await? {
                     cut = Some(t.trim().trim_end_matches(';').to_string());
                     break 'lines;
                 }
                 continue;
             }
-            batch.push_str(&done);
-            batch.push('\n');
-            if batch.len() >= BATCH_BYTES {
-                run(std::mem::take(&mut batch), &entry)
-                    .send(&mut tx, redacted)
-                    .await?;
+            pending.sql.push_str(&done);
+            pending.sql.push('\n');
+            if pending.sql.len() >= BATCH_BYTES {
+                pending.flush(&mut tx, redacted, archive).await?;
             }
         }
         stmt.push_str(&line[from..]);
@@ -491,9 +480,7 @@ pub(super) async fn restore(
             "{archive}: pg_restore's script ends inside a statement (at line {line_no}); nothing was restored"
         )));
     }
-    run(std::mem::take(&mut batch), &entry)
-        .send(&mut tx, redacted)
-        .await?;
+    pending.flush(&mut tx, redacted, archive).await?;
     match feed.await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => {
@@ -512,26 +499,32 @@ pub(super) async fn restore(
     Ok(())
 }
 
-/// Statements sent at once, and what they restore (for an error).
-struct Batch {
+/// The statements read and not sent yet, and the script entry they restore (for an
+/// error).
+struct Pending {
     sql: String,
-    what: String,
+    entry: String,
 }
 
-impl Batch {
-    async fn send(
-        self,
+impl Pending {
+    /// Send what is pending as one batch (one round trip), if anything is.
+    async fn flush(
+        &mut self,
         tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
         redacted: &str,
+        archive: &str,
     ) -> Result<()> {
-        if self.sql.trim().is_empty() {
+        let sql = std::mem::take(&mut self.sql);
+        if sql.trim().is_empty() {
             return Ok(());
         }
-        let what = self.what;
-        sqlx::raw_sql(sqlx::AssertSqlSafe(self.sql))
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
             .execute(&mut **tx)
             .await
-            .map_err(|e| crate::db::sqlx_error(redacted, e).context(what))?;
+            .map_err(|e| {
+                crate::db::sqlx_error(redacted, e)
+                    .context(format!("{archive}: restoring {}", self.entry))
+            })?;
         Ok(())
     }
 }
