@@ -97,13 +97,7 @@ async fn backup_damage_restore(v1: bool) {
     );
 
     let o = crate::backup_roundtrip::restore_yes(dir, "bk", &pg.url, &["--drop-extra"]);
-    assert_eq!(o.code, 0, "{}", o.all());
-    assert!(
-        o.stdout
-            .contains("1 of 1 table(s) proven equal to the backup"),
-        "{}",
-        o.stdout
-    );
+    crate::backup_roundtrip::assert_proven(&o, 1);
     assert_eq!(
         scalar(
             &d,
@@ -135,7 +129,9 @@ async fn a_version_1_backup_with_pg_dumps_own_archive_still_restores() {
 }
 
 /// A damaged compressed archive whose SHA-256 was (wrongly) recorded as is: pg_restore
-/// fails on it inside its single transaction, and the database is as it was.
+/// refuses it (its rows now being in files of their own, the archive is small and its
+/// cut is found by the look before the restore; a cut inside rows that stay in the
+/// archive is `backup_pg_rows`' test), and the database is as it was.
 #[tokio::test]
 async fn a_corrupt_zstd_archive_fails_inside_the_transaction() {
     let Some(pg) = testkit::postgres().await else {

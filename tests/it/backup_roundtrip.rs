@@ -29,6 +29,13 @@ pub(crate) fn run(dir: &Path, args: &[&str]) -> support::Out {
 }
 
 /// `cutover restore --from FROM --target URL --yes` and `extra` arguments, in `dir`.
+/// The restore in `o` succeeded and proved all `n` of its tables equal to the backup.
+pub(crate) fn assert_proven(o: &support::Out, n: usize) {
+    assert_eq!(o.code, 0, "{}", o.all());
+    let proven = format!("{n} of {n} table(s) proven equal to the backup");
+    assert!(o.stdout.contains(&proven), "{}", o.stdout);
+}
+
 pub(crate) fn restore_yes(dir: &Path, from: &str, url: &str, extra: &[&str]) -> support::Out {
     let mut args = vec!["restore", "--from", from, "--target", url, "--yes"];
     args.extend_from_slice(extra);
@@ -352,13 +359,7 @@ async fn runbook_backup_then_rollback(db: &TestDb, tool: &str) {
         dir,
         &["rollback", "rb.toml", "--phase", "full-restore", "--yes"],
     );
-    assert_eq!(o.code, 0, "{}", o.all());
-    assert!(
-        o.stdout
-            .contains("1 of 1 table(s) proven equal to the backup"),
-        "{}",
-        o.stdout
-    );
+    crate::backup_roundtrip::assert_proven(&o, 1);
     assert_eq!(
         scalar(&d, "SELECT count(*) FROM invoices WHERE amount = 0").await,
         "0"
