@@ -3,6 +3,7 @@
 mod approve_as_roles;
 mod architecture;
 mod backup_bad_input;
+mod backup_dump_hash;
 mod backup_float;
 mod backup_hash_exact;
 mod backup_hash_split;

@@ -141,7 +141,7 @@ impl BackupEngine for MySqlBackup {
             "tables"
         };
         format!(
-            "{what} with {found} --single-transaction, zstd-compressed; hashes in a consistent snapshot taken under the same read lock; FLOAT columns (which the dump writes with 6 significant digits) restored exactly by UPDATEs by key appended to the dump, a table without a key or with UPDATE triggers named in a warning"
+            "{what} with {found} --single-transaction, zstd-compressed; each table's hash read off the dump's own rows as they stream where the dump writes its columns exactly (integers, decimals, dates and times, UTF-8 text, binary), the others' in a consistent snapshot taken under the same read lock; FLOAT columns (which the dump writes with 6 significant digits) restored exactly by UPDATEs by key appended to the dump, a table without a key or with UPDATE triggers named in a warning"
         )
     }
 
@@ -195,6 +195,14 @@ impl BackupEngine for MySqlBackup {
                     .map_err(err(r))?;
                 // FLOAT columns the dump will round, and how to correct them (issue 7)
                 let floats = super::backup_float::float_tables(&mut c, r, &tables).await?;
+                // tables whose hashes are read off the dump's own rows (dump_hash.rs);
+                // the others are hashed on the server beside the dump
+                let from_dump = match method {
+                    HashMethod::Crc => super::dump_hash::hashable(&mut c, r, &tables).await?,
+                    _ => BTreeMap::new(),
+                };
+                let on_server: Vec<String> =
+                    tables.iter().filter(|t| !from_dump.contains_key(*t)).cloned().collect();
                 let float_warnings = super::backup_float::keyless_warnings(&floats);
                 for w in &float_warnings {
                     (req.log)(format!("WARNING: {w}"));
@@ -218,34 +226,59 @@ impl BackupEngine for MySqlBackup {
                 let mut stderr = child.stderr.take().expect("piped");
                 let path = req.dir.join(file);
                 let (started, dump_open) = tokio::sync::oneshot::channel::<()>();
-                let writer = async move {
+                // the dump's output in chunks of about 1 MiB (several pipe reads each), read
+                // off the pipe here and, on a thread of its own, hashed (dump_hash.rs) and
+                // compressed; the chunks' buffers come back to be filled again
+                let (chunks, mut sink_in) = tokio::sync::mpsc::channel::<Vec<u8>>(2);
+                let (spent, reuse) = std::sync::mpsc::channel::<Vec<u8>>();
+                let mut hasher = (!from_dump.is_empty())
+                    .then(|| super::dump_hash::DumpHasher::new(&from_dump));
+                let sink = tokio::task::spawn_blocking(move || {
                     let mut w = zstd_writer(&path)?;
-                    let mut buf = vec![0u8; 1 << 20];
+                    while let Some(chunk) = sink_in.blocking_recv() {
+                        if let Some(h) = hasher.as_mut() {
+                            h.feed(&chunk);
+                        }
+                        w.write_all(&chunk)?;
+                        let _ = spent.send(chunk);
+                    }
+                    Ok::<_, Error>((w, hasher.map(|h| h.finish())))
+                });
+                let reader = async move {
+                    const CHUNK: usize = 1 << 20;
                     let mut started = Some(started);
                     let mut tail: Vec<u8> = Vec::new();
                     loop {
-                        let n = stdout.read(&mut buf).await?;
-                        if n == 0 {
-                            break;
-                        }
-                        if started.is_some() {
-                            // a marker may straddle two reads: look at the last bytes too
-                            tail.extend_from_slice(&buf[..n]);
-                            if dump_started(&tail) {
-                                let _ = started.take().expect("unsent").send(());
+                        let mut buf = reuse.try_recv().unwrap_or_else(|_| Vec::with_capacity(CHUNK));
+                        buf.clear();
+                        let mut end = false;
+                        while buf.len() < CHUNK {
+                            let from = buf.len();
+                            if stdout.read_buf(&mut buf).await? == 0 {
+                                end = true;
+                                break;
                             }
-                            tail.drain(..tail.len().saturating_sub(64));
+                            if started.is_some() {
+                                // a marker may straddle two reads: look at the last bytes too
+                                tail.extend_from_slice(&buf[from..]);
+                                if dump_started(&tail) {
+                                    let _ = started.take().expect("unsent").send(());
+                                }
+                                tail.drain(..tail.len().saturating_sub(64));
+                            }
                         }
-                        w.write_all(&buf[..n])?;
+                        // a closed sink has failed: its error is reported below
+                        if (!buf.is_empty() && chunks.send(buf).await.is_err()) || end {
+                            return Ok::<_, Error>(());
+                        }
                     }
-                    Ok::<_, Error>(w)
                 };
                 let errors = async move {
                     let mut s = String::new();
                     let _ = stderr.read_to_string(&mut s).await;
                     s
                 };
-                let writing = tokio::spawn(writer);
+                let reading = tokio::spawn(reader);
                 let err_text = tokio::spawn(errors);
                 // writes resume once the dump's snapshot is open (or the dump has ended);
                 // our snapshots were opened before, under the same lock
@@ -255,13 +288,17 @@ impl BackupEngine for MySqlBackup {
                     lk.execute("UNLOCK TABLES").await.map(|_| held)
                 };
                 let (hashes, unlocked) = tokio::join!(
-                    super::backup_hash::hash_tables(&mut c, &mut c2, r, &tables, method),
+                    super::backup_hash::hash_tables(&mut c, &mut c2, r, &on_server, method),
                     unlock
                 );
                 let held = unlocked.map_err(err(r))?;
-                let mut w = writing
+                let read = reading
+                    .await
+                    .map_err(|e| Error::runtime(format!("{prog} output: {e}")))?;
+                let (mut w, dumped) = sink
                     .await
                     .map_err(|e| Error::runtime(format!("{prog} output: {e}")))??;
+                read?;
                 let status = child.wait().await?;
                 let err_text = err_text.await.unwrap_or_default();
                 if !status.success() {
@@ -270,6 +307,23 @@ impl BackupEngine for MySqlBackup {
                         crate::redact::scrub(err_text.trim())
                     )));
                 }
+                let mut hashes = hashes?;
+                let mut read_off_dump = 0;
+                if let Some(got) = dumped {
+                    read_off_dump = got.hashed.len();
+                    hashes.extend(got.hashed);
+                    if !got.unresolved.is_empty() {
+                        // still in our snapshot: the same data the dump wrote
+                        (req.log)(format!(
+                            "the rows of {} not read off the dump as expected: hashing them on the server",
+                            got.unresolved.join(", ")
+                        ));
+                        hashes.extend(
+                            super::backup_hash::hash_tables(&mut c, &mut c2, r, &got.unresolved, method)
+                                .await?,
+                        );
+                    }
+                }
                 // in our snapshot, opened under the read lock as the dump's was
                 let fixes = super::backup_float::append_fixes(&mut c, r, &floats, &mut w).await?;
                 let digest = zstd_finish(w)?;
@@ -277,6 +331,12 @@ impl BackupEngine for MySqlBackup {
                     "FLUSH TABLES WITH READ LOCK held from before the START TRANSACTION WITH CONSISTENT SNAPSHOT of our two hashing connections until the dump (--single-transaction) had started its own, so the dump and the hashes saw the same data; writes waited {} ms",
                     held.as_millis()
                 );
+                if read_off_dump > 0 {
+                    consistency.push_str(&format!(
+                        "; the hashes of {read_off_dump} of {} table(s) taken from the dump's own rows as they were written (each row's CRC-32 and CRC-32C over the text the restore's proof recomputes on the server)",
+                        tables.len()
+                    ));
+                }
                 let fixed: Vec<&str> = floats.iter().filter(|t| t.corrected()).map(|t| t.table.as_str()).collect();
                 if !fixed.is_empty() {
                     consistency.push_str(&format!(
@@ -294,7 +354,7 @@ impl BackupEngine for MySqlBackup {
                     tool: format!("{tool_name} --single-transaction"),
                     consistency,
                     files: vec![file.to_string()],
-                    tables: hashes?,
+                    tables: hashes,
                     sequences: BTreeMap::new(),
                     digests: BTreeMap::from([(file.to_string(), digest)]),
                 })

@@ -339,6 +339,9 @@ pub(super) async fn hash_tables(
     tables: &[String],
     method: HashMethod,
 ) -> Result<BTreeMap<String, TableHash>> {
+    if tables.is_empty() {
+        return Ok(BTreeMap::new());
+    }
     let mut exprs = Vec::new();
     for t in tables {
         let e = match method {

@@ -20,6 +20,7 @@
 //! script reaches the client in order, including the session settings of its header,
 //! which each row connection also runs before its first statement.
 
+use super::script::{Line, TopLevel, is_comment, rows_end, trimmed};
 use crate::error::{Error, Result};
 use sqlx::Executor;
 use sqlx::mysql::MySqlConnection;
@@ -46,14 +47,6 @@ enum Piece {
     Rows { line: usize, sql: String },
 }
 
-fn trimmed(line: &[u8]) -> &[u8] {
-    let mut end = line.len();
-    while end > 0 && matches!(line[end - 1], b'\n' | b'\r' | b' ' | b'\t') {
-        end -= 1;
-    }
-    &line[..end]
-}
-
 /// Cuts a dump into [`Piece`]s. Line-based, as the dump tools write: one statement
 /// ends at a line ending with the delimiter, a row statement at a line ending `);`
 /// (the tools escape newlines inside values). Rows are taken only between a
@@ -62,9 +55,7 @@ fn trimmed(line: &[u8]) -> &[u8] {
 fn split_dump(mut input: impl BufRead, mut send: impl FnMut(Piece) -> bool) -> Result<()> {
     let mut buf = Vec::new();
     let mut line_no = 0usize;
-    let mut delim = b";".to_vec();
-    let mut in_stmt = false;
-    let mut in_data = false;
+    let mut top = TopLevel::new();
     let mut header = Some(Vec::new());
     let mut rows: Option<(usize, Vec<u8>)> = None;
     let mut client = Vec::with_capacity(CLIENT_CHUNK);
@@ -88,7 +79,7 @@ fn split_dump(mut input: impl BufRead, mut send: impl FnMut(Piece) -> bool) -> R
         let text = trimmed(&buf);
         if let Some((_, sql)) = rows.as_mut() {
             sql.extend_from_slice(&buf);
-            if text.ends_with(b");") {
+            if rows_end(text) {
                 let (line, sql) = rows.take().expect("rows");
                 if !flush(&mut client, &mut send) || !send(rows_piece(line, sql)) {
                     return Ok(());
@@ -97,7 +88,7 @@ fn split_dump(mut input: impl BufRead, mut send: impl FnMut(Piece) -> bool) -> R
             continue;
         }
         if let Some(settings) = header.as_mut() {
-            let comment = text.is_empty() || text.starts_with(b"--") || text.starts_with(b"/*M!");
+            let comment = is_comment(text);
             let setting = (text.starts_with(b"/*!") || text.starts_with(b"SET "))
                 && text.windows(4).any(|w| w == b"SET ");
             if setting {
@@ -113,9 +104,9 @@ fn split_dump(mut input: impl BufRead, mut send: impl FnMut(Piece) -> bool) -> R
                 }
             }
         }
-        if !in_stmt && delim == b";" {
-            if in_data && text.starts_with(b"INSERT INTO ") {
-                if text.ends_with(b");") {
+        match top.line(text) {
+            Line::Rows => {
+                if rows_end(text) {
                     if !flush(&mut client, &mut send) || !send(rows_piece(line_no, buf.clone())) {
                         return Ok(());
                     }
@@ -124,20 +115,8 @@ fn split_dump(mut input: impl BufRead, mut send: impl FnMut(Piece) -> bool) -> R
                 }
                 continue;
             }
-            if !in_data && text.starts_with(b"LOCK TABLES ") && text.ends_with(b" WRITE;") {
-                in_data = true;
-                continue;
-            }
-            if in_data && text == b"UNLOCK TABLES;" {
-                in_data = false;
-                continue;
-            }
-        }
-        let comment = text.is_empty() || text.starts_with(b"--") || text.starts_with(b"/*M!");
-        if !in_stmt && text.starts_with(b"DELIMITER ") {
-            delim = trimmed(&text[10..]).to_vec();
-        } else if in_stmt || !comment {
-            in_stmt = !text.ends_with(&delim);
+            Line::DataStart | Line::DataEnd => continue,
+            Line::Other => {}
         }
         client.extend_from_slice(&buf);
         if client.len() >= CLIENT_CHUNK && !flush(&mut client, &mut send) {

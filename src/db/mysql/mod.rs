@@ -4,9 +4,11 @@ mod backup_float;
 mod backup_hash;
 pub(crate) mod catalog;
 mod dialect;
+mod dump_hash;
 mod hash;
 mod load;
 mod objects;
+mod script;
 mod table;
 pub(crate) use dialect::SQL;
 
