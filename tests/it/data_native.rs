@@ -396,6 +396,64 @@ async fn pg_native_hash_ignores_the_columns_collations() {
     assert_eq!(f.changed, pairs(&[("1", "name"), ("3", "name")]));
 }
 
+/// MariaDB's native hash reads UTF-8 text as its bytes, and converts any other
+/// character set first: the same `varchar(10)` declared in a latin1 table and in a
+/// utf8mb4 one holds the same text in other bytes, and other text in the same bytes
+/// (latin1 'Ã©' is utf8mb4 'é''s C3 A9), which is a change a hash of the bare bytes
+/// would miss. (Table `l` has no other text column, whose character set the row's
+/// text would otherwise be converted to.)
+#[tokio::test]
+async fn mariadb_native_hash_reads_utf8_text_as_its_bytes_and_converts_other_character_sets() {
+    let Some(dbs) = pair(false).await else { return };
+    let (a, b) = (dbs.0.connect().await, dbs.1.connect().await);
+    for (db, charset) in [(&a, "latin1"), (&b, "utf8mb4")] {
+        exec_all(
+            db,
+            &[&format!(
+                "CREATE TABLE c (id int PRIMARY KEY, x varchar(10), u varchar(10) CHARACTER SET utf8mb4, m varchar(10) CHARACTER SET utf8mb3) DEFAULT CHARSET {charset}"
+            ), &format!("CREATE TABLE l (id int PRIMARY KEY, x varchar(10)) DEFAULT CHARSET {charset}")],
+        )
+        .await;
+    }
+    exec_all(
+        &a,
+        &["INSERT INTO c VALUES (1, 'é', 'é', 'é'), (2, 'a', 'Straße', 'x'), (3, 'b', 'c', 'Ü')"],
+    )
+    .await;
+    exec_all(
+        &b,
+        &["INSERT INTO c VALUES (1, 'é', 'é', 'é'), (2, 'a', 'Strasse', 'x'), (3, 'B', 'c', 'ü')"],
+    )
+    .await;
+    // otherwise ASCII, the same bytes in both: only the change differs
+    exec_all(
+        &a,
+        &["INSERT INTO l VALUES (1, 'abc'), (2, 'Ã©'), (3, 'xyz')"],
+    )
+    .await;
+    exec_all(
+        &b,
+        &["INSERT INTO l VALUES (1, 'abc'), (2, 'é'), (3, 'xyz')"],
+    )
+    .await;
+    let (f, _) = all_ways(&a, &b, "l", native_hash(false)).await;
+    assert_eq!(f.changed, pairs(&[("2", "x")]));
+    let (f, s) = all_ways(&a, &b, "c", native_hash(false)).await;
+    assert_eq!(f.changed, pairs(&[("2", "u"), ("3", "x"), ("3", "m")]));
+    let types: Vec<(&str, &str)> = s
+        .columns
+        .iter()
+        .map(|c| (c.source_type.as_str(), c.target_type.as_str()))
+        .collect();
+    assert!(
+        types.contains(&(
+            "varchar(10) character set latin1",
+            "varchar(10) character set utf8mb4"
+        )),
+        "{types:?}"
+    );
+}
+
 /// Table `w` on both sides: `rows` rows with the even keys 2..=2 * rows, stored in key
 /// order, analyzed. PostgreSQL's at 260,000 rows is big enough to have pages (read by
 /// key ranges first, its storage following the key), MariaDB's at 190,000 has

@@ -93,9 +93,10 @@ pub(super) fn md5_bucket(input: &str, modulus: i64) -> String {
 /// The text of a column whose two sides have the same type, where MariaDB's own
 /// rendering is exact: integers, decimals at their declared scale, DATETIME, DATE and
 /// TIME (zero dates, negative and over-24h times as themselves, the type's fractional
-/// digits). The bare column: CONCAT_WS renders it as CAST(… AS CHAR) would, several
-/// times faster. Not for TIMESTAMP (its text depends on the session's time zone) nor
-/// FLOAT (rendered with 6 digits).
+/// digits), and text already in UTF-8 (its bytes are its `CONVERT(… USING utf8mb4)`,
+/// about a tenth of the hash's time saved). The bare column: CONCAT_WS renders it as
+/// CAST(… AS CHAR) would, several times faster. Not for TIMESTAMP (its text depends on
+/// the session's time zone) nor FLOAT (rendered with 6 digits).
 pub(super) fn native_text(c: &str, col: &HashColumn, type_text: &str) -> Option<String> {
     let t = type_text.to_ascii_lowercase();
     let fits = match col.class {
@@ -107,6 +108,10 @@ pub(super) fn native_text(c: &str, col: &HashColumn, type_text: &str) -> Option<
         Class::Timestamp => t.starts_with("datetime"),
         Class::Date => t == "date",
         Class::Time => t.starts_with("time") && !t.starts_with("timestamp"),
+        // the type text names the character set (table.rs); utf8mb3 is the same bytes
+        Class::Text => ["utf8mb4", "utf8mb3", "utf8"]
+            .iter()
+            .any(|cs| t.ends_with(&format!(" character set {cs}"))),
         _ => false,
     };
     (fits && col.native == col.class).then(|| c.to_string())
@@ -163,3 +168,32 @@ pub(super) const CRC_PAIR_PROBE: &str = "SELECT      (SELECT MIN(x2 = x3) FROM (
      AND (SELECT x2 = x3 FROM (\
        SELECT COUNT(*) AS n, SUM(CRC32(@cutover_row := x)) AS x1, SUM(CRC32C(@cutover_row)) AS x2, SUM(CRC32C(x)) AS x3 \
        FROM (SELECT 'a' AS x UNION ALL SELECT 'bc' UNION ALL SELECT 'd') AS p WHERE x > 'a') AS w)";
+
+#[cfg(test)]
+mod tests {
+    use super::native_text;
+    use crate::db::Class;
+    use crate::db::dialect::HashColumn;
+
+    #[test]
+    fn only_utf8_text_is_hashed_as_its_bare_bytes() {
+        let col = HashColumn {
+            class: Class::Text,
+            scale: None,
+            precision: 0,
+            native: Class::Text,
+            exact_scale: false,
+            nullable: true,
+        };
+        for t in [
+            "varchar(10) character set utf8mb4",
+            "TEXT CHARACTER SET UTF8MB3",
+        ] {
+            assert_eq!(native_text("`c`", &col, t).as_deref(), Some("`c`"), "{t}");
+        }
+        // another character set, or none known: converted (canonical_text)
+        for t in ["varchar(10) character set latin1", "varchar(10)"] {
+            assert_eq!(native_text("`c`", &col, t), None, "{t}");
+        }
+    }
+}

@@ -16,7 +16,8 @@ pub(crate) async fn introspect_table(db: &Db, name: &str) -> Result<Option<Table
     let rows = db
         .query(
             &format!(
-                "SELECT CAST(column_name AS CHAR), CAST(column_type AS CHAR), CAST(is_nullable AS CHAR) \
+                "SELECT CAST(column_name AS CHAR), CAST(column_type AS CHAR), CAST(is_nullable AS CHAR), \
+                 CAST(character_set_name AS CHAR) \
                  FROM information_schema.columns WHERE table_name = ? AND table_schema = {schema_sql} \
                  ORDER BY ordinal_position"
             ),
@@ -47,12 +48,20 @@ pub(crate) async fn introspect_table(db: &Db, name: &str) -> Result<Option<Table
                 "json_valid({})",
                 Dialect::Mysql.quote_ident(&name)
             ));
+            let normalized_type = if json {
+                "json".into()
+            } else {
+                normalize_type(&engine_type, Dialect::Mysql)
+            };
+            // a text column's type with its character set: two tables' `varchar(40)`
+            // hold the same text in the same bytes only if their character sets agree
+            // (the data diff's native hash compares the bytes where they do)
+            let engine_type = match r.get(3).map(text_of).filter(|c| !c.is_empty() && !json) {
+                Some(charset) => format!("{engine_type} character set {charset}"),
+                None => engine_type,
+            };
             Column {
-                normalized_type: if json {
-                    "json".into()
-                } else {
-                    normalize_type(&engine_type, Dialect::Mysql)
-                },
+                normalized_type,
                 name,
                 engine_type,
                 nullable: text_of(&r[2]) != "NO",
