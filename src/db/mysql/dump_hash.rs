@@ -7,8 +7,8 @@
 //! number, date or time as the server's own text, a string as its bytes escaped, a
 //! binary value as hex (`--hex-blob`), NULL as `NULL`. So only tables whose every
 //! column is of a type written exactly like that are hashed here:
-//! - integers (not ZEROFILL), DECIMAL, YEAR, DATE, DATETIME, TIMESTAMP (the dump and
-//!   the proof both in UTC), TIME: the field is the value's text;
+//! - integers, DECIMAL, YEAR, DATE, DATETIME, TIMESTAMP (the dump and the proof both
+//!   in UTC), TIME, none ZEROFILL: the field is the value's text;
 //! - CHAR, VARCHAR, TEXT, ENUM and SET in utf8mb4, utf8mb3 or ascii (the dump's
 //!   utf8mb4 is then the stored bytes), BINARY, VARBINARY and BLOB: `LENGTH:bytes`;
 //!
@@ -40,11 +40,13 @@ pub(super) enum Field {
 /// dump's text of it is not the hash's field.
 fn field_of(data_type: &str, column_type: &str, charset: &str) -> Option<Field> {
     let utf8 = matches!(charset, "utf8mb4" | "utf8mb3" | "utf8" | "ascii");
+    if column_type.contains("zerofill") {
+        // padded with zeros in some texts of the value and not in others
+        return None;
+    }
     match data_type {
-        "tinyint" | "smallint" | "mediumint" | "int" | "bigint" => {
-            (!column_type.contains("zerofill")).then_some(Field::Text)
-        }
-        "decimal" | "year" | "date" | "datetime" | "timestamp" | "time" => Some(Field::Text),
+        "tinyint" | "smallint" | "mediumint" | "int" | "bigint" | "decimal" | "year" | "date"
+        | "datetime" | "timestamp" | "time" => Some(Field::Text),
         "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext" | "enum" | "set" => {
             utf8.then_some(Field::Sized)
         }
@@ -539,6 +541,10 @@ mod tests {
             Some(Field::Text)
         );
         assert_eq!(field_of("int", "int(5) unsigned zerofill", ""), None);
+        assert_eq!(
+            field_of("decimal", "decimal(6,2) unsigned zerofill", ""),
+            None
+        );
         assert_eq!(
             field_of("varchar", "varchar(5)", "utf8mb4"),
             Some(Field::Sized)
