@@ -2,6 +2,7 @@
 //! (no second scan on the server); those hashes must be exactly what the restore's
 //! proof recomputes on the server, for every value the dump escapes, pads or formats.
 
+use crate::backup_proof_direct::{manifest_tables, proofs};
 use crate::backup_roundtrip::{assert_proven, exec, restore_yes, run};
 use cutover::db::backup::TableHash;
 use cutover::testkit;
@@ -10,19 +11,6 @@ use std::path::Path;
 
 fn manifest(dir: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap()
-}
-
-async fn proof(
-    url: &str,
-    tables: &[&str],
-    recorded: &BTreeMap<String, TableHash>,
-) -> BTreeMap<String, TableHash> {
-    let engine = cutover::db::dialect_of(url).unwrap().sql().backup();
-    let tables: Vec<String> = tables.iter().map(|t| t.to_string()).collect();
-    engine
-        .content_hashes(url, url, &tables, recorded)
-        .await
-        .unwrap()
 }
 
 #[tokio::test]
@@ -87,16 +75,15 @@ break` VALUES (1, 'a'), (2, NULL);
     assert_eq!(recorded["empty_one"].rows, 0);
     assert_eq!(recorded["line\nbreak"].rows, 2);
     let names = ["t", "we`ird", "empty_one", "other", "log", "line\nbreak"];
-    assert_eq!(proof(&db.url, &names, &recorded).await, recorded);
+    assert_eq!(proofs(&db.url, &names, &recorded).await, recorded);
 
     // a change of one escaped byte is seen, and the next backup agrees with the server
     exec(&d, "UPDATE t SET s = REPLACE(s, '\\0', '\\Z') WHERE id = 1").await;
-    let now = proof(&db.url, &names, &recorded).await;
+    let now = proofs(&db.url, &names, &recorded).await;
     assert_ne!(now["t"].hash, recorded["t"].hash);
     let o = run(tmp.path(), &["backup", "--target", &db.url, "--out", "bk2"]);
     assert_eq!(o.code, 0, "{}", o.all());
-    let again: BTreeMap<String, TableHash> =
-        serde_json::from_value(manifest(&tmp.path().join("bk2"))["tables"].clone()).unwrap();
+    let again = manifest_tables(&tmp.path().join("bk2"));
     assert_eq!(again["t"], now["t"]);
 
     // and the first backup restores, proven table by table by the server

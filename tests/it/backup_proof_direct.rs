@@ -10,19 +10,28 @@ use cutover::testkit;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-fn manifest_tables(dir: &Path) -> BTreeMap<String, TableHash> {
+pub(crate) fn manifest_tables(dir: &Path) -> BTreeMap<String, TableHash> {
     let m: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
     serde_json::from_value(m["tables"].clone()).unwrap()
 }
 
-async fn proof(url: &str, table: &str, recorded: &BTreeMap<String, TableHash>) -> TableHash {
+/// The restore's proof of `tables` on `url`, each with the method `recorded` names.
+pub(crate) async fn proofs(
+    url: &str,
+    tables: &[&str],
+    recorded: &BTreeMap<String, TableHash>,
+) -> BTreeMap<String, TableHash> {
     let engine = cutover::db::dialect_of(url).unwrap().sql().backup();
-    let tables = [table.to_string()];
-    let mut now = engine
+    let tables: Vec<String> = tables.iter().map(|t| t.to_string()).collect();
+    engine
         .content_hashes(url, url, &tables, recorded)
         .await
-        .unwrap();
+        .unwrap()
+}
+
+async fn proof(url: &str, table: &str, recorded: &BTreeMap<String, TableHash>) -> TableHash {
+    let mut now = proofs(url, &[table], recorded).await;
     now.remove(table).expect("the table is proven")
 }
 
