@@ -7,6 +7,7 @@
 use crate::error::{Error, Result};
 use futures::future::BoxFuture;
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::Path;
 
 /// One table's row count and order-independent content hash, as the engine computes it.
@@ -238,9 +239,57 @@ impl std::io::Write for DigestFile {
     }
 }
 
-/// A zstd-compressed file written in blocks (memory stays bounded by one block), its
-/// SHA-256 taken as it is written; end it with [`zstd_finish`].
-pub(crate) type ZstdWriter = zstd::stream::write::Encoder<'static, DigestFile>;
+/// A zstd-compressed file written as a sequence of independent frames of
+/// [`ZSTD_FRAME`] bytes of input each (memory stays bounded by one frame), its SHA-256
+/// taken as it is written; end it with [`zstd_finish`]. zstd reads such frames one
+/// after the other as one stream (`zstd -d` too).
+///
+/// Whole frames rather than zstd's streaming encoder: the streaming encoder copies
+/// its input into a ring buffer and, once that wraps, matches through its slower
+/// "external dictionary" path; a whole frame is compressed in place. Frames of 4 MiB
+/// lose almost nothing at level 1, whose window is 512 KiB.
+pub(crate) struct ZstdWriter {
+    out: DigestFile,
+    zc: zstd::bulk::Compressor<'static>,
+    input: Vec<u8>,
+    frame: Vec<u8>,
+    frames: u64,
+}
+
+/// The input bytes of one frame of a [`ZstdWriter`].
+pub(crate) const ZSTD_FRAME: usize = 4 << 20;
+
+impl ZstdWriter {
+    /// Compresses what is buffered as one frame.
+    fn frame(&mut self) -> std::io::Result<()> {
+        self.frame.clear();
+        self.frame
+            .reserve(zstd::zstd_safe::compress_bound(self.input.len()));
+        self.zc.compress_to_buffer(&self.input, &mut self.frame)?;
+        self.out.write_all(&self.frame)?;
+        self.input.clear();
+        self.frames += 1;
+        Ok(())
+    }
+}
+
+impl std::io::Write for ZstdWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut rest = buf;
+        while !rest.is_empty() {
+            let n = (ZSTD_FRAME - self.input.len()).min(rest.len());
+            self.input.extend_from_slice(&rest[..n]);
+            rest = &rest[n..];
+            if self.input.len() == ZSTD_FRAME {
+                self.frame()?;
+            }
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
 
 pub(crate) fn zstd_writer(path: &Path) -> Result<ZstdWriter> {
     let file = std::fs::File::create(path)
@@ -250,14 +299,25 @@ pub(crate) fn zstd_writer(path: &Path) -> Result<ZstdWriter> {
         sha: <sha2::Sha256 as sha2::Digest>::new(),
         bytes: 0,
     };
-    zstd::stream::write::Encoder::new(out, ZSTD_LEVEL)
-        .map_err(|e| Error::runtime(format!("zstd {}: {e}", path.display())))
+    let zc = zstd::bulk::Compressor::new(ZSTD_LEVEL)
+        .map_err(|e| Error::runtime(format!("zstd {}: {e}", path.display())))?;
+    Ok(ZstdWriter {
+        out,
+        zc,
+        input: Vec::with_capacity(ZSTD_FRAME),
+        frame: Vec::new(),
+        frames: 0,
+    })
 }
 
 /// The end of a [`zstd_writer`] file: its last block written, the file synced; its
 /// SHA-256 and size.
-pub(crate) fn zstd_finish(w: ZstdWriter) -> Result<FileDigest> {
-    let out = w.finish()?;
+pub(crate) fn zstd_finish(mut w: ZstdWriter) -> Result<FileDigest> {
+    // the last frame (an empty file's only one: a zstd file has at least one)
+    if !w.input.is_empty() || w.frames == 0 {
+        w.frame()?;
+    }
+    let out = w.out;
     out.file.sync_all()?;
     Ok(FileDigest {
         sha256: hex::encode(sha2::Digest::finalize(out.sha)),
@@ -272,4 +332,51 @@ pub(crate) fn zstd_reader(
         .map_err(|e| Error::runtime(format!("cannot open {}: {e}", path.display())))?;
     zstd::stream::read::Decoder::new(f)
         .map_err(|e| Error::runtime(format!("zstd {}: {e}", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    #[test]
+    fn a_zstd_file_of_several_frames_reads_back_whole_and_an_empty_one_as_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.zst");
+        // 2.5 frames, written in pieces that straddle the frames' ends
+        let data: Vec<u8> = (0..ZSTD_FRAME * 5 / 2)
+            .map(|i| (i % 251) as u8 ^ (i / 4093) as u8)
+            .collect();
+        let mut w = zstd_writer(&path).unwrap();
+        for piece in data.chunks(1_000_003) {
+            w.write_all(piece).unwrap();
+        }
+        let digest = zstd_finish(w).unwrap();
+        let file = std::fs::read(&path).unwrap();
+        assert_eq!(digest.bytes, file.len() as u64);
+        assert_eq!(
+            digest.sha256,
+            hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&file))
+        );
+        let mut back = Vec::new();
+        zstd_reader(&path).unwrap().read_to_end(&mut back).unwrap();
+        assert!(
+            back == data,
+            "read back {} of {} bytes",
+            back.len(),
+            data.len()
+        );
+        // three frames, each readable on its own by zstd's one-shot decoder
+        let first = zstd::zstd_safe::find_frame_compressed_size(&file).unwrap();
+        assert!(first < file.len());
+        let one = zstd::bulk::decompress(&file[..first], ZSTD_FRAME).unwrap();
+        assert_eq!(one, data[..ZSTD_FRAME]);
+
+        let empty = dir.path().join("e.zst");
+        zstd_finish(zstd_writer(&empty).unwrap()).unwrap();
+        let mut back = Vec::new();
+        zstd_reader(&empty).unwrap().read_to_end(&mut back).unwrap();
+        assert!(back.is_empty());
+        assert!(std::fs::metadata(&empty).unwrap().len() > 0);
+    }
 }
