@@ -1,13 +1,26 @@
-//! A MariaDB backup reads most tables' hashes off the dump's own rows as they stream
-//! (no second scan on the server); those hashes must be exactly what the restore's
-//! proof recomputes on the server, for every value the dump escapes, pads or formats.
+//! A MariaDB backup writes most tables' rows itself, in the dump's format, hashing
+//! them as they go (no second scan on the server); those hashes must be exactly what
+//! the restore's proof recomputes on the server, for every value the dump escapes,
+//! pads or formats, and the rows must restore as the dump's own would.
 
 use crate::backup_proof_direct::{manifest_tables, proofs};
-use crate::backup_roundtrip::{assert_proven, exec, restore_yes, run};
+use crate::backup_roundtrip::{assert_proven, exec, restore_yes, run, scalar};
 use cutover::db::backup::TableHash;
 use cutover::testkit;
 use std::collections::BTreeMap;
 use std::path::Path;
+
+/// The backup's dump, decompressed.
+fn dump_text(dir: &Path) -> String {
+    let file = std::fs::File::open(dir.join("database.sql.zst")).unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut zstd::stream::read::Decoder::new(file).unwrap(),
+        &mut text,
+    )
+    .unwrap();
+    text
+}
 
 fn manifest(dir: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap()
@@ -53,15 +66,33 @@ break` VALUES (1, 'a'), (2, NULL);
     let o = run(tmp.path(), &["backup", "--target", &db.url, "--out", "bk"]);
     assert_eq!(o.code, 0, "{}", o.all());
     let m = manifest(&tmp.path().join("bk"));
-    // four tables read off the dump (log too, empty at the backup); `other` (FLOAT,
-    // latin1) on the server; and the rows of a table whose name holds a line break,
-    // which splits its `LOCK TABLES` line, not found there: hashed on the server after
+    // four tables' rows written by cutover (log too, empty at the backup); `other`
+    // (FLOAT, latin1) dumped and hashed on the server; and a table whose name holds a
+    // line break, which would split its `CREATE TABLE` line, left to the dump, whose
+    // rows the reader of the dump does not find either: hashed on the server after
     // the dump, in the same snapshot
     let consistency = m["consistency"].as_str().unwrap();
     assert!(
-        consistency.contains("the hashes of 4 of 6 table(s) taken from the dump's own rows"),
+        consistency.contains("the rows of 4 of 6 table(s) read by cutover in that snapshot"),
         "{consistency}"
     );
+    let dump = dump_text(&tmp.path().join("bk"));
+    for (table, by_cutover) in [
+        ("t", true),
+        ("we``ird", true),
+        ("log", true),
+        ("other", false),
+    ] {
+        // a line of its own (t holds the same text in a value)
+        let lock = format!("\nLOCK TABLES `{table}` WRITE;\n");
+        assert_eq!(dump.matches(&lock).count(), 1, "{lock} once in the dump");
+        let ours = format!("-- Dumping data for table `{table}` (rows read by cutover");
+        assert_eq!(dump.contains(&ours), by_cutover, "{ours}");
+    }
+    // the rows go after the table, before its trigger
+    let rows_at = dump.find("INSERT INTO `t` VALUES").unwrap();
+    assert!(dump.find("CREATE TABLE `t` (").unwrap() < rows_at);
+    assert!(rows_at < dump.find("TRIGGER t_gone").unwrap());
     assert!(
         o.all()
             .contains("break not read off the dump as expected: hashing them on the server"),
@@ -76,6 +107,36 @@ break` VALUES (1, 'a'), (2, NULL);
     assert_eq!(recorded["line\nbreak"].rows, 2);
     let names = ["t", "we`ird", "empty_one", "other", "log", "line\nbreak"];
     assert_eq!(proofs(&db.url, &names, &recorded).await, recorded);
+
+    // a backup of tables by name: MariaDB's tool then writes all their rows or none
+    // (it ignores --ignore-table-data for tables named), so cutover writes them only
+    // when it writes all of them, the dump run with --no-data
+    for (tables, ours) in [("we`ird,log", true), ("t,other", false)] {
+        let out = format!("bk-{}", tables.len());
+        let o = run(
+            tmp.path(),
+            &[
+                "backup", "--target", &db.url, "--out", &out, "--tables", tables,
+            ],
+        );
+        assert_eq!(o.code, 0, "{}", o.all());
+        let consistency = manifest(&tmp.path().join(&out))["consistency"].to_string();
+        assert_eq!(
+            consistency.contains("the rows of 2 of 2 table(s) read by cutover"),
+            ours,
+            "{consistency}"
+        );
+        let dump = std::fs::read(tmp.path().join(&out).join("tables.sql.zst")).unwrap();
+        let dump = String::from_utf8(zstd::decode_all(&dump[..]).unwrap()).unwrap();
+        assert_eq!(
+            dump.matches("\nLOCK TABLES `").count(),
+            2,
+            "{tables}: each table's rows once"
+        );
+        let names: Vec<&str> = tables.split(',').collect();
+        let table_hashes = manifest_tables(&tmp.path().join(&out));
+        assert_eq!(proofs(&db.url, &names, &table_hashes).await, table_hashes);
+    }
 
     // a change of one escaped byte is seen, and the next backup agrees with the server
     exec(&d, "UPDATE t SET s = REPLACE(s, '\\0', '\\Z') WHERE id = 1").await;
@@ -93,5 +154,55 @@ break` VALUES (1, 'a'), (2, NULL);
     )
     .await;
     assert_proven(&restore_yes(tmp.path(), "bk", &db.url, &[]), 6);
+    d.close().await;
+}
+
+#[tokio::test]
+async fn mariadb_rows_read_in_slices_of_the_key_are_each_written_once() {
+    let Some(db) = testkit::mysql().await else {
+        return;
+    };
+    let d = db.connect().await;
+    // 60,000 rows: three slices of the key's range (-5 to 90,000), the keys uneven
+    // (a gap above 59,990, some negative), a value with a line break in each
+    exec(
+        &d,
+        "CREATE TABLE big (id bigint PRIMARY KEY, v varchar(20), b varbinary(4)) CHARACTER SET utf8mb4;
+         INSERT INTO big SELECT seq, CONCAT('r', seq, '\\n'), IF(seq % 7 = 0, NULL, UNHEX(HEX(seq))) FROM seq_1_to_59993;
+         INSERT INTO big VALUES (-5, 'neg', NULL), (-1, '', X''), (0, NULL, X'00'),
+           (70000, 'gap', NULL), (80000, 'gap', NULL), (90000, 'gap', NULL), (89999, 'gap', NULL);
+         ANALYZE TABLE big",
+    )
+    .await;
+    let tmp = tempfile::tempdir().unwrap();
+    let o = run(tmp.path(), &["backup", "--target", &db.url, "--out", "bk"]);
+    assert_eq!(o.code, 0, "{}", o.all());
+    let recorded = manifest_tables(&tmp.path().join("bk"));
+    assert_eq!(recorded["big"].rows, 60_000);
+    let consistency = manifest(&tmp.path().join("bk"))["consistency"].to_string();
+    assert!(
+        consistency.contains("the rows of 1 of 1 table(s) read by cutover"),
+        "{consistency}"
+    );
+    assert_eq!(proofs(&db.url, &["big"], &recorded).await, recorded);
+    let dump = dump_text(&tmp.path().join("bk"));
+    // every row's line once: each key's text appears at the start of exactly one row
+    // (29,997 and 44,998: where a slice ends and the next starts, by the estimate)
+    for key in [
+        "-5", "0", "1", "29996", "29997", "29998", "44998", "59993", "70000", "90000",
+    ] {
+        assert_eq!(dump.matches(&format!("\n({key},")).count(), 1, "row {key}");
+    }
+    exec(
+        &d,
+        "DELETE FROM big WHERE id % 3 = 0; UPDATE big SET v = 'x'",
+    )
+    .await;
+    assert_proven(&restore_yes(tmp.path(), "bk", &db.url, &[]), 1);
+    assert_eq!(scalar(&d, "SELECT COUNT(*) FROM big").await, "60000");
+    assert_eq!(
+        scalar(&d, "SELECT v FROM big WHERE id = 59990").await,
+        "r59990\n"
+    );
     d.close().await;
 }

@@ -28,7 +28,8 @@ async fn writes_go_through_while_the_dump_reads_and_the_backup_stays_consistent(
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // write until the backup ends; after each write, is the dump reading `big` now?
+    // write until the backup ends; after each write, are `big`'s rows being read now
+    // (by the dump, or by cutover writing them into the dump)?
     let (mut writes, mut while_reading) = (0, 0);
     while backup.try_wait().unwrap().is_none() {
         exec(&d, &format!("INSERT INTO w (n) VALUES ({writes})")).await;
@@ -36,7 +37,8 @@ async fn writes_go_through_while_the_dump_reads_and_the_backup_stays_consistent(
         let reading = scalar(
             &d,
             "SELECT COUNT(*) FROM information_schema.processlist \
-             WHERE info LIKE '%SQL_NO_CACHE%FROM `big`%' AND id <> CONNECTION_ID()",
+             WHERE (info LIKE '%SQL_NO_CACHE%FROM `big`%' OR info LIKE 'SELECT * FROM `big`%') \
+             AND id <> CONNECTION_ID()",
         )
         .await;
         if reading != "0" {

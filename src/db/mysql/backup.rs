@@ -77,7 +77,9 @@ fn percent(s: &str) -> String {
         .unwrap_or_default()
 }
 
-fn check_tool(server: &str) -> Result<(&'static str, String)> {
+/// The dump tool, its name and version for the manifest, and whether it is MariaDB's
+/// (which has `--ignore-table-data`).
+fn check_tool(server: &str) -> Result<(&'static str, String, bool)> {
     let Some((prog, v)) = dump_tool() else {
         return Err(Error::runtime(
             "neither mariadb-dump nor mysqldump is installed (not found on PATH); a MySQL/MariaDB backup needs one",
@@ -94,7 +96,11 @@ fn check_tool(server: &str) -> Result<(&'static str, String)> {
         ))
         .with_hint("install client tools of the server's version or newer"));
     }
-    Ok((prog, format!("{prog} {}.{}", tool_v.0, tool_v.1)))
+    Ok((
+        prog,
+        format!("{prog} {}.{}", tool_v.0, tool_v.1),
+        v.contains("MariaDB"),
+    ))
 }
 
 /// Whether `out`, the start of a `--single-transaction` dump, shows that the dump's
@@ -141,7 +147,7 @@ impl BackupEngine for MySqlBackup {
             "tables"
         };
         format!(
-            "{what} with {found} --single-transaction, zstd-compressed; each table's hash read off the dump's own rows as they stream where the dump writes its columns exactly (integers, decimals, dates and times, UTF-8 text, binary), the others' in a consistent snapshot taken under the same read lock; FLOAT columns (which the dump writes with 6 significant digits) restored exactly by UPDATEs by key appended to the dump, a table without a key or with UPDATE triggers named in a warning"
+            "{what} with {found} --single-transaction, zstd-compressed; the rows of tables whose columns the dump writes as the server's text (integers, decimals, dates and times, UTF-8 text, binary) read by cutover on two connections in a snapshot taken under the same read lock and written into the dump in its own format (MariaDB's tool told --ignore-table-data for them), each hashed as written; the others' rows dumped by the tool and hashed in that snapshot; FLOAT columns (which the dump writes with 6 significant digits) restored exactly by UPDATEs by key appended to the dump, a table without a key or with UPDATE triggers named in a warning"
         )
     }
 
@@ -153,10 +159,15 @@ impl BackupEngine for MySqlBackup {
                 .fetch_one(&mut c)
                 .await
                 .map_err(err(r))?;
-            let (prog, tool_name) = check_tool(&server)?;
+            let (prog, tool_name, mariadb_tool) = check_tool(&server)?;
             let method = HashMethod::best(&mut c).await;
             // the second connection hashing beside the first (backup_hash.rs)
             let mut c2 = connect(req.url, r).await?;
+            // the connections reading the rows cutover writes itself (dump_rows.rs)
+            let mut readers = Vec::new();
+            for _ in 0..super::dump_rows::READERS {
+                readers.push(connect(req.url, r).await?);
+            }
             let tables = match req.tables {
                 None => list_tables(&mut c, r).await?,
                 Some(names) => {
@@ -193,16 +204,42 @@ impl BackupEngine for MySqlBackup {
                 c2.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
                     .await
                     .map_err(err(r))?;
+                for c in readers.iter_mut() {
+                    c.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                        .await
+                        .map_err(err(r))?;
+                    c.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+                        .await
+                        .map_err(err(r))?;
+                }
                 // FLOAT columns the dump will round, and how to correct them (issue 7)
                 let floats = super::backup_float::float_tables(&mut c, r, &tables).await?;
                 // tables whose hashes are read off the dump's own rows (dump_hash.rs);
                 // the others are hashed on the server beside the dump
-                let from_dump = match method {
+                let hashable = match method {
                     HashMethod::Crc => super::dump_hash::hashable(&mut c, r, &tables).await?,
                     _ => BTreeMap::new(),
                 };
                 let on_server: Vec<String> =
-                    tables.iter().filter(|t| !from_dump.contains_key(*t)).cloned().collect();
+                    tables.iter().filter(|t| !hashable.contains_key(*t)).cloned().collect();
+                // of those, the tables whose rows cutover writes (and hashes) itself in
+                // place of the dump's (dump_rows.rs); the others' hashes are read off
+                // the dump's rows (dump_hash.rs). MariaDB's tool leaves a table's rows
+                // out with --ignore-table-data, but not when it is given the tables by
+                // name: a backup of tables then writes their rows itself only if it
+                // writes all of them (the dump run with --no-data)
+                let writable = |t: &String| mariadb_tool && super::dump_rows::nameable(t);
+                let whole = req.tables.is_none();
+                let all_writable =
+                    on_server.is_empty() && hashable.keys().all(writable);
+                let (own, from_dump): (BTreeMap<_, _>, BTreeMap<_, _>) = hashable
+                    .into_iter()
+                    .partition(|(t, _)| writable(t) && (whole || all_writable));
+                let plans = super::dump_rows::plan(&mut readers[0], r, &own).await?;
+                let from_dump: BTreeMap<String, Vec<super::dump_hash::Field>> = from_dump
+                    .into_iter()
+                    .map(|(t, cols)| (t, cols.iter().map(|c| c.field).collect()))
+                    .collect();
                 let float_warnings = super::backup_float::keyless_warnings(&floats);
                 for w in &float_warnings {
                     (req.log)(format!("WARNING: {w}"));
@@ -214,6 +251,13 @@ impl BackupEngine for MySqlBackup {
                     cmd.args(["--routines", "--events", "--triggers"]).arg(&db);
                 } else {
                     cmd.arg("--triggers").arg(&db).args(&tables);
+                }
+                if whole {
+                    for t in own.keys() {
+                        cmd.arg(format!("--ignore-table-data={db}.{t}"));
+                    }
+                } else if !own.is_empty() {
+                    cmd.arg("--no-data");
                 }
                 (req.log)(format!("{prog} --single-transaction {db} → {file}"));
                 let mut child = cmd
@@ -233,16 +277,62 @@ impl BackupEngine for MySqlBackup {
                 let (spent, reuse) = std::sync::mpsc::channel::<Vec<u8>>();
                 let mut hasher = (!from_dump.is_empty())
                     .then(|| super::dump_hash::DumpHasher::new(&from_dump));
+                // the rows cutover writes: asked for by the sink when the dump reaches a
+                // table's CREATE TABLE, read on `c3`, handed back in chunks
+                let (asks, asked) = tokio::sync::mpsc::unbounded_channel::<String>();
+                let (feed, mut fed) = tokio::sync::mpsc::channel::<super::dump_rows::Feed>(2);
+                let (rows_spent, rows_reuse) = std::sync::mpsc::channel::<Vec<u8>>();
+                let mut splicer =
+                    (!own.is_empty()).then(|| super::dump_rows::Splicer::new(own.keys()));
+                tokio::spawn(super::dump_rows::serve(
+                    readers,
+                    r.to_string(),
+                    plans,
+                    asked,
+                    feed,
+                    rows_reuse,
+                ));
                 let sink = tokio::task::spawn_blocking(move || {
+                    use super::dump_rows::{Cut, Feed};
                     let mut w = zstd_writer(&path)?;
+                    let mut own_hashes = BTreeMap::new();
                     while let Some(chunk) = sink_in.blocking_recv() {
                         if let Some(h) = hasher.as_mut() {
                             h.feed(&chunk);
                         }
-                        w.write_all(&chunk)?;
+                        let Some(s) = splicer.as_mut() else {
+                            w.write_all(&chunk)?;
+                            let _ = spent.send(chunk);
+                            continue;
+                        };
+                        let mut rest = &chunk[..];
+                        while let Cut::Rows(n, table) = s.cut(rest)? {
+                            w.write_all(&rest[..n])?;
+                            rest = &rest[n..];
+                            let _ = asks.send(table.clone());
+                            loop {
+                                match fed.blocking_recv() {
+                                    Some(Feed::Bytes(b)) => {
+                                        w.write_all(&b)?;
+                                        let _ = rows_spent.send(b);
+                                    }
+                                    Some(Feed::Done(h)) => {
+                                        own_hashes.insert(table, h);
+                                        break;
+                                    }
+                                    Some(Feed::Failed(e)) => return Err(e),
+                                    None => {
+                                        return Err(Error::runtime(
+                                            "the reader of the backup's rows stopped early",
+                                        ));
+                                    }
+                                }
+                            }
+                        }
+                        w.write_all(rest)?;
                         let _ = spent.send(chunk);
                     }
-                    Ok::<_, Error>((w, hasher.map(|h| h.finish())))
+                    Ok::<_, Error>((w, hasher.map(|h| h.finish()), own_hashes, splicer))
                 });
                 let reader = async move {
                     const CHUNK: usize = 1 << 20;
@@ -295,7 +385,7 @@ impl BackupEngine for MySqlBackup {
                 let read = reading
                     .await
                     .map_err(|e| Error::runtime(format!("{prog} output: {e}")))?;
-                let (mut w, dumped) = sink
+                let (mut w, dumped, own_hashes, splicer) = sink
                     .await
                     .map_err(|e| Error::runtime(format!("{prog} output: {e}")))??;
                 read?;
@@ -308,6 +398,14 @@ impl BackupEngine for MySqlBackup {
                     )));
                 }
                 let mut hashes = hashes?;
+                if let Some(missing) = splicer.map(|s| s.missing(&own)).filter(|m| !m.is_empty()) {
+                    return Err(Error::runtime(format!(
+                        "the dump never wrote the CREATE TABLE of {} where cutover expected it, so their rows have no place in the backup; it is refused",
+                        missing.join(", ")
+                    )));
+                }
+                let written = own_hashes.len();
+                hashes.extend(own_hashes);
                 let mut read_off_dump = 0;
                 if let Some(got) = dumped {
                     read_off_dump = got.hashed.len();
@@ -331,6 +429,12 @@ impl BackupEngine for MySqlBackup {
                     "FLUSH TABLES WITH READ LOCK held from before the START TRANSACTION WITH CONSISTENT SNAPSHOT of our two hashing connections until the dump (--single-transaction) had started its own, so the dump and the hashes saw the same data; writes waited {} ms",
                     held.as_millis()
                 );
+                if written > 0 {
+                    consistency.push_str(&format!(
+                        "; the rows of {written} of {} table(s) read by cutover in that snapshot and written into the dump in its own format (the dump told to leave them with --ignore-table-data), each hashed as written (each row's CRC-32 and CRC-32C over the text the restore's proof recomputes on the server)",
+                        tables.len()
+                    ));
+                }
                 if read_off_dump > 0 {
                     consistency.push_str(&format!(
                         "; the hashes of {read_off_dump} of {} table(s) taken from the dump's own rows as they were written (each row's CRC-32 and CRC-32C over the text the restore's proof recomputes on the server)",

@@ -1,5 +1,9 @@
 //! A backup's content hashes taken from the dump's own rows as they stream past,
-//! instead of by a second scan of every table on the server.
+//! instead of by a second scan of every table on the server. Where the dump tool is
+//! MariaDB's, cutover writes those tables' rows itself (`dump_rows.rs`), and hashes
+//! them there; this reader is for the rest: a dump tool without
+//! `--ignore-table-data` (MySQL's `mysqldump`) or a table whose name holds a line
+//! break.
 //!
 //! The hash is the CRC pair of `backup_hash.rs` (CRC-32 and CRC-32C of each row's byte
 //! string, summed), which a restore's proof recomputes on the server. Here each row's
@@ -17,17 +21,13 @@
 //! table whose rows this reader did not find exactly once, in the expected shape: the
 //! backup then hashes it on the server, in the same snapshot as the dump.
 
+use super::dump_rows::{Column, Key, out_of};
 use super::script::{Line, TopLevel, rows_end, trimmed};
 use crate::db::backup::TableHash;
 use crate::error::Result;
-use crc::{CRC_32_ISO_HDLC, Crc, Table};
 use sqlx::Row;
 use sqlx::mysql::MySqlConnection;
 use std::collections::BTreeMap;
-
-/// MariaDB's `CRC32` (zlib's); its `CRC32C` (Castagnoli's) is `crc32c::crc32c`, which
-/// uses the processor's CRC32 instruction where it has one.
-const CRC32: Crc<u32, Table<16>> = Crc::<u32, Table<16>>::new(&CRC_32_ISO_HDLC);
 
 /// A column's field in the row's byte string: its text as is, or `LENGTH:bytes`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,25 +63,33 @@ pub(super) async fn hashable(
     c: &mut MySqlConnection,
     redacted: &str,
     tables: &[String],
-) -> Result<BTreeMap<String, Vec<Field>>> {
+) -> Result<BTreeMap<String, Vec<Column>>> {
     let rows = sqlx::query(
         "SELECT CAST(table_name AS CHAR), CAST(LOWER(data_type) AS CHAR), CAST(LOWER(column_type) AS CHAR), \
-         CAST(LOWER(COALESCE(character_set_name, '')) AS CHAR), CAST(UPPER(extra) AS CHAR) \
+         CAST(LOWER(COALESCE(character_set_name, '')) AS CHAR), CAST(UPPER(extra) AS CHAR), \
+         CAST(column_name AS CHAR), CAST(column_key AS CHAR) \
          FROM information_schema.columns WHERE table_schema = DATABASE() ORDER BY table_name, ordinal_position",
     )
     .fetch_all(&mut *c)
     .await
     .map_err(|e| crate::db::sqlx_error(redacted, e))?;
-    let mut fields: BTreeMap<String, Option<Vec<Field>>> = BTreeMap::new();
+    let mut fields: BTreeMap<String, Option<Vec<Column>>> = BTreeMap::new();
     for r in rows {
         let table: String = r.get(0);
         let extra: String = r.get(4);
-        let f = field_of(
-            &r.get::<String, _>(1),
-            &r.get::<String, _>(2),
-            &r.get::<String, _>(3),
-        )
-        .filter(|_| !extra.contains("GENERATED") && !extra.contains("INVISIBLE"));
+        let data_type: String = r.get(1);
+        let f = field_of(&data_type, &r.get::<String, _>(2), &r.get::<String, _>(3))
+            .filter(|_| !extra.contains("GENERATED") && !extra.contains("INVISIBLE"))
+            .map(|field| Column {
+                field,
+                out: out_of(&data_type),
+                name: r.get(5),
+                key: match r.get::<String, _>(6).as_str() {
+                    "PRI" if data_type.ends_with("int") => Key::Integer,
+                    "PRI" => Key::Other,
+                    _ => Key::None,
+                },
+            });
         let entry = fields.entry(table).or_insert_with(|| Some(Vec::new()));
         match (entry.as_mut(), f) {
             (Some(v), Some(f)) => v.push(f),
@@ -101,9 +109,7 @@ struct Sums {
     insert: Vec<u8>,
     /// How many times its rows were written (exactly once, or it is not hashed here).
     sections: u32,
-    rows: u64,
-    crc32: u128,
-    crc32c: u128,
+    sums: super::dump_rows::Sums,
     /// A row this reader could not read as expected.
     unreadable: bool,
 }
@@ -143,9 +149,7 @@ impl DumpHasher {
                             fields: fields.clone(),
                             insert: insert.into_bytes(),
                             sections: 0,
-                            rows: 0,
-                            crc32: 0,
-                            crc32c: 0,
+                            sums: Default::default(),
                             unreadable: false,
                         },
                     )
@@ -200,8 +204,7 @@ impl DumpHasher {
         for (t, s) in self.tables {
             let t = String::from_utf8(t).expect("from a String");
             if s.sections == 1 && !s.unreadable {
-                let hash = format!("crc32+crc32c:{}:{}", s.crc32, s.crc32c);
-                out.hashed.insert(t, TableHash { rows: s.rows, hash });
+                out.hashed.insert(t, s.sums.hash());
             } else {
                 out.unresolved.push(t);
             }
@@ -259,9 +262,7 @@ impl DumpHasher {
                 s.unreadable = true;
                 return;
             }
-            s.rows += 1;
-            s.crc32 += u128::from(CRC32.checksum(&self.row));
-            s.crc32c += u128::from(crc32c::crc32c(&self.row));
+            s.sums.add(&self.row);
             p.blanks();
             if !(p.eat(b',') || p.eat(b';')) {
                 s.unreadable = true;
@@ -354,7 +355,7 @@ fn read_row(
 }
 
 /// `n` in decimal digits, as `LENGTH()` gives it in the row's text.
-fn push_decimal(row: &mut Vec<u8>, mut n: usize) {
+pub(super) fn push_decimal(row: &mut Vec<u8>, mut n: usize) {
     let mut digits = [0u8; 20];
     let mut i = digits.len();
     loop {
@@ -449,7 +450,7 @@ mod tests {
     }
 
     fn pair(rows: &[&[u8]]) -> String {
-        let a: u128 = rows.iter().map(|r| u128::from(CRC32.checksum(r))).sum();
+        let a: u128 = rows.iter().map(|r| u128::from(crc32fast::hash(r))).sum();
         let b: u128 = rows.iter().map(|r| u128::from(crc32c::crc32c(r))).sum();
         format!("crc32+crc32c:{a}:{b}")
     }

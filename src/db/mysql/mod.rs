@@ -5,6 +5,7 @@ mod backup_hash;
 pub(crate) mod catalog;
 mod dialect;
 mod dump_hash;
+mod dump_rows;
 mod hash;
 mod load;
 mod objects;

@@ -53,6 +53,11 @@ impl TopLevel {
         }
     }
 
+    /// Whether a statement is open (its delimiter not yet seen).
+    pub(super) fn open(&self) -> bool {
+        self.in_stmt
+    }
+
     /// Classifies `text`, a trimmed line that does not continue a row statement.
     pub(super) fn line(&mut self, text: &[u8]) -> Line {
         if !self.in_stmt && self.delim == b";" {
