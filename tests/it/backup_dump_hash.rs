@@ -163,14 +163,14 @@ async fn mariadb_rows_read_in_slices_of_the_key_are_each_written_once() {
         return;
     };
     let d = db.connect().await;
-    // 60,000 rows: three slices of the key's range (-5 to 90,000), the keys uneven
-    // (a gap above 59,990, some negative), a value with a line break in each
+    // 250,000 rows: two slices of the key's range (-5 to 320,000), the keys uneven
+    // (a gap above 249,993, some negative), a value with a line break in each
     exec(
         &d,
         "CREATE TABLE big (id bigint PRIMARY KEY, v varchar(20), b varbinary(4)) CHARACTER SET utf8mb4;
-         INSERT INTO big SELECT seq, CONCAT('r', seq, '\\n'), IF(seq % 7 = 0, NULL, UNHEX(HEX(seq))) FROM seq_1_to_59993;
+         INSERT INTO big SELECT seq, CONCAT('r', seq, '\\n'), IF(seq % 7 = 0, NULL, UNHEX(HEX(seq))) FROM seq_1_to_249993;
          INSERT INTO big VALUES (-5, 'neg', NULL), (-1, '', X''), (0, NULL, X'00'),
-           (70000, 'gap', NULL), (80000, 'gap', NULL), (90000, 'gap', NULL), (89999, 'gap', NULL);
+           (300000, 'gap', NULL), (310000, 'gap', NULL), (320000, 'gap', NULL), (319999, 'gap', NULL);
          ANALYZE TABLE big",
     )
     .await;
@@ -178,7 +178,7 @@ async fn mariadb_rows_read_in_slices_of_the_key_are_each_written_once() {
     let o = run(tmp.path(), &["backup", "--target", &db.url, "--out", "bk"]);
     assert_eq!(o.code, 0, "{}", o.all());
     let recorded = manifest_tables(&tmp.path().join("bk"));
-    assert_eq!(recorded["big"].rows, 60_000);
+    assert_eq!(recorded["big"].rows, 250_000);
     let consistency = manifest(&tmp.path().join("bk"))["consistency"].to_string();
     assert!(
         consistency.contains("the rows of 1 of 1 table(s) read by cutover"),
@@ -187,9 +187,9 @@ async fn mariadb_rows_read_in_slices_of_the_key_are_each_written_once() {
     assert_eq!(proofs(&db.url, &["big"], &recorded).await, recorded);
     let dump = dump_text(&tmp.path().join("bk"));
     // every row's line once: each key's text appears at the start of exactly one row
-    // (29,997 and 44,998: where a slice ends and the next starts, by the estimate)
+    // (159,998: where the first slice ends and the second starts)
     for key in [
-        "-5", "0", "1", "29996", "29997", "29998", "44998", "59993", "70000", "90000",
+        "-5", "0", "1", "159997", "159998", "159999", "249993", "300000", "320000",
     ] {
         assert_eq!(dump.matches(&format!("\n({key},")).count(), 1, "row {key}");
     }
@@ -199,10 +199,10 @@ async fn mariadb_rows_read_in_slices_of_the_key_are_each_written_once() {
     )
     .await;
     assert_proven(&restore_yes(tmp.path(), "bk", &db.url, &[]), 1);
-    assert_eq!(scalar(&d, "SELECT COUNT(*) FROM big").await, "60000");
+    assert_eq!(scalar(&d, "SELECT COUNT(*) FROM big").await, "250000");
     assert_eq!(
-        scalar(&d, "SELECT v FROM big WHERE id = 59990").await,
-        "r59990\n"
+        scalar(&d, "SELECT v FROM big WHERE id = 249990").await,
+        "r249990\n"
     );
     d.close().await;
 }

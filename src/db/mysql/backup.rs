@@ -182,8 +182,8 @@ impl BackupEngine for MySqlBackup {
                     names.to_vec()
                 }
             };
-            // Writes stop (global read lock, on a connection of its own) while our two
-            // snapshots open and the dump's own snapshot opens; they resume as soon as
+            // Writes stop (global read lock, on a connection of its own) while our
+            // snapshots (two hashing, the row readers) open and the dump's own snapshot opens; they resume as soon as
             // the dump writes its first object, which it does only after starting its
             // transaction (see `dump_started`).
             let mut lk = connect(req.url, r).await?;
@@ -192,23 +192,11 @@ impl BackupEngine for MySqlBackup {
                 .map_err(err(r))?;
             let locked = std::time::Instant::now();
             let result = async {
-                c.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                    .await
-                    .map_err(err(r))?;
-                c.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
-                    .await
-                    .map_err(err(r))?;
-                c2.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                    .await
-                    .map_err(err(r))?;
-                c2.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
-                    .await
-                    .map_err(err(r))?;
-                for c in readers.iter_mut() {
-                    c.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                for conn in [&mut c, &mut c2].into_iter().chain(readers.iter_mut()) {
+                    conn.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                         .await
                         .map_err(err(r))?;
-                    c.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+                    conn.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
                         .await
                         .map_err(err(r))?;
                 }
@@ -426,7 +414,8 @@ impl BackupEngine for MySqlBackup {
                 let fixes = super::backup_float::append_fixes(&mut c, r, &floats, &mut w).await?;
                 let digest = zstd_finish(w)?;
                 let mut consistency = format!(
-                    "FLUSH TABLES WITH READ LOCK held from before the START TRANSACTION WITH CONSISTENT SNAPSHOT of our two hashing connections until the dump (--single-transaction) had started its own, so the dump and the hashes saw the same data; writes waited {} ms",
+                    "FLUSH TABLES WITH READ LOCK held from before the START TRANSACTION WITH CONSISTENT SNAPSHOT of our connections (2 hashing, {} reading rows) until the dump (--single-transaction) had started its own, so the dump, the rows cutover wrote and the hashes saw the same data; writes waited {} ms",
+                    super::dump_rows::READERS,
                     held.as_millis()
                 );
                 if written > 0 {
