@@ -16,8 +16,8 @@
 //! triggers, and hashed as they go by. The restore reads the file as any dump;
 //! `zstd -d | mariadb` loads it too.
 //!
-//! The stream is checked as it passes: a table whose `CREATE TABLE` never comes, or
-//! whose rows the dump wrote after all, fails the backup (never a backup with a
+//! The stream is checked as it passes: a table whose `CREATE TABLE` never comes (or
+//! comes twice), or whose rows the dump wrote after all, fails the backup (never a backup with a
 //! table's rows missing or written twice).
 
 use super::dump_hash::{Field, push_decimal};
@@ -591,6 +591,12 @@ impl Splicer {
         self.top.line(text);
         if top_before && !is_comment(text) {
             if let Some(t) = self.creates.get(text) {
+                if self.placed.contains(t) {
+                    // a second CREATE TABLE would drop the rows written after the first
+                    return Err(Error::runtime(format!(
+                        "the dump created table \"{t}\" twice; the backup is refused rather than lose the rows written after the first"
+                    )));
+                }
                 self.pending = Some(t.clone());
             } else if let Some(t) = self.locks.get(text) {
                 return Err(Error::runtime(format!(
@@ -720,7 +726,7 @@ CREATE TABLE `c` (\n  `x` int\n);\n-- end\n";
     }
 
     #[test]
-    fn a_dump_that_writes_an_own_tables_rows_or_never_creates_it_is_caught() {
+    fn a_dump_that_writes_an_own_tables_rows_creates_it_twice_or_never_is_caught() {
         let tables: BTreeMap<String, Vec<Column>> =
             [("c".to_string(), vec![]), ("gone".to_string(), vec![])].into();
         let mut s = Splicer::new(tables.keys());
@@ -734,5 +740,9 @@ CREATE TABLE `c` (\n  `x` int\n);\n-- end\n";
         )
         .unwrap_err();
         assert!(e.to_string().contains("table \"c\""), "{e}");
+        let mut s = Splicer::new(tables.keys());
+        let twice = b"CREATE TABLE `c` (\n  `x` int\n);\nDROP TABLE `c`;\nCREATE TABLE `c` (\n  `x` int\n);\n";
+        let e = cuts(&mut s, twice, 3).unwrap_err();
+        assert!(e.to_string().contains("created table \"c\" twice"), "{e}");
     }
 }
