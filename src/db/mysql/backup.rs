@@ -223,7 +223,13 @@ impl BackupEngine for MySqlBackup {
                 let (own, from_dump): (BTreeMap<_, _>, BTreeMap<_, _>) = hashable
                     .into_iter()
                     .partition(|(t, _)| writable(t) && (whole || all_writable));
-                let plans = super::dump_rows::plan(&mut readers[0], r, &own).await?;
+                // the rows cutover writes go in as the dump's text passes (dump_rows.rs)
+                let mut spliced = if own.is_empty() {
+                    None
+                } else {
+                    let plans = super::dump_rows::plan(&mut readers[0], r, &own).await?;
+                    Some(super::dump_rows::start(readers, r.to_string(), plans))
+                };
                 let from_dump: BTreeMap<String, Vec<super::dump_hash::Field>> = from_dump
                     .into_iter()
                     .map(|(t, cols)| (t, cols.iter().map(|c| c.field).collect()))
@@ -265,62 +271,19 @@ impl BackupEngine for MySqlBackup {
                 let (spent, reuse) = std::sync::mpsc::channel::<Vec<u8>>();
                 let mut hasher = (!from_dump.is_empty())
                     .then(|| super::dump_hash::DumpHasher::new(&from_dump));
-                // the rows cutover writes: asked for by the sink when the dump reaches a
-                // table's CREATE TABLE, read on `c3`, handed back in chunks
-                let (asks, asked) = tokio::sync::mpsc::unbounded_channel::<String>();
-                let (feed, mut fed) = tokio::sync::mpsc::channel::<super::dump_rows::Feed>(2);
-                let (rows_spent, rows_reuse) = std::sync::mpsc::channel::<Vec<u8>>();
-                let mut splicer =
-                    (!own.is_empty()).then(|| super::dump_rows::Splicer::new(own.keys()));
-                tokio::spawn(super::dump_rows::serve(
-                    readers,
-                    r.to_string(),
-                    plans,
-                    asked,
-                    feed,
-                    rows_reuse,
-                ));
                 let sink = tokio::task::spawn_blocking(move || {
-                    use super::dump_rows::{Cut, Feed};
                     let mut w = zstd_writer(&path)?;
-                    let mut own_hashes = BTreeMap::new();
                     while let Some(chunk) = sink_in.blocking_recv() {
                         if let Some(h) = hasher.as_mut() {
                             h.feed(&chunk);
                         }
-                        let Some(s) = splicer.as_mut() else {
-                            w.write_all(&chunk)?;
-                            let _ = spent.send(chunk);
-                            continue;
-                        };
-                        let mut rest = &chunk[..];
-                        while let Cut::Rows(n, table) = s.cut(rest)? {
-                            w.write_all(&rest[..n])?;
-                            rest = &rest[n..];
-                            let _ = asks.send(table.clone());
-                            loop {
-                                match fed.blocking_recv() {
-                                    Some(Feed::Bytes(b)) => {
-                                        w.write_all(&b)?;
-                                        let _ = rows_spent.send(b);
-                                    }
-                                    Some(Feed::Done(h)) => {
-                                        own_hashes.insert(table, h);
-                                        break;
-                                    }
-                                    Some(Feed::Failed(e)) => return Err(e),
-                                    None => {
-                                        return Err(Error::runtime(
-                                            "the reader of the backup's rows stopped early",
-                                        ));
-                                    }
-                                }
-                            }
+                        match spliced.as_mut() {
+                            Some(s) => s.write(&chunk, &mut w)?,
+                            None => w.write_all(&chunk)?,
                         }
-                        w.write_all(rest)?;
                         let _ = spent.send(chunk);
                     }
-                    Ok::<_, Error>((w, hasher.map(|h| h.finish()), own_hashes, splicer))
+                    Ok::<_, Error>((w, hasher.map(|h| h.finish()), spliced))
                 });
                 let reader = async move {
                     const CHUNK: usize = 1 << 20;
@@ -373,7 +336,7 @@ impl BackupEngine for MySqlBackup {
                 let read = reading
                     .await
                     .map_err(|e| Error::runtime(format!("{prog} output: {e}")))?;
-                let (mut w, dumped, own_hashes, splicer) = sink
+                let (mut w, dumped, spliced) = sink
                     .await
                     .map_err(|e| Error::runtime(format!("{prog} output: {e}")))??;
                 read?;
@@ -386,12 +349,10 @@ impl BackupEngine for MySqlBackup {
                     )));
                 }
                 let mut hashes = hashes?;
-                if let Some(missing) = splicer.map(|s| s.missing(&own)).filter(|m| !m.is_empty()) {
-                    return Err(Error::runtime(format!(
-                        "the dump never wrote the CREATE TABLE of {} where cutover expected it, so their rows have no place in the backup; it is refused",
-                        missing.join(", ")
-                    )));
-                }
+                let own_hashes = match spliced {
+                    Some(s) => s.finish()?,
+                    None => BTreeMap::new(),
+                };
                 let written = own_hashes.len();
                 hashes.extend(own_hashes);
                 let mut read_off_dump = 0;

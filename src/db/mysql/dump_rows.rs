@@ -21,7 +21,7 @@
 //! table's rows missing or written twice).
 
 use super::dump_hash::{Field, push_decimal};
-use super::script::{TopLevel, is_comment, trimmed};
+use super::script::{TopLevel, trimmed};
 use crate::db::backup::TableHash;
 use crate::error::{Error, Result};
 use futures::TryStreamExt;
@@ -82,8 +82,9 @@ const STATEMENT: usize = 1 << 20;
 const CHUNK: usize = 1 << 20;
 /// About the rows of one slice of a table read by one connection. Each slice is a
 /// query whose range scan costs the server more than a part of one full scan: 250
-/// slices of 5M rows took it 0.3-0.9 s more than one `SELECT *` (measured with the
-/// `mariadb` client), 2 slices no more. 100,000 rows make 50 queries of 5M rows.
+/// slices of 5M rows took it 0.25-1.0 CPU-s more than one `SELECT *` in four runs
+/// with the `mariadb` client (2 slices: 0.57 s more in one run, none in the other).
+/// 100,000 rows make 50 queries of 5M rows.
 const SLICE_ROWS: i128 = 100_000;
 /// The connections reading slices at once (each with a server thread behind it).
 pub(super) const READERS: usize = 2;
@@ -94,7 +95,7 @@ pub(super) const READERS: usize = 2;
 const SLICE_BUFFERS: usize = 16;
 
 /// What the row reader sends the writer.
-pub(super) enum Feed {
+enum Feed {
     /// The next bytes of a table's section.
     Bytes(Vec<u8>),
     /// The table's section is complete: its hash.
@@ -214,7 +215,7 @@ type Spent = std::sync::Arc<std::sync::Mutex<std::sync::mpsc::Receiver<Vec<u8>>>
 /// its `CREATE TABLE`), its slices read by [`READERS`] connections at once, each in
 /// the dump's snapshot, and sent in order; then its hash. Ends when the writer stops
 /// asking.
-pub(super) async fn serve(
+async fn serve(
     readers: Vec<MySqlConnection>,
     redacted: String,
     plans: BTreeMap<String, Plan>,
@@ -519,7 +520,7 @@ fn hex_upper(buf: &mut Vec<u8>, v: &[u8]) {
 /// Watches the dump's own output as it is written to the backup, line by line, for
 /// where the rows of the tables written here go: right after each one's
 /// `CREATE TABLE` statement. Also catches the dump writing rows of such a table.
-pub(super) struct Splicer {
+struct Splicer {
     /// `CREATE TABLE `t` (` → the table, for tables whose rows are written here.
     creates: BTreeMap<Vec<u8>, String>,
     /// `LOCK TABLES `t` WRITE;` of the same tables: the dump must never write these.
@@ -529,11 +530,11 @@ pub(super) struct Splicer {
     /// A table whose `CREATE TABLE` is open: its rows go after that statement's end.
     pending: Option<String>,
     /// The tables whose rows were placed.
-    pub(super) placed: Vec<String>,
+    placed: Vec<String>,
 }
 
 /// What to do with the bytes of the dump up to a point.
-pub(super) enum Cut {
+enum Cut {
     /// Write `n` bytes of the chunk, then the rows of this table; then go on.
     Rows(usize, String),
     /// Write the whole chunk.
@@ -541,7 +542,7 @@ pub(super) enum Cut {
 }
 
 impl Splicer {
-    pub(super) fn new<'a>(tables: impl Iterator<Item = &'a String>) -> Splicer {
+    fn new<'a>(tables: impl Iterator<Item = &'a String>) -> Splicer {
         let mut creates = BTreeMap::new();
         let mut locks = BTreeMap::new();
         for t in tables {
@@ -561,7 +562,7 @@ impl Splicer {
 
     /// Reads `chunk` from its start; says where the next table's rows go, if in it.
     /// Call again with the rest of the chunk after writing those rows.
-    pub(super) fn cut(&mut self, chunk: &[u8]) -> Result<Cut> {
+    fn cut(&mut self, chunk: &[u8]) -> Result<Cut> {
         let mut at = 0;
         while let Some(nl) = memchr::memchr(b'\n', &chunk[at..]) {
             let end = at + nl + 1;
@@ -589,7 +590,7 @@ impl Splicer {
         let text = trimmed(raw);
         let top_before = !self.top.open();
         self.top.line(text);
-        if top_before && !is_comment(text) {
+        if top_before {
             if let Some(t) = self.creates.get(text) {
                 if self.placed.contains(t) {
                     // a second CREATE TABLE would drop the rows written after the first
@@ -613,12 +614,93 @@ impl Splicer {
     }
 
     /// After the whole dump: the tables whose rows had no place in it.
-    pub(super) fn missing(&self, tables: &BTreeMap<String, Vec<Column>>) -> Vec<String> {
-        tables
-            .keys()
+    fn missing(&self) -> Vec<String> {
+        self.creates
+            .values()
             .filter(|t| !self.placed.contains(t))
             .cloned()
             .collect()
+    }
+}
+
+/// The writer's side of the rows cutover writes: the dump's output goes through
+/// [`Spliced::write`], which puts each table's section after its `CREATE TABLE`,
+/// asking the readers ([`serve`]) for it there.
+pub(super) struct Spliced {
+    splicer: Splicer,
+    asks: tokio::sync::mpsc::UnboundedSender<String>,
+    fed: tokio::sync::mpsc::Receiver<Feed>,
+    spent: std::sync::mpsc::Sender<Vec<u8>>,
+    hashes: BTreeMap<String, TableHash>,
+}
+
+/// Starts the readers of the tables `plans` names, on `readers` (connections in the
+/// dump's snapshot), for a writer on a thread of its own.
+pub(super) fn start(
+    readers: Vec<MySqlConnection>,
+    redacted: String,
+    plans: BTreeMap<String, Plan>,
+) -> Spliced {
+    let (asks, asked) = tokio::sync::mpsc::unbounded_channel();
+    let (feed, fed) = tokio::sync::mpsc::channel(2);
+    let (spent, reuse) = std::sync::mpsc::channel();
+    let splicer = Splicer::new(plans.keys());
+    tokio::spawn(serve(readers, redacted, plans, asked, feed, reuse));
+    Spliced {
+        splicer,
+        asks,
+        fed,
+        spent,
+        hashes: BTreeMap::new(),
+    }
+}
+
+impl Spliced {
+    /// Writes the next `chunk` of the dump to `w`, with the rows of each table whose
+    /// `CREATE TABLE` ends in it. Blocks while the rows are read.
+    pub(super) fn write(&mut self, chunk: &[u8], w: &mut impl std::io::Write) -> Result<()> {
+        let mut rest = chunk;
+        while let Cut::Rows(n, table) = self.splicer.cut(rest)? {
+            w.write_all(&rest[..n])?;
+            rest = &rest[n..];
+            let _ = self.asks.send(table.clone());
+            let hash = self.section(w)?;
+            self.hashes.insert(table, hash);
+        }
+        w.write_all(rest)?;
+        Ok(())
+    }
+
+    /// The section the readers send, written to `w`: its hash.
+    fn section(&mut self, w: &mut impl std::io::Write) -> Result<TableHash> {
+        loop {
+            match self.fed.blocking_recv() {
+                Some(Feed::Bytes(b)) => {
+                    w.write_all(&b)?;
+                    let _ = self.spent.send(b);
+                }
+                Some(Feed::Done(hash)) => return Ok(hash),
+                Some(Feed::Failed(e)) => return Err(e),
+                None => {
+                    return Err(Error::runtime(
+                        "the reader of the backup's rows stopped early",
+                    ));
+                }
+            }
+        }
+    }
+
+    /// After the whole dump: each table's hash, or an error naming the tables whose
+    /// `CREATE TABLE` never came (their rows would be missing from the backup).
+    pub(super) fn finish(self) -> Result<BTreeMap<String, TableHash>> {
+        let missing = self.splicer.missing();
+        if !missing.is_empty() {
+            return Err(Error::runtime(format!(
+                "the dump never wrote the CREATE TABLE of {} where cutover expected it, so their rows have no place in the backup; it is refused",
+                missing.join(", ")
+            )));
+        }
+        Ok(self.hashes)
     }
 }
 
@@ -731,7 +813,7 @@ CREATE TABLE `c` (\n  `x` int\n);\n-- end\n";
             [("c".to_string(), vec![]), ("gone".to_string(), vec![])].into();
         let mut s = Splicer::new(tables.keys());
         cuts(&mut s, DUMP, 7).unwrap();
-        assert_eq!(s.missing(&tables), vec!["gone".to_string()]);
+        assert_eq!(s.missing(), vec!["gone".to_string()]);
         let mut s = Splicer::new(tables.keys());
         let e = cuts(
             &mut s,
