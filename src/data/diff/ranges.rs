@@ -574,35 +574,79 @@ async fn run_pages(
     // ranges in one query: only the keys whose row hash differs, or that one side
     // lacks, are then fetched whole and merged. Where most rows of a batch differ, the
     // next batch is merged whole at once (the hashes would only add a read).
-    let mut whole = false;
-    for batch in &batches {
-        // keys are unique integers: a batch's key span bounds its rows, and so the
-        // memory its hashes take; a wide batch is merged whole, as a stream
-        let span: i128 = batch.iter().map(|(from, to)| to - from).sum();
-        whole |= span > HASH_KEYS as i128;
-        if whole {
-            stats.rows_fetched += merge_whole(s, t, plan, counter, batch).await?;
-            whole = false;
-            continue;
+    //
+    // The row hashes of the next batches are read while one is merged
+    // ([`HASHES_IN_FLIGHT`] batches at once, handed over in order): each is a short
+    // query, and one after the other they left both databases idle between them.
+    use futures::stream::StreamExt;
+    let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+    // futures made here, not by a closure inside the async block (whose borrow the
+    // compiler cannot prove `Send` for every lifetime)
+    let reads: Vec<_> = batches
+        .iter()
+        .map(|b| batch_hashes(s, t, plan, b))
+        .collect();
+    let read_ahead = async move {
+        let mut hashed = futures::stream::iter(reads).buffered(HASHES_IN_FLIGHT);
+        while let Some(found) = hashed.next().await {
+            if tx.send(found).await.is_err() {
+                break;
+            }
         }
-        let (hs, ht) = tokio::try_join!(row_hashes(s, plan, batch), row_hashes(t, plan, batch))?;
-        let (Some(hs), Some(ht)) = (hs, ht) else {
-            // more rows than keys (a duplicated key): the merge names it
-            stats.rows_fetched += merge_whole(s, t, plan, counter, batch).await?;
-            continue;
-        };
-        let compared = hs.len().max(ht.len());
-        let keys = differing_keys(hs, ht);
-        if keys.is_empty() {
-            continue;
+        Ok::<_, Error>(())
+    };
+    let compare = async {
+        let mut whole = false;
+        while let Some(found) = rx.recv().await {
+            let (batch, found) = found?;
+            let Some((hs, ht)) = found.filter(|_| !whole) else {
+                // wide, or dense after the last batch (its hashes, read ahead, unused)
+                stats.rows_fetched += merge_whole(s, t, plan, counter, batch).await?;
+                whole = false;
+                continue;
+            };
+            let (Some(hs), Some(ht)) = (hs, ht) else {
+                // more rows than keys (a duplicated key): the merge names it
+                stats.rows_fetched += merge_whole(s, t, plan, counter, batch).await?;
+                continue;
+            };
+            let compared = hs.len().max(ht.len());
+            let keys = differing_keys(hs, ht);
+            if keys.is_empty() {
+                continue;
+            }
+            whole = keys.len() * DENSE_KEYS > compared;
+            for part in keys.chunks(MERGE_KEYS) {
+                let cond = |side: &Side| keys_cond(&side.cols[0], part);
+                stats.rows_fetched += merge_range(s, t, plan, counter, cond(s), cond(t)).await?;
+            }
         }
-        whole = keys.len() * DENSE_KEYS > compared;
-        for part in keys.chunks(MERGE_KEYS) {
-            let cond = |side: &Side| keys_cond(&side.cols[0], part);
-            stats.rows_fetched += merge_range(s, t, plan, counter, cond(s), cond(t)).await?;
-        }
-    }
+        Ok::<_, Error>(())
+    };
+    tokio::try_join!(read_ahead, compare)?;
     Ok((rows_s, rows_t))
+}
+
+/// Both sides' row hashes of a batch of key ranges, with the batch; None where it
+/// spans more keys than [`HASH_KEYS`] (keys are unique integers: a batch's key span
+/// bounds its rows, and so the memory its hashes take; a wide batch is merged whole,
+/// as a stream).
+#[allow(clippy::type_complexity)]
+async fn batch_hashes<'a>(
+    s: &Side,
+    t: &Side,
+    plan: &Plan,
+    batch: &'a [(i128, i128)],
+) -> Result<(
+    &'a [(i128, i128)],
+    Option<(Option<Vec<(i64, u64)>>, Option<Vec<(i64, u64)>>)>,
+)> {
+    let span: i128 = batch.iter().map(|(from, to)| to - from).sum();
+    if span > HASH_KEYS as i128 {
+        return Ok((batch, None));
+    }
+    let found = tokio::try_join!(row_hashes(s, plan, batch), row_hashes(t, plan, batch))?;
+    Ok((batch, Some(found)))
 }
 
 /// Every row of `ranges` merged, many rows a query: through the bulk stream
@@ -624,6 +668,9 @@ async fn merge_whole(
 /// Key values a batch may span and still be compared by row hash first (at most as
 /// many rows: 16 bytes each a side).
 const HASH_KEYS: usize = 1 << 18;
+/// Batches whose row hashes are read at once (each side's memory: this many batches'
+/// hashes at most).
+const HASHES_IN_FLIGHT: usize = 3;
 /// Keys fetched whole a query after the hash comparison.
 const MERGE_KEYS: usize = 2048;
 /// A batch with more than one differing key in this many rows: the next batch is
