@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # cutover backup, restore and copy vs the databases' own tools, measured in the
 # same session: medians of wall time and of peak memory (/usr/bin/time -v's maximum
-# resident set size of the command and the processes it waits for).
+# resident set size of the command and the processes it waits for). Each case's runs
+# alternate between cutover and the peer (ours first in odd runs, the peer's in even
+# ones), so that the machine's drift weighs on both alike.
 #
 #   benches/backup_restore_copy.sh                 # 5M rows
 #   ROWS=1000000 RUNS=3 benches/backup_restore_copy.sh
@@ -61,19 +63,33 @@ fi
 # median of the numbers on stdin
 median() { sort -g | awk '{v[NR]=$1} END {if (NR==0) print "-"; else if (NR%2) print v[(NR+1)/2]; else printf "%.2f\n", (v[NR/2]+v[NR/2+1])/2}'; }
 
-# measure NAME CMD...: RUNS runs; wall seconds and peak RSS (MiB) per run into $TMP/NAME.{s,m}.
-# A failing run is reported, not timed.
-measure() {
-    local name="$1"
-    shift
-    : >"$TMP/$name.s"
-    : >"$TMP/$name.m"
+# once NAME RUN CMD...: one run, its wall seconds and peak RSS (MiB) appended to
+# $TMP/NAME.{s,m}. A failing run is reported, not timed.
+once() {
+    local name="$1" i="$2"
+    shift 2
+    if /usr/bin/time -v -o "$TMP/time" env RUN="$i" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err"; then
+        awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,p,":"); s=0; for(i=1;i<=n;i++) s=s*60+p[i]; print s}' "$TMP/time" >>"$TMP/$name.s"
+        awk -F': ' '/Maximum resident set size/ {printf "%.0f\n", $2/1024}' "$TMP/time" >>"$TMP/$name.m"
+    else
+        echo "  $name run $i FAILED: $(tail -3 "$TMP/$name.err" "$TMP/$name.out" | tr '\n' ' ')" >&2
+    fi
+}
+
+# pair OURS PEER PREPARE CMD_OURS CMD_PEER: RUNS runs of each, interleaved (run 1:
+# ours then the peer's, run 2: the peer's then ours, ...), PREPARE (untimed, may be
+# empty) before every run. A shared machine's speed drifts by a quarter within
+# minutes: all of one tool's runs, then all of the other's, would measure the drift.
+pair() {
+    local ours="$1" peer="$2" prepare="$3" a="$4" b="$5"
+    : >"$TMP/$ours.s"; : >"$TMP/$ours.m"; : >"$TMP/$peer.s"; : >"$TMP/$peer.m"
     for i in $(seq "$RUNS"); do
-        if /usr/bin/time -v -o "$TMP/time" env RUN="$i" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err"; then
-            awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,p,":"); s=0; for(i=1;i<=n;i++) s=s*60+p[i]; print s}' "$TMP/time" >>"$TMP/$name.s"
-            awk -F': ' '/Maximum resident set size/ {printf "%.0f\n", $2/1024}' "$TMP/time" >>"$TMP/$name.m"
+        if [ $((i % 2)) = 1 ]; then
+            eval "$prepare"; once "$ours" "$i" bash -c "$a"
+            eval "$prepare"; once "$peer" "$i" bash -c "$b"
         else
-            echo "  $name run $i FAILED: $(tail -3 "$TMP/$name.err" "$TMP/$name.out" | tr '\n' ' ')" >&2
+            eval "$prepare"; once "$peer" "$i" bash -c "$b"
+            eval "$prepare"; once "$ours" "$i" bash -c "$a"
         fi
     done
 }
@@ -114,46 +130,33 @@ ANALYZE TABLE a;
 SQL
 }
 
-# measure_fresh NAME PREPARE CMD...: like measure, with PREPARE run (untimed) before each run.
-measure_fresh() {
-    local name="$1" prepare="$2"
-    shift 2
-    : >"$TMP/$name.s"
-    : >"$TMP/$name.m"
-    for i in $(seq "$RUNS"); do
-        eval "$prepare"
-        if /usr/bin/time -v -o "$TMP/time" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err"; then
-            awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,p,":"); s=0; for(i=1;i<=n;i++) s=s*60+p[i]; print s}' "$TMP/time" >>"$TMP/$name.s"
-            awk -F': ' '/Maximum resident set size/ {printf "%.0f\n", $2/1024}' "$TMP/time" >>"$TMP/$name.m"
-        else
-            echo "  $name run $i FAILED: $(tail -3 "$TMP/$name.err" "$TMP/$name.out" | tr '\n' ' ')" >&2
-        fi
-    done
-}
-
 # ---- cases: one function each ----
 
 case_pg_backup() {
-    measure pg_backup bash -c '"$BIN" backup --target "$PG_URL" --out "$TMP/pg-backup-$RUN"'
-    measure pg_dump bash -c 'pg_dump -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" -Fc -f "$TMP/pg-$RUN.dump" "$DB"'
+    pair pg_backup pg_dump "" \
+        '"$BIN" backup --target "$PG_URL" --out "$TMP/pg-backup-$RUN"' \
+        'pg_dump -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" -Fc -f "$TMP/pg-$RUN.dump" "$DB"'
     compare "PostgreSQL backup" pg_backup pg_dump
 }
 
 case_pg_restore() {
-    measure pg_restore_ours bash -c '"$BIN" restore --from "$TMP/pg-backup-1" --target "$PG_URL" --yes'
-    measure pg_restore bash -c 'pg_restore -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" --clean --if-exists -d "$DB" "$TMP/pg-1.dump"'
+    pair pg_restore_ours pg_restore "" \
+        '"$BIN" restore --from "$TMP/pg-backup-1" --target "$PG_URL" --yes' \
+        'pg_restore -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" --clean --if-exists -d "$DB" "$TMP/pg-1.dump"'
     compare "PostgreSQL restore" pg_restore_ours pg_restore
 }
 
 case_mariadb_backup() {
-    measure my_backup bash -c '"$BIN" backup --target "$MY_URL" --out "$TMP/my-backup-$RUN"'
-    measure mariadb_dump bash -c 'mariadb-dump --protocol=TCP -h "$MYHOST" -P "$MYPORT" -u "$MYUSER" --single-transaction "$DB" > "$TMP/my-$RUN.sql"'
+    pair my_backup mariadb_dump "" \
+        '"$BIN" backup --target "$MY_URL" --out "$TMP/my-backup-$RUN"' \
+        'mariadb-dump --protocol=TCP -h "$MYHOST" -P "$MYPORT" -u "$MYUSER" --single-transaction "$DB" > "$TMP/my-$RUN.sql"'
     compare "MariaDB backup" my_backup mariadb_dump
 }
 
 case_mariadb_restore() {
-    measure my_restore_ours bash -c '"$BIN" restore --from "$TMP/my-backup-1" --target "$MY_URL" --yes'
-    measure mariadb_load bash -c 'mariadb --protocol=TCP -h "$MYHOST" -P "$MYPORT" -u "$MYUSER" "$DB" < "$TMP/my-1.sql"'
+    pair my_restore_ours mariadb_load "" \
+        '"$BIN" restore --from "$TMP/my-backup-1" --target "$MY_URL" --yes' \
+        'mariadb --protocol=TCP -h "$MYHOST" -P "$MYPORT" -u "$MYUSER" "$DB" < "$TMP/my-1.sql"'
     compare "MariaDB restore" my_restore_ours mariadb_load
 }
 
@@ -163,8 +166,9 @@ case_pg_copy() {
     local dst="${DB}_copy"
     local fresh="psql_ -d postgres -c 'DROP DATABASE IF EXISTS $dst WITH (FORCE)' -c 'CREATE DATABASE $dst' >/dev/null"
     local dst_url="postgres://$PGUSER@$PGHOST:$PGPORT/$dst"
-    measure_fresh pg_copy_ours "$fresh" "$BIN" copy --from "$PG_URL" --to "$dst_url" --tables a --create ${BATCH:+--batch "$BATCH"}
-    measure_fresh pg_dump_psql "$fresh" bash -c "pg_dump -h $PGHOST -p $PGPORT -U $PGUSER -t a $DB | psql -X -q -v ON_ERROR_STOP=1 -h $PGHOST -p $PGPORT -U $PGUSER -d $dst"
+    pair pg_copy_ours pg_dump_psql "$fresh" \
+        "\"\$BIN\" copy --from \"\$PG_URL\" --to '$dst_url' --tables a --create ${BATCH:+--batch $BATCH}" \
+        "pg_dump -h $PGHOST -p $PGPORT -U $PGUSER -t a $DB | psql -X -q -v ON_ERROR_STOP=1 -h $PGHOST -p $PGPORT -U $PGUSER -d $dst"
     compare "PostgreSQL copy" pg_copy_ours pg_dump_psql
     psql_ -d postgres -c "DROP DATABASE IF EXISTS $dst WITH (FORCE)" >/dev/null
 }
