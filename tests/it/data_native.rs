@@ -599,6 +599,30 @@ on_both!(
     mariadb_same_row_count_with_other_content_is_found
 );
 
+/// What a diff of `w` (keys 2, 4, … 2 × `rows`) must report when the target's `n`
+/// was changed where `changed` holds and its rows deleted where `deleted` holds: the
+/// changed keys (column `n`; a deleted row is no change) and the deleted keys.
+fn changed_and_deleted(
+    rows: i64,
+    changed: impl Fn(i64) -> bool,
+    deleted: impl Fn(i64) -> bool,
+) -> (
+    std::collections::BTreeSet<(String, String)>,
+    std::collections::BTreeSet<String>,
+) {
+    let keys = (1..=rows).map(|g| g * 2);
+    let c = keys
+        .clone()
+        .filter(|&id| changed(id) && !deleted(id))
+        .map(|id| (id.to_string(), "n".to_string()))
+        .collect();
+    let d = keys
+        .filter(|&id| deleted(id))
+        .map(|id| id.to_string())
+        .collect();
+    (c, d)
+}
+
 /// Differences in every chunk: no chunk is taken as equal whole, the rest goes to
 /// buckets at once (MariaDB) or to pages (PostgreSQL: `keys+pages`), and every
 /// difference is reported as the MD5 and the merge report it, with progress to the end.
@@ -616,16 +640,7 @@ async fn changes_everywhere(pg: bool) {
     )
     .await;
     let rows: i64 = if pg { 260000 } else { 190000 };
-    let keys = (1..=rows).map(|g| g * 2);
-    let changed: std::collections::BTreeSet<(String, String)> = keys
-        .clone()
-        .filter(|id| id % 2000 == 0)
-        .map(|id| (id.to_string(), "n".to_string()))
-        .collect();
-    let deleted: std::collections::BTreeSet<String> = keys
-        .filter(|id| id % 10000 == 2)
-        .map(|id| id.to_string())
-        .collect();
+    let (changed, deleted) = changed_and_deleted(rows, |id| id % 2000 == 0, |id| id % 10000 == 2);
     let (f, s) = all_ways(&a, &b, "w", hash).await;
     assert_eq!(f.changed, changed);
     assert_eq!(f.only_source, deleted);
@@ -678,16 +693,11 @@ async fn pg_many_batches_of_differing_buckets_read_ahead_with_the_same_answer() 
         ],
     )
     .await;
-    let keys = (1..=260000i64).map(|g| g * 2);
-    let changed: std::collections::BTreeSet<(String, String)> = keys
-        .clone()
-        .filter(|id| id % 10000 != 4002 && (id % 400 == 0 || (300000..=320000).contains(id)))
-        .map(|id| (id.to_string(), "n".to_string()))
-        .collect();
-    let deleted: std::collections::BTreeSet<String> = keys
-        .filter(|id| id % 10000 == 4002)
-        .map(|id| id.to_string())
-        .collect();
+    let (changed, deleted) = changed_and_deleted(
+        260000,
+        |id| id % 400 == 0 || (300000..=320000).contains(&id),
+        |id| id % 10000 == 4002,
+    );
     assert!(changed.len() > 11000 && deleted.len() == 52);
     let (f, s) = all_ways(&a, &b, "w", hash).await;
     assert_eq!(f.changed, changed);
