@@ -707,6 +707,61 @@ async fn pg_many_batches_of_differing_buckets_read_ahead_with_the_same_answer() 
     assert!(s.stats.differing_buckets > 1300, "{:?}", s.stats);
 }
 
+/// Two tables of one database compared through one small connection pool (a
+/// runbook's `diff-data` step whose source and target are the same target, here with
+/// two connections): the batches read ahead never hold the pool's connections while
+/// the merge waits for one, so the diff ends, with the answer the merge gives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pg_two_tables_of_one_database_through_one_pool_read_ahead_without_deadlock() {
+    let Some(dbs) = pair(true).await else { return };
+    let options = cutover::db::ConnectOptions {
+        max_connections: 2,
+        ..Default::default()
+    };
+    let a = cutover::db::connect_with(&dbs.0.url, options)
+        .await
+        .expect("connect");
+    exec_all(
+        &a,
+        &[
+            "CREATE TABLE w (id bigint PRIMARY KEY, n int NOT NULL, t varchar(40) NOT NULL)",
+            "INSERT INTO w SELECT g * 2, g % 97, md5(g::text) FROM generate_series(1, 260000) g",
+            "CREATE TABLE w2 (LIKE w INCLUDING ALL)",
+            "INSERT INTO w2 SELECT * FROM w",
+            "UPDATE w2 SET n = n + 1 WHERE id % 400 = 0 OR id BETWEEN 300000 AND 320000",
+            "ANALYZE w",
+            "ANALYZE w2",
+        ],
+    )
+    .await;
+    let (changed, deleted) = changed_and_deleted(
+        260000,
+        |id| id % 400 == 0 || (300000..=320000).contains(&id),
+        |_| false,
+    );
+    for strategy in [None, Some(Strategy::Merge)] {
+        let o = DiffOptions {
+            table: "w".into(),
+            target_table: Some("w2".into()),
+            strategy,
+            ..Default::default()
+        };
+        let plan = build_plan(&a, &a, &o).await.expect("plan");
+        let mut f = Found::default();
+        let run = diff(&a, &a, plan, &mut f, &|_| {});
+        let s = tokio::time::timeout(std::time::Duration::from_secs(120), run)
+            .await
+            .unwrap_or_else(|_| panic!("{strategy:?}: the diff did not end within 2 minutes"))
+            .expect("diff");
+        assert_eq!(f.changed, changed, "{strategy:?}");
+        assert_eq!(f.only_source, deleted, "{strategy:?}");
+        assert!(f.only_target.is_empty(), "{strategy:?}");
+        if strategy.is_none() {
+            assert_eq!(s.stats.scan, "keys+pages", "{:?}", s.stats);
+        }
+    }
+}
+
 /// PostgreSQL's native hash takes doubles, reals, booleans, UUIDs, bytea, times and
 /// dates as their own types, and intervals, timetz and JSON by their canonical text:
 /// each way (native, MD5, merge) finds the same changes, -0 is 0 and NaN is NaN, an

@@ -575,21 +575,26 @@ async fn run_pages(
     // lacks, are then fetched whole and merged. Where most rows of a batch differ, the
     // next batch is merged whole at once (the hashes would only add a read).
     //
-    // The row hashes of the next batches are read while one is merged
-    // ([`HASHES_IN_FLIGHT`] batches at once, handed over in order): each is a short
-    // query, and one after the other they left both databases idle between them.
+    // The row hashes of the next batches are read while one is merged: each is a short
+    // query, and one after the other they left both databases idle between them. A
+    // batch's read waits for one of [`HASHES_IN_FLIGHT`] + 1 permits before it asks for
+    // a connection, and gives it back only once that batch is merged, so at most that
+    // many batches' hashes are held. The reads never wait on the merge while holding a
+    // connection (the channel is unbounded: the permits bound it), so the merge always
+    // gets one, even where both sides share one pool (two tables of one database).
     use futures::stream::StreamExt;
-    let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+    let permits = tokio::sync::Semaphore::new(HASHES_IN_FLIGHT + 1);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     // futures made here, not by a closure inside the async block (whose borrow the
     // compiler cannot prove `Send` for every lifetime)
     let reads: Vec<_> = batches
         .iter()
-        .map(|b| batch_hashes(s, t, plan, b))
+        .map(|b| batch_hashes(s, t, plan, b, &permits))
         .collect();
     let read_ahead = async move {
         let mut hashed = futures::stream::iter(reads).buffered(HASHES_IN_FLIGHT);
         while let Some(found) = hashed.next().await {
-            if tx.send(found).await.is_err() {
+            if tx.send(found).is_err() {
                 break;
             }
         }
@@ -598,6 +603,8 @@ async fn run_pages(
     let compare = async {
         let mut whole = false;
         while let Some(found) = rx.recv().await {
+            // this batch's permit back as the loop moves on, whatever its way out
+            let _done = Release(&permits);
             let (batch, found) = found?;
             let Some((hs, ht)) = found.filter(|_| !whole) else {
                 // wide, or dense after the last batch (its hashes, read ahead, unused)
@@ -637,16 +644,32 @@ async fn batch_hashes<'a>(
     t: &Side,
     plan: &Plan,
     batch: &'a [(i128, i128)],
+    permits: &tokio::sync::Semaphore,
 ) -> Result<(
     &'a [(i128, i128)],
     Option<(Option<Vec<(i64, u64)>>, Option<Vec<(i64, u64)>>)>,
 )> {
+    // held until the merge is done with this batch (see `Release`)
+    permits
+        .acquire()
+        .await
+        .map_err(|_| Error::runtime("the diff's batch permits were closed"))?
+        .forget();
     let span: i128 = batch.iter().map(|(from, to)| to - from).sum();
     if span > HASH_KEYS as i128 {
         return Ok((batch, None));
     }
     let found = tokio::try_join!(row_hashes(s, plan, batch), row_hashes(t, plan, batch))?;
     Ok((batch, Some(found)))
+}
+
+/// Gives one batch permit back when dropped: the merge is done with that batch.
+struct Release<'a>(&'a tokio::sync::Semaphore);
+
+impl Drop for Release<'_> {
+    fn drop(&mut self) {
+        self.0.add_permits(1);
+    }
 }
 
 /// Every row of `ranges` merged, many rows a query: through the bulk stream
@@ -668,9 +691,9 @@ async fn merge_whole(
 /// Key values a batch may span and still be compared by row hash first (at most as
 /// many rows: 16 bytes each a side).
 const HASH_KEYS: usize = 1 << 18;
-/// Batches whose row hashes are read at once (each side's memory: this many batches'
-/// hashes at most).
-const HASHES_IN_FLIGHT: usize = 3;
+/// Batches whose row hashes are read at once while another is merged: with it, at most
+/// three batches' hashes are held (each at most [`HASH_KEYS`] rows, 4 MiB a side).
+const HASHES_IN_FLIGHT: usize = 2;
 /// Keys fetched whole a query after the hash comparison.
 const MERGE_KEYS: usize = 2048;
 /// A batch with more than one differing key in this many rows: the next batch is
