@@ -603,10 +603,13 @@ async fn run_pages(
     let compare = async {
         let mut whole = false;
         while let Some(found) = rx.recv().await {
-            // this batch's permit back as the loop moves on, whatever its way out
-            let _done = Release(&permits);
-            let (batch, found) = found?;
-            let Some((hs, ht)) = found.filter(|_| !whole) else {
+            // the batch's permit goes back as the loop moves on, whatever its way out
+            let Hashed {
+                batch,
+                hashes,
+                permit: _permit,
+            } = found?;
+            let Some((hs, ht)) = hashes.filter(|_| !whole) else {
                 // wide, or dense after the last batch (its hashes, read ahead, unused)
                 stats.rows_fetched += merge_whole(s, t, plan, counter, batch).await?;
                 whole = false;
@@ -634,42 +637,46 @@ async fn run_pages(
     Ok((rows_s, rows_t))
 }
 
-/// Both sides' row hashes of a batch of key ranges, with the batch; None where it
-/// spans more keys than [`HASH_KEYS`] (keys are unique integers: a batch's key span
+/// One side's `(key, row hash)` of a batch ([`row_hashes`]).
+type RowHashes = Option<Vec<(i64, u64)>>;
+
+/// One batch of key ranges read ahead: each side's row hashes (None when the batch is
+/// merged whole), and the permit it holds until the merge is done with it.
+struct Hashed<'a> {
+    batch: &'a [(i128, i128)],
+    hashes: Option<(RowHashes, RowHashes)>,
+    permit: tokio::sync::SemaphorePermit<'a>,
+}
+
+/// Both sides' row hashes of a batch of key ranges, once a permit is free; none where
+/// it spans more keys than [`HASH_KEYS`] (keys are unique integers: a batch's key span
 /// bounds its rows, and so the memory its hashes take; a wide batch is merged whole,
 /// as a stream).
-#[allow(clippy::type_complexity)]
 async fn batch_hashes<'a>(
     s: &Side,
     t: &Side,
     plan: &Plan,
     batch: &'a [(i128, i128)],
-    permits: &tokio::sync::Semaphore,
-) -> Result<(
-    &'a [(i128, i128)],
-    Option<(Option<Vec<(i64, u64)>>, Option<Vec<(i64, u64)>>)>,
-)> {
-    // held until the merge is done with this batch (see `Release`)
-    permits
+    permits: &'a tokio::sync::Semaphore,
+) -> Result<Hashed<'a>> {
+    let permit = permits
         .acquire()
         .await
-        .map_err(|_| Error::runtime("the diff's batch permits were closed"))?
-        .forget();
+        .map_err(|_| Error::runtime("the diff's batch permits were closed"))?;
     let span: i128 = batch.iter().map(|(from, to)| to - from).sum();
-    if span > HASH_KEYS as i128 {
-        return Ok((batch, None));
-    }
-    let found = tokio::try_join!(row_hashes(s, plan, batch), row_hashes(t, plan, batch))?;
-    Ok((batch, Some(found)))
-}
-
-/// Gives one batch permit back when dropped: the merge is done with that batch.
-struct Release<'a>(&'a tokio::sync::Semaphore);
-
-impl Drop for Release<'_> {
-    fn drop(&mut self) {
-        self.0.add_permits(1);
-    }
+    let hashes = if span > HASH_KEYS as i128 {
+        None
+    } else {
+        Some(tokio::try_join!(
+            row_hashes(s, plan, batch),
+            row_hashes(t, plan, batch)
+        )?)
+    };
+    Ok(Hashed {
+        batch,
+        hashes,
+        permit,
+    })
 }
 
 /// Every row of `ranges` merged, many rows a query: through the bulk stream
@@ -702,11 +709,7 @@ const DENSE_KEYS: usize = 4;
 
 /// One side's `(key, row hash)` of the rows in `ranges` (and the diff's condition);
 /// None when there are more than [`HASH_KEYS`] of them (only duplicated keys allow it).
-async fn row_hashes(
-    side: &Side,
-    plan: &Plan,
-    ranges: &[(i128, i128)],
-) -> Result<Option<Vec<(i64, u64)>>> {
+async fn row_hashes(side: &Side, plan: &Plan, ranges: &[(i128, i128)]) -> Result<RowHashes> {
     let sql = sql::row_hashes_sql(
         side.dialect,
         &side.triples(plan, 0..plan.columns.len()),
