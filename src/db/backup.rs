@@ -221,17 +221,32 @@ pub(crate) const ZSTD_LEVEL: i32 = 1;
 
 /// A file being written whose SHA-256 is taken of its bytes as they go: a backup's
 /// file is not read again to seal it in the manifest.
+///
+/// Every [`WRITEBACK`] bytes, the kernel is asked to start writing what was written
+/// to disk. The file is synced before the backup is sealed either way; without this,
+/// nothing is written until that sync (Linux holds dirty pages up to 30 s or a tenth
+/// of memory), which then waits for the whole file: 0.7-0.8 s for the 136 MB of a
+/// 5M-row MariaDB backup on this machine, while nothing else is done.
 pub(crate) struct DigestFile {
     file: std::fs::File,
     sha: sha2::Sha256,
     bytes: u64,
+    /// Bytes whose writeback was asked for.
+    started: u64,
 }
+
+/// Bytes written between two requests to start writing them back.
+const WRITEBACK: u64 = 8 << 20;
 
 impl std::io::Write for DigestFile {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let n = self.file.write(buf)?;
         sha2::Digest::update(&mut self.sha, &buf[..n]);
         self.bytes += n as u64;
+        if self.bytes - self.started >= WRITEBACK {
+            start_writeback(&self.file, self.started, self.bytes - self.started);
+            self.started = self.bytes;
+        }
         Ok(n)
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -291,6 +306,27 @@ impl std::io::Write for ZstdWriter {
     }
 }
 
+/// Asks the kernel to start writing `len` bytes of `file` from `offset` to disk,
+/// without waiting for them (`sync_file_range`'s `SYNC_FILE_RANGE_WRITE`). Only a
+/// head start for the sync that follows, which reports any error: this one's is
+/// ignored.
+#[cfg(target_os = "linux")]
+fn start_writeback(file: &std::fs::File, offset: u64, len: u64) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a plain system call on an open file's descriptor; no memory is passed.
+    unsafe {
+        libc::sync_file_range(
+            file.as_raw_fd(),
+            offset as libc::off64_t,
+            len as libc::off64_t,
+            libc::SYNC_FILE_RANGE_WRITE,
+        );
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn start_writeback(_file: &std::fs::File, _offset: u64, _len: u64) {}
+
 pub(crate) fn zstd_writer(path: &Path) -> Result<ZstdWriter> {
     let file = std::fs::File::create(path)
         .map_err(|e| Error::runtime(format!("cannot create {}: {e}", path.display())))?;
@@ -298,6 +334,7 @@ pub(crate) fn zstd_writer(path: &Path) -> Result<ZstdWriter> {
         file,
         sha: <sha2::Sha256 as sha2::Digest>::new(),
         bytes: 0,
+        started: 0,
     };
     let zc = zstd::bulk::Compressor::new(ZSTD_LEVEL)
         .map_err(|e| Error::runtime(format!("zstd {}: {e}", path.display())))?;
