@@ -64,7 +64,12 @@ fi
 median() { sort -g | awk '{v[NR]=$1} END {if (NR==0) print "-"; else if (NR%2) print v[(NR+1)/2]; else printf "%.2f\n", (v[NR/2]+v[NR/2+1])/2}'; }
 
 # once NAME RUN CMD...: one run, its wall seconds and peak RSS (MiB) appended to
-# $TMP/NAME.{s,m}. A failing run is reported, not timed.
+# $TMP/NAME.{s,m}. A failing run is reported, not timed. After each run, untimed, the
+# files it wrote are flushed to disk (`sync`): cutover syncs its backup before sealing
+# it, so its time includes that, but the peers' (`mariadb-dump > file`, pg_dump) leave
+# theirs in the page cache, and whichever command ran next paid for writing them (5M
+# MariaDB rows: 430 MB; of two cutover builds run after each dump, the one right after
+# it was the slower in 12 of 12 rounds, by 2-15%).
 once() {
     local name="$1" i="$2"
     shift 2
@@ -74,6 +79,7 @@ once() {
     else
         echo "  $name run $i FAILED: $(tail -3 "$TMP/$name.err" "$TMP/$name.out" | tr '\n' ' ')" >&2
     fi
+    sync
 }
 
 # pair OURS PEER PREPARE CMD_OURS CMD_PEER: RUNS runs of each, interleaved (run 1:
