@@ -69,7 +69,7 @@ median() { sort -g | awk '{v[NR]=$1} END {if (NR==0) print "-"; else if (NR%2) p
 # it, so its time includes that, but the peers' (`mariadb-dump > file`, pg_dump) leave
 # theirs in the page cache, and whichever command ran next paid for writing them (5M
 # MariaDB rows: 430 MB; of two cutover builds run after each dump, the one right after
-# it was the slower in 12 of 12 rounds, by 2-15%).
+# it was the slower in 12 of 12 rounds, by 2-18%).
 once() {
     local name="$1" i="$2"
     shift 2
