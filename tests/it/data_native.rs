@@ -599,6 +599,13 @@ on_both!(
     mariadb_same_row_count_with_other_content_is_found
 );
 
+/// The rows both read-ahead tests change: one key in 400 (scattered, one bucket in
+/// five) and one dense run, as SQL for the UPDATE and as the same test in Rust.
+const SCATTERED_AND_DENSE: &str = "id % 400 = 0 OR id BETWEEN 300000 AND 320000";
+fn scattered_and_dense(id: i64) -> bool {
+    id % 400 == 0 || (300000..=320000).contains(&id)
+}
+
 /// What a diff of `w` (keys 2, 4, … 2 × `rows`) must report when the target's `n`
 /// was changed where `changed` holds and its rows deleted where `deleted` holds: the
 /// changed keys (column `n`; a deleted row is no change) and the deleted keys.
@@ -688,16 +695,13 @@ async fn pg_many_batches_of_differing_buckets_read_ahead_with_the_same_answer() 
     exec_all(
         &b,
         &[
-            "UPDATE w SET n = n + 1 WHERE id % 400 = 0 OR id BETWEEN 300000 AND 320000",
+            &format!("UPDATE w SET n = n + 1 WHERE {SCATTERED_AND_DENSE}"),
             "DELETE FROM w WHERE id % 10000 = 4002",
         ],
     )
     .await;
-    let (changed, deleted) = changed_and_deleted(
-        260000,
-        |id| id % 400 == 0 || (300000..=320000).contains(&id),
-        |id| id % 10000 == 4002,
-    );
+    let (changed, deleted) =
+        changed_and_deleted(260000, scattered_and_dense, |id| id % 10000 == 4002);
     assert!(changed.len() > 11000 && deleted.len() == 52);
     let (f, s) = all_ways(&a, &b, "w", hash).await;
     assert_eq!(f.changed, changed);
@@ -729,17 +733,13 @@ async fn pg_two_tables_of_one_database_through_one_small_pool_end_with_the_merge
             "INSERT INTO w SELECT g * 2, g % 97, md5(g::text) FROM generate_series(1, 260000) g",
             "CREATE TABLE w2 (LIKE w INCLUDING ALL)",
             "INSERT INTO w2 SELECT * FROM w",
-            "UPDATE w2 SET n = n + 1 WHERE id % 400 = 0 OR id BETWEEN 300000 AND 320000",
+            &format!("UPDATE w2 SET n = n + 1 WHERE {SCATTERED_AND_DENSE}"),
             "ANALYZE w",
             "ANALYZE w2",
         ],
     )
     .await;
-    let (changed, deleted) = changed_and_deleted(
-        260000,
-        |id| id % 400 == 0 || (300000..=320000).contains(&id),
-        |_| false,
-    );
+    let (changed, deleted) = changed_and_deleted(260000, scattered_and_dense, |_| false);
     for strategy in [None, Some(Strategy::Merge)] {
         let o = DiffOptions {
             table: "w".into(),
