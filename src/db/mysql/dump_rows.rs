@@ -496,7 +496,10 @@ fn quote(buf: &mut Vec<u8>, v: &[u8]) {
     // Most values have nothing to escape: every escaped byte is below `(` or a
     // backslash, a test the compiler runs over many bytes at once; such a value is
     // copied whole, not looked up byte by byte.
-    if !v.iter().fold(false, |any, &b| any | (b < b'(') | (b == b'\\')) {
+    if !v
+        .iter()
+        .fold(false, |any, &b| any | (b < b'(') | (b == b'\\'))
+    {
         buf.extend_from_slice(v);
         buf.push(b'\'');
         return;
