@@ -140,10 +140,11 @@ SQL
 
 # One untimed read of the whole table after the setup. Its load leaves pages dirty in
 # InnoDB's buffer pool that InnoDB does not write out by itself (5M rows: 2,759 pages,
-# 43 MB, still dirty 30 s later), and the first run to read the table, cutover's, would
-# write them as it evicts them: in one 7-run bench, run 1 of the backup took 1.26x the
-# dump's run after it, run 2 1.11x, the five others 0.93-1.03x. After this read, no page
-# is dirty, and every run starts as the one before it left the pool.
+# 43 MB, still dirty 30 s later), and the first run to read the table, cutover's, has
+# to write them out to reuse their place: in a 7-run bench without this read, run 1 of
+# the backup took 1.26x the dump's run after it, run 2 1.11x, the five others
+# 0.93-1.03x. After this read, no page is dirty, and every run starts as the one before
+# it left the pool.
 settle_mariadb() {
     mariadb_ -N "$DB" -e "SELECT SUM(LENGTH(t)) FROM a" >/dev/null
     echo "MariaDB settled: $(mariadb_ -N -e "SELECT variable_value FROM information_schema.global_status WHERE variable_name = 'INNODB_BUFFER_POOL_PAGES_DIRTY'") dirty pages left" >&2
