@@ -490,16 +490,26 @@ const ESCAPES: [u8; 256] = {
     t
 };
 
+/// Whether `b` may be one [`ESCAPES`] escapes: every such byte is below `(` or a
+/// backslash (checked for the whole table when this compiles). A test the compiler
+/// runs over many bytes at once, where the table is looked up a byte at a time.
+const fn may_escape(b: u8) -> bool {
+    b < b'(' || b == b'\\'
+}
+
+const _: () = {
+    let mut b = 0;
+    while b < 256 {
+        assert!(ESCAPES[b] == 0 || may_escape(b as u8));
+        b += 1;
+    }
+};
+
 /// `v` quoted and escaped as `mariadb-dump` writes it.
 fn quote(buf: &mut Vec<u8>, v: &[u8]) {
     buf.push(b'\'');
-    // Most values have nothing to escape: every escaped byte is below `(` or a
-    // backslash, a test the compiler runs over many bytes at once; such a value is
-    // copied whole, not looked up byte by byte.
-    if !v
-        .iter()
-        .fold(false, |any, &b| any | (b < b'(') | (b == b'\\'))
-    {
+    // most values have nothing to escape: such a value is copied whole
+    if !v.iter().fold(false, |any, &b| any | may_escape(b)) {
         buf.extend_from_slice(v);
         buf.push(b'\'');
         return;
