@@ -6,10 +6,13 @@ use cutover::db::Db;
 use cutover::testkit;
 use std::process::Output;
 
+/// Run cutover in a working directory of its own, removed when the run ends (a
+/// directory named by the process id was left behind in the temp dir by every run).
 fn cutover(args: &[&str]) -> Output {
-    let cwd = std::env::temp_dir().join(format!("cutover-data-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&cwd).unwrap();
-    support::command(&cwd, args).output().expect("run cutover")
+    let cwd = tempfile::tempdir().unwrap();
+    support::command(cwd.path(), args)
+        .output()
+        .expect("run cutover")
 }
 
 fn text(o: &Output) -> String {
