@@ -1,19 +1,10 @@
 //! `cutover diff data` and `cutover sync-check` as a user runs them: exit codes,
 //! bad input named clearly, multiset compare, tolerance, emit/apply, lost connections.
 
-use crate::support;
+use crate::support::output_in_scratch as cutover;
 use cutover::db::Db;
 use cutover::testkit;
 use std::process::Output;
-
-/// Run cutover in a working directory of its own, removed when the run ends (a
-/// directory named by the process id was left behind in the temp dir by every run).
-fn cutover(args: &[&str]) -> Output {
-    let cwd = tempfile::tempdir().unwrap();
-    support::command(cwd.path(), args)
-        .output()
-        .expect("run cutover")
-}
 
 fn text(o: &Output) -> String {
     format!(

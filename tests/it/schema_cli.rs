@@ -8,11 +8,7 @@ use cutover::testkit;
 
 /// `cutover ARGS` from a scratch directory, as (exit code, stdout, stderr).
 fn cutover(args: &[&str]) -> (i32, String, String) {
-    let cwd = tempfile::tempdir().unwrap();
-    let out: support::Out = support::command(cwd.path(), args)
-        .output()
-        .expect("run cutover")
-        .into();
+    let out: support::Out = support::output_in_scratch(args).into();
     (out.code, out.stdout, out.stderr)
 }
 

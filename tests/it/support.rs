@@ -76,6 +76,12 @@ pub fn shell_command(args: &[&str], env: &[(&str, &str)]) -> String {
     line
 }
 
+/// Run `cutover ARGS` from a scratch directory of its own, removed when the run ends.
+pub fn output_in_scratch(args: &[&str]) -> Output {
+    let cwd = tempfile::tempdir().unwrap();
+    command(cwd.path(), args).output().expect("run cutover")
+}
+
 /// Run `cutover ARGS` in `dir` and collect its output.
 pub fn cutover(dir: &Path, args: &[&str]) -> Out {
     command(dir, args).output().expect("run cutover").into()
