@@ -143,8 +143,8 @@ SQL
 # 43 MB, still dirty 30 s later), and the first run to read the table, cutover's, has
 # to write them out to reuse their place: in a 7-run bench without this read, run 1 of
 # the backup took 1.26x the dump's run after it, run 2 1.11x, the five others
-# 0.93-1.03x. After this read, no page is dirty, and every run starts as the one before
-# it left the pool.
+# 0.93-1.03x. After this read, 0-6 pages were left dirty in the runs seen, and every run
+# starts as the one before it left the pool.
 settle_mariadb() {
     mariadb_ -N "$DB" -e "SELECT SUM(LENGTH(t)) FROM a" >/dev/null
     echo "MariaDB settled: $(mariadb_ -N -e "SELECT variable_value FROM information_schema.global_status WHERE variable_name = 'INNODB_BUFFER_POOL_PAGES_DIRTY'") dirty pages left" >&2
